@@ -1,0 +1,256 @@
+// The in-memory shape of a capaudit trace: plain value types shared by the
+// recorder (which fills them) and the analyzer (which reads them). The on-disk
+// encoding (schema/trace.capnp + zstd framing) is private to common/; nothing
+// outside common/ includes Cap'n Proto headers for the trace.
+//
+// Times are CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns), so they are
+// comparable with task start times; Header::clock maps them to wall time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace capaudit::common {
+
+// Which kernel hook produced the capability checks.
+enum class Hook : uint8_t { unknown = 0, tp_btf = 1, fexit = 2, kprobe = 3 };
+
+// How the recorder chose what to trace.
+enum class TargetMode : uint8_t { unknown = 0, command = 1, pid = 2, cgroup = 3 };
+
+struct KeyValue {
+  std::string key;    // sysctl in dotted form: "net.ipv4.ip_unprivileged_port_start"
+  std::string value;  // as read from /proc/sys, trailing newline removed
+};
+
+struct Rlimit {
+  int32_t resource = 0;    // RLIMIT_* number
+  std::string name;        // "RLIMIT_MEMLOCK"
+  uint64_t soft = 0;       // UINT64_MAX = RLIM_INFINITY
+  uint64_t hard = 0;
+};
+
+struct HookAttempt {
+  Hook hook = Hook::unknown;
+  bool used = false;
+  std::string reason;  // why it was used or skipped ("fexit refused: EPERM")
+};
+
+struct CapSets {
+  uint64_t effective = 0;
+  uint64_t permitted = 0;
+  uint64_t inheritable = 0;
+  uint64_t bounding = 0;
+  uint64_t ambient = 0;
+};
+
+// security.capability xattr of an executable, decoded.
+struct FileCaps {
+  uint32_t version = 0;  // VFS_CAP_REVISION_1/2/3 >> 24
+  uint64_t permitted = 0;
+  uint64_t inheritable = 0;
+  bool effective = false;
+  uint32_t rootid = 0;   // v3 only
+};
+
+struct Header {
+  // Filled by the writer/reader, not by the recorder.
+  uint32_t format_major = 0;
+  uint32_t format_minor = 0;
+
+  // recorder section
+  std::string recorder_version;
+  std::vector<std::string> recorder_argv;
+  TargetMode target_mode = TargetMode::unknown;
+  std::string target;  // command line, pid or cgroup path, human-readable
+
+  // host/kernel section
+  std::string hostname;
+  std::string kernel_release;  // uname -r
+  std::string kernel_version;  // uname -v
+  std::string arch;            // uname -m
+  std::string boot_id;         // /proc/sys/kernel/random/boot_id
+  std::string lockdown;        // "[none] integrity confidentiality" → "integrity"? raw text
+  std::vector<std::string> lsms;
+  uint64_t init_userns_inum = 0;  // inode of the initial user namespace
+
+  // clock section: one pair of readings taken together
+  uint64_t clock_boottime_ns = 0;
+  int64_t clock_realtime_ns = 0;
+
+  // sysctl section
+  std::vector<KeyValue> sysctls_global;
+  std::vector<KeyValue> sysctls_netns;  // of the target's network namespace
+  uint64_t target_netns_inum = 0;
+  std::vector<Rlimit> target_rlimits;
+
+  // hook section
+  Hook hook = Hook::unknown;
+  std::vector<HookAttempt> hook_attempts;
+  bool opts_available = false;  // whether CapCheck::opts is meaningful
+
+  // sampling and limits section
+  uint32_t stacks_per_key = 0;    // kernel stacks captured per (tid? no: cap, syscall) key
+  bool user_stacks = false;
+  uint64_t ringbuf_bytes = 0;
+  uint32_t max_tasks = 0;
+  uint32_t max_stacks = 0;
+};
+
+// One capability check, as cap_capable() saw it.
+struct CapCheck {
+  uint64_t time_ns = 0;
+  uint32_t pid = 0;  // tgid
+  uint32_t tid = 0;
+  int32_t cap = 0;
+  bool granted = false;
+  int32_t syscall_nr = -1;  // -1: not in a syscall (kernel thread, exec, ...)
+  uint32_t opts = 0;        // CAP_OPT_* bits, meaningful iff Header::opts_available
+  uint64_t target_userns_inum = 0;
+  uint32_t stack_id = 0;    // 0 = no kernel stack stored for this check
+};
+
+struct ForkEvent {
+  uint64_t time_ns = 0;
+  uint32_t parent_pid = 0;
+  uint32_t parent_tid = 0;
+  uint32_t child_pid = 0;
+  uint32_t child_tid = 0;
+  bool is_thread = false;
+  uint64_t child_start_time_ns = 0;  // task->start_time, part of process identity
+};
+
+struct ExecEvent {
+  uint64_t time_ns = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t old_tid = 0;  // a non-leader thread that exec'd
+  uint64_t start_time_ns = 0;
+  std::string filename;  // path as passed to exec, resolved by the recorder when possible
+  std::vector<std::string> argv;
+  bool argv_truncated = false;
+  uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
+  CapSets caps;  // after exec
+  std::optional<FileCaps> file_caps;
+  uint64_t cgroup_id = 0;
+  std::string cgroup;  // path, resolved by the recorder when possible
+  uint64_t userns_inum = 0;
+  uint64_t netns_inum = 0;
+};
+
+struct ExitEvent {
+  uint64_t time_ns = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  int32_t exit_code = 0;  // raw wait status: (code << 8) | signal
+  bool group_dead = false;  // the whole process ended (last thread)
+};
+
+// The outcome of a syscall during which at least one check was denied.
+struct SyscallOutcome {
+  uint64_t time_ns = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  int32_t syscall_nr = -1;
+  int64_t ret = 0;  // raw return value (-errno on failure)
+};
+
+// Masks a successful capset() installed.
+struct CapsetEvent {
+  uint64_t time_ns = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t effective = 0;
+  uint64_t permitted = 0;
+  uint64_t inheritable = 0;
+};
+
+// Operations whose capability need depends on a sysctl or rlimit, recorded
+// whether or not a check happened (DESIGN section 5).
+enum class OpKind : uint8_t {
+  unknown = 0,
+  bind = 1,             // a0 family, a1 port, a2 socket type, a3 protocol
+  socket = 2,           // a0 family, a1 type, a2 protocol
+  ptrace_attach = 3,    // a0 target pid, a1 request
+  perf_event_open = 4,  // a0 pid, a1 cpu, a2 attr.type, a3 attr.exclude_kernel
+  bpf = 5,              // a0 cmd
+  io_uring_setup = 6,   // a0 entries
+  userfaultfd = 7,      // a0 flags
+  unshare_userns = 8,   // a0 flags
+  mmap_low = 9,         // a0 addr
+  link = 10,            // a0 flags
+  set_pipe_size = 11,   // a0 size
+  mq_open = 12,         // a0 maxmsg, a1 msgsize
+  mlock = 13,           // a0 len
+  sched_setscheduler = 14,  // a0 policy, a1 priority
+  setrlimit = 15,       // a0 resource, a1 soft, a2 hard
+  syslog = 16,          // a0 type
+  open_sensitive = 17,  // a0 file id (see docs/trace-format.md)
+};
+
+struct OperationFact {
+  uint64_t time_ns = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  OpKind kind = OpKind::unknown;
+  int32_t syscall_nr = -1;
+  int64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  uint32_t uid = 0;   // effective ids at the time of the operation
+  uint32_t gid = 0;
+  std::optional<int64_t> ret;  // syscall return, when the recorder saw it
+};
+
+// A symbolized kernel call path, stored once; CapCheck::stack_id refers to it.
+struct KernelStack {
+  uint32_t id = 0;  // >= 1
+  std::vector<std::string> frames;  // innermost first: "cap_capable+0x5"
+};
+
+// A process that already existed when recording started (-p, --cgroup).
+struct ProcessInfo {
+  uint32_t pid = 0;
+  uint32_t ppid = 0;
+  uint64_t start_time_ns = 0;
+  std::string exe;
+  std::vector<std::string> argv;
+  uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
+  CapSets caps;
+  std::optional<FileCaps> file_caps;
+  std::string cgroup;
+};
+
+struct EventCounts {
+  uint64_t cap_checks = 0;
+  uint64_t forks = 0;
+  uint64_t execs = 0;
+  uint64_t exits = 0;
+  uint64_t outcomes = 0;
+  uint64_t capsets = 0;
+  uint64_t operations = 0;
+  uint64_t stacks = 0;
+};
+
+// Everything the recorder knows it did not record. All zero = complete.
+struct Losses {
+  uint64_t ringbuf_drops = 0;       // events the kernel could not reserve space for
+  uint64_t task_map_full = 0;       // tasks that should have been traced but had no storage
+  uint64_t stack_map_full = 0;      // stack captures that failed (map full / error)
+  uint64_t stacks_unsampled = 0;    // checks past the per-key stack budget (by design)
+  uint64_t untraced_processes = 0;  // children the recorder knows it did not follow
+  uint64_t outcomes_missed = 0;     // denied checks whose syscall exit was not seen
+  uint64_t strings_truncated = 0;   // argv/path cut to the buffer size
+  uint64_t decode_errors = 0;       // malformed records from the kernel side
+};
+
+struct Trailer {
+  bool clean_shutdown = false;
+  uint64_t end_time_ns = 0;
+  std::string stop_reason;  // "target exited", "SIGINT", "duration", ...
+  std::optional<int32_t> target_exit_status;  // raw wait status of the command
+  EventCounts counts;
+  Losses losses;
+};
+
+}  // namespace capaudit::common

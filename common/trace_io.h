@@ -1,0 +1,113 @@
+// Trace writer and streaming reader. The contract used by record/ and analyze/.
+// Encoding details (preamble, zstd frames, Cap'n Proto messages) live in the
+// .cpp files and docs/trace-format.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/trace.h"
+
+namespace capaudit::common {
+
+struct OutputOptions {
+  // Owner for the created file (the invoking user under sudo); -1 keeps root.
+  int64_t owner_uid = -1;
+  int64_t owner_gid = -1;
+  // Seal a batch after this many events of all kinds...
+  uint32_t batch_events = 65536;
+  // ...or when flush_if_due() is called this long after the last flush.
+  uint64_t flush_interval_ns = 1'000'000'000;
+  int zstd_level = 3;
+};
+
+// Writes one trace. Events are buffered into columnar batches; a batch is
+// encoded, compressed and written as one zstd frame, so a crash loses at most
+// the unflushed batch. Throws common::Error on I/O failure.
+class TraceWriter {
+ public:
+  // Creates PATH with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600 ("-" = stdout).
+  // Never overwrites an existing file.
+  static std::unique_ptr<TraceWriter> create(const std::string& path, const OutputOptions& opts = {});
+  // Writes into an already open fd (tests, pipes). Does not close it unless owns_fd.
+  static std::unique_ptr<TraceWriter> from_fd(int fd, bool owns_fd, const OutputOptions& opts = {});
+
+  virtual ~TraceWriter() = default;
+
+  virtual void write_header(const Header& header) = 0;            // exactly once, first
+  virtual void write_processes(std::span<const ProcessInfo> procs) = 0;  // optional, after header
+
+  virtual void add(const CapCheck& e) = 0;
+  virtual void add(const ForkEvent& e) = 0;
+  virtual void add(const ExecEvent& e) = 0;
+  virtual void add(const ExitEvent& e) = 0;
+  virtual void add(const SyscallOutcome& e) = 0;
+  virtual void add(const CapsetEvent& e) = 0;
+  virtual void add(const OperationFact& e) = 0;
+  virtual void add(const KernelStack& s) = 0;
+
+  // Seals the current batch if it is non-empty and now_ns is at least
+  // flush_interval_ns past the last flush. now_ns: CLOCK_MONOTONIC or BOOTTIME.
+  virtual void flush_if_due(uint64_t now_ns) = 0;
+  virtual void flush() = 0;  // seal the current batch and fsync-free write it out
+
+  // Flushes and writes the trailer; no further calls allowed.
+  virtual void finish(const Trailer& trailer) = 0;
+
+  virtual uint64_t bytes_written() const = 0;
+};
+
+// Bounds for untrusted input.
+struct ReadLimits {
+  uint64_t max_message_bytes = 256ull << 20;      // decompressed size of one message
+  uint64_t traversal_limit_words = 64ull << 20;   // Cap'n Proto traversal limit per message
+  int nesting_limit = 16;
+};
+
+// Receives the content of a trace in file order. Batches arrive as spans
+// valid only during the call, so memory does not grow with the trace.
+class TraceVisitor {
+ public:
+  virtual ~TraceVisitor() = default;
+  virtual void on_header(const Header&) {}
+  virtual void on_processes(std::span<const ProcessInfo>) {}
+  virtual void on_cap_checks(std::span<const CapCheck>) {}
+  virtual void on_forks(std::span<const ForkEvent>) {}
+  virtual void on_execs(std::span<const ExecEvent>) {}
+  virtual void on_exits(std::span<const ExitEvent>) {}
+  virtual void on_outcomes(std::span<const SyscallOutcome>) {}
+  virtual void on_capsets(std::span<const CapsetEvent>) {}
+  virtual void on_operations(std::span<const OperationFact>) {}
+  virtual void on_stacks(std::span<const KernelStack>) {}
+  virtual void on_trailer(const Trailer&) {}
+};
+
+enum class ReadStatus : uint8_t {
+  complete = 0,   // header, batches and trailer all read
+  truncated = 1,  // the file ends early (no trailer): everything up to the last complete batch was delivered
+  corrupt = 2,    // damaged or invalid bytes at error_offset; content before it was delivered
+  error = 3,      // cannot read at all (open failed, not a trace, unsupported major version)
+};
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::error;
+  std::string message;        // human-readable, names the byte offset when relevant
+  uint64_t error_offset = 0;  // byte offset of the damage (corrupt/truncated)
+  uint64_t batches = 0;       // complete event batches delivered
+  bool has_header = false;
+  bool has_trailer = false;
+};
+
+// Streams PATH ("-" = stdin) into the visitor. Never throws for bad input;
+// never crashes on corrupt bytes.
+ReadResult read_trace(const std::string& path, TraceVisitor& visitor, const ReadLimits& limits = {});
+ReadResult read_trace_bytes(std::span<const uint8_t> bytes, TraceVisitor& visitor, const ReadLimits& limits = {});
+
+const char* to_string(ReadStatus s);
+const char* to_string(Hook h);
+const char* to_string(TargetMode m);
+const char* to_string(OpKind k);
+
+}  // namespace capaudit::common
