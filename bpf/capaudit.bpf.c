@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * capaudit kernel side: capability checks of traced tasks plus the process
+ * lifecycle, denied-syscall outcomes, capset masks and sysctl-sensitive
+ * operation facts, all streamed through one ring buffer.
+ *
+ * Cost model: every program starts with a task-storage lookup *without*
+ * create; untraced tasks return right there. Only traced tasks pay for event
+ * construction, and only the first `stacks_per_key` checks per
+ * (process, cap, syscall, verdict) pay for a kernel stack walk.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "capaudit.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PF_KTHREAD 0x00200000
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+#define AF_PACKET 17
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define IPPROTO_ICMP 1
+#define IPPROTO_ICMPV6 58
+/* x86_64 syscall numbers; the recorder only builds for x86_64 today. */
+#define NR_SOCKET 41
+#define NR_BIND 49
+#define NR_CAPSET 126
+#define MAX_CGROUP_DEPTH 16
+
+const volatile __u32 abi_version = CAPAUDIT_BPF_ABI_VERSION;
+const volatile __u32 recorder_tgid = 0;
+const volatile __u32 stacks_per_key = 4;
+const volatile __u64 filter_cgroup_id = 0;   /* 0: no cgroup filter */
+const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this backlog */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct capaudit_task_state);
+} tasks SEC(".maps");
+
+/* Children the recorder forked and holds before exec: traced from their exec. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} pending_exec SEC(".maps");
+
+/* Process ids (tgid) whose tasks the iterator marks (-p mode). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} seed_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct capaudit_budget_key);
+	__type(value, __u32);
+} stack_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CAPAUDIT_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct capaudit_cap_event);
+} cap_scratch SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* Batch the consumer: no wake-up per event, only when a backlog builds up. */
+static __always_inline __u64 wakeup_flag(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_hdr(struct capaudit_event_hdr *h, __u32 type, __u32 size,
+				     struct task_struct *task)
+{
+	h->type = type;
+	h->pid = BPF_CORE_READ(task, tgid);
+	h->tid = BPF_CORE_READ(task, pid);
+	h->size = size;
+	h->time_ns = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline bool task_in_filter_cgroup(struct task_struct *task)
+{
+	struct cgroup *cg;
+
+	if (!filter_cgroup_id)
+		return false;
+	cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	for (int i = 0; i < MAX_CGROUP_DEPTH && cg; i++) {
+		if (BPF_CORE_READ(cg, kn, id) == filter_cgroup_id)
+			return true;
+		/* `self` is the first member of struct cgroup */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+	return false;
+}
+
+static __always_inline struct capaudit_task_state *mark_task(struct task_struct *task)
+{
+	struct capaudit_task_state *st;
+
+	if (BPF_CORE_READ(task, tgid) == recorder_tgid)
+		return NULL;
+	st = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count(CAPAUDIT_CNT_TASK_MAP_FULL);
+		return NULL;
+	}
+	st->flags |= CAPAUDIT_TASK_TRACED;
+	return st;
+}
+
+/* The traced state of TASK; in --cgroup mode, tasks found in the cgroup get marked lazily. */
+static __always_inline struct capaudit_task_state *traced_state(struct task_struct *task)
+{
+	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+
+	if (st)
+		return st;
+	if (filter_cgroup_id && task_in_filter_cgroup(task))
+		return mark_task(task);
+	return NULL;
+}
+
+static __always_inline __s32 syscall_nr_of(struct task_struct *task)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return -1;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	nr = BPF_CORE_READ(regs, orig_ax);
+	return nr < 0 ? -1 : (__s32)nr;
+}
+
+static __always_inline bool take_stack_budget(__u32 tgid, int cap, __s32 nr, bool granted)
+{
+	struct capaudit_budget_key key = { .tgid = tgid, .cap = cap, .syscall_nr = nr, .granted = granted };
+	__u32 one = 1, *v;
+
+	if (!stacks_per_key)
+		return false;
+	v = bpf_map_lookup_elem(&stack_budget, &key);
+	if (!v) {
+		if (bpf_map_update_elem(&stack_budget, &key, &one, BPF_NOEXIST) == 0)
+			return true;
+		v = bpf_map_lookup_elem(&stack_budget, &key);
+		if (!v) {
+			count(CAPAUDIT_CNT_BUDGET_MAP_FULL);
+			return false;
+		}
+	}
+	if (*v >= stacks_per_key)
+		return false;
+	__sync_fetch_and_add(v, 1);
+	return true;
+}
+
+static __always_inline int handle_check(void *ctx, struct user_namespace *targ_ns, int cap,
+					__u32 opts, bool has_opts, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
+	struct capaudit_cap_event *e;
+	const __u32 small = offsetof(struct capaudit_cap_event, stack);
+	__u32 zero = 0, tgid;
+	bool granted = ret == 0;
+	__s32 nr;
+	__u64 inum;
+
+	if (!st)
+		return 0;
+	count(CAPAUDIT_CNT_CHECKS_SEEN);
+	nr = syscall_nr_of(task);
+	if (!granted && nr >= 0) {
+		st->flags |= CAPAUDIT_TASK_PENDING_OUTCOME;
+		st->pending_nr = nr;
+	}
+	inum = BPF_CORE_READ(targ_ns, ns.inum);
+	tgid = BPF_CORE_READ(task, tgid);
+
+	if (take_stack_budget(tgid, cap, nr, granted)) {
+		long n;
+
+		e = bpf_map_lookup_elem(&cap_scratch, &zero);
+		if (!e)
+			return 0;
+		n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+		if (n < 0) {
+			count(CAPAUDIT_CNT_STACK_FAIL);
+			n = 0;
+		}
+		fill_hdr(&e->hdr, CAPAUDIT_EV_CAP, sizeof(*e), task);
+		e->cap = cap;
+		e->syscall_nr = nr;
+		e->opts = opts;
+		e->flags = (granted ? CAPAUDIT_CAP_GRANTED : 0) | (has_opts ? CAPAUDIT_CAP_HAS_OPTS : 0);
+		e->target_userns_inum = inum;
+		e->stack_bytes = n;
+		e->pad = 0;
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
+			count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return 0;
+	}
+	if (stacks_per_key)
+		count(CAPAUDIT_CNT_STACK_UNSAMPLED);
+
+	e = bpf_ringbuf_reserve(&events, small, 0);
+	if (!e) {
+		count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CAPAUDIT_EV_CAP, small, task);
+	e->cap = cap;
+	e->syscall_nr = nr;
+	e->opts = opts;
+	e->flags = (granted ? CAPAUDIT_CAP_GRANTED : 0) | (has_opts ? CAPAUDIT_CAP_HAS_OPTS : 0);
+	e->target_userns_inum = inum;
+	e->stack_bytes = 0;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, wakeup_flag());
+	return 0;
+}
+
+/* ---- capability hooks: exactly one of these is loaded ---- */
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(tp_cap_capable, const struct cred *cred, struct user_namespace *targ_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	return handle_check(ctx, targ_ns, cap, 0, false, ret);
+}
+
+SEC("fexit/cap_capable")
+int BPF_PROG(fexit_cap_capable, const struct cred *cred, struct user_namespace *targ_ns, int cap,
+	     unsigned int opts, int ret)
+{
+	return handle_check(ctx, targ_ns, cap, opts, true, ret);
+}
+
+/* kprobe entry stashes the arguments; the kretprobe adds the verdict. */
+SEC("kprobe/cap_capable")
+int BPF_KPROBE(kprobe_cap_capable, const struct cred *cred, struct user_namespace *targ_ns, int cap,
+	       unsigned int opts)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
+
+	if (!st)
+		return 0;
+	st->kp_cap = cap;
+	st->kp_opts = opts;
+	st->kp_targ_ns = (__u64)targ_ns;
+	st->flags |= CAPAUDIT_TASK_KPROBE_STASH;
+	return 0;
+}
+
+SEC("kretprobe/cap_capable")
+int BPF_KRETPROBE(kretprobe_cap_capable, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	struct user_namespace *ns;
+
+	if (!st || !(st->flags & CAPAUDIT_TASK_KPROBE_STASH))
+		return 0;
+	st->flags &= ~CAPAUDIT_TASK_KPROBE_STASH;
+	ns = (struct user_namespace *)st->kp_targ_ns;
+	return handle_check(ctx, ns, st->kp_cap, st->kp_opts, true, ret);
+}
+
+/* ---- process lifecycle ---- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct capaudit_task_state *st = traced_state(parent);
+	struct capaudit_fork_event *e;
+
+	if (!st)
+		return 0;
+	if (!mark_task(child))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CAPAUDIT_EV_FORK, sizeof(*e), parent);
+	e->child_pid = BPF_CORE_READ(child, tgid);
+	e->child_tid = BPF_CORE_READ(child, pid);
+	e->child_start_time_ns = BPF_CORE_READ(child, start_boottime);
+	e->is_thread = e->child_pid == e->hdr.pid;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, wakeup_flag());
+	return 0;
+}
+
+static __always_inline __u64 read_cap(const kernel_cap_t *p)
+{
+	/* kernel_cap_t is u32[2] before 6.3 and u64 after: both 8 bytes, little endian. */
+	__u64 v = 0;
+
+	bpf_core_read(&v, sizeof(v), p);
+	return v;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, p, 0, 0);
+	struct capaudit_exec_event *e;
+	const struct cred *cred;
+	unsigned long arg_start, arg_end, len;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	long n;
+
+	if (!st) {
+		if (bpf_map_lookup_elem(&pending_exec, &tgid)) {
+			bpf_map_delete_elem(&pending_exec, &tgid);
+			st = mark_task(p);
+		} else if (filter_cgroup_id && task_in_filter_cgroup(p)) {
+			st = mark_task(p);
+		}
+		if (!st)
+			return 0;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CAPAUDIT_EV_EXEC, sizeof(*e), p);
+	e->old_tid = old_pid;
+	cred = BPF_CORE_READ(p, cred);
+	e->uid = BPF_CORE_READ(cred, uid.val);
+	e->gid = BPF_CORE_READ(cred, gid.val);
+	e->euid = BPF_CORE_READ(cred, euid.val);
+	e->egid = BPF_CORE_READ(cred, egid.val);
+	e->cap_effective = read_cap(&cred->cap_effective);
+	e->cap_permitted = read_cap(&cred->cap_permitted);
+	e->cap_inheritable = read_cap(&cred->cap_inheritable);
+	e->cap_bounding = read_cap(&cred->cap_bset);
+	e->cap_ambient = read_cap(&cred->cap_ambient);
+	e->userns_inum = BPF_CORE_READ(cred, user_ns, ns.inum);
+	e->netns_inum = BPF_CORE_READ(p, nsproxy, net_ns, ns.inum);
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->start_time_ns = BPF_CORE_READ(p, start_boottime);
+
+	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	e->filename_truncated = n == sizeof(e->filename);
+	if (n < 0)
+		e->filename[0] = 0;
+
+	arg_start = BPF_CORE_READ(p, mm, arg_start);
+	arg_end = BPF_CORE_READ(p, mm, arg_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	e->args_truncated = len > CAPAUDIT_ARGS_LEN - 1;
+	if (len > CAPAUDIT_ARGS_LEN - 1)
+		len = CAPAUDIT_ARGS_LEN - 1;
+	len &= CAPAUDIT_ARGS_LEN - 1;
+	if (bpf_probe_read_user(e->args, len, (void *)arg_start))
+		len = 0;
+	e->args_len = len;
+	if (e->args_truncated || e->filename_truncated)
+		count(CAPAUDIT_CNT_STR_TRUNCATED);
+	bpf_ringbuf_submit(e, wakeup_flag());
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, p, 0, 0);
+	struct capaudit_exit_event *e;
+
+	if (!st)
+		return 0;
+	if (st->flags & CAPAUDIT_TASK_PENDING_OUTCOME)
+		count(CAPAUDIT_CNT_OUTCOMES_MISSED);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CAPAUDIT_EV_EXIT, sizeof(*e), p);
+	e->exit_code = BPF_CORE_READ(p, exit_code);
+	/* do_exit() decrements signal->live before this tracepoint on every kernel we support */
+	e->group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	bpf_ringbuf_submit(e, wakeup_flag());
+	return 0;
+}
+
+/* ---- syscall boundaries: the cheapest possible path for untraced tasks ---- */
+
+static __always_inline void sock_type_proto(struct task_struct *task, long fd, __s64 *type, __s64 *proto)
+{
+	struct file **fds, *file;
+	struct fdtable *fdt;
+	struct socket *sock;
+	unsigned int max;
+
+	*type = -1;
+	*proto = -1;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return;
+	sock = BPF_CORE_READ(file, private_data);
+	*type = BPF_CORE_READ(sock, type);
+	*proto = BPF_CORE_READ(sock, sk, sk_protocol);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task;
+	struct capaudit_task_state *st;
+
+	if (id != NR_BIND && id != NR_SOCKET)
+		return 0;
+	task = bpf_get_current_task_btf();
+	st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st)
+		return 0;
+
+	if (id == NR_BIND) {
+		struct { __u16 family; __u16 port_be; } sa = {};
+		void *uaddr = (void *)BPF_CORE_READ(regs, si);
+
+		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+			return 0;
+		if (sa.family != AF_INET && sa.family != AF_INET6)
+			return 0;
+		st->op_kind = CAPAUDIT_OP_BIND;
+		st->op_a0 = sa.family;
+		st->op_a1 = __builtin_bswap16(sa.port_be);
+		sock_type_proto(task, BPF_CORE_READ(regs, di), &st->op_a2, &st->op_a3);
+	} else {
+		long family = BPF_CORE_READ(regs, di);
+		long type = BPF_CORE_READ(regs, si);
+		long proto = BPF_CORE_READ(regs, dx);
+		long base = type & 0xf;
+		bool inet = family == AF_INET || family == AF_INET6;
+		bool icmp = base == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6);
+
+		if (!(family == AF_PACKET || (inet && (base == SOCK_RAW || icmp))))
+			return 0;
+		st->op_kind = CAPAUDIT_OP_SOCKET;
+		st->op_a0 = family;
+		st->op_a1 = type;
+		st->op_a2 = proto;
+		st->op_a3 = 0;
+	}
+	st->op_nr = id;
+	st->op_time_ns = bpf_ktime_get_boot_ns();
+	st->flags |= CAPAUDIT_TASK_PENDING_OP;
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	__s32 nr;
+
+	if (!st)
+		return 0;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (!(st->flags & (CAPAUDIT_TASK_PENDING_OUTCOME | CAPAUDIT_TASK_PENDING_OP)) &&
+	    !(nr == NR_CAPSET && ret == 0))
+		return 0;
+
+	if (st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) {
+		struct capaudit_outcome_event *e;
+
+		st->flags &= ~CAPAUDIT_TASK_PENDING_OUTCOME;
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			fill_hdr(&e->hdr, CAPAUDIT_EV_OUTCOME, sizeof(*e), task);
+			e->syscall_nr = st->pending_nr;
+			e->pad = 0;
+			e->ret = ret;
+			bpf_ringbuf_submit(e, wakeup_flag());
+		} else {
+			count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		}
+	}
+	if (st->flags & CAPAUDIT_TASK_PENDING_OP) {
+		struct capaudit_op_event *e;
+		const struct cred *cred;
+
+		st->flags &= ~CAPAUDIT_TASK_PENDING_OP;
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
+			e->hdr.time_ns = st->op_time_ns;
+			e->kind = st->op_kind;
+			e->syscall_nr = st->op_nr;
+			e->a0 = st->op_a0;
+			e->a1 = st->op_a1;
+			e->a2 = st->op_a2;
+			e->a3 = st->op_a3;
+			cred = BPF_CORE_READ(task, cred);
+			e->uid = BPF_CORE_READ(cred, euid.val);
+			e->gid = BPF_CORE_READ(cred, egid.val);
+			e->ret = ret;
+			e->has_ret = 1;
+			e->pad = 0;
+			bpf_ringbuf_submit(e, wakeup_flag());
+		} else {
+			count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		}
+	}
+	if (nr == NR_CAPSET && ret == 0) {
+		struct capaudit_capset_event *e;
+		const struct cred *cred = BPF_CORE_READ(task, cred);
+
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			count(CAPAUDIT_CNT_RINGBUF_DROPS);
+			return 0;
+		}
+		fill_hdr(&e->hdr, CAPAUDIT_EV_CAPSET, sizeof(*e), task);
+		e->effective = read_cap(&cred->cap_effective);
+		e->permitted = read_cap(&cred->cap_permitted);
+		e->inheritable = read_cap(&cred->cap_inheritable);
+		bpf_ringbuf_submit(e, wakeup_flag());
+	}
+	return 0;
+}
+
+/* ---- -p PID: mark an existing process tree ---- */
+
+SEC("iter/task")
+int mark_tree(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	__u32 tgid, ptgid;
+	__u8 one = 1;
+
+	if (!task)
+		return 0;
+	tgid = task->tgid;
+	if (tgid == recorder_tgid)
+		return 0;
+	ptgid = BPF_CORE_READ(task, real_parent, tgid);
+	if (!bpf_map_lookup_elem(&seed_tgids, &tgid)) {
+		/* children usually have higher pids, so one pass sees parents first */
+		if (!bpf_map_lookup_elem(&seed_tgids, &ptgid))
+			return 0;
+		bpf_map_update_elem(&seed_tgids, &tgid, &one, BPF_ANY);
+	}
+	mark_task(task);
+	return 0;
+}
+
+/* --cgroup: mark every task already in the cgroup */
+SEC("iter/task")
+int mark_cgroup(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+
+	if (!task || !task_in_filter_cgroup(task))
+		return 0;
+	mark_task(task);
+	return 0;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The only types that cross the kernel/user boundary. Included by the BPF
+ * programs (with vmlinux.h) and by record/ (with <linux/types.h>), so it uses
+ * kernel fixed-width types only and pads every struct explicitly: the layout
+ * must be identical for clang -target bpf and g++ x86_64.
+ *
+ * Bump CAPAUDIT_BPF_ABI_VERSION whenever a struct below changes; the recorder
+ * refuses a BPF object built for another ABI (they ship together, so this only
+ * catches a stale build tree).
+ */
+#ifndef CAPAUDIT_BPF_ABI_H
+#define CAPAUDIT_BPF_ABI_H
+
+#define CAPAUDIT_BPF_ABI_VERSION 1
+
+#define CAPAUDIT_MAX_STACK_DEPTH 64
+#define CAPAUDIT_FILENAME_LEN 256
+#define CAPAUDIT_ARGS_LEN 1024
+
+enum capaudit_event_type {
+	CAPAUDIT_EV_CAP = 1,
+	CAPAUDIT_EV_FORK = 2,
+	CAPAUDIT_EV_EXEC = 3,
+	CAPAUDIT_EV_EXIT = 4,
+	CAPAUDIT_EV_OUTCOME = 5,
+	CAPAUDIT_EV_CAPSET = 6,
+	CAPAUDIT_EV_OP = 7,
+};
+
+/* Index into the per-CPU counters array. */
+enum capaudit_counter {
+	CAPAUDIT_CNT_RINGBUF_DROPS = 0,
+	CAPAUDIT_CNT_TASK_MAP_FULL = 1,
+	CAPAUDIT_CNT_STACK_FAIL = 2,
+	CAPAUDIT_CNT_STACK_UNSAMPLED = 3,
+	CAPAUDIT_CNT_STR_TRUNCATED = 4,
+	CAPAUDIT_CNT_OUTCOMES_MISSED = 5,
+	CAPAUDIT_CNT_CHECKS_SEEN = 6,  /* traced checks, emitted or dropped */
+	CAPAUDIT_CNT_BUDGET_MAP_FULL = 7,
+	CAPAUDIT_CNT_MAX = 8,
+};
+
+/* Values of cap_event.flags */
+#define CAPAUDIT_CAP_GRANTED 0x1
+#define CAPAUDIT_CAP_HAS_OPTS 0x2
+
+/* Values of task_state.flags */
+#define CAPAUDIT_TASK_TRACED 0x1
+#define CAPAUDIT_TASK_PENDING_OUTCOME 0x2
+#define CAPAUDIT_TASK_PENDING_OP 0x4
+#define CAPAUDIT_TASK_KPROBE_STASH 0x8
+
+/* Operation kinds: same numbers as common::OpKind. */
+#define CAPAUDIT_OP_BIND 1
+#define CAPAUDIT_OP_SOCKET 2
+
+struct capaudit_event_hdr {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u32 size; /* of the whole record, header included */
+	__u64 time_ns;
+};
+
+struct capaudit_cap_event {
+	struct capaudit_event_hdr hdr;
+	__s32 cap;
+	__s32 syscall_nr;
+	__u32 opts;
+	__u32 flags;
+	__u64 target_userns_inum;
+	__u32 stack_bytes; /* valid bytes in stack[] (frames * 8) */
+	__u32 pad;
+	__u64 stack[CAPAUDIT_MAX_STACK_DEPTH];
+};
+
+struct capaudit_fork_event {
+	struct capaudit_event_hdr hdr;
+	__u32 child_pid;
+	__u32 child_tid;
+	__u64 child_start_time_ns;
+	__u32 is_thread;
+	__u32 pad;
+};
+
+struct capaudit_exec_event {
+	struct capaudit_event_hdr hdr;
+	__u32 old_tid;
+	__u32 uid, gid, euid, egid;
+	__u32 filename_truncated;
+	__u32 args_len; /* bytes of args[] read (NUL-separated argv) */
+	__u32 args_truncated;
+	__u64 start_time_ns;
+	__u64 cap_effective, cap_permitted, cap_inheritable, cap_bounding, cap_ambient;
+	__u64 cgroup_id;
+	__u64 userns_inum;
+	__u64 netns_inum;
+	char filename[CAPAUDIT_FILENAME_LEN];
+	char args[CAPAUDIT_ARGS_LEN];
+};
+
+struct capaudit_exit_event {
+	struct capaudit_event_hdr hdr;
+	__s32 exit_code;
+	__u32 group_dead;
+};
+
+struct capaudit_outcome_event {
+	struct capaudit_event_hdr hdr;
+	__s32 syscall_nr;
+	__u32 pad;
+	__s64 ret;
+};
+
+struct capaudit_capset_event {
+	struct capaudit_event_hdr hdr;
+	__u64 effective, permitted, inheritable;
+};
+
+struct capaudit_op_event {
+	struct capaudit_event_hdr hdr;
+	__u32 kind;
+	__s32 syscall_nr;
+	__s64 a0, a1, a2, a3;
+	__u32 uid, gid;
+	__s64 ret;
+	__u32 has_ret;
+	__u32 pad;
+};
+
+/* Per-task filter and scratch state (BPF_MAP_TYPE_TASK_STORAGE). */
+struct capaudit_task_state {
+	__u32 flags;
+	__s32 pending_nr;
+	/* operation seen at sys_enter, emitted with its return value at sys_exit */
+	__u32 op_kind;
+	__s32 op_nr;
+	__s64 op_a0, op_a1, op_a2, op_a3;
+	__u64 op_time_ns;
+	/* kprobe entry stash, consumed by the kretprobe */
+	__s32 kp_cap;
+	__u32 kp_opts;
+	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
+};
+
+/* Key of the per-process stack budget (LRU hash). */
+struct capaudit_budget_key {
+	__u32 tgid;
+	__s32 cap;
+	__s32 syscall_nr;
+	__u32 granted;
+};
+
+#endif /* CAPAUDIT_BPF_ABI_H */

@@ -1,0 +1,331 @@
+#include "record/bpf_session.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+
+#include "capaudit.skel.h"
+#include "common/error.h"
+
+namespace capaudit::record {
+namespace {
+
+// libbpf reports through one process-wide callback; we keep its last lines so
+// a refused hook can say *why* in the trace, and echo them only with -v.
+struct LibbpfLog {
+  std::mutex mu;
+  std::string last;
+  bool verbose = false;
+};
+
+LibbpfLog& libbpf_log() {
+  static LibbpfLog log;
+  return log;
+}
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), fmt, args);
+  auto& log = libbpf_log();
+  std::lock_guard lock(log.mu);
+  if (level != LIBBPF_DEBUG) {
+    log.last += buf;
+    if (log.last.size() > 4096) log.last.erase(0, log.last.size() - 4096);
+  }
+  if (log.verbose && level != LIBBPF_DEBUG) fputs(buf, stderr);
+  return 0;
+}
+
+void take_log(std::string* out) {
+  auto& log = libbpf_log();
+  std::lock_guard lock(log.mu);
+  if (out) *out = std::move(log.last);
+  log.last.clear();
+}
+
+uint64_t round_up_pow2(uint64_t v) {
+  uint64_t p = 4096;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+struct HookProgs {
+  common::Hook hook;
+  const char* name;
+};
+
+constexpr HookProgs kHookOrder[] = {
+    {common::Hook::tp_btf, "tp_btf/cap_capable"},
+    {common::Hook::fexit, "fexit/cap_capable"},
+    {common::Hook::kprobe, "kprobe+kretprobe/cap_capable"},
+};
+
+// The programs implementing HOOK in SKEL (kprobe needs its return probe too).
+std::vector<bpf_program*> hook_programs(capaudit_bpf* skel, common::Hook hook) {
+  switch (hook) {
+    case common::Hook::tp_btf: return {skel->progs.tp_cap_capable};
+    case common::Hook::fexit: return {skel->progs.fexit_cap_capable};
+    case common::Hook::kprobe: return {skel->progs.kprobe_cap_capable, skel->progs.kretprobe_cap_capable};
+    default: return {};
+  }
+}
+
+std::vector<bpf_program*> all_hook_programs(capaudit_bpf* skel) {
+  return {skel->progs.tp_cap_capable, skel->progs.fexit_cap_capable, skel->progs.kprobe_cap_capable,
+          skel->progs.kretprobe_cap_capable};
+}
+
+bool is_hook_program(capaudit_bpf* skel, bpf_program* p) {
+  for (auto* h : all_hook_programs(skel))
+    if (h == p) return true;
+  return false;
+}
+
+std::string short_log(std::string log) {
+  // The verifier log can be long; the last non-empty line usually says it all.
+  while (!log.empty() && (log.back() == '\n' || log.back() == ' ')) log.pop_back();
+  auto pos = log.rfind('\n');
+  if (pos != std::string::npos) log = log.substr(pos + 1);
+  if (log.size() > 200) log = log.substr(log.size() - 200);
+  return log;
+}
+
+std::string failure_reason(const char* stage, int err) {
+  std::string log;
+  take_log(&log);
+  std::string reason = std::string(stage) + " refused: " + strerror(err) + " (" + (err == EPERM ? "EPERM" : err == ENOENT ? "ENOENT" : err == ESRCH ? "ESRCH" : err == EINVAL ? "EINVAL" : std::to_string(err)) + ")";
+  auto last = short_log(log);
+  if (!last.empty()) reason += ": " + last;
+  return reason;
+}
+
+struct ProbeResult {
+  bool ok = false;
+  std::string reason;
+};
+
+// Loads and attaches only HOOK's programs, with a tiny ring buffer: a cheap,
+// honest answer to "does this hook work here?".
+ProbeResult probe_hook(common::Hook hook) {
+  take_log(nullptr);
+  capaudit_bpf* skel = capaudit_bpf__open();
+  if (!skel) return {false, failure_reason("open", errno)};
+  ProbeResult result;
+  bpf_map__set_max_entries(skel->maps.events, 4096);
+  bpf_object* obj = skel->obj;
+  bpf_program* p;
+  auto wanted = hook_programs(skel, hook);
+  bpf_object__for_each_program(p, obj) {
+    bool keep = false;
+    for (auto* w : wanted) keep |= (w == p);
+    bpf_program__set_autoload(p, keep);
+  }
+  int err = capaudit_bpf__load(skel);
+  if (err) {
+    result = {false, failure_reason("load", -err)};
+  } else {
+    result.ok = true;
+    for (auto* w : wanted) {
+      bpf_link* link = bpf_program__attach(w);
+      if (!link) {
+        result = {false, failure_reason("attach", errno)};
+        break;
+      }
+      bpf_link__destroy(link);
+    }
+  }
+  capaudit_bpf__destroy(skel);
+  return result;
+}
+
+}  // namespace
+
+bool parse_hook_choice(const std::string& text, HookChoice& out) {
+  if (text == "auto") out = HookChoice::automatic;
+  else if (text == "tp_btf") out = HookChoice::tp_btf;
+  else if (text == "fexit") out = HookChoice::fexit;
+  else if (text == "kprobe") out = HookChoice::kprobe;
+  else return false;
+  return true;
+}
+
+bool kernel_cap_capable_has_opts() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool has = false;
+  int id = btf__find_by_name_kind(vmlinux, "cap_capable", BTF_KIND_FUNC);
+  if (id > 0) {
+    const btf_type* func = btf__type_by_id(vmlinux, id);
+    const btf_type* proto = btf__type_by_id(vmlinux, func->type);
+    if (proto && btf_is_func_proto(proto) && btf_vlen(proto) >= 4) {
+      const btf_param* params = btf_params(proto);
+      const char* name = btf__name_by_offset(vmlinux, params[3].name_off);
+      has = name && strcmp(name, "opts") == 0;
+    }
+  }
+  btf__free(vmlinux);
+  return has;
+}
+
+void BpfSession::SkelDeleter::operator()(capaudit_bpf* s) const { capaudit_bpf__destroy(s); }
+
+BpfSession::~BpfSession() = default;
+
+std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
+  libbpf_set_print(libbpf_print);
+  libbpf_log().verbose = config.verbose;
+  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+
+  std::unique_ptr<BpfSession> session(new BpfSession());
+  common::Hook chosen = common::Hook::unknown;
+  for (const auto& h : kHookOrder) {
+    common::HookAttempt attempt{h.hook, false, {}};
+    bool requested = config.hook == HookChoice::automatic ||
+                     (config.hook == HookChoice::tp_btf && h.hook == common::Hook::tp_btf) ||
+                     (config.hook == HookChoice::fexit && h.hook == common::Hook::fexit) ||
+                     (config.hook == HookChoice::kprobe && h.hook == common::Hook::kprobe);
+    if (!requested) {
+      attempt.reason = std::string(h.name) + ": not tried (--hook given)";
+    } else {
+      ProbeResult r = probe_hook(h.hook);
+      if (r.ok && chosen == common::Hook::unknown) {
+        chosen = h.hook;
+        attempt.used = true;
+        attempt.reason = std::string(h.name) + ": attached";
+      } else if (r.ok) {
+        attempt.reason = std::string(h.name) + ": works, not used (an earlier hook is preferred)";
+      } else {
+        attempt.reason = std::string(h.name) + ": " + r.reason;
+      }
+    }
+    session->attempts_.push_back(std::move(attempt));
+  }
+  if (chosen == common::Hook::unknown) {
+    std::string why;
+    for (const auto& a : session->attempts_) why += "\n  " + a.reason;
+    throw common::Error("no capability hook could be attached:" + why,
+                        "run as root (CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN) on a kernel with BTF; "
+                        "try --hook auto and -v for libbpf's messages");
+  }
+  session->hook_ = chosen;
+  session->opts_available_ = chosen != common::Hook::tp_btf && kernel_cap_capable_has_opts();
+
+  take_log(nullptr);
+  session->skel_.reset(capaudit_bpf__open());
+  auto* skel = session->skel_.get();
+  if (!skel) throw common::Error(common::errno_message("open BPF object", errno));
+  if (skel->rodata->abi_version != CAPAUDIT_BPF_ABI_VERSION)
+    throw common::Error("BPF object built for ABI " + std::to_string(skel->rodata->abi_version),
+                        "rebuild: the skeleton is stale");
+  skel->rodata->recorder_tgid = static_cast<uint32_t>(config.recorder_tgid);
+  skel->rodata->stacks_per_key = config.stacks_per_key;
+  skel->rodata->filter_cgroup_id = config.cgroup_id;
+  session->ringbuf_bytes_ = round_up_pow2(config.ringbuf_bytes);
+  // Wake the consumer only when a quarter of the buffer is backlogged; the
+  // consumer polls on a timer anyway, so small traces cost no wake-ups at all.
+  skel->rodata->wakeup_bytes = session->ringbuf_bytes_ / 4;
+  bpf_map__set_max_entries(skel->maps.events, session->ringbuf_bytes_);
+
+  auto wanted = hook_programs(skel, chosen);
+  bpf_program* p;
+  bpf_object__for_each_program(p, skel->obj) {
+    if (!is_hook_program(skel, p)) continue;
+    bool keep = false;
+    for (auto* w : wanted) keep |= (w == p);
+    bpf_program__set_autoload(p, keep);
+  }
+  if (int err = capaudit_bpf__load(skel))
+    throw common::Error("loading the BPF programs failed: " + failure_reason("load", -err),
+                        "run with -v to see the verifier log");
+
+  // Lifecycle first, capability hook last: a check is never recorded for a
+  // task whose fork we could not see.
+  struct Attach {
+    bpf_program* prog;
+    bpf_link** link;
+  };
+  std::vector<Attach> order = {
+      {skel->progs.on_fork, &skel->links.on_fork},
+      {skel->progs.on_exec, &skel->links.on_exec},
+      {skel->progs.on_exit, &skel->links.on_exit},
+      {skel->progs.on_sys_enter, &skel->links.on_sys_enter},
+      {skel->progs.on_sys_exit, &skel->links.on_sys_exit},
+  };
+  switch (chosen) {
+    case common::Hook::tp_btf: order.push_back({skel->progs.tp_cap_capable, &skel->links.tp_cap_capable}); break;
+    case common::Hook::fexit: order.push_back({skel->progs.fexit_cap_capable, &skel->links.fexit_cap_capable}); break;
+    default:
+      order.push_back({skel->progs.kprobe_cap_capable, &skel->links.kprobe_cap_capable});
+      order.push_back({skel->progs.kretprobe_cap_capable, &skel->links.kretprobe_cap_capable});
+      break;
+  }
+  for (auto& a : order) {
+    *a.link = bpf_program__attach(a.prog);
+    if (!*a.link)
+      throw common::Error(std::string("attaching ") + bpf_program__section_name(a.prog) + " failed: " +
+                          failure_reason("attach", errno));
+  }
+  return session;
+}
+
+void BpfSession::expect_exec(pid_t pid) {
+  uint32_t key = static_cast<uint32_t>(pid);
+  uint8_t one = 1;
+  if (bpf_map__update_elem(skel_->maps.pending_exec, &key, sizeof(key), &one, sizeof(one), BPF_ANY))
+    throw common::Error(common::errno_message("registering the target for tracing", errno));
+}
+
+void BpfSession::run_iterator(bpf_program* prog) {
+  bpf_link* link = bpf_program__attach_iter(prog, nullptr);
+  if (!link) throw common::Error(common::errno_message("creating the task iterator", errno));
+  int fd = bpf_iter_create(bpf_link__fd(link));
+  if (fd < 0) {
+    int err = errno;
+    bpf_link__destroy(link);
+    throw common::Error(common::errno_message("running the task iterator", err));
+  }
+  char buf[256];
+  while (read(fd, buf, sizeof(buf)) > 0) {
+  }
+  close(fd);
+  bpf_link__destroy(link);
+}
+
+void BpfSession::mark_processes(std::span<const pid_t> tgids) {
+  uint8_t one = 1;
+  for (pid_t pid : tgids) {
+    uint32_t key = static_cast<uint32_t>(pid);
+    if (bpf_map__update_elem(skel_->maps.seed_tgids, &key, sizeof(key), &one, sizeof(one), BPF_ANY))
+      throw common::Error(common::errno_message("seeding process " + std::to_string(pid), errno));
+  }
+  // Two passes: a child whose pid is lower than its parent's (pid wrap) is
+  // only caught once the parent is in the seed set.
+  run_iterator(skel_->progs.mark_tree);
+  run_iterator(skel_->progs.mark_tree);
+}
+
+void BpfSession::mark_cgroup_members() { run_iterator(skel_->progs.mark_cgroup); }
+
+int BpfSession::ringbuf_fd() const { return bpf_map__fd(skel_->maps.events); }
+
+BpfCounters BpfSession::read_counters() const {
+  BpfCounters out;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+  for (uint32_t i = 0; i < CAPAUDIT_CNT_MAX; ++i) {
+    if (bpf_map__lookup_elem(skel_->maps.counters, &i, sizeof(i), per_cpu.data(),
+                             per_cpu.size() * sizeof(uint64_t), 0))
+      continue;
+    for (auto v : per_cpu) out.values[i] += v;
+  }
+  return out;
+}
+
+}  // namespace capaudit::record

@@ -1,0 +1,85 @@
+// Loading, attaching and talking to the BPF side. Everything kernel-facing
+// that needs libbpf lives behind this class so the rest of record/ deals in
+// plain values.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bpf/capaudit.h"
+#include "common/trace.h"
+
+struct capaudit_bpf;  // generated skeleton
+
+namespace capaudit::record {
+
+enum class HookChoice : uint8_t { automatic, tp_btf, fexit, kprobe };
+
+// "auto", "tp_btf", "fexit", "kprobe"; nullopt-like failure signalled by false.
+bool parse_hook_choice(const std::string& text, HookChoice& out);
+
+struct BpfConfig {
+  HookChoice hook = HookChoice::automatic;
+  uint32_t stacks_per_key = 4;
+  uint64_t ringbuf_bytes = 16ull << 20;  // rounded up to a power of two
+  uint64_t cgroup_id = 0;                // 0: no cgroup filter
+  pid_t recorder_tgid = 0;               // never traced
+  bool verbose = false;                  // pass libbpf's own messages to stderr
+};
+
+// The kernel side's per-CPU counters, summed over CPUs.
+struct BpfCounters {
+  std::array<uint64_t, CAPAUDIT_CNT_MAX> values{};
+  uint64_t operator[](capaudit_counter c) const { return values[c]; }
+};
+
+// Whether cap_capable()'s 4th parameter is `unsigned int opts` on this kernel,
+// decided from BTF rather than the version number (it was `int audit` before 5.1).
+bool kernel_cap_capable_has_opts();
+
+class BpfSession {
+ public:
+  // Probes the hooks in order, loads and attaches. Every probed hook lands in
+  // `attempts` with its reason. Throws common::Error when no hook works.
+  static std::unique_ptr<BpfSession> open(const BpfConfig& config);
+
+  ~BpfSession();
+  BpfSession(const BpfSession&) = delete;
+  BpfSession& operator=(const BpfSession&) = delete;
+
+  common::Hook hook() const { return hook_; }
+  const std::vector<common::HookAttempt>& attempts() const { return attempts_; }
+  bool opts_available() const { return opts_available_; }
+  uint64_t ringbuf_bytes() const { return ringbuf_bytes_; }
+
+  // Trace PID from its next exec (the launcher holds it before exec).
+  void expect_exec(pid_t pid);
+  // Mark existing processes (and, transitively, their children) as traced.
+  void mark_processes(std::span<const pid_t> tgids);
+  // Mark every task already in the filter cgroup.
+  void mark_cgroup_members();
+
+  int ringbuf_fd() const;
+  BpfCounters read_counters() const;
+
+ private:
+  BpfSession() = default;
+  void run_iterator(struct bpf_program* prog);
+
+  struct SkelDeleter {
+    void operator()(capaudit_bpf* s) const;
+  };
+  std::unique_ptr<capaudit_bpf, SkelDeleter> skel_;
+  common::Hook hook_ = common::Hook::unknown;
+  std::vector<common::HookAttempt> attempts_;
+  bool opts_available_ = false;
+  uint64_t ringbuf_bytes_ = 0;
+};
+
+}  // namespace capaudit::record

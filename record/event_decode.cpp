@@ -1,0 +1,129 @@
+#include "record/event_decode.h"
+
+#include <linux/types.h>
+
+#include <cstring>
+#include <string>
+
+#include "bpf/capaudit.h"
+
+namespace capaudit::record {
+namespace {
+
+template <typename T>
+std::optional<T> read_as(std::span<const uint8_t> bytes) {
+  if (bytes.size() < sizeof(T)) return std::nullopt;
+  T out;
+  std::memcpy(&out, bytes.data(), sizeof(T));
+  return out;
+}
+
+std::string bounded_string(const char* p, size_t max) { return std::string(p, strnlen(p, max)); }
+
+common::ExecEvent decode_exec(const capaudit_exec_event& e) {
+  common::ExecEvent x;
+  x.time_ns = e.hdr.time_ns;
+  x.pid = e.hdr.pid;
+  x.tid = e.hdr.tid;
+  x.old_tid = e.old_tid;
+  x.start_time_ns = e.start_time_ns;
+  x.filename = bounded_string(e.filename, sizeof(e.filename));
+  size_t len = e.args_len < sizeof(e.args) ? e.args_len : sizeof(e.args);
+  size_t pos = 0;
+  while (pos < len) {
+    size_t n = strnlen(e.args + pos, len - pos);
+    x.argv.emplace_back(e.args + pos, n);
+    pos += n + 1;
+  }
+  x.argv_truncated = e.args_truncated != 0;
+  x.uid = e.uid;
+  x.gid = e.gid;
+  x.euid = e.euid;
+  x.egid = e.egid;
+  x.caps = {e.cap_effective, e.cap_permitted, e.cap_inheritable, e.cap_bounding, e.cap_ambient};
+  x.cgroup_id = e.cgroup_id;
+  x.userns_inum = e.userns_inum;
+  x.netns_inum = e.netns_inum;
+  return x;
+}
+
+}  // namespace
+
+std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
+  auto hdr = read_as<capaudit_event_hdr>(record);
+  if (!hdr || hdr->size > record.size()) return std::nullopt;
+  switch (hdr->type) {
+    case CAPAUDIT_EV_CAP: {
+      constexpr size_t fixed = offsetof(capaudit_cap_event, stack);
+      if (record.size() < fixed) return std::nullopt;
+      capaudit_cap_event e;
+      std::memcpy(&e, record.data(), fixed);
+      DecodedCheck d;
+      d.check.time_ns = e.hdr.time_ns;
+      d.check.pid = e.hdr.pid;
+      d.check.tid = e.hdr.tid;
+      d.check.cap = e.cap;
+      d.check.granted = (e.flags & CAPAUDIT_CAP_GRANTED) != 0;
+      d.check.syscall_nr = e.syscall_nr;
+      d.check.opts = e.opts;
+      d.check.target_userns_inum = e.target_userns_inum;
+      size_t frames = e.stack_bytes / sizeof(uint64_t);
+      if (frames > CAPAUDIT_MAX_STACK_DEPTH || record.size() < fixed + frames * sizeof(uint64_t))
+        return std::nullopt;
+      // The ring buffer hands out 8-byte aligned records and `stack` sits at an
+      // 8-byte offset, so the frames can be viewed in place.
+      d.stack = {reinterpret_cast<const uint64_t*>(record.data() + fixed), frames};
+      return d;
+    }
+    case CAPAUDIT_EV_FORK: {
+      auto e = read_as<capaudit_fork_event>(record);
+      if (!e) return std::nullopt;
+      return common::ForkEvent{e->hdr.time_ns, e->hdr.pid, e->hdr.tid, e->child_pid, e->child_tid,
+                               e->is_thread != 0, e->child_start_time_ns};
+    }
+    case CAPAUDIT_EV_EXEC: {
+      if (record.size() < sizeof(capaudit_exec_event)) return std::nullopt;
+      // Large: decode from the record in place rather than copying it to the stack.
+      auto* e = reinterpret_cast<const capaudit_exec_event*>(record.data());
+      return decode_exec(*e);
+    }
+    case CAPAUDIT_EV_EXIT: {
+      auto e = read_as<capaudit_exit_event>(record);
+      if (!e) return std::nullopt;
+      return common::ExitEvent{e->hdr.time_ns, e->hdr.pid, e->hdr.tid, e->exit_code, e->group_dead != 0};
+    }
+    case CAPAUDIT_EV_OUTCOME: {
+      auto e = read_as<capaudit_outcome_event>(record);
+      if (!e) return std::nullopt;
+      return common::SyscallOutcome{e->hdr.time_ns, e->hdr.pid, e->hdr.tid, e->syscall_nr, e->ret};
+    }
+    case CAPAUDIT_EV_CAPSET: {
+      auto e = read_as<capaudit_capset_event>(record);
+      if (!e) return std::nullopt;
+      return common::CapsetEvent{e->hdr.time_ns, e->hdr.pid, e->hdr.tid, e->effective, e->permitted,
+                                 e->inheritable};
+    }
+    case CAPAUDIT_EV_OP: {
+      auto e = read_as<capaudit_op_event>(record);
+      if (!e) return std::nullopt;
+      common::OperationFact f;
+      f.time_ns = e->hdr.time_ns;
+      f.pid = e->hdr.pid;
+      f.tid = e->hdr.tid;
+      f.kind = static_cast<common::OpKind>(e->kind);
+      f.syscall_nr = e->syscall_nr;
+      f.a0 = e->a0;
+      f.a1 = e->a1;
+      f.a2 = e->a2;
+      f.a3 = e->a3;
+      f.uid = e->uid;
+      f.gid = e->gid;
+      if (e->has_ret) f.ret = e->ret;
+      return f;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace capaudit::record

@@ -1,0 +1,34 @@
+// capaudit-record: see record/recorder.h; this file only maps errors to exit codes.
+#include <cstdio>
+
+#include "common/error.h"
+#include "record/options.h"
+#include "record/recorder.h"
+
+int main(int argc, char** argv) {
+  using namespace capaudit;
+  try {
+    auto cl = record::parse_command_line(argc, argv);
+    if (cl.show_help) {
+      fputs(cl.help_text.c_str(), stdout);
+      return 0;
+    }
+    if (cl.show_version) {
+      printf("capaudit-record %s\n", CAPAUDIT_VERSION);
+      return 0;
+    }
+    auto result = record::run_recording(cl.options);
+    if (cl.options.verbose)
+      fprintf(stderr, "capaudit-record: %s; %llu checks, %llu events lost\n", result.stop_reason.c_str(),
+              static_cast<unsigned long long>(result.counts.cap_checks),
+              static_cast<unsigned long long>(result.losses.ringbuf_drops));
+    return record::exit_code_for(result);
+  } catch (const common::Error& e) {
+    fprintf(stderr, "capaudit-record: %s\n", e.what());
+    if (!e.hint.empty()) fprintf(stderr, "  hint: %s\n", e.hint.c_str());
+    return e.exit_code;
+  } catch (const std::exception& e) {
+    fprintf(stderr, "capaudit-record: internal error: %s\n", e.what());
+    return 1;
+  }
+}

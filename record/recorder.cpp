@@ -1,0 +1,407 @@
+#include "record/recorder.h"
+
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "common/trace_io.h"
+#include "record/event_decode.h"
+#include "record/kernel_stacks.h"
+#include "record/launch_held.h"
+#include "record/proc_tree.h"
+
+namespace capaudit::record {
+namespace {
+
+std::atomic<int> g_signal{0};  // async-signal handler can only touch a lock-free flag
+
+void on_signal(int sig) { g_signal.store(sig); }
+
+uint64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+struct SignalGuard {
+  struct sigaction old_int {}, old_term {};
+  SignalGuard() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    g_signal.store(0);
+  }
+  ~SignalGuard() {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+  }
+};
+
+uint64_t cgroup_id_of(const std::string& path) {
+  struct statfs fs {};
+  if (statfs(path.c_str(), &fs) != 0)
+    throw common::Error(common::errno_message("cgroup " + path, errno), "give a cgroup v2 directory");
+  if (fs.f_type != CGROUP2_SUPER_MAGIC)
+    throw common::Error(path + " is not a cgroup v2 directory",
+                        "cgroup v2 is mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified");
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw common::Error(common::errno_message("cgroup " + path, errno));
+  // On cgroup v2 the kernfs node id, which BPF sees as the cgroup id, is the inode number.
+  return st.st_ino;
+}
+
+// Maps cgroup ids back to paths for exec events, rescanning the hierarchy
+// lazily (and at most once a second) when an unknown id shows up.
+class CgroupNames {
+ public:
+  std::string name(uint64_t id, uint64_t now_ns) {
+    if (auto it = names_.find(id); it != names_.end()) return it->second;
+    if (now_ns - last_scan_ns_ >= 1'000'000'000ull) {
+      last_scan_ns_ = now_ns;
+      for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+        struct statfs fs {};
+        if (statfs(root, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+          scan(root, "", 0);
+          break;
+        }
+      }
+    }
+    auto it = names_.find(id);
+    return it == names_.end() ? std::string() : it->second;
+  }
+
+ private:
+  void scan(const std::string& dir, const std::string& rel, int depth) {
+    struct stat st {};
+    if (stat(dir.c_str(), &st) == 0) names_[st.st_ino] = rel.empty() ? "/" : rel;
+    if (depth > 32) return;
+    std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+    if (!d) return;
+    while (auto* ent = readdir(d.get())) {
+      if (ent->d_type != DT_DIR || ent->d_name[0] == '.') continue;
+      scan(dir + "/" + ent->d_name, rel + "/" + ent->d_name, depth + 1);
+    }
+  }
+  std::unordered_map<uint64_t, std::string> names_;
+  uint64_t last_scan_ns_ = 0;
+};
+
+class Session {
+ public:
+  Session(const RecordOptions& options, BpfSession& bpf, common::TraceWriter& writer, const KernelSymbols& syms)
+      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms) {}
+
+  static int on_record(void* ctx, void* data, size_t size) {
+    static_cast<Session*>(ctx)->handle({static_cast<const uint8_t*>(data), size});
+    return 0;
+  }
+
+  void handle(std::span<const uint8_t> record) {
+    auto decoded = decode_event(record);
+    if (!decoded) {
+      ++losses_.decode_errors;
+      return;
+    }
+    std::visit([this](auto& e) { this->add(e); }, *decoded);
+  }
+
+  void add(DecodedCheck& d) {
+    if (!d.stack.empty()) {
+      bool is_new = false;
+      d.check.stack_id = stacks_.intern(d.stack, &scratch_stack_, &is_new);
+      if (is_new) {
+        writer_.add(scratch_stack_);
+        ++counts_.stacks;
+      }
+    }
+    caps_seen_ |= d.check.cap >= 0 && d.check.cap < 64 ? (1ull << d.check.cap) : 0;
+    writer_.add(d.check);
+    ++counts_.cap_checks;
+  }
+  void add(common::ForkEvent& e) {
+    if (!e.is_thread) live_.insert(e.child_pid);
+    writer_.add(e);
+    ++counts_.forks;
+  }
+  void add(common::ExecEvent& e) {
+    if (e.filename.empty() || e.filename[0] != '/') {
+      char buf[4096];
+      ssize_t n = readlink(("/proc/" + std::to_string(e.pid) + "/exe").c_str(), buf, sizeof(buf) - 1);
+      if (n > 0) e.filename.assign(buf, static_cast<size_t>(n));
+    }
+    e.cgroup = cgroups_.name(e.cgroup_id, clock_ns(CLOCK_MONOTONIC));
+    live_.insert(e.pid);
+    writer_.add(e);
+    ++counts_.execs;
+  }
+  void add(common::ExitEvent& e) {
+    if (e.group_dead) live_.erase(e.pid);
+    writer_.add(e);
+    ++counts_.exits;
+  }
+  void add(common::SyscallOutcome& e) {
+    writer_.add(e);
+    ++counts_.outcomes;
+  }
+  void add(common::CapsetEvent& e) {
+    writer_.add(e);
+    ++counts_.capsets;
+  }
+  void add(common::OperationFact& e) {
+    writer_.add(e);
+    ++counts_.operations;
+  }
+
+  // Processes we saw start and not yet end; a lost exit must not keep the
+  // recorder waiting forever, so vanished pids are pruned.
+  bool tree_alive() {
+    for (auto it = live_.begin(); it != live_.end();) {
+      if (kill(static_cast<pid_t>(*it), 0) != 0 && errno == ESRCH) it = live_.erase(it);
+      else ++it;
+    }
+    return !live_.empty();
+  }
+
+  void fill_losses(const BpfCounters& c) {
+    losses_.ringbuf_drops = c[CAPAUDIT_CNT_RINGBUF_DROPS];
+    losses_.task_map_full = c[CAPAUDIT_CNT_TASK_MAP_FULL];
+    losses_.untraced_processes = c[CAPAUDIT_CNT_TASK_MAP_FULL];
+    losses_.stack_map_full = c[CAPAUDIT_CNT_STACK_FAIL] + c[CAPAUDIT_CNT_BUDGET_MAP_FULL];
+    losses_.stacks_unsampled = c[CAPAUDIT_CNT_STACK_UNSAMPLED];
+    losses_.outcomes_missed = c[CAPAUDIT_CNT_OUTCOMES_MISSED];
+    losses_.strings_truncated = c[CAPAUDIT_CNT_STR_TRUNCATED];
+  }
+
+  common::EventCounts counts_;
+  common::Losses losses_;
+  uint64_t caps_seen_ = 0;
+  std::set<uint32_t> live_;
+
+ private:
+  const RecordOptions& options_;
+  BpfSession& bpf_;
+  common::TraceWriter& writer_;
+  StackTable stacks_;
+  common::KernelStack scratch_stack_;
+  CgroupNames cgroups_;
+};
+
+struct RingBufferDeleter {
+  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+};
+
+common::Header make_header(const RecordOptions& options, const BpfSession& bpf) {
+  common::Header h;
+  h.recorder_version = CAPAUDIT_VERSION;
+  h.recorder_argv = options.argv;
+  if (!options.command.empty()) {
+    h.target_mode = common::TargetMode::command;
+    for (const auto& a : options.command) h.target += (h.target.empty() ? "" : " ") + a;
+  } else if (options.pid) {
+    h.target_mode = common::TargetMode::pid;
+    h.target = std::to_string(*options.pid);
+  } else {
+    h.target_mode = common::TargetMode::cgroup;
+    h.target = options.cgroup;
+  }
+  struct utsname u {};
+  if (uname(&u) == 0) {
+    h.hostname = u.nodename;
+    h.kernel_release = u.release;
+    h.kernel_version = u.version;
+    h.arch = u.machine;
+  }
+  h.boot_id = read_first_line("/proc/sys/kernel/random/boot_id");
+  h.clock_boottime_ns = clock_ns(CLOCK_BOOTTIME);
+  h.clock_realtime_ns = static_cast<int64_t>(clock_ns(CLOCK_REALTIME));
+  h.hook = bpf.hook();
+  h.hook_attempts = bpf.attempts();
+  h.opts_available = bpf.opts_available();
+  h.stacks_per_key = options.stacks_per_key;
+  h.ringbuf_bytes = bpf.ringbuf_bytes();
+  return h;
+}
+
+std::string describe_losses(const common::Losses& l) {
+  uint64_t total = l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors;
+  return total == 0 ? "none" : std::to_string(total);
+}
+
+}  // namespace
+
+int exit_code_for(const RecordResult& result) {
+  if (!result.target_status) return 0;
+  int st = *result.target_status;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return 0;
+}
+
+RecordResult run_recording(const RecordOptions& options) {
+  int modes = (!options.command.empty()) + (options.pid.has_value()) + (!options.cgroup.empty());
+  if (modes != 1)
+    throw common::Error("give exactly one target: -- CMD ARGS, -p PID or --cgroup PATH", "see --help", 2);
+  if (options.output.empty()) throw common::Error("no output file", "give -o FILE (or -o - for stdout)", 2);
+
+  // Read while privileged: without CAP_SYSLOG kallsyms shows only zeros.
+  KernelSymbols syms = KernelSymbols::load();
+
+  BpfConfig config;
+  config.hook = options.hook;
+  config.stacks_per_key = options.stacks_per_key;
+  config.ringbuf_bytes = options.ringbuf_bytes;
+  config.recorder_tgid = getpid();
+  config.verbose = options.verbose;
+  if (!options.cgroup.empty()) config.cgroup_id = cgroup_id_of(options.cgroup);
+
+  std::vector<pid_t> tree;
+  if (options.pid) {
+    tree = process_tree(*options.pid);
+    if (tree.empty())
+      throw common::Error("no process " + std::to_string(*options.pid), "check the pid with ps", 2);
+  }
+
+  auto bpf = BpfSession::open(config);
+  // Created only once the BPF side works, so a failed start leaves no file behind.
+  common::OutputOptions out_opts;
+  auto writer = common::TraceWriter::create(options.output, out_opts);
+
+  std::unique_ptr<HeldChild> child;
+  if (!options.command.empty()) {
+    HeldChild::Options lo;
+    lo.argv = options.command;
+    lo.user = options.user;
+    lo.caps = options.caps;
+    child = HeldChild::spawn(lo);
+    bpf->expect_exec(child->pid());
+  } else if (options.pid) {
+    bpf->mark_processes(tree);
+  } else {
+    bpf->mark_cgroup_members();
+  }
+
+  writer->write_header(make_header(options, *bpf));
+  if (options.pid) writer->write_processes(process_infos(tree));
+
+  Session session(options, *bpf, *writer, syms);
+  std::unique_ptr<ring_buffer, RingBufferDeleter> rb(
+      ring_buffer__new(bpf->ringbuf_fd(), &Session::on_record, &session, nullptr));
+  if (!rb) throw common::Error(common::errno_message("opening the ring buffer", errno));
+
+  SignalGuard signals;
+  RecordResult result;
+  bool tty = options.status_line && isatty(STDERR_FILENO);
+  const uint64_t start_ns = clock_ns(CLOCK_MONOTONIC);
+  uint64_t last_status_ns = 0, forwarded_at_ns = 0;
+  bool child_reaped = false;
+  std::exception_ptr failure;
+  if (options.pid) session.live_.insert(static_cast<uint32_t>(*options.pid));
+
+  try {
+    if (child) child->release();
+    for (;;) {
+      // Events carry BPF_RB_NO_WAKEUP unless a backlog builds up, so the poll
+      // mostly times out and the consume picks up the batch.
+      int n = ring_buffer__poll(rb.get(), 100);
+      if (n < 0 && n != -EINTR) throw common::Error("ring buffer poll failed: " + std::string(strerror(-n)));
+      ring_buffer__consume(rb.get());
+      uint64_t now = clock_ns(CLOCK_MONOTONIC);
+      writer->flush_if_due(now);
+
+      if (child && !child_reaped) {
+        if (auto st = child->try_wait()) {
+          child_reaped = true;
+          result.target_status = *st;
+        }
+      }
+      if (int sig = g_signal.exchange(0)) {
+        const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+        if (child && !child_reaped && forwarded_at_ns == 0) {
+          child->signal(sig);  // let the target shut down; its exit is part of the trace
+          forwarded_at_ns = now;
+          result.stop_reason = std::string(name) + " (forwarded to the target)";
+        } else {
+          result.stop_reason = name;
+          break;
+        }
+      }
+      if (forwarded_at_ns && now - forwarded_at_ns > 3'000'000'000ull) break;
+      if (child && child_reaped && !session.tree_alive()) {
+        if (result.stop_reason.empty()) result.stop_reason = "target exited";
+        break;
+      }
+      if (options.pid && !session.tree_alive()) {
+        result.stop_reason = "target exited";
+        break;
+      }
+      if (options.duration_ms && now - start_ns >= options.duration_ms * 1'000'000ull) {
+        result.stop_reason = "duration";
+        break;
+      }
+      if (tty && now - last_status_ns >= 1'000'000'000ull) {
+        last_status_ns = now;
+        auto& c = session.counts_;
+        fprintf(stderr, "\r[capaudit] %5.1fs  checks %llu  events %llu  capabilities %d  losses %s   ",
+                (now - start_ns) / 1e9, static_cast<unsigned long long>(c.cap_checks),
+                static_cast<unsigned long long>(c.cap_checks + c.forks + c.execs + c.exits + c.outcomes +
+                                                c.capsets + c.operations),
+                __builtin_popcountll(session.caps_seen_), describe_losses(session.losses_).c_str());
+        session.fill_losses(bpf->read_counters());
+      }
+    }
+  } catch (const common::Error& e) {
+    result.stop_reason = std::string("error: ") + e.what();
+    failure = std::current_exception();
+  }
+
+  // The target may still run (signal grace expired, --duration, -p): its
+  // events after this point are not recorded, and the trailer says why.
+  ring_buffer__consume(rb.get());
+  session.fill_losses(bpf->read_counters());
+  if (child && !child_reaped) {
+    if (auto st = child->try_wait()) result.target_status = *st;
+  }
+  if (tty) fputs("\n", stderr);
+
+  common::Trailer trailer;
+  trailer.clean_shutdown = result.stop_reason.rfind("error", 0) != 0;
+  trailer.end_time_ns = clock_ns(CLOCK_BOOTTIME);
+  trailer.stop_reason = result.stop_reason;
+  trailer.target_exit_status = result.target_status;
+  trailer.counts = session.counts_;
+  trailer.losses = session.losses_;
+  writer->finish(trailer);
+  result.counts = session.counts_;
+  result.losses = session.losses_;
+  if (failure) std::rethrow_exception(failure);
+  return result;
+}
+
+}  // namespace capaudit::record
