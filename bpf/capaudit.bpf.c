@@ -7,7 +7,7 @@
  * Cost model: every program starts with a task-storage lookup *without*
  * create; untraced tasks return right there. Only traced tasks pay for event
  * construction, and only the first `stacks_per_key` checks per
- * (process, cap, syscall, verdict) pay for a kernel stack walk.
+ * (task, cap, syscall, verdict) pay for a kernel stack walk.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -66,13 +66,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } seed_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct capaudit_budget_key);
-	__type(value, __u32);
-} stack_budget SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -157,65 +150,87 @@ static __always_inline struct capaudit_task_state *traced_state(struct task_stru
 	return NULL;
 }
 
+/* Direct loads through BTF pointers (no probe_read helper calls): this runs per check. */
 static __always_inline __s32 syscall_nr_of(struct task_struct *task)
 {
 	struct pt_regs *regs;
 	long nr;
 
-	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+	if (task->flags & PF_KTHREAD)
 		return -1;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	nr = BPF_CORE_READ(regs, orig_ax);
+	nr = regs->orig_ax;
 	return nr < 0 ? -1 : (__s32)nr;
 }
 
-static __always_inline bool take_stack_budget(__u32 tgid, int cap, __s32 nr, bool granted)
+static __always_inline bool take_stack_budget(struct capaudit_task_state *st, int cap, __s32 nr, bool granted)
 {
-	struct capaudit_budget_key key = { .tgid = tgid, .cap = cap, .syscall_nr = nr, .granted = granted };
-	__u32 one = 1, *v;
+	__u32 key = ((__u32)cap & 0xff) | (((__u32)nr & 0x7fff) << 8) | ((__u32)granted << 23) | (1u << 24);
+	__u32 a = (key * 2654435761u) >> 27;
+	__u32 b = ((key ^ (key >> 7)) * 0x85ebca6bu) >> 27;
+	struct capaudit_budget_slot *slot;
 
 	if (!stacks_per_key)
 		return false;
-	v = bpf_map_lookup_elem(&stack_budget, &key);
-	if (!v) {
-		if (bpf_map_update_elem(&stack_budget, &key, &one, BPF_NOEXIST) == 0)
-			return true;
-		v = bpf_map_lookup_elem(&stack_budget, &key);
-		if (!v) {
-			count(CAPAUDIT_CNT_BUDGET_MAP_FULL);
-			return false;
-		}
+	a &= CAPAUDIT_BUDGET_SLOTS - 1;
+	b &= CAPAUDIT_BUDGET_SLOTS - 1;
+	if (st->budget[a].key == key) {
+		slot = &st->budget[a];
+	} else if (st->budget[b].key == key) {
+		slot = &st->budget[b];
+	} else {
+		/* prefer an empty slot, else evict the one that captured more */
+		slot = !st->budget[a].key || (st->budget[b].key && st->budget[a].count >= st->budget[b].count)
+			       ? &st->budget[a] : &st->budget[b];
+		if (st->budget[b].key == 0)
+			slot = &st->budget[b];
+		if (st->budget[a].key == 0)
+			slot = &st->budget[a];
+		slot->key = key;
+		slot->count = 1;
+		return true;
 	}
-	if (*v >= stacks_per_key)
+	if (slot->count >= stacks_per_key)
 		return false;
-	__sync_fetch_and_add(v, 1);
+	slot->count++;
 	return true;
 }
 
-static __always_inline int handle_check(void *ctx, struct user_namespace *targ_ns, int cap,
-					__u32 opts, bool has_opts, int ret)
+static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, __u64 pid_tgid, int cap,
+				     __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct capaudit_task_state *st = traced_state(task);
-	struct capaudit_cap_event *e;
-	const __u32 small = offsetof(struct capaudit_cap_event, stack);
-	__u32 zero = 0, tgid;
-	bool granted = ret == 0;
-	__s32 nr;
-	__u64 inum;
+	e->hdr.type = CAPAUDIT_EV_CAP;
+	e->hdr.pid = pid_tgid >> 32;
+	e->hdr.tid = (__u32)pid_tgid;
+	e->hdr.size = size;
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	e->cap = cap;
+	e->syscall_nr = nr;
+	e->opts = opts;
+	e->flags = (granted ? CAPAUDIT_CAP_GRANTED : 0) | (has_opts ? CAPAUDIT_CAP_HAS_OPTS : 0);
+	e->target_userns_inum = inum;
+	e->pad = 0;
+}
 
-	if (!st)
-		return 0;
+/* The per-check path. TASK is current, ST its traced state. */
+static __always_inline int handle_check(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
+					__u64 inum, int cap, __u32 opts, bool has_opts, int ret)
+{
+	const __u32 small = offsetof(struct capaudit_cap_event, stack);
+	struct capaudit_cap_event *e;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	bool granted = ret == 0;
+	__u32 zero = 0;
+	__s32 nr;
+
 	count(CAPAUDIT_CNT_CHECKS_SEEN);
 	nr = syscall_nr_of(task);
 	if (!granted && nr >= 0) {
 		st->flags |= CAPAUDIT_TASK_PENDING_OUTCOME;
 		st->pending_nr = nr;
 	}
-	inum = BPF_CORE_READ(targ_ns, ns.inum);
-	tgid = BPF_CORE_READ(task, tgid);
 
-	if (take_stack_budget(tgid, cap, nr, granted)) {
+	if (take_stack_budget(st, cap, nr, granted)) {
 		long n;
 
 		e = bpf_map_lookup_elem(&cap_scratch, &zero);
@@ -226,14 +241,8 @@ static __always_inline int handle_check(void *ctx, struct user_namespace *targ_n
 			count(CAPAUDIT_CNT_STACK_FAIL);
 			n = 0;
 		}
-		fill_hdr(&e->hdr, CAPAUDIT_EV_CAP, sizeof(*e), task);
-		e->cap = cap;
-		e->syscall_nr = nr;
-		e->opts = opts;
-		e->flags = (granted ? CAPAUDIT_CAP_GRANTED : 0) | (has_opts ? CAPAUDIT_CAP_HAS_OPTS : 0);
-		e->target_userns_inum = inum;
+		fill_cap(e, sizeof(*e), pid_tgid, cap, nr, opts, has_opts, granted, inum);
 		e->stack_bytes = n;
-		e->pad = 0;
 		if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
 			count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		return 0;
@@ -246,14 +255,8 @@ static __always_inline int handle_check(void *ctx, struct user_namespace *targ_n
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		return 0;
 	}
-	fill_hdr(&e->hdr, CAPAUDIT_EV_CAP, small, task);
-	e->cap = cap;
-	e->syscall_nr = nr;
-	e->opts = opts;
-	e->flags = (granted ? CAPAUDIT_CAP_GRANTED : 0) | (has_opts ? CAPAUDIT_CAP_HAS_OPTS : 0);
-	e->target_userns_inum = inum;
+	fill_cap(e, small, pid_tgid, cap, nr, opts, has_opts, granted, inum);
 	e->stack_bytes = 0;
-	e->pad = 0;
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }
@@ -264,14 +267,24 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(tp_cap_capable, const struct cred *cred, struct user_namespace *targ_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
-	return handle_check(ctx, targ_ns, cap, 0, false, ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
+
+	if (!st)
+		return 0;
+	return handle_check(ctx, task, st, targ_ns->ns.inum, cap, 0, false, ret);
 }
 
 SEC("fexit/cap_capable")
 int BPF_PROG(fexit_cap_capable, const struct cred *cred, struct user_namespace *targ_ns, int cap,
 	     unsigned int opts, int ret)
 {
-	return handle_check(ctx, targ_ns, cap, opts, true, ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
+
+	if (!st)
+		return 0;
+	return handle_check(ctx, task, st, targ_ns->ns.inum, cap, opts, true, ret);
 }
 
 /* kprobe entry stashes the arguments; the kretprobe adds the verdict. */
@@ -301,8 +314,9 @@ int BPF_KRETPROBE(kretprobe_cap_capable, int ret)
 	if (!st || !(st->flags & CAPAUDIT_TASK_KPROBE_STASH))
 		return 0;
 	st->flags &= ~CAPAUDIT_TASK_KPROBE_STASH;
+	/* kprobe arguments are plain numbers to the verifier: read through the helper */
 	ns = (struct user_namespace *)st->kp_targ_ns;
-	return handle_check(ctx, ns, st->kp_cap, st->kp_opts, true, ret);
+	return handle_check(ctx, task, st, BPF_CORE_READ(ns, ns.inum), st->kp_cap, st->kp_opts, true, ret);
 }
 
 /* ---- process lifecycle ---- */
@@ -508,7 +522,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!st)
 		return 0;
-	nr = BPF_CORE_READ(regs, orig_ax);
+	nr = regs->orig_ax;
 	if (!(st->flags & (CAPAUDIT_TASK_PENDING_OUTCOME | CAPAUDIT_TASK_PENDING_OP)) &&
 	    !(nr == NR_CAPSET && ret == 0))
 		return 0;

@@ -12,6 +12,10 @@
 #ifndef CAPAUDIT_BPF_ABI_H
 #define CAPAUDIT_BPF_ABI_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
 #define CAPAUDIT_BPF_ABI_VERSION 1
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
@@ -37,8 +41,7 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_STR_TRUNCATED = 4,
 	CAPAUDIT_CNT_OUTCOMES_MISSED = 5,
 	CAPAUDIT_CNT_CHECKS_SEEN = 6,  /* traced checks, emitted or dropped */
-	CAPAUDIT_CNT_BUDGET_MAP_FULL = 7,
-	CAPAUDIT_CNT_MAX = 8,
+	CAPAUDIT_CNT_MAX = 7,
 };
 
 /* Values of cap_event.flags */
@@ -129,6 +132,18 @@ struct capaudit_op_event {
 	__u32 pad;
 };
 
+/*
+ * Stack budget: how many stacks a task captured per cheap key (cap, syscall,
+ * verdict). Kept in the task's own storage (no hash map on the per-check
+ * path) as a small 2-way hashed table; a key that finds both its slots taken
+ * by other keys evicts one and starts over, which can only add captures.
+ */
+#define CAPAUDIT_BUDGET_SLOTS 32
+struct capaudit_budget_slot {
+	__u32 key; /* 0 = empty */
+	__u32 count;
+};
+
 /* Per-task filter and scratch state (BPF_MAP_TYPE_TASK_STORAGE). */
 struct capaudit_task_state {
 	__u32 flags;
@@ -142,14 +157,7 @@ struct capaudit_task_state {
 	__s32 kp_cap;
 	__u32 kp_opts;
 	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
-};
-
-/* Key of the per-process stack budget (LRU hash). */
-struct capaudit_budget_key {
-	__u32 tgid;
-	__s32 cap;
-	__s32 syscall_nr;
-	__u32 granted;
+	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
 };
 
 #endif /* CAPAUDIT_BPF_ABI_H */

@@ -16,6 +16,7 @@
 #include "common/trace.h"
 
 struct capaudit_bpf;  // generated skeleton
+struct bpf_program;
 
 namespace capaudit::record {
 
@@ -70,7 +71,7 @@ class BpfSession {
 
  private:
   BpfSession() = default;
-  void run_iterator(struct bpf_program* prog);
+  void run_iterator(bpf_program* prog);
 
   struct SkelDeleter {
     void operator()(capaudit_bpf* s) const;

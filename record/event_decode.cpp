@@ -10,6 +10,15 @@
 namespace capaudit::record {
 namespace {
 
+// The BPF object is compiled by clang for the bpf target: pin the layout the
+// C++ side assumes, so a drifting field shows up at build time.
+static_assert(sizeof(capaudit_event_hdr) == 24);
+static_assert(offsetof(capaudit_cap_event, stack) % 8 == 0);
+static_assert(sizeof(capaudit_cap_event) == 24 + 32 + 8 * CAPAUDIT_MAX_STACK_DEPTH);
+static_assert(sizeof(capaudit_fork_event) == 24 + 24);
+static_assert(sizeof(capaudit_exec_event) % 8 == 0);
+static_assert(sizeof(capaudit_op_event) == 24 + 64);
+
 template <typename T>
 std::optional<T> read_as(std::span<const uint8_t> bytes) {
   if (bytes.size() < sizeof(T)) return std::nullopt;

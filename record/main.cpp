@@ -19,9 +19,12 @@ int main(int argc, char** argv) {
     }
     auto result = record::run_recording(cl.options);
     if (cl.options.verbose)
-      fprintf(stderr, "capaudit-record: %s; %llu checks, %llu events lost\n", result.stop_reason.c_str(),
+      fprintf(stderr, "capaudit-record: %s; events %llu (checks %llu), lost %llu, unsampled stacks %llu, bytes %llu\n",
+              result.stop_reason.c_str(), static_cast<unsigned long long>(record::total_events(result.counts)),
               static_cast<unsigned long long>(result.counts.cap_checks),
-              static_cast<unsigned long long>(result.losses.ringbuf_drops));
+              static_cast<unsigned long long>(record::total_lost(result.losses)),
+              static_cast<unsigned long long>(result.losses.stacks_unsampled),
+              static_cast<unsigned long long>(result.bytes_written));
     return record::exit_code_for(result);
   } catch (const common::Error& e) {
     fprintf(stderr, "capaudit-record: %s\n", e.what());

@@ -193,7 +193,7 @@ class Session {
     losses_.ringbuf_drops = c[CAPAUDIT_CNT_RINGBUF_DROPS];
     losses_.task_map_full = c[CAPAUDIT_CNT_TASK_MAP_FULL];
     losses_.untraced_processes = c[CAPAUDIT_CNT_TASK_MAP_FULL];
-    losses_.stack_map_full = c[CAPAUDIT_CNT_STACK_FAIL] + c[CAPAUDIT_CNT_BUDGET_MAP_FULL];
+    losses_.stack_map_full = c[CAPAUDIT_CNT_STACK_FAIL];
     losses_.stacks_unsampled = c[CAPAUDIT_CNT_STACK_UNSAMPLED];
     losses_.outcomes_missed = c[CAPAUDIT_CNT_OUTCOMES_MISSED];
     losses_.strings_truncated = c[CAPAUDIT_CNT_STR_TRUNCATED];
@@ -250,11 +250,19 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
 }
 
 std::string describe_losses(const common::Losses& l) {
-  uint64_t total = l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors;
+  uint64_t total = total_lost(l);
   return total == 0 ? "none" : std::to_string(total);
 }
 
 }  // namespace
+
+uint64_t total_events(const common::EventCounts& c) {
+  return c.cap_checks + c.forks + c.execs + c.exits + c.outcomes + c.capsets + c.operations;
+}
+
+uint64_t total_lost(const common::Losses& l) {
+  return l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors;
+}
 
 int exit_code_for(const RecordResult& result) {
   if (!result.target_status) return 0;
@@ -370,8 +378,7 @@ RecordResult run_recording(const RecordOptions& options) {
         auto& c = session.counts_;
         fprintf(stderr, "\r[capaudit] %5.1fs  checks %llu  events %llu  capabilities %d  losses %s   ",
                 (now - start_ns) / 1e9, static_cast<unsigned long long>(c.cap_checks),
-                static_cast<unsigned long long>(c.cap_checks + c.forks + c.execs + c.exits + c.outcomes +
-                                                c.capsets + c.operations),
+                static_cast<unsigned long long>(total_events(c)),
                 __builtin_popcountll(session.caps_seen_), describe_losses(session.losses_).c_str());
         session.fill_losses(bpf->read_counters());
       }
@@ -400,6 +407,7 @@ RecordResult run_recording(const RecordOptions& options) {
   writer->finish(trailer);
   result.counts = session.counts_;
   result.losses = session.losses_;
+  result.bytes_written = writer->bytes_written();
   if (failure) std::rethrow_exception(failure);
   return result;
 }

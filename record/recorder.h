@@ -35,7 +35,11 @@ struct RecordResult {
   std::optional<int> target_status;  // raw wait status of CMD
   common::EventCounts counts;
   common::Losses losses;
+  uint64_t bytes_written = 0;  // size of the trace
 };
+
+uint64_t total_events(const common::EventCounts& c);
+uint64_t total_lost(const common::Losses& l);  // events that should be in the trace and are not
 
 // Runs a recording to completion. Throws common::Error for fatal problems
 // (bad options, missing privileges, no hook); once the trace file exists it is

@@ -1,0 +1,170 @@
+// The ring-buffer decoder against hand-built records: every kind round-trips
+// and malformed records are rejected instead of read out of bounds.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "bpf/capaudit.h"
+#include "record/event_decode.h"
+
+namespace capaudit::record {
+namespace {
+
+template <typename T>
+std::vector<uint8_t> bytes_of(const T& v, size_t size = sizeof(T)) {
+  std::vector<uint8_t> out(size);
+  std::memcpy(out.data(), &v, size);
+  return out;
+}
+
+capaudit_event_hdr hdr(uint32_t type, uint32_t size) { return {type, 100, 101, size, 5555}; }
+
+TEST(Decode, CapCheckWithoutStack) {
+  capaudit_cap_event e{};
+  const size_t small = offsetof(capaudit_cap_event, stack);
+  e.hdr = hdr(CAPAUDIT_EV_CAP, small);
+  e.cap = 10;
+  e.syscall_nr = 49;
+  e.flags = CAPAUDIT_CAP_GRANTED;
+  e.target_userns_inum = 4026531837u;
+  auto b = bytes_of(e, small);
+  auto d = decode_event(b);
+  ASSERT_TRUE(d);
+  auto& c = std::get<DecodedCheck>(*d);
+  EXPECT_EQ(c.check.pid, 100u);
+  EXPECT_EQ(c.check.tid, 101u);
+  EXPECT_EQ(c.check.time_ns, 5555u);
+  EXPECT_EQ(c.check.cap, 10);
+  EXPECT_EQ(c.check.syscall_nr, 49);
+  EXPECT_TRUE(c.check.granted);
+  EXPECT_EQ(c.check.target_userns_inum, 4026531837u);
+  EXPECT_TRUE(c.stack.empty());
+}
+
+TEST(Decode, CapCheckWithStackAndDenied) {
+  capaudit_cap_event e{};
+  e.hdr = hdr(CAPAUDIT_EV_CAP, sizeof(e));
+  e.cap = 21;
+  e.flags = CAPAUDIT_CAP_HAS_OPTS;
+  e.opts = 2;
+  e.stack_bytes = 3 * 8;
+  e.stack[0] = 0xffffffff81000010;
+  e.stack[1] = 0xffffffff81000020;
+  e.stack[2] = 0xffffffff81000030;
+  std::vector<uint64_t> aligned((sizeof(e) + 7) / 8);
+  std::memcpy(aligned.data(), &e, sizeof(e));
+  auto d = decode_event({reinterpret_cast<const uint8_t*>(aligned.data()), sizeof(e)});
+  ASSERT_TRUE(d);
+  auto& c = std::get<DecodedCheck>(*d);
+  EXPECT_FALSE(c.check.granted);
+  EXPECT_EQ(c.check.opts, 2u);
+  ASSERT_EQ(c.stack.size(), 3u);
+  EXPECT_EQ(c.stack[2], 0xffffffff81000030);
+}
+
+TEST(Decode, StackLongerThanTheRecordIsRejected) {
+  capaudit_cap_event e{};
+  const size_t small = offsetof(capaudit_cap_event, stack);
+  e.hdr = hdr(CAPAUDIT_EV_CAP, small);
+  e.stack_bytes = 8 * 8;  // claims frames the record does not carry
+  auto b = bytes_of(e, small);
+  EXPECT_FALSE(decode_event(b));
+}
+
+TEST(Decode, ExecSplitsArgvAndKeepsIdentity) {
+  auto e = std::make_unique<capaudit_exec_event>();
+  std::memset(e.get(), 0, sizeof(*e));
+  e->hdr = hdr(CAPAUDIT_EV_EXEC, sizeof(*e));
+  std::strcpy(e->filename, "/usr/bin/ping");
+  const char args[] = "ping\0-c1\0" "127.0.0.1";
+  std::memcpy(e->args, args, sizeof(args));
+  e->args_len = sizeof(args);
+  e->uid = 1000;
+  e->euid = 0;
+  e->cap_permitted = 1ull << 13;
+  e->start_time_ns = 777;
+  e->netns_inum = 4026531833u;
+  auto d = decode_event(bytes_of(*e));
+  ASSERT_TRUE(d);
+  auto& x = std::get<common::ExecEvent>(*d);
+  EXPECT_EQ(x.filename, "/usr/bin/ping");
+  EXPECT_EQ(x.argv, (std::vector<std::string>{"ping", "-c1", "127.0.0.1"}));
+  EXPECT_EQ(x.uid, 1000u);
+  EXPECT_EQ(x.euid, 0u);
+  EXPECT_EQ(x.caps.permitted, 1ull << 13);
+  EXPECT_EQ(x.start_time_ns, 777u);
+  EXPECT_EQ(x.netns_inum, 4026531833u);
+}
+
+TEST(Decode, ExecWithoutTerminatingNulStaysInBounds) {
+  auto e = std::make_unique<capaudit_exec_event>();
+  std::memset(e.get(), 'A', sizeof(*e));
+  e->hdr = hdr(CAPAUDIT_EV_EXEC, sizeof(*e));
+  e->args_len = 1u << 30;  // corrupt length: clamped to the buffer
+  auto d = decode_event(bytes_of(*e));
+  ASSERT_TRUE(d);
+  auto& x = std::get<common::ExecEvent>(*d);
+  EXPECT_EQ(x.filename.size(), sizeof(e->filename));
+  ASSERT_EQ(x.argv.size(), 1u);
+  EXPECT_EQ(x.argv[0].size(), sizeof(e->args));
+}
+
+TEST(Decode, OperationOutcomeCapsetForkExit) {
+  capaudit_op_event op{};
+  op.hdr = hdr(CAPAUDIT_EV_OP, sizeof(op));
+  op.kind = CAPAUDIT_OP_BIND;
+  op.a0 = 2;
+  op.a1 = 80;
+  op.ret = -13;
+  op.has_ret = 1;
+  auto f = std::get<common::OperationFact>(*decode_event(bytes_of(op)));
+  EXPECT_EQ(f.kind, common::OpKind::bind);
+  EXPECT_EQ(f.a1, 80);
+  EXPECT_EQ(f.ret, -13);
+
+  capaudit_outcome_event o{};
+  o.hdr = hdr(CAPAUDIT_EV_OUTCOME, sizeof(o));
+  o.syscall_nr = 49;
+  o.ret = -1;
+  auto so = std::get<common::SyscallOutcome>(*decode_event(bytes_of(o)));
+  EXPECT_EQ(so.syscall_nr, 49);
+  EXPECT_EQ(so.ret, -1);
+
+  capaudit_capset_event cs{};
+  cs.hdr = hdr(CAPAUDIT_EV_CAPSET, sizeof(cs));
+  cs.permitted = 0x3;
+  EXPECT_EQ(std::get<common::CapsetEvent>(*decode_event(bytes_of(cs))).permitted, 0x3u);
+
+  capaudit_fork_event fk{};
+  fk.hdr = hdr(CAPAUDIT_EV_FORK, sizeof(fk));
+  fk.child_pid = 100;
+  fk.child_tid = 102;
+  fk.is_thread = 1;
+  auto fe = std::get<common::ForkEvent>(*decode_event(bytes_of(fk)));
+  EXPECT_TRUE(fe.is_thread);
+  EXPECT_EQ(fe.child_tid, 102u);
+
+  capaudit_exit_event ex{};
+  ex.hdr = hdr(CAPAUDIT_EV_EXIT, sizeof(ex));
+  ex.exit_code = 9;
+  ex.group_dead = 1;
+  auto xe = std::get<common::ExitEvent>(*decode_event(bytes_of(ex)));
+  EXPECT_EQ(xe.exit_code, 9);
+  EXPECT_TRUE(xe.group_dead);
+}
+
+TEST(Decode, ShortUnknownAndOversizedRecordsAreRejected) {
+  capaudit_exit_event ex{};
+  ex.hdr = hdr(CAPAUDIT_EV_EXIT, sizeof(ex));
+  auto b = bytes_of(ex);
+  EXPECT_FALSE(decode_event(std::span(b).first(sizeof(ex) - 1)));
+  EXPECT_FALSE(decode_event(std::span(b).first(4)));
+  ex.hdr.type = 99;
+  EXPECT_FALSE(decode_event(bytes_of(ex)));
+  ex.hdr = hdr(CAPAUDIT_EV_EXIT, sizeof(ex) + 1);  // claims more than it has
+  EXPECT_FALSE(decode_event(bytes_of(ex)));
+}
+
+}  // namespace
+}  // namespace capaudit::record

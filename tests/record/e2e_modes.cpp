@@ -1,0 +1,280 @@
+// Process trees, denied outcomes, -p, --cgroup, signals and loss accounting,
+// each proven on a real recording.
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <chrono>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "tests/record/e2e_support.h"
+
+namespace capaudit::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Starts PROGRAM detached (stdout/stderr to /dev/null); the caller waits.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& cgroup_procs = {}) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    if (!cgroup_procs.empty()) {
+      int fd = open(cgroup_procs.c_str(), O_WRONLY);
+      if (fd < 0 || write(fd, "0", 1) != 1) _exit(125);
+      close(fd);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int st = -1;
+  waitpid(pid, &st, 0);
+  return st;
+}
+
+std::vector<std::string> recorder_argv(const std::string& out, std::vector<std::string> extra) {
+  std::vector<std::string> argv{recorder_path(), "--no-status", "-o", out};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+// Polls until PATH exists and has a header on disk (the recorder is attached).
+bool wait_for_header(const std::string& path, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    Trace t;
+    if (common::read_trace(path, t).has_header) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+TEST(Tree, ChildrenAndThreadsAreAttributed) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {helper_path(), "fork-exec", "thread", "chown"}, "tree");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  const uint32_t parent = r.trace.target_pid();
+  // parent --fork--> child --exec--> child --clone(thread)--> tid: chown()
+  const common::ForkEvent* proc_fork = nullptr;
+  for (const auto& f : r.trace.forks)
+    if (f.parent_pid == parent && !f.is_thread) proc_fork = &f;
+  ASSERT_NE(proc_fork, nullptr);
+  const uint32_t child = proc_fork->child_pid;
+  EXPECT_NE(child, parent);
+  EXPECT_GT(proc_fork->child_start_time_ns, 0u);
+  bool child_exec = false;
+  for (const auto& e : r.trace.execs) child_exec |= e.pid == child && e.argv.size() >= 2 && e.argv[1] == "thread";
+  EXPECT_TRUE(child_exec);
+  const common::ForkEvent* thread_fork = nullptr;
+  for (const auto& f : r.trace.forks)
+    if (f.parent_pid == child && f.is_thread) thread_fork = &f;
+  ASSERT_NE(thread_fork, nullptr);
+  EXPECT_EQ(thread_fork->child_pid, child);
+  EXPECT_NE(thread_fork->child_tid, child);
+  bool chown_in_thread = false;
+  for (const auto& c : r.trace.checks_of(CAP_CHOWN))
+    chown_in_thread |= c.pid == child && c.tid == thread_fork->child_tid && c.granted;
+  EXPECT_TRUE(chown_in_thread);
+  // Each process's end is there; group_dead only for the last thread.
+  int dead = 0;
+  for (const auto& x : r.trace.exits) dead += x.group_dead && (x.pid == child || x.pid == parent);
+  EXPECT_EQ(dead, 2);
+}
+
+TEST(Tree, RecorderAndPreExecChecksNeverAppear) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {helper_path(), "fork-exec", "setuid"}, "self");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  std::set<uint32_t> known{r.trace.target_pid()};
+  for (const auto& f : r.trace.forks) known.insert(f.child_pid);
+  for (const auto& c : r.trace.checks) EXPECT_TRUE(known.count(c.pid)) << "check from pid " << c.pid;
+  // The first event of the target is its exec: nothing between fork and exec.
+  ASSERT_FALSE(r.trace.execs.empty());
+  for (const auto& c : r.trace.checks) EXPECT_GE(c.time_ns, r.trace.execs.front().time_ns);
+  EXPECT_EQ(r.trace.execs.front().argv.at(1), "fork-exec");
+}
+
+TEST(Denied, WithoutTheCapabilityTheCheckIsDeniedAndTheOutcomeRecorded) {
+  CAPAUDIT_REQUIRE_ROOT();
+  // capsh drops NET_BIND_SERVICE from the bounding set, so the helper (still uid 0) lacks it.
+  std::string cmd = std::string("exec ") + helper_path() + " bind-tcp4-80";
+  auto r = record({}, {"/usr/sbin/capsh", "--drop=cap_net_bind_service", "--", "-c", cmd}, "denied");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  EXPECT_EQ(r.run.exit_code(), 0) << "the recorder returns the command's status";
+  EXPECT_NE(r.run.err.find("EACCES"), std::string::npos) << r.run.err;
+  uint32_t helper_pid = 0;
+  for (const auto& e : r.trace.execs)
+    if (e.filename.find("capaudit-test-helper") != std::string::npos) helper_pid = e.pid;
+  ASSERT_NE(helper_pid, 0u);
+  bool denied = false;
+  for (const auto& c : r.trace.checks_of(CAP_NET_BIND_SERVICE))
+    denied |= c.pid == helper_pid && !c.granted && c.syscall_nr == SYS_bind;
+  EXPECT_TRUE(denied);
+  bool outcome = false;
+  for (const auto& o : r.trace.outcomes) outcome |= o.pid == helper_pid && o.syscall_nr == SYS_bind && o.ret == -EACCES;
+  EXPECT_TRUE(outcome);
+  // The exec event carries the reduced capability sets.
+  for (const auto& e : r.trace.execs)
+    if (e.pid == helper_pid) EXPECT_EQ((e.caps.bounding >> CAP_NET_BIND_SERVICE) & 1, 0u);
+}
+
+TEST(Denied, SetuidToSelfSucceedsAfterADeniedCheck) {
+  CAPAUDIT_REQUIRE_ROOT();
+  std::string cmd = std::string("exec ") + helper_path() + " setuid-loop 3";
+  auto r = record({}, {"/usr/sbin/capsh", "--drop=cap_setuid", "--", "-c", cmd}, "setuid0");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  int denied = 0, ok_outcomes = 0;
+  for (const auto& c : r.trace.checks_of(CAP_SETUID)) denied += !c.granted && c.syscall_nr == SYS_setuid;
+  for (const auto& o : r.trace.outcomes) ok_outcomes += o.syscall_nr == SYS_setuid && o.ret == 0;
+  EXPECT_EQ(denied, 3);
+  EXPECT_EQ(ok_outcomes, 3);
+}
+
+TEST(Modes, AttachToARunningProcessWithDashP) {
+  CAPAUDIT_REQUIRE_ROOT();
+  // The target waits, then exec()s the helper in place: same pid, new program.
+  std::string script = std::string("sleep 1.5; exec ") + helper_path() + " fork-exec setgid";
+  pid_t target = spawn({"/bin/sh", "-c", script});
+  std::string out = temp_trace_path("pid");
+  auto rec = run_program(recorder_argv(out, {"-p", std::to_string(target)}));
+  int st = wait_status(target);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message << rec.err;
+  EXPECT_EQ(t.header.target_mode, common::TargetMode::pid);
+  ASSERT_FALSE(t.processes.empty());
+  EXPECT_EQ(t.processes[0].pid, static_cast<uint32_t>(target));
+  bool exec_seen = false;
+  for (const auto& e : t.execs) exec_seen |= e.pid == static_cast<uint32_t>(target);
+  EXPECT_TRUE(exec_seen);
+  bool child_setgid = false;
+  for (const auto& c : t.checks_of(CAP_SETGID)) child_setgid |= c.pid != static_cast<uint32_t>(target) && c.granted;
+  EXPECT_TRUE(child_setgid) << "the future child's check";
+  EXPECT_EQ(t.trailer.stop_reason, "target exited");
+  std::filesystem::remove(out);
+}
+
+TEST(Modes, CgroupRecordsMembersOnly) {
+  CAPAUDIT_REQUIRE_ROOT();
+  std::string root = "/sys/fs/cgroup/unified";
+  if (!std::filesystem::exists(root + "/cgroup.procs")) root = "/sys/fs/cgroup";
+  std::string cg = root + "/capaudit-e2e-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(cg.c_str(), 0755), 0) << strerror(errno);
+  std::string out = temp_trace_path("cgroup");
+  pid_t recorder = spawn(recorder_argv(out, {"--cgroup", cg, "--duration", "4s"}));
+  ASSERT_TRUE(wait_for_header(out));
+  pid_t inside = spawn({helper_path(), "chown"}, cg + "/cgroup.procs");
+  pid_t outside = spawn({helper_path(), "setgid"});
+  int st_in = wait_status(inside), st_out = wait_status(outside);
+  EXPECT_TRUE(WIFEXITED(st_in) && WEXITSTATUS(st_in) == 0);
+  EXPECT_TRUE(WIFEXITED(st_out) && WEXITSTATUS(st_out) == 0);
+  int st = wait_status(recorder);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  rmdir(cg.c_str());
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  EXPECT_EQ(t.header.target_mode, common::TargetMode::cgroup);
+  EXPECT_EQ(t.trailer.stop_reason, "duration");
+  bool chown = false;
+  for (const auto& c : t.checks_of(CAP_CHOWN)) chown |= c.pid == static_cast<uint32_t>(inside) && c.granted;
+  EXPECT_TRUE(chown);
+  for (const auto& c : t.checks) EXPECT_NE(c.pid, static_cast<uint32_t>(outside)) << "outside the cgroup";
+  for (const auto& c : t.checks) EXPECT_NE(c.pid, static_cast<uint32_t>(recorder)) << "the recorder itself";
+  bool exec_in = false;
+  for (const auto& e : t.execs)
+    exec_in |= e.pid == static_cast<uint32_t>(inside) && e.cgroup.find("capaudit-e2e-") != std::string::npos;
+  EXPECT_TRUE(exec_in) << "the exec event names the cgroup";
+  std::filesystem::remove(out);
+}
+
+TEST(Signals, SigintLeavesACompleteTrace) {
+  CAPAUDIT_REQUIRE_ROOT();
+  std::string out = temp_trace_path("sigint");
+  pid_t recorder = spawn(recorder_argv(out, {"--", helper_path(), "sleep", "30"}));
+  ASSERT_TRUE(wait_for_header(out));
+  std::this_thread::sleep_for(300ms);
+  kill(recorder, SIGINT);
+  int st = wait_status(recorder);
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  EXPECT_TRUE(t.read.has_trailer);
+  EXPECT_TRUE(t.trailer.clean_shutdown);
+  EXPECT_NE(t.trailer.stop_reason.find("SIGINT"), std::string::npos) << t.trailer.stop_reason;
+  // The command got the signal and its death is in the trace.
+  ASSERT_TRUE(t.trailer.target_exit_status.has_value());
+  EXPECT_TRUE(WIFSIGNALED(*t.trailer.target_exit_status) || WIFEXITED(*t.trailer.target_exit_status));
+  EXPECT_FALSE(t.exits.empty());
+  EXPECT_TRUE(WIFEXITED(st));
+  std::filesystem::remove(out);
+}
+
+TEST(Signals, SigkillLeavesAReadableTruncatedTrace) {
+  CAPAUDIT_REQUIRE_ROOT();
+  std::string out = temp_trace_path("sigkill");
+  pid_t recorder = spawn(recorder_argv(out, {"--", helper_path(), "sleep", "30"}));
+  ASSERT_TRUE(wait_for_header(out));
+  // Past the writer's one-second flush interval, so the exec batch is on disk.
+  std::this_thread::sleep_for(1800ms);
+  kill(recorder, SIGKILL);
+  wait_status(recorder);
+  Trace t = load_trace(out);
+  // The orphaned command is ours to end: its pid is in the trace.
+  for (const auto& e : t.execs) kill(static_cast<pid_t>(e.pid), SIGKILL);
+  EXPECT_EQ(t.read.status, common::ReadStatus::truncated) << t.read.message;
+  EXPECT_TRUE(t.read.has_header);
+  EXPECT_FALSE(t.read.has_trailer);
+  EXPECT_EQ(t.execs.size(), 1u) << "the batch flushed before the kill is readable";
+  std::filesystem::remove(out);
+}
+
+TEST(Losses, ForkStormIsCompleteOrSaysWhatItLacks) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const uint64_t n = 20000;
+  auto r = record({}, {helper_path(), "fork-loop", std::to_string(n)}, "forkstorm");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  const auto& l = r.trace.trailer.losses;
+  // What the trailer claims is what the file holds...
+  EXPECT_EQ(r.trace.forks.size(), r.trace.trailer.counts.forks);
+  EXPECT_EQ(r.trace.exits.size(), r.trace.trailer.counts.exits);
+  // ...and every child is either recorded or accounted for as lost.
+  EXPECT_GE(r.trace.forks.size() + l.ringbuf_drops + l.task_map_full, n);
+  EXPECT_GE(r.trace.exits.size() + l.ringbuf_drops, n + 1);
+  if (l.ringbuf_drops == 0 && l.task_map_full == 0) {
+    EXPECT_EQ(r.trace.forks.size(), n);
+    EXPECT_EQ(r.trace.exits.size(), n + 1);
+  }
+}
+
+TEST(Losses, EventFloodIntoATinyRingBufferCountsEveryDrop) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const uint64_t n = 300000;
+  auto r = record({"--ringbuf-size", "16K", "--stacks-per-key", "0"}, {helper_path(), "setuid-loop", std::to_string(n)},
+                  "flood");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  uint64_t setuid_checks = 0;
+  for (const auto& c : r.trace.checks) setuid_checks += c.cap == CAP_SETUID && c.syscall_nr == SYS_setuid;
+  const auto drops = r.trace.trailer.losses.ringbuf_drops;
+  EXPECT_EQ(r.trace.checks.size(), r.trace.trailer.counts.cap_checks);
+  // Drops may hit any event kind, so they bound the missing checks from above.
+  EXPECT_GE(setuid_checks + drops, n);
+  EXPECT_LE(setuid_checks, n);
+  // Whether the consumer kept up is up to the scheduler; print it for the log.
+  std::cout << "flood: " << setuid_checks << " recorded, " << drops << " dropped\n";
+}
+
+}  // namespace
+}  // namespace capaudit::test
