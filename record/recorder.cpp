@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <exception>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -25,15 +25,12 @@
 #include "common/trace_io.h"
 #include "record/event_decode.h"
 #include "record/kernel_stacks.h"
-#include "record/launch_held.h"
+#include "record/launch.h"
+#include "record/privileges.h"
 #include "record/proc_tree.h"
 
 namespace capaudit::record {
 namespace {
-
-std::atomic<int> g_signal{0};  // async-signal handler can only touch a lock-free flag
-
-void on_signal(int sig) { g_signal.store(sig); }
 
 uint64_t clock_ns(clockid_t id) {
   timespec ts{};
@@ -47,22 +44,6 @@ std::string read_first_line(const std::string& path) {
   std::getline(in, line);
   return line;
 }
-
-struct SignalGuard {
-  struct sigaction old_int {}, old_term {};
-  SignalGuard() {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    g_signal.store(0);
-  }
-  ~SignalGuard() {
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-  }
-};
 
 uint64_t cgroup_id_of(const std::string& path) {
   struct statfs fs {};
@@ -278,6 +259,9 @@ RecordResult run_recording(const RecordOptions& options) {
     throw common::Error("give exactly one target: -- CMD ARGS, -p PID or --cgroup PATH", "see --help", 2);
   if (options.output.empty()) throw common::Error("no output file", "give -o FILE (or -o - for stdout)", 2);
 
+  auto privileges = check_recording_privileges();
+  if (!privileges.ok) throw common::Error(privileges.message, privileges.hint, 1);
+
   // Read while privileged: without CAP_SYSLOG kallsyms shows only zeros.
   KernelSymbols syms = KernelSymbols::load();
 
@@ -296,24 +280,45 @@ RecordResult run_recording(const RecordOptions& options) {
       throw common::Error("no process " + std::to_string(*options.pid), "check the pid with ps", 2);
   }
 
+  // Resolve everything the user can get wrong before loading anything.
+  LaunchOptions launch;
+  if (!options.command.empty()) {
+    launch.argv = options.command;
+    std::string error;
+    if (!options.user.empty()) {
+      launch.user = resolve_user(options.user, &error);
+      if (!launch.user) throw common::Error(error, "give a user name or a numeric uid", 2);
+    }
+    if (!options.caps.empty()) {
+      launch.caps = parse_cap_list(options.caps, &error);
+      if (!launch.caps) throw common::Error(error, "e.g. --caps cap_net_bind_service,cap_net_raw (or none)", 2);
+    }
+  }
+
   auto bpf = BpfSession::open(config);
   // Created only once the BPF side works, so a failed start leaves no file behind.
   common::OutputOptions out_opts;
+  apply_invoking_user(out_opts);
   auto writer = common::TraceWriter::create(options.output, out_opts);
 
-  std::unique_ptr<HeldChild> child;
+  std::unique_ptr<Launcher> child;
   if (!options.command.empty()) {
-    HeldChild::Options lo;
-    lo.argv = options.command;
-    lo.user = options.user;
-    lo.caps = options.caps;
-    child = HeldChild::spawn(lo);
+    std::string error;
+    child = Launcher::start(launch, &error);
+    if (!child) throw common::Error(error, "", 2);
     bpf->expect_exec(child->pid());
   } else if (options.pid) {
     bpf->mark_processes(tree);
   } else {
     bpf->mark_cgroup_members();
   }
+
+  // Attached, output open, target held: from here on the recorder needs
+  // (almost) nothing, so it keeps (almost) nothing.
+  KeepAfterAttach keep;
+  keep.signal_other_uid = launch.user.has_value() && launch.user->uid != 0;
+  keep.bpf_map_access = read_first_line("/proc/sys/kernel/unprivileged_bpf_disabled") != "0";
+  if (auto err = drop_after_attach(keep)) throw common::Error("dropping capabilities failed: " + *err);
 
   writer->write_header(make_header(options, *bpf));
   if (options.pid) writer->write_processes(process_infos(tree));
@@ -323,7 +328,8 @@ RecordResult run_recording(const RecordOptions& options) {
       ring_buffer__new(bpf->ringbuf_fd(), &Session::on_record, &session, nullptr));
   if (!rb) throw common::Error(common::errno_message("opening the ring buffer", errno));
 
-  SignalGuard signals;
+  SignalForwarder signals(child ? child->pid() : 0);
+  int signals_seen = 0;
   RecordResult result;
   bool tty = options.status_line && isatty(STDERR_FILENO);
   const uint64_t start_ns = clock_ns(CLOCK_MONOTONIC);
@@ -333,7 +339,12 @@ RecordResult run_recording(const RecordOptions& options) {
   if (options.pid) session.live_.insert(static_cast<uint32_t>(*options.pid));
 
   try {
-    if (child) child->release();
+    if (child) {
+      if (auto err = child->go()) {
+        result.target_status = child->try_wait();
+        throw common::Error(*err, "check the command name and PATH", 127);
+      }
+    }
     for (;;) {
       // Events carry BPF_RB_NO_WAKEUP unless a backlog builds up, so the poll
       // mostly times out and the consume picks up the batch.
@@ -349,10 +360,11 @@ RecordResult run_recording(const RecordOptions& options) {
           result.target_status = *st;
         }
       }
-      if (int sig = g_signal.exchange(0)) {
-        const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      if (SignalForwarder::count() != signals_seen) {
+        signals_seen = SignalForwarder::count();
+        const char* name = SignalForwarder::last_signal() == SIGINT ? "SIGINT" : "SIGTERM";
         if (child && !child_reaped && forwarded_at_ns == 0) {
-          child->signal(sig);  // let the target shut down; its exit is part of the trace
+          // Already forwarded to the command: let it shut down, its exit is part of the trace.
           forwarded_at_ns = now;
           result.stop_reason = std::string(name) + " (forwarded to the target)";
         } else {
