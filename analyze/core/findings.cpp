@@ -1,0 +1,56 @@
+#include "analyze/core/findings.h"
+
+namespace capaudit::analyze {
+
+const char* to_string(Category c) {
+  switch (c) {
+    case Category::required: return "required";
+    case Category::conditional: return "conditional";
+    case Category::not_needed: return "not_needed";
+    case Category::advisory: return "advisory";
+    case Category::denied_only: return "denied_only";
+    case Category::capset_only: return "capset_only";
+    case Category::declared_unobserved: return "declared_unobserved";
+  }
+  return "unknown";
+}
+
+const char* to_string(DenialOutcome o) {
+  switch (o) {
+    case DenialOutcome::failed: return "failed";
+    case DenialOutcome::succeeded_anyway: return "succeeded_anyway";
+    case DenialOutcome::interrupted: return "interrupted";
+    case DenialOutcome::other_error: return "other_error";
+    case DenialOutcome::no_outcome: return "no_outcome";
+  }
+  return "unknown";
+}
+
+const char* to_string(NoiseBasis b) {
+  switch (b) {
+    case NoiseBasis::none: return "none";
+    case NoiseBasis::call_path: return "call_path";
+    case NoiseBasis::opts: return "opts";
+    case NoiseBasis::syscall: return "syscall";
+  }
+  return "unknown";
+}
+
+const char* to_string(ChangeKind k) {
+  switch (k) {
+    case ChangeKind::appeared: return "appeared";
+    case ChangeKind::vanished: return "vanished";
+    case ChangeKind::changed_reason: return "changed_reason";
+  }
+  return "unknown";
+}
+
+DenialOutcome DenialAssessment::summary() const {
+  if (failed) return DenialOutcome::failed;
+  if (succeeded_anyway) return DenialOutcome::succeeded_anyway;
+  if (interrupted) return DenialOutcome::interrupted;
+  if (other_error) return DenialOutcome::other_error;
+  return DenialOutcome::no_outcome;
+}
+
+}  // namespace capaudit::analyze

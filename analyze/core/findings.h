@@ -1,0 +1,214 @@
+// The findings model: what the analyzer concluded, as plain values. This is
+// the interface between classification and everything downstream (the text/
+// JSON/YAML renderers here, the config generators in analyze/config). It holds
+// no trace events, only conclusions and the evidence a reader needs to judge
+// them, so it stays small however long the recording was.
+//
+// Versioning: the JSON rendering of this model carries kReportSchemaVersion
+// (docs/report-schema.md). Add fields freely; renaming or removing one is a
+// major bump.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace capaudit::analyze {
+
+inline constexpr const char* kReportSchemaVersion = "1.0";
+
+// A set of capabilities as a bit mask (bit n = capability n). 64 bits covers
+// every capability the kernel defines (40 as of 6.18) with room to grow.
+using CapMask = uint64_t;
+
+inline constexpr CapMask cap_bit(int cap) { return cap >= 0 && cap < 64 ? CapMask{1} << cap : 0; }
+inline constexpr bool has_cap(CapMask m, int cap) { return (m & cap_bit(cap)) != 0; }
+
+enum class Category : uint8_t {
+  required,             // a granted check that gates an operation
+  conditional,          // needed because of a sysctl/rlimit value (see RuleHit)
+  not_needed,           // checks were seen, but under the target profile the rule says they gate nothing
+  advisory,             // checks that gate nothing (overcommit heuristic, exec credential checks, ...)
+  denied_only,          // only denied checks; never recommended automatically
+  capset_only,          // requested by the program's own capset(), never used
+  declared_unobserved,  // in file caps (or a given unit/manifest) but never exercised
+};
+const char* to_string(Category c);
+
+// How a denied check's syscall ended.
+enum class DenialOutcome : uint8_t {
+  failed,            // -EPERM / -EACCES: the program lost the operation
+  succeeded_anyway,  // the syscall succeeded: a fallback path, or the check was optional
+  interrupted,       // -EINTR / restart: inconclusive
+  other_error,       // some other errno: the denial may not be what failed
+  no_outcome,        // the recorder saw no syscall exit for it
+};
+const char* to_string(DenialOutcome o);
+
+struct DenialAssessment {
+  uint64_t failed = 0;
+  uint64_t succeeded_anyway = 0;
+  uint64_t interrupted = 0;
+  uint64_t other_error = 0;
+  uint64_t no_outcome = 0;
+  std::vector<int64_t> errors_seen;  // distinct negative return values (other_error)
+  // The one-word verdict a reader sees first: failed beats succeeded_anyway
+  // beats interrupted beats other_error beats no_outcome.
+  DenialOutcome summary() const;
+  uint64_t total() const { return failed + succeeded_anyway + interrupted + other_error + no_outcome; }
+};
+
+// Why a check was judged advisory.
+enum class NoiseBasis : uint8_t {
+  none,
+  call_path,  // a catalogued kernel function is on the check's call path (strong)
+  opts,       // no call path; the check carried CAP_OPT_NOAUDIT (weaker)
+  syscall,    // no call path and no opts; guessed from capability + syscall (weakest)
+};
+const char* to_string(NoiseBasis b);
+
+struct SyscallUse {
+  int32_t nr = -1;   // -1: not inside a syscall (kernel thread, exec, ...)
+  std::string name;  // "bind", "syscall_999", "(none)"
+  uint64_t granted = 0;
+  uint64_t denied = 0;
+};
+
+struct CallPath {
+  std::vector<std::string> frames;  // innermost first, offsets stripped
+  uint64_t checks = 0;
+  std::string noise_entry;          // catalogued function that made it advisory, "" if none
+};
+
+// One causal rule evaluated on one operation the trace recorded.
+struct RuleHit {
+  std::string rule;            // rule id from analyze/data/sysctl_rules.conf
+  std::string operation;       // "bind to port 80 (AF_INET, SOCK_STREAM)"
+  std::vector<std::string> inputs;  // "net.ipv4.ip_unprivileged_port_start: recorded 1024, target 0"
+  // Whether the operation needs the capability: true/false, or nullopt when a
+  // value the rule reads is unknown.
+  std::optional<bool> needed_recorded;
+  std::optional<bool> needed_target;
+  bool impossible_target = false;  // the operation fails under the target profile whatever the caps
+  bool check_observed = false;     // a check of the capability was recorded in that syscall
+  uint64_t count = 0;              // how many times the trace shows this operation
+  std::string kernel_fact;         // the kernel behaviour behind the rule
+};
+
+// A capability as seen in one scope: one executable, or merged over all.
+struct CapFinding {
+  int cap = 0;
+  std::string name;  // "CAP_NET_BIND_SERVICE"
+  Category category = Category::required;
+  bool recommended = false;
+  // Every granted use of the capability happened before the process's first
+  // capability drop: the program could drop it after start-up.
+  bool startup_only = false;
+  // Conditional only: no check was recorded; the rule predicts the need
+  // under the target profile from an operation the trace shows.
+  bool predicted = false;
+  NoiseBasis noise_basis = NoiseBasis::none;
+  std::string reason;  // one sentence a person can check
+
+  uint64_t granted = 0;
+  uint64_t denied = 0;
+  std::vector<SyscallUse> syscalls;
+  std::vector<CallPath> call_paths;
+  std::vector<RuleHit> rules;
+  std::optional<DenialAssessment> denial;  // denied checks present
+  // Relative to the start of the process that made the check; over all processes.
+  std::optional<uint64_t> first_use_ns;
+  std::optional<uint64_t> last_use_ns;
+
+  // Coverage: observation, not confidence.
+  uint32_t runs_seen = 0;
+  uint32_t runs_total = 0;
+  std::vector<std::string> runs;         // run ids where a check (or a predicting op) was seen
+  std::vector<std::string> executables;  // paths
+};
+
+// Capabilities checked against a user namespace other than the initial one:
+// they are real inside that namespace, but grant nothing on the host.
+struct NamespaceFinding {
+  uint64_t userns_inum = 0;
+  std::string run;
+  std::vector<CapFinding> caps;
+};
+
+struct ExecutableFindings {
+  std::string path;                  // as the recorder resolved it
+  std::vector<std::string> runs;     // run ids where it ran
+  uint64_t processes = 0;
+  std::vector<uint32_t> uids;        // real uids it ran with
+  std::vector<uint32_t> euids;
+  bool ran_as_root = false;          // some process had euid 0
+  bool ran_as_non_root = false;
+  std::optional<CapMask> file_caps_permitted;  // declared by security.capability
+  std::optional<CapMask> file_caps_inheritable;
+  bool file_caps_effective = false;
+  CapMask capset_requested = 0;      // union of capset() permitted+effective masks
+  std::vector<CapFinding> caps;      // sorted by category then cap
+  CapMask recommended = 0;           // required + conditional (target profile)
+  CapMask startup_only = 0;          // subset of recommended, droppable after start-up
+};
+
+enum class ChangeKind : uint8_t { appeared, vanished, changed_reason };
+const char* to_string(ChangeKind k);
+
+// A difference between the recorded profile's conclusion and the target's.
+struct Change {
+  int cap = 0;
+  std::string name;
+  std::string executable;  // "" = merged view
+  ChangeKind kind = ChangeKind::changed_reason;
+  Category before = Category::required;
+  Category after = Category::required;
+  std::string why;
+};
+
+struct RunInfo {
+  std::string id;        // "run1", ... in input order
+  std::string path;      // trace file
+  std::string status;    // to_string(common::ReadStatus): complete, truncated, corrupt
+  std::string message;   // reader message (byte offsets of damage)
+  bool incomplete = false;
+  std::vector<std::string> incomplete_reasons;  // "truncated", "12 ring-buffer drops", ...
+  std::string hostname, kernel_release, arch, boot_id, hook;
+  std::string target;
+  bool opts_available = false;
+  bool has_stacks = false;
+  uint64_t events = 0;
+  uint64_t processes = 0;
+  uint64_t duration_ns = 0;
+};
+
+struct ProfileSetting {
+  std::string key;
+  std::string recorded;  // "" when the trace does not say (or differs between runs: "a | b")
+  std::string target;
+};
+
+struct ProfileInfo {
+  std::string name;  // "recorded", "docker", "file:/etc/sysctl.conf", "trace:x.cap", "custom"
+  std::vector<ProfileSetting> settings;  // only keys the profile sets
+};
+
+struct Report {
+  std::string schema_version = kReportSchemaVersion;
+  std::string tool_version;
+  std::vector<RunInfo> runs;
+  ProfileInfo profile;
+  bool complete = true;  // false when any run is truncated/corrupt or lost data
+
+  std::vector<CapFinding> caps;  // merged over all runs and executables (host namespace)
+  std::vector<ExecutableFindings> executables;
+  std::vector<NamespaceFinding> namespaces;
+  std::vector<Change> changes;  // empty when no profile was given
+
+  CapMask recommended = 0;   // union over executables
+  CapMask startup_only = 0;  // caps that every executable using them needs only at start-up
+  std::vector<std::string> notes;  // limits of the analysis the reader must know
+};
+
+}  // namespace capaudit::analyze
