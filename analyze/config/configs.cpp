@@ -1,0 +1,433 @@
+#include "analyze/config/configs.h"
+
+#include <cap-ng.h>
+#include <linux/capability.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <sstream>
+
+namespace capaudit::analyze {
+
+namespace {
+
+constexpr std::array<std::pair<ConfigFormat, std::string_view>, 9> kFormats{{
+    {ConfigFormat::systemd, "systemd"},
+    {ConfigFormat::docker, "docker"},
+    {ConfigFormat::podman, "podman"},
+    {ConfigFormat::compose, "compose"},
+    {ConfigFormat::kubernetes, "kubernetes"},
+    {ConfigFormat::setcap, "setcap"},
+    {ConfigFormat::filecap, "filecap"},
+    {ConfigFormat::c, "c"},
+    {ConfigFormat::python, "python"},
+}};
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+std::string lower(std::string_view v) {
+  std::string s(v);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+template <class F>
+std::string join(const std::vector<int>& caps, std::string_view sep, F name) {
+  std::string out;
+  for (size_t i = 0; i < caps.size(); ++i) {
+    if (i) out += sep;
+    out += name(caps[i]);
+  }
+  return out;
+}
+
+std::string who(const ConfigInput& in) {
+  std::string s = "uid " + std::to_string(in.uid);
+  if (!in.user.empty()) s = in.user + " (" + s + ")";
+  return s;
+}
+
+// An executable that only gains its capabilities through its own file
+// capabilities at exec: no_new_privs would make the kernel ignore them.
+bool relies_on_file_caps(const ConfigInput& in) {
+  if (in.runs_as_root()) return false;
+  for (const auto& e : in.executables) {
+    if (e.caps != 0) return true;  // non-root with needs: file caps are the portable way
+  }
+  return false;
+}
+
+// Lines explaining what the set is made of; shared by every format so the
+// "why" reads the same everywhere. `comment` is the format's comment leader.
+std::string preamble(const ConfigInput& in, std::string_view comment, std::string_view what) {
+  std::ostringstream o;
+  const auto caps = caps_in(in.all_caps());
+  o << comment << "capaudit recommendation for " << in.name << ": " << what << "\n";
+  if (caps.empty()) {
+    o << comment << "No capability was needed in the recorded runs.\n";
+  } else {
+    o << comment << "Needed: " << join(caps, " ", cap_name_systemd) << "\n";
+  }
+  const auto startup = caps_in(in.all_startup_only());
+  if (!startup.empty()) {
+    o << comment << "Startup-only: " << join(startup, " ", cap_name_systemd)
+      << " — kept here because this config applies to the whole run;\n"
+      << comment << "  the program can drop them after initialization (see the C/Python snippets).\n";
+  }
+  return o.str();
+}
+
+std::string render_systemd(const ConfigInput& in) {
+  std::ostringstream o;
+  o << preamble(in, "# ", "systemd drop-in");
+  o << "# Save as /etc/systemd/system/" << in.name << ".service.d/capabilities.conf, then run\n"
+    << "# systemctl daemon-reload and restart the service.\n";
+  const auto caps = caps_in(in.all_caps());
+  if (!in.runs_as_root() && !caps.empty()) {
+    o << "# The service runs as " << who(in) << ": AmbientCapabilities= is what makes the\n"
+      << "# capabilities effective for a non-root User= (the bounding set alone only limits).\n";
+  }
+  // Ambient capabilities need no exec-time gain, so no_new_privs is possible
+  // even for a non-root User=, unless a binary brings its own file
+  // capabilities: exec clears ambient for it and no_new_privs voids its file caps.
+  const ExecutableNeeds* file_capped = nullptr;
+  for (const auto& e : in.executables) {
+    if (e.caps != 0 && e.declared_file_caps && e.declared_file_caps->permitted != 0) file_capped = &e;
+  }
+  const bool nnp = in.no_new_privs_recorded || in.runs_as_root() || file_capped == nullptr;
+  if (nnp) {
+    o << "# NoNewPrivileges=yes: "
+      << (in.no_new_privs_recorded ? "the program was recorded with no_new_privs set."
+                                   : "nothing relied on gaining privileges at exec.")
+      << "\n";
+  } else {
+    o << "# NoNewPrivileges=no: " << file_capped->path << " gets its capabilities from its file\n"
+      << "# capabilities at exec, which no_new_privs would make the kernel ignore. Remove them\n"
+      << "# (setcap -r) to rely on AmbientCapabilities= and switch to yes.\n";
+  }
+  o << "[Service]\n";
+  o << "CapabilityBoundingSet=" << join(caps, " ", cap_name_systemd) << "\n";
+  if (!in.runs_as_root() && !caps.empty()) {
+    o << "AmbientCapabilities=" << join(caps, " ", cap_name_systemd) << "\n";
+  }
+  o << "NoNewPrivileges=" << (nnp ? "yes" : "no") << "\n";
+  return o.str();
+}
+
+std::string container_warning(const ConfigInput& in, std::string_view tool) {
+  std::ostringstream o;
+  o << "# WARNING: the program runs as " << who(in) << ", not root. " << tool
+    << " only puts added capabilities\n"
+    << "# into the bounding and permitted sets of root; a non-root process does not get them unless\n"
+    << "# the binary has file capabilities or the capabilities are ambient. " << tool << " cannot set\n"
+    << "# ambient capabilities, so give the binaries file capabilities in the image, e.g.\n";
+  for (const auto& e : in.executables) {
+    if (e.caps == 0) continue;
+    o << "#   RUN setcap " << join(caps_in(e.caps), ",", cap_name_libcap) << "=ep " << e.path << "\n";
+  }
+  o << (tool == "Kubernetes" ? "# and keep allowPrivilegeEscalation: true"
+                              : "# and keep no-new-privileges off")
+    << " (no_new_privs makes the kernel ignore file capabilities).\n";
+  return o.str();
+}
+
+std::string render_run_flags(const ConfigInput& in, std::string_view tool) {
+  std::ostringstream o;
+  o << preamble(in, "# ", std::string(tool) + " run flags");
+  const auto caps = caps_in(in.all_caps());
+  const bool nnp = !relies_on_file_caps(in);
+  if (!nnp) o << container_warning(in, tool == "docker" ? "Docker" : "Podman");
+  o << tool << " run --cap-drop=ALL";
+  for (int c : caps) o << " --cap-add=" << cap_name_container(c);
+  if (!in.runs_as_root()) o << " --user=" << in.uid << ":" << in.gid;
+  if (nnp) o << " --security-opt=no-new-privileges";
+  o << " IMAGE\n";
+  return o.str();
+}
+
+std::string render_compose(const ConfigInput& in) {
+  std::ostringstream o;
+  o << preamble(in, "# ", "compose service snippet");
+  const auto caps = caps_in(in.all_caps());
+  const bool nnp = !relies_on_file_caps(in);
+  if (!nnp) o << container_warning(in, "Compose");
+  o << "services:\n  " << in.name << ":\n";
+  if (!in.runs_as_root()) o << "    user: \"" << in.uid << ":" << in.gid << "\"\n";
+  o << "    cap_drop:\n      - ALL\n";
+  if (!caps.empty()) {
+    o << "    cap_add:\n";
+    for (int c : caps) o << "      - " << cap_name_container(c) << "\n";
+  }
+  if (nnp) o << "    security_opt:\n      - no-new-privileges:true\n";
+  return o.str();
+}
+
+std::string render_kubernetes(const ConfigInput& in) {
+  std::ostringstream o;
+  o << preamble(in, "# ", "Kubernetes container securityContext");
+  const auto caps = caps_in(in.all_caps());
+  const bool sys_admin = (in.all_caps() >> CAP_SYS_ADMIN) & 1;
+  const bool nnp = !relies_on_file_caps(in) && !sys_admin;
+  if (relies_on_file_caps(in)) o << container_warning(in, "Kubernetes");
+  if (sys_admin) {
+    o << "# allowPrivilegeEscalation stays true: the API server rejects false together with SYS_ADMIN.\n";
+  }
+  o << "securityContext:\n";
+  if (!in.runs_as_root()) {
+    o << "  runAsNonRoot: true\n  runAsUser: " << in.uid << "\n  runAsGroup: " << in.gid << "\n";
+  }
+  o << "  allowPrivilegeEscalation: " << (nnp ? "false" : "true") << "\n";
+  o << "  capabilities:\n    drop:\n      - ALL\n";
+  if (!caps.empty()) {
+    o << "    add:\n";
+    for (int c : caps) o << "      - " << cap_name_container(c) << "\n";
+  }
+  return o.str();
+}
+
+std::string render_file_caps(const ConfigInput& in, bool use_filecap) {
+  std::ostringstream o;
+  o << preamble(in, "# ", use_filecap ? "file capabilities with libcap-ng's filecap"
+                                      : "file capabilities with setcap");
+  if (in.runs_as_root()) {
+    o << "# Recorded as root: these lines are what lets the same binaries run as a non-root user.\n";
+  }
+  bool any = false;
+  for (const auto& e : in.executables) {
+    if (e.caps == 0) {
+      if (e.declared_file_caps && e.declared_file_caps->permitted != 0) {
+        o << "# " << e.path << " has file capabilities but needed none; remove them:\n"
+          << (use_filecap ? "filecap " + e.path + " none\n" : "setcap -r " + e.path + "\n");
+      }
+      continue;
+    }
+    any = true;
+    const auto caps = caps_in(e.caps);
+    if (use_filecap) {
+      // filecap puts the listed capabilities into permitted and effective.
+      o << "filecap " << e.path << " " << join(caps, " ", cap_name_capng) << "\n";
+    } else {
+      o << "setcap " << join(caps, ",", cap_name_libcap) << "=ep " << e.path << "\n";
+    }
+  }
+  if (!any) o << "# No executable needs file capabilities.\n";
+  return o.str();
+}
+
+// The C constant for a capability: the kernel header name when it has one.
+std::string c_constant(int cap) { return cap <= CAP_LAST_CAP ? cap_name_systemd(cap) : std::to_string(cap); }
+std::string py_constant(int cap) {
+  return cap <= CAP_LAST_CAP ? "capng." + cap_name_systemd(cap) : std::to_string(cap);
+}
+
+std::string render_c(const ConfigInput& in) {
+  std::ostringstream o;
+  o << "/*\n" << preamble(in, " * ", "libcap-ng C snippet (link with -lcap-ng)");
+  o << " * Call capaudit_keep_operational_caps() early in main(), before handling\n"
+    << " * untrusted input, and capaudit_drop_startup_caps() once initialization is done.\n"
+    << " * Every failure exits: the program never continues with more privileges than planned.\n */\n";
+  o << "#include <cap-ng.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n\n";
+  o << "static void capaudit_fail(const char *what)\n{\n"
+    << "\tfprintf(stderr, \"capaudit: %s failed; refusing to run with more privileges than needed\\n\", what);\n"
+    << "\texit(1);\n}\n\n";
+  const auto caps = caps_in(in.all_caps());
+  o << "void capaudit_keep_operational_caps(void)\n{\n";
+  o << "\tcapng_clear(CAPNG_SELECT_BOTH);\n";
+  for (int c : caps) {
+    o << "\tif (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, " << c_constant(c)
+      << "))\n\t\tcapaudit_fail(\"capng_update\");\n";
+  }
+  if (in.runs_as_root()) {
+    o << "\t/* Runs as root: only the capability sets change. */\n"
+      << "\tif (capng_apply(CAPNG_SELECT_BOTH))\n\t\tcapaudit_fail(\"capng_apply\");\n";
+  } else {
+    o << "\t/* Limit the bounding set first, while CAP_SETPCAP is still there; then switch to\n"
+      << "\t * " << who(in) << " keeping exactly these capabilities, supplementary groups dropped. */\n"
+      << "\tif (capng_apply(CAPNG_SELECT_BOUNDS))\n\t\tcapaudit_fail(\"limiting the bounding set\");\n"
+      << "\tif (capng_change_id(" << in.uid << ", " << in.gid << ", CAPNG_DROP_SUPP_GRP))\n"
+      << "\t\tcapaudit_fail(\"capng_change_id\");\n"
+      << "\tif (getuid() != " << in.uid << " || geteuid() != " << in.uid << " || getgid() != " << in.gid
+      << " || getegid() != " << in.gid << ")\n"
+      << "\t\tcapaudit_fail(\"changing uid/gid\");\n";
+  }
+  o << "\tcapng_get_caps_process();\n";
+  for (int c : caps) {
+    o << "\tif (!capng_have_capability(CAPNG_EFFECTIVE, " << c_constant(c) << "))\n"
+      << "\t\tcapaudit_fail(\"keeping " << cap_name_systemd(c) << "\");\n";
+  }
+  o << "}\n\n";
+  const auto startup = caps_in(in.all_startup_only());
+  o << "void capaudit_drop_startup_caps(void)\n{\n";
+  if (startup.empty()) {
+    o << "\t/* No capability was startup-only: nothing to drop. */\n";
+  } else {
+    o << "\tcapng_get_caps_process();\n";
+    for (int c : startup) {
+      o << "\tif (capng_update(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED, " << c_constant(c)
+        << "))\n\t\tcapaudit_fail(\"capng_update\");\n";
+    }
+    o << "\tif (capng_apply(CAPNG_SELECT_CAPS))\n\t\tcapaudit_fail(\"dropping startup-only capabilities\");\n";
+  }
+  o << "}\n";
+  return o.str();
+}
+
+std::string render_python(const ConfigInput& in) {
+  std::ostringstream o;
+  o << preamble(in, "# ", "python3-cap-ng snippet (Debian: python3-cap-ng)");
+  o << "# Call keep_operational_caps() early, before handling untrusted input, and\n"
+    << "# drop_startup_caps() once initialization is done. Every failure exits.\n";
+  o << "import os\nimport sys\n\nimport capng\n\n";
+  const auto caps = caps_in(in.all_caps());
+  const auto startup = caps_in(in.all_startup_only());
+  o << "KEEP = [" << join(caps, ", ", py_constant) << "]\n";
+  o << "STARTUP_ONLY = [" << join(startup, ", ", py_constant) << "]\n";
+  o << "RUN_AS_UID = " << in.uid << "\nRUN_AS_GID = " << in.gid << "\n\n\n";
+  o << "def _fail(what):\n"
+    << "    sys.stderr.write(\"capaudit: %s failed; refusing to run with more privileges than needed\\n\" % what)\n"
+    << "    os._exit(1)\n\n\n";
+  o << "def keep_operational_caps():\n"
+    << "    capng.capng_clear(capng.CAPNG_SELECT_BOTH)\n"
+    << "    for cap in KEEP:\n"
+    << "        if capng.capng_update(capng.CAPNG_ADD,\n"
+    << "                              capng.CAPNG_EFFECTIVE | capng.CAPNG_PERMITTED | capng.CAPNG_BOUNDING_SET,\n"
+    << "                              cap) != 0:\n"
+    << "            _fail(\"capng_update\")\n"
+    << "    if RUN_AS_UID == 0:\n"
+    << "        if capng.capng_apply(capng.CAPNG_SELECT_BOTH) != 0:\n"
+    << "            _fail(\"capng_apply\")\n"
+    << "    else:\n"
+    << "        # Limit the bounding set while CAP_SETPCAP is still there, then switch ids.\n"
+    << "        if capng.capng_apply(capng.CAPNG_SELECT_BOUNDS) != 0:\n"
+    << "            _fail(\"limiting the bounding set\")\n"
+    << "        if capng.capng_change_id(RUN_AS_UID, RUN_AS_GID, capng.CAPNG_DROP_SUPP_GRP) != 0:\n"
+    << "            _fail(\"capng_change_id\")\n"
+    << "        if (os.getuid(), os.geteuid(), os.getgid(), os.getegid()) != (RUN_AS_UID, RUN_AS_UID,\n"
+    << "                                                                   RUN_AS_GID, RUN_AS_GID):\n"
+    << "            _fail(\"changing uid/gid\")\n"
+    << "    capng.capng_get_caps_process()\n"
+    << "    for cap in KEEP:\n"
+    << "        if not capng.capng_have_capability(capng.CAPNG_EFFECTIVE, cap):\n"
+    << "            _fail(\"keeping capability %d\" % cap)\n\n\n";
+  o << "def drop_startup_caps():\n"
+    << "    if not STARTUP_ONLY:\n"
+    << "        return\n"
+    << "    capng.capng_get_caps_process()\n"
+    << "    for cap in STARTUP_ONLY:\n"
+    << "        if capng.capng_update(capng.CAPNG_DROP, capng.CAPNG_EFFECTIVE | capng.CAPNG_PERMITTED, cap) != 0:\n"
+    << "            _fail(\"capng_update\")\n"
+    << "    if capng.capng_apply(capng.CAPNG_SELECT_CAPS) != 0:\n"
+    << "        _fail(\"dropping startup-only capabilities\")\n";
+  return o.str();
+}
+
+}  // namespace
+
+uint64_t ConfigInput::all_caps() const {
+  uint64_t m = 0;
+  for (const auto& e : executables) m |= e.caps;
+  return m;
+}
+
+uint64_t ConfigInput::all_startup_only() const {
+  uint64_t startup = 0, operational = 0;
+  for (const auto& e : executables) {
+    startup |= e.startup_only & e.caps;
+    operational |= e.caps & ~e.startup_only;
+  }
+  return startup & ~operational;
+}
+
+std::optional<ConfigFormat> parse_config_format(std::string_view name) {
+  for (const auto& [f, n] : kFormats) {
+    if (n == name) return f;
+  }
+  return std::nullopt;
+}
+
+std::string_view config_format_name(ConfigFormat format) {
+  for (const auto& [f, n] : kFormats) {
+    if (f == format) return n;
+  }
+  return "unknown";
+}
+
+const std::vector<ConfigFormat>& all_config_formats() {
+  static const std::vector<ConfigFormat> all = [] {
+    std::vector<ConfigFormat> v;
+    for (const auto& [f, n] : kFormats) v.push_back(f);
+    return v;
+  }();
+  return all;
+}
+
+std::string render_config(ConfigFormat format, const ConfigInput& input) {
+  switch (format) {
+    case ConfigFormat::systemd: return render_systemd(input);
+    case ConfigFormat::docker: return render_run_flags(input, "docker");
+    case ConfigFormat::podman: return render_run_flags(input, "podman");
+    case ConfigFormat::compose: return render_compose(input);
+    case ConfigFormat::kubernetes: return render_kubernetes(input);
+    case ConfigFormat::setcap: return render_file_caps(input, false);
+    case ConfigFormat::filecap: return render_file_caps(input, true);
+    case ConfigFormat::c: return render_c(input);
+    case ConfigFormat::python: return render_python(input);
+  }
+  return {};
+}
+
+std::string render_all_configs(const ConfigInput& input) {
+  std::string out;
+  for (ConfigFormat f : all_config_formats()) {
+    if (!out.empty()) out += "\n";
+    out += "--- ";
+    out += config_format_name(f);
+    out += " ---\n";
+    out += render_config(f, input);
+  }
+  return out;
+}
+
+std::string cap_name_capng(int cap) {
+  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
+  return n ? std::string(n) : std::to_string(cap);
+}
+std::string cap_name_libcap(int cap) {
+  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
+  return n ? "cap_" + std::string(n) : std::to_string(cap);
+}
+std::string cap_name_systemd(int cap) {
+  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
+  return n ? "CAP_" + upper(n) : "CAP_" + std::to_string(cap);
+}
+std::string cap_name_container(int cap) {
+  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
+  return n ? upper(n) : "CAP_" + std::to_string(cap);
+}
+
+std::optional<int> cap_from_any_name(std::string_view name) {
+  std::string s = lower(name);
+  if (s.rfind("cap_", 0) == 0) s.erase(0, 4);
+  int n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) {
+    return n >= 0 && n < 64 ? std::optional<int>(n) : std::nullopt;
+  }
+  const int cap = capng_name_to_capability(s.c_str());
+  if (cap < 0) return std::nullopt;
+  return cap;
+}
+
+std::vector<int> caps_in(uint64_t mask) {
+  std::vector<int> out;
+  for (int c = 0; c < 64; ++c) {
+    if ((mask >> c) & 1) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace capaudit::analyze

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Compares the kernel matrix's recordings and prints kernel x scenario x hook.
+
+Input: RESULTS/<kernel>/<scenario>.<hook>.{json,rc,log} where .json is the
+output of capaudit-trace-summary for the trace (absent if no trace was made).
+The reference for every scenario is the native run with hook "auto". A row
+fails when the hook outcome differs from the expectation file, when a
+recording that should have worked did not, when its capabilities (granted and
+denied) differ from the reference, or when an expected opts bit is missing.
+Exit status 0 only if every row passed.
+"""
+import argparse
+import json
+import os
+import sys
+
+
+def read_table(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].split()
+            if line:
+                rows.append(line)
+    return rows
+
+
+def load_run(results, kernel, scenario, hook):
+    base = os.path.join(results, kernel, f"{scenario}.{hook}")
+    run = {"rc": None, "log": "", "summary": None}
+    try:
+        with open(base + ".rc") as f:
+            run["rc"] = int(f.read().strip() or "-1")
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(base + ".log", errors="replace") as f:
+            run["log"] = f.read()
+    except OSError:
+        pass
+    try:
+        with open(base + ".json") as f:
+            run["summary"] = json.load(f)
+    except (OSError, ValueError):
+        pass
+    return run
+
+
+def cap_sets(summary):
+    caps = summary.get("caps", {})
+    granted = sorted(c for c, v in caps.items() if v.get("granted", 0) > 0)
+    denied = sorted(c for c, v in caps.items() if v.get("denied", 0) > 0 and v.get("granted", 0) == 0)
+    return granted, denied
+
+
+def refusal_message(run, hook):
+    """The recorder's own words about HOOK: from the trace's hook attempts, else its log."""
+    s = run["summary"]
+    if s:
+        for a in s.get("hook_attempts", []):
+            if a.get("hook") == hook and not a.get("used"):
+                return a.get("reason", "")
+    for line in run["log"].splitlines():
+        if hook in line:
+            return line.strip()
+    return ""
+
+
+def fmt_caps(granted, denied):
+    text = ",".join(c.removeprefix("cap_") for c in granted) or "-"
+    if denied:
+        text += " denied:" + ",".join(c.removeprefix("cap_") for c in denied)
+    return text
+
+
+def evaluate(results, kernels, scenarios, expect, opts_rules):
+    """Returns (rows, failures); each row is a list of table cells."""
+    rows, failures = [], 0
+    reference = {}
+    for scenario in scenarios:
+        ref = load_run(results, "native", scenario, "auto")
+        if ref["summary"] and ref["rc"] == 0 and ref["summary"].get("status") == "complete":
+            reference[scenario] = cap_sets(ref["summary"])
+    for kernel in kernels:
+        for hook, outcome in expect.get(kernel, []):
+            for scenario in scenarios:
+                run = load_run(results, kernel, scenario, hook)
+                s = run["summary"]
+                used = s.get("hook") if s else None
+                problems, caps_cell, note = [], "", ""
+                if outcome == "refused":
+                    if s and used == hook and run["rc"] == 0:
+                        problems.append(f"{hook} was expected to be refused but recorded")
+                    msg = refusal_message(run, hook)
+                    if not msg:
+                        problems.append("no message says why the hook was not used")
+                    if used and used != hook:
+                        note = f"fell back to {used}: {msg}"
+                    else:
+                        note = f"refused: {msg}"
+                    if s and used and used != hook:
+                        # A fallback recording must still see the same capabilities.
+                        caps_cell = fmt_caps(*cap_sets(s))
+                else:
+                    if run["rc"] != 0:
+                        problems.append(f"recorder exit {run['rc']}")
+                    if not s:
+                        problems.append("no readable trace")
+                    else:
+                        if s.get("status") != "complete":
+                            problems.append(f"trace {s.get('status')}: {s.get('message')}")
+                        if used != outcome:
+                            problems.append(f"trace says hook {used}, expected {outcome}")
+                        if s.get("ringbuf_drops"):
+                            problems.append(f"{s['ringbuf_drops']} ring-buffer drops")
+                        granted, denied = cap_sets(s)
+                        caps_cell = fmt_caps(granted, denied)
+                        if scenario not in reference:
+                            problems.append("no native reference")
+                        elif (granted, denied) != reference[scenario]:
+                            problems.append("differs from native " + fmt_caps(*reference[scenario]))
+                        if used != "tp_btf" and not s.get("opts_available"):
+                            problems.append(f"opts not decoded on {used}")
+                        if s.get("opts_available"):
+                            for rule_scenario, cap, bit in opts_rules:
+                                if rule_scenario != scenario:
+                                    continue
+                                seen = s.get("caps", {}).get(cap, {}).get("opts", [])
+                                if not any(o & bit for o in seen):
+                                    problems.append(f"{cap} opts {seen} lack bit {bit}")
+                                else:
+                                    note = f"{cap} opts={seen}"
+                        attempts = [a for a in s.get("hook_attempts", []) if not a.get("used")]
+                        if attempts and not note:
+                            note = "; ".join(f"{a['hook']}: {a['reason']}" for a in attempts)
+                status = "FAIL" if problems else "ok"
+                failures += bool(problems)
+                rows.append([kernel, scenario, hook, used or "-", caps_cell or "-", status,
+                             "; ".join(problems) if problems else note])
+    return rows, failures
+
+
+def print_table(rows, out=sys.stdout):
+    header = ["kernel", "scenario", "hook", "used", "capabilities", "result", "detail"]
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(6)]
+    for r in [header] + rows:
+        cells = [str(c).ljust(w) for c, w in zip(r[:6], widths)]
+        print("  ".join(cells) + "  " + str(r[6])[:160], file=out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", required=True)
+    p.add_argument("--scenarios", required=True)
+    p.add_argument("--expect", required=True)
+    p.add_argument("kernels", nargs="+", help="kernel names as in the expectation file")
+    a = p.parse_args()
+    scenarios = [r[0] for r in read_table(a.scenarios)]
+    expect, opts_rules = {}, []
+    for r in read_table(a.expect):
+        if r[0] == "opts":
+            opts_rules.append((r[1], r[2], int(r[3], 0)))
+        else:
+            expect.setdefault(r[0], []).append((r[1], r[2]))
+    missing = [k for k in a.kernels if k not in expect]
+    if missing:
+        print(f"no expectations for kernel(s) {missing}", file=sys.stderr)
+        return 1
+    rows, failures = evaluate(a.results, a.kernels, scenarios, expect, opts_rules)
+    print_table(rows)
+    print(f"\n{len(rows)} runs, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

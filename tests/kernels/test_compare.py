@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Proves compare.py fails on each kind of difference the matrix must catch."""
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402
+
+EXPECT = {
+    "native": [("auto", "tp_btf"), ("fexit", "refused")],
+    "6.1": [("auto", "fexit"), ("kprobe", "kprobe")],
+}
+OPTS = [("setuid", "cap_setuid", 4)]
+
+
+def summary(hook, caps, opts_available=None, attempts=(), status="complete"):
+    if opts_available is None:
+        opts_available = hook != "tp_btf"
+    return {
+        "status": status, "message": "", "kernel_release": "x", "hook": hook,
+        "opts_available": opts_available, "ringbuf_drops": 0,
+        "hook_attempts": [{"hook": h, "used": False, "reason": r} for h, r in attempts],
+        "caps": caps,
+    }
+
+
+def cap(granted=1, denied=0, opts=(0,)):
+    return {"granted": granted, "denied": denied, "syscalls": [105], "opts": list(opts), "paths": []}
+
+
+class CompareTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.root = self.dir.name
+        native = {"cap_setuid": cap()}
+        self.put("native", "setuid", "auto", summary("tp_btf", native))
+        self.put("native", "setuid", "fexit", None, rc=1, log="fexit refused: EPERM (bpf trampolines)\n")
+        self.put("6.1", "setuid", "auto", summary("fexit", {"cap_setuid": cap(opts=[4])},
+                                                   attempts=[("tp_btf", "tracepoint absent")]))
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(opts=[4])}))
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def put(self, kernel, scenario, hook, data, rc=0, log=""):
+        d = os.path.join(self.root, kernel)
+        os.makedirs(d, exist_ok=True)
+        base = os.path.join(d, f"{scenario}.{hook}")
+        with open(base + ".rc", "w") as f:
+            f.write(f"{rc}\n")
+        with open(base + ".log", "w") as f:
+            f.write(log)
+        if data is None:
+            if os.path.exists(base + ".json"):
+                os.remove(base + ".json")
+        else:
+            with open(base + ".json", "w") as f:
+                json.dump(data, f)
+
+    def failures(self):
+        rows, failures = compare.evaluate(self.root, ["native", "6.1"], ["setuid"], EXPECT, OPTS)
+        self.assertEqual(len(rows), 4)
+        return failures, {(r[0], r[2]): r for r in rows}
+
+    def test_identical_runs_pass(self):
+        failures, rows = self.failures()
+        self.assertEqual(failures, 0, rows)
+        self.assertIn("EPERM", rows[("native", "fexit")][6])
+
+    def test_extra_capability_fails(self):
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(opts=[4]), "cap_chown": cap()}))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1)
+        self.assertIn("differs from native", rows[("6.1", "kprobe")][6])
+
+    def test_denied_instead_of_granted_fails(self):
+        self.put("6.1", "setuid", "auto", summary("fexit", {"cap_setuid": cap(granted=0, denied=1, opts=[4])}))
+        failures, _ = self.failures()
+        self.assertEqual(failures, 1)
+
+    def test_wrong_hook_fails(self):
+        self.put("6.1", "setuid", "kprobe", summary("fexit", {"cap_setuid": cap(opts=[4])}))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1)
+        self.assertIn("expected kprobe", rows[("6.1", "kprobe")][6])
+
+    def test_refusal_without_message_fails(self):
+        self.put("native", "setuid", "fexit", None, rc=1, log="error\n")
+        failures, _ = self.failures()
+        self.assertEqual(failures, 1)
+
+    def test_hook_that_should_be_refused_but_records_fails(self):
+        self.put("native", "setuid", "fexit", summary("fexit", {"cap_setuid": cap()}))
+        failures, _ = self.failures()
+        self.assertEqual(failures, 1)
+
+    def test_missing_insetid_fails(self):
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(opts=[0])}))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1)
+        self.assertIn("lack bit 4", rows[("6.1", "kprobe")][6])
+
+    def test_opts_not_decoded_on_fexit_fails(self):
+        self.put("6.1", "setuid", "auto", summary("fexit", {"cap_setuid": cap()}, opts_available=False))
+        failures, _ = self.failures()
+        self.assertEqual(failures, 1)
+
+    def test_recorder_failure_and_missing_trace_fail(self):
+        self.put("6.1", "setuid", "kprobe", None, rc=1)
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1)
+        self.assertIn("no readable trace", rows[("6.1", "kprobe")][6])
+
+    def test_truncated_trace_fails(self):
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(opts=[4])}, status="truncated"))
+        failures, _ = self.failures()
+        self.assertEqual(failures, 1)
+
+    def test_missing_reference_fails_every_kernel_row(self):
+        self.put("native", "setuid", "auto", None, rc=1)
+        failures, _ = self.failures()
+        self.assertEqual(failures, 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
