@@ -107,40 +107,68 @@ TEST(Tree, RecorderAndPreExecChecksNeverAppear) {
   EXPECT_EQ(r.trace.execs.front().argv.at(1), "fork-exec");
 }
 
-TEST(Denied, WithoutTheCapabilityTheCheckIsDeniedAndTheOutcomeRecorded) {
+TEST(Denied, AsAnotherUserTheCheckIsDeniedAndTheOutcomeRecorded) {
   CAPAUDIT_REQUIRE_ROOT();
-  // capsh drops NET_BIND_SERVICE from the bounding set, so the helper (still uid 0) lacks it.
-  std::string cmd = std::string("exec ") + helper_path() + " bind-tcp4-80";
-  auto r = record({}, {"/usr/sbin/capsh", "--drop=cap_net_bind_service", "--", "-c", cmd}, "denied");
-  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
-  EXPECT_EQ(r.run.exit_code(), 0) << "the recorder returns the command's status";
+  auto r = record({"--user", "nobody"}, {helper_path(), "bind-tcp4-80"}, "denied-user");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  EXPECT_EQ(r.run.exit_code(), 1) << "the recorder returns the command's status";
   EXPECT_NE(r.run.err.find("EACCES"), std::string::npos) << r.run.err;
-  uint32_t helper_pid = 0;
-  for (const auto& e : r.trace.execs)
-    if (e.filename.find("capaudit-test-helper") != std::string::npos) helper_pid = e.pid;
-  ASSERT_NE(helper_pid, 0u);
+  const uint32_t target = r.trace.target_pid();
+  ASSERT_NE(target, 0u);
+  EXPECT_EQ(r.trace.execs.front().uid, 65534u);
   bool denied = false;
   for (const auto& c : r.trace.checks_of(CAP_NET_BIND_SERVICE))
-    denied |= c.pid == helper_pid && !c.granted && c.syscall_nr == SYS_bind;
+    denied |= c.pid == target && !c.granted && c.syscall_nr == SYS_bind;
   EXPECT_TRUE(denied);
   bool outcome = false;
-  for (const auto& o : r.trace.outcomes) outcome |= o.pid == helper_pid && o.syscall_nr == SYS_bind && o.ret == -EACCES;
+  for (const auto& o : r.trace.outcomes) outcome |= o.pid == target && o.syscall_nr == SYS_bind && o.ret == -EACCES;
   EXPECT_TRUE(outcome);
-  // The exec event carries the reduced capability sets.
-  for (const auto& e : r.trace.execs)
-    if (e.pid == helper_pid) EXPECT_EQ((e.caps.bounding >> CAP_NET_BIND_SERVICE) & 1, 0u);
+  ASSERT_EQ(r.trace.operations.size(), 1u);
+  EXPECT_EQ(r.trace.operations[0].uid, 65534u);
+  EXPECT_EQ(r.trace.operations[0].ret, -EACCES);
 }
 
-TEST(Denied, SetuidToSelfSucceedsAfterADeniedCheck) {
+TEST(Denied, WithCapsNoneSetuidToSelfSucceedsAfterADeniedCheck) {
   CAPAUDIT_REQUIRE_ROOT();
-  std::string cmd = std::string("exec ") + helper_path() + " setuid-loop 3";
-  auto r = record({}, {"/usr/sbin/capsh", "--drop=cap_setuid", "--", "-c", cmd}, "setuid0");
-  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  auto r = record({"--caps", "none"}, {helper_path(), "setuid-loop", "3"}, "setuid0");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.run.err;
+  EXPECT_EQ(r.trace.execs.front().caps.effective, 0u);
   int denied = 0, ok_outcomes = 0;
   for (const auto& c : r.trace.checks_of(CAP_SETUID)) denied += !c.granted && c.syscall_nr == SYS_setuid;
   for (const auto& o : r.trace.outcomes) ok_outcomes += o.syscall_nr == SYS_setuid && o.ret == 0;
   EXPECT_EQ(denied, 3);
   EXPECT_EQ(ok_outcomes, 3);
+}
+
+TEST(Denied, CapsKeepsOnlyTheListedCapability) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({"--caps", "cap_chown"}, {helper_path(), "fork-exec", "chown"}, "capskeep");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.run.err;
+  EXPECT_EQ(r.run.exit_code(), 0) << r.run.err;
+  bool granted_in_child = false;
+  for (const auto& c : r.trace.checks_of(CAP_CHOWN)) granted_in_child |= c.granted && c.pid != r.trace.target_pid();
+  EXPECT_TRUE(granted_in_child);
+  for (const auto& e : r.trace.execs) EXPECT_EQ(e.caps.effective, 1ull << CAP_CHOWN) << e.filename;
+}
+
+TEST(Privileges, RecorderDropsItsCapabilitiesOnceAttached) {
+  CAPAUDIT_REQUIRE_ROOT();
+  std::string out = temp_trace_path("drop");
+  pid_t recorder = spawn(recorder_argv(out, {"--", helper_path(), "sleep", "3"}));
+  ASSERT_TRUE(wait_for_header(out));
+  std::ifstream status("/proc/" + std::to_string(recorder) + "/status");
+  std::string key, value;
+  uint64_t eff = ~0ull, prm = ~0ull;
+  while (status >> key) {
+    if (key == "CapEff:") status >> value, eff = std::strtoull(value.c_str(), nullptr, 16);
+    else if (key == "CapPrm:") status >> value, prm = std::strtoull(value.c_str(), nullptr, 16);
+  }
+  kill(recorder, SIGINT);
+  wait_status(recorder);
+  // At most CAP_BPF (map reads where unprivileged bpf is disabled) survives.
+  EXPECT_EQ(eff & ~(1ull << CAP_BPF), 0u) << std::hex << eff;
+  EXPECT_EQ(prm & ~(1ull << CAP_BPF), 0u) << std::hex << prm;
+  std::filesystem::remove(out);
 }
 
 TEST(Modes, AttachToARunningProcessWithDashP) {
