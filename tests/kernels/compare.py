@@ -82,8 +82,10 @@ def evaluate(results, kernels, scenarios, expect, opts_rules):
         if ref["summary"] and ref["rc"] == 0 and ref["summary"].get("status") == "complete":
             reference[scenario] = cap_sets(ref["summary"])
     for kernel in kernels:
-        for hook, outcome in expect.get(kernel, []):
+        for hook, outcome, subset in expect.get(kernel, []):
             for scenario in scenarios:
+                if subset and scenario not in subset:
+                    continue
                 run = load_run(results, kernel, scenario, hook)
                 s = run["summary"]
                 used = s.get("hook") if s else None
@@ -161,7 +163,8 @@ def main():
         if r[0] == "opts":
             opts_rules.append((r[1], r[2], int(r[3], 0)))
         else:
-            expect.setdefault(r[0], []).append((r[1], r[2]))
+            subset = set(r[3].split(",")) if len(r) > 3 else None
+            expect.setdefault(r[0], []).append((r[1], r[2], subset))
     missing = [k for k in a.kernels if k not in expect]
     if missing:
         print(f"no expectations for kernel(s) {missing}", file=sys.stderr)

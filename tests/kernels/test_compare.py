@@ -10,8 +10,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
 
 EXPECT = {
-    "native": [("auto", "tp_btf"), ("fexit", "refused")],
-    "6.1": [("auto", "fexit"), ("kprobe", "kprobe")],
+    "native": [("auto", "tp_btf", None), ("fexit", "refused", {"setuid"})],
+    "6.1": [("auto", "fexit", None), ("kprobe", "kprobe", None), ("tp_btf", "refused", {"other"})],
 }
 OPTS = [("setuid", "cap_setuid", 4)]
 
