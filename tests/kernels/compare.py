@@ -54,6 +54,20 @@ def cap_sets(summary):
     return granted, denied
 
 
+def kernel_has_opts(results, kernel):
+    """Whether cap_capable() has an `opts` parameter per the kernel's BTF, as
+    the run's guest.env records it (None if unknown)."""
+    try:
+        with open(os.path.join(results, kernel, "guest.env")) as f:
+            for line in f:
+                if line.startswith("cap_capable_btf="):
+                    proto = line.split("=", 1)[1]
+                    return None if "not in BTF" in proto or not proto.strip() else " opts:" in proto
+    except OSError:
+        pass
+    return None
+
+
 def frame_function(frame):
     """"security_capable+0x3b [mod]" -> "security_capable"."""
     return frame.split("+", 1)[0].split(" ", 1)[0]
@@ -166,8 +180,13 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                             elif blind:
                                 note = "unseen (cap_capable inlined): " + ", ".join(
                                     f"{c.removeprefix('cap_')} via {f}" for c, f in sorted(blind.items()))
-                        if used != "tp_btf" and not s.get("opts_available"):
-                            problems.append(f"opts not decoded on {used}")
+                        # opts must follow the kernel's BTF (cap_capable's 4th
+                        # parameter), read independently of the recorder.
+                        btf_opts = kernel_has_opts(results, kernel)
+                        want_opts = used in ("fexit", "kprobe") and btf_opts is not False
+                        if bool(s.get("opts_available")) != want_opts:
+                            problems.append(f"opts_available={s.get('opts_available')} with {used}, "
+                                            f"BTF {'has' if btf_opts else 'lacks'} opts")
                         if s.get("opts_available"):
                             for rule_scenario, cap, bit in opts_rules:
                                 if rule_scenario != scenario:

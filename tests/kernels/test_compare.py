@@ -108,6 +108,17 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(failures, 1)
         self.assertIn("lack bit 4", rows[("6.1", "kprobe")][6])
 
+    def test_opts_follow_btf_not_the_hook(self):
+        with open(os.path.join(self.root, "6.1", "guest.env"), "w") as f:
+            f.write("kernel_release=x\ncap_capable_btf=cred:PTR targ_ns:PTR cap:int\n")
+        failures, rows = self.failures()
+        self.assertEqual(failures, 2, rows)
+        self.assertIn("BTF lacks opts", rows[("6.1", "kprobe")][6])
+        self.put("6.1", "setuid", "auto", summary("fexit", {"cap_setuid": cap()}, opts_available=False))
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap()}, opts_available=False))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 0, rows)
+
     def test_opts_not_decoded_on_fexit_fails(self):
         self.put("6.1", "setuid", "auto", summary("fexit", {"cap_setuid": cap()}, opts_available=False))
         failures, _ = self.failures()
