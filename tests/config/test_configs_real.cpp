@@ -202,10 +202,10 @@ TEST_F(RealConfig, SetcapLineLetsAnUnprivilegedUserBindPort80) {
   ports >> start;
   if (start <= 80) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding 80 needs no capability here";
 
-  const fs::path helper = dir_ / "bind_helper";
-  fs::copy_file(CAPAUDIT_BIND_HELPER, helper);
+  const fs::path helper = dir_ / "capaudit-test-helper";
+  fs::copy_file(CAPAUDIT_TEST_HELPER, helper);
   chmod(helper.c_str(), 0755);
-  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + helper.string() + " 80";
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + helper.string() + " bind-tcp4-80";
 
   const Ran before = run(as_nobody);
   ASSERT_EQ(before.status, 1) << "the helper must need the capability: " << before.out;
@@ -228,7 +228,7 @@ TEST_F(RealConfig, SetcapLineLetsAnUnprivilegedUserBindPort80) {
 
   const Ran after = run(as_nobody);
   EXPECT_EQ(after.status, 0) << after.out;
-  EXPECT_NE(after.out.find("bound 80 as uid 65534"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("ok bind-tcp4-80"), std::string::npos) << after.out;
 
   // filecap writes the same capability (permitted + effective).
   run("setcap -r " + helper.string());

@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,42 @@ inline RunResult run_program(const std::vector<std::string>& argv, const RunOpti
   }
   waitpid(pid, &result.status, 0);
   return result;
+}
+
+// Runs fn in a forked child (so irreversible changes such as dropping
+// capabilities or setns stay there) and returns what fn returned; a crash or
+// an exception comes back as a message. Keep fn free of gtest assertions.
+inline std::string run_in_child(const std::function<std::string()>& fn) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return "pipe failed";
+  pid_t pid = fork();
+  if (pid < 0) return "fork failed";
+  if (pid == 0) {
+    close(p[0]);
+    std::string out;
+    try {
+      out = fn();
+    } catch (const std::exception& e) {
+      out = std::string("exception: ") + e.what();
+    }
+    size_t off = 0;
+    while (off < out.size()) {
+      ssize_t n = write(p[1], out.data() + off, out.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(p[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(p[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status)) return "child died with status " + std::to_string(status) + "; output: " + out;
+  return out;
 }
 
 }  // namespace capaudit::test

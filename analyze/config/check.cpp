@@ -1,0 +1,252 @@
+#include "analyze/config/check.h"
+
+#include <linux/capability.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "analyze/config/configs.h"
+
+namespace capaudit::analyze {
+
+namespace {
+
+uint64_t bit(int cap) { return uint64_t{1} << cap; }
+
+std::string names(uint64_t mask) {
+  std::string out;
+  for (int c : caps_in(mask)) {
+    if (!out.empty()) out += " ";
+    out += cap_name_systemd(c);
+  }
+  return out.empty() ? "(none)" : out;
+}
+
+// Reads a list of capability names from a YAML sequence; "ALL" is reported
+// separately because it means "every capability" in both Docker and Kubernetes.
+std::variant<uint64_t, std::string> yaml_caps(const YAML::Node& seq, bool& all, const std::string& where) {
+  uint64_t m = 0;
+  if (!seq) return m;
+  if (!seq.IsSequence()) return where + " is not a list";
+  for (const auto& item : seq) {
+    if (!item.IsScalar()) return where + " holds a non-string entry";
+    const std::string s = item.as<std::string>();
+    if (s == "ALL" || s == "all") {
+      all = true;
+      continue;
+    }
+    auto cap = cap_from_any_name(s);
+    if (!cap) return where + ": unknown capability '" + s + "'";
+    m |= bit(*cap);
+  }
+  return m;
+}
+
+// Effective grant of one container: runtime default minus drop plus add.
+std::variant<uint64_t, std::string> container_grant(const YAML::Node& add_node, const YAML::Node& drop_node,
+                                                    const std::string& where) {
+  bool add_all = false, drop_all = false;
+  auto add = yaml_caps(add_node, add_all, where + " add");
+  if (auto* e = std::get_if<std::string>(&add)) return *e;
+  auto drop = yaml_caps(drop_node, drop_all, where + " drop");
+  if (auto* e = std::get_if<std::string>(&drop)) return *e;
+  if (add_all) return common::known_capability_mask();
+  const uint64_t base = drop_all ? 0 : container_default_caps() & ~std::get<uint64_t>(drop);
+  return base | std::get<uint64_t>(add);
+}
+
+// Finds every container-level securityContext in a Kubernetes object tree:
+// any map with "containers"/"initContainers"/"ephemeralContainers" lists.
+void collect_k8s_containers(const YAML::Node& node, std::vector<std::pair<std::string, YAML::Node>>& out) {
+  if (node.IsMap()) {
+    for (const char* key : {"initContainers", "containers", "ephemeralContainers"}) {
+      const YAML::Node list = node[key];
+      if (!list || !list.IsSequence()) continue;
+      for (const auto& c : list) {
+        if (!c.IsMap()) continue;
+        const std::string name = c["name"] && c["name"].IsScalar() ? c["name"].as<std::string>() : "(unnamed)";
+        out.emplace_back(name, c);
+      }
+    }
+    for (const auto& kv : node) {
+      const std::string k = kv.first.IsScalar() ? kv.first.as<std::string>() : "";
+      if (k == "containers" || k == "initContainers" || k == "ephemeralContainers") continue;
+      collect_k8s_containers(kv.second, out);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) collect_k8s_containers(item, out);
+  }
+}
+
+const char* kNonRootNote =
+    "runs as a non-root user: added capabilities are effective only through file capabilities on the binary "
+    "(or ambient capabilities, which this runtime does not set)";
+
+}  // namespace
+
+uint64_t container_default_caps() {
+  return bit(CAP_CHOWN) | bit(CAP_DAC_OVERRIDE) | bit(CAP_FSETID) | bit(CAP_FOWNER) | bit(CAP_MKNOD) |
+         bit(CAP_NET_RAW) | bit(CAP_SETGID) | bit(CAP_SETUID) | bit(CAP_SETFCAP) | bit(CAP_SETPCAP) |
+         bit(CAP_NET_BIND_SERVICE) | bit(CAP_SYS_CHROOT) | bit(CAP_KILL) | bit(CAP_AUDIT_WRITE);
+}
+
+Grant grant_from_unit(const common::ServiceUnit& unit, const std::string& name) {
+  Grant g;
+  g.source = "unit " + name;
+  const bool keep_credentials = !unit.exec_start.empty() && unit.exec_start.front().keep_credentials;
+  if (unit.runs_as_root() || keep_credentials) {
+    g.caps = unit.effective_bounding_set();
+    if (keep_credentials && !unit.runs_as_root()) {
+      g.notes.push_back("ExecStart= has the '!' prefix: the command starts as root and changes ids itself");
+    }
+    if (!unit.capability_bounding_set) g.notes.push_back("no CapabilityBoundingSet=: every capability is granted");
+  } else {
+    g.caps = unit.ambient_capabilities & unit.effective_bounding_set();
+    g.notes.push_back("non-root service: only AmbientCapabilities= (within the bounding set) count; file "
+                      "capabilities of the binary are not visible from the unit");
+  }
+  for (const auto& w : unit.warnings) g.notes.push_back(w);
+  return g;
+}
+
+std::variant<Grant, std::string> grant_from_manifest(std::string_view yaml_text, const std::string& name) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return name + ": not valid YAML: " + e.what();
+  }
+  Grant g;
+  bool found = false;
+  try {
+    for (const auto& doc : docs) {
+      if (!doc.IsMap()) continue;
+      if (doc["services"] && doc["services"].IsMap()) {
+        for (const auto& kv : doc["services"]) {
+          const std::string svc = kv.first.as<std::string>();
+          auto caps = container_grant(kv.second["cap_add"], kv.second["cap_drop"], "service " + svc);
+          if (auto* e = std::get_if<std::string>(&caps)) return name + ": " + *e;
+          g.caps |= std::get<uint64_t>(caps);
+          g.source += (g.source.empty() ? "compose service " : ", ") + svc;
+          const YAML::Node user = kv.second["user"];
+          if (user && user.IsScalar() && user.as<std::string>().rfind("0", 0) != 0 && user.as<std::string>() != "root") {
+            g.notes.push_back("service " + svc + " " + kNonRootNote);
+          }
+          found = true;
+        }
+        continue;
+      }
+      std::vector<std::pair<std::string, YAML::Node>> containers;
+      collect_k8s_containers(doc, containers);
+      for (const auto& [cname, c] : containers) {
+        const YAML::Node sc = c["securityContext"];
+        const YAML::Node caps_node = sc ? sc["capabilities"] : YAML::Node();
+        auto caps = container_grant(caps_node ? caps_node["add"] : YAML::Node(),
+                                    caps_node ? caps_node["drop"] : YAML::Node(), "container " + cname);
+        if (auto* e = std::get_if<std::string>(&caps)) return name + ": " + *e;
+        g.caps |= std::get<uint64_t>(caps);
+        g.source += (g.source.empty() ? "kubernetes container " : ", ") + cname;
+        if (sc && sc["runAsUser"] && sc["runAsUser"].as<int64_t>() != 0) {
+          g.notes.push_back("container " + cname + " " + kNonRootNote);
+        }
+        found = true;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return name + ": unexpected structure: " + e.what();
+  }
+  if (!found) return name + ": neither a compose file (services:) nor a Kubernetes manifest with containers";
+  g.source = name + " (" + g.source + ")";
+  g.notes.push_back("entries that do not drop ALL start from the Docker/containerd default set");
+  return g;
+}
+
+std::variant<Grant, std::string> grant_from_caps_list(std::string_view list) {
+  Grant g;
+  g.source = "--caps";
+  std::string text(list);
+  std::replace(text.begin(), text.end(), ',', ' ');
+  std::istringstream in(text);
+  for (std::string word; in >> word;) {
+    auto cap = cap_from_any_name(word);
+    if (!cap) return "unknown capability '" + word + "' in --caps";
+    g.caps |= bit(*cap);
+  }
+  return g;
+}
+
+CheckResult check_grant(uint64_t required, const Grant& grant) {
+  CheckResult r;
+  r.required = required;
+  r.granted = grant.caps;
+  r.missing = required & ~grant.caps;
+  r.excess = grant.caps & ~required;
+  return r;
+}
+
+std::string render_check(const CheckResult& r, const Grant& grant, bool allow_excess) {
+  std::ostringstream o;
+  o << "check against " << grant.source << "\n";
+  o << "  required: " << names(r.required) << "\n";
+  o << "  granted:  " << names(r.granted) << "\n";
+  o << "  missing:  " << names(r.missing) << (r.missing ? "   <- required but not granted: the deployment fails" : "")
+    << "\n";
+  o << "  excess:   " << names(r.excess)
+    << (r.excess ? "   <- granted but never observed: a coverage gap or an unneeded grant" : "") << "\n";
+  for (const auto& n : grant.notes) o << "  note: " << n << "\n";
+  o << "result: " << (r.pass(allow_excess) ? "PASS" : "FAIL");
+  if (r.excess && allow_excess && r.missing == 0) o << " (excess allowed)";
+  o << "\n";
+  return o.str();
+}
+
+std::vector<CapDelta> diff_caps(const std::vector<CapStatus>& before, const std::vector<CapStatus>& after) {
+  std::map<int, std::pair<CapStatus, CapStatus>> by_cap;
+  for (const auto& s : before) by_cap[s.cap].first = s;
+  for (const auto& s : after) by_cap[s.cap].second = s;
+  std::vector<CapDelta> out;
+  for (auto& [cap, pair] : by_cap) {
+    auto& [b, a] = pair;
+    b.cap = a.cap = cap;
+    CapDelta d{cap, DeltaKind::changed, b, a};
+    if (a.recommended && !b.recommended) {
+      d.kind = DeltaKind::gained;
+    } else if (b.recommended && !a.recommended) {
+      d.kind = DeltaKind::lost;
+    } else if (a.category != b.category) {
+      d.kind = DeltaKind::changed;
+    } else {
+      continue;
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string render_diff(const std::vector<CapDelta>& deltas) {
+  std::ostringstream o;
+  if (deltas.empty()) {
+    o << "no difference in capabilities between the two sets of runs\n";
+    return o.str();
+  }
+  auto state = [](const CapStatus& s) { return s.category.empty() ? std::string("not seen") : s.category; };
+  for (const char* section : {"gained", "lost", "changed"}) {
+    bool header = false;
+    for (const auto& d : deltas) {
+      const char* k = d.kind == DeltaKind::gained ? "gained" : d.kind == DeltaKind::lost ? "lost" : "changed";
+      if (std::string_view(k) != section) continue;
+      if (!header) {
+        o << section << ":\n";
+        header = true;
+      }
+      o << "  " << cap_name_systemd(d.cap) << ": " << state(d.before) << " -> " << state(d.after) << "\n";
+      if (!d.after.reason.empty()) o << "    now:    " << d.after.reason << "\n";
+      if (!d.before.reason.empty()) o << "    before: " << d.before.reason << "\n";
+    }
+  }
+  return o.str();
+}
+
+}  // namespace capaudit::analyze
