@@ -323,6 +323,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             a.declared = true;
             a.declared_exes.insert(exe);
           }
+          a.exes.insert(exe);
         }
       }
     }
@@ -394,14 +395,17 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
                                          : " does not need it") +
                     " (" + join(h.inputs, "; ") + ")");
     f.reason = "checks seen in " + syscall_list(a, true) + ", but " + join(why, "; ");
+  } else if (a.denied_gating) {
+    // A denied gating check says more than advisory granted ones beside it.
+    f.category = Category::denied_only;
+    f.reason = "only denied checks (" + syscall_list(a, false) + "): " + to_string(a.denial.summary()) +
+               "; a denied check is never added automatically" +
+               (a.noise_granted ? "; " + std::to_string(a.noise_granted) + " granted checks were advisory (" + a.noise_meaning + ")"
+                                : "");
   } else if (a.noise_granted) {
     f.category = Category::advisory;
     f.noise_basis = a.noise_basis;
     f.reason = a.noise_meaning;
-  } else if (a.denied_gating) {
-    f.category = Category::denied_only;
-    f.reason = "only denied checks (" + syscall_list(a, false) + "): " + to_string(a.denial.summary()) +
-               "; a denied check is never added automatically";
   } else if (a.noise_denied) {
     f.category = Category::advisory;
     f.noise_basis = a.noise_basis;
