@@ -276,7 +276,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
             if (!noise && (!explained || *explained_needed)) {
               a.any_use = true;
-              if (!(c.last_ns < p.first_drop_ns)) a.startup_all = false;
+              // No drop at all means the capability is kept for the whole run.
+              if (p.first_drop_ns == UINT64_MAX || c.last_ns >= p.first_drop_ns) a.startup_all = false;
               if (p.start_time_ns && c.first_ns >= p.start_time_ns) {
                 uint64_t f = c.first_ns - p.start_time_ns, l = c.last_ns - p.start_time_ns;
                 a.first_rel = a.first_rel ? std::min(*a.first_rel, f) : f;
