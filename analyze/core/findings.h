@@ -162,8 +162,8 @@ struct Change {
   std::string name;
   std::string executable;  // "" = merged view
   ChangeKind kind = ChangeKind::changed_reason;
-  Category before = Category::required;
-  Category after = Category::required;
+  std::optional<Category> before;  // nullopt: no finding under that profile
+  std::optional<Category> after;
   std::string why;
 };
 

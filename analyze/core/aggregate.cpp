@@ -1,0 +1,301 @@
+#include "analyze/core/aggregate.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace capaudit::analyze {
+namespace {
+
+// Bounds per process image: a program with more distinct shapes than this is
+// pathological; the excess is counted (shapes_dropped) and the report says so.
+constexpr size_t kMaxShapes = 4096;
+constexpr uint32_t kCapOptNoaudit = 1u << 1;  // include/linux/security.h CAP_OPT_NOAUDIT
+
+bool is_interrupted(int64_t ret) {
+  // -EINTR and the kernel-internal restart codes a tracer can observe.
+  return ret == -4 || ret == -512 || ret == -513 || ret == -514 || ret == -516;
+}
+
+}  // namespace
+
+void tally_outcome(DenialAssessment& a, int64_t ret) {
+  if (ret >= 0) {
+    ++a.succeeded_anyway;
+  } else if (ret == -1 || ret == -13) {
+    ++a.failed;
+  } else if (is_interrupted(ret)) {
+    ++a.interrupted;
+  } else {
+    ++a.other_error;
+    if (a.errors_seen.size() < 16 && std::find(a.errors_seen.begin(), a.errors_seen.end(), ret) == a.errors_seen.end())
+      a.errors_seen.push_back(ret);
+  }
+}
+
+std::optional<bool> RunAggregate::is_descendant(uint32_t pid, uint32_t ancestor) const {
+  if (!parent.count(pid)) return std::nullopt;
+  for (int depth = 0; depth < 4096; ++depth) {
+    auto it = parent.find(pid);
+    if (it == parent.end()) return false;
+    if (it->second == ancestor) return true;
+    pid = it->second;
+  }
+  return false;
+}
+
+Aggregator::Aggregator(std::string path) { run_.path = std::move(path); }
+
+void Aggregator::on_header(const common::Header& h) {
+  run_.has_header = true;
+  run_.header = h;
+}
+
+size_t Aggregator::new_image(uint32_t pid, uint64_t begin_ns) {
+  run_.processes.push_back(ProcessAgg{});
+  size_t idx = run_.processes.size() - 1;
+  run_.processes[idx].pid = pid;
+  run_.processes[idx].begin_ns = begin_ns;
+  auto& list = images_by_pid_[pid];
+  auto pos = std::upper_bound(list.begin(), list.end(), begin_ns,
+                              [&](uint64_t t, size_t i) { return t < run_.processes[i].begin_ns; });
+  list.insert(pos, idx);
+  cache_image_ = SIZE_MAX;  // ranges changed
+  return idx;
+}
+
+size_t Aggregator::image_for(uint32_t pid, uint64_t time_ns) {
+  if (pid == cache_pid_ && cache_image_ != SIZE_MAX && time_ns >= cache_begin_ && time_ns < cache_end_)
+    return cache_image_;
+  auto it = images_by_pid_.find(pid);
+  size_t idx;
+  if (it == images_by_pid_.end() || it->second.empty()) {
+    // A process the trace never introduced: keep its checks, under an unknown executable.
+    idx = new_image(pid, 0);
+    it = images_by_pid_.find(pid);
+  }
+  const auto& list = it->second;
+  auto pos = std::upper_bound(list.begin(), list.end(), time_ns,
+                              [&](uint64_t t, size_t i) { return t < run_.processes[i].begin_ns; });
+  // Before the first known image: the earliest image is the best guess.
+  size_t k = pos == list.begin() ? 0 : static_cast<size_t>(pos - list.begin()) - 1;
+  idx = list[k];
+  cache_pid_ = pid;
+  cache_image_ = idx;
+  cache_begin_ = k == 0 ? 0 : run_.processes[idx].begin_ns;
+  cache_end_ = k + 1 < list.size() ? run_.processes[list[k + 1]].begin_ns : UINT64_MAX;
+  return idx;
+}
+
+void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
+  run_.events += procs.size();
+  for (const auto& pi : procs) {
+    size_t idx = new_image(pi.pid, 0);
+    auto& p = run_.processes[idx];
+    p.ppid = pi.ppid;
+    p.start_time_ns = pi.start_time_ns;
+    p.exe = pi.exe;
+    p.argv = pi.argv;
+    p.ids_known = true;
+    p.uid = pi.uid;
+    p.euid = pi.euid;
+    p.gid = pi.gid;
+    p.caps = pi.caps;
+    p.file_caps = pi.file_caps;
+    p.sets_known = true;
+    p.cur_permitted = pi.caps.permitted;
+    p.cur_effective = pi.caps.effective;
+    if (pi.ppid) run_.parent.emplace(pi.pid, pi.ppid);
+  }
+}
+
+void Aggregator::on_forks(std::span<const common::ForkEvent> events) {
+  run_.events += events.size();
+  for (const auto& e : events) {
+    if (e.is_thread) continue;  // a thread belongs to its process image
+    run_.parent[e.child_pid] = e.parent_pid;
+    size_t parent_idx = SIZE_MAX;
+    if (images_by_pid_.count(e.parent_pid)) parent_idx = image_for(e.parent_pid, e.time_ns);
+    size_t idx = new_image(e.child_pid, e.time_ns);
+    auto& c = run_.processes[idx];
+    c.ppid = e.parent_pid;
+    c.start_time_ns = e.child_start_time_ns;
+    if (parent_idx != SIZE_MAX) {
+      // fork() copies the image and the credentials: same program, same sets,
+      // and a drop the parent already made applies to the child too.
+      const auto& p = run_.processes[parent_idx];
+      c.exe = p.exe;
+      c.argv = p.argv;
+      c.ids_known = p.ids_known;
+      c.uid = p.uid;
+      c.euid = p.euid;
+      c.gid = p.gid;
+      c.caps = p.caps;
+      c.file_caps = p.file_caps;
+      c.sets_known = p.sets_known;
+      c.cur_permitted = p.cur_permitted;
+      c.cur_effective = p.cur_effective;
+      c.first_drop_ns = p.first_drop_ns;
+    }
+  }
+}
+
+void Aggregator::on_execs(std::span<const common::ExecEvent> events) {
+  run_.events += events.size();
+  for (const auto& e : events) {
+    uint32_t ppid = 0;
+    if (auto it = run_.parent.find(e.pid); it != run_.parent.end()) ppid = it->second;
+    size_t idx = new_image(e.pid, e.time_ns);
+    auto& p = run_.processes[idx];
+    p.ppid = ppid;
+    p.start_time_ns = e.start_time_ns;
+    p.exe = e.filename;
+    p.argv = e.argv;
+    p.ids_known = true;
+    p.uid = e.uid;
+    p.euid = e.euid;
+    p.gid = e.egid;
+    p.caps = e.caps;
+    p.file_caps = e.file_caps;
+    p.sets_known = true;
+    p.cur_permitted = e.caps.permitted;
+    p.cur_effective = e.caps.effective;
+  }
+}
+
+void Aggregator::on_exits(std::span<const common::ExitEvent> events) { run_.events += events.size(); }
+
+void Aggregator::on_stacks(std::span<const common::KernelStack> stacks) {
+  run_.events += stacks.size();
+  for (const auto& s : stacks) run_.stacks[s.id] = s.frames;
+}
+
+void Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
+  bool noaudit = (e.opts & kCapOptNoaudit) != 0;
+  auto same = [&](const CheckAgg& c) {
+    return c.cap == e.cap && c.granted == e.granted && c.syscall_nr == e.syscall_nr && c.stack_id == e.stack_id &&
+           c.userns == e.target_userns_inum && c.noaudit == noaudit;
+  };
+  CheckAgg* hit = nullptr;
+  if (p.last_check < p.checks.size() && same(p.checks[p.last_check])) {
+    hit = &p.checks[p.last_check];
+  } else {
+    for (size_t i = 0; i < p.checks.size(); ++i)
+      if (same(p.checks[i])) {
+        hit = &p.checks[i];
+        p.last_check = i;
+        break;
+      }
+  }
+  if (!hit) {
+    if (p.checks.size() >= kMaxShapes) {
+      ++run_.shapes_dropped;
+      return;
+    }
+    CheckAgg c;
+    c.cap = static_cast<int16_t>(e.cap);
+    c.granted = e.granted;
+    c.syscall_nr = e.syscall_nr;
+    c.stack_id = e.stack_id;
+    c.userns = e.target_userns_inum;
+    c.noaudit = noaudit;
+    c.first_ns = e.time_ns;
+    c.last_ns = e.time_ns;
+    p.checks.push_back(c);
+    p.last_check = p.checks.size() - 1;
+    hit = &p.checks.back();
+  }
+  ++hit->count;
+  hit->first_ns = std::min(hit->first_ns, e.time_ns);
+  hit->last_ns = std::max(hit->last_ns, e.time_ns);
+}
+
+void Aggregator::on_cap_checks(std::span<const common::CapCheck> events) {
+  for (const auto& e : staged_checks_) add_check(run_.processes[image_for(e.pid, e.time_ns)], e);
+  run_.events += staged_checks_.size();
+  staged_checks_.assign(events.begin(), events.end());
+}
+
+void Aggregator::on_outcomes(std::span<const common::SyscallOutcome> events) {
+  for (const auto& e : staged_outcomes_) {
+    auto& p = run_.processes[image_for(e.pid, e.time_ns)];
+    auto it = std::find_if(p.outcomes.begin(), p.outcomes.end(),
+                           [&](const OutcomeAgg& o) { return o.syscall_nr == e.syscall_nr; });
+    if (it == p.outcomes.end()) {
+      p.outcomes.push_back(OutcomeAgg{e.syscall_nr, {}});
+      it = p.outcomes.end() - 1;
+    }
+    tally_outcome(it->counts, e.ret);
+  }
+  run_.events += staged_outcomes_.size();
+  staged_outcomes_.assign(events.begin(), events.end());
+}
+
+void Aggregator::on_capsets(std::span<const common::CapsetEvent> events) {
+  for (const auto& e : staged_capsets_) {
+    auto& p = run_.processes[image_for(e.pid, e.time_ns)];
+    p.capset_requested |= e.permitted | e.effective;
+    // A drop: permitted or effective lose a bit. With nothing known before
+    // (no exec, no snapshot) the first capset is taken as the drop: programs
+    // call capset to shed privileges far more often than to raise them.
+    bool lowered = !p.sets_known || (p.cur_permitted & ~e.permitted) != 0 || (p.cur_effective & ~e.effective) != 0;
+    if (lowered && e.time_ns < p.first_drop_ns) p.first_drop_ns = e.time_ns;
+    p.sets_known = true;
+    p.cur_permitted = e.permitted;
+    p.cur_effective = e.effective;
+  }
+  run_.events += staged_capsets_.size();
+  staged_capsets_.assign(events.begin(), events.end());
+}
+
+void Aggregator::on_operations(std::span<const common::OperationFact> events) {
+  for (const auto& e : staged_ops_) {
+    auto& p = run_.processes[image_for(e.pid, e.time_ns)];
+    auto it = std::find_if(p.ops.begin(), p.ops.end(), [&](const OpAgg& o) {
+      return o.kind == e.kind && o.syscall_nr == e.syscall_nr && o.a[0] == e.a0 && o.a[1] == e.a1 &&
+             o.a[2] == e.a2 && o.a[3] == e.a3 && o.uid == e.uid && o.gid == e.gid;
+    });
+    if (it == p.ops.end()) {
+      if (p.ops.size() >= kMaxShapes) {
+        ++run_.shapes_dropped;
+        continue;
+      }
+      OpAgg o;
+      o.kind = e.kind;
+      o.syscall_nr = e.syscall_nr;
+      o.a[0] = e.a0;
+      o.a[1] = e.a1;
+      o.a[2] = e.a2;
+      o.a[3] = e.a3;
+      o.uid = e.uid;
+      o.gid = e.gid;
+      o.first_ns = e.time_ns;
+      p.ops.push_back(o);
+      it = p.ops.end() - 1;
+    }
+    ++it->count;
+    if (e.ret) it->ret = e.ret;
+  }
+  run_.events += staged_ops_.size();
+  staged_ops_.assign(events.begin(), events.end());
+}
+
+void Aggregator::on_trailer(const common::Trailer& t) {
+  commit_staged();
+  run_.trailer = t;
+}
+
+void Aggregator::commit_staged() {
+  // An empty span commits what was staged and stages nothing.
+  on_cap_checks({});
+  on_outcomes({});
+  on_capsets({});
+  on_operations({});
+}
+
+RunAggregate Aggregator::finish(const common::ReadResult& result) {
+  commit_staged();
+  run_.read = result;
+  return std::move(run_);
+}
+
+}  // namespace capaudit::analyze

@@ -1,0 +1,137 @@
+// Load stage: a TraceVisitor that folds one trace's event stream into compact
+// per-process aggregates. Memory grows with the number of distinct processes,
+// call paths and operation shapes, never with the number of events.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "analyze/core/findings.h"
+#include "common/trace.h"
+#include "common/trace_io.h"
+
+namespace capaudit::analyze {
+
+// All checks of one shape in one process.
+struct CheckAgg {
+  int32_t syscall_nr = -1;
+  uint32_t stack_id = 0;
+  uint64_t userns = 0;
+  int16_t cap = 0;
+  bool granted = false;
+  bool noaudit = false;  // CAP_OPT_NOAUDIT, meaningful iff Header::opts_available
+  uint64_t count = 0;
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+};
+
+// All operation facts of one shape (kind, syscall, arguments, ids) in one process.
+struct OpAgg {
+  common::OpKind kind = common::OpKind::unknown;
+  int32_t syscall_nr = -1;
+  int64_t a[4] = {0, 0, 0, 0};
+  uint32_t uid = 0, gid = 0;
+  uint64_t count = 0;
+  uint64_t first_ns = 0;
+  std::optional<int64_t> ret;  // last seen
+};
+
+// Outcomes of syscalls that contained a denied check, by syscall.
+struct OutcomeAgg {
+  int32_t syscall_nr = -1;
+  DenialAssessment counts;  // no_outcome unused here
+};
+
+// One process image: a pid between two execs (identity: boot id, pid, start time, exec).
+struct ProcessAgg {
+  uint32_t pid = 0;
+  uint32_t ppid = 0;
+  uint64_t start_time_ns = 0;  // task start; with boot id and pid the process identity
+  uint64_t begin_ns = 0;       // exec (or fork) time: where this image begins
+  std::string exe;             // "" when the trace never said
+  std::vector<std::string> argv;
+  bool ids_known = false;
+  uint32_t uid = 0, euid = 0, gid = 0;
+  std::optional<common::CapSets> caps;  // after exec / at snapshot
+  std::optional<common::FileCaps> file_caps;
+
+  std::vector<CheckAgg> checks;
+  std::vector<OpAgg> ops;
+  std::vector<OutcomeAgg> outcomes;
+
+  CapMask capset_requested = 0;
+  uint64_t first_drop_ns = UINT64_MAX;  // first capset lowering permitted/effective
+  bool sets_known = false;
+  uint64_t cur_permitted = 0, cur_effective = 0;
+
+  size_t last_check = SIZE_MAX;  // lookup cache for hot loops
+};
+
+struct RunAggregate {
+  std::string path;
+  common::ReadResult read;
+  bool has_header = false;
+  common::Header header;
+  std::optional<common::Trailer> trailer;
+  std::vector<ProcessAgg> processes;
+  std::unordered_map<uint32_t, std::vector<std::string>> stacks;  // id -> frames
+  std::unordered_map<uint32_t, uint32_t> parent;                  // pid -> parent pid
+  uint64_t events = 0;
+  uint64_t shapes_dropped = 0;  // distinct shapes beyond the per-process bound (counted, not kept)
+
+  // Whether `pid` descends from `ancestor` in the recorded fork tree; unknown
+  // when the trace never saw `pid` being forked.
+  std::optional<bool> is_descendant(uint32_t pid, uint32_t ancestor) const;
+};
+
+class Aggregator : public common::TraceVisitor {
+ public:
+  explicit Aggregator(std::string path = {});
+
+  void on_header(const common::Header& h) override;
+  void on_processes(std::span<const common::ProcessInfo> procs) override;
+  void on_cap_checks(std::span<const common::CapCheck> events) override;
+  void on_forks(std::span<const common::ForkEvent> events) override;
+  void on_execs(std::span<const common::ExecEvent> events) override;
+  void on_exits(std::span<const common::ExitEvent> events) override;
+  void on_outcomes(std::span<const common::SyscallOutcome> events) override;
+  void on_capsets(std::span<const common::CapsetEvent> events) override;
+  void on_operations(std::span<const common::OperationFact> events) override;
+  void on_stacks(std::span<const common::KernelStack> stacks) override;
+  void on_trailer(const common::Trailer& t) override;
+
+  // Commits what is still staged and hands over the aggregate.
+  RunAggregate finish(const common::ReadResult& result);
+
+ private:
+  // Checks, outcomes, capsets and operations are attributed to a process image
+  // by time. Within one batch the reader may deliver them before the batch's
+  // forks and execs, so each span is held until the next span of its kind
+  // arrives (or the end), when every lifecycle event it can depend on is known.
+  void commit_staged();
+  size_t image_for(uint32_t pid, uint64_t time_ns);
+  size_t new_image(uint32_t pid, uint64_t begin_ns);
+  void add_check(ProcessAgg& p, const common::CapCheck& e);
+
+  RunAggregate run_;
+  std::unordered_map<uint32_t, std::vector<size_t>> images_by_pid_;  // sorted by begin_ns
+  std::vector<common::CapCheck> staged_checks_;
+  std::vector<common::SyscallOutcome> staged_outcomes_;
+  std::vector<common::CapsetEvent> staged_capsets_;
+  std::vector<common::OperationFact> staged_ops_;
+  // Lookup cache: the image of the last pid and the time range it covers.
+  uint32_t cache_pid_ = 0;
+  size_t cache_image_ = SIZE_MAX;
+  uint64_t cache_begin_ = 0, cache_end_ = 0;
+};
+
+// Classifies a denied-check syscall's return value into the assessment.
+void tally_outcome(DenialAssessment& a, int64_t ret);
+
+// Reads one trace file into an aggregate (the only I/O of the load stage; load.cpp).
+RunAggregate load_trace(const std::string& path);
+
+}  // namespace capaudit::analyze

@@ -1,0 +1,597 @@
+#include "analyze/core/classify.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "analyze/core/names.h"
+
+namespace capaudit::analyze {
+namespace {
+
+const char* status_name(common::ReadStatus s) {
+  switch (s) {
+    case common::ReadStatus::complete: return "complete";
+    case common::ReadStatus::truncated: return "truncated";
+    case common::ReadStatus::corrupt: return "corrupt";
+    case common::ReadStatus::error: return "error";
+  }
+  return "unknown";
+}
+
+const char* hook_name(common::Hook h) {
+  switch (h) {
+    case common::Hook::unknown: return "unknown";
+    case common::Hook::tp_btf: return "tp_btf";
+    case common::Hook::fexit: return "fexit";
+    case common::Hook::kprobe: return "kprobe";
+  }
+  return "unknown";
+}
+
+std::vector<std::string> strip_offsets(const std::vector<std::string>& frames) {
+  std::vector<std::string> out;
+  out.reserve(frames.size());
+  for (const auto& f : frames) out.emplace_back(frame_function(f));
+  return out;
+}
+
+// Evidence for one capability in one scope (an executable, or "" = merged),
+// under one profile.
+struct Acc {
+  uint64_t granted = 0, denied = 0;
+  uint64_t plain_granted = 0, noise_granted = 0, noise_denied = 0;
+  uint64_t explained_needed = 0, explained_not_needed = 0, denied_gating = 0;
+  bool predicted = false;
+  NoiseBasis noise_basis = NoiseBasis::none;
+  std::string noise_meaning;
+  std::map<int32_t, SyscallUse> syscalls;
+  std::map<std::vector<std::string>, CallPath> paths;
+  std::vector<RuleHit> hits;
+  DenialAssessment denial;
+  bool has_denial = false;
+  std::optional<uint64_t> first_rel, last_rel;
+  std::set<std::string> runs, exes;
+  bool any_use = false, startup_all = true;
+  bool capset_req = false, declared = false;
+  std::set<std::string> capset_exes, declared_exes;
+};
+
+void note_basis(Acc& a, NoiseBasis b, const std::string& meaning) {
+  // Keep the strongest basis seen: call_path < opts < syscall in enum order.
+  if (a.noise_basis == NoiseBasis::none || static_cast<int>(b) < static_cast<int>(a.noise_basis)) {
+    a.noise_basis = b;
+    a.noise_meaning = meaning;
+  }
+}
+
+void add_hit(Acc& a, const RuleHit& h) {
+  auto it = std::find_if(a.hits.begin(), a.hits.end(),
+                         [&](const RuleHit& x) { return x.rule == h.rule && x.operation == h.operation; });
+  if (it == a.hits.end()) {
+    a.hits.push_back(h);
+  } else {
+    it->count += h.count;
+    it->check_observed = it->check_observed || h.check_observed;
+  }
+}
+
+struct Scope {
+  std::map<int, Acc> caps;
+};
+
+struct ExeInfo {
+  std::set<std::string> runs;
+  std::set<std::tuple<std::string, uint32_t, uint64_t>> identities;  // (boot id, pid, start time)
+  std::set<uint32_t> uids, euids;
+  std::optional<common::FileCaps> file_caps;
+  CapMask capset_requested = 0;
+};
+
+struct NsKey {
+  std::string run;
+  uint64_t userns;
+  bool operator<(const NsKey& o) const { return std::tie(run, userns) < std::tie(o.run, o.userns); }
+};
+
+struct Evidence {
+  std::map<std::string, Scope> exes;  // "" = merged
+  std::map<std::string, ExeInfo> info;
+  std::map<NsKey, Scope> namespaces;
+};
+
+std::string exe_label(const ProcessAgg& p) {
+  return p.exe.empty() ? "(unknown executable, pid " + std::to_string(p.pid) + ")" : p.exe;
+}
+
+std::string fmt_value(const std::optional<std::string>& v) { return v ? *v : "unset"; }
+
+Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts, bool use_target,
+                const RuleSet& rules, const Catalogue& cat) {
+  Evidence ev;
+  for (size_t ri = 0; ri < runs.size(); ++ri) {
+    const auto& run = runs[ri];
+    std::string run_id = "run" + std::to_string(ri + 1);
+    Profile recorded = Profile::from_header(run.header);
+    Profile target = recorded;
+    if (use_target) target.overlay(opts.overlay);
+    uint64_t init_ns = run.header.init_userns_inum;
+
+    for (const auto& p : run.processes) {
+      if (p.checks.empty() && p.ops.empty() && p.capset_requested == 0 && !p.file_caps && p.exe.empty()) continue;
+      std::string exe = exe_label(p);
+      auto& info = ev.info[exe];
+      info.runs.insert(run_id);
+      info.identities.insert({run.header.boot_id, p.pid, p.start_time_ns});
+      if (p.ids_known) {
+        info.uids.insert(p.uid);
+        info.euids.insert(p.euid);
+      }
+      if (p.file_caps) info.file_caps = p.file_caps;
+      info.capset_requested |= p.capset_requested;
+      Scope* scopes[2] = {&ev.exes[exe], &ev.exes[""]};
+
+      // Rule hits for the operations this image performed.
+      struct SegHit {
+        int cap;
+        int32_t syscall_nr;
+        std::optional<bool> needed_target;
+        bool impossible;
+      };
+      std::vector<SegHit> seg_hits;
+      for (const auto& op : p.ops) {
+        OpValues v;
+        v.kind = op.kind;
+        v.syscall_nr = op.syscall_nr;
+        std::copy(std::begin(op.a), std::end(op.a), v.a);
+        v.uid = op.uid;
+        v.gid = op.gid;
+        v.ret = op.ret;
+        if (op.kind == common::OpKind::ptrace_attach) v.descendant = run.is_descendant(static_cast<uint32_t>(op.a[0]), p.pid);
+        for (const auto& rule : rules.rules) {
+          if (!rule.evaluable || rule.operation != op.kind) continue;
+          if (rule.applies && evaluate(*rule.applies, v, recorded, rules) != true) continue;
+          RuleHit h;
+          h.rule = rule.id;
+          h.operation = describe_operation(rule, v);
+          h.needed_recorded = evaluate(*rule.needed, v, recorded, rules);
+          h.needed_target = evaluate(*rule.needed, v, target, rules);
+          h.impossible_target = rule.impossible && evaluate(*rule.impossible, v, target, rules) == true;
+          h.count = op.count;
+          h.kernel_fact = rule.kernel;
+          for (auto key : rule.inputs) {
+            if (auto b = key.find("{a"); b != std::string::npos) {
+              const char* n = rlimit_name(v.a[key[b + 2] - '0']);
+              key = key.substr(0, b) + (n ? n : "?") + key.substr(key.find('}', b) + 1);
+            }
+            auto rv = recorded.get(key), tv = target.get(key);
+            h.inputs.push_back(key + ": recorded " + fmt_value(rv) + (use_target && rv != tv ? ", target " + fmt_value(tv) : ""));
+          }
+          bool any_check = false;
+          for (const auto& c : p.checks)
+            if (c.cap == rule.cap && c.syscall_nr == op.syscall_nr) {
+              any_check = true;
+              if (c.granted) h.check_observed = true;
+            }
+          seg_hits.push_back({rule.cap, op.syscall_nr, h.needed_target, h.impossible_target});
+          for (Scope* s : scopes) {
+            Acc& a = s->caps[rule.cap];
+            // A hit only becomes evidence for the capability when it says something:
+            // it explains a check, or predicts one. Hits that say "not needed" for an
+            // operation without checks are kept too, so reports show what was evaluated.
+            add_hit(a, h);
+            // A denied check never adds a capability, so an operation that was
+            // checked at all is not a prediction.
+            if (!any_check && h.needed_target == true && !h.impossible_target) {
+              a.predicted = true;
+              a.runs.insert(run_id);
+              a.exes.insert(exe);
+            }
+          }
+        }
+      }
+
+      for (const auto& c : p.checks) {
+        bool host = c.userns == 0 || init_ns == 0 || c.userns == init_ns;
+        // Noise decision: call path first, then opts, then capability+syscall.
+        const NoiseEntry* entry = nullptr;
+        NoiseBasis basis = NoiseBasis::none;
+        std::string meaning;
+        std::vector<std::string> frames;
+        if (c.stack_id != 0) {
+          if (auto it = run.stacks.find(c.stack_id); it != run.stacks.end()) frames = strip_offsets(it->second);
+        }
+        if (!frames.empty()) {
+          entry = cat.match(c.cap, frames);
+          if (entry) {
+            basis = NoiseBasis::call_path;
+            meaning = entry->meaning;
+          }
+        } else if (run.header.opts_available && c.noaudit) {
+          basis = NoiseBasis::opts;
+          meaning = "checked with CAP_OPT_NOAUDIT: the kernel itself treats it as a probe";
+        } else if (const auto* fb = cat.match_fallback(c.cap, c.syscall_nr)) {
+          basis = NoiseBasis::syscall;
+          meaning = fb->meaning;
+        }
+        bool noise = basis != NoiseBasis::none;
+
+        std::optional<bool> explained_needed;  // nullopt: not explained by a rule
+        bool explained = false;
+        for (const auto& h : seg_hits)
+          if (h.cap == c.cap && h.syscall_nr == c.syscall_nr && c.syscall_nr >= 0) {
+            explained = true;
+            bool need = h.needed_target != false && !h.impossible;
+            explained_needed = explained_needed.value_or(false) || need;
+          }
+
+        std::vector<Scope*> targets;
+        if (host) {
+          targets = {scopes[0], scopes[1]};
+        } else {
+          targets = {&ev.namespaces[{run_id, c.userns}]};
+          explained = false;  // rules speak about the host's sysctls
+        }
+        for (Scope* s : targets) {
+          Acc& a = s->caps[c.cap];
+          a.runs.insert(run_id);
+          a.exes.insert(exe);
+          auto& su = a.syscalls[c.syscall_nr];
+          su.nr = c.syscall_nr;
+          (c.granted ? su.granted : su.denied) += c.count;
+          if (!frames.empty()) {
+            auto& cp = a.paths[frames];
+            cp.frames = frames;
+            cp.checks += c.count;
+            if (entry) cp.noise_entry = entry->function;
+          }
+          if (noise) note_basis(a, basis, meaning);
+          if (c.granted) {
+            a.granted += c.count;
+            if (noise) {
+              a.noise_granted += c.count;
+            } else if (explained) {
+              (*explained_needed ? a.explained_needed : a.explained_not_needed) += c.count;
+            } else {
+              a.plain_granted += c.count;
+            }
+            if (!noise && (!explained || *explained_needed)) {
+              a.any_use = true;
+              if (!(c.last_ns < p.first_drop_ns)) a.startup_all = false;
+              if (p.start_time_ns && c.first_ns >= p.start_time_ns) {
+                uint64_t f = c.first_ns - p.start_time_ns, l = c.last_ns - p.start_time_ns;
+                a.first_rel = a.first_rel ? std::min(*a.first_rel, f) : f;
+                a.last_rel = a.last_rel ? std::max(*a.last_rel, l) : l;
+              }
+            }
+          } else {
+            a.denied += c.count;
+            if (noise) {
+              a.noise_denied += c.count;
+            } else {
+              a.denied_gating += c.count;
+              a.has_denial = true;
+              auto o = std::find_if(p.outcomes.begin(), p.outcomes.end(),
+                                    [&](const OutcomeAgg& x) { return x.syscall_nr == c.syscall_nr; });
+              if (o == p.outcomes.end() || c.syscall_nr < 0) {
+                a.denial.no_outcome += c.count;
+              } else {
+                const auto& k = o->counts;
+                a.denial.failed += k.failed;
+                a.denial.succeeded_anyway += k.succeeded_anyway;
+                a.denial.interrupted += k.interrupted;
+                a.denial.other_error += k.other_error;
+                for (auto e : k.errors_seen)
+                  if (std::find(a.denial.errors_seen.begin(), a.denial.errors_seen.end(), e) == a.denial.errors_seen.end())
+                    a.denial.errors_seen.push_back(e);
+              }
+            }
+          }
+        }
+      }
+
+      for (int cap = 0; cap < 64; ++cap) {
+        bool req = has_cap(p.capset_requested, cap);
+        bool decl = p.file_caps && has_cap(p.file_caps->permitted | p.file_caps->inheritable, cap);
+        if (!req && !decl) continue;
+        for (Scope* s : scopes) {
+          Acc& a = s->caps[cap];
+          if (req) {
+            a.capset_req = true;
+            a.capset_exes.insert(exe);
+          }
+          if (decl) {
+            a.declared = true;
+            a.declared_exes.insert(exe);
+          }
+        }
+      }
+    }
+  }
+  return ev;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string syscall_list(const Acc& a, bool granted) {
+  std::vector<std::string> out;
+  for (const auto& [nr, su] : a.syscalls) {
+    uint64_t n = granted ? su.granted : su.denied;
+    if (n) out.push_back(syscall_name(nr) + " x" + std::to_string(n));
+  }
+  return out.empty() ? "no syscall" : join(out, ", ");
+}
+
+CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
+  CapFinding f;
+  f.cap = cap;
+  f.name = cap_name(cap);
+  f.granted = a.granted;
+  f.denied = a.denied;
+  f.first_use_ns = a.first_rel;
+  f.last_use_ns = a.last_rel;
+  f.runs.assign(a.runs.begin(), a.runs.end());
+  f.runs_seen = static_cast<uint32_t>(a.runs.size());
+  f.runs_total = static_cast<uint32_t>(runs_total);
+  f.executables.assign(a.exes.begin(), a.exes.end());
+  for (const auto& [nr, su] : a.syscalls) {
+    SyscallUse u = su;
+    u.name = syscall_name(nr);
+    f.syscalls.push_back(u);
+  }
+  for (const auto& [k, cp] : a.paths) f.call_paths.push_back(cp);
+  std::sort(f.call_paths.begin(), f.call_paths.end(), [](const CallPath& x, const CallPath& y) { return x.checks > y.checks; });
+  f.rules = a.hits;
+  if (a.has_denial) f.denial = a.denial;
+
+  auto needing_hits = [&](bool predicted_only) {
+    std::vector<std::string> out;
+    for (const auto& h : a.hits)
+      if (h.needed_target != false && !h.impossible_target && (!predicted_only || !h.check_observed))
+        out.push_back("rule " + h.rule + ": " + h.operation + " (" + join(h.inputs, "; ") + ")");
+    return join(out, "; ");
+  };
+
+  if (a.plain_granted) {
+    f.category = Category::required;
+    f.reason = "granted in " + syscall_list(a, true) + "; no sysctl rule or noise entry explains the check";
+  } else if (a.explained_needed) {
+    f.category = Category::conditional;
+    f.reason = "needed because of " + needing_hits(false);
+  } else if (a.predicted) {
+    f.category = Category::conditional;
+    f.predicted = true;
+    f.reason = "predicted by " + needing_hits(true) + "; the trace shows the operation but no check";
+  } else if (a.explained_not_needed) {
+    f.category = Category::not_needed;
+    std::vector<std::string> why;
+    for (const auto& h : a.hits)
+      why.push_back("rule " + h.rule + ": " + h.operation +
+                    (h.impossible_target ? " fails under the target profile whatever the capabilities"
+                                         : " does not need it") +
+                    " (" + join(h.inputs, "; ") + ")");
+    f.reason = "checks seen in " + syscall_list(a, true) + ", but " + join(why, "; ");
+  } else if (a.noise_granted) {
+    f.category = Category::advisory;
+    f.noise_basis = a.noise_basis;
+    f.reason = a.noise_meaning;
+  } else if (a.denied_gating) {
+    f.category = Category::denied_only;
+    f.reason = "only denied checks (" + syscall_list(a, false) + "): " + to_string(a.denial.summary()) +
+               "; a denied check is never added automatically";
+  } else if (a.noise_denied) {
+    f.category = Category::advisory;
+    f.noise_basis = a.noise_basis;
+    f.reason = a.noise_meaning + " (denied)";
+  } else if (a.capset_req) {
+    f.category = Category::capset_only;
+    f.reason = "requested by capset() in " + join({a.capset_exes.begin(), a.capset_exes.end()}, ", ") +
+               " but never checked";
+  } else {
+    f.category = Category::declared_unobserved;
+    f.reason = "in the file capabilities of " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
+               " but never exercised";
+  }
+  if (f.noise_basis == NoiseBasis::none && (a.noise_granted || a.noise_denied)) f.noise_basis = a.noise_basis;
+  if (f.category == Category::advisory && a.noise_basis != NoiseBasis::call_path)
+    f.reason += a.noise_basis == NoiseBasis::opts ? " (weaker: no call path, decided from opts)"
+                                                  : " (weakest: no call path or opts, guessed from capability and syscall)";
+  f.recommended = f.category == Category::required || f.category == Category::conditional;
+  f.startup_only = f.recommended && a.any_use && a.startup_all;
+  if (f.startup_only) f.reason += "; every use came before the process's first capability drop";
+  return f;
+}
+
+// Rule hits that neither explain a check nor predict one are context, not
+// evidence: a bind to port 8080 says nothing about CAP_NET_BIND_SERVICE.
+bool has_evidence(const Acc& a) { return a.granted || a.denied || a.predicted || a.capset_req || a.declared; }
+
+std::vector<CapFinding> findings_for(const Scope& s, size_t runs_total) {
+  std::vector<CapFinding> out;
+  for (const auto& [cap, a] : s.caps)
+    if (has_evidence(a)) out.push_back(finding_for(cap, a, runs_total));
+  std::stable_sort(out.begin(), out.end(), [](const CapFinding& x, const CapFinding& y) {
+    return std::tie(x.category, x.cap) < std::tie(y.category, y.cap);
+  });
+  return out;
+}
+
+CapMask mask_of(const std::vector<CapFinding>& caps, bool startup) {
+  CapMask m = 0;
+  for (const auto& c : caps)
+    if (c.recommended && (!startup || c.startup_only)) m |= cap_bit(c.cap);
+  return m;
+}
+
+RunInfo run_info(const RunAggregate& r, size_t index) {
+  RunInfo ri;
+  ri.id = "run" + std::to_string(index + 1);
+  ri.path = r.path;
+  ri.status = status_name(r.read.status);
+  ri.message = r.read.message;
+  const auto& h = r.header;
+  ri.hostname = h.hostname;
+  ri.kernel_release = h.kernel_release;
+  ri.arch = h.arch;
+  ri.boot_id = h.boot_id;
+  ri.hook = hook_name(h.hook);
+  ri.target = h.target;
+  ri.opts_available = h.opts_available;
+  ri.has_stacks = !r.stacks.empty();
+  ri.events = r.events;
+  ri.processes = r.processes.size();
+  auto& why = ri.incomplete_reasons;
+  if (r.read.status != common::ReadStatus::complete)
+    why.push_back(std::string(status_name(r.read.status)) + (r.read.message.empty() ? "" : ": " + r.read.message));
+  if (!r.has_header) why.push_back("no header");
+  if (r.trailer) {
+    const auto& t = *r.trailer;
+    if (t.end_time_ns > h.clock_boottime_ns && h.clock_boottime_ns) ri.duration_ns = t.end_time_ns - h.clock_boottime_ns;
+    if (!t.clean_shutdown) why.push_back("recorder did not shut down cleanly (" + t.stop_reason + ")");
+    const auto& l = t.losses;
+    auto add = [&](uint64_t n, const char* what) {
+      if (n) why.push_back(std::to_string(n) + " " + what);
+    };
+    add(l.ringbuf_drops, "events dropped (ring buffer full)");
+    add(l.task_map_full, "tasks not traced (task map full)");
+    add(l.stack_map_full, "call paths lost (stack map full)");
+    add(l.untraced_processes, "child processes not followed");
+    add(l.outcomes_missed, "denied-syscall outcomes missed");
+    add(l.decode_errors, "malformed records");
+  } else if (r.read.status == common::ReadStatus::complete) {
+    why.push_back("no trailer");
+  }
+  if (r.shapes_dropped) why.push_back(std::to_string(r.shapes_dropped) + " distinct event shapes beyond the per-process bound");
+  ri.incomplete = !why.empty();
+  return ri;
+}
+
+std::vector<Change> compare(const Evidence& before, const Evidence& after, size_t n) {
+  std::vector<Change> out;
+  for (const auto& [exe, scope] : after.exes) {
+    auto bit = before.exes.find(exe);
+    std::set<int> caps;
+    for (const auto& [c, a] : scope.caps) caps.insert(c);
+    if (bit != before.exes.end())
+      for (const auto& [c, a] : bit->second.caps) caps.insert(c);
+    for (int cap : caps) {
+      std::optional<CapFinding> b, a;
+      if (bit != before.exes.end() && bit->second.caps.count(cap) && has_evidence(bit->second.caps.at(cap)))
+        b = finding_for(cap, bit->second.caps.at(cap), n);
+      if (scope.caps.count(cap) && has_evidence(scope.caps.at(cap))) a = finding_for(cap, scope.caps.at(cap), n);
+      bool rec_b = b && b->recommended, rec_a = a && a->recommended;
+      if (!a && !b) continue;
+      if (a && b && a->category == b->category && a->predicted == b->predicted) continue;
+      if ((!a || !b) && rec_a == rec_b) continue;
+      Change ch;
+      ch.cap = cap;
+      ch.name = cap_name(cap);
+      ch.executable = exe;
+      if (b) ch.before = b->category;
+      if (a) ch.after = a->category;
+      ch.kind = rec_a && !rec_b ? ChangeKind::appeared : !rec_a && rec_b ? ChangeKind::vanished : ChangeKind::changed_reason;
+      const auto& hits = a ? a->rules : b->rules;
+      std::vector<std::string> why;
+      for (const auto& h : hits)
+        if (h.needed_recorded != h.needed_target || h.impossible_target) {
+          auto tri = [](std::optional<bool> v) { return !v ? "unknown" : *v ? "needed" : "not needed"; };
+          why.push_back("rule " + h.rule + ": " + h.operation + " is " + tri(h.needed_recorded) +
+                        " under the recorded profile and " + (h.impossible_target ? "impossible" : tri(h.needed_target)) +
+                        " under the target (" + join(h.inputs, "; ") + ")");
+        }
+      auto cat = [](const std::optional<CapFinding>& f) { return f ? to_string(f->category) : "absent"; };
+      ch.why = why.empty() ? std::string("category changed from ") + cat(b) + " to " + cat(a) : join(why, "; ");
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts) {
+  const RuleSet& rules = opts.rules ? *opts.rules : builtin_rules();
+  const Catalogue& cat = opts.catalogue ? *opts.catalogue : builtin_catalogue();
+  bool reevaluate = !opts.overlay.empty() || !opts.profile_name.empty();
+  Evidence ev = gather(runs, opts, true, rules, cat);
+  size_t n = runs.size();
+
+  Report rep;
+  rep.tool_version = opts.tool_version;
+  for (size_t i = 0; i < n; ++i) {
+    rep.runs.push_back(run_info(runs[i], i));
+    if (rep.runs.back().incomplete) rep.complete = false;
+  }
+
+  rep.profile.name = reevaluate ? (opts.profile_name.empty() ? "custom" : opts.profile_name) : "recorded";
+  for (const auto& [key, value] : opts.overlay.values()) {
+    ProfileSetting s;
+    s.key = key;
+    s.target = value;
+    std::set<std::string> seen;
+    for (const auto& r : runs)
+      if (auto v = Profile::from_header(r.header).get(key)) seen.insert(*v);
+    s.recorded = join({seen.begin(), seen.end()}, " | ");
+    rep.profile.settings.push_back(s);
+  }
+
+  for (const auto& [exe, scope] : ev.exes) {
+    if (exe.empty()) continue;
+    ExecutableFindings ef;
+    ef.path = exe;
+    const auto& info = ev.info[exe];
+    ef.runs.assign(info.runs.begin(), info.runs.end());
+    ef.processes = info.identities.size();
+    ef.uids.assign(info.uids.begin(), info.uids.end());
+    ef.euids.assign(info.euids.begin(), info.euids.end());
+    ef.ran_as_root = info.euids.count(0) > 0;
+    ef.ran_as_non_root = std::any_of(info.euids.begin(), info.euids.end(), [](uint32_t u) { return u != 0; });
+    if (info.file_caps) {
+      ef.file_caps_permitted = info.file_caps->permitted;
+      ef.file_caps_inheritable = info.file_caps->inheritable;
+      ef.file_caps_effective = info.file_caps->effective;
+    }
+    ef.capset_requested = info.capset_requested;
+    ef.caps = findings_for(scope, n);
+    ef.recommended = mask_of(ef.caps, false);
+    ef.startup_only = mask_of(ef.caps, true);
+    rep.executables.push_back(std::move(ef));
+  }
+  if (ev.exes.count("")) rep.caps = findings_for(ev.exes.at(""), n);
+  rep.recommended = mask_of(rep.caps, false);
+  rep.startup_only = mask_of(rep.caps, true);
+
+  for (const auto& [key, scope] : ev.namespaces) {
+    NamespaceFinding nf;
+    nf.run = key.run;
+    nf.userns_inum = key.userns;
+    nf.caps = findings_for(scope, n);
+    for (auto& c : nf.caps) {
+      c.recommended = false;  // grants nothing on the host
+      c.startup_only = false;
+    }
+    rep.namespaces.push_back(std::move(nf));
+  }
+
+  if (reevaluate) rep.changes = compare(gather(runs, opts, false, rules, cat), ev, n);
+
+  rep.notes.push_back("\"seen in k of n runs\" counts observations; it is not a confidence level.");
+  if (std::any_of(rep.runs.begin(), rep.runs.end(), [](const RunInfo& r) { return !r.has_stacks; }))
+    rep.notes.push_back("Some runs have no kernel call paths: advisory decisions there fall back to opts or capability+syscall and are weaker.");
+  std::vector<std::string> pending;
+  for (const auto& r : rules.rules)
+    if (!r.evaluable) pending.push_back(r.id);
+  if (!pending.empty())
+    rep.notes.push_back("Rules not yet evaluable (the trace does not record what they need): " + join(pending, ", ") + ".");
+  rep.notes.push_back("Startup-only is judged from capset() drops; a setuid() away from root is not recorded and so not seen as a drop.");
+  if (!rep.namespaces.empty())
+    rep.notes.push_back("Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.");
+  return rep;
+}
+
+}  // namespace capaudit::analyze

@@ -1,0 +1,70 @@
+// System profiles: the sysctl and rlimit values a capability need depends on.
+// A trace carries the recording host's snapshot; the user may re-evaluate it
+// against another profile (sysctl.conf file, KEY=VALUE flags, another trace's
+// snapshot, or a named profile shipped in analyze/data/profiles).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/trace.h"
+
+namespace capaudit::analyze {
+
+// Keys are sysctls in dotted form ("net.ipv4.ip_unprivileged_port_start") and
+// rlimits as "rlimit.MEMLOCK.soft" / "rlimit.MEMLOCK.hard". Values are kept as
+// text with whitespace runs collapsed ("0 2147483647").
+class Profile {
+ public:
+  void set(std::string_view key, std::string_view value);
+  std::optional<std::string> get(std::string_view key) const;
+  // Field `index` of a whitespace-separated value, as an integer; "unlimited"
+  // and RLIM_INFINITY read as INT64_MAX.
+  std::optional<int64_t> get_int(std::string_view key, size_t index = 0) const;
+  // Later settings win.
+  void overlay(const Profile& other);
+  bool empty() const { return values_.empty(); }
+  const std::map<std::string, std::string>& values() const { return values_; }
+
+  // The recording host's snapshot: global and target-netns sysctls, rlimits.
+  static Profile from_header(const common::Header& h);
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// "net/ipv4/ip_forward" -> "net.ipv4.ip_forward"; in slash form a dot is part
+// of a name and becomes '/' (sysctl(8) and sysctl.d(5) agree on this).
+std::string normalize_key(std::string_view key);
+
+// RLIMIT_* number -> "MEMLOCK"; nullptr when unknown.
+const char* rlimit_name(int64_t resource);
+
+struct ParseError {
+  int line = 0;  // 1-based; 0 for a flag
+  std::string message;
+};
+
+struct ProfileParse {
+  Profile profile;
+  std::vector<ParseError> errors;
+};
+
+// sysctl.conf(5)/sysctl.d(5) syntax: "#" and ";" comments, blank lines,
+// "key = value", a leading "-" (ignore failure when applying; irrelevant here),
+// "/" or "." separators.
+ProfileParse parse_sysctl_conf(std::string_view text);
+
+// One KEY=VALUE flag (--sysctl).
+std::optional<ParseError> parse_sysctl_flag(std::string_view flag, Profile& into);
+
+// Named profiles shipped with the tool. "host" is the recording host's own
+// snapshot and so is an empty overlay.
+std::vector<std::string> named_profiles();
+std::optional<ProfileParse> named_profile(std::string_view name);
+
+}  // namespace capaudit::analyze

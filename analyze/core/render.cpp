@@ -1,0 +1,397 @@
+#include "analyze/core/render.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "analyze/core/names.h"
+
+namespace capaudit::analyze {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json opt_u64(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+Json opt_bool(const std::optional<bool>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json cap_names_json(CapMask m) {
+  Json a = Json::array();
+  for (int c = 0; c < 64; ++c)
+    if (has_cap(m, c)) a.push_back(cap_name(c));
+  return a;
+}
+
+Json to_json(const RuleHit& h) {
+  return Json{{"rule", h.rule},
+              {"operation", h.operation},
+              {"inputs", h.inputs},
+              {"needed_recorded", opt_bool(h.needed_recorded)},
+              {"needed_target", opt_bool(h.needed_target)},
+              {"impossible_target", h.impossible_target},
+              {"check_observed", h.check_observed},
+              {"count", h.count},
+              {"kernel_fact", h.kernel_fact}};
+}
+
+Json to_json(const CapFinding& f) {
+  Json j{{"cap", f.cap},
+         {"name", f.name},
+         {"category", to_string(f.category)},
+         {"recommended", f.recommended},
+         {"startup_only", f.startup_only},
+         {"predicted", f.predicted},
+         {"noise_basis", to_string(f.noise_basis)},
+         {"reason", f.reason},
+         {"granted", f.granted},
+         {"denied", f.denied}};
+  Json sys = Json::array();
+  for (const auto& s : f.syscalls) sys.push_back({{"nr", s.nr}, {"name", s.name}, {"granted", s.granted}, {"denied", s.denied}});
+  j["syscalls"] = sys;
+  Json paths = Json::array();
+  for (const auto& p : f.call_paths)
+    paths.push_back({{"frames", p.frames}, {"checks", p.checks}, {"noise_entry", p.noise_entry}});
+  j["call_paths"] = paths;
+  Json rules = Json::array();
+  for (const auto& h : f.rules) rules.push_back(to_json(h));
+  j["rules"] = rules;
+  if (f.denial) {
+    const auto& d = *f.denial;
+    j["denial"] = {{"assessment", to_string(d.summary())},
+                   {"failed", d.failed},
+                   {"succeeded_anyway", d.succeeded_anyway},
+                   {"interrupted", d.interrupted},
+                   {"other_error", d.other_error},
+                   {"no_outcome", d.no_outcome},
+                   {"errors_seen", d.errors_seen}};
+  } else {
+    j["denial"] = nullptr;
+  }
+  j["first_use_ns"] = opt_u64(f.first_use_ns);
+  j["last_use_ns"] = opt_u64(f.last_use_ns);
+  j["coverage"] = {{"runs_seen", f.runs_seen}, {"runs_total", f.runs_total}, {"runs", f.runs}};
+  j["executables"] = f.executables;
+  return j;
+}
+
+Json caps_json(const std::vector<CapFinding>& caps) {
+  Json a = Json::array();
+  for (const auto& c : caps) a.push_back(to_json(c));
+  return a;
+}
+
+Json report_json(const Report& r) {
+  Json j;
+  j["schema_version"] = r.schema_version;
+  j["tool_version"] = r.tool_version;
+  j["complete"] = r.complete;
+  Json runs = Json::array();
+  for (const auto& ri : r.runs)
+    runs.push_back({{"id", ri.id},
+                    {"path", ri.path},
+                    {"status", ri.status},
+                    {"message", ri.message},
+                    {"incomplete", ri.incomplete},
+                    {"incomplete_reasons", ri.incomplete_reasons},
+                    {"hostname", ri.hostname},
+                    {"kernel_release", ri.kernel_release},
+                    {"arch", ri.arch},
+                    {"boot_id", ri.boot_id},
+                    {"hook", ri.hook},
+                    {"target", ri.target},
+                    {"opts_available", ri.opts_available},
+                    {"has_stacks", ri.has_stacks},
+                    {"events", ri.events},
+                    {"processes", ri.processes},
+                    {"duration_ns", ri.duration_ns}});
+  j["runs"] = runs;
+  Json settings = Json::array();
+  for (const auto& s : r.profile.settings) settings.push_back({{"key", s.key}, {"recorded", s.recorded}, {"target", s.target}});
+  j["profile"] = {{"name", r.profile.name}, {"settings", settings}};
+  j["recommended"] = cap_names_json(r.recommended);
+  j["startup_only"] = cap_names_json(r.startup_only);
+  j["caps"] = caps_json(r.caps);
+  Json exes = Json::array();
+  for (const auto& e : r.executables) {
+    Json x{{"path", e.path},
+           {"runs", e.runs},
+           {"processes", e.processes},
+           {"uids", e.uids},
+           {"euids", e.euids},
+           {"ran_as_root", e.ran_as_root},
+           {"ran_as_non_root", e.ran_as_non_root}};
+    if (e.file_caps_permitted)
+      x["file_caps"] = {{"permitted", cap_names_json(*e.file_caps_permitted)},
+                        {"inheritable", cap_names_json(e.file_caps_inheritable.value_or(0))},
+                        {"effective", e.file_caps_effective}};
+    else
+      x["file_caps"] = nullptr;
+    x["capset_requested"] = cap_names_json(e.capset_requested);
+    x["recommended"] = cap_names_json(e.recommended);
+    x["startup_only"] = cap_names_json(e.startup_only);
+    x["caps"] = caps_json(e.caps);
+    exes.push_back(x);
+  }
+  j["executables"] = exes;
+  Json ns = Json::array();
+  for (const auto& n : r.namespaces) ns.push_back({{"run", n.run}, {"userns_inum", n.userns_inum}, {"caps", caps_json(n.caps)}});
+  j["namespaces"] = ns;
+  Json ch = Json::array();
+  for (const auto& c : r.changes)
+    ch.push_back({{"cap", c.cap},
+                  {"name", c.name},
+                  {"executable", c.executable},
+                  {"kind", to_string(c.kind)},
+                  {"before", c.before ? Json(to_string(*c.before)) : Json(nullptr)},
+                  {"after", c.after ? Json(to_string(*c.after)) : Json(nullptr)},
+                  {"why", c.why}});
+  j["changes"] = ch;
+  j["notes"] = r.notes;
+  return j;
+}
+
+void emit_yaml(YAML::Emitter& out, const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        out << YAML::Key << it.key() << YAML::Value;
+        emit_yaml(out, it.value());
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& v : j) emit_yaml(out, v);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: out << YAML::DoubleQuoted << j.get<std::string>(); break;
+    case Json::value_t::boolean: out << j.get<bool>(); break;
+    case Json::value_t::number_integer: out << j.get<int64_t>(); break;
+    case Json::value_t::number_unsigned: out << j.get<uint64_t>(); break;
+    case Json::value_t::number_float: out << j.get<double>(); break;
+    default: out << YAML::Null; break;
+  }
+}
+
+// ---- text ----
+
+class Text {
+ public:
+  explicit Text(const TextOptions& o) : o_(o) {}
+  void heading(const std::string& h) {
+    s_ << '\n' << (o_.colour ? "\033[1m" : "") << h << (o_.colour ? "\033[0m" : "") << '\n';
+  }
+  // Writes `text` wrapped at the width, continuation lines indented by `indent`.
+  void line(const std::string& text, size_t indent = 2, size_t hang = 6) {
+    size_t width = static_cast<size_t>(std::max(40, o_.width));
+    std::string pad(indent, ' ');
+    std::istringstream words(text);
+    std::string w, cur = pad;
+    bool first = true;
+    while (words >> w) {
+      if (cur.size() > pad.size() && cur.size() + 1 + w.size() > width) {
+        s_ << cur << '\n';
+        cur = std::string(first ? hang : hang, ' ');
+        pad = cur;
+        first = false;
+      }
+      if (cur.size() > pad.size()) cur += ' ';
+      cur += w;
+    }
+    s_ << cur << '\n';
+  }
+  void raw(const std::string& t) { s_ << t; }
+  std::string str() const { return s_.str(); }
+
+ private:
+  const TextOptions& o_;
+  std::ostringstream s_;
+};
+
+std::string ms(uint64_t ns) {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(ns < 10'000'000 ? 3 : 1);
+  o << static_cast<double>(ns) / 1e6 << " ms";
+  return o.str();
+}
+
+std::string syscalls_text(const CapFinding& f) {
+  std::string out;
+  for (const auto& s : f.syscalls) {
+    uint64_t n = s.granted + s.denied;
+    out += (out.empty() ? "" : ", ") + s.name + " x" + std::to_string(n);
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string coverage_text(const CapFinding& f) {
+  return "seen in " + std::to_string(f.runs_seen) + " of " + std::to_string(f.runs_total) + (f.runs_total == 1 ? " run" : " runs");
+}
+
+std::string exes_text(const CapFinding& f) {
+  std::string out;
+  for (const auto& e : f.executables) out += (out.empty() ? "" : ", ") + e;
+  return out.empty() ? "-" : out;
+}
+
+void cap_block(Text& t, const CapFinding& f, bool detail) {
+  std::string head = f.name + "  [" + exes_text(f) + "]  " + syscalls_text(f) + "; " + coverage_text(f);
+  if (f.first_use_ns) head += "; first use +" + ms(*f.first_use_ns) + ", last +" + ms(*f.last_use_ns);
+  t.line(head, 2, 6);
+  t.line("why: " + f.reason, 4, 9);
+  if (detail && !f.call_paths.empty()) {
+    const auto& p = f.call_paths.front();
+    std::string path;
+    for (size_t i = 0; i < p.frames.size() && i < 6; ++i) path += (i ? " <- " : "") + p.frames[i];
+    t.line("call path: " + path + (f.call_paths.size() > 1 ? " (+" + std::to_string(f.call_paths.size() - 1) + " more)" : ""), 4, 9);
+  }
+}
+
+}  // namespace
+
+std::string cap_list(CapMask m, const char* sep) {
+  std::string out;
+  for (int c = 0; c < 64; ++c)
+    if (has_cap(m, c)) out += (out.empty() ? "" : sep) + cap_name(c);
+  return out;
+}
+
+std::string render_json(const Report& r) { return report_json(r).dump(2) + "\n"; }
+
+std::string render_yaml(const Report& r) {
+  YAML::Emitter out;
+  emit_yaml(out, report_json(r));
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string render_text(const Report& r, const TextOptions& opts) {
+  Text t(opts);
+  t.raw("capaudit report (schema " + r.schema_version + "): " + std::to_string(r.runs.size()) +
+        (r.runs.size() == 1 ? " run" : " runs") + ", profile " + r.profile.name +
+        (r.complete ? "" : "  ** INCOMPLETE INPUT **") + "\n");
+
+  t.heading("Context");
+  for (const auto& ri : r.runs) {
+    t.line(ri.id + "  " + ri.path + "  host " + (ri.hostname.empty() ? "?" : ri.hostname) + ", kernel " +
+           (ri.kernel_release.empty() ? "?" : ri.kernel_release) + ", hook " + ri.hook + ", " +
+           std::to_string(ri.events) + " events, " + std::to_string(ri.processes) + " process images" +
+           (ri.duration_ns ? ", " + ms(ri.duration_ns) : "") + ", " + ri.status +
+           (ri.target.empty() ? "" : ", target: " + ri.target));
+    for (const auto& why : ri.incomplete_reasons) t.line("incomplete: " + why, 6, 8);
+  }
+  if (!r.profile.settings.empty()) {
+    t.line("re-evaluated against profile " + r.profile.name + ":");
+    for (const auto& s : r.profile.settings)
+      t.line(s.key + " = " + s.target + "  (recorded: " + (s.recorded.empty() ? "unknown" : s.recorded) + ")", 6, 8);
+  }
+
+  auto section = [&](const char* title, auto pred, bool detail) {
+    std::vector<const CapFinding*> sel;
+    for (const auto& c : r.caps)
+      if (pred(c)) sel.push_back(&c);
+    t.heading(std::string(title) + " (" + std::to_string(sel.size()) + ")");
+    if (sel.empty()) t.line("none");
+    for (const auto* c : sel) cap_block(t, *c, detail);
+  };
+  section("Required", [](const CapFinding& c) { return c.category == Category::required; }, true);
+  section("Conditional on sysctls/rlimits", [](const CapFinding& c) { return c.category == Category::conditional; }, false);
+  section("Not needed under the target profile", [](const CapFinding& c) { return c.category == Category::not_needed; }, false);
+
+  {
+    std::vector<const CapFinding*> adv;
+    for (const auto& c : r.caps)
+      if (c.category == Category::advisory) adv.push_back(&c);
+    t.heading("Advisory / noise, never recommended (" + std::to_string(adv.size()) + ")");
+    if (adv.empty()) t.line("none");
+    for (const auto* c : adv)
+      t.line(c->name + ": " + std::to_string(c->granted + c->denied) + " checks - " + c->reason + " [" +
+             to_string(c->noise_basis) + "]");
+  }
+
+  {
+    std::vector<const CapFinding*> den;
+    for (const auto& c : r.caps)
+      if (c.category == Category::denied_only) den.push_back(&c);
+    t.heading("Denied only, never added automatically (" + std::to_string(den.size()) + ")");
+    if (den.empty()) t.line("none");
+    for (const auto* c : den) {
+      cap_block(t, *c, false);
+      if (c->denial) {
+        const auto& d = *c->denial;
+        t.line("assessment: " + std::string(to_string(d.summary())) + " (failed EPERM/EACCES " + std::to_string(d.failed) +
+                   ", succeeded anyway " + std::to_string(d.succeeded_anyway) + ", interrupted " +
+                   std::to_string(d.interrupted) + ", other " + std::to_string(d.other_error) + ", no outcome " +
+                   std::to_string(d.no_outcome) + ")",
+               4, 9);
+      }
+    }
+  }
+  section("Capset-only: requested, never used", [](const CapFinding& c) { return c.category == Category::capset_only; }, false);
+  {
+    t.heading("Startup-only: could be dropped after start-up");
+    bool any = false;
+    for (const auto& e : r.executables)
+      if (e.startup_only) {
+        t.line(e.path + ": " + cap_list(e.startup_only));
+        any = true;
+      }
+    if (!any) t.line("none");
+  }
+  section("Declared but unobserved", [](const CapFinding& c) { return c.category == Category::declared_unobserved; }, false);
+
+  if (!r.namespaces.empty()) {
+    t.heading("Checks in other user namespaces (grant nothing on the host)");
+    for (const auto& n : r.namespaces)
+      for (const auto& c : n.caps)
+        t.line(n.run + " userns " + std::to_string(n.userns_inum) + ": " + c.name + " " + to_string(c.category) + ", " +
+               syscalls_text(c));
+  }
+
+  if (!r.changes.empty() || r.profile.name != "recorded") {
+    t.heading("Changes against the recorded profile (" + std::to_string(r.changes.size()) + ")");
+    if (r.changes.empty()) t.line("none");
+    for (const auto& c : r.changes)
+      t.line(c.name + " " + to_string(c.kind) + " (" + (c.executable.empty() ? "all executables" : c.executable) + ", " +
+             (c.before ? to_string(*c.before) : "absent") + " -> " + (c.after ? to_string(*c.after) : "absent") +
+             "): " + c.why);
+  }
+
+  t.heading("Coverage (observation, not confidence)");
+  if (r.caps.empty()) t.line("no capability checks");
+  for (const auto& c : r.caps) {
+    std::string runs;
+    for (const auto& id : c.runs) runs += (runs.empty() ? "" : ",") + id;
+    t.line(c.name + ": " + coverage_text(c) + (runs.empty() ? "" : " (" + runs + ")") + ", " + to_string(c.category));
+  }
+
+  t.heading("Summary");
+  size_t req = 0, cond = 0, adv = 0, den = 0;
+  for (const auto& c : r.caps) {
+    req += c.category == Category::required;
+    cond += c.category == Category::conditional;
+    adv += c.category == Category::advisory;
+    den += c.category == Category::denied_only;
+  }
+  t.line(std::to_string(req) + " required, " + std::to_string(cond) + " conditional, " + std::to_string(adv) +
+         " advisory, " + std::to_string(den) + " denied-only; analysis " +
+         (r.complete ? "complete" : "INCOMPLETE: some runs lost data or were cut short (see Context)"));
+
+  t.heading("Recommended");
+  for (const auto& e : r.executables)
+    if (e.recommended)
+      t.line(e.path + ": " + cap_list(e.recommended) +
+             (e.startup_only ? "  (start-up only: " + cap_list(e.startup_only) + ")" : ""));
+  t.line("all: " + (r.recommended ? cap_list(r.recommended) : std::string("(none)")));
+
+  if (!r.notes.empty()) {
+    t.heading("Notes");
+    for (const auto& n : r.notes) t.line("- " + n, 2, 4);
+  }
+  if (!opts.appendix.empty()) t.raw("\n" + opts.appendix);
+  return t.str();
+}
+
+}  // namespace capaudit::analyze

@@ -1,0 +1,24 @@
+// Render stage: plain functions of the findings. No I/O; the CLI decides
+// where the text goes, how wide the terminal is and whether colour is wanted.
+#pragma once
+
+#include <string>
+
+#include "analyze/core/findings.h"
+
+namespace capaudit::analyze {
+
+struct TextOptions {
+  int width = 100;       // wrap long lines here
+  bool colour = false;   // ANSI bold/colour for headings (only on a terminal)
+  std::string appendix;  // extra text appended verbatim (e.g. recommended configs)
+};
+
+std::string render_text(const Report& r, const TextOptions& opts = {});
+std::string render_json(const Report& r);  // schema: docs/report-schema.md
+std::string render_yaml(const Report& r);  // the same tree as the JSON
+
+// "cap_chown,cap_net_raw" style (setcap/libcap names), "" for an empty set.
+std::string cap_list(CapMask m, const char* sep = ", ");
+
+}  // namespace capaudit::analyze

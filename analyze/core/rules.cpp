@@ -1,0 +1,436 @@
+#include "analyze/core/rules.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+#include "analyze/core/embedded_data.h"
+#include "analyze/core/names.h"
+
+namespace capaudit::analyze {
+
+// Tree of a parsed expression. Leaves: integer literals, operation fields
+// (a0..a3, uid, gid, ret, descendant), named constants, profile keys (with an
+// optional [field]) and rlimit_soft(x)/rlimit_hard(x).
+struct Expr {
+  enum class Kind { number, field, constant, key, rlimit, unary, binary } kind = Kind::number;
+  int64_t number = 0;
+  std::string name;   // field/constant/key name, operator, or "soft"/"hard"
+  size_t index = 0;   // key field index
+  std::shared_ptr<const Expr> lhs, rhs;
+};
+
+namespace {
+
+using ExprPtr = std::shared_ptr<const Expr>;
+using Val = std::optional<int64_t>;
+
+class Parser {
+ public:
+  explicit Parser(std::string_view s) : s_(s) {}
+
+  ExprPtr parse() {
+    auto e = parse_binary(0);
+    skip_ws();
+    if (pos_ != s_.size()) fail("unexpected '" + std::string(s_.substr(pos_)) + "'");
+    return e;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& m) { throw std::invalid_argument(m); }
+  void skip_ws() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+  }
+  bool eat(std::string_view tok) {
+    skip_ws();
+    if (s_.substr(pos_, tok.size()) == tok) {
+      pos_ += tok.size();
+      return true;
+    }
+    return false;
+  }
+
+  // Precedence climbing; lowest first.
+  static int precedence(std::string_view op) {
+    if (op == "||") return 1;
+    if (op == "&&") return 2;
+    if (op == "==" || op == "!=") return 3;
+    if (op == "<" || op == "<=" || op == ">" || op == ">=") return 4;
+    if (op == "&") return 5;
+    if (op == "+" || op == "-") return 6;
+    return -1;
+  }
+  std::string peek_op() {
+    skip_ws();
+    for (std::string_view op : {"||", "&&", "==", "!=", "<=", ">=", "<", ">", "&", "+", "-"})
+      if (s_.substr(pos_, op.size()) == op) return std::string(op);
+    return {};
+  }
+
+  ExprPtr parse_binary(int min_prec) {
+    auto lhs = parse_unary();
+    for (;;) {
+      auto op = peek_op();
+      int prec = op.empty() ? -1 : precedence(op);
+      if (prec < 0 || prec < min_prec || prec == 0) break;
+      pos_ += op.size();
+      auto rhs = parse_binary(prec + 1);
+      auto e = std::make_shared<Expr>();
+      e->kind = Expr::Kind::binary;
+      e->name = op;
+      e->lhs = lhs;
+      e->rhs = rhs;
+      lhs = e;
+    }
+    return lhs;
+  }
+
+  ExprPtr parse_unary() {
+    if (eat("!") || (peek_is('-') && eat("-"))) {
+      auto e = std::make_shared<Expr>();
+      e->kind = Expr::Kind::unary;
+      e->name = s_[pos_ - 1] == '!' ? "!" : "-";
+      e->lhs = parse_unary();
+      return e;
+    }
+    return parse_primary();
+  }
+  bool peek_is(char c) {
+    skip_ws();
+    return pos_ < s_.size() && s_[pos_] == c;
+  }
+
+  ExprPtr parse_primary() {
+    skip_ws();
+    if (eat("(")) {
+      auto e = parse_binary(0);
+      if (!eat(")")) fail("missing ')'");
+      return e;
+    }
+    if (pos_ >= s_.size()) fail("expression ends early");
+    auto e = std::make_shared<Expr>();
+    if (std::isdigit(static_cast<unsigned char>(s_[pos_]))) {
+      int base = 10;
+      if (s_.substr(pos_, 2) == "0x") {
+        base = 16;
+        pos_ += 2;
+      }
+      auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), e->number, base);
+      if (ec != std::errc()) fail("bad number");
+      pos_ = static_cast<size_t>(p - s_.data());
+      return e;
+    }
+    size_t start = pos_;
+    while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_' ||
+                                s_[pos_] == '.' || (s_[pos_] == '-' && pos_ > start && s_[pos_ - 1] != ' ')))
+      ++pos_;
+    std::string ident(s_.substr(start, pos_ - start));
+    // A trailing '-' belongs to an operator, not to the name.
+    while (!ident.empty() && ident.back() == '-') {
+      ident.pop_back();
+      --pos_;
+    }
+    if (ident.empty()) fail("unexpected '" + std::string(s_.substr(start)) + "'");
+    if (ident == "rlimit_soft" || ident == "rlimit_hard") {
+      if (!eat("(")) fail("expected '(' after " + ident);
+      e->kind = Expr::Kind::rlimit;
+      e->name = ident == "rlimit_soft" ? "soft" : "hard";
+      e->lhs = parse_binary(0);
+      if (!eat(")")) fail("missing ')'");
+      return e;
+    }
+    if (ident.find('.') != std::string::npos) {
+      e->kind = Expr::Kind::key;
+      e->name = normalize_key(ident);
+      if (eat("[")) {
+        skip_ws();
+        size_t b = pos_;
+        while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+        if (b == pos_) fail("expected a field index");
+        e->index = std::stoul(std::string(s_.substr(b, pos_ - b)));
+        if (!eat("]")) fail("missing ']'");
+      }
+      return e;
+    }
+    static const char* const kFields[] = {"a0", "a1", "a2", "a3", "uid", "gid", "ret", "descendant"};
+    for (const char* f : kFields)
+      if (ident == f) {
+        e->kind = Expr::Kind::field;
+        e->name = ident;
+        return e;
+      }
+    e->kind = Expr::Kind::constant;
+    e->name = ident;
+    return e;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+Val eval(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set) {
+  switch (e.kind) {
+    case Expr::Kind::number: return e.number;
+    case Expr::Kind::constant: {
+      auto it = set.constants.find(e.name);
+      return it == set.constants.end() ? Val{} : Val{it->second};
+    }
+    case Expr::Kind::field:
+      if (e.name[0] == 'a') return op.a[e.name[1] - '0'];
+      if (e.name == "uid") return op.uid;
+      if (e.name == "gid") return op.gid;
+      if (e.name == "ret") return op.ret;
+      if (e.name == "descendant") return op.descendant ? Val{*op.descendant ? 1 : 0} : Val{};
+      return {};
+    case Expr::Kind::key: return profile.get_int(e.name, e.index);
+    case Expr::Kind::rlimit: {
+      auto r = eval(*e.lhs, op, profile, set);
+      const char* n = r ? rlimit_name(*r) : nullptr;
+      if (!n) return {};
+      return profile.get_int(std::string("rlimit.") + n + "." + e.name);
+    }
+    case Expr::Kind::unary: {
+      auto v = eval(*e.lhs, op, profile, set);
+      if (!v) return {};
+      return e.name == "!" ? Val{*v == 0 ? 1 : 0} : Val{-*v};
+    }
+    case Expr::Kind::binary: {
+      auto l = eval(*e.lhs, op, profile, set);
+      // Kleene logic: a known deciding side wins over an unknown one.
+      if (e.name == "&&" || e.name == "||") {
+        bool is_and = e.name == "&&";
+        if (l && ((*l != 0) != is_and)) return is_and ? 0 : 1;
+        auto r = eval(*e.rhs, op, profile, set);
+        if (r && ((*r != 0) != is_and)) return is_and ? 0 : 1;
+        if (!l || !r) return {};
+        return is_and ? 1 : 0;
+      }
+      auto r = eval(*e.rhs, op, profile, set);
+      if (!l || !r) return {};
+      const auto& o = e.name;
+      if (o == "==") return *l == *r;
+      if (o == "!=") return *l != *r;
+      if (o == "<") return *l < *r;
+      if (o == "<=") return *l <= *r;
+      if (o == ">") return *l > *r;
+      if (o == ">=") return *l >= *r;
+      if (o == "&") return *l & *r;
+      if (o == "+") return *l + *r;
+      if (o == "-") return *l - *r;
+      return {};
+    }
+  }
+  return {};
+}
+
+// The profile keys an expression reads, for reports. An rlimit indexed by an
+// operation field stays symbolic ("rlimit.{a0}.hard") until a hit resolves it.
+void collect_keys(const Expr* e, const std::map<std::string, int64_t>& constants, std::vector<std::string>& out) {
+  if (!e) return;
+  std::string key;
+  if (e->kind == Expr::Kind::key) key = e->name;
+  if (e->kind == Expr::Kind::rlimit) {
+    const Expr& r = *e->lhs;
+    std::optional<int64_t> res;
+    if (r.kind == Expr::Kind::number) res = r.number;
+    if (r.kind == Expr::Kind::constant && constants.count(r.name)) res = constants.at(r.name);
+    const char* n = res ? rlimit_name(*res) : nullptr;
+    key = n ? std::string("rlimit.") + n + "." + e->name
+            : r.kind == Expr::Kind::field ? "rlimit.{" + r.name + "}." + e->name : "";
+  }
+  if (!key.empty() && std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+  if (e->kind != Expr::Kind::rlimit) {
+    collect_keys(e->lhs.get(), constants, out);
+    collect_keys(e->rhs.get(), constants, out);
+  }
+}
+
+void check_constants(const Expr* e, const RuleSet& set, std::vector<std::string>& missing) {
+  if (!e) return;
+  if (e->kind == Expr::Kind::constant && !set.constants.count(e->name)) missing.push_back(e->name);
+  check_constants(e->lhs.get(), set, missing);
+  check_constants(e->rhs.get(), set, missing);
+}
+
+std::optional<common::OpKind> op_from_name(std::string_view n) {
+  for (int k = 0; k <= 64; ++k) {
+    auto kind = static_cast<common::OpKind>(k);
+    if (n == op_kind_name(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
+std::string_view trim(std::string_view s) {
+  const char* ws = " \t\r";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+}  // namespace
+
+const char* op_kind_name(common::OpKind k) {
+  using common::OpKind;
+  switch (k) {
+    case OpKind::unknown: return "unknown";
+    case OpKind::bind: return "bind";
+    case OpKind::socket: return "socket";
+    case OpKind::ptrace_attach: return "ptrace_attach";
+    case OpKind::perf_event_open: return "perf_event_open";
+    case OpKind::bpf: return "bpf";
+    case OpKind::io_uring_setup: return "io_uring_setup";
+    case OpKind::userfaultfd: return "userfaultfd";
+    case OpKind::unshare_userns: return "unshare_userns";
+    case OpKind::mmap_low: return "mmap_low";
+    case OpKind::link: return "link";
+    case OpKind::set_pipe_size: return "set_pipe_size";
+    case OpKind::mq_open: return "mq_open";
+    case OpKind::mlock: return "mlock";
+    case OpKind::sched_setscheduler: return "sched_setscheduler";
+    case OpKind::setrlimit: return "setrlimit";
+    case OpKind::syslog: return "syslog";
+    case OpKind::open_sensitive: return "open_sensitive";
+  }
+  return "";
+}
+
+std::optional<bool> evaluate(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set) {
+  auto v = eval(e, op, profile, set);
+  if (!v) return std::nullopt;
+  return *v != 0;
+}
+
+RuleParse parse_rules(std::string_view text) {
+  RuleParse out;
+  enum class Section { none, constants, rule } section = Section::none;
+  Rule* cur = nullptr;
+  std::map<std::string, std::pair<std::string, int>> exprs;  // per rule: key -> (text, line)
+  auto finish = [&]() {
+    if (!cur) return;
+    for (auto& [k, tl] : exprs) {
+      try {
+        auto e = Parser(tl.first).parse();
+        std::vector<std::string> missing;
+        check_constants(e.get(), out.set, missing);
+        if (!missing.empty()) out.errors.push_back({tl.second, "unknown constant '" + missing[0] + "'"});
+        collect_keys(e.get(), out.set.constants, cur->inputs);
+        (k == "applies" ? cur->applies : k == "needed" ? cur->needed : cur->impossible) = e;
+      } catch (const std::invalid_argument& ex) {
+        out.errors.push_back({tl.second, k + ": " + ex.what()});
+      }
+    }
+    if (cur->operation == common::OpKind::unknown) out.errors.push_back({cur->line, "rule " + cur->id + ": no operation"});
+    if (cur->cap < 0) out.errors.push_back({cur->line, "rule " + cur->id + ": no capability"});
+    if (cur->evaluable && !cur->needed) out.errors.push_back({cur->line, "rule " + cur->id + ": no 'needed'"});
+    exprs.clear();
+  };
+  int line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    auto nl = text.find('\n');
+    std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      finish();
+      cur = nullptr;
+      auto name = trim(line.substr(1, line.size() - 2));
+      if (name == "constants") {
+        section = Section::constants;
+      } else if (name.rfind("rule ", 0) == 0) {
+        section = Section::rule;
+        out.set.rules.push_back(Rule{});
+        cur = &out.set.rules.back();
+        cur->id = std::string(trim(name.substr(5)));
+        cur->line = line_no;
+      } else {
+        out.errors.push_back({line_no, "unknown section [" + std::string(name) + "]"});
+        section = Section::none;
+      }
+      continue;
+    }
+    auto eq = line.find('=');
+    // "==" inside an expression is not the key separator: the key is a bare word.
+    if (eq == std::string_view::npos) {
+      out.errors.push_back({line_no, "expected 'key = value'"});
+      continue;
+    }
+    std::string key(trim(line.substr(0, eq)));
+    std::string value(trim(line.substr(eq + 1)));
+    if (section == Section::constants) {
+      int64_t v = 0;
+      int base = value.rfind("0x", 0) == 0 ? 16 : 10;
+      const char* b = value.data() + (base == 16 ? 2 : 0);
+      auto [p, ec] = std::from_chars(b, value.data() + value.size(), v, base);
+      if (ec != std::errc() || p != value.data() + value.size())
+        out.errors.push_back({line_no, "constant " + key + ": not an integer"});
+      else
+        out.set.constants[key] = v;
+    } else if (section == Section::rule) {
+      if (key == "operation") {
+        auto k = op_from_name(value);
+        if (!k) out.errors.push_back({line_no, "unknown operation '" + value + "'"});
+        else cur->operation = *k;
+      } else if (key == "capability") {
+        auto c = cap_from_name(value);
+        if (!c) out.errors.push_back({line_no, "unknown capability '" + value + "'"});
+        else cur->cap = *c;
+      } else if (key == "status") {
+        if (value != "evaluable" && value != "not_yet_evaluable")
+          out.errors.push_back({line_no, "status must be evaluable or not_yet_evaluable"});
+        cur->evaluable = value == "evaluable";
+      } else if (key == "applies" || key == "needed" || key == "impossible") {
+        exprs[key] = {value, line_no};
+      } else if (key == "describe") {
+        cur->describe = value;
+      } else if (key == "kernel") {
+        cur->kernel = cur->kernel.empty() ? value : cur->kernel + " " + value;
+      } else if (key == "remedy") {
+        cur->remedy = value;
+      } else {
+        out.errors.push_back({line_no, "unknown key '" + key + "'"});
+      }
+    } else {
+      out.errors.push_back({line_no, "key outside a section"});
+    }
+  }
+  finish();
+  return out;
+}
+
+const RuleSet& builtin_rules() {
+  static const RuleSet set = [] {
+    auto text = embedded_file("sysctl_rules.conf");
+    if (!text) throw std::logic_error("sysctl_rules.conf not compiled in");
+    auto parsed = parse_rules(*text);
+    if (!parsed.errors.empty())
+      throw std::logic_error("sysctl_rules.conf:" + std::to_string(parsed.errors[0].line) + ": " +
+                             parsed.errors[0].message);
+    return parsed.set;
+  }();
+  return set;
+}
+
+std::string describe_operation(const Rule& r, const OpValues& op) {
+  std::string out;
+  std::string_view d = r.describe.empty() ? op_kind_name(r.operation) : std::string_view(r.describe);
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (d[i] == '{') {
+      auto close = d.find('}', i);
+      if (close != std::string_view::npos) {
+        auto f = d.substr(i + 1, close - i - 1);
+        if (f.size() == 2 && f[0] == 'a' && f[1] >= '0' && f[1] <= '3') out += std::to_string(op.a[f[1] - '0']);
+        else if (f == "uid") out += std::to_string(op.uid);
+        else if (f == "gid") out += std::to_string(op.gid);
+        else out += std::string(f);
+        i = close;
+        continue;
+      }
+    }
+    out += d[i];
+  }
+  return out;
+}
+
+}  // namespace capaudit::analyze

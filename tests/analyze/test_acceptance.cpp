@@ -1,0 +1,297 @@
+// The acceptance cases of issue 4, on synthetic traces. Assertions run on the
+// parsed JSON report, so the machine-readable output is what is verified.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "analyze/core/classify.h"
+#include "analyze/core/render.h"
+#include "synthetic.h"
+
+namespace capaudit::analyze::test {
+namespace {
+
+using Json = nlohmann::json;
+using common::OpKind;
+
+Json report_of(const std::vector<RunAggregate>& runs, const std::string& profile = "",
+               std::vector<std::string> flags = {}) {
+  ClassifyOptions o;
+  if (!profile.empty()) {
+    auto p = named_profile(profile);
+    EXPECT_TRUE(p.has_value()) << profile;
+    o.overlay = p->profile;
+    o.profile_name = profile;
+  }
+  for (const auto& f : flags) {
+    EXPECT_FALSE(parse_sysctl_flag(f, o.overlay).has_value());
+    if (o.profile_name.empty()) o.profile_name = "custom";
+  }
+  Report r = classify(runs, o);
+  // Every format must render; the JSON is what the assertions read.
+  EXPECT_FALSE(render_text(r).empty());
+  EXPECT_FALSE(render_yaml(r).empty());
+  return Json::parse(render_json(r));
+}
+
+const Json* cap(const Json& caps, const std::string& name) {
+  for (const auto& c : caps)
+    if (c["name"] == name) return &c;
+  return nullptr;
+}
+
+bool recommended(const Json& rep, const std::string& name) {
+  for (const auto& c : rep["recommended"])
+    if (c == name) return true;
+  return false;
+}
+
+const Json* change(const Json& rep, const std::string& name) {
+  for (const auto& c : rep["changes"])
+    if (c["name"] == name && c["executable"] == "") return &c;
+  return nullptr;
+}
+
+// A server bound to port 80 as root.
+Synth bind80(const std::string& start) {
+  Synth s;
+  s.sysctl("net.ipv4.ip_unprivileged_port_start", start);
+  s.exec(100, 2'000'000'000, "/usr/sbin/httpd");
+  s.op(100, 2'000'100'000, OpKind::bind, kBind, /*AF_INET*/ 2, 80, /*SOCK_STREAM*/ 1, 0);
+  if (std::stoi(start) > 80) s.check(100, 2'000'100'500, kCapNetBindService, true, kBind);
+  return s;
+}
+
+TEST(Acceptance, Case1_BindBelowStartIsConditional_DockerProfileMakesItUnneeded) {
+  auto run = bind80("1024").aggregate();
+  Json rep = report_of({run});
+  const Json* c = cap(rep["caps"], "CAP_NET_BIND_SERVICE");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "conditional");
+  EXPECT_EQ((*c)["rules"][0]["rule"], "bind_port");
+  EXPECT_EQ((*c)["rules"][0]["operation"], "bind to port 80");
+  EXPECT_EQ((*c)["rules"][0]["needed_recorded"], true);
+  EXPECT_TRUE(recommended(rep, "CAP_NET_BIND_SERVICE"));
+  EXPECT_TRUE(rep["changes"].empty());
+
+  Json docker = report_of({run}, "docker");
+  c = cap(docker["caps"], "CAP_NET_BIND_SERVICE");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "not_needed");
+  EXPECT_FALSE(recommended(docker, "CAP_NET_BIND_SERVICE"));
+  const Json* ch = change(docker, "CAP_NET_BIND_SERVICE");
+  ASSERT_NE(ch, nullptr);
+  EXPECT_EQ((*ch)["kind"], "vanished");
+  EXPECT_NE((*ch)["why"].get<std::string>().find("ip_unprivileged_port_start"), std::string::npos);
+}
+
+TEST(Acceptance, Case2_BindWithoutCheckAppearsPredictedUnderStricterProfile) {
+  auto run = bind80("0").aggregate();
+  Json rep = report_of({run});
+  EXPECT_EQ(cap(rep["caps"], "CAP_NET_BIND_SERVICE"), nullptr);
+  EXPECT_TRUE(rep["recommended"].empty());
+
+  Json strict = report_of({run}, "", {"net.ipv4.ip_unprivileged_port_start=1024"});
+  const Json* c = cap(strict["caps"], "CAP_NET_BIND_SERVICE");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "conditional");
+  EXPECT_EQ((*c)["predicted"], true);
+  EXPECT_TRUE(recommended(strict, "CAP_NET_BIND_SERVICE"));
+  const Json* ch = change(strict, "CAP_NET_BIND_SERVICE");
+  ASSERT_NE(ch, nullptr);
+  EXPECT_EQ((*ch)["kind"], "appeared");
+  EXPECT_EQ((*ch)["before"], nullptr);
+}
+
+TEST(Acceptance, Case3_RootTrueIsAllAdvisory) {
+  // Call paths as recorded on kernel 6.18 (bpftrace on tp cap_capable, `true` as root).
+  Synth s;
+  s.stack(1, {"cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409", "do_mmap+1172",
+              "vm_mmap_pgoff+292", "elf_load+175", "load_elf_binary+1642", "bprm_execve+703",
+              "do_execveat_common.isra.0+422", "__x64_sys_execve+52", "do_syscall_64+113"});
+  s.stack(2, {"cap_capable+131", "security_vm_enough_memory_mm+54", "expand_downwards+577", "setup_arg_pages+580",
+              "load_elf_binary+994", "bprm_execve+703"});
+  s.stack(3, {"cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409", "do_mmap+1172",
+              "vm_mmap_pgoff+292", "ksys_mmap_pgoff+344", "do_syscall_64+113"});
+  s.stack(4, {"cap_capable+60", "ns_capable_common+40", "cap_bprm_creds_from_file+512", "security_bprm_creds_from_file+40",
+              "bprm_execve+703"});
+  s.exec(200, 3'000'000'000, "/usr/bin/true");
+  s.check(200, 3'000'000'100, kCapSysAdmin, true, kExecve, 1);
+  s.check(200, 3'000'000'200, kCapSysAdmin, true, kExecve, 2);
+  s.check(200, 3'000'000'250, kCapSetuid, true, kExecve, 4);
+  for (int i = 0; i < 6; ++i) s.check(200, 3'000'001'000 + i, kCapSysAdmin, true, kMmap, 3);
+  Json rep = report_of({s.aggregate()});
+  const Json* c = cap(rep["caps"], "CAP_SYS_ADMIN");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "advisory");
+  EXPECT_EQ((*c)["noise_basis"], "call_path");
+  EXPECT_EQ((*c)["granted"], 8);
+  c = cap(rep["caps"], "CAP_SETUID");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "advisory");
+  EXPECT_TRUE(rep["recommended"].empty());
+}
+
+TEST(Acceptance, Case3b_WithoutCallPathsTheDecisionIsWeaker) {
+  Synth s;
+  s.exec(200, 3'000'000'000, "/usr/bin/true");
+  s.check(200, 3'000'000'100, kCapSysAdmin, true, kMmap);
+  Json rep = report_of({s.aggregate()});
+  const Json* c = cap(rep["caps"], "CAP_SYS_ADMIN");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "advisory");
+  EXPECT_EQ((*c)["noise_basis"], "syscall");
+  EXPECT_NE((*c)["reason"].get<std::string>().find("weakest"), std::string::npos);
+}
+
+TEST(Acceptance, Case4_ThreeRunsOneChowns) {
+  std::vector<RunAggregate> runs;
+  for (int i = 0; i < 3; ++i) {
+    Synth s;
+    s.path = "run" + std::to_string(i) + ".cap";
+    s.exec(300, 1'500'000'000, "/usr/bin/installer");
+    if (i == 1) s.check(300, 1'600'000'000, kCapChown, true, kChown);
+    runs.push_back(s.aggregate());
+  }
+  Json rep = report_of(runs);
+  const Json* c = cap(rep["caps"], "CAP_CHOWN");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "required");
+  EXPECT_EQ((*c)["coverage"]["runs_seen"], 1);
+  EXPECT_EQ((*c)["coverage"]["runs_total"], 3);
+  EXPECT_EQ((*c)["coverage"]["runs"], Json::array({"run2"}));
+  EXPECT_EQ((*c)["first_use_ns"], 100'001'000);  // relative to process start
+  EXPECT_TRUE(recommended(rep, "CAP_CHOWN"));
+  ClassifyOptions o;
+  EXPECT_NE(render_text(classify(runs, o)).find("CAP_CHOWN: seen in 1 of 3 runs"), std::string::npos);
+}
+
+TEST(Acceptance, Case5_DeniedAssessmentsDiffer_NeitherRecommended) {
+  Synth s;
+  s.exec(400, 1'500'000'000, "/usr/bin/tool", 1000, 0);
+  s.check(400, 1'600'000'000, kCapSysAdmin, false, kMount);
+  s.outcome(400, 1'600'000'100, kMount, -1);  // EPERM
+  s.check(400, 1'700'000'000, kCapFowner, false, kLink);
+  s.outcome(400, 1'700'000'100, kLink, 0);  // the link succeeded anyway
+  Json rep = report_of({s.aggregate()});
+  const Json* admin = cap(rep["caps"], "CAP_SYS_ADMIN");
+  const Json* fowner = cap(rep["caps"], "CAP_FOWNER");
+  ASSERT_NE(admin, nullptr);
+  ASSERT_NE(fowner, nullptr);
+  EXPECT_EQ((*admin)["category"], "denied_only");
+  EXPECT_EQ((*fowner)["category"], "denied_only");
+  EXPECT_EQ((*admin)["denial"]["assessment"], "failed");
+  EXPECT_EQ((*fowner)["denial"]["assessment"], "succeeded_anyway");
+  EXPECT_TRUE(rep["recommended"].empty());
+}
+
+TEST(Acceptance, Case5b_DeniedWithoutOutcomeSaysSo) {
+  Synth s;
+  s.exec(400, 1'500'000'000, "/usr/bin/tool", 1000, 0);
+  s.check(400, 1'600'000'000, kCapNetRaw, false, kSocket);
+  Json rep = report_of({s.aggregate()});
+  EXPECT_EQ((*cap(rep["caps"], "CAP_NET_RAW"))["denial"]["assessment"], "no_outcome");
+}
+
+TEST(Acceptance, Case6_TruncatedTraceIsReportedIncomplete) {
+  Synth s;
+  s.exec(500, 1'500'000'000, "/usr/bin/daemon");
+  s.check(500, 1'600'000'000, kCapChown, true, kChown);
+  s.trailer.reset();
+  s.status = common::ReadStatus::truncated;
+  auto run = s.aggregate();
+  Report r = classify({run});
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(exit_code_for(r), 2);
+  Json rep = Json::parse(render_json(r));
+  EXPECT_EQ(rep["complete"], false);
+  EXPECT_EQ(rep["runs"][0]["status"], "truncated");
+  EXPECT_TRUE(recommended(rep, "CAP_CHOWN"));  // what was read is still analyzed
+  EXPECT_NE(render_text(r).find("INCOMPLETE"), std::string::npos);
+
+  Synth lossy;
+  lossy.trailer->losses.ringbuf_drops = 12;
+  Report l = classify({lossy.aggregate()});
+  EXPECT_EQ(exit_code_for(l), 2);
+  EXPECT_EQ(l.runs[0].incomplete_reasons[0], "12 events dropped (ring buffer full)");
+  EXPECT_EQ(exit_code_for(classify({Synth{}.aggregate()})), 0);
+}
+
+TEST(Acceptance, Case7_CapsetDropAfterBind) {
+  Synth s;
+  s.exec(600, 1'500'000'000, "/usr/sbin/ntpd");
+  s.op(600, 1'600'000'000, OpKind::bind, kBind, 2, 123, 2, 0);
+  s.check(600, 1'600'000'100, kCapNetBindService, true, kBind);
+  // Keeps only SYS_TIME and NET_RAW; NET_RAW is never used afterwards.
+  uint64_t keep = cap_bit(25) | cap_bit(kCapNetRaw);
+  s.capset(600, 1'700'000'000, keep, keep);
+  s.check(600, 1'800'000'000, 25, true, /*clock_adjtime*/ 305);
+  Json rep = report_of({s.aggregate()});
+  const Json* bind = cap(rep["caps"], "CAP_NET_BIND_SERVICE");
+  ASSERT_NE(bind, nullptr);
+  EXPECT_EQ((*bind)["category"], "conditional");
+  EXPECT_EQ((*bind)["startup_only"], true);
+  const Json* raw = cap(rep["caps"], "CAP_NET_RAW");
+  ASSERT_NE(raw, nullptr);
+  EXPECT_EQ((*raw)["category"], "capset_only");
+  EXPECT_FALSE(recommended(rep, "CAP_NET_RAW"));
+  const Json* time = cap(rep["caps"], "CAP_SYS_TIME");
+  ASSERT_NE(time, nullptr);
+  EXPECT_EQ((*time)["category"], "required");
+  EXPECT_EQ((*time)["startup_only"], false);
+  EXPECT_EQ(rep["startup_only"], Json::array({"CAP_NET_BIND_SERVICE"}));
+}
+
+TEST(Classify, NonInitialUserNamespaceChecksStayOutOfTheHostSet) {
+  Synth s;
+  s.exec(700, 1'500'000'000, "/usr/bin/rootless", 1000, 0);
+  s.check(700, 1'600'000'000, kCapSysAdmin, true, kMount, 0, 4026532000);
+  s.check(700, 1'600'000'100, kCapChown, true, kChown);
+  Json rep = report_of({s.aggregate()});
+  EXPECT_EQ(cap(rep["caps"], "CAP_SYS_ADMIN"), nullptr);
+  ASSERT_EQ(rep["namespaces"].size(), 1u);
+  EXPECT_EQ(rep["namespaces"][0]["userns_inum"], 4026532000u);
+  EXPECT_EQ(rep["namespaces"][0]["caps"][0]["name"], "CAP_SYS_ADMIN");
+  EXPECT_EQ(rep["recommended"], Json::array({"CAP_CHOWN"}));
+}
+
+TEST(Classify, DeclaredFileCapsNeverExercised) {
+  Synth s;
+  s.exec(800, 1'500'000'000, "/usr/bin/ping", 1000, 0);
+  common::FileCaps fc;
+  fc.permitted = cap_bit(kCapNetRaw) | cap_bit(kCapNetBindService);
+  s.execs.back().file_caps = fc;
+  s.check(800, 1'600'000'000, kCapNetRaw, true, kSocket);
+  Json rep = report_of({s.aggregate()});
+  EXPECT_EQ((*cap(rep["caps"], "CAP_NET_RAW"))["category"], "required");
+  EXPECT_EQ((*cap(rep["caps"], "CAP_NET_BIND_SERVICE"))["category"], "declared_unobserved");
+  EXPECT_EQ(rep["executables"][0]["file_caps"]["permitted"].size(), 2u);
+}
+
+TEST(Classify, ProcessIdentityIsNotTheBarePid) {
+  // The same pid reused by two different programs in one run.
+  Synth s;
+  s.exec(900, 1'500'000'000, "/usr/bin/first");
+  s.check(900, 1'500'100'000, kCapChown, true, kChown);
+  s.exec(900, 1'600'000'000, "/usr/bin/second");
+  s.check(900, 1'600'100'000, kCapFowner, true, kLink);
+  Json rep = report_of({s.aggregate()});
+  ASSERT_EQ(rep["executables"].size(), 2u);
+  for (const auto& e : rep["executables"]) {
+    Json want = Json::array({e["path"] == "/usr/bin/first" ? "CAP_CHOWN" : "CAP_FOWNER"});
+    EXPECT_EQ(e["recommended"], want) << e["path"];
+  }
+}
+
+TEST(Render, TextHasEverySection) {
+  Report r = classify({bind80("1024").aggregate()});
+  std::string text = render_text(r, {60, false, ""});
+  for (const char* h : {"Context", "Required", "Conditional", "Advisory", "Denied only", "Capset-only", "Startup-only",
+                        "Coverage", "Summary", "Recommended"})
+    EXPECT_NE(text.find(h), std::string::npos) << h;
+  EXPECT_EQ(text.find("\033["), std::string::npos);  // no colour unless asked
+  EXPECT_NE(render_text(r, {80, true, ""}).find("\033[1m"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace capaudit::analyze::test

@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "synthetic.h"
+
+namespace capaudit::analyze::test {
+namespace {
+
+TEST(Aggregate, MemoryDoesNotGrowWithEvents) {
+  Synth s;
+  s.exec(10, 1'000'000'000, "/bin/loop");
+  for (int i = 0; i < 20000; ++i) s.check(10, 1'000'000'100 + i, kCapSysAdmin, i % 2 == 0, kMmap, 0);
+  s.batch = 4096;
+  auto run = s.aggregate();
+  ASSERT_EQ(run.processes.size(), 1u);
+  EXPECT_EQ(run.processes[0].checks.size(), 2u);  // granted and denied shapes
+  uint64_t total = 0;
+  for (const auto& c : run.processes[0].checks) total += c.count;
+  EXPECT_EQ(total, 20000u);
+  EXPECT_EQ(run.events, 20001u);
+}
+
+TEST(Aggregate, ChecksBeforeALaterExecInTheSameBatchStayWithTheOldImage) {
+  // With large batches the exec arrives in the same batch as checks on both
+  // sides of it; attribution must follow time, not delivery order.
+  Synth s;
+  s.batch = 100;
+  s.fork(1, 20, 1'000'000'000);
+  s.check(20, 1'000'000'100, kCapChown, true, kChown);
+  s.exec(20, 1'000'001'000, "/bin/child");
+  s.check(20, 1'000'002'000, kCapFowner, true, kLink);
+  auto run = s.aggregate();
+  ASSERT_EQ(run.processes.size(), 2u);
+  const ProcessAgg* forked = nullptr;
+  const ProcessAgg* execd = nullptr;
+  for (const auto& p : run.processes) (p.exe == "/bin/child" ? execd : forked) = &p;
+  ASSERT_TRUE(forked && execd);
+  ASSERT_EQ(forked->checks.size(), 1u);
+  EXPECT_EQ(forked->checks[0].cap, kCapChown);
+  ASSERT_EQ(execd->checks.size(), 1u);
+  EXPECT_EQ(execd->checks[0].cap, kCapFowner);
+}
+
+TEST(Aggregate, CapsetDropDetectionAndForkInheritance) {
+  Synth s;
+  s.exec(30, 1'000'000'000, "/bin/server");
+  s.capset(30, 1'000'000'500, cap_bit(kCapChown) | cap_bit(kCapFowner), kAllCaps);  // lowers effective
+  s.capset(30, 1'000'000'900, cap_bit(kCapChown), cap_bit(kCapChown));
+  s.fork(30, 31, 1'000'001'000);
+  auto run = s.aggregate();
+  const ProcessAgg* parent = nullptr;
+  const ProcessAgg* child = nullptr;
+  for (const auto& p : run.processes) (p.pid == 30 ? parent : child) = &p;
+  ASSERT_TRUE(parent && child);
+  EXPECT_EQ(parent->first_drop_ns, 1'000'000'500u);
+  EXPECT_EQ(parent->capset_requested, kAllCaps);
+  EXPECT_EQ(child->first_drop_ns, 1'000'000'500u);
+  EXPECT_EQ(child->exe, "/bin/server");
+  EXPECT_EQ(child->cur_permitted, cap_bit(kCapChown));
+}
+
+TEST(Aggregate, DescendantsFromTheForkTree) {
+  Synth s;
+  s.fork(1, 2, 10);
+  s.fork(2, 3, 20);
+  s.fork(1, 4, 30);
+  auto run = s.aggregate();
+  EXPECT_EQ(run.is_descendant(3, 1), true);
+  EXPECT_EQ(run.is_descendant(3, 2), true);
+  EXPECT_EQ(run.is_descendant(4, 2), false);
+  EXPECT_EQ(run.is_descendant(99, 1), std::nullopt);
+}
+
+TEST(Aggregate, OutcomesAreTalliedPerSyscall) {
+  DenialAssessment a;
+  for (int64_t r : {-1, -13, 0, 5, -4, -512, -22, -22}) tally_outcome(a, r);
+  EXPECT_EQ(a.failed, 2u);
+  EXPECT_EQ(a.succeeded_anyway, 2u);
+  EXPECT_EQ(a.interrupted, 2u);
+  EXPECT_EQ(a.other_error, 2u);
+  EXPECT_EQ(a.errors_seen, std::vector<int64_t>{-22});
+  EXPECT_EQ(a.summary(), DenialOutcome::failed);
+}
+
+}  // namespace
+}  // namespace capaudit::analyze::test
