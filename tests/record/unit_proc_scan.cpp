@@ -178,9 +178,9 @@ TEST(ProcScan, ReadsFileCapsOfTheRunningBinary) {
     _exit(127);
   }
   std::optional<common::ProcessInfo> info;
-  for (int i = 0; i < 200; ++i) {  // until the exec happened
+  for (int i = 0; i < 200; ++i) {  // until the exec completed (exe switches before argv is set up)
     info = read_process(static_cast<uint32_t>(child));
-    if (info && info->exe == bin.string()) break;
+    if (info && info->exe == bin.string() && !info->argv.empty()) break;
     usleep(5000);
   }
   // Replacing the file on disk must not change what we report for the process.
