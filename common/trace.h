@@ -23,6 +23,8 @@ enum class TargetMode : uint8_t { unknown = 0, command = 1, pid = 2, cgroup = 3 
 struct KeyValue {
   std::string key;    // sysctl in dotted form: "net.ipv4.ip_unprivileged_port_start"
   std::string value;  // as read from /proc/sys, trailing newline removed
+
+  bool operator==(const KeyValue&) const = default;
 };
 
 struct Rlimit {
@@ -30,12 +32,16 @@ struct Rlimit {
   std::string name;        // "RLIMIT_MEMLOCK"
   uint64_t soft = 0;       // UINT64_MAX = RLIM_INFINITY
   uint64_t hard = 0;
+
+  bool operator==(const Rlimit&) const = default;
 };
 
 struct HookAttempt {
   Hook hook = Hook::unknown;
   bool used = false;
   std::string reason;  // why it was used or skipped ("fexit refused: EPERM")
+
+  bool operator==(const HookAttempt&) const = default;
 };
 
 struct CapSets {
@@ -44,6 +50,8 @@ struct CapSets {
   uint64_t inheritable = 0;
   uint64_t bounding = 0;
   uint64_t ambient = 0;
+
+  bool operator==(const CapSets&) const = default;
 };
 
 // security.capability xattr of an executable, decoded.
@@ -53,6 +61,8 @@ struct FileCaps {
   uint64_t inheritable = 0;
   bool effective = false;
   uint32_t rootid = 0;   // v3 only
+
+  bool operator==(const FileCaps&) const = default;
 };
 
 struct Header {
@@ -97,6 +107,8 @@ struct Header {
   uint64_t ringbuf_bytes = 0;
   uint32_t max_tasks = 0;
   uint32_t max_stacks = 0;
+
+  bool operator==(const Header&) const = default;
 };
 
 // One capability check, as cap_capable() saw it.
@@ -110,6 +122,8 @@ struct CapCheck {
   uint32_t opts = 0;        // CAP_OPT_* bits, meaningful iff Header::opts_available
   uint64_t target_userns_inum = 0;
   uint32_t stack_id = 0;    // 0 = no kernel stack stored for this check
+
+  bool operator==(const CapCheck&) const = default;
 };
 
 struct ForkEvent {
@@ -120,6 +134,8 @@ struct ForkEvent {
   uint32_t child_tid = 0;
   bool is_thread = false;
   uint64_t child_start_time_ns = 0;  // task->start_time, part of process identity
+
+  bool operator==(const ForkEvent&) const = default;
 };
 
 struct ExecEvent {
@@ -138,6 +154,8 @@ struct ExecEvent {
   std::string cgroup;  // path, resolved by the recorder when possible
   uint64_t userns_inum = 0;
   uint64_t netns_inum = 0;
+
+  bool operator==(const ExecEvent&) const = default;
 };
 
 struct ExitEvent {
@@ -146,6 +164,8 @@ struct ExitEvent {
   uint32_t tid = 0;
   int32_t exit_code = 0;  // raw wait status: (code << 8) | signal
   bool group_dead = false;  // the whole process ended (last thread)
+
+  bool operator==(const ExitEvent&) const = default;
 };
 
 // The outcome of a syscall during which at least one check was denied.
@@ -155,6 +175,8 @@ struct SyscallOutcome {
   uint32_t tid = 0;
   int32_t syscall_nr = -1;
   int64_t ret = 0;  // raw return value (-errno on failure)
+
+  bool operator==(const SyscallOutcome&) const = default;
 };
 
 // Masks a successful capset() installed.
@@ -165,6 +187,8 @@ struct CapsetEvent {
   uint64_t effective = 0;
   uint64_t permitted = 0;
   uint64_t inheritable = 0;
+
+  bool operator==(const CapsetEvent&) const = default;
 };
 
 // Operations whose capability need depends on a sysctl or rlimit, recorded
@@ -200,12 +224,16 @@ struct OperationFact {
   uint32_t uid = 0;   // effective ids at the time of the operation
   uint32_t gid = 0;
   std::optional<int64_t> ret;  // syscall return, when the recorder saw it
+
+  bool operator==(const OperationFact&) const = default;
 };
 
 // A symbolized kernel call path, stored once; CapCheck::stack_id refers to it.
 struct KernelStack {
   uint32_t id = 0;  // >= 1
   std::vector<std::string> frames;  // innermost first: "cap_capable+0x5"
+
+  bool operator==(const KernelStack&) const = default;
 };
 
 // A process that already existed when recording started (-p, --cgroup).
@@ -219,6 +247,8 @@ struct ProcessInfo {
   CapSets caps;
   std::optional<FileCaps> file_caps;
   std::string cgroup;
+
+  bool operator==(const ProcessInfo&) const = default;
 };
 
 struct EventCounts {
@@ -230,6 +260,8 @@ struct EventCounts {
   uint64_t capsets = 0;
   uint64_t operations = 0;
   uint64_t stacks = 0;
+
+  bool operator==(const EventCounts&) const = default;
 };
 
 // Everything the recorder knows it did not record. All zero = complete.
@@ -242,6 +274,8 @@ struct Losses {
   uint64_t outcomes_missed = 0;     // denied checks whose syscall exit was not seen
   uint64_t strings_truncated = 0;   // argv/path cut to the buffer size
   uint64_t decode_errors = 0;       // malformed records from the kernel side
+
+  bool operator==(const Losses&) const = default;
 };
 
 struct Trailer {
@@ -251,6 +285,8 @@ struct Trailer {
   std::optional<int32_t> target_exit_status;  // raw wait status of the command
   EventCounts counts;
   Losses losses;
+
+  bool operator==(const Trailer&) const = default;
 };
 
 }  // namespace capaudit::common

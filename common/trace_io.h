@@ -64,10 +64,16 @@ struct ReadLimits {
   uint64_t max_message_bytes = 256ull << 20;      // decompressed size of one message
   uint64_t traversal_limit_words = 64ull << 20;   // Cap'n Proto traversal limit per message
   int nesting_limit = 16;
+  // Capability checks one batch may claim (columns of length 1 make a huge
+  // claim cheap to write, so it needs its own bound).
+  uint64_t max_batch_events = 1ull << 24;
 };
 
 // Receives the content of a trace in file order. Batches arrive as spans
-// valid only during the call, so memory does not grow with the trace.
+// valid only during the call, so memory does not grow with the trace. Within
+// one batch the order is: stacks, forks, execs, capsets, cap checks (possibly
+// in several calls), outcomes, operations, exits, then on_batch_end. Exceptions
+// thrown by a visitor propagate out of read_trace unchanged.
 class TraceVisitor {
  public:
   virtual ~TraceVisitor() = default;
@@ -81,6 +87,9 @@ class TraceVisitor {
   virtual void on_capsets(std::span<const CapsetEvent>) {}
   virtual void on_operations(std::span<const OperationFact>) {}
   virtual void on_stacks(std::span<const KernelStack>) {}
+  // After all events of batch `seq` (0, 1, ...): kinds arrive grouped within a
+  // batch, so consumers that need time order across kinds sort at this point.
+  virtual void on_batch_end(uint64_t /*seq*/) {}
   virtual void on_trailer(const Trailer&) {}
 };
 

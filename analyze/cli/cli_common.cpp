@@ -1,0 +1,37 @@
+#include <iostream>
+
+#include "analyze/cli/commands.h"
+#include "common/log.h"
+
+namespace capaudit::analyze::cli {
+
+int exit_code_for(const common::ReadResult& r) {
+  switch (r.status) {
+    case common::ReadStatus::complete: return kExitOk;
+    case common::ReadStatus::truncated:
+    case common::ReadStatus::corrupt: return kExitIncomplete;
+    case common::ReadStatus::error: return kExitError;
+  }
+  return kExitError;
+}
+
+int worst_exit(int a, int b) {
+  auto rank = [](int c) { return c == kExitOk ? 0 : c == kExitIncomplete ? 1 : 2; };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+void report_read_problem(const std::string& path, const common::ReadResult& r) {
+  if (r.status == common::ReadStatus::complete) return;
+  const auto level = r.status == common::ReadStatus::error ? common::LogLevel::error : common::LogLevel::warn;
+  common::log(level, path + ": " + common::to_string(r.status) + ": " + r.message);
+}
+
+std::string exit_code_help() {
+  return "Exit codes:\n"
+         "  0  done; every input was complete\n"
+         "  1  error (bad usage, unreadable file, not a trace, unsupported version)\n"
+         "  2  incomplete input: a trace was truncated or corrupt; the output covers\n"
+         "     everything before the damage\n";
+}
+
+}  // namespace capaudit::analyze::cli

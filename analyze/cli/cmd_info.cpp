@@ -1,0 +1,166 @@
+// `capaudit-analyze info FILE...`: every header section, the trailer, what was
+// actually read, and whether the trace is complete.
+#include <cstdint>
+#include <iostream>
+#include <sstream>
+
+#include "analyze/cli/commands.h"
+#include "analyze/cli/options.h"
+#include "common/capabilities.h"
+#include "common/error.h"
+
+namespace capaudit::analyze::cli {
+namespace {
+
+std::string join(const std::vector<std::string>& v, const char* sep = " ") {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+std::string limit_value(uint64_t v) { return v == UINT64_MAX ? "unlimited" : std::to_string(v); }
+
+// Counts what the reader delivered, to compare with the trailer's claims.
+struct InfoVisitor : common::TraceVisitor {
+  std::ostream& out;
+  common::EventCounts seen;
+  size_t processes = 0;
+  explicit InfoVisitor(std::ostream& o) : out(o) {}
+
+  void on_header(const common::Header& h) override {
+    out << "format:         " << h.format_major << "." << h.format_minor << "\n";
+    out << "[recorder]\n"
+        << "  version:      " << h.recorder_version << "\n"
+        << "  command line: " << join(h.recorder_argv) << "\n"
+        << "  target:       " << common::to_string(h.target_mode) << " " << h.target << "\n";
+    out << "[host]\n"
+        << "  hostname:     " << h.hostname << "\n"
+        << "  kernel:       " << h.kernel_release << " " << h.kernel_version << "\n"
+        << "  arch:         " << h.arch << "\n"
+        << "  boot id:      " << h.boot_id << "\n"
+        << "  lockdown:     " << h.lockdown << "\n"
+        << "  LSMs:         " << join(h.lsms, ",") << "\n"
+        << "  init userns:  " << h.init_userns_inum << "\n";
+    out << "[clock]\n"
+        << "  boottime " << format_seconds(h.clock_boottime_ns) << " s = " << format_wall(h.clock_realtime_ns) << "\n";
+    out << "[sysctls]\n";
+    for (const auto& kv : h.sysctls_global) out << "  " << kv.key << " = " << kv.value << "\n";
+    out << "  target netns " << h.target_netns_inum << ":\n";
+    for (const auto& kv : h.sysctls_netns) out << "    " << kv.key << " = " << kv.value << "\n";
+    out << "[target rlimits]\n";
+    for (const auto& r : h.target_rlimits) {
+      out << "  " << r.name << " (" << r.resource << "): soft " << limit_value(r.soft) << ", hard " << limit_value(r.hard)
+          << "\n";
+    }
+    out << "[hook]\n"
+        << "  used:         " << common::to_string(h.hook) << "\n"
+        << "  check opts:   " << (h.opts_available ? "recorded" : "not available from this hook") << "\n";
+    for (const auto& a : h.hook_attempts) {
+      out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << a.reason << "\n";
+    }
+    out << "[sampling]\n"
+        << "  kernel stacks per key: " << h.stacks_per_key << "\n"
+        << "  user stacks:  " << (h.user_stacks ? "yes" : "no") << "\n"
+        << "  ring buffer:  " << h.ringbuf_bytes << " bytes\n"
+        << "  max tasks:    " << h.max_tasks << "\n"
+        << "  max stacks:   " << h.max_stacks << "\n";
+  }
+  void on_processes(std::span<const common::ProcessInfo> p) override { processes += p.size(); }
+  void on_cap_checks(std::span<const common::CapCheck> e) override { seen.cap_checks += e.size(); }
+  void on_forks(std::span<const common::ForkEvent> e) override { seen.forks += e.size(); }
+  void on_execs(std::span<const common::ExecEvent> e) override { seen.execs += e.size(); }
+  void on_exits(std::span<const common::ExitEvent> e) override { seen.exits += e.size(); }
+  void on_outcomes(std::span<const common::SyscallOutcome> e) override { seen.outcomes += e.size(); }
+  void on_capsets(std::span<const common::CapsetEvent> e) override { seen.capsets += e.size(); }
+  void on_operations(std::span<const common::OperationFact> e) override { seen.operations += e.size(); }
+  void on_stacks(std::span<const common::KernelStack> e) override { seen.stacks += e.size(); }
+
+  void on_trailer(const common::Trailer& t) override {
+    out << "[trailer]\n"
+        << "  clean shutdown: " << (t.clean_shutdown ? "yes" : "no") << "\n"
+        << "  stop reason:  " << t.stop_reason << "\n"
+        << "  end time:     " << format_seconds(t.end_time_ns) << " s (boottime)\n"
+        << "  target exit:  ";
+    if (!t.target_exit_status) {
+      out << "-\n";
+    } else {
+      const int s = *t.target_exit_status;
+      if ((s & 0x7f) == 0) out << "exit code " << ((s >> 8) & 0xff) << "\n";
+      else out << "killed by signal " << (s & 0x7f) << "\n";
+    }
+    const auto& l = t.losses;
+    const bool lossless = l == common::Losses{};
+    out << "  losses:       " << (lossless ? "none" : "SOME DATA WAS NOT RECORDED") << "\n";
+    if (!lossless) {
+      out << "    ring buffer drops:   " << l.ringbuf_drops << "\n"
+          << "    task map full:       " << l.task_map_full << "\n"
+          << "    stack map full:      " << l.stack_map_full << "\n"
+          << "    stacks unsampled:    " << l.stacks_unsampled << " (by design: per-key budget)\n"
+          << "    untraced processes:  " << l.untraced_processes << "\n"
+          << "    outcomes missed:     " << l.outcomes_missed << "\n"
+          << "    strings truncated:   " << l.strings_truncated << "\n"
+          << "    decode errors:       " << l.decode_errors << "\n";
+    }
+    trailer_counts = t.counts;
+    has_trailer = true;
+  }
+
+  void print_counts() {
+    auto row = [&](const char* name, uint64_t read, uint64_t claimed) {
+      out << "  " << name << std::string(14 - std::string(name).size(), ' ') << read;
+      if (has_trailer && read != claimed) out << "   (trailer says " << claimed << ")";
+      out << "\n";
+    };
+    out << "[events read]\n";
+    out << "  processes in snapshot: " << processes << "\n";
+    row("cap checks", seen.cap_checks, trailer_counts.cap_checks);
+    row("forks", seen.forks, trailer_counts.forks);
+    row("execs", seen.execs, trailer_counts.execs);
+    row("exits", seen.exits, trailer_counts.exits);
+    row("outcomes", seen.outcomes, trailer_counts.outcomes);
+    row("capsets", seen.capsets, trailer_counts.capsets);
+    row("operations", seen.operations, trailer_counts.operations);
+    row("stacks", seen.stacks, trailer_counts.stacks);
+  }
+
+  common::EventCounts trailer_counts;
+  bool has_trailer = false;
+};
+
+}  // namespace
+
+int cmd_info(const std::vector<std::string>& args) {
+  po::options_description limits("Input limits");
+  common::ReadLimits rl;
+  limits.add_options()("max-message-bytes", po::value<uint64_t>(&rl.max_message_bytes)->default_value(rl.max_message_bytes),
+                       "largest decompressed message accepted");
+  const CommandHelp help{
+      "capaudit-analyze info [OPTIONS] FILE...",
+      "Prints every header section of each trace (recorder, host, clock, sysctls,\n"
+      "rlimits, hook, sampling), the trailer (shutdown, exit status, losses), the\n"
+      "number of events actually read, and whether the file is complete.",
+      "  capaudit-analyze info run.cap\n  capaudit-analyze info samples/*/*.cap\n"};
+  auto vm = parse_command(args, {limits}, help);
+  if (!vm) return kExitOk;
+  if (!vm->count("files")) throw common::Error("no input file", "give one or more trace files ('-' = stdin)");
+
+  int rc = kExitOk;
+  bool first = true;
+  for (const auto& path : (*vm)["files"].as<std::vector<std::string>>()) {
+    if (!first) std::cout << "\n";
+    first = false;
+    std::cout << "== " << path << " ==\n";
+    InfoVisitor v(std::cout);
+    const common::ReadResult r = common::read_trace(path, v, rl);
+    if (r.has_header) v.print_counts();
+    std::cout << "[status]\n  " << common::to_string(r.status) << ": " << r.message << "\n";
+    report_read_problem(path, r);
+    rc = worst_exit(rc, exit_code_for(r));
+  }
+  return rc;
+}
+
+}  // namespace capaudit::analyze::cli

@@ -1,0 +1,618 @@
+#include "common/trace_codec.h"
+
+#include <capnp/serialize.h>
+#include <zstd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "common/error.h"
+
+namespace capaudit::common::codec {
+namespace {
+
+kj::StringPtr sp(const std::string& s) { return kj::StringPtr(s.c_str(), s.size()); }
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+template <typename Builder>
+void set_strings(Builder list, const std::vector<std::string>& v) {
+  for (unsigned i = 0; i < v.size(); ++i) list.set(i, sp(v[i]));
+}
+
+std::vector<std::string> strings(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (auto t : list) out.push_back(str(t));
+  return out;
+}
+
+void put_u32le(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+schema::Hook to_capnp(Hook h) {
+  switch (h) {
+    case Hook::tp_btf: return schema::Hook::TP_BTF;
+    case Hook::fexit: return schema::Hook::FEXIT;
+    case Hook::kprobe: return schema::Hook::KPROBE;
+    case Hook::unknown: break;
+  }
+  return schema::Hook::UNKNOWN;
+}
+
+schema::TargetMode to_capnp(TargetMode m) {
+  switch (m) {
+    case TargetMode::command: return schema::TargetMode::COMMAND;
+    case TargetMode::pid: return schema::TargetMode::PID;
+    case TargetMode::cgroup: return schema::TargetMode::CGROUP;
+    case TargetMode::unknown: break;
+  }
+  return schema::TargetMode::UNKNOWN;
+}
+
+// OpKind and schema::OpKind share numbering by construction (both append-only).
+schema::OpKind to_capnp(OpKind k) { return static_cast<schema::OpKind>(static_cast<uint16_t>(k)); }
+
+void put_caps(const CapSets& c, schema::CapSets::Builder b) {
+  b.setEffective(c.effective);
+  b.setPermitted(c.permitted);
+  b.setInheritable(c.inheritable);
+  b.setBounding(c.bounding);
+  b.setAmbient(c.ambient);
+}
+
+CapSets get_caps(schema::CapSets::Reader r) {
+  return {r.getEffective(), r.getPermitted(), r.getInheritable(), r.getBounding(), r.getAmbient()};
+}
+
+void put_file_caps(const FileCaps& f, schema::FileCaps::Builder b) {
+  b.setVersion(f.version);
+  b.setPermitted(f.permitted);
+  b.setInheritable(f.inheritable);
+  b.setEffective(f.effective);
+  b.setRootid(f.rootid);
+}
+
+FileCaps get_file_caps(schema::FileCaps::Reader r) {
+  return {r.getVersion(), r.getPermitted(), r.getInheritable(), r.getEffective(), r.getRootid()};
+}
+
+void put_kvs(const std::vector<KeyValue>& v, capnp::List<schema::KeyValue>::Builder l) {
+  for (unsigned i = 0; i < v.size(); ++i) {
+    l[i].setKey(sp(v[i].key));
+    l[i].setValue(sp(v[i].value));
+  }
+}
+
+std::vector<KeyValue> get_kvs(capnp::List<schema::KeyValue>::Reader l) {
+  std::vector<KeyValue> out;
+  out.reserve(l.size());
+  for (auto kv : l) out.push_back({str(kv.getKey()), str(kv.getValue())});
+  return out;
+}
+
+// Column encoding (see CapCheckColumns in trace.capnp): omit a column whose
+// values are all the default, store one value when all are equal.
+template <typename T, typename Get, typename Init>
+void put_column(const std::vector<CapCheck>& v, T def, Get get, Init init) {
+  const T first = get(v[0]);
+  size_t i = 1;
+  while (i < v.size() && get(v[i]) == first) ++i;
+  if (i == v.size()) {
+    if (first != def) init(1).set(0, first);
+    return;
+  }
+  auto list = init(static_cast<unsigned>(v.size()));
+  for (unsigned j = 0; j < v.size(); ++j) list.set(j, get(v[j]));
+}
+
+template <typename List>
+void check_column(List list, uint32_t count, const char* name) {
+  const auto n = list.size();
+  if (n != 0 && n != 1 && n != count) {
+    throw std::runtime_error(std::string("cap check column ") + name + " has " + std::to_string(n) +
+                             " values for " + std::to_string(count) + " events");
+  }
+}
+
+// Fills one field of out[k] from column value first+k.
+template <typename T, typename List, typename Set>
+void get_column(List list, uint32_t first, std::span<CapCheck> out, T def, Set set) {
+  const auto n = list.size();
+  if (n == 0 || n == 1) {
+    const T value = n == 0 ? def : static_cast<T>(list[0]);
+    for (auto& e : out) set(e, value);
+    return;
+  }
+  for (size_t k = 0; k < out.size(); ++k) set(out[k], static_cast<T>(list[first + static_cast<uint32_t>(k)]));
+}
+
+}  // namespace
+
+std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version, uint32_t flags) {
+  std::array<uint8_t, kPreambleSize> p{};
+  std::memcpy(p.data(), kMagic.data(), kMagic.size());
+  put_u32le(p.data() + 8, container_version);
+  put_u32le(p.data() + 12, flags);
+  return p;
+}
+
+FrameEncoder::FrameEncoder(int level) : cctx_(ZSTD_createCCtx()) {
+  if (cctx_ == nullptr) throw Error("zstd: cannot allocate a compression context");
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_contentSizeFlag, 1);
+}
+
+FrameEncoder::~FrameEncoder() { ZSTD_freeCCtx(cctx_); }
+
+std::span<const uint8_t> FrameEncoder::encode(capnp::MessageBuilder& message) {
+  kj::Array<capnp::word> flat = capnp::messageToFlatArray(message);
+  auto bytes = flat.asBytes();
+  out_.resize(ZSTD_compressBound(bytes.size()));
+  size_t n = ZSTD_compress2(cctx_, out_.data(), out_.size(), bytes.begin(), bytes.size());
+  if (ZSTD_isError(n)) throw Error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  return {out_.data(), n};
+}
+
+void to_capnp(const Header& h, schema::Header::Builder b) {
+  b.setFormatMajor(kFormatMajor);
+  b.setFormatMinor(kFormatMinor);
+
+  auto rec = b.initRecorder();
+  rec.setVersion(sp(h.recorder_version));
+  set_strings(rec.initArgv(static_cast<unsigned>(h.recorder_argv.size())), h.recorder_argv);
+  rec.setTargetMode(to_capnp(h.target_mode));
+  rec.setTarget(sp(h.target));
+
+  auto host = b.initHost();
+  host.setHostname(sp(h.hostname));
+  host.setKernelRelease(sp(h.kernel_release));
+  host.setKernelVersion(sp(h.kernel_version));
+  host.setArch(sp(h.arch));
+  host.setBootId(sp(h.boot_id));
+  host.setLockdown(sp(h.lockdown));
+  set_strings(host.initLsms(static_cast<unsigned>(h.lsms.size())), h.lsms);
+  host.setInitUsernsInum(h.init_userns_inum);
+
+  auto clock = b.initClock();
+  clock.setBoottimeNs(h.clock_boottime_ns);
+  clock.setRealtimeNs(h.clock_realtime_ns);
+
+  auto sys = b.initSysctls();
+  put_kvs(h.sysctls_global, sys.initGlobal(static_cast<unsigned>(h.sysctls_global.size())));
+  put_kvs(h.sysctls_netns, sys.initNetns(static_cast<unsigned>(h.sysctls_netns.size())));
+  sys.setTargetNetnsInum(h.target_netns_inum);
+  auto rl = sys.initTargetRlimits(static_cast<unsigned>(h.target_rlimits.size()));
+  for (unsigned i = 0; i < h.target_rlimits.size(); ++i) {
+    const auto& r = h.target_rlimits[i];
+    rl[i].setResource(r.resource);
+    rl[i].setName(sp(r.name));
+    rl[i].setSoft(r.soft);
+    rl[i].setHard(r.hard);
+  }
+
+  auto hook = b.initHook();
+  hook.setHook(to_capnp(h.hook));
+  auto att = hook.initAttempts(static_cast<unsigned>(h.hook_attempts.size()));
+  for (unsigned i = 0; i < h.hook_attempts.size(); ++i) {
+    att[i].setHook(to_capnp(h.hook_attempts[i].hook));
+    att[i].setUsed(h.hook_attempts[i].used);
+    att[i].setReason(sp(h.hook_attempts[i].reason));
+  }
+  hook.setOptsAvailable(h.opts_available);
+
+  auto s = b.initSampling();
+  s.setStacksPerKey(h.stacks_per_key);
+  s.setUserStacks(h.user_stacks);
+  s.setRingbufBytes(h.ringbuf_bytes);
+  s.setMaxTasks(h.max_tasks);
+  s.setMaxStacks(h.max_stacks);
+}
+
+void to_capnp(std::span<const ProcessInfo> procs, schema::ProcessSnapshot::Builder b) {
+  auto l = b.initProcesses(static_cast<unsigned>(procs.size()));
+  for (unsigned i = 0; i < procs.size(); ++i) {
+    const auto& p = procs[i];
+    auto o = l[i];
+    o.setPid(p.pid);
+    o.setPpid(p.ppid);
+    o.setStartTimeNs(p.start_time_ns);
+    o.setExe(sp(p.exe));
+    set_strings(o.initArgv(static_cast<unsigned>(p.argv.size())), p.argv);
+    o.setUid(p.uid);
+    o.setGid(p.gid);
+    o.setEuid(p.euid);
+    o.setEgid(p.egid);
+    put_caps(p.caps, o.initCaps());
+    if (p.file_caps) put_file_caps(*p.file_caps, o.initFileCaps());
+    o.setCgroup(sp(p.cgroup));
+  }
+}
+
+void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
+  b.setCleanShutdown(t.clean_shutdown);
+  b.setEndTimeNs(t.end_time_ns);
+  b.setStopReason(sp(t.stop_reason));
+  b.setHasTargetExitStatus(t.target_exit_status.has_value());
+  b.setTargetExitStatus(t.target_exit_status.value_or(0));
+  auto c = b.initCounts();
+  c.setCapChecks(t.counts.cap_checks);
+  c.setForks(t.counts.forks);
+  c.setExecs(t.counts.execs);
+  c.setExits(t.counts.exits);
+  c.setOutcomes(t.counts.outcomes);
+  c.setCapsets(t.counts.capsets);
+  c.setOperations(t.counts.operations);
+  c.setStacks(t.counts.stacks);
+  auto l = b.initLosses();
+  l.setRingbufDrops(t.losses.ringbuf_drops);
+  l.setTaskMapFull(t.losses.task_map_full);
+  l.setStackMapFull(t.losses.stack_map_full);
+  l.setStacksUnsampled(t.losses.stacks_unsampled);
+  l.setUntracedProcesses(t.losses.untraced_processes);
+  l.setOutcomesMissed(t.losses.outcomes_missed);
+  l.setStringsTruncated(t.losses.strings_truncated);
+  l.setDecodeErrors(t.losses.decode_errors);
+  b.setBatches(batches);
+}
+
+size_t Batch::size() const {
+  return checks.size() + forks.size() + execs.size() + exits.size() + outcomes.size() + capsets.size() +
+         operations.size() + stacks.size();
+}
+
+void Batch::clear() {
+  checks.clear();
+  forks.clear();
+  execs.clear();
+  exits.clear();
+  outcomes.clear();
+  capsets.clear();
+  operations.clear();
+  stacks.clear();
+}
+
+void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
+  b.setSeq(seq);
+  if (!batch.checks.empty()) {
+    const auto& v = batch.checks;
+    auto c = b.initCapChecks();
+    c.setCount(static_cast<uint32_t>(v.size()));
+    c.setTimeBaseNs(v[0].time_ns);
+    // Deltas against the previous event; the first is relative to the base.
+    std::vector<uint64_t> d(v.size());
+    uint64_t prev = v[0].time_ns;
+    for (size_t i = 0; i < v.size(); ++i) {
+      d[i] = zigzag(static_cast<int64_t>(v[i].time_ns - prev));
+      prev = v[i].time_ns;
+    }
+    size_t same = 1;
+    while (same < d.size() && d[same] == d[0]) ++same;
+    if (same == d.size()) {
+      if (d[0] != 0) c.initTimeDeltas(1).set(0, d[0]);
+    } else {
+      auto l = c.initTimeDeltas(static_cast<unsigned>(d.size()));
+      for (unsigned j = 0; j < d.size(); ++j) l.set(j, d[j]);
+    }
+    put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.pid; }, [&](unsigned n) { return c.initPid(n); });
+    put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.tid; }, [&](unsigned n) { return c.initTid(n); });
+    put_column<int32_t>(v, 0, [](const CapCheck& e) { return e.cap; }, [&](unsigned n) { return c.initCap(n); });
+    put_column<bool>(v, false, [](const CapCheck& e) { return e.granted; }, [&](unsigned n) { return c.initGranted(n); });
+    put_column<int32_t>(v, -1, [](const CapCheck& e) { return e.syscall_nr; }, [&](unsigned n) { return c.initSyscallNr(n); });
+    put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.opts; }, [&](unsigned n) { return c.initOpts(n); });
+    put_column<uint64_t>(v, 0ull, [](const CapCheck& e) { return e.target_userns_inum; }, [&](unsigned n) { return c.initTargetUsernsInum(n); });
+    put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.stack_id; }, [&](unsigned n) { return c.initStackId(n); });
+  }
+  if (!batch.forks.empty()) {
+    auto l = b.initForks(static_cast<unsigned>(batch.forks.size()));
+    for (unsigned i = 0; i < batch.forks.size(); ++i) {
+      const auto& e = batch.forks[i];
+      l[i].setTimeNs(e.time_ns);
+      l[i].setParentPid(e.parent_pid);
+      l[i].setParentTid(e.parent_tid);
+      l[i].setChildPid(e.child_pid);
+      l[i].setChildTid(e.child_tid);
+      l[i].setIsThread(e.is_thread);
+      l[i].setChildStartTimeNs(e.child_start_time_ns);
+    }
+  }
+  if (!batch.execs.empty()) {
+    auto l = b.initExecs(static_cast<unsigned>(batch.execs.size()));
+    for (unsigned i = 0; i < batch.execs.size(); ++i) {
+      const auto& e = batch.execs[i];
+      auto o = l[i];
+      o.setTimeNs(e.time_ns);
+      o.setPid(e.pid);
+      o.setTid(e.tid);
+      o.setOldTid(e.old_tid);
+      o.setStartTimeNs(e.start_time_ns);
+      o.setFilename(sp(e.filename));
+      set_strings(o.initArgv(static_cast<unsigned>(e.argv.size())), e.argv);
+      o.setArgvTruncated(e.argv_truncated);
+      o.setUid(e.uid);
+      o.setGid(e.gid);
+      o.setEuid(e.euid);
+      o.setEgid(e.egid);
+      put_caps(e.caps, o.initCaps());
+      if (e.file_caps) put_file_caps(*e.file_caps, o.initFileCaps());
+      o.setCgroupId(e.cgroup_id);
+      o.setCgroup(sp(e.cgroup));
+      o.setUsernsInum(e.userns_inum);
+      o.setNetnsInum(e.netns_inum);
+    }
+  }
+  if (!batch.exits.empty()) {
+    auto l = b.initExits(static_cast<unsigned>(batch.exits.size()));
+    for (unsigned i = 0; i < batch.exits.size(); ++i) {
+      const auto& e = batch.exits[i];
+      l[i].setTimeNs(e.time_ns);
+      l[i].setPid(e.pid);
+      l[i].setTid(e.tid);
+      l[i].setExitCode(e.exit_code);
+      l[i].setGroupDead(e.group_dead);
+    }
+  }
+  if (!batch.outcomes.empty()) {
+    auto l = b.initOutcomes(static_cast<unsigned>(batch.outcomes.size()));
+    for (unsigned i = 0; i < batch.outcomes.size(); ++i) {
+      const auto& e = batch.outcomes[i];
+      l[i].setTimeNs(e.time_ns);
+      l[i].setPid(e.pid);
+      l[i].setTid(e.tid);
+      l[i].setSyscallNr(e.syscall_nr);
+      l[i].setRet(e.ret);
+    }
+  }
+  if (!batch.capsets.empty()) {
+    auto l = b.initCapsets(static_cast<unsigned>(batch.capsets.size()));
+    for (unsigned i = 0; i < batch.capsets.size(); ++i) {
+      const auto& e = batch.capsets[i];
+      l[i].setTimeNs(e.time_ns);
+      l[i].setPid(e.pid);
+      l[i].setTid(e.tid);
+      l[i].setEffective(e.effective);
+      l[i].setPermitted(e.permitted);
+      l[i].setInheritable(e.inheritable);
+    }
+  }
+  if (!batch.operations.empty()) {
+    auto l = b.initOperations(static_cast<unsigned>(batch.operations.size()));
+    for (unsigned i = 0; i < batch.operations.size(); ++i) {
+      const auto& e = batch.operations[i];
+      auto o = l[i];
+      o.setTimeNs(e.time_ns);
+      o.setPid(e.pid);
+      o.setTid(e.tid);
+      o.setKind(to_capnp(e.kind));
+      o.setSyscallNr(e.syscall_nr);
+      o.setA0(e.a0);
+      o.setA1(e.a1);
+      o.setA2(e.a2);
+      o.setA3(e.a3);
+      o.setUid(e.uid);
+      o.setGid(e.gid);
+      o.setHasRet(e.ret.has_value());
+      o.setRet(e.ret.value_or(0));
+    }
+  }
+  if (!batch.stacks.empty()) {
+    auto l = b.initStacks(static_cast<unsigned>(batch.stacks.size()));
+    for (unsigned i = 0; i < batch.stacks.size(); ++i) {
+      l[i].setId(batch.stacks[i].id);
+      set_strings(l[i].initFrames(static_cast<unsigned>(batch.stacks[i].frames.size())), batch.stacks[i].frames);
+    }
+  }
+}
+
+Hook from_capnp(schema::Hook h) {
+  switch (h) {
+    case schema::Hook::TP_BTF: return Hook::tp_btf;
+    case schema::Hook::FEXIT: return Hook::fexit;
+    case schema::Hook::KPROBE: return Hook::kprobe;
+    default: return Hook::unknown;  // includes values from newer writers
+  }
+}
+
+TargetMode from_capnp(schema::TargetMode m) {
+  switch (m) {
+    case schema::TargetMode::COMMAND: return TargetMode::command;
+    case schema::TargetMode::PID: return TargetMode::pid;
+    case schema::TargetMode::CGROUP: return TargetMode::cgroup;
+    default: return TargetMode::unknown;
+  }
+}
+
+OpKind from_capnp(schema::OpKind k) {
+  const auto v = static_cast<uint16_t>(k);
+  // Values past the last one this build knows come from newer writers.
+  return v <= static_cast<uint16_t>(OpKind::open_sensitive) ? static_cast<OpKind>(v) : OpKind::unknown;
+}
+
+Header from_capnp(schema::Header::Reader r) {
+  Header h;
+  h.format_major = r.getFormatMajor();
+  h.format_minor = r.getFormatMinor();
+  auto rec = r.getRecorder();
+  h.recorder_version = str(rec.getVersion());
+  h.recorder_argv = strings(rec.getArgv());
+  h.target_mode = from_capnp(rec.getTargetMode());
+  h.target = str(rec.getTarget());
+  auto host = r.getHost();
+  h.hostname = str(host.getHostname());
+  h.kernel_release = str(host.getKernelRelease());
+  h.kernel_version = str(host.getKernelVersion());
+  h.arch = str(host.getArch());
+  h.boot_id = str(host.getBootId());
+  h.lockdown = str(host.getLockdown());
+  h.lsms = strings(host.getLsms());
+  h.init_userns_inum = host.getInitUsernsInum();
+  auto clock = r.getClock();
+  h.clock_boottime_ns = clock.getBoottimeNs();
+  h.clock_realtime_ns = clock.getRealtimeNs();
+  auto sys = r.getSysctls();
+  h.sysctls_global = get_kvs(sys.getGlobal());
+  h.sysctls_netns = get_kvs(sys.getNetns());
+  h.target_netns_inum = sys.getTargetNetnsInum();
+  for (auto rl : sys.getTargetRlimits()) {
+    h.target_rlimits.push_back({rl.getResource(), str(rl.getName()), rl.getSoft(), rl.getHard()});
+  }
+  auto hook = r.getHook();
+  h.hook = from_capnp(hook.getHook());
+  for (auto a : hook.getAttempts()) h.hook_attempts.push_back({from_capnp(a.getHook()), a.getUsed(), str(a.getReason())});
+  h.opts_available = hook.getOptsAvailable();
+  auto s = r.getSampling();
+  h.stacks_per_key = s.getStacksPerKey();
+  h.user_stacks = s.getUserStacks();
+  h.ringbuf_bytes = s.getRingbufBytes();
+  h.max_tasks = s.getMaxTasks();
+  h.max_stacks = s.getMaxStacks();
+  return h;
+}
+
+std::vector<ProcessInfo> from_capnp(schema::ProcessSnapshot::Reader r) {
+  std::vector<ProcessInfo> out;
+  auto list = r.getProcesses();
+  out.reserve(list.size());
+  for (auto p : list) {
+    ProcessInfo o;
+    o.pid = p.getPid();
+    o.ppid = p.getPpid();
+    o.start_time_ns = p.getStartTimeNs();
+    o.exe = str(p.getExe());
+    o.argv = strings(p.getArgv());
+    o.uid = p.getUid();
+    o.gid = p.getGid();
+    o.euid = p.getEuid();
+    o.egid = p.getEgid();
+    o.caps = get_caps(p.getCaps());
+    if (p.hasFileCaps()) o.file_caps = get_file_caps(p.getFileCaps());
+    o.cgroup = str(p.getCgroup());
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Trailer from_capnp(schema::Trailer::Reader r) {
+  Trailer t;
+  t.clean_shutdown = r.getCleanShutdown();
+  t.end_time_ns = r.getEndTimeNs();
+  t.stop_reason = str(r.getStopReason());
+  if (r.getHasTargetExitStatus()) t.target_exit_status = r.getTargetExitStatus();
+  auto c = r.getCounts();
+  t.counts = {c.getCapChecks(), c.getForks(), c.getExecs(), c.getExits(),
+              c.getOutcomes(), c.getCapsets(), c.getOperations(), c.getStacks()};
+  auto l = r.getLosses();
+  t.losses = {l.getRingbufDrops(), l.getTaskMapFull(), l.getStackMapFull(), l.getStacksUnsampled(),
+              l.getUntracedProcesses(), l.getOutcomesMissed(), l.getStringsTruncated(), l.getDecodeErrors()};
+  return t;
+}
+
+void from_capnp(schema::EventBatch::Reader r, Batch& out) {
+  out.clear();
+  for (auto e : r.getForks()) {
+    out.forks.push_back({e.getTimeNs(), e.getParentPid(), e.getParentTid(), e.getChildPid(), e.getChildTid(),
+                         e.getIsThread(), e.getChildStartTimeNs()});
+  }
+  for (auto e : r.getExecs()) {
+    ExecEvent o;
+    o.time_ns = e.getTimeNs();
+    o.pid = e.getPid();
+    o.tid = e.getTid();
+    o.old_tid = e.getOldTid();
+    o.start_time_ns = e.getStartTimeNs();
+    o.filename = str(e.getFilename());
+    o.argv = strings(e.getArgv());
+    o.argv_truncated = e.getArgvTruncated();
+    o.uid = e.getUid();
+    o.gid = e.getGid();
+    o.euid = e.getEuid();
+    o.egid = e.getEgid();
+    o.caps = get_caps(e.getCaps());
+    if (e.hasFileCaps()) o.file_caps = get_file_caps(e.getFileCaps());
+    o.cgroup_id = e.getCgroupId();
+    o.cgroup = str(e.getCgroup());
+    o.userns_inum = e.getUsernsInum();
+    o.netns_inum = e.getNetnsInum();
+    out.execs.push_back(std::move(o));
+  }
+  for (auto e : r.getExits()) {
+    out.exits.push_back({e.getTimeNs(), e.getPid(), e.getTid(), e.getExitCode(), e.getGroupDead()});
+  }
+  for (auto e : r.getOutcomes()) {
+    out.outcomes.push_back({e.getTimeNs(), e.getPid(), e.getTid(), e.getSyscallNr(), e.getRet()});
+  }
+  for (auto e : r.getCapsets()) {
+    out.capsets.push_back({e.getTimeNs(), e.getPid(), e.getTid(), e.getEffective(), e.getPermitted(), e.getInheritable()});
+  }
+  for (auto e : r.getOperations()) {
+    OperationFact o;
+    o.time_ns = e.getTimeNs();
+    o.pid = e.getPid();
+    o.tid = e.getTid();
+    o.kind = from_capnp(e.getKind());
+    o.syscall_nr = e.getSyscallNr();
+    o.a0 = e.getA0();
+    o.a1 = e.getA1();
+    o.a2 = e.getA2();
+    o.a3 = e.getA3();
+    o.uid = e.getUid();
+    o.gid = e.getGid();
+    if (e.getHasRet()) o.ret = e.getRet();
+    out.operations.push_back(o);
+  }
+  for (auto s : r.getStacks()) out.stacks.push_back({s.getId(), strings(s.getFrames())});
+}
+
+CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
+  CheckColumns c;
+  c.count = r.getCount();
+  c.time_base_ns = r.getTimeBaseNs();
+  c.time_deltas = r.getTimeDeltas();
+  c.pid = r.getPid();
+  c.tid = r.getTid();
+  c.cap = r.getCap();
+  c.granted = r.getGranted();
+  c.syscall_nr = r.getSyscallNr();
+  c.opts = r.getOpts();
+  c.target_userns_inum = r.getTargetUsernsInum();
+  c.stack_id = r.getStackId();
+  check_column(c.time_deltas, c.count, "timeDeltas");
+  check_column(c.pid, c.count, "pid");
+  check_column(c.tid, c.count, "tid");
+  check_column(c.cap, c.count, "cap");
+  check_column(c.granted, c.count, "granted");
+  check_column(c.syscall_nr, c.count, "syscallNr");
+  check_column(c.opts, c.count, "opts");
+  check_column(c.target_userns_inum, c.count, "targetUsernsInum");
+  check_column(c.stack_id, c.count, "stackId");
+  return c;
+}
+
+void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck> out, uint64_t& running_time) {
+  if (out.empty()) return;
+  uint64_t t = running_time;
+  if (c.time_deltas.size() <= 1) {
+    const uint64_t d = c.time_deltas.size() == 0 ? 0 : static_cast<uint64_t>(unzigzag(c.time_deltas[0]));
+    for (auto& e : out) {
+      t += d;
+      e.time_ns = t;
+    }
+  } else {
+    for (size_t k = 0; k < out.size(); ++k) {
+      t += static_cast<uint64_t>(unzigzag(c.time_deltas[first + static_cast<uint32_t>(k)]));
+      out[k].time_ns = t;
+    }
+  }
+  running_time = t;
+  get_column<uint32_t>(c.pid, first, out, 0u, [](CapCheck& e, uint32_t v) { e.pid = v; });
+  get_column<uint32_t>(c.tid, first, out, 0u, [](CapCheck& e, uint32_t v) { e.tid = v; });
+  get_column<int32_t>(c.cap, first, out, 0, [](CapCheck& e, int32_t v) { e.cap = v; });
+  get_column<bool>(c.granted, first, out, false, [](CapCheck& e, bool v) { e.granted = v; });
+  get_column<int32_t>(c.syscall_nr, first, out, -1, [](CapCheck& e, int32_t v) { e.syscall_nr = v; });
+  get_column<uint32_t>(c.opts, first, out, 0u, [](CapCheck& e, uint32_t v) { e.opts = v; });
+  get_column<uint64_t>(c.target_userns_inum, first, out, 0ull, [](CapCheck& e, uint64_t v) { e.target_userns_inum = v; });
+  get_column<uint32_t>(c.stack_id, first, out, 0u, [](CapCheck& e, uint32_t v) { e.stack_id = v; });
+}
+
+}  // namespace capaudit::common::codec

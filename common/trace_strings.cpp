@@ -1,0 +1,59 @@
+#include "common/trace_io.h"
+
+namespace capaudit::common {
+
+const char* to_string(ReadStatus s) {
+  switch (s) {
+    case ReadStatus::complete: return "complete";
+    case ReadStatus::truncated: return "truncated";
+    case ReadStatus::corrupt: return "corrupt";
+    case ReadStatus::error: return "error";
+  }
+  return "unknown";
+}
+
+const char* to_string(Hook h) {
+  switch (h) {
+    case Hook::tp_btf: return "tp_btf";
+    case Hook::fexit: return "fexit";
+    case Hook::kprobe: return "kprobe";
+    case Hook::unknown: break;
+  }
+  return "unknown";
+}
+
+const char* to_string(TargetMode m) {
+  switch (m) {
+    case TargetMode::command: return "command";
+    case TargetMode::pid: return "pid";
+    case TargetMode::cgroup: return "cgroup";
+    case TargetMode::unknown: break;
+  }
+  return "unknown";
+}
+
+const char* to_string(OpKind k) {
+  switch (k) {
+    case OpKind::bind: return "bind";
+    case OpKind::socket: return "socket";
+    case OpKind::ptrace_attach: return "ptrace_attach";
+    case OpKind::perf_event_open: return "perf_event_open";
+    case OpKind::bpf: return "bpf";
+    case OpKind::io_uring_setup: return "io_uring_setup";
+    case OpKind::userfaultfd: return "userfaultfd";
+    case OpKind::unshare_userns: return "unshare_userns";
+    case OpKind::mmap_low: return "mmap_low";
+    case OpKind::link: return "link";
+    case OpKind::set_pipe_size: return "set_pipe_size";
+    case OpKind::mq_open: return "mq_open";
+    case OpKind::mlock: return "mlock";
+    case OpKind::sched_setscheduler: return "sched_setscheduler";
+    case OpKind::setrlimit: return "setrlimit";
+    case OpKind::syslog: return "syslog";
+    case OpKind::open_sensitive: return "open_sensitive";
+    case OpKind::unknown: break;
+  }
+  return "unknown";
+}
+
+}  // namespace capaudit::common

@@ -1,0 +1,320 @@
+# capaudit trace format, version 1.
+#
+# EVOLUTION RULES (read before editing; docs/trace-format.md has the long form)
+# 1. Append only: a new field takes the next free ordinal (@N) of its struct, a
+#    new enumerant the next free number, a new union variant the next free
+#    ordinal. Never renumber, retype, rename-with-new-meaning or delete; a field
+#    that is no longer written stays declared (write nothing into it).
+# 2. Readers tolerate what they do not know: unknown fields are ignored by
+#    Cap'n Proto, unknown enum values map to `unknown`, unknown Frame variants
+#    are skipped. So adding things bumps formatMinor only.
+# 3. formatMajor (and the preamble's container version) is bumped only when an
+#    old reader must refuse the file because it would misread it.
+# 4. Committed samples/ traces stay readable forever; never regenerate one.
+#
+# Layout reminder: the file is a 16-byte preamble, then zstd frames; each frame
+# holds one message whose root is Frame (see docs/trace-format.md).
+@0xe99e07a492dd59de;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("capaudit::schema");
+
+struct Frame {
+  union {
+    header @0 :Header;
+    processes @1 :ProcessSnapshot;
+    batch @2 :EventBatch;
+    trailer @3 :Trailer;
+  }
+}
+
+enum Hook {
+  unknown @0;
+  tpBtf @1;
+  fexit @2;
+  kprobe @3;
+}
+
+enum TargetMode {
+  unknown @0;
+  command @1;
+  pid @2;
+  cgroup @3;
+}
+
+enum OpKind {
+  unknown @0;
+  bind @1;
+  socket @2;
+  ptraceAttach @3;
+  perfEventOpen @4;
+  bpf @5;
+  ioUringSetup @6;
+  userfaultfd @7;
+  unshareUserns @8;
+  mmapLow @9;
+  link @10;
+  setPipeSize @11;
+  mqOpen @12;
+  mlock @13;
+  schedSetscheduler @14;
+  setrlimit @15;
+  syslog @16;
+  openSensitive @17;
+}
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+struct Rlimit {
+  resource @0 :Int32;
+  name @1 :Text;
+  soft @2 :UInt64;   # UINT64_MAX = RLIM_INFINITY
+  hard @3 :UInt64;
+}
+
+struct HookAttempt {
+  hook @0 :Hook;
+  used @1 :Bool;
+  reason @2 :Text;
+}
+
+struct CapSets {
+  effective @0 :UInt64;
+  permitted @1 :UInt64;
+  inheritable @2 :UInt64;
+  bounding @3 :UInt64;
+  ambient @4 :UInt64;
+}
+
+struct FileCaps {
+  version @0 :UInt32;
+  permitted @1 :UInt64;
+  inheritable @2 :UInt64;
+  effective @3 :Bool;
+  rootid @4 :UInt32;
+}
+
+# The header is a set of feature sections, each printed by `capaudit-analyze info`.
+struct Header {
+  formatMajor @0 :UInt32;
+  formatMinor @1 :UInt32;
+  recorder @2 :RecorderSection;
+  host @3 :HostSection;
+  clock @4 :ClockSection;
+  sysctls @5 :SysctlSection;
+  hook @6 :HookSection;
+  sampling @7 :SamplingSection;
+}
+
+struct RecorderSection {
+  version @0 :Text;
+  argv @1 :List(Text);
+  targetMode @2 :TargetMode;
+  target @3 :Text;
+}
+
+struct HostSection {
+  hostname @0 :Text;
+  kernelRelease @1 :Text;
+  kernelVersion @2 :Text;
+  arch @3 :Text;
+  bootId @4 :Text;
+  lockdown @5 :Text;
+  lsms @6 :List(Text);
+  initUsernsInum @7 :UInt64;
+}
+
+# One pair of readings taken together: maps event times (BOOTTIME) to wall time.
+struct ClockSection {
+  boottimeNs @0 :UInt64;
+  realtimeNs @1 :Int64;
+}
+
+struct SysctlSection {
+  global @0 :List(KeyValue);
+  netns @1 :List(KeyValue);
+  targetNetnsInum @2 :UInt64;
+  targetRlimits @3 :List(Rlimit);
+}
+
+struct HookSection {
+  hook @0 :Hook;
+  attempts @1 :List(HookAttempt);
+  optsAvailable @2 :Bool;
+}
+
+struct SamplingSection {
+  stacksPerKey @0 :UInt32;
+  userStacks @1 :Bool;
+  ringbufBytes @2 :UInt64;
+  maxTasks @3 :UInt32;
+  maxStacks @4 :UInt32;
+}
+
+struct ProcessInfo {
+  pid @0 :UInt32;
+  ppid @1 :UInt32;
+  startTimeNs @2 :UInt64;
+  exe @3 :Text;
+  argv @4 :List(Text);
+  uid @5 :UInt32;
+  gid @6 :UInt32;
+  euid @7 :UInt32;
+  egid @8 :UInt32;
+  caps @9 :CapSets;
+  fileCaps @10 :FileCaps;   # absent pointer = no file capabilities
+  cgroup @11 :Text;
+}
+
+struct ProcessSnapshot {
+  processes @0 :List(ProcessInfo);
+}
+
+# Capability checks, struct-of-lists. Hot loops repeat the same pid/tid/cap, so
+# every column uses this rule:
+#   length 0      -> every event has the default value (0, false; syscallNr -1)
+#   length 1      -> every event has that one value
+#   length count  -> one value per event
+#   anything else -> corrupt
+# Times are zigzag-encoded signed deltas (ring buffers from several CPUs can be
+# slightly out of order): time[0] = timeBaseNs + d[0], time[i] = time[i-1] + d[i].
+struct CapCheckColumns {
+  count @0 :UInt32;
+  timeBaseNs @1 :UInt64;
+  timeDeltas @2 :List(UInt64);
+  pid @3 :List(UInt32);
+  tid @4 :List(UInt32);
+  cap @5 :List(Int32);
+  granted @6 :List(Bool);
+  syscallNr @7 :List(Int32);
+  opts @8 :List(UInt32);
+  targetUsernsInum @9 :List(UInt64);
+  stackId @10 :List(UInt32);
+}
+
+struct ForkEvent {
+  timeNs @0 :UInt64;
+  parentPid @1 :UInt32;
+  parentTid @2 :UInt32;
+  childPid @3 :UInt32;
+  childTid @4 :UInt32;
+  isThread @5 :Bool;
+  childStartTimeNs @6 :UInt64;
+}
+
+struct ExecEvent {
+  timeNs @0 :UInt64;
+  pid @1 :UInt32;
+  tid @2 :UInt32;
+  oldTid @3 :UInt32;
+  startTimeNs @4 :UInt64;
+  filename @5 :Text;
+  argv @6 :List(Text);
+  argvTruncated @7 :Bool;
+  uid @8 :UInt32;
+  gid @9 :UInt32;
+  euid @10 :UInt32;
+  egid @11 :UInt32;
+  caps @12 :CapSets;
+  fileCaps @13 :FileCaps;   # absent pointer = no file capabilities
+  cgroupId @14 :UInt64;
+  cgroup @15 :Text;
+  usernsInum @16 :UInt64;
+  netnsInum @17 :UInt64;
+}
+
+struct ExitEvent {
+  timeNs @0 :UInt64;
+  pid @1 :UInt32;
+  tid @2 :UInt32;
+  exitCode @3 :Int32;
+  groupDead @4 :Bool;
+}
+
+struct SyscallOutcome {
+  timeNs @0 :UInt64;
+  pid @1 :UInt32;
+  tid @2 :UInt32;
+  syscallNr @3 :Int32;
+  ret @4 :Int64;
+}
+
+struct CapsetEvent {
+  timeNs @0 :UInt64;
+  pid @1 :UInt32;
+  tid @2 :UInt32;
+  effective @3 :UInt64;
+  permitted @4 :UInt64;
+  inheritable @5 :UInt64;
+}
+
+struct OperationFact {
+  timeNs @0 :UInt64;
+  pid @1 :UInt32;
+  tid @2 :UInt32;
+  kind @3 :OpKind;
+  syscallNr @4 :Int32;
+  a0 @5 :Int64;
+  a1 @6 :Int64;
+  a2 @7 :Int64;
+  a3 @8 :Int64;
+  uid @9 :UInt32;
+  gid @10 :UInt32;
+  hasRet @11 :Bool;
+  ret @12 :Int64;
+}
+
+struct KernelStack {
+  id @0 :UInt32;
+  frames @1 :List(Text);   # innermost first
+}
+
+# One batch of events. Capability checks (the hot path) are columnar; the
+# other kinds are rare and variable-sized, so plain struct lists are clearer.
+struct EventBatch {
+  seq @0 :UInt64;   # 0, 1, 2, ... in file order
+  capChecks @1 :CapCheckColumns;
+  forks @2 :List(ForkEvent);
+  execs @3 :List(ExecEvent);
+  exits @4 :List(ExitEvent);
+  outcomes @5 :List(SyscallOutcome);
+  capsets @6 :List(CapsetEvent);
+  operations @7 :List(OperationFact);
+  stacks @8 :List(KernelStack);
+}
+
+struct EventCounts {
+  capChecks @0 :UInt64;
+  forks @1 :UInt64;
+  execs @2 :UInt64;
+  exits @3 :UInt64;
+  outcomes @4 :UInt64;
+  capsets @5 :UInt64;
+  operations @6 :UInt64;
+  stacks @7 :UInt64;
+}
+
+struct Losses {
+  ringbufDrops @0 :UInt64;
+  taskMapFull @1 :UInt64;
+  stackMapFull @2 :UInt64;
+  stacksUnsampled @3 :UInt64;
+  untracedProcesses @4 :UInt64;
+  outcomesMissed @5 :UInt64;
+  stringsTruncated @6 :UInt64;
+  decodeErrors @7 :UInt64;
+}
+
+struct Trailer {
+  cleanShutdown @0 :Bool;
+  endTimeNs @1 :UInt64;
+  stopReason @2 :Text;
+  hasTargetExitStatus @3 :Bool;
+  targetExitStatus @4 :Int32;
+  counts @5 :EventCounts;
+  losses @6 :Losses;
+  batches @7 :UInt64;
+}

@@ -1,0 +1,342 @@
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "common/trace_io.h"
+#include "tests/support/trace_builder.h"
+
+namespace capaudit::common {
+namespace {
+
+using test::check;
+using test::CollectingVisitor;
+using test::TraceBuilder;
+
+ReadResult read_all(const std::vector<uint8_t>& bytes, CollectingVisitor& v) { return read_trace_bytes(bytes, v); }
+
+ExecEvent example_exec() {
+  ExecEvent e;
+  e.time_ns = 2'000'000'100;
+  e.pid = 100;
+  e.tid = 100;
+  e.old_tid = 101;
+  e.start_time_ns = 1'999'000'000;
+  e.filename = "/usr/bin/ping";
+  e.argv = {"ping", "-c1", "localhost", ""};
+  e.argv_truncated = true;
+  e.uid = 1000;
+  e.gid = 1000;
+  e.euid = 0;
+  e.egid = 0;
+  e.caps = {1ull << 13, 1ull << 13, 0, ~0ull >> 23, 0};
+  e.file_caps = FileCaps{3, 1ull << 13, 0, true, 0};
+  e.cgroup_id = 12345;
+  e.cgroup = "/user.slice/user-1000.slice";
+  e.userns_inum = 4026531837;
+  e.netns_inum = 4026531840;
+  return e;
+}
+
+OperationFact example_operation(std::optional<int64_t> ret) {
+  OperationFact o;
+  o.time_ns = 2'000'000'300;
+  o.pid = 100;
+  o.tid = 100;
+  o.kind = OpKind::bind;
+  o.syscall_nr = 49;
+  o.a0 = 2;
+  o.a1 = 80;
+  o.a2 = 1;
+  o.a3 = -6;
+  o.uid = 1000;
+  o.gid = 1000;
+  o.ret = ret;
+  return o;
+}
+
+TEST(TraceRoundTrip, EveryMessageKind) {
+  const Header header = test::example_header();
+  ProcessInfo proc;
+  proc.pid = 42;
+  proc.ppid = 1;
+  proc.start_time_ns = 77;
+  proc.exe = "/usr/sbin/sshd";
+  proc.argv = {"sshd", "-D"};
+  proc.uid = proc.euid = 0;
+  proc.caps.effective = ~0ull >> 23;
+  proc.file_caps = FileCaps{2, 1, 2, false, 0};
+  proc.cgroup = "/system.slice/ssh.service";
+  ProcessInfo bare;
+  bare.pid = 43;
+
+  const ForkEvent fork{2'000'000'000, 42, 42, 100, 100, false, 1'999'000'000};
+  const ExecEvent exec = example_exec();
+  const ExitEvent exit{2'000'000'900, 100, 100, 256, true};
+  const SyscallOutcome outcome{2'000'000'400, 100, 100, 41, -1};
+  const CapsetEvent capset{2'000'000'500, 100, 100, 1, 3, 0};
+  const KernelStack stack{1, {"cap_capable+0x5", "ns_capable+0x2d", "__sys_bind+0x9e"}};
+  ExecEvent exec_no_filecaps = exec;
+  exec_no_filecaps.file_caps.reset();
+
+  Trailer trailer;
+  trailer.clean_shutdown = true;
+  trailer.end_time_ns = 3'000'000'000;
+  trailer.stop_reason = "target exited";
+  trailer.target_exit_status = 256;
+  trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8};
+
+  TraceBuilder b;
+  b.header(header).processes({proc, bare});
+  b.add(stack).add(fork).add(exec).add(exec_no_filecaps);
+  b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49));
+  b.add(outcome).add(capset).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
+  const auto bytes = b.finish(trailer);
+
+  CollectingVisitor v;
+  const ReadResult r = read_all(bytes, v);
+  ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_TRUE(r.has_header);
+  EXPECT_TRUE(r.has_trailer);
+  EXPECT_EQ(r.batches, 1u);
+
+  Header expected_header = header;
+  expected_header.format_major = 1;
+  expected_header.format_minor = 0;
+  EXPECT_EQ(v.header, expected_header);
+  EXPECT_EQ(v.headers, 1);
+  EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
+  EXPECT_EQ(v.stacks, std::vector<KernelStack>{stack});
+  EXPECT_EQ(v.forks, std::vector<ForkEvent>{fork});
+  EXPECT_EQ(v.execs, (std::vector<ExecEvent>{exec, exec_no_filecaps}));
+  EXPECT_EQ(v.checks, (std::vector<CapCheck>{check(2'000'000'200, 100, 13, true, 41), check(2'000'000'250, 100, 10, false, 49)}));
+  EXPECT_EQ(v.outcomes, std::vector<SyscallOutcome>{outcome});
+  EXPECT_EQ(v.capsets, std::vector<CapsetEvent>{capset});
+  EXPECT_EQ(v.operations, (std::vector<OperationFact>{example_operation(-13), example_operation(std::nullopt)}));
+  EXPECT_EQ(v.exits, std::vector<ExitEvent>{exit});
+  ASSERT_TRUE(v.trailer.has_value());
+
+  Trailer expected_trailer = trailer;
+  expected_trailer.counts = {2, 1, 2, 1, 1, 1, 2, 1};  // the writer's own tally
+  EXPECT_EQ(*v.trailer, expected_trailer);
+}
+
+// Every column shape: omitted (default), one shared value, one value per event,
+// negative and huge time steps.
+TEST(TraceRoundTrip, CapCheckColumnShapes) {
+  std::vector<std::vector<CapCheck>> cases;
+  {  // all defaults except time
+    CapCheck c;
+    cases.push_back({c, c, c});
+  }
+  {  // shared non-default values, constant time step
+    std::vector<CapCheck> v;
+    for (int i = 0; i < 100; ++i) v.push_back(check(1000 + 10 * i, 7, 21, true, 165));
+    cases.push_back(v);
+  }
+  {  // everything varies, times go backwards and jump by more than 2^32
+    std::vector<CapCheck> v;
+    uint64_t t = 5'000'000'000;
+    for (int i = 0; i < 300; ++i) {
+      CapCheck c;
+      t = (i % 7 == 3) ? t - 17 : t + (uint64_t{1} << (i % 40));
+      c.time_ns = t;
+      c.pid = 100 + i % 3;
+      c.tid = 1000 + i;
+      c.cap = i % 41;
+      c.granted = i % 2;
+      c.syscall_nr = i % 5 == 0 ? -1 : i;
+      c.opts = i % 4;
+      c.target_userns_inum = 4026531837ull + i % 2;
+      c.stack_id = i % 9;
+      v.push_back(c);
+    }
+    cases.push_back(v);
+  }
+  {  // a single event
+    cases.push_back({check(UINT64_MAX - 5, 1, 63, false, 0)});
+  }
+  for (size_t k = 0; k < cases.size(); ++k) {
+    TraceBuilder b;
+    for (const auto& c : cases[k]) b.add(c);
+    CollectingVisitor v;
+    const ReadResult r = read_all(b.finish(), v);
+    ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+    EXPECT_EQ(v.checks, cases[k]) << "case " << k;
+  }
+}
+
+TEST(TraceRoundTrip, ShapesCompressTheHotLoop) {
+  // Columns shared by all events are stored once: a hot loop costs almost nothing.
+  TraceBuilder b;
+  for (int i = 0; i < 60000; ++i) b.add(check(1'000'000 + 100ull * i, 5, 12, true, 54));
+  const auto bytes = b.finish();
+  EXPECT_LT(bytes.size(), 2000u);
+}
+
+TEST(TraceRoundTrip, BatchesSplitAtBatchEventsAndKeepOrder) {
+  OutputOptions opts;
+  opts.batch_events = 100;
+  TraceBuilder b(opts);
+  std::vector<CapCheck> expected;
+  for (int i = 0; i < 1050; ++i) {
+    expected.push_back(check(10ull * i + (i * 7919) % 13, 1 + i % 4, i % 38, i % 3 != 0, i % 300));
+    b.add(expected.back());
+  }
+  CollectingVisitor v;
+  const ReadResult r = read_all(b.finish(), v);
+  ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(r.batches, 11u);
+  EXPECT_EQ(v.checks, expected);
+  ASSERT_TRUE(v.trailer);
+  EXPECT_EQ(v.trailer->counts.cap_checks, 1050u);
+}
+
+TEST(TraceRoundTrip, LargeBatchIsDeliveredInBoundedChunks) {
+  OutputOptions opts;
+  opts.batch_events = 200'000;
+  TraceBuilder b(opts);
+  for (int i = 0; i < 150'000; ++i) b.add(check(3ull * i + (i & 1), 9, 7, true, i & 0xff));
+  CollectingVisitor v;
+  const ReadResult r = read_all(b.finish(), v);
+  ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(r.batches, 1u);
+  ASSERT_EQ(v.checks.size(), 150'000u);
+  EXPECT_GE(v.check_calls, 3u);  // 65536 per call at most
+  for (int i = 0; i < 150'000; i += 4999) {
+    EXPECT_EQ(v.checks[i], check(3ull * i + (i & 1), 9, 7, true, i & 0xff)) << i;
+  }
+}
+
+TEST(TraceRoundTrip, FlushIfDueSealsAfterTheInterval) {
+  OutputOptions opts;
+  opts.flush_interval_ns = 1000;
+  auto fd = ::memfd_create("t", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto w = TraceWriter::from_fd(fd, true, opts);
+  w->write_header(test::example_header());
+  w->flush_if_due(10'000);
+  w->add(check(1, 1, 1));
+  const uint64_t before = w->bytes_written();
+  w->flush_if_due(10'500);  // not due yet
+  EXPECT_EQ(w->bytes_written(), before);
+  w->flush_if_due(11'000);  // due: the batch is on disk without finish()
+  EXPECT_GT(w->bytes_written(), before);
+  const uint64_t after = w->bytes_written();
+  w->flush_if_due(20'000);  // nothing pending: no empty batch
+  EXPECT_EQ(w->bytes_written(), after);
+}
+
+TEST(TraceRoundTrip, UnfinishedTraceIsTruncatedButKeepsItsBatches) {
+  TraceBuilder b;
+  b.add(check(1, 1, 1)).flush().add(check(2, 1, 2)).flush();
+  CollectingVisitor v;
+  const ReadResult r = read_all(b.unfinished(), v);
+  EXPECT_EQ(r.status, ReadStatus::truncated);
+  EXPECT_EQ(r.batches, 2u);
+  EXPECT_EQ(v.checks.size(), 2u);
+  EXPECT_FALSE(v.trailer.has_value());
+  EXPECT_NE(r.message.find("truncated after 2 batches"), std::string::npos) << r.message;
+}
+
+TEST(TraceRoundTrip, WriterMisuseThrows) {
+  auto fd = ::memfd_create("t", MFD_CLOEXEC);
+  auto w = TraceWriter::from_fd(fd, true);
+  EXPECT_THROW(w->add(check(1, 1, 1)), Error);
+  w->write_header(test::example_header());
+  EXPECT_THROW(w->write_header(test::example_header()), Error);
+  w->finish({});
+  EXPECT_THROW(w->add(check(1, 1, 1)), Error);
+}
+
+class TempDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/capaudit-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+using TraceFile = TempDir;
+
+TEST_F(TraceFile, CreatesMode0600AndReadsBack) {
+  const auto path = (dir_ / "t.cap").string();
+  const mode_t old = ::umask(0);
+  auto w = TraceWriter::create(path);
+  ::umask(old);
+  w->write_header(test::example_header());
+  w->add(check(5, 6, 7));
+  w->finish({});
+  const uint64_t written = w->bytes_written();
+  w.reset();
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), written);
+  CollectingVisitor v;
+  const ReadResult r = read_trace(path, v);
+  EXPECT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(v.checks, std::vector<CapCheck>{check(5, 6, 7)});
+}
+
+TEST_F(TraceFile, NeverOverwritesAndNamesThePath) {
+  const auto path = (dir_ / "exists.cap").string();
+  std::ofstream(path) << "precious";
+  try {
+    TraceWriter::create(path);
+    FAIL() << "overwrote " << path;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_FALSE(e.hint.empty());
+  }
+  std::ifstream in(path);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "precious");
+}
+
+TEST_F(TraceFile, RefusesSymlinks) {
+  const auto target = (dir_ / "target").string();
+  const auto link = (dir_ / "link.cap").string();
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  EXPECT_THROW(TraceWriter::create(link), Error);
+  EXPECT_FALSE(std::filesystem::exists(target));
+}
+
+TEST_F(TraceFile, ChownsToTheOwnerWhenAsked) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  const auto path = (dir_ / "owned.cap").string();
+  OutputOptions opts;
+  opts.owner_uid = 65534;
+  opts.owner_gid = 65534;
+  TraceWriter::create(path, opts)->write_header(test::example_header());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_gid, 65534u);
+}
+
+TEST_F(TraceFile, ReportsMissingAndForeignFiles) {
+  CollectingVisitor v;
+  ReadResult r = read_trace((dir_ / "missing").string(), v);
+  EXPECT_EQ(r.status, ReadStatus::error);
+  EXPECT_NE(r.message.find("missing"), std::string::npos);
+  const auto foreign = (dir_ / "foreign").string();
+  std::ofstream(foreign) << "#!/bin/sh\necho this is not a trace\n";
+  r = read_trace(foreign, v);
+  EXPECT_EQ(r.status, ReadStatus::error);
+  EXPECT_NE(r.message.find("not a capaudit trace"), std::string::npos) << r.message;
+}
+
+}  // namespace
+}  // namespace capaudit::common
