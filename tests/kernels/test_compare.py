@@ -10,10 +10,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
 
 EXPECT = {
-    "native": [("auto", "tp_btf"), ("fexit", "refused")],
-    "6.1": [("auto", "fexit"), ("kprobe", "kprobe")],
+    "native": [("auto", "tp_btf", None), ("fexit", "refused", {"setuid"})],
+    "6.1": [("auto", "fexit", None), ("kprobe", "kprobe", None), ("tp_btf", "refused", {"other"})],
 }
 OPTS = [("setuid", "cap_setuid", 4)]
+INLINED = [({"6.1"}, {"fexit", "kprobe"}, {"cap_vm_enough_memory", "security_vm_enough_memory_mm"})]
 
 
 def summary(hook, caps, opts_available=None, attempts=(), status="complete"):
@@ -27,8 +28,12 @@ def summary(hook, caps, opts_available=None, attempts=(), status="complete"):
     }
 
 
-def cap(granted=1, denied=0, opts=(0,)):
-    return {"granted": granted, "denied": denied, "syscalls": [105], "opts": list(opts), "paths": []}
+def cap(granted=1, denied=0, opts=(0,), paths=()):
+    return {"granted": granted, "denied": denied, "syscalls": [105], "opts": list(opts), "paths": list(paths)}
+
+
+VM_PATH = ["cap_capable+0x83", "security_vm_enough_memory_mm+0x36", "__mmap_region+0xd51"]
+SYSADMIN_PATH = ["cap_capable+0x83", "security_capable+0x3b", "__x64_sys_sethostname+0x2a"]
 
 
 class CompareTest(unittest.TestCase):
@@ -61,7 +66,7 @@ class CompareTest(unittest.TestCase):
                 json.dump(data, f)
 
     def failures(self):
-        rows, failures = compare.evaluate(self.root, ["native", "6.1"], ["setuid"], EXPECT, OPTS)
+        rows, failures = compare.evaluate(self.root, ["native", "6.1"], ["setuid"], EXPECT, OPTS, INLINED)
         self.assertEqual(len(rows), 4)
         return failures, {(r[0], r[2]): r for r in rows}
 
@@ -103,6 +108,17 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(failures, 1)
         self.assertIn("lack bit 4", rows[("6.1", "kprobe")][6])
 
+    def test_opts_follow_btf_not_the_hook(self):
+        with open(os.path.join(self.root, "6.1", "guest.env"), "w") as f:
+            f.write("kernel_release=x\ncap_capable_btf=cred:PTR targ_ns:PTR cap:int\n")
+        failures, rows = self.failures()
+        self.assertEqual(failures, 2, rows)
+        self.assertIn("BTF lacks opts", rows[("6.1", "kprobe")][6])
+        self.put("6.1", "setuid", "auto", summary("fexit", {"cap_setuid": cap()}, opts_available=False))
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap()}, opts_available=False))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 0, rows)
+
     def test_opts_not_decoded_on_fexit_fails(self):
         self.put("6.1", "setuid", "auto", summary("fexit", {"cap_setuid": cap()}, opts_available=False))
         failures, _ = self.failures()
@@ -118,6 +134,41 @@ class CompareTest(unittest.TestCase):
         self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(opts=[4])}, status="truncated"))
         failures, _ = self.failures()
         self.assertEqual(failures, 1)
+
+    def test_check_only_through_inlined_caller_is_excused_and_named(self):
+        native = {"cap_setuid": cap(), "cap_sys_admin": cap(granted=3, paths=[VM_PATH])}
+        self.put("native", "setuid", "auto", summary("tp_btf", native))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 0, rows)
+        self.assertIn("sys_admin via security_vm_enough_memory_mm", rows[("6.1", "kprobe")][6])
+
+    def test_capability_also_reached_through_visible_caller_is_compared(self):
+        native = {"cap_setuid": cap(), "cap_sys_admin": cap(granted=3, paths=[VM_PATH, SYSADMIN_PATH])}
+        self.put("native", "setuid", "auto", summary("tp_btf", native))
+        failures, _ = self.failures()
+        self.assertEqual(failures, 2)
+
+    def test_inlined_rule_applies_only_to_its_hooks(self):
+        native = {"cap_setuid": cap(), "cap_sys_admin": cap(granted=3, paths=[VM_PATH])}
+        self.put("native", "setuid", "auto", summary("tp_btf", native))
+        fexit_only = [({"6.1"}, {"fexit"}, INLINED[0][2])]
+        rows, failures = compare.evaluate(self.root, ["native", "6.1"], ["setuid"], EXPECT, OPTS, fexit_only)
+        rows = {(r[0], r[2]): r for r in rows}
+        self.assertEqual(failures, 1)
+        self.assertEqual(rows[("6.1", "auto")][5], "ok")
+        self.assertIn("differs from native", rows[("6.1", "kprobe")][6])
+
+    def test_missing_syscall_outcome_fails(self):
+        native = summary("tp_btf", {"cap_setuid": cap(granted=0, denied=1)})
+        native["outcomes"] = 1
+        self.put("native", "setuid", "auto", native)
+        guest = summary("kprobe", {"cap_setuid": cap(granted=0, denied=1, opts=[4])})
+        guest["outcomes"] = 0
+        self.put("6.1", "setuid", "kprobe", guest)
+        self.put("6.1", "setuid", "auto", dict(guest, hook="fexit", outcomes=1))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1, rows)
+        self.assertIn("syscall outcomes", rows[("6.1", "kprobe")][6])
 
     def test_missing_reference_fails_every_kernel_row(self):
         self.put("native", "setuid", "auto", None, rc=1)
