@@ -22,6 +22,7 @@ struct Command {
 
 int cmd_info(const std::vector<std::string>& args);
 int cmd_dump(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
 int cmd_config(const std::vector<std::string>& args);
 int cmd_check(const std::vector<std::string>& args);
 int cmd_diff(const std::vector<std::string>& args);
