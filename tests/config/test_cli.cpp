@@ -135,6 +135,15 @@ TEST_F(Cli, ConfigWithoutFormatPrintsEveryFormat) {
   }
 }
 
+TEST_F(Cli, TextReportEndsWithTheRecommendedConfigs) {
+  const Ran r = analyze("report " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const size_t configs = r.out.find("Recommended configurations");
+  ASSERT_NE(configs, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE", configs), std::string::npos);
+  EXPECT_NE(r.out.find("capaudit_keep_operational_caps", configs), std::string::npos);
+}
+
 TEST_F(Cli, UsageErrors) {
   EXPECT_EQ(analyze("config --format k8s " + path("v1.cap")).status, 1);
   EXPECT_EQ(analyze("config --user -1 " + path("v1.cap")).status, 1);
