@@ -120,12 +120,16 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
     """Returns (rows, failures); each row is a list of table cells.
     INLINED: (kernels, hooks, functions) triples, see the expectation file."""
     rows, failures = [], 0
-    reference, reference_summary = {}, {}
+    # The recorder exits with its command's status, so a scenario whose
+    # operation fails on purpose (a denied check) has the same non-zero
+    # status everywhere.
+    reference, reference_summary, ref_rc = {}, {}, {}
     for scenario in scenarios:
         ref = load_run(results, "native", scenario, "auto")
-        if ref["summary"] and ref["rc"] == 0 and ref["summary"].get("status") == "complete":
+        if ref["summary"] and ref["summary"].get("status") == "complete":
             reference[scenario] = cap_sets(ref["summary"])
             reference_summary[scenario] = ref["summary"]
+            ref_rc[scenario] = ref["rc"]
     for kernel in kernels:
         for hook, outcome, subset in expect.get(kernel, []):
             for scenario in scenarios:
@@ -149,8 +153,8 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                         # A fallback recording must still see the same capabilities.
                         caps_cell = fmt_caps(*cap_sets(s))
                 else:
-                    if run["rc"] != 0:
-                        problems.append(f"recorder exit {run['rc']}")
+                    if run["rc"] != ref_rc.get(scenario, 0):
+                        problems.append(f"recorder exit {run['rc']}, native {ref_rc.get(scenario, 0)}")
                     if not s:
                         problems.append("no readable trace")
                     else:

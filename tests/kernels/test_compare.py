@@ -129,6 +129,16 @@ class CompareTest(unittest.TestCase):
         failures, rows = self.failures()
         self.assertEqual(failures, 1)
         self.assertIn("no readable trace", rows[("6.1", "kprobe")][6])
+        self.assertIn("recorder exit 1, native 0", rows[("6.1", "kprobe")][6])
+
+    def test_failing_command_must_fail_the_same_everywhere(self):
+        self.put("native", "setuid", "auto", summary("tp_btf", {"cap_setuid": cap(granted=0, denied=1)}), rc=1)
+        denied = {"cap_setuid": cap(granted=0, denied=1, opts=[4])}
+        self.put("6.1", "setuid", "auto", summary("fexit", denied), rc=1)
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", denied), rc=0)
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1, rows)
+        self.assertIn("recorder exit 0, native 1", rows[("6.1", "kprobe")][6])
 
     def test_truncated_trace_fails(self):
         self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(opts=[4])}, status="truncated"))
