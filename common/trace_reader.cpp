@@ -146,7 +146,7 @@ class Reader {
     if (!src_.read_error().empty()) return read_failed();
     if (!result_.has_trailer) return truncated("no trailer, file ends at byte " + std::to_string(src_.offset()), src_.offset());
     result_.status = ReadStatus::complete;
-    result_.message = "complete: " + std::to_string(result_.batches) + " batches";
+    result_.message = std::to_string(result_.batches) + " batches read, trailer present";
     return result_;
   }
 
@@ -299,6 +299,14 @@ class Reader {
     switch (kind) {
       case Kind::header:
         if (result_.has_header) return fail(ReadStatus::corrupt, "second header" + where, offset);
+        if (header_.format_major != codec::kFormatMajor) {
+          // A new major version means this reader would misread the rest.
+          return fail(ReadStatus::error,
+                      "unsupported trace format " + std::to_string(header_.format_major) + "." +
+                          std::to_string(header_.format_minor) + " (this build reads format " +
+                          std::to_string(codec::kFormatMajor) + ".x)",
+                      offset);
+        }
         result_.has_header = true;
         visitor_.on_header(header_);
         break;

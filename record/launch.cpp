@@ -22,7 +22,7 @@ namespace capaudit::record {
 namespace {
 
 // What the child sends back through the CLOEXEC pipe when it cannot exec.
-enum class Stage : int32_t { exec = 0, setgroups, setgid, setuid, keepcaps, bounding, caps };
+enum class Stage : int32_t { exec = 0, setgroups, setgid, setuid, keepcaps, bounding, caps, no_new_privs };
 struct ChildFailure {
   Stage stage = Stage::exec;
   int32_t err = 0;
@@ -47,6 +47,8 @@ void close_fd(int& fd) {
 
 struct ChildPlan {
   std::vector<char*> argv;
+  const char* exec_path = nullptr;
+  bool no_new_privs = false;
   const UserSpec* user = nullptr;
   std::vector<gid_t> groups;
   bool set_caps = false;
@@ -95,8 +97,10 @@ struct ChildPlan {
     if (!install_caps_raw(req, &failure)) child_fail(error_fd, Stage::caps, failure.err, failure.stage);
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   }
+  if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    child_fail(error_fd, Stage::no_new_privs, errno);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  execvp(plan.argv[0], plan.argv.data());
+  execvp(plan.exec_path ? plan.exec_path : plan.argv[0], plan.argv.data());
   child_fail(error_fd, Stage::exec, errno);
 }
 
@@ -112,6 +116,8 @@ std::string describe(const ChildFailure& f, const std::string& command, const La
       return "cannot switch to user " + user + ": setgid: " + why;
     case Stage::setuid:
       return "cannot switch to user " + user + ": setuid: " + why;
+    case Stage::no_new_privs:
+      return "cannot set no_new_privs for " + command + ": " + why;
     case Stage::keepcaps:
     case Stage::bounding:
     case Stage::caps:
@@ -170,6 +176,8 @@ std::unique_ptr<Launcher> Launcher::start(const LaunchOptions& opts, std::string
   ChildPlan plan;
   for (const auto& a : opts.argv) plan.argv.push_back(const_cast<char*>(a.c_str()));
   plan.argv.push_back(nullptr);
+  if (!opts.exec_path.empty()) plan.exec_path = opts.exec_path.c_str();
+  plan.no_new_privs = opts.no_new_privs;
   plan.parent = getpid();
   if (opts.user) {
     plan.user = &*opts.user;
@@ -185,7 +193,7 @@ std::unique_ptr<Launcher> Launcher::start(const LaunchOptions& opts, std::string
       return set_error("--caps needs cap_setpcap to narrow the command's bounding set (run the recorder as root)");
     plan.set_caps = true;
     plan.caps.last_cap = last_cap();
-    plan.caps.bounding = *opts.caps;
+    plan.caps.bounding = *opts.caps | opts.bounding.value_or(0);
     plan.caps.effective = plan.caps.permitted = plan.caps.inheritable = plan.caps.ambient = *opts.caps;
   }
 
@@ -215,7 +223,7 @@ std::unique_ptr<Launcher> Launcher::start(const LaunchOptions& opts, std::string
   launcher->pid_ = pid;
   launcher->go_fd_ = go_pipe[1];
   launcher->error_fd_ = error_pipe[0];
-  launcher->command_ = opts.argv[0];
+  launcher->command_ = opts.exec_path.empty() ? opts.argv[0] : opts.exec_path;
   launcher->pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (launcher->pidfd_ >= 0) fcntl(launcher->pidfd_, F_SETFD, FD_CLOEXEC);
   launcher->user_ = opts.user;

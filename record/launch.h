@@ -37,6 +37,14 @@ struct LaunchOptions {
   // systemd's CapabilityBoundingSet=+AmbientCapabilities= that the analyzer
   // recommends (a setuid-root helper cannot widen the set either).
   std::optional<uint64_t> caps;
+  // Service mode (systemd semantics, see record/service.h). exec_path: what
+  // to execute when argv[0] is only a display name (ExecStart=@). bounding:
+  // with caps, the bounding set when it is wider than caps
+  // (CapabilityBoundingSet= vs AmbientCapabilities=). no_new_privs:
+  // PR_SET_NO_NEW_PRIVS right before exec (NoNewPrivileges=).
+  std::string exec_path;
+  std::optional<uint64_t> bounding;
+  bool no_new_privs = false;
 };
 
 // The forked command. Destroying a Launcher whose child still runs kills it

@@ -171,4 +171,22 @@ std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& u
   return plan;
 }
 
+LaunchOptions launch_options_for(const ServicePlan& plan) {
+  LaunchOptions opts;
+  opts.argv = plan.argv;
+  if (!plan.argv.empty() && plan.exec_path != plan.argv.front()) opts.exec_path = plan.exec_path;
+  if (plan.uid) {
+    opts.user = UserSpec{plan.user_name.empty() ? std::to_string(*plan.uid) : plan.user_name, *plan.uid,
+                         plan.gid.value_or(*plan.uid), plan.groups};
+  }
+  if (plan.runs_as_root()) {
+    if (plan.bounding) opts.caps = *plan.bounding;
+  } else if (plan.ambient != 0 || plan.bounding) {
+    opts.caps = plan.ambient;
+    opts.bounding = plan.bounding.value_or(~uint64_t{0});
+  }
+  opts.no_new_privs = plan.no_new_privs;
+  return opts;
+}
+
 }  // namespace capaudit::record

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/systemd_unit.h"
+#include "record/launch.h"
 
 namespace capaudit::record {
 
@@ -72,5 +73,10 @@ struct ServicePlan {
 std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& unit,
                                                     const std::vector<std::string>& command,
                                                     const IdLookup& ids);
+
+// What the launcher does for the plan. Root: the bounding set becomes the
+// command's whole capability set (what root gets at exec anyway). Non-root:
+// the ambient set, with the bounding set left as wide as the unit says.
+LaunchOptions launch_options_for(const ServicePlan& plan);
 
 }  // namespace capaudit::record

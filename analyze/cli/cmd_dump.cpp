@@ -26,7 +26,15 @@ std::string quoted_list(const std::vector<std::string>& v) {
   return out + "]";
 }
 
-std::string caps_text(uint64_t mask) { return mask == 0 ? "-" : common::cap_mask_names(mask); }
+// Full sets (root, the default bounding set) would drown the line: say "ALL".
+std::string caps_text(uint64_t mask) {
+  if (mask == 0) return "-";
+  const int last = common::last_known_cap();
+  const uint64_t all = last >= 63 ? ~0ull : (uint64_t{1} << (last + 1)) - 1;
+  if ((mask & all) != all) return common::cap_mask_names(mask);
+  const uint64_t extra = mask & ~all;
+  return extra ? "ALL," + common::cap_mask_names(extra) : "ALL";
+}
 
 class DumpVisitor : public common::TraceVisitor {
  public:

@@ -91,19 +91,22 @@ struct InfoVisitor : common::TraceVisitor {
       if ((s & 0x7f) == 0) out << "exit code " << ((s >> 8) & 0xff) << "\n";
       else out << "killed by signal " << (s & 0x7f) << "\n";
     }
-    const auto& l = t.losses;
+    // Unsampled stacks are the sampling budget at work, not lost data.
+    common::Losses l = t.losses;
+    const uint64_t unsampled = l.stacks_unsampled;
+    l.stacks_unsampled = 0;
     const bool lossless = l == common::Losses{};
-    out << "  losses:       " << (lossless ? "none" : "SOME DATA WAS NOT RECORDED") << "\n";
+    out << "  losses:       " << (lossless ? "none" : "SOME EVENTS WERE NOT RECORDED") << "\n";
     if (!lossless) {
       out << "    ring buffer drops:   " << l.ringbuf_drops << "\n"
           << "    task map full:       " << l.task_map_full << "\n"
           << "    stack map full:      " << l.stack_map_full << "\n"
-          << "    stacks unsampled:    " << l.stacks_unsampled << " (by design: per-key budget)\n"
           << "    untraced processes:  " << l.untraced_processes << "\n"
           << "    outcomes missed:     " << l.outcomes_missed << "\n"
           << "    strings truncated:   " << l.strings_truncated << "\n"
           << "    decode errors:       " << l.decode_errors << "\n";
     }
+    out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
     trailer_counts = t.counts;
     has_trailer = true;
   }

@@ -14,6 +14,7 @@ namespace {
 constexpr cli::Command kCommands[] = {
     {"info", "print a trace's header sections, trailer, counts and losses", cli::cmd_info},
     {"dump", "print a trace's events, one per line", cli::cmd_dump},
+    {"report", "classify capabilities, merge runs, re-evaluate against a profile", cli::cmd_report},
 };
 
 void usage(std::ostream& out) {

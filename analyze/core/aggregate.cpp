@@ -210,13 +210,12 @@ void Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
 }
 
 void Aggregator::on_cap_checks(std::span<const common::CapCheck> events) {
-  for (const auto& e : staged_checks_) add_check(run_.processes[image_for(e.pid, e.time_ns)], e);
-  run_.events += staged_checks_.size();
-  staged_checks_.assign(events.begin(), events.end());
+  for (const auto& e : events) add_check(run_.processes[image_for(e.pid, e.time_ns)], e);
+  run_.events += events.size();
 }
 
 void Aggregator::on_outcomes(std::span<const common::SyscallOutcome> events) {
-  for (const auto& e : staged_outcomes_) {
+  for (const auto& e : events) {
     auto& p = run_.processes[image_for(e.pid, e.time_ns)];
     auto it = std::find_if(p.outcomes.begin(), p.outcomes.end(),
                            [&](const OutcomeAgg& o) { return o.syscall_nr == e.syscall_nr; });
@@ -226,12 +225,11 @@ void Aggregator::on_outcomes(std::span<const common::SyscallOutcome> events) {
     }
     tally_outcome(it->counts, e.ret);
   }
-  run_.events += staged_outcomes_.size();
-  staged_outcomes_.assign(events.begin(), events.end());
+  run_.events += events.size();
 }
 
 void Aggregator::on_capsets(std::span<const common::CapsetEvent> events) {
-  for (const auto& e : staged_capsets_) {
+  for (const auto& e : events) {
     auto& p = run_.processes[image_for(e.pid, e.time_ns)];
     p.capset_requested |= e.permitted | e.effective;
     // A drop: permitted or effective lose a bit. With nothing known before
@@ -243,12 +241,11 @@ void Aggregator::on_capsets(std::span<const common::CapsetEvent> events) {
     p.cur_permitted = e.permitted;
     p.cur_effective = e.effective;
   }
-  run_.events += staged_capsets_.size();
-  staged_capsets_.assign(events.begin(), events.end());
+  run_.events += events.size();
 }
 
 void Aggregator::on_operations(std::span<const common::OperationFact> events) {
-  for (const auto& e : staged_ops_) {
+  for (const auto& e : events) {
     auto& p = run_.processes[image_for(e.pid, e.time_ns)];
     auto it = std::find_if(p.ops.begin(), p.ops.end(), [&](const OpAgg& o) {
       return o.kind == e.kind && o.syscall_nr == e.syscall_nr && o.a[0] == e.a0 && o.a[1] == e.a1 &&
@@ -275,25 +272,12 @@ void Aggregator::on_operations(std::span<const common::OperationFact> events) {
     ++it->count;
     if (e.ret) it->ret = e.ret;
   }
-  run_.events += staged_ops_.size();
-  staged_ops_.assign(events.begin(), events.end());
+  run_.events += events.size();
 }
 
-void Aggregator::on_trailer(const common::Trailer& t) {
-  commit_staged();
-  run_.trailer = t;
-}
-
-void Aggregator::commit_staged() {
-  // An empty span commits what was staged and stages nothing.
-  on_cap_checks({});
-  on_outcomes({});
-  on_capsets({});
-  on_operations({});
-}
+void Aggregator::on_trailer(const common::Trailer& t) { run_.trailer = t; }
 
 RunAggregate Aggregator::finish(const common::ReadResult& result) {
-  commit_staged();
   run_.read = result;
   return std::move(run_);
 }

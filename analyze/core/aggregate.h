@@ -103,25 +103,20 @@ class Aggregator : public common::TraceVisitor {
   void on_stacks(std::span<const common::KernelStack> stacks) override;
   void on_trailer(const common::Trailer& t) override;
 
-  // Commits what is still staged and hands over the aggregate.
+  // Hands over the aggregate.
   RunAggregate finish(const common::ReadResult& result);
 
  private:
-  // Checks, outcomes, capsets and operations are attributed to a process image
-  // by time. Within one batch the reader may deliver them before the batch's
-  // forks and execs, so each span is held until the next span of its kind
-  // arrives (or the end), when every lifecycle event it can depend on is known.
-  void commit_staged();
+  // Checks, outcomes, capsets and operations are attributed to the process
+  // image current at their time. The reader delivers a batch's forks and execs
+  // before its other events (trace_io.h), and batches are in time order, so
+  // every image an event can belong to is known when the event arrives.
   size_t image_for(uint32_t pid, uint64_t time_ns);
   size_t new_image(uint32_t pid, uint64_t begin_ns);
   void add_check(ProcessAgg& p, const common::CapCheck& e);
 
   RunAggregate run_;
   std::unordered_map<uint32_t, std::vector<size_t>> images_by_pid_;  // sorted by begin_ns
-  std::vector<common::CapCheck> staged_checks_;
-  std::vector<common::SyscallOutcome> staged_outcomes_;
-  std::vector<common::CapsetEvent> staged_capsets_;
-  std::vector<common::OperationFact> staged_ops_;
   // Lookup cache: the image of the last pid and the time range it covers.
   uint32_t cache_pid_ = 0;
   size_t cache_image_ = SIZE_MAX;

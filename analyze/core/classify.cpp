@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "analyze/core/names.h"
 
@@ -47,7 +48,7 @@ struct Acc {
   NoiseBasis noise_basis = NoiseBasis::none;
   std::string noise_meaning;
   std::map<int32_t, SyscallUse> syscalls;
-  std::map<std::vector<std::string>, CallPath> paths;
+  std::map<std::string, CallPath> paths;  // key: frames joined
   std::vector<RuleHit> hits;
   DenialAssessment denial;
   bool has_denial = false;
@@ -76,6 +77,11 @@ void add_hit(Acc& a, const RuleHit& h) {
     it->check_observed = it->check_observed || h.check_observed;
   }
 }
+
+struct StackInfo {
+  std::vector<std::string> frames;  // offsets stripped
+  std::string key;
+};
 
 struct Scope {
   std::map<int, Acc> caps;
@@ -117,6 +123,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     Profile target = recorded;
     if (use_target) target.overlay(opts.overlay);
     uint64_t init_ns = run.header.init_userns_inum;
+    // Call paths are shared by many checks: strip and match each once per run.
+    std::unordered_map<uint32_t, StackInfo> stack_cache;
+    std::unordered_map<uint64_t, const NoiseEntry*> noise_cache;
 
     for (const auto& p : run.processes) {
       if (p.checks.empty() && p.ops.empty() && p.capset_requested == 0 && !p.file_caps && p.exe.empty()) continue;
@@ -198,12 +207,21 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         const NoiseEntry* entry = nullptr;
         NoiseBasis basis = NoiseBasis::none;
         std::string meaning;
-        std::vector<std::string> frames;
+        const StackInfo* stack = nullptr;
         if (c.stack_id != 0) {
-          if (auto it = run.stacks.find(c.stack_id); it != run.stacks.end()) frames = strip_offsets(it->second);
+          auto [it, fresh] = stack_cache.try_emplace(c.stack_id);
+          if (fresh) {
+            if (auto st = run.stacks.find(c.stack_id); st != run.stacks.end()) {
+              it->second.frames = strip_offsets(st->second);
+              for (const auto& f : it->second.frames) it->second.key += f + "\n";
+            }
+          }
+          if (!it->second.frames.empty()) stack = &it->second;
         }
-        if (!frames.empty()) {
-          entry = cat.match(c.cap, frames);
+        if (stack) {
+          auto [it, fresh] = noise_cache.try_emplace((uint64_t{c.stack_id} << 8) | static_cast<uint8_t>(c.cap));
+          if (fresh) it->second = cat.match(c.cap, stack->frames);
+          entry = it->second;
           if (entry) {
             basis = NoiseBasis::call_path;
             meaning = entry->meaning;
@@ -240,9 +258,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           auto& su = a.syscalls[c.syscall_nr];
           su.nr = c.syscall_nr;
           (c.granted ? su.granted : su.denied) += c.count;
-          if (!frames.empty()) {
-            auto& cp = a.paths[frames];
-            cp.frames = frames;
+          if (stack) {
+            auto& cp = a.paths[stack->key];
+            if (cp.frames.empty()) cp.frames = stack->frames;
             cp.checks += c.count;
             if (entry) cp.noise_entry = entry->function;
           }
@@ -258,7 +276,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
             if (!noise && (!explained || *explained_needed)) {
               a.any_use = true;
-              if (!(c.last_ns < p.first_drop_ns)) a.startup_all = false;
+              // No drop at all means the capability is kept for the whole run.
+              if (p.first_drop_ns == UINT64_MAX || c.last_ns >= p.first_drop_ns) a.startup_all = false;
               if (p.start_time_ns && c.first_ns >= p.start_time_ns) {
                 uint64_t f = c.first_ns - p.start_time_ns, l = c.last_ns - p.start_time_ns;
                 a.first_rel = a.first_rel ? std::min(*a.first_rel, f) : f;
@@ -305,6 +324,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             a.declared = true;
             a.declared_exes.insert(exe);
           }
+          a.exes.insert(exe);
         }
       }
     }
@@ -376,14 +396,17 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
                                          : " does not need it") +
                     " (" + join(h.inputs, "; ") + ")");
     f.reason = "checks seen in " + syscall_list(a, true) + ", but " + join(why, "; ");
+  } else if (a.denied_gating) {
+    // A denied gating check says more than advisory granted ones beside it.
+    f.category = Category::denied_only;
+    f.reason = "only denied checks (" + syscall_list(a, false) + "): " + to_string(a.denial.summary()) +
+               "; a denied check is never added automatically" +
+               (a.noise_granted ? "; " + std::to_string(a.noise_granted) + " granted checks were advisory (" + a.noise_meaning + ")"
+                                : "");
   } else if (a.noise_granted) {
     f.category = Category::advisory;
     f.noise_basis = a.noise_basis;
     f.reason = a.noise_meaning;
-  } else if (a.denied_gating) {
-    f.category = Category::denied_only;
-    f.reason = "only denied checks (" + syscall_list(a, false) + "): " + to_string(a.denial.summary()) +
-               "; a denied check is never added automatically";
   } else if (a.noise_denied) {
     f.category = Category::advisory;
     f.noise_basis = a.noise_basis;

@@ -351,12 +351,16 @@ std::string render_text(const Report& r, const TextOptions& opts) {
   }
 
   if (!r.changes.empty() || r.profile.name != "recorded") {
-    t.heading("Changes against the recorded profile (" + std::to_string(r.changes.size()) + ")");
-    if (r.changes.empty()) t.line("none");
+    // With one executable its changes repeat the merged ones.
+    std::vector<const Change*> shown;
     for (const auto& c : r.changes)
-      t.line(c.name + " " + to_string(c.kind) + " (" + (c.executable.empty() ? "all executables" : c.executable) + ", " +
-             (c.before ? to_string(*c.before) : "absent") + " -> " + (c.after ? to_string(*c.after) : "absent") +
-             "): " + c.why);
+      if (c.executable.empty() || r.executables.size() > 1) shown.push_back(&c);
+    t.heading("Changes against the recorded profile (" + std::to_string(shown.size()) + ")");
+    if (shown.empty()) t.line("none");
+    for (const auto* c : shown)
+      t.line(c->name + " " + to_string(c->kind) + " (" + (c->executable.empty() ? "all executables" : c->executable) +
+             ", " + (c->before ? to_string(*c->before) : "absent") + " -> " +
+             (c->after ? to_string(*c->after) : "absent") + "): " + c->why);
   }
 
   t.heading("Coverage (observation, not confidence)");
@@ -368,15 +372,12 @@ std::string render_text(const Report& r, const TextOptions& opts) {
   }
 
   t.heading("Summary");
-  size_t req = 0, cond = 0, adv = 0, den = 0;
-  for (const auto& c : r.caps) {
-    req += c.category == Category::required;
-    cond += c.category == Category::conditional;
-    adv += c.category == Category::advisory;
-    den += c.category == Category::denied_only;
-  }
-  t.line(std::to_string(req) + " required, " + std::to_string(cond) + " conditional, " + std::to_string(adv) +
-         " advisory, " + std::to_string(den) + " denied-only; analysis " +
+  size_t counts[7] = {};
+  for (const auto& c : r.caps) ++counts[static_cast<size_t>(c.category)];
+  std::string summary;
+  for (size_t i = 0; i < 7; ++i)
+    if (counts[i] || i < 2) summary += std::to_string(counts[i]) + " " + to_string(static_cast<Category>(i)) + ", ";
+  t.line(summary + "analysis " +
          (r.complete ? "complete" : "INCOMPLETE: some runs lost data or were cut short (see Context)"));
 
   t.heading("Recommended");

@@ -1,7 +1,7 @@
 // Builds traces in memory for analyzer tests and feeds them straight into the
-// Aggregator (the same visitor interface read_trace drives), in batches, with
-// the lifecycle events of a batch delivered after its checks — the harder
-// order for the aggregator.
+// Aggregator (the same visitor interface read_trace drives), in time-ordered
+// batches delivered in the reader's documented order (trace_io.h). The
+// round-trip test checks that the real writer and reader give the same result.
 #pragma once
 
 #include <string>
@@ -142,12 +142,12 @@ struct Synth {
           default: op.push_back(ops[r.i]); break;
         }
       }
-      agg.on_cap_checks(c);
-      agg.on_outcomes(o);
-      agg.on_capsets(s);
-      agg.on_operations(op);
       agg.on_forks(f);
       agg.on_execs(e);
+      agg.on_capsets(s);
+      agg.on_cap_checks(c);
+      agg.on_outcomes(o);
+      agg.on_operations(op);
     }
     if (trailer) agg.on_trailer(*trailer);
     common::ReadResult rr;

@@ -1,0 +1,187 @@
+// `capaudit-analyze report`: load -> merge -> classify -> render. Every piece
+// of analysis lives in analyze/core; this file only turns options into a
+// ClassifyOptions, files into aggregates, and the report into bytes.
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <iostream>
+
+#include "analyze/cli/commands.h"
+#include "analyze/cli/options.h"
+#include "analyze/core/aggregate.h"
+#include "analyze/core/classify.h"
+#include "analyze/core/render.h"
+#include "common/error.h"
+
+namespace capaudit::analyze::cli {
+namespace {
+
+std::string read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw common::Error(common::errno_message("open " + path, errno), "", kExitError);
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  int err = errno;
+  ::close(fd);
+  if (n < 0) throw common::Error(common::errno_message("read " + path, err), "", kExitError);
+  return out;
+}
+
+void write_output(const std::string& path, const std::string& text) {
+  int fd = 1;
+  if (path != "-") {
+    // Never overwrite silently: an existing file is an error.
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      int err = errno;
+      throw common::Error(common::errno_message("create " + path, err),
+                          err == EEXIST ? "remove it first or choose another -o name" : "", kExitError);
+    }
+  }
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      if (fd != 1) ::close(fd);
+      throw common::Error(common::errno_message("write " + path, err), "", kExitError);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fd != 1 && ::close(fd) != 0) throw common::Error(common::errno_message("close " + path, errno), "", kExitError);
+}
+
+void fail_on_parse_errors(const std::string& source, const std::vector<ParseError>& errors) {
+  if (errors.empty()) return;
+  std::string msg = source + ": ";
+  for (size_t i = 0; i < errors.size() && i < 5; ++i)
+    msg += (i ? "; " : "") + std::string(errors[i].line ? "line " + std::to_string(errors[i].line) + ": " : "") +
+           errors[i].message;
+  throw common::Error(msg, "sysctl.conf syntax: 'key = value' per line, '#' or ';' comments", kExitError);
+}
+
+struct HeaderOnly : common::TraceVisitor {
+  std::optional<common::Header> header;
+  void on_header(const common::Header& h) override { header = h; }
+};
+
+}  // namespace
+
+int cmd_report(const std::vector<std::string>& args) {
+  po::options_description out_opts("Output");
+  out_opts.add_options()
+      ("format,f", po::value<std::string>()->default_value("text"), "text, json or yaml")
+      ("output,o", po::value<std::string>()->default_value("-"), "write to FILE ('-' = stdout); never overwrites")
+      ("width", po::value<int>(), "wrap text at N columns (default: the terminal's width, else 100)")
+      ("color", po::value<std::string>()->default_value("auto"), "auto, always or never (auto: only on a terminal)");
+  po::options_description prof("Re-evaluation against another system profile (later options win)");
+  prof.add_options()
+      ("profile", po::value<std::string>(), "named profile: host, docker, hardened")
+      ("profile-from", po::value<std::string>(), "use another trace's recorded sysctls and rlimits")
+      ("sysctl-profile", po::value<std::string>(), "a sysctl.conf file")
+      ("sysctl", po::value<std::vector<std::string>>()->composing(), "KEY=VALUE (repeatable)");
+  CommandHelp help{
+      "capaudit-analyze report [OPTIONS] TRACE...",
+      "Classifies the capability checks of one or more traces (required, conditional on sysctls/rlimits,\n"
+      "advisory noise, denied, capset-only, startup-only, declared but unobserved), merges runs with\n"
+      "coverage, and recommends the smallest set. With a profile option the traces are re-evaluated\n"
+      "against other sysctl/rlimit values and the report lists what appears or vanishes, and why.\n"
+      "Rules and their kernel facts: docs/analysis.md; JSON/YAML schema: docs/report-schema.md.",
+      "  capaudit-analyze report trace.cap\n"
+      "  capaudit-analyze report -f json -o report.json run1.cap run2.cap run3.cap\n"
+      "  capaudit-analyze report --profile docker trace.cap\n"
+      "  capaudit-analyze report --sysctl net.ipv4.ip_unprivileged_port_start=1024 trace.cap\n"
+      "  capaudit-analyze report --sysctl-profile /etc/sysctl.d/99-hardening.conf trace.cap\n"};
+  auto vm = parse_command(args, {out_opts, prof}, help);
+  if (!vm) return kExitOk;
+  if (!vm->count("files")) throw common::Error("no trace given", "capaudit-analyze report TRACE...", kExitError);
+  const auto files = (*vm)["files"].as<std::vector<std::string>>();
+  const std::string format = (*vm)["format"].as<std::string>();
+  if (format != "text" && format != "json" && format != "yaml")
+    throw common::Error("unknown format '" + format + "'", "use -f text, json or yaml", kExitError);
+  const std::string output = (*vm)["output"].as<std::string>();
+  if (output != "-" && ::access(output.c_str(), F_OK) == 0)  // fail before the work, not after
+    throw common::Error("create " + output + ": File exists", "remove it first or choose another -o name", kExitError);
+
+  ClassifyOptions opts;
+  opts.tool_version = CAPAUDIT_VERSION;
+  std::vector<std::string> sources;
+  if (vm->count("profile")) {
+    const auto name = (*vm)["profile"].as<std::string>();
+    auto p = named_profile(name);
+    if (!p) {
+      std::string known;
+      for (const auto& n : named_profiles()) known += (known.empty() ? "" : ", ") + n;
+      throw common::Error("unknown profile '" + name + "'", "named profiles: " + known, kExitError);
+    }
+    fail_on_parse_errors("profile " + name, p->errors);
+    opts.overlay.overlay(p->profile);
+    sources.push_back(name);
+  }
+  if (vm->count("profile-from")) {
+    const auto path = (*vm)["profile-from"].as<std::string>();
+    HeaderOnly h;
+    auto rr = common::read_trace(path, h);
+    if (!h.header) throw common::Error(path + ": no header to take a profile from (" + rr.message + ")", "", kExitError);
+    opts.overlay.overlay(Profile::from_header(*h.header));
+    sources.push_back("trace:" + path);
+  }
+  if (vm->count("sysctl-profile")) {
+    const auto path = (*vm)["sysctl-profile"].as<std::string>();
+    auto p = parse_sysctl_conf(read_file(path));
+    fail_on_parse_errors(path, p.errors);
+    opts.overlay.overlay(p.profile);
+    sources.push_back("file:" + path);
+  }
+  if (vm->count("sysctl")) {
+    for (const auto& f : (*vm)["sysctl"].as<std::vector<std::string>>())
+      if (auto err = parse_sysctl_flag(f, opts.overlay)) fail_on_parse_errors("--sysctl", {*err});
+    sources.push_back("custom");
+  }
+  for (const auto& s : sources) opts.profile_name += (opts.profile_name.empty() ? "" : "+") + s;
+
+  std::vector<RunAggregate> runs;
+  int code = kExitOk;
+  for (const auto& f : files) {
+    runs.push_back(load_trace(f));
+    const auto& rr = runs.back().read;
+    if (rr.status == common::ReadStatus::error) {
+      report_read_problem(f, rr);
+      throw common::Error("cannot analyze " + f, "is it a capaudit trace? try 'capaudit-analyze info " + f + "'", kExitError);
+    }
+    if (rr.status != common::ReadStatus::complete) report_read_problem(f, rr);
+    code = worst_exit(code, exit_code_for(rr));
+  }
+
+  Report report = classify(runs, opts);
+  code = worst_exit(code, analyze::exit_code_for(report));
+
+  std::string text;
+  if (format == "json") {
+    text = render_json(report);
+  } else if (format == "yaml") {
+    text = render_yaml(report);
+  } else {
+    TextOptions t;
+    const bool tty = output == "-" && ::isatty(1);
+    winsize ws{};
+    if (vm->count("width")) t.width = (*vm)["width"].as<int>();
+    else if (tty && ::ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) t.width = ws.ws_col;
+    const auto color = (*vm)["color"].as<std::string>();
+    t.colour = color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
+    text = render_text(report, t);
+  }
+  write_output(output, text);
+  if (!report.complete)
+    std::cerr << "capaudit-analyze report: input incomplete; the findings cover what was recorded (exit " << kExitIncomplete
+              << ")\n";
+  return code;
+}
+
+}  // namespace capaudit::analyze::cli

@@ -1,0 +1,58 @@
+// Golden reports: the whole JSON report of a scenario, compared as parsed
+// JSON (key order and whitespace do not matter). To regenerate after an
+// intended change, run with CAPAUDIT_UPDATE_GOLDEN=1 and review the diff.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "analyze/core/classify.h"
+#include "analyze/core/render.h"
+#include "synthetic.h"
+
+namespace capaudit::analyze::test {
+namespace {
+
+using Json = nlohmann::json;
+
+void check_golden(const std::string& name, const Report& r) {
+  const std::string dir = CAPAUDIT_GOLDEN_DIR;
+  Json got = Json::parse(render_json(r));
+  const std::string text = render_text(r, {100, false, ""});
+  if (std::getenv("CAPAUDIT_UPDATE_GOLDEN")) {
+    std::ofstream(dir + "/" + name + ".json") << got.dump(2) << "\n";
+    std::ofstream(dir + "/" + name + ".txt") << text;
+  }
+  std::ifstream in(dir + "/" + name + ".json");
+  ASSERT_TRUE(in) << "missing golden " << name << ".json";
+  Json want = Json::parse(in);
+  EXPECT_EQ(got, want) << "report differs from golden " << name << ".json:\n" << got.dump(2);
+  std::ifstream tin(dir + "/" + name + ".txt");
+  std::stringstream ts;
+  ts << tin.rdbuf();
+  EXPECT_EQ(text, ts.str()) << "text report differs from golden " << name << ".txt";
+}
+
+TEST(Golden, BindAndDropUnderDockerProfile) {
+  Synth s;
+  s.exec(600, 1'500'000'000, "/usr/sbin/ntpd");
+  s.op(600, 1'600'000'000, common::OpKind::bind, kBind, 2, 123, 2, 0);
+  s.check(600, 1'600'000'100, kCapNetBindService, true, kBind);
+  uint64_t keep = cap_bit(25) | cap_bit(kCapNetRaw);
+  s.capset(600, 1'700'000'000, keep, keep);
+  s.check(600, 1'800'000'000, 25, true, 305);
+  s.stack(1, {"cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409"});
+  s.check(600, 1'500'000'500, kCapSysAdmin, true, kMmap, 1);
+  s.check(600, 1'900'000'000, kCapSysAdmin, false, kMount);
+  s.outcome(600, 1'900'000'100, kMount, -1);
+  ClassifyOptions o;
+  o.overlay = named_profile("docker")->profile;
+  o.profile_name = "docker";
+  o.tool_version = "test";
+  check_golden("ntpd_docker", classify({s.aggregate()}, o));
+}
+
+}  // namespace
+}  // namespace capaudit::analyze::test

@@ -1,0 +1,199 @@
+// The analyzer on real trace bytes: the production writer and reader
+// (tests/support TraceBuilder) must give the same findings as feeding the
+// events directly, and the CLI must honour its exit codes and output rules.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "analyze/core/classify.h"
+#include "analyze/core/render.h"
+#include "synthetic.h"
+#include "tests/support/trace_builder.h"
+
+namespace capaudit::analyze::test {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+// Writes the synthetic trace with the real writer, flushing a batch every
+// `batch` events in time order.
+std::vector<uint8_t> to_bytes(const Synth& s, bool finished = true) {
+  capaudit::test::TraceBuilder b;
+  b.header(s.header);
+  for (const auto& st : s.stacks) b.add(st);
+  struct Ref {
+    uint64_t t;
+    int kind;
+    size_t i;
+  };
+  std::vector<Ref> all;
+  for (size_t i = 0; i < s.checks.size(); ++i) all.push_back({s.checks[i].time_ns, 0, i});
+  for (size_t i = 0; i < s.forks.size(); ++i) all.push_back({s.forks[i].time_ns, 1, i});
+  for (size_t i = 0; i < s.execs.size(); ++i) all.push_back({s.execs[i].time_ns, 2, i});
+  for (size_t i = 0; i < s.outcomes.size(); ++i) all.push_back({s.outcomes[i].time_ns, 3, i});
+  for (size_t i = 0; i < s.capsets.size(); ++i) all.push_back({s.capsets[i].time_ns, 4, i});
+  for (size_t i = 0; i < s.ops.size(); ++i) all.push_back({s.ops[i].time_ns, 5, i});
+  std::stable_sort(all.begin(), all.end(), [](const Ref& a, const Ref& b) { return a.t < b.t; });
+  size_t n = 0;
+  for (const auto& r : all) {
+    switch (r.kind) {
+      case 0: b.add(s.checks[r.i]); break;
+      case 1: b.add(s.forks[r.i]); break;
+      case 2: b.add(s.execs[r.i]); break;
+      case 3: b.add(s.outcomes[r.i]); break;
+      case 4: b.add(s.capsets[r.i]); break;
+      default: b.add(s.ops[r.i]); break;
+    }
+    if (++n % s.batch == 0) b.flush();
+  }
+  b.flush();
+  return finished ? b.finish(*s.trailer) : b.unfinished();
+}
+
+Synth scenario() {
+  Synth s;
+  s.batch = 4;
+  s.stack(1, {"cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409"});
+  s.exec(600, 1'500'000'000, "/usr/sbin/ntpd");
+  s.check(600, 1'500'000'500, kCapSysAdmin, true, kMmap, 1);
+  s.op(600, 1'600'000'000, common::OpKind::bind, kBind, 2, 123, 2, 0);
+  s.check(600, 1'600'000'100, kCapNetBindService, true, kBind);
+  s.fork(600, 601, 1'650'000'000);
+  s.check(601, 1'660'000'000, kCapChown, true, kChown);
+  uint64_t keep = cap_bit(25) | cap_bit(kCapNetRaw);
+  s.capset(600, 1'700'000'000, keep, keep);
+  s.check(600, 1'800'000'000, 25, true, 305);
+  s.check(600, 1'900'000'000, kCapSysAdmin, false, kMount);
+  s.outcome(600, 1'900'000'100, kMount, -1);
+  return s;
+}
+
+Json findings_only(const Report& r) {
+  Json j = Json::parse(render_json(r));
+  j.erase("runs");  // paths and reader messages differ by construction
+  return j;
+}
+
+TEST(TraceFiles, RealWriterAndReaderGiveTheSameFindings) {
+  Synth s = scenario();
+  auto bytes = to_bytes(s);
+  Aggregator agg("bytes");
+  auto rr = common::read_trace_bytes(bytes, agg);
+  ASSERT_EQ(rr.status, common::ReadStatus::complete) << rr.message;
+  RunAggregate from_file = agg.finish(rr);
+  Report a = classify({from_file});
+  Report b = classify({s.aggregate()});
+  EXPECT_TRUE(a.complete);
+  EXPECT_EQ(findings_only(a), findings_only(b));
+  EXPECT_EQ(a.recommended, cap_bit(kCapNetBindService) | cap_bit(25) | cap_bit(kCapChown));
+  EXPECT_EQ(a.startup_only, cap_bit(kCapNetBindService));
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("capaudit-analyze-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::vector<uint8_t>& bytes) {
+    auto p = dir_ / name;
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    return p.string();
+  }
+  // Runs capaudit-analyze; returns the exit code, stdout in `out`.
+  int run(const std::string& args, std::string& out) {
+    std::string cmd = std::string(CAPAUDIT_ANALYZE_BIN) + " " + args + " 2>" + (dir_ / "stderr").string();
+    FILE* f = ::popen(cmd.c_str(), "r");
+    out.clear();
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    int status = ::pclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::string stderr_text() {
+    std::ifstream in(dir_ / "stderr");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  fs::path dir_;
+};
+
+TEST_F(Cli, CompleteTraceExitsZeroWithJson) {
+  auto path = write("t.cap", to_bytes(scenario()));
+  std::string out;
+  ASSERT_EQ(run("report -f json " + path, out), 0) << stderr_text();
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
+  EXPECT_EQ(j["complete"], true);
+  ASSERT_EQ(run("report -f yaml " + path, out), 0);
+  EXPECT_NE(out.find("schema_version: \"1.0\""), std::string::npos);
+  ASSERT_EQ(run("report " + path, out), 0);
+  EXPECT_NE(out.find("Recommended"), std::string::npos);
+  EXPECT_EQ(out.find("\033["), std::string::npos);  // a pipe gets no colour
+}
+
+TEST_F(Cli, TruncatedTraceExitsTwoAndStillReports) {
+  Synth s = scenario();
+  auto path = write("cut.cap", to_bytes(s, /*finished=*/false));
+  std::string out;
+  ASSERT_EQ(run("report -f json " + path, out), 2) << stderr_text();
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["complete"], false);
+  EXPECT_EQ(j["runs"][0]["status"], "truncated");
+  EXPECT_FALSE(j["recommended"].empty());
+}
+
+TEST_F(Cli, ErrorsExitOne) {
+  std::string out;
+  auto junk = write("junk.cap", {'n', 'o', 't', ' ', 'a', ' ', 't', 'r', 'a', 'c', 'e'});
+  EXPECT_EQ(run("report " + junk, out), 1);
+  auto good = write("t.cap", to_bytes(scenario()));
+  EXPECT_EQ(run("report -f xml " + good, out), 1);
+  EXPECT_EQ(run("report --profile nosuch " + good, out), 1);
+  std::ofstream(dir_ / "bad.conf") << "kernel.a = 1\nbroken line\n";
+  EXPECT_EQ(run("report --sysctl-profile " + (dir_ / "bad.conf").string() + " " + good, out), 1);
+  EXPECT_NE(stderr_text().find("line 2"), std::string::npos) << stderr_text();
+  // An existing output file is never overwritten.
+  std::ofstream(dir_ / "exists.json") << "keep me";
+  EXPECT_EQ(run("report -o " + (dir_ / "exists.json").string() + " " + good, out), 1);
+  std::ifstream kept(dir_ / "exists.json");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "keep me");
+}
+
+TEST_F(Cli, ProfilesReEvaluate) {
+  auto good = write("t.cap", to_bytes(scenario()));
+  std::string out;
+  ASSERT_EQ(run("report -f json --profile docker " + good, out), 0) << stderr_text();
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["profile"]["name"], "docker");
+  bool vanished = false;
+  for (const auto& c : j["changes"]) vanished |= c["name"] == "CAP_NET_BIND_SERVICE" && c["kind"] == "vanished";
+  EXPECT_TRUE(vanished);
+
+  std::ofstream(dir_ / "p.conf") << "# docker-like\n-net/ipv4/ip_unprivileged_port_start = 100\n";
+  ASSERT_EQ(run("report -f json -o " + (dir_ / "r.json").string() + " --sysctl-profile " + (dir_ / "p.conf").string() +
+                    " " + good, out),
+            0);
+  std::ifstream in(dir_ / "r.json");
+  Json r = Json::parse(in);
+  EXPECT_EQ(r["profile"]["settings"][0]["target"], "100");
+
+  // --profile-from: a trace recorded with the start at 0.
+  Synth docker_host;
+  docker_host.sysctl("net.ipv4.ip_unprivileged_port_start", "0");
+  auto other = write("other.cap", to_bytes(docker_host));
+  ASSERT_EQ(run("report -f json --profile-from " + other + " " + good, out), 0) << stderr_text();
+  j = Json::parse(out);
+  EXPECT_FALSE(std::find(j["recommended"].begin(), j["recommended"].end(), "CAP_NET_BIND_SERVICE") != j["recommended"].end());
+}
+
+}  // namespace
+}  // namespace capaudit::analyze::test

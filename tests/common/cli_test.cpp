@@ -1,0 +1,111 @@
+// capaudit-analyze info/dump as a user runs them: output and exit codes.
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int rc = -1;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun run(const std::string& args) {
+  const std::string cmd = std::string(CAPAUDIT_ANALYZE_BIN) + " " + args + " 2>&1";
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+const std::string kSample = std::string(CAPAUDIT_SAMPLES_DIR) + "/synthetic-basic/trace.cap";
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/capaudit-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string truncated_copy() {
+    std::ifstream in(kSample, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto path = (dir_ / "cut.cap").string();
+    std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() - 20);
+    return path;
+  }
+  fs::path dir_;
+};
+
+TEST_F(Cli, InfoPrintsEverySectionAndExitsZero) {
+  const CliRun r = run("info " + kSample);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  for (const char* s : {"[recorder]", "[host]", "[clock]", "[sysctls]", "[target rlimits]", "[hook]", "[sampling]",
+                        "[trailer]", "[events read]", "net.ipv4.ip_unprivileged_port_start = 1024", "cap checks    2003",
+                        "complete"}) {
+    EXPECT_NE(r.out.find(s), std::string::npos) << "missing " << s << " in\n" << r.out;
+  }
+}
+
+TEST_F(Cli, TruncatedInputExitsTwoAndSaysSo) {
+  const CliRun r = run("info " + truncated_copy());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("truncated after 2 batches"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("[trailer]"), std::string::npos);
+}
+
+TEST_F(Cli, ErrorsExitOne) {
+  EXPECT_EQ(run("info " + (dir_ / "missing.cap").string()).rc, 1);
+  EXPECT_EQ(run("info").rc, 1);
+  EXPECT_EQ(run("info --no-such-option " + kSample).rc, 1);
+  EXPECT_EQ(run("frobnicate").rc, 1);
+  EXPECT_EQ(run("dump -k nonsense " + kSample).rc, 1);
+  // The worst input decides: one good and one missing file is an error.
+  EXPECT_EQ(run("info " + kSample + " " + (dir_ / "missing.cap").string()).rc, 1);
+}
+
+TEST_F(Cli, HelpIsGroupedAndDocumentsExitCodes) {
+  for (const char* cmd : {"--help", "info --help", "dump --help"}) {
+    const CliRun r = run(cmd);
+    EXPECT_EQ(r.rc, 0) << cmd;
+    EXPECT_NE(r.out.find("Exit codes"), std::string::npos) << cmd;
+  }
+  EXPECT_NE(run("dump --help").out.find("Filter:"), std::string::npos);
+}
+
+TEST_F(Cli, DumpPrintsOneLinePerEvent) {
+  const CliRun all = run("dump " + kSample);
+  ASSERT_EQ(all.rc, 0) << all.out;
+  auto count = [](const std::string& text, const std::string& word) {
+    size_t n = 0;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) n += line.find(word) != std::string::npos;
+    return n;
+  };
+  EXPECT_EQ(count(all.out, " check "), 2003u);
+  EXPECT_EQ(count(all.out, " exec "), 3u);
+  EXPECT_EQ(count(all.out, " fork "), 4u);
+  EXPECT_EQ(count(all.out, " exit "), 4u);
+  EXPECT_EQ(count(all.out, "stack id="), 4u);
+  EXPECT_NE(all.out.find("CAP_NET_BIND_SERVICE granted syscall=bind"), std::string::npos);
+  EXPECT_NE(all.out.find("CAP_NET_ADMIN DENIED syscall=setsockopt"), std::string::npos);
+  const CliRun filtered = run("dump -k check -p 1003 " + kSample);
+  EXPECT_EQ(count(filtered.out, " check "), 1u) << filtered.out;
+  EXPECT_EQ(count(filtered.out, " exec "), 0u);
+}
+
+}  // namespace
