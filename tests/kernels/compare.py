@@ -43,6 +43,13 @@ def load_run(results, kernel, scenario, hook):
             run["summary"] = json.load(f)
     except (OSError, ValueError):
         pass
+    run["recommended"] = None
+    try:
+        with open(base + ".report.json") as f:
+            report = json.load(f)
+        run["recommended"] = sorted(c.lower() for c in report.get("recommended", []))
+    except (OSError, ValueError, AttributeError):
+        pass
     return run
 
 
@@ -109,6 +116,12 @@ def refusal_message(run, hook):
     return ""
 
 
+def fmt_list(caps):
+    if caps is None:
+        return "(no report)"
+    return ",".join(c.removeprefix("cap_") for c in caps) or "-"
+
+
 def fmt_caps(granted, denied):
     text = ",".join(c.removeprefix("cap_") for c in granted) or "-"
     if denied:
@@ -123,13 +136,14 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
     # The recorder exits with its command's status, so a scenario whose
     # operation fails on purpose (a denied check) has the same non-zero
     # status everywhere.
-    reference, reference_summary, ref_rc = {}, {}, {}
+    reference, reference_summary, ref_rc, ref_recommended = {}, {}, {}, {}
     for scenario in scenarios:
         ref = load_run(results, "native", scenario, "auto")
         if ref["summary"] and ref["summary"].get("status") == "complete":
             reference[scenario] = cap_sets(ref["summary"])
             reference_summary[scenario] = ref["summary"]
             ref_rc[scenario] = ref["rc"]
+            ref_recommended[scenario] = ref["recommended"]
     for kernel in kernels:
         for hook, outcome, subset in expect.get(kernel, []):
             for scenario in scenarios:
@@ -166,6 +180,8 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                             problems.append(f"{s['ringbuf_drops']} ring-buffer drops")
                         granted, denied = cap_sets(s)
                         caps_cell = fmt_caps(granted, denied)
+                        if run["recommended"] is not None:
+                            caps_cell = "req:" + fmt_list(run["recommended"]) + " | " + caps_cell
                         if scenario not in reference:
                             problems.append("no native reference")
                         else:
@@ -178,6 +194,11 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                             if ((without(granted, blind), without(denied, blind)) !=
                                     (without(ref_granted, blind), without(ref_denied, blind))):
                                 problems.append("differs from native " + fmt_caps(ref_granted, ref_denied))
+                            elif (ref_recommended[scenario] is not None and
+                                  without(run["recommended"] or [], blind) !=
+                                  without(ref_recommended[scenario], blind)):
+                                problems.append(f"analyzer recommends {fmt_list(run['recommended'])}, "
+                                                f"native {fmt_list(ref_recommended[scenario])}")
                             elif bool(s.get("outcomes")) != bool(reference_summary[scenario].get("outcomes")):
                                 problems.append(f"{s.get('outcomes')} syscall outcomes, native "
                                                 f"{reference_summary[scenario].get('outcomes')}")

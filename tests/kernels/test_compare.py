@@ -50,6 +50,10 @@ class CompareTest(unittest.TestCase):
     def tearDown(self):
         self.dir.cleanup()
 
+    def put_report(self, kernel, scenario, hook, recommended):
+        with open(os.path.join(self.root, kernel, f"{scenario}.{hook}.report.json"), "w") as f:
+            json.dump({"schema_version": "1.0", "recommended": recommended}, f)
+
     def put(self, kernel, scenario, hook, data, rc=0, log=""):
         d = os.path.join(self.root, kernel)
         os.makedirs(d, exist_ok=True)
@@ -179,6 +183,15 @@ class CompareTest(unittest.TestCase):
         failures, rows = self.failures()
         self.assertEqual(failures, 1, rows)
         self.assertIn("syscall outcomes", rows[("6.1", "kprobe")][6])
+
+    def test_analyzer_recommendation_must_match(self):
+        self.put_report("native", "setuid", "auto", ["CAP_SETUID"])
+        self.put_report("6.1", "setuid", "auto", ["CAP_SETUID"])
+        self.put_report("6.1", "setuid", "kprobe", [])
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1, rows)
+        self.assertIn("analyzer recommends -, native setuid", rows[("6.1", "kprobe")][6])
+        self.assertTrue(rows[("6.1", "auto")][4].startswith("req:setuid"))
 
     def test_missing_reference_fails_every_kernel_row(self):
         self.put("native", "setuid", "auto", None, rc=1)
