@@ -3,6 +3,7 @@
 #include <capnp/serialize.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -125,6 +126,42 @@ void get_column(List list, uint32_t first, std::span<CapCheck> out, T def, Set s
     return;
   }
   for (size_t k = 0; k < out.size(); ++k) set(out[k], static_cast<T>(list[first + static_cast<uint32_t>(k)]));
+}
+
+// Times as deltas from the previous check. The base is chosen so the first
+// delta equals the smallest later one: a steady loop then has one repeated
+// delta (stored once), and a jittery one has small offsets from the minimum
+// (stored as byte planes, so the always-zero high bytes form long runs).
+void put_time_column(const std::vector<CapCheck>& v, schema::CapCheckColumns::Builder c) {
+  const size_t n = v.size();
+  std::vector<int64_t> d(n);
+  int64_t min = 0;
+  for (size_t i = 1; i < n; ++i) {
+    d[i] = static_cast<int64_t>(v[i].time_ns - v[i - 1].time_ns);
+    if (i == 1 || d[i] < min) min = d[i];
+  }
+  d[0] = min;
+  c.setTimeBaseNs(v[0].time_ns - static_cast<uint64_t>(min));
+  bool same = true;
+  uint64_t max_offset = 0;
+  for (size_t i = 1; i < n; ++i) {
+    same = same && d[i] == min;
+    max_offset = std::max(max_offset, static_cast<uint64_t>(d[i]) - static_cast<uint64_t>(min));
+  }
+  if (same) {
+    if (min != 0) c.initTimeDeltas(1).set(0, zigzag(min));
+    return;
+  }
+  unsigned width = 1;
+  while (width < 8 && (max_offset >> (8 * width)) != 0) ++width;
+  c.setTimeDeltaMin(min);
+  c.setTimeDeltaWidth(static_cast<uint8_t>(width));
+  auto planes = c.initTimeDeltaPlanes(static_cast<unsigned>(n * width));
+  uint8_t* out = planes.begin();
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t u = static_cast<uint64_t>(d[i]) - static_cast<uint64_t>(min);
+    for (unsigned k = 0; k < width; ++k) out[k * n + i] = static_cast<uint8_t>(u >> (8 * k));
+  }
 }
 
 }  // namespace
@@ -280,21 +317,7 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
     auto c = b.initCapChecks();
     c.setCount(static_cast<uint32_t>(v.size()));
     c.setTimeBaseNs(v[0].time_ns);
-    // Deltas against the previous event; the first is relative to the base.
-    std::vector<uint64_t> d(v.size());
-    uint64_t prev = v[0].time_ns;
-    for (size_t i = 0; i < v.size(); ++i) {
-      d[i] = zigzag(static_cast<int64_t>(v[i].time_ns - prev));
-      prev = v[i].time_ns;
-    }
-    size_t same = 1;
-    while (same < d.size() && d[same] == d[0]) ++same;
-    if (same == d.size()) {
-      if (d[0] != 0) c.initTimeDeltas(1).set(0, d[0]);
-    } else {
-      auto l = c.initTimeDeltas(static_cast<unsigned>(d.size()));
-      for (unsigned j = 0; j < d.size(); ++j) l.set(j, d[j]);
-    }
+    put_time_column(v, c);
     put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.pid; }, [&](unsigned n) { return c.initPid(n); });
     put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.tid; }, [&](unsigned n) { return c.initTid(n); });
     put_column<int32_t>(v, 0, [](const CapCheck& e) { return e.cap; }, [&](unsigned n) { return c.initCap(n); });
@@ -569,6 +592,18 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   c.count = r.getCount();
   c.time_base_ns = r.getTimeBaseNs();
   c.time_deltas = r.getTimeDeltas();
+  c.time_delta_planes = r.getTimeDeltaPlanes();
+  c.time_delta_min = r.getTimeDeltaMin();
+  c.time_delta_width = r.getTimeDeltaWidth();
+  if (c.time_delta_planes.size() != 0) {
+    if (c.time_deltas.size() != 0) throw std::runtime_error("cap check times stored twice");
+    if (c.time_delta_width < 1 || c.time_delta_width > 8 ||
+        c.time_delta_planes.size() != uint64_t{c.count} * c.time_delta_width) {
+      throw std::runtime_error("cap check time planes: " + std::to_string(c.time_delta_planes.size()) +
+                               " bytes for " + std::to_string(c.count) + " events of width " +
+                               std::to_string(c.time_delta_width));
+    }
+  }
   c.pid = r.getPid();
   c.tid = r.getTid();
   c.cap = r.getCap();
@@ -592,7 +627,19 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
 void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck> out, uint64_t& running_time) {
   if (out.empty()) return;
   uint64_t t = running_time;
-  if (c.time_deltas.size() <= 1) {
+  if (c.time_delta_planes.size() != 0) {
+    const uint8_t* planes = c.time_delta_planes.begin();
+    const size_t n = c.count;
+    const uint64_t min = static_cast<uint64_t>(c.time_delta_min);
+    const unsigned width = c.time_delta_width;
+    for (size_t k = 0; k < out.size(); ++k) {
+      const size_t i = first + k;
+      uint64_t u = planes[i];
+      for (unsigned b = 1; b < width; ++b) u |= uint64_t{planes[b * n + i]} << (8 * b);
+      t += min + u;
+      out[k].time_ns = t;
+    }
+  } else if (c.time_deltas.size() <= 1) {
     const uint64_t d = c.time_deltas.size() == 0 ? 0 : static_cast<uint64_t>(unzigzag(c.time_deltas[0]));
     for (auto& e : out) {
       t += d;

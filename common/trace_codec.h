@@ -25,7 +25,7 @@ inline constexpr std::array<uint8_t, 8> kMagic = {'C', 'A', 'P', 'A', 'U', 'D', 
 inline constexpr uint32_t kContainerVersion = 1;
 inline constexpr size_t kPreambleSize = 16;
 inline constexpr uint32_t kFormatMajor = 1;
-inline constexpr uint32_t kFormatMinor = 0;
+inline constexpr uint32_t kFormatMinor = 1;  // 1.1: time delta byte planes
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
@@ -79,6 +79,9 @@ struct CheckColumns {
   uint32_t count = 0;
   uint64_t time_base_ns = 0;
   capnp::List<uint64_t>::Reader time_deltas;
+  int64_t time_delta_min = 0;
+  unsigned time_delta_width = 0;
+  capnp::Data::Reader time_delta_planes;
   capnp::List<uint32_t>::Reader pid, tid;
   capnp::List<int32_t>::Reader cap;
   capnp::List<bool>::Reader granted;

@@ -193,6 +193,16 @@ struct CapCheckColumns {
   opts @8 :List(UInt32);
   targetUsernsInum @9 :List(UInt64);
   stackId @10 :List(UInt32);
+
+  # Since format 1.1: jittery time deltas as frame-of-reference byte planes,
+  # which zstd compresses far better than mostly-zero 8-byte words. When
+  # timeDeltaPlanes is non-empty, timeDeltas must be empty and
+  #   d[i] = timeDeltaMin + u[i],  u[i] = sum over k < timeDeltaWidth of
+  #          timeDeltaPlanes[k * count + i] << (8 * k)
+  # (plane k holds byte k of every value). time[0] = timeBaseNs + d[0] as before.
+  timeDeltaMin @11 :Int64;
+  timeDeltaWidth @12 :UInt8;
+  timeDeltaPlanes @13 :Data;
 }
 
 struct ForkEvent {

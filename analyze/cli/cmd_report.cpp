@@ -11,6 +11,7 @@
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
+#include "analyze/config/from_report.h"
 #include "analyze/core/aggregate.h"
 #include "analyze/core/classify.h"
 #include "analyze/core/render.h"
@@ -175,6 +176,7 @@ int cmd_report(const std::vector<std::string>& args) {
     else if (tty && ::ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) t.width = ws.ws_col;
     const auto color = (*vm)["color"].as<std::string>();
     t.colour = color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
+    t.appendix = render_report_configs(report);  // analyze/config: every recommended config
     text = render_text(report, t);
   }
   write_output(output, text);

@@ -109,7 +109,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 0;
+  expected_header.format_minor = 1;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
@@ -162,6 +162,15 @@ TEST(TraceRoundTrip, CapCheckColumnShapes) {
   }
   {  // a single event
     cases.push_back({check(UINT64_MAX - 5, 1, 63, false, 0)});
+  }
+  for (uint64_t jitter : {3ull, 200ull, 60000ull, 1ull << 40}) {  // time planes of width 1, 1, 2, 6
+    std::vector<CapCheck> v;
+    uint64_t t = 77;
+    for (uint64_t i = 0; i < 500; ++i) {
+      t += 1000 + (i * 2654435761u) % jitter;
+      v.push_back(check(t, 3, 21, false, 9));
+    }
+    cases.push_back(v);
   }
   for (size_t k = 0; k < cases.size(); ++k) {
     TraceBuilder b;

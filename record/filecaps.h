@@ -1,0 +1,24 @@
+// File capabilities: the security.capability extended attribute of an
+// executable, which the kernel applies at exec.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "common/trace.h"
+
+namespace capaudit::record {
+
+// Decodes a raw vfs_cap_data / vfs_ns_cap_data value (revision 1, 2 or 3;
+// little-endian as stored on disk). nullopt + *error for a malformed value.
+std::optional<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr, std::string* error);
+
+// Reads and decodes PATH's security.capability. nullopt without *error set:
+// the file has no file capabilities; with *error set: it could not be read or
+// decoded (the message names the path). Follows symlinks, like exec does;
+// "/proc/PID/exe" works and reaches a deleted binary too.
+std::optional<common::FileCaps> read_file_caps(const std::string& path, std::string* error);
+
+}  // namespace capaudit::record
