@@ -1,6 +1,7 @@
 // The system context snapshot (DESIGN section 3): the facts about the host,
 // its kernel and the target's limits that the analyzer needs to interpret and
-// re-evaluate a trace offline. Taken once, while the recorder is privileged.
+// re-evaluate a trace offline. Take it once, BEFORE drop_after_attach: the
+// private securityfs mount and entering another netns need CAP_SYS_ADMIN.
 #pragma once
 
 #include <sys/types.h>
