@@ -1,6 +1,8 @@
 // capaudit-analyze config/check/diff end to end: synthetic traces written with
 // the production writer, the real executable run on them.
 #include <gtest/gtest.h>
+
+#include "run_command.h"
 #include <linux/capability.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,73 +12,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/trace_builder.h"
+#include "cli_traces.h"
 
 namespace capaudit::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int32_t kSocket = 41, kBind = 49, kChown = 92;
-
-struct Ran {
-  int status = -1;
-  std::string out;
-};
-
-Ran run(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
-
-common::CapCheck granted(uint64_t t, uint32_t pid, int cap, int32_t nr) {
-  common::CapCheck c = check(t, pid, cap, true, nr);
-  c.target_userns_inum = 4026531837;
-  return c;
-}
-
-// A web server: binds port 80 (start 1024) and chowns a file; v2 opens a raw
-// socket instead of chowning.
-std::vector<uint8_t> webd_trace(bool v2, uint32_t euid = 0) {
-  TraceBuilder b;
-  common::ExecEvent e;
-  e.time_ns = 2'000'000'000;
-  e.pid = e.tid = 100;
-  e.start_time_ns = e.time_ns - 1000;
-  e.filename = "/usr/sbin/webd";
-  e.argv = {"/usr/sbin/webd"};
-  e.uid = e.euid = euid;
-  e.caps.permitted = e.caps.effective = e.caps.bounding = (uint64_t{1} << 41) - 1;
-  b.add(e);
-  common::OperationFact op;
-  op.time_ns = 2'000'100'000;
-  op.pid = op.tid = 100;
-  op.kind = common::OpKind::bind;
-  op.syscall_nr = kBind;
-  op.a0 = 2;
-  op.a1 = 80;
-  op.a2 = 1;
-  op.uid = euid;
-  op.ret = 0;
-  b.add(op);
-  b.add(granted(2'000'100'500, 100, CAP_NET_BIND_SERVICE, kBind));
-  if (v2) {
-    b.add(granted(2'000'200'000, 100, CAP_NET_RAW, kSocket));
-  } else {
-    b.add(granted(2'000'200'000, 100, CAP_CHOWN, kChown));
-  }
-  common::Trailer t;
-  t.clean_shutdown = true;
-  t.stop_reason = "target exited";
-  return b.finish(t);
-}
 
 class Cli : public ::testing::Test {
  protected:
@@ -89,7 +31,7 @@ class Cli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   void write(const std::string& name, const std::vector<uint8_t>& bytes) {
-    std::ofstream(dir_ / name, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    write_bytes((dir_ / name).string(), bytes);
   }
   void write_text(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }

@@ -2,6 +2,8 @@
 // tools that consume them. Needs root (capability changes, setcap, setuid);
 // skips otherwise — scripts/test makes a skip fail under CI=true.
 #include <gtest/gtest.h>
+
+#include "run_command.h"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,23 +21,9 @@ namespace capaudit::analyze::test {
 namespace {
 
 namespace fs = std::filesystem;
+using capaudit::test::Ran;
+using capaudit::test::run;
 
-struct Ran {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Ran run(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p);
