@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -35,15 +36,11 @@ class RealConfig : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root: applies capabilities, file caps and uid changes";
-    char tmpl[] = "/tmp/capaudit-config-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    // The unprivileged runs below must be able to reach their files.
-    chmod(dir_.c_str(), 0755);
+    scratch_ = std::make_unique<capaudit::test::ScratchDir>("capaudit-config", 0755);
+    ASSERT_TRUE(scratch_->ok());
+    dir_ = scratch_->path();
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
+  std::unique_ptr<capaudit::test::ScratchDir> scratch_;
   fs::path dir_;
 };
 

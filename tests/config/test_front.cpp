@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <fstream>
 
 #include "cli_traces.h"
@@ -21,10 +22,9 @@ class Front : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root: the front command drops to another uid";
-    char tmpl[] = "/tmp/capaudit-front-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    chmod(dir_.c_str(), 0755);
+    scratch_ = std::make_unique<capaudit::test::ScratchDir>("capaudit-front", 0755);
+    ASSERT_TRUE(scratch_->ok());
+    dir_ = scratch_->path();
     // capaudit finds its tools next to itself: a copy with stand-ins beside it.
     fs::copy_file(CAPAUDIT_FRONT, dir_ / "capaudit");
     fs::copy_file(CAPAUDIT_ANALYZE, dir_ / "capaudit-analyze.real");
@@ -42,13 +42,11 @@ class Front : public ::testing::Test {
     chmod((dir_ / "capaudit").c_str(), 0755);
     chmod((dir_ / "capaudit-analyze.real").c_str(), 0755);
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
   void script(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << text;
     chmod((dir_ / name).c_str(), 0755);
   }
+  std::unique_ptr<capaudit::test::ScratchDir> scratch_;
   fs::path dir_;
 };
 
