@@ -60,6 +60,16 @@ uint64_t cgroup_id_of(const std::string& path) {
 
 // Maps cgroup ids back to paths for exec events, rescanning the hierarchy
 // lazily (and at most once a second) when an unknown id shows up.
+// Gone, or a zombie nobody reaped yet (-p targets are not our children):
+// either way it will make no more capability checks.
+bool process_ended(pid_t pid) {
+  std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return true;
+  char state = stat[close + 2];
+  return state == 'Z' || state == 'X';
+}
+
 class CgroupNames {
  public:
   std::string name(uint64_t id, uint64_t now_ns) {
@@ -164,7 +174,7 @@ class Session {
   // recorder waiting forever, so vanished pids are pruned.
   bool tree_alive() {
     for (auto it = live_.begin(); it != live_.end();) {
-      if (kill(static_cast<pid_t>(*it), 0) != 0 && errno == ESRCH) it = live_.erase(it);
+      if (process_ended(static_cast<pid_t>(*it))) it = live_.erase(it);
       else ++it;
     }
     return !live_.empty();

@@ -173,15 +173,22 @@ TEST(Privileges, RecorderDropsItsCapabilitiesOnceAttached) {
 
 TEST(Modes, AttachToARunningProcessWithDashP) {
   CAPAUDIT_REQUIRE_ROOT();
-  // The target waits, then exec()s the helper in place: same pid, new program.
-  std::string script = std::string("sleep 1.5; exec ") + helper_path() + " fork-exec setgid";
+  // The target waits until the recorder is attached (its header is on disk),
+  // then exec()s the helper in place: same pid, new program, and a new child.
+  std::string flag = temp_trace_path("pid-go");
+  std::string script = "while [ ! -e " + flag + " ]; do sleep 0.05; done; exec " + helper_path() + " fork-exec setgid";
   pid_t target = spawn({"/bin/sh", "-c", script});
   std::string out = temp_trace_path("pid");
-  auto rec = run_program(recorder_argv(out, {"-p", std::to_string(target)}));
+  pid_t recorder = spawn(recorder_argv(out, {"-p", std::to_string(target)}));
+  ASSERT_TRUE(wait_for_header(out));
+  std::ofstream(flag).put('1');
   int st = wait_status(target);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  int rst = wait_status(recorder);
+  EXPECT_TRUE(WIFEXITED(rst) && WEXITSTATUS(rst) == 0);
+  std::filesystem::remove(flag);
   Trace t = load_trace(out);
-  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message << rec.err;
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
   EXPECT_EQ(t.header.target_mode, common::TargetMode::pid);
   ASSERT_FALSE(t.processes.empty());
   EXPECT_EQ(t.processes[0].pid, static_cast<uint32_t>(target));
