@@ -73,6 +73,8 @@ TEST(Acceptance, Case1_BindBelowStartIsConditional_DockerProfileMakesItUnneeded)
   EXPECT_EQ((*c)["rules"][0]["needed_recorded"], true);
   EXPECT_TRUE(recommended(rep, "CAP_NET_BIND_SERVICE"));
   EXPECT_TRUE(rep["changes"].empty());
+  ASSERT_EQ(rep["executables"][0]["operations"].size(), 1u);
+  EXPECT_EQ(rep["executables"][0]["operations"][0]["description"], "bind AF_INET port 80 (type 1, protocol 0)");
 
   Json docker = report_of({run}, "docker");
   c = cap(docker["caps"], "CAP_NET_BIND_SERVICE");
