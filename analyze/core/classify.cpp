@@ -322,13 +322,21 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           }
           if (decl) {
             a.declared = true;
-            a.declared_exes.insert(exe);
+            a.declared_exes.insert("the file capabilities of " + exe);
           }
           a.exes.insert(exe);
         }
       }
     }
   }
+  // Declarations name no executable: they only count in the merged view.
+  for (const auto& d : opts.declared)
+    for (int cap = 0; cap < 64; ++cap)
+      if (has_cap(d.caps, cap)) {
+        Acc& a = ev.exes[""].caps[cap];
+        a.declared = true;
+        a.declared_exes.insert(d.source);
+      }
   return ev;
 }
 
@@ -417,8 +425,8 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
                " but never checked";
   } else {
     f.category = Category::declared_unobserved;
-    f.reason = "in the file capabilities of " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
-               " but never exercised";
+    f.reason = "declared by " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
+               " but never exercised: a coverage gap or an unneeded grant";
   }
   if (f.noise_basis == NoiseBasis::none && (a.noise_granted || a.noise_denied)) f.noise_basis = a.noise_basis;
   if (f.category == Category::advisory && a.noise_basis != NoiseBasis::call_path)

@@ -268,6 +268,21 @@ TEST(Classify, DeclaredFileCapsNeverExercised) {
   EXPECT_EQ(rep["executables"][0]["file_caps"]["permitted"].size(), 2u);
 }
 
+TEST(Classify, DeclaredByADeploymentNeverExercised) {
+  Synth s;
+  s.exec(800, 1'500'000'000, "/usr/sbin/webd");
+  s.check(800, 1'600'000'000, kCapChown, true, kChown);
+  ClassifyOptions o;
+  o.declared.push_back({cap_bit(kCapChown) | cap_bit(kCapSysAdmin), "unit webd.service"});
+  Json rep = Json::parse(render_json(classify({s.aggregate()}, o)));
+  EXPECT_EQ((*cap(rep["caps"], "CAP_CHOWN"))["category"], "required");
+  const Json* admin = cap(rep["caps"], "CAP_SYS_ADMIN");
+  ASSERT_NE(admin, nullptr);
+  EXPECT_EQ((*admin)["category"], "declared_unobserved");
+  EXPECT_NE((*admin)["reason"].get<std::string>().find("unit webd.service"), std::string::npos);
+  EXPECT_EQ(rep["recommended"], Json::array({"CAP_CHOWN"}));
+}
+
 TEST(Classify, ProcessIdentityIsNotTheBarePid) {
   // The same pid reused by two different programs in one run.
   Synth s;
