@@ -164,7 +164,9 @@ int cmd_report(const std::vector<std::string>& args) {
     const auto& rr = runs.back().read;
     if (rr.status == common::ReadStatus::error) {
       report_read_problem(f, rr);
-      throw common::Error("cannot analyze " + f, "is it a capaudit trace? try 'capaudit-analyze info " + f + "'", kExitError);
+      const bool exists = ::access(f.c_str(), F_OK) == 0;
+      throw common::Error("cannot analyze " + f,
+                          exists ? "is it a capaudit trace? try 'capaudit-analyze info " + f + "'" : "", kExitError);
     }
     if (rr.status != common::ReadStatus::complete) report_read_problem(f, rr);
     code = worst_exit(code, exit_code_for(rr));
