@@ -188,6 +188,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         bool impossible;
       };
       std::vector<SegHit> seg_hits;
+      // Syscalls in which the image also did an operation no rule speaks for
+      // (e.g. a raw socket beside a ping socket): a check there may belong to
+      // that operation, so a rule's "not needed" cannot clear it.
+      std::set<int32_t> unruled_syscalls;
       for (const auto& op : p.ops) {
         OpValues v;
         v.kind = op.kind;
@@ -197,9 +201,11 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         v.gid = op.gid;
         v.ret = op.ret;
         if (op.kind == common::OpKind::ptrace_attach) v.descendant = run.is_descendant(static_cast<uint32_t>(op.a[0]), p.pid);
+        bool ruled = false;
         for (const auto& rule : rules.rules) {
           if (!rule.evaluable || rule.operation != op.kind) continue;
           if (rule.applies && evaluate(*rule.applies, v, recorded, rules) != true) continue;
+          ruled = true;
           RuleHit h;
           h.rule = rule.id;
           h.operation = describe_operation(rule, v);
@@ -238,6 +244,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
           }
         }
+        if (!ruled) unruled_syscalls.insert(op.syscall_nr);
       }
 
       for (const auto& c : p.checks) {
@@ -282,6 +289,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             bool need = h.needed_target != false && !h.impossible;
             explained_needed = explained_needed.value_or(false) || need;
           }
+        if (explained && !*explained_needed && unruled_syscalls.count(c.syscall_nr)) explained = false;
 
         std::vector<Scope*> targets;
         if (host) {
