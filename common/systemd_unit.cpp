@@ -1,6 +1,7 @@
 #include "common/systemd_unit.h"
 
-#include <cap-ng.h>
+#include "common/capabilities.h"
+
 #include <linux/capability.h>
 
 #include <algorithm>
@@ -34,19 +35,13 @@ std::optional<bool> parse_bool(std::string_view v) {
   return std::nullopt;
 }
 
-// systemd accepts capability names case-insensitively, with the CAP_ prefix,
-// and plain numbers.
+// systemd accepts capability names case-insensitively with the CAP_ prefix,
+// and plain numbers; only capabilities it knows.
 std::optional<int> capability_from_word(std::string_view word) {
-  unsigned n = 0;
-  auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), n);
-  if (ec == std::errc() && end == word.data() + word.size()) {
-    if (n <= CAP_LAST_CAP) return static_cast<int>(n);
-    return std::nullopt;
-  }
-  std::string name = lower(word);
-  if (name.rfind("cap_", 0) != 0) return std::nullopt;
-  const int cap = capng_name_to_capability(name.c_str() + 4);
-  if (cap < 0 || cap > CAP_LAST_CAP) return std::nullopt;
+  const bool numeric = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!numeric && lower(word).rfind("cap_", 0) != 0) return std::nullopt;
+  auto cap = parse_cap(word);
+  if (!cap || *cap > CAP_LAST_CAP) return std::nullopt;
   return cap;
 }
 

@@ -56,9 +56,11 @@ PrivilegeVerdict check_recording_privileges();
 //   through an fd already held, when kernel.unprivileged_bpf_disabled is set;
 //   keep it if the session reads maps (loss counters) after the drop there.
 //   Ring buffer consumption (mmap + epoll) needs no capability.
-// - No DAC_OVERRIDE/DAC_READ_SEARCH/SYS_PTRACE: the output file is opened and
-//   chowned, and /proc/kallsyms read, before the drop; event data comes from
-//   the kernel, not from reading other processes' /proc files.
+// - No DAC_OVERRIDE/DAC_READ_SEARCH/SYS_PTRACE/SYS_ADMIN: the output file is
+//   opened and chowned, /proc/kallsyms read, the system context taken
+//   (fill_system_context) and the -p/--cgroup snapshot read (read_processes)
+//   before the drop; event data comes from the kernel, not from reading other
+//   processes' /proc files.
 struct KeepAfterAttach {
   bool signal_other_uid = false;  // keep CAP_KILL
   bool bpf_map_access = false;    // keep CAP_BPF

@@ -1,6 +1,8 @@
 // Processes that exist before recording starts (-p PID, --cgroup PATH): find
 // them in /proc and describe them as ProcessInfo for the trace's snapshot.
 // proc_root lets tests point at a fake tree; callers use the default.
+// Call read_process(es) BEFORE drop_after_attach: /proc/PID/exe of another
+// uid's process needs CAP_SYS_PTRACE (ptrace read access).
 #pragma once
 
 #include <cstdint>

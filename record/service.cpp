@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <string_view>
 
+#include "common/error.h"
+
 namespace capaudit::record {
 
 namespace {
@@ -187,6 +189,24 @@ LaunchOptions launch_options_for(const ServicePlan& plan) {
   }
   opts.no_new_privs = plan.no_new_privs;
   return opts;
+}
+
+LaunchOptions launch_options_for_unit(const std::string& unit_path, const std::vector<std::string>& command,
+                                      std::vector<std::string>* notes) {
+  auto unit = common::load_service_unit(unit_path);
+  if (auto* e = std::get_if<common::UnitError>(&unit)) {
+    const std::string where = e->line ? unit_path + ":" + std::to_string(e->line) : unit_path;
+    throw common::Error(where + ": " + e->message, "fix the unit, or record the command with -- CMD instead", 2);
+  }
+  const auto& parsed = std::get<common::ServiceUnit>(unit);
+  auto plan = plan_service(parsed, command, IdLookup::system());
+  if (auto* e = std::get_if<std::string>(&plan)) throw common::Error(unit_path + ": " + *e, "", 2);
+  const auto& p = std::get<ServicePlan>(plan);
+  if (notes) {
+    notes->insert(notes->end(), parsed.warnings.begin(), parsed.warnings.end());
+    notes->insert(notes->end(), p.notes.begin(), p.notes.end());
+  }
+  return launch_options_for(p);
 }
 
 }  // namespace capaudit::record

@@ -79,4 +79,11 @@ std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& u
 // the ambient set, with the bounding set left as wide as the unit says.
 LaunchOptions launch_options_for(const ServicePlan& plan);
 
+// `--service UNIT_FILE [-- ARGS]` in one call: load, parse, plan, map.
+// Every problem (unreadable unit, '+' prefix, invalid id, unknown user) is a
+// common::Error with exit code 2 naming the unit and line, raised before
+// anything is started. `notes` receives what the user should know.
+LaunchOptions launch_options_for_unit(const std::string& unit_path, const std::vector<std::string>& command,
+                                      std::vector<std::string>* notes = nullptr);
+
 }  // namespace capaudit::record

@@ -11,6 +11,8 @@ add_library(capaudit_record_support STATIC
   ${CMAKE_CURRENT_LIST_DIR}/launch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/filecaps.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proc_scan.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/context.cpp
 )
 target_include_directories(capaudit_record_support PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(capaudit_record_support PUBLIC capaudit_common_headers PRIVATE PkgConfig::CAPNG)
+find_package(Threads REQUIRED)
+target_link_libraries(capaudit_record_support PUBLIC capaudit_common_headers PRIVATE PkgConfig::CAPNG Threads::Threads)

@@ -23,6 +23,9 @@ struct Command {
 int cmd_info(const std::vector<std::string>& args);
 int cmd_dump(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
+int cmd_config(const std::vector<std::string>& args);
+int cmd_check(const std::vector<std::string>& args);
+int cmd_diff(const std::vector<std::string>& args);
 
 // Exit code for a finished read: complete -> ok, truncated/corrupt -> incomplete, error -> error.
 int exit_code_for(const common::ReadResult& r);

@@ -15,6 +15,9 @@ constexpr cli::Command kCommands[] = {
     {"info", "print a trace's header sections, trailer, counts and losses", cli::cmd_info},
     {"dump", "print a trace's events, one per line", cli::cmd_dump},
     {"report", "classify capabilities, merge runs, re-evaluate against a profile", cli::cmd_report},
+    {"config", "recommended configs: systemd, docker, podman, compose, kubernetes, setcap, filecap, c, python", cli::cmd_config},
+    {"check", "gate: compare needed capabilities with a unit, manifest or list (exit 1 on mismatch)", cli::cmd_check},
+    {"diff", "capabilities gained, lost or changed between two sets of runs (OLD... -- NEW...)", cli::cmd_diff},
 };
 
 void usage(std::ostream& out) {

@@ -1,12 +1,12 @@
 #include "analyze/config/configs.h"
 
-#include <cap-ng.h>
+#include "common/capabilities.h"
+
 #include <linux/capability.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <sstream>
 
 namespace capaudit::analyze {
@@ -24,16 +24,6 @@ constexpr std::array<std::pair<ConfigFormat, std::string_view>, 9> kFormats{{
     {ConfigFormat::c, "c"},
     {ConfigFormat::python, "python"},
 }};
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-  return s;
-}
-std::string lower(std::string_view v) {
-  std::string s(v);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 template <class F>
 std::string join(const std::vector<int>& caps, std::string_view sep, F name) {
@@ -392,42 +382,17 @@ std::string render_all_configs(const ConfigInput& input) {
   return out;
 }
 
-std::string cap_name_capng(int cap) {
-  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
-  return n ? std::string(n) : std::to_string(cap);
-}
-std::string cap_name_libcap(int cap) {
-  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
-  return n ? "cap_" + std::string(n) : std::to_string(cap);
-}
-std::string cap_name_systemd(int cap) {
-  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
-  return n ? "CAP_" + upper(n) : "CAP_" + std::to_string(cap);
-}
+std::string cap_name_systemd(int cap) { return common::cap_name(cap, common::CapNameStyle::upper); }
 std::string cap_name_container(int cap) {
-  const char* n = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
-  return n ? upper(n) : "CAP_" + std::to_string(cap);
+  // An unknown number keeps its CAP_ prefix: a bare "41" would read as a count.
+  return cap > common::last_known_cap() ? cap_name_systemd(cap) : common::cap_name(cap, common::CapNameStyle::bare);
 }
-
-std::optional<int> cap_from_any_name(std::string_view name) {
-  std::string s = lower(name);
-  if (s.rfind("cap_", 0) == 0) s.erase(0, 4);
-  int n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) {
-    return n >= 0 && n < 64 ? std::optional<int>(n) : std::nullopt;
-  }
-  const int cap = capng_name_to_capability(s.c_str());
-  if (cap < 0) return std::nullopt;
-  return cap;
+std::string cap_name_libcap(int cap) { return common::cap_name(cap, common::CapNameStyle::lower); }
+std::string cap_name_capng(int cap) {
+  const std::string n = cap_name_libcap(cap);
+  return n.rfind("cap_", 0) == 0 ? n.substr(4) : n;
 }
-
-std::vector<int> caps_in(uint64_t mask) {
-  std::vector<int> out;
-  for (int c = 0; c < 64; ++c) {
-    if ((mask >> c) & 1) out.push_back(c);
-  }
-  return out;
-}
+std::optional<int> cap_from_any_name(std::string_view name) { return common::parse_cap(name); }
+std::vector<int> caps_in(uint64_t mask) { return common::caps_in_mask(mask); }
 
 }  // namespace capaudit::analyze

@@ -31,10 +31,14 @@ const char* hook_name(common::Hook h) {
   return "unknown";
 }
 
+// Frames innermost first, offsets stripped. Frames inside cap_capable (the
+// recorder's own probe: bpf_prog_*, bpf_trace_run*, __traceiter_*) are cut.
 std::vector<std::string> strip_offsets(const std::vector<std::string>& frames) {
   std::vector<std::string> out;
   out.reserve(frames.size());
   for (const auto& f : frames) out.emplace_back(frame_function(f));
+  auto cap = std::find(out.begin(), out.end(), "cap_capable");
+  if (cap != out.end()) out.erase(out.begin(), cap);
   return out;
 }
 
@@ -44,6 +48,7 @@ struct Acc {
   uint64_t granted = 0, denied = 0;
   uint64_t plain_granted = 0, noise_granted = 0, noise_denied = 0;
   uint64_t explained_needed = 0, explained_not_needed = 0, denied_gating = 0;
+  std::map<int32_t, uint64_t> denied_gating_syscalls;
   bool predicted = false;
   NoiseBasis noise_basis = NoiseBasis::none;
   std::string noise_meaning;
@@ -290,6 +295,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               a.noise_denied += c.count;
             } else {
               a.denied_gating += c.count;
+              a.denied_gating_syscalls[c.syscall_nr] += c.count;
               a.has_denial = true;
               auto o = std::find_if(p.outcomes.begin(), p.outcomes.end(),
                                     [&](const OutcomeAgg& x) { return x.syscall_nr == c.syscall_nr; });
@@ -322,13 +328,21 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           }
           if (decl) {
             a.declared = true;
-            a.declared_exes.insert(exe);
+            a.declared_exes.insert("the file capabilities of " + exe);
           }
           a.exes.insert(exe);
         }
       }
     }
   }
+  // Declarations name no executable: they only count in the merged view.
+  for (const auto& d : opts.declared)
+    for (int cap = 0; cap < 64; ++cap)
+      if (has_cap(d.caps, cap)) {
+        Acc& a = ev.exes[""].caps[cap];
+        a.declared = true;
+        a.declared_exes.insert(d.source);
+      }
   return ev;
 }
 
@@ -373,7 +387,8 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
     std::vector<std::string> out;
     for (const auto& h : a.hits)
       if (h.needed_target != false && !h.impossible_target && (!predicted_only || !h.check_observed))
-        out.push_back("rule " + h.rule + ": " + h.operation + " (" + join(h.inputs, "; ") + ")");
+        out.push_back("rule " + h.rule + ": " + h.operation + " (" + join(h.inputs, "; ") + ")" +
+                      (h.needed_target ? "" : " - a value the rule reads is unknown, so the capability is kept"));
     return join(out, "; ");
   };
 
@@ -399,10 +414,13 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   } else if (a.denied_gating) {
     // A denied gating check says more than advisory granted ones beside it.
     f.category = Category::denied_only;
-    f.reason = "only denied checks (" + syscall_list(a, false) + "): " + to_string(a.denial.summary()) +
+    std::vector<std::string> gating;
+    for (const auto& [nr, n] : a.denied_gating_syscalls) gating.push_back(syscall_name(nr) + " x" + std::to_string(n));
+    f.reason = "only denied checks (" + join(gating, ", ") + "): " + to_string(a.denial.summary()) +
                "; a denied check is never added automatically" +
-               (a.noise_granted ? "; " + std::to_string(a.noise_granted) + " granted checks were advisory (" + a.noise_meaning + ")"
-                                : "");
+               (a.noise_granted + a.noise_denied
+                    ? "; " + std::to_string(a.noise_granted + a.noise_denied) + " other checks were advisory (" + a.noise_meaning + ")"
+                    : "");
   } else if (a.noise_granted) {
     f.category = Category::advisory;
     f.noise_basis = a.noise_basis;
@@ -417,8 +435,8 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
                " but never checked";
   } else {
     f.category = Category::declared_unobserved;
-    f.reason = "in the file capabilities of " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
-               " but never exercised";
+    f.reason = "declared by " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
+               " but never exercised: a coverage gap or an unneeded grant";
   }
   if (f.noise_basis == NoiseBasis::none && (a.noise_granted || a.noise_denied)) f.noise_basis = a.noise_basis;
   if (f.category == Category::advisory && a.noise_basis != NoiseBasis::call_path)

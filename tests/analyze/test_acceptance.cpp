@@ -111,7 +111,9 @@ TEST(Acceptance, Case3_RootTrueIsAllAdvisory) {
               "do_execveat_common.isra.0+422", "__x64_sys_execve+52", "do_syscall_64+113"});
   s.stack(2, {"cap_capable+131", "security_vm_enough_memory_mm+54", "expand_downwards+577", "setup_arg_pages+580",
               "load_elf_binary+994", "bprm_execve+703"});
-  s.stack(3, {"cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409", "do_mmap+1172",
+  // As capaudit-record stores it: the probe's own frames come first.
+  s.stack(3, {"bpf_prog_bc38262b296514c9_on_exit+0x1f", "bpf_trace_run5+0x7c", "__traceiter_cap_capable+0x3a",
+              "cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409", "do_mmap+1172",
               "vm_mmap_pgoff+292", "ksys_mmap_pgoff+344", "do_syscall_64+113"});
   s.stack(4, {"cap_capable+60", "ns_capable_common+40", "cap_bprm_creds_from_file+512", "security_bprm_creds_from_file+40",
               "bprm_execve+703"});
@@ -126,6 +128,7 @@ TEST(Acceptance, Case3_RootTrueIsAllAdvisory) {
   EXPECT_EQ((*c)["category"], "advisory");
   EXPECT_EQ((*c)["noise_basis"], "call_path");
   EXPECT_EQ((*c)["granted"], 8);
+  for (const auto& p : (*c)["call_paths"]) EXPECT_EQ(p["frames"][0], "cap_capable");
   c = cap(rep["caps"], "CAP_SETUID");
   ASSERT_NE(c, nullptr);
   EXPECT_EQ((*c)["category"], "advisory");
@@ -266,6 +269,21 @@ TEST(Classify, DeclaredFileCapsNeverExercised) {
   EXPECT_EQ((*cap(rep["caps"], "CAP_NET_RAW"))["category"], "required");
   EXPECT_EQ((*cap(rep["caps"], "CAP_NET_BIND_SERVICE"))["category"], "declared_unobserved");
   EXPECT_EQ(rep["executables"][0]["file_caps"]["permitted"].size(), 2u);
+}
+
+TEST(Classify, DeclaredByADeploymentNeverExercised) {
+  Synth s;
+  s.exec(800, 1'500'000'000, "/usr/sbin/webd");
+  s.check(800, 1'600'000'000, kCapChown, true, kChown);
+  ClassifyOptions o;
+  o.declared.push_back({cap_bit(kCapChown) | cap_bit(kCapSysAdmin), "unit webd.service"});
+  Json rep = Json::parse(render_json(classify({s.aggregate()}, o)));
+  EXPECT_EQ((*cap(rep["caps"], "CAP_CHOWN"))["category"], "required");
+  const Json* admin = cap(rep["caps"], "CAP_SYS_ADMIN");
+  ASSERT_NE(admin, nullptr);
+  EXPECT_EQ((*admin)["category"], "declared_unobserved");
+  EXPECT_NE((*admin)["reason"].get<std::string>().find("unit webd.service"), std::string::npos);
+  EXPECT_EQ(rep["recommended"], Json::array({"CAP_CHOWN"}));
 }
 
 TEST(Classify, ProcessIdentityIsNotTheBarePid) {

@@ -2,6 +2,8 @@
 // tools that consume them. Needs root (capability changes, setcap, setuid);
 // skips otherwise — scripts/test makes a skip fail under CI=true.
 #include <gtest/gtest.h>
+
+#include "run_command.h"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -19,23 +22,9 @@ namespace capaudit::analyze::test {
 namespace {
 
 namespace fs = std::filesystem;
+using capaudit::test::Ran;
+using capaudit::test::run;
 
-struct Ran {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Ran run(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p);
@@ -47,15 +36,11 @@ class RealConfig : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root: applies capabilities, file caps and uid changes";
-    char tmpl[] = "/tmp/capaudit-config-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    // The unprivileged runs below must be able to reach their files.
-    chmod(dir_.c_str(), 0755);
+    scratch_ = std::make_unique<capaudit::test::ScratchDir>("capaudit-config", 0755);
+    ASSERT_TRUE(scratch_->ok());
+    dir_ = scratch_->path();
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
+  std::unique_ptr<capaudit::test::ScratchDir> scratch_;
   fs::path dir_;
 };
 
@@ -205,7 +190,11 @@ TEST_F(RealConfig, SetcapLineLetsAnUnprivilegedUserBindPort80) {
   const fs::path helper = dir_ / "capaudit-test-helper";
   fs::copy_file(CAPAUDIT_TEST_HELPER, helper);
   chmod(helper.c_str(), 0755);
-  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + helper.string() + " bind-tcp4-80";
+  // A port of our own below 1024: other tests bind 80 in parallel (ctest -j).
+  const int port = 900 + getpid() % 100;
+  if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start;
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + helper.string() +
+                                " bind-tcp4-80 " + std::to_string(port);
 
   const Ran before = run(as_nobody);
   ASSERT_EQ(before.status, 1) << "the helper must need the capability: " << before.out;

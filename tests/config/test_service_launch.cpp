@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "record/launch.h"
 #include "record/service.h"
+#include "tests/config/run_command.h"
 
 namespace capaudit::record {
 namespace {
@@ -25,13 +27,9 @@ class ServiceLaunch : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root: switches users and capability sets";
-    char tmpl[] = "/tmp/capaudit-service-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    chmod(dir_.c_str(), 0777);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
+    scratch_ = std::make_unique<capaudit::test::ScratchDir>("capaudit-service", 0777);
+    ASSERT_TRUE(scratch_->ok());
+    dir_ = scratch_->path();
   }
 
   // Runs the unit's ExecStart= (which writes its /proc/self/status lines to
@@ -67,6 +65,7 @@ class ServiceLaunch : public ::testing::Test {
     return kv;
   }
 
+  std::unique_ptr<capaudit::test::ScratchDir> scratch_;
   fs::path dir_;
 };
 

@@ -4,7 +4,11 @@
 #include <map>
 #include <set>
 
+#include "common/error.h"
 #include "record/service.h"
+
+#include <cstdio>
+#include <fstream>
 
 namespace capaudit::record {
 namespace {
@@ -139,6 +143,33 @@ TEST(ServicePlan, SystemLookupFindsRootAndNobody) {
   EXPECT_EQ(root->uid, 0u);
   EXPECT_TRUE(ids.id_in_use(0));
   EXPECT_FALSE(ids.user_by_name("capaudit-no-such-user").has_value());
+}
+
+TEST(ServiceUnitFile, ErrorsNameTheUnitAndLineBeforeAnythingRuns) {
+  const std::string path = testing::TempDir() + "capaudit-plus.service";
+  std::ofstream(path) << "[Service]\nUser=nobody\nExecStart=+/bin/true\n";
+  try {
+    launch_options_for_unit(path, {});
+    FAIL() << "a '+' unit must be refused";
+  } catch (const common::Error& e) {
+    EXPECT_EQ(e.exit_code, 2);
+    EXPECT_NE(std::string(e.what()).find(path + ":3:"), std::string::npos) << e.what();
+  }
+  std::ofstream(path) << "[Service]\nUser=4294967295\nExecStart=/bin/true\n";
+  EXPECT_THROW(launch_options_for_unit(path, {}), common::Error);
+  EXPECT_THROW(launch_options_for_unit(path + ".missing", {}), common::Error);
+
+  std::ofstream(path) << "[Service]\nUser=nobody\nExecStart=@/bin/true probe\nNoNewPrivileges=yes\n";
+  std::vector<std::string> notes;
+  const LaunchOptions o = launch_options_for_unit(path, {}, &notes);
+  EXPECT_EQ(o.exec_path, "/bin/true");
+  EXPECT_EQ(o.argv, (std::vector<std::string>{"probe"}));
+  ASSERT_TRUE(o.user);
+  EXPECT_EQ(o.user->uid, 65534u);
+  EXPECT_TRUE(o.no_new_privs);
+  EXPECT_FALSE(o.caps.has_value());
+  EXPECT_FALSE(notes.empty());
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -1,0 +1,65 @@
+// The system context snapshot (DESIGN section 3): the facts about the host,
+// its kernel and the target's limits that the analyzer needs to interpret and
+// re-evaluate a trace offline. Take it once, BEFORE drop_after_attach: the
+// private securityfs mount and entering another netns need CAP_SYS_ADMIN.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/trace.h"
+
+namespace capaudit::record {
+
+// The ID of the initial user namespace: fixed by the kernel (PROC_USER_INIT_INO
+// in include/linux/proc_ns.h), so it is right even inside a container.
+constexpr uint64_t kInitUserNsInum = 0xEFFFFFFDu;
+
+// DESIGN section 5's global sysctls (dotted names), fs.mqueue.* expanded from
+// what this kernel has. Knobs a kernel does not have are simply not read.
+std::vector<std::string> global_sysctl_names(const std::string& sys_root = "/proc/sys");
+// The per-network-namespace ones.
+std::vector<std::string> netns_sysctl_names();
+
+// Reads each name below sys_root ("net.ipv4.x" → net/ipv4/x), trailing
+// newline removed; names that do not exist are omitted.
+std::vector<common::KeyValue> read_sysctls(const std::vector<std::string>& names,
+                                           const std::string& sys_root = "/proc/sys");
+
+// The per-netns sysctls as seen inside PID's network namespace. /proc/sys/net
+// answers for the reading thread's netns, so a short-lived thread joins the
+// target's netns (setns, needs CAP_SYS_ADMIN) and reads them there; the rest of
+// the recorder never changes namespace.
+struct NetnsSysctls {
+  uint64_t netns_inum = 0;
+  std::vector<common::KeyValue> values;
+  std::string error;  // why the values are missing, if they are
+};
+NetnsSysctls read_netns_sysctls(pid_t pid);
+
+// Every RLIMIT_* of PID (prlimit); UINT64_MAX = unlimited.
+std::vector<common::Rlimit> read_rlimits(pid_t pid);
+
+// Lockdown and LSMs from securityfs. When securityfs is not mounted it is
+// mounted in a private mount namespace of a short-lived child (the host's
+// mounts stay untouched); if even that fails, lockdown reads
+// "unknown (securityfs not mounted)".
+struct SecurityInfo {
+  std::string lockdown;  // raw file text, e.g. "[none] integrity confidentiality"
+  std::vector<std::string> lsms;
+};
+SecurityInfo read_security_info(const std::string& securityfs = "/sys/kernel/security");
+// Parses "lockdown,capability,landlock,yama,apparmor\n".
+std::vector<std::string> parse_lsm_list(const std::string& text);
+
+// Fills Header's host/kernel, clock and sysctl sections and target_rlimits
+// for the target process (for `-- CMD`: the held child; the recorder's own pid
+// reads the recorder's view). Never throws; returns warnings for facts that
+// could not be read (the header then simply lacks them).
+std::vector<std::string> fill_system_context(common::Header& header, pid_t target);
+
+}  // namespace capaudit::record

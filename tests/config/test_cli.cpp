@@ -1,0 +1,147 @@
+// capaudit-analyze config/check/diff end to end: synthetic traces written with
+// the production writer, the real executable run on them.
+#include <gtest/gtest.h>
+
+#include "run_command.h"
+#include <linux/capability.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "cli_traces.h"
+
+namespace capaudit::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/capaudit-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    write("v1.cap", webd_trace(false));
+    write("v2.cap", webd_trace(true));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void write(const std::string& name, const std::vector<uint8_t>& bytes) {
+    write_bytes((dir_ / name).string(), bytes);
+  }
+  void write_text(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  Ran analyze(const std::string& args) const { return run(std::string(CAPAUDIT_ANALYZE) + " " + args); }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, ConfigSystemdFromATrace) {
+  const Ran r = analyze("config --format systemd " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("AmbientCapabilities="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("for webd"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, ConfigForANonRootDeploymentAndYaml) {
+  Ran r = analyze("config --format systemd --user 65534 " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("AmbientCapabilities=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
+
+  r = analyze("config -f kubernetes --user 65534:65534 " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const YAML::Node sc = YAML::Load(r.out)["securityContext"];
+  EXPECT_EQ(sc["runAsUser"].as<int>(), 65534);
+  EXPECT_EQ(sc["capabilities"]["add"][1].as<std::string>(), "NET_BIND_SERVICE");
+
+  r = analyze("config -f setcap " + path("v1.cap"));
+  EXPECT_NE(r.out.find("\nsetcap cap_chown,cap_net_bind_service=ep /usr/sbin/webd\n"), std::string::npos) << r.out;
+
+  // A trace recorded as a non-root user makes that user the deployment account.
+  write("nonroot.cap", webd_trace(false, 1000));
+  r = analyze("config -f docker " + path("nonroot.cap"));
+  EXPECT_NE(r.out.find("--user=1000:1000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("WARNING"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, ConfigWithoutFormatPrintsEveryFormat) {
+  const Ran r = analyze("config " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* f : {"--- systemd ---", "--- docker ---", "--- kubernetes ---", "--- python ---"}) {
+    EXPECT_NE(r.out.find(f), std::string::npos) << f;
+  }
+}
+
+TEST_F(Cli, TextReportEndsWithTheRecommendedConfigs) {
+  const Ran r = analyze("report " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const size_t configs = r.out.find("Recommended configurations");
+  ASSERT_NE(configs, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE", configs), std::string::npos);
+  EXPECT_NE(r.out.find("capaudit_keep_operational_caps", configs), std::string::npos);
+}
+
+TEST_F(Cli, UsageErrors) {
+  EXPECT_EQ(analyze("config --format k8s " + path("v1.cap")).status, 1);
+  EXPECT_EQ(analyze("config --user -1 " + path("v1.cap")).status, 1);
+  EXPECT_EQ(analyze("config " + path("missing.cap")).status, 1);
+  EXPECT_EQ(analyze("check " + path("v1.cap")).status, 1);
+  EXPECT_EQ(analyze("diff " + path("v1.cap")).status, 1);
+}
+
+TEST_F(Cli, CheckAgainstUnitsManifestsAndLists) {
+  // The generated drop-in passes its own check.
+  write_text("webd.service", "[Service]\nExecStart=/usr/sbin/webd\n" +
+                                 analyze("config -f systemd " + path("v1.cap")).out);
+  Ran r = analyze("check " + path("v1.cap") + " --against " + path("webd.service"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("result: PASS"), std::string::npos) << r.out;
+
+  // A unit that forgot CHOWN and grants SYS_ADMIN fails both ways.
+  write_text("narrow.service",
+             "[Service]\nExecStart=/usr/sbin/webd\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SYS_ADMIN\n");
+  r = analyze("check " + path("v1.cap") + " --against " + path("narrow.service"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("missing:  CAP_CHOWN"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("excess:   CAP_SYS_ADMIN"), std::string::npos) << r.out;
+
+  // Kubernetes manifest generated from the trace, wrapped in a pod.
+  std::string pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: webd}\nspec:\n  containers:\n    - name: webd\n";
+  const std::string sc = analyze("config -f kubernetes " + path("v1.cap")).out;
+  size_t pos = 0;
+  while (pos < sc.size()) {
+    const size_t nl = sc.find('\n', pos);
+    pod += "      " + sc.substr(pos, nl - pos) + "\n";
+    pos = nl + 1;
+  }
+  write_text("pod.yaml", pod);
+  r = analyze("check " + path("v1.cap") + " --against " + path("pod.yaml"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  // The new version needs NET_RAW, which the manifest does not grant.
+  r = analyze("check " + path("v2.cap") + " --against " + path("pod.yaml"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("missing:  CAP_NET_RAW"), std::string::npos) << r.out;
+
+  // --caps, and --allow-excess.
+  EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service").status, 0);
+  EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service,net_raw").status, 1);
+  EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service,net_raw --allow-excess").status, 0);
+}
+
+TEST_F(Cli, DiffShowsGainedLostAndChanged) {
+  const Ran r = analyze("diff " + path("v1.cap") + " -- " + path("v2.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("gained:\n  CAP_NET_RAW: not seen -> required"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lost:\n  CAP_CHOWN: required -> not seen"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("CAP_NET_BIND_SERVICE"), std::string::npos) << r.out;
+  const Ran same = analyze("diff " + path("v1.cap") + " -- " + path("v1.cap"));
+  EXPECT_NE(same.out.find("no difference"), std::string::npos) << same.out;
+}
+
+}  // namespace
+}  // namespace capaudit::test

@@ -1,0 +1,97 @@
+// The `capaudit -- CMD` front command. The pipeline (record as root, hand the
+// trace over, analyze unprivileged, print report + configs) is tested with a
+// stand-in recorder that writes a synthetic trace, so it does not depend on
+// BPF; the real end-to-end run is in FrontEndToEnd below. Needs root.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <fstream>
+
+#include "cli_traces.h"
+#include "run_command.h"
+
+namespace capaudit::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Front : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: the front command drops to another uid";
+    scratch_ = std::make_unique<capaudit::test::ScratchDir>("capaudit-front", 0755);
+    ASSERT_TRUE(scratch_->ok());
+    dir_ = scratch_->path();
+    // capaudit finds its tools next to itself: a copy with stand-ins beside it.
+    fs::copy_file(CAPAUDIT_FRONT, dir_ / "capaudit");
+    fs::copy_file(CAPAUDIT_ANALYZE, dir_ / "capaudit-analyze.real");
+    write_bytes((dir_ / "webd.cap").string(), webd_trace(false));
+    chmod((dir_ / "webd.cap").c_str(), 0644);
+    // The recorder stand-in notes who ran it and copies the trace to -o.
+    script("capaudit-record",
+           "#!/bin/sh\necho \"recorder uid=$(id -u) args=$*\" >&2\n"
+           "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n"
+           "cp " + (dir_ / "webd.cap").string() + " \"$out\"\n");
+    // The analyzer wrapper shows its credentials, then runs the real one.
+    script("capaudit-analyze",
+           "#!/bin/sh\necho \"analyzer uid=$(id -u) gid=$(id -g) $(grep NoNewPrivs /proc/self/status | tr -d '\\t')\"\n"
+           "exec " + (dir_ / "capaudit-analyze.real").string() + " \"$@\"\n");
+    chmod((dir_ / "capaudit").c_str(), 0755);
+    chmod((dir_ / "capaudit-analyze.real").c_str(), 0755);
+  }
+  void script(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    chmod((dir_ / name).c_str(), 0755);
+  }
+  std::unique_ptr<capaudit::test::ScratchDir> scratch_;
+  fs::path dir_;
+};
+
+TEST_F(Front, RecordsAsRootAnalyzesAsTheSudoUserAndPrintsConfigs) {
+  const Ran r = run("env SUDO_UID=4321 SUDO_GID=4322 " + (dir_ / "capaudit").string() + " -- /usr/sbin/webd -x");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("recorder uid=0 args=-o "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-- /usr/sbin/webd -x"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("analyzer uid=4321 gid=4322 NoNewPrivs:1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Recommended configurations"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE"), std::string::npos) << r.out;
+}
+
+TEST_F(Front, WithoutSudoTheAnalysisRunsAsNobodyAndTheTraceCanBeKept) {
+  const fs::path kept = dir_ / "kept.cap";
+  const Ran r = run("env -u SUDO_UID -u SUDO_GID " + (dir_ / "capaudit").string() + " --keep " + kept.string() +
+                    " -f json -- /usr/sbin/webd");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("analyzer uid=65534 gid=65534 NoNewPrivs:1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"schema_version\""), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(stat(kept.c_str(), &st), 0) << r.out;
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The temporary directory the recorder wrote into is gone afterwards.
+  const size_t at = r.out.find("args=-o ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string trace = r.out.substr(at + 8, r.out.find(' ', at + 8) - at - 8);
+  EXPECT_EQ(trace.rfind("/tmp/capaudit-", 0), 0u) << trace;
+  EXPECT_FALSE(fs::exists(fs::path(trace).parent_path())) << trace;
+}
+
+TEST_F(Front, SudoByRootItselfStillDoesNotAnalyzeAsRoot) {
+  const Ran r = run("env SUDO_UID=0 SUDO_GID=0 " + (dir_ / "capaudit").string() + " -- /usr/sbin/webd");
+  EXPECT_NE(r.out.find("analyzer uid=65534"), std::string::npos) << r.out;
+}
+
+TEST_F(Front, UsageAndRecorderFailures) {
+  EXPECT_EQ(run((dir_ / "capaudit").string()).status, 2);
+  EXPECT_EQ(run((dir_ / "capaudit").string() + " --bogus -- true").status, 2);
+  script("capaudit-record", "#!/bin/sh\necho 'capaudit-record: missing CAP_BPF' >&2\nexit 1\n");
+  const Ran r = run((dir_ / "capaudit").string() + " -- /bin/true");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("no trace was recorded"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace capaudit::test
