@@ -94,6 +94,7 @@ struct Scope {
 
 struct ExeInfo {
   std::set<std::string> runs;
+  std::vector<OperationSeen> operations;
   std::set<std::tuple<std::string, uint32_t, uint64_t>> identities;  // (boot id, pid, start time)
   std::set<uint32_t> uids, euids;
   std::optional<common::FileCaps> file_caps;
@@ -111,6 +112,38 @@ struct Evidence {
   std::map<std::string, ExeInfo> info;
   std::map<NsKey, Scope> namespaces;
 };
+
+std::string describe(const OpAgg& op) {
+  const auto& a = op.a;
+  auto family = [](int64_t f) { return f == 2 ? std::string("AF_INET") : f == 10 ? std::string("AF_INET6") : f == 17 ? std::string("AF_PACKET") : "family " + std::to_string(f); };
+  switch (op.kind) {
+    case common::OpKind::bind:
+      return "bind " + family(a[0]) + " port " + std::to_string(a[1]) + " (type " + std::to_string(a[2]) + ", protocol " +
+             std::to_string(a[3]) + ")";
+    case common::OpKind::socket:
+      return "socket " + family(a[0]) + " type " + std::to_string(a[1] & 0xf) + " protocol " + std::to_string(a[2]);
+    default:
+      return std::string(op_kind_name(op.kind)) + "(" + std::to_string(a[0]) + ", " + std::to_string(a[1]) + ", " +
+             std::to_string(a[2]) + ", " + std::to_string(a[3]) + ")";
+  }
+}
+
+void add_operation(std::vector<OperationSeen>& ops, const OpAgg& op) {
+  auto it = std::find_if(ops.begin(), ops.end(), [&](const OperationSeen& o) {
+    return o.kind == op_kind_name(op.kind) && std::equal(std::begin(o.args), std::end(o.args), std::begin(op.a));
+  });
+  if (it == ops.end()) {
+    if (ops.size() >= 256) return;  // a report, not a log
+    OperationSeen o;
+    o.kind = op_kind_name(op.kind);
+    o.description = describe(op);
+    std::copy(std::begin(op.a), std::end(op.a), o.args);
+    ops.push_back(o);
+    it = ops.end() - 1;
+  }
+  it->count += op.count;
+  if (op.ret) it->last_ret = op.ret;
+}
 
 std::string exe_label(const ProcessAgg& p) {
   return p.exe.empty() ? "(unknown executable, pid " + std::to_string(p.pid) + ")" : p.exe;
@@ -144,6 +177,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       }
       if (p.file_caps) info.file_caps = p.file_caps;
       info.capset_requested |= p.capset_requested;
+      for (const auto& op : p.ops) add_operation(info.operations, op);
       Scope* scopes[2] = {&ev.exes[exe], &ev.exes[""]};
 
       // Rule hits for the operations this image performed.
@@ -154,6 +188,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         bool impossible;
       };
       std::vector<SegHit> seg_hits;
+      // Syscalls in which the image also did an operation no rule speaks for
+      // (e.g. a raw socket beside a ping socket): a check there may belong to
+      // that operation, so a rule's "not needed" cannot clear it.
+      std::set<int32_t> unruled_syscalls;
       for (const auto& op : p.ops) {
         OpValues v;
         v.kind = op.kind;
@@ -163,9 +201,11 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         v.gid = op.gid;
         v.ret = op.ret;
         if (op.kind == common::OpKind::ptrace_attach) v.descendant = run.is_descendant(static_cast<uint32_t>(op.a[0]), p.pid);
+        bool ruled = false;
         for (const auto& rule : rules.rules) {
           if (!rule.evaluable || rule.operation != op.kind) continue;
           if (rule.applies && evaluate(*rule.applies, v, recorded, rules) != true) continue;
+          ruled = true;
           RuleHit h;
           h.rule = rule.id;
           h.operation = describe_operation(rule, v);
@@ -204,6 +244,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
           }
         }
+        if (!ruled) unruled_syscalls.insert(op.syscall_nr);
       }
 
       for (const auto& c : p.checks) {
@@ -248,6 +289,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             bool need = h.needed_target != false && !h.impossible;
             explained_needed = explained_needed.value_or(false) || need;
           }
+        if (explained && !*explained_needed && unruled_syscalls.count(c.syscall_nr)) explained = false;
 
         std::vector<Scope*> targets;
         if (host) {
@@ -598,6 +640,7 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       ef.file_caps_effective = info.file_caps->effective;
     }
     ef.capset_requested = info.capset_requested;
+    ef.operations = info.operations;
     ef.caps = findings_for(scope, n);
     ef.recommended = mask_of(ef.caps, false);
     ef.startup_only = mask_of(ef.caps, true);

@@ -73,6 +73,8 @@ TEST(Acceptance, Case1_BindBelowStartIsConditional_DockerProfileMakesItUnneeded)
   EXPECT_EQ((*c)["rules"][0]["needed_recorded"], true);
   EXPECT_TRUE(recommended(rep, "CAP_NET_BIND_SERVICE"));
   EXPECT_TRUE(rep["changes"].empty());
+  ASSERT_EQ(rep["executables"][0]["operations"].size(), 1u);
+  EXPECT_EQ(rep["executables"][0]["operations"][0]["description"], "bind AF_INET port 80 (type 1, protocol 0)");
 
   Json docker = report_of({run}, "docker");
   c = cap(docker["caps"], "CAP_NET_BIND_SERVICE");
@@ -243,6 +245,23 @@ TEST(Acceptance, Case7_CapsetDropAfterBind) {
   EXPECT_EQ((*time)["category"], "required");
   EXPECT_EQ((*time)["startup_only"], false);
   EXPECT_EQ(rep["startup_only"], Json::array({"CAP_NET_BIND_SERVICE"}));
+}
+
+TEST(Classify, FailedPingSocketExplainsTheRawFallbackButARuleNeverClearsAnUnruledOperation) {
+  // gid 1000 outside ping_group_range "1 0": the ICMP datagram socket fails
+  // with EACCES and the program falls back to a raw socket (CAP_NET_RAW).
+  Synth s;
+  s.exec(1000, 1'500'000'000, "/usr/bin/ping");
+  s.op(1000, 1'500'100'000, OpKind::socket, kSocket, 2, 2, 1, 0, 1000, -13);
+  s.op(1000, 1'500'200'000, OpKind::socket, kSocket, 2, 3, 1, 0, 1000, 3);
+  s.check(1000, 1'500'200'100, kCapNetRaw, true, kSocket);
+  Json rec = report_of({s.aggregate()});
+  EXPECT_EQ((*cap(rec["caps"], "CAP_NET_RAW"))["category"], "conditional");
+  // Under docker the datagram socket would work, but the trace cannot prove the
+  // raw socket was only a fallback: the capability stays, as required.
+  Json docker = report_of({s.aggregate()}, "docker");
+  EXPECT_EQ((*cap(docker["caps"], "CAP_NET_RAW"))["category"], "required");
+  EXPECT_TRUE(recommended(docker, "CAP_NET_RAW"));
 }
 
 TEST(Classify, NonInitialUserNamespaceChecksStayOutOfTheHostSet) {
