@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,11 +120,11 @@ std::string describe(const ChildFailure& f, const std::string& command, const La
     case Stage::no_new_privs:
       return "cannot set no_new_privs for " + command + ": " + why;
     case Stage::keepcaps:
+      return "cannot give " + command + " " + cap_list(opts.caps.value_or(0)) + ": keepcaps: " + why;
     case Stage::bounding:
+      return "cannot give " + command + " " + cap_list(opts.caps.value_or(0)) + ": drop bounding set: " + why;
     case Stage::caps:
-      return "cannot give " + command + " the capabilities " + cap_list(opts.caps.value_or(0)) + ": " +
-             (f.stage == Stage::caps ? std::string(f.detail) : f.stage == Stage::bounding ? "drop bounding set" : "keepcaps") +
-             ": " + why;
+      return "cannot give " + command + " " + cap_list(opts.caps.value_or(0)) + ": " + f.detail + ": " + why;
   }
   return "cannot run " + command + ": " + why;
 }
@@ -197,8 +198,11 @@ std::unique_ptr<Launcher> Launcher::start(const LaunchOptions& opts, std::string
     plan.caps.effective = plan.caps.permitted = plan.caps.inheritable = plan.caps.ambient = *opts.caps;
   }
 
+  // The go channel is a socket so go() can send with MSG_NOSIGNAL: a child
+  // that died before go() must give an error, not a SIGPIPE that kills us.
   int go_pipe[2], error_pipe[2];
-  if (pipe2(go_pipe, O_CLOEXEC) != 0) return set_error(std::string("pipe: ") + std::strerror(errno));
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go_pipe) != 0)
+    return set_error(std::string("socketpair: ") + std::strerror(errno));
   if (pipe2(error_pipe, O_CLOEXEC) != 0) {
     int err = errno;
     close(go_pipe[0]);
@@ -236,11 +240,18 @@ std::optional<std::string> Launcher::go() {
   char go = 'g';
   ssize_t written;
   do {
-    written = write(go_fd_, &go, 1);
+    written = send(go_fd_, &go, 1, MSG_NOSIGNAL);
   } while (written < 0 && errno == EINTR);
   int write_err = errno;
   close_fd(go_fd_);
-  if (written != 1) return "cannot release " + command_ + ": " + std::strerror(write_err);
+  if (written != 1) {
+    close_fd(error_fd_);
+    int status = wait();
+    return "cannot run " + command_ + ": its process ended before it was released (" +
+           (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                : std::string(std::strerror(write_err))) +
+           ")";
+  }
 
   ChildFailure failure;
   size_t got = 0;

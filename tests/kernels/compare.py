@@ -43,6 +43,13 @@ def load_run(results, kernel, scenario, hook):
             run["summary"] = json.load(f)
     except (OSError, ValueError):
         pass
+    run["recommended"] = None
+    try:
+        with open(base + ".report.json") as f:
+            report = json.load(f)
+        run["recommended"] = sorted(c.lower() for c in report.get("recommended", []))
+    except (OSError, ValueError, AttributeError):
+        pass
     return run
 
 
@@ -109,6 +116,12 @@ def refusal_message(run, hook):
     return ""
 
 
+def fmt_list(caps):
+    if caps is None:
+        return "(no report)"
+    return ",".join(c.removeprefix("cap_") for c in caps) or "-"
+
+
 def fmt_caps(granted, denied):
     text = ",".join(c.removeprefix("cap_") for c in granted) or "-"
     if denied:
@@ -120,12 +133,17 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
     """Returns (rows, failures); each row is a list of table cells.
     INLINED: (kernels, hooks, functions) triples, see the expectation file."""
     rows, failures = [], 0
-    reference, reference_summary = {}, {}
+    # The recorder exits with its command's status, so a scenario whose
+    # operation fails on purpose (a denied check) has the same non-zero
+    # status everywhere.
+    reference, reference_summary, ref_rc, ref_recommended = {}, {}, {}, {}
     for scenario in scenarios:
         ref = load_run(results, "native", scenario, "auto")
-        if ref["summary"] and ref["rc"] == 0 and ref["summary"].get("status") == "complete":
+        if ref["summary"] and ref["summary"].get("status") == "complete":
             reference[scenario] = cap_sets(ref["summary"])
             reference_summary[scenario] = ref["summary"]
+            ref_rc[scenario] = ref["rc"]
+            ref_recommended[scenario] = ref["recommended"]
     for kernel in kernels:
         for hook, outcome, subset in expect.get(kernel, []):
             for scenario in scenarios:
@@ -149,8 +167,8 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                         # A fallback recording must still see the same capabilities.
                         caps_cell = fmt_caps(*cap_sets(s))
                 else:
-                    if run["rc"] != 0:
-                        problems.append(f"recorder exit {run['rc']}")
+                    if run["rc"] != ref_rc.get(scenario, 0):
+                        problems.append(f"recorder exit {run['rc']}, native {ref_rc.get(scenario, 0)}")
                     if not s:
                         problems.append("no readable trace")
                     else:
@@ -162,6 +180,8 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                             problems.append(f"{s['ringbuf_drops']} ring-buffer drops")
                         granted, denied = cap_sets(s)
                         caps_cell = fmt_caps(granted, denied)
+                        if run["recommended"] is not None:
+                            caps_cell = "req:" + fmt_list(run["recommended"]) + " | " + caps_cell
                         if scenario not in reference:
                             problems.append("no native reference")
                         else:
@@ -174,6 +194,11 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                             if ((without(granted, blind), without(denied, blind)) !=
                                     (without(ref_granted, blind), without(ref_denied, blind))):
                                 problems.append("differs from native " + fmt_caps(ref_granted, ref_denied))
+                            elif (ref_recommended[scenario] is not None and
+                                  without(run["recommended"] or [], blind) !=
+                                  without(ref_recommended[scenario], blind)):
+                                problems.append(f"analyzer recommends {fmt_list(run['recommended'])}, "
+                                                f"native {fmt_list(ref_recommended[scenario])}")
                             elif bool(s.get("outcomes")) != bool(reference_summary[scenario].get("outcomes")):
                                 problems.append(f"{s.get('outcomes')} syscall outcomes, native "
                                                 f"{reference_summary[scenario].get('outcomes')}")

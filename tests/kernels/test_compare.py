@@ -50,6 +50,10 @@ class CompareTest(unittest.TestCase):
     def tearDown(self):
         self.dir.cleanup()
 
+    def put_report(self, kernel, scenario, hook, recommended):
+        with open(os.path.join(self.root, kernel, f"{scenario}.{hook}.report.json"), "w") as f:
+            json.dump({"schema_version": "1.0", "recommended": recommended}, f)
+
     def put(self, kernel, scenario, hook, data, rc=0, log=""):
         d = os.path.join(self.root, kernel)
         os.makedirs(d, exist_ok=True)
@@ -129,6 +133,16 @@ class CompareTest(unittest.TestCase):
         failures, rows = self.failures()
         self.assertEqual(failures, 1)
         self.assertIn("no readable trace", rows[("6.1", "kprobe")][6])
+        self.assertIn("recorder exit 1, native 0", rows[("6.1", "kprobe")][6])
+
+    def test_failing_command_must_fail_the_same_everywhere(self):
+        self.put("native", "setuid", "auto", summary("tp_btf", {"cap_setuid": cap(granted=0, denied=1)}), rc=1)
+        denied = {"cap_setuid": cap(granted=0, denied=1, opts=[4])}
+        self.put("6.1", "setuid", "auto", summary("fexit", denied), rc=1)
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", denied), rc=0)
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1, rows)
+        self.assertIn("recorder exit 0, native 1", rows[("6.1", "kprobe")][6])
 
     def test_truncated_trace_fails(self):
         self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(opts=[4])}, status="truncated"))
@@ -169,6 +183,15 @@ class CompareTest(unittest.TestCase):
         failures, rows = self.failures()
         self.assertEqual(failures, 1, rows)
         self.assertIn("syscall outcomes", rows[("6.1", "kprobe")][6])
+
+    def test_analyzer_recommendation_must_match(self):
+        self.put_report("native", "setuid", "auto", ["CAP_SETUID"])
+        self.put_report("6.1", "setuid", "auto", ["CAP_SETUID"])
+        self.put_report("6.1", "setuid", "kprobe", [])
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1, rows)
+        self.assertIn("analyzer recommends -, native setuid", rows[("6.1", "kprobe")][6])
+        self.assertTrue(rows[("6.1", "auto")][4].startswith("req:setuid"))
 
     def test_missing_reference_fails_every_kernel_row(self):
         self.put("native", "setuid", "auto", None, rc=1)

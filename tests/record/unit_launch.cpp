@@ -135,6 +135,25 @@ TEST(Launcher, ChildWithoutGoNeverRuns) {
   EXPECT_FALSE(out.exists());
 }
 
+TEST(Launcher, ChildKilledBeforeGoIsAnErrorNotASigpipe) {
+  auto launcher = start_ok({.argv = {"/bin/true"}});
+  ASSERT_TRUE(launcher);
+  ASSERT_EQ(kill(launcher->pid(), SIGKILL), 0);
+  // Wait until it is a zombie: its end of the go channel is closed then.
+  std::string state;
+  for (int i = 0; i < 500 && state != "Z"; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(launcher->pid()) + "/stat");
+    std::string pid, comm;
+    stat >> pid >> comm >> state;
+    if (state != "Z") std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(state, "Z");
+  auto err = launcher->go();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(*err, "cannot run /bin/true: its process ended before it was released (killed by signal 9)");
+  EXPECT_TRUE(launcher->reaped());
+}
+
 TEST(Launcher, ChildDiesWithARecorderThatDiesBeforeGo) {
   std::string pid_text = capaudit::test::run_in_child([] {
     std::string error;
