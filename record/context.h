@@ -57,8 +57,9 @@ SecurityInfo read_security_info(const std::string& securityfs = "/sys/kernel/sec
 std::vector<std::string> parse_lsm_list(const std::string& text);
 
 // Fills Header's host/kernel, clock and sysctl sections and target_rlimits
-// for the target process (for `-- CMD`: the held child; the recorder's own pid
-// reads the recorder's view). Never throws; returns warnings for facts that
+// for the target process: for `-- CMD` the held child, for -p the pid, for
+// --cgroup one of its processes (a container has its own netns); the
+// recorder's own pid reads the recorder's view. Never throws; returns warnings for facts that
 // could not be read (the header then simply lacks them).
 std::vector<std::string> fill_system_context(common::Header& header, pid_t target);
 

@@ -120,11 +120,11 @@ std::string describe(const ChildFailure& f, const std::string& command, const La
     case Stage::no_new_privs:
       return "cannot set no_new_privs for " + command + ": " + why;
     case Stage::keepcaps:
+      return "cannot give " + command + " " + cap_list(opts.caps.value_or(0)) + ": keepcaps: " + why;
     case Stage::bounding:
+      return "cannot give " + command + " " + cap_list(opts.caps.value_or(0)) + ": drop bounding set: " + why;
     case Stage::caps:
-      return "cannot give " + command + " the capabilities " + cap_list(opts.caps.value_or(0)) + ": " +
-             (f.stage == Stage::caps ? std::string(f.detail) : f.stage == Stage::bounding ? "drop bounding set" : "keepcaps") +
-             ": " + why;
+      return "cannot give " + command + " " + cap_list(opts.caps.value_or(0)) + ": " + f.detail + ": " + why;
   }
   return "cannot run " + command + ": " + why;
 }

@@ -6,13 +6,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "common/capabilities.h"
 
 namespace capaudit::record {
 
@@ -60,21 +61,10 @@ uint64_t all_caps_mask() {
   return last >= 63 ? ~uint64_t{0} : bit(last + 1) - 1;
 }
 
-std::string cap_name(int cap) {
-  const char* name = cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
-  // libcap-ng answers "unknown" for numbers newer than its table.
-  if (!name || std::strcmp(name, "unknown") == 0) return "cap_" + std::to_string(cap);
-  return "cap_" + std::string(name);
-}
+std::string cap_name(int cap) { return common::cap_name(cap, common::CapNameStyle::lower); }
 
 std::string cap_list(uint64_t mask) {
-  std::string out;
-  for (int cap = 0; cap < 64; ++cap) {
-    if (!(mask & bit(cap))) continue;
-    if (!out.empty()) out += ',';
-    out += cap_name(cap);
-  }
-  return out.empty() ? "none" : out;
+  return mask ? common::cap_mask_names(mask, common::CapNameStyle::lower) : "none";
 }
 
 std::optional<uint64_t> parse_cap_list(const std::string& text, std::string* error) {
@@ -86,21 +76,16 @@ std::optional<uint64_t> parse_cap_list(const std::string& text, std::string* err
   int last = last_cap();
   while (std::getline(ss, item, ',')) {
     item = trim(item);
-    if (item.rfind("cap_", 0) == 0) item = item.substr(4);
-    int cap = -1;
-    if (!item.empty() && std::all_of(item.begin(), item.end(), ::isdigit)) {
-      cap = std::atoi(item.c_str());
-    } else if (!item.empty()) {
-      cap = capng_name_to_capability(item.c_str());
-    }
-    if (cap < 0 || cap > last) {
+    auto cap = common::parse_cap(item);
+    // Only what this kernel knows: capset() would refuse the rest.
+    if (!cap || *cap > last) {
       if (error) {
         *error = "unknown capability '" + item + "' (this kernel knows cap 0.." + std::to_string(last) +
                  "; names as in capabilities(7), e.g. cap_net_bind_service)";
       }
       return std::nullopt;
     }
-    mask |= bit(cap);
+    mask |= bit(*cap);
   }
   return mask;
 }

@@ -15,4 +15,4 @@ add_library(capaudit_record_support STATIC
 )
 target_include_directories(capaudit_record_support PUBLIC ${PROJECT_SOURCE_DIR})
 find_package(Threads REQUIRED)
-target_link_libraries(capaudit_record_support PUBLIC capaudit_common_headers PRIVATE PkgConfig::CAPNG Threads::Threads)
+target_link_libraries(capaudit_record_support PUBLIC capaudit_common PRIVATE PkgConfig::CAPNG Threads::Threads)

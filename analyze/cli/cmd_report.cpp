@@ -11,6 +11,7 @@
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
+#include "analyze/config/check.h"
 #include "analyze/config/from_report.h"
 #include "analyze/core/aggregate.h"
 #include "analyze/core/classify.h"
@@ -87,6 +88,10 @@ int cmd_report(const std::vector<std::string>& args) {
       ("profile-from", po::value<std::string>(), "use another trace's recorded sysctls and rlimits")
       ("sysctl-profile", po::value<std::string>(), "a sysctl.conf file")
       ("sysctl", po::value<std::vector<std::string>>()->composing(), "KEY=VALUE (repeatable)");
+  po::options_description decl("Declared capabilities");
+  decl.add_options()
+      ("declared-caps", po::value<std::string>(),
+       "capabilities the deployment grants (\"CAP_NET_RAW,net_admin\"): those never exercised are reported");
   CommandHelp help{
       "capaudit-analyze report [OPTIONS] TRACE...",
       "Classifies the capability checks of one or more traces (required, conditional on sysctls/rlimits,\n"
@@ -99,7 +104,7 @@ int cmd_report(const std::vector<std::string>& args) {
       "  capaudit-analyze report --profile docker trace.cap\n"
       "  capaudit-analyze report --sysctl net.ipv4.ip_unprivileged_port_start=1024 trace.cap\n"
       "  capaudit-analyze report --sysctl-profile /etc/sysctl.d/99-hardening.conf trace.cap\n"};
-  auto vm = parse_command(args, {out_opts, prof}, help);
+  auto vm = parse_command(args, {out_opts, prof, decl}, help);
   if (!vm) return kExitOk;
   if (!vm->count("files")) throw common::Error("no trace given", "capaudit-analyze report TRACE...", kExitError);
   const auto files = (*vm)["files"].as<std::vector<std::string>>();
@@ -145,6 +150,11 @@ int cmd_report(const std::vector<std::string>& args) {
       if (auto err = parse_sysctl_flag(f, opts.overlay)) fail_on_parse_errors("--sysctl", {*err});
     sources.push_back("custom");
   }
+  if (vm->count("declared-caps")) {
+    auto g = grant_from_caps_list((*vm)["declared-caps"].as<std::string>());
+    if (auto* err = std::get_if<std::string>(&g)) throw common::Error(*err, "e.g. --declared-caps CAP_NET_RAW,CAP_CHOWN", kExitError);
+    opts.declared.push_back({std::get<Grant>(g).caps, "--declared-caps"});
+  }
   for (const auto& s : sources) opts.profile_name += (opts.profile_name.empty() ? "" : "+") + s;
 
   std::vector<RunAggregate> runs;
@@ -154,7 +164,9 @@ int cmd_report(const std::vector<std::string>& args) {
     const auto& rr = runs.back().read;
     if (rr.status == common::ReadStatus::error) {
       report_read_problem(f, rr);
-      throw common::Error("cannot analyze " + f, "is it a capaudit trace? try 'capaudit-analyze info " + f + "'", kExitError);
+      const bool exists = ::access(f.c_str(), F_OK) == 0;
+      throw common::Error("cannot analyze " + f,
+                          exists ? "is it a capaudit trace? try 'capaudit-analyze info " + f + "'" : "", kExitError);
     }
     if (rr.status != common::ReadStatus::complete) report_read_problem(f, rr);
     code = worst_exit(code, exit_code_for(rr));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/syscalls.h"
+
 namespace capaudit::analyze {
 namespace {
 
@@ -148,6 +150,7 @@ void Aggregator::on_execs(std::span<const common::ExecEvent> events) {
     auto& p = run_.processes[idx];
     p.ppid = ppid;
     p.start_time_ns = e.start_time_ns;
+    p.from_exec = true;
     p.exe = e.filename;
     p.argv = e.argv;
     p.ids_known = true;
@@ -277,7 +280,45 @@ void Aggregator::on_operations(std::span<const common::OperationFact> events) {
 
 void Aggregator::on_trailer(const common::Trailer& t) { run_.trailer = t; }
 
+// The kernel makes an exec's checks (loading the ELF, computing the new
+// credentials) before the exec event, so they were counted for the image that
+// called execve. They belong to the program being loaded: move checks made
+// inside execve/execveat to the image that exec began.
+void Aggregator::move_exec_checks() {
+  const std::string arch = run_.header.arch;
+  std::optional<int> nrs[2] = {common::syscall_number("execve", arch), common::syscall_number("execveat", arch)};
+  for (auto& [pid, list] : images_by_pid_) {
+    for (size_t k = 0; k + 1 < list.size(); ++k) {
+      ProcessAgg& from = run_.processes[list[k]];
+      ProcessAgg& to = run_.processes[list[k + 1]];
+      if (!to.from_exec) continue;
+      auto is_exec = [&](const CheckAgg& c) { return (nrs[0] && c.syscall_nr == *nrs[0]) || (nrs[1] && c.syscall_nr == *nrs[1]); };
+      for (auto it = from.checks.begin(); it != from.checks.end();) {
+        if (!is_exec(*it) || it->last_ns > to.begin_ns) {
+          ++it;
+          continue;
+        }
+        const CheckAgg moved = *it;
+        auto same = std::find_if(to.checks.begin(), to.checks.end(), [&](const CheckAgg& c) {
+          return c.cap == moved.cap && c.granted == moved.granted && c.syscall_nr == moved.syscall_nr &&
+                 c.stack_id == moved.stack_id && c.userns == moved.userns && c.noaudit == moved.noaudit;
+        });
+        if (same == to.checks.end()) {
+          to.checks.push_back(moved);
+        } else {
+          same->count += moved.count;
+          same->first_ns = std::min(same->first_ns, moved.first_ns);
+          same->last_ns = std::max(same->last_ns, moved.last_ns);
+        }
+        it = from.checks.erase(it);
+      }
+      from.last_check = to.last_check = SIZE_MAX;
+    }
+  }
+}
+
 RunAggregate Aggregator::finish(const common::ReadResult& result) {
+  move_exec_checks();
   run_.read = result;
   return std::move(run_);
 }

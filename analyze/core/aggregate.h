@@ -51,6 +51,7 @@ struct ProcessAgg {
   uint32_t ppid = 0;
   uint64_t start_time_ns = 0;  // task start; with boot id and pid the process identity
   uint64_t begin_ns = 0;       // exec (or fork) time: where this image begins
+  bool from_exec = false;      // begun by an exec (not a fork or the snapshot)
   std::string exe;             // "" when the trace never said
   std::vector<std::string> argv;
   bool ids_known = false;
@@ -113,6 +114,7 @@ class Aggregator : public common::TraceVisitor {
   // every image an event can belong to is known when the event arrives.
   size_t image_for(uint32_t pid, uint64_t time_ns);
   size_t new_image(uint32_t pid, uint64_t begin_ns);
+  void move_exec_checks();
   void add_check(ProcessAgg& p, const common::CapCheck& e);
 
   RunAggregate run_;

@@ -31,10 +31,14 @@ const char* hook_name(common::Hook h) {
   return "unknown";
 }
 
+// Frames innermost first, offsets stripped. Frames inside cap_capable (the
+// recorder's own probe: bpf_prog_*, bpf_trace_run*, __traceiter_*) are cut.
 std::vector<std::string> strip_offsets(const std::vector<std::string>& frames) {
   std::vector<std::string> out;
   out.reserve(frames.size());
   for (const auto& f : frames) out.emplace_back(frame_function(f));
+  auto cap = std::find(out.begin(), out.end(), "cap_capable");
+  if (cap != out.end()) out.erase(out.begin(), cap);
   return out;
 }
 
@@ -44,6 +48,7 @@ struct Acc {
   uint64_t granted = 0, denied = 0;
   uint64_t plain_granted = 0, noise_granted = 0, noise_denied = 0;
   uint64_t explained_needed = 0, explained_not_needed = 0, denied_gating = 0;
+  std::map<int32_t, uint64_t> denied_gating_syscalls;
   bool predicted = false;
   NoiseBasis noise_basis = NoiseBasis::none;
   std::string noise_meaning;
@@ -89,6 +94,7 @@ struct Scope {
 
 struct ExeInfo {
   std::set<std::string> runs;
+  std::vector<OperationSeen> operations;
   std::set<std::tuple<std::string, uint32_t, uint64_t>> identities;  // (boot id, pid, start time)
   std::set<uint32_t> uids, euids;
   std::optional<common::FileCaps> file_caps;
@@ -106,6 +112,38 @@ struct Evidence {
   std::map<std::string, ExeInfo> info;
   std::map<NsKey, Scope> namespaces;
 };
+
+std::string describe(const OpAgg& op) {
+  const auto& a = op.a;
+  auto family = [](int64_t f) { return f == 2 ? std::string("AF_INET") : f == 10 ? std::string("AF_INET6") : f == 17 ? std::string("AF_PACKET") : "family " + std::to_string(f); };
+  switch (op.kind) {
+    case common::OpKind::bind:
+      return "bind " + family(a[0]) + " port " + std::to_string(a[1]) + " (type " + std::to_string(a[2]) + ", protocol " +
+             std::to_string(a[3]) + ")";
+    case common::OpKind::socket:
+      return "socket " + family(a[0]) + " type " + std::to_string(a[1] & 0xf) + " protocol " + std::to_string(a[2]);
+    default:
+      return std::string(op_kind_name(op.kind)) + "(" + std::to_string(a[0]) + ", " + std::to_string(a[1]) + ", " +
+             std::to_string(a[2]) + ", " + std::to_string(a[3]) + ")";
+  }
+}
+
+void add_operation(std::vector<OperationSeen>& ops, const OpAgg& op) {
+  auto it = std::find_if(ops.begin(), ops.end(), [&](const OperationSeen& o) {
+    return o.kind == op_kind_name(op.kind) && std::equal(std::begin(o.args), std::end(o.args), std::begin(op.a));
+  });
+  if (it == ops.end()) {
+    if (ops.size() >= 256) return;  // a report, not a log
+    OperationSeen o;
+    o.kind = op_kind_name(op.kind);
+    o.description = describe(op);
+    std::copy(std::begin(op.a), std::end(op.a), o.args);
+    ops.push_back(o);
+    it = ops.end() - 1;
+  }
+  it->count += op.count;
+  if (op.ret) it->last_ret = op.ret;
+}
 
 std::string exe_label(const ProcessAgg& p) {
   return p.exe.empty() ? "(unknown executable, pid " + std::to_string(p.pid) + ")" : p.exe;
@@ -139,6 +177,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       }
       if (p.file_caps) info.file_caps = p.file_caps;
       info.capset_requested |= p.capset_requested;
+      for (const auto& op : p.ops) add_operation(info.operations, op);
       Scope* scopes[2] = {&ev.exes[exe], &ev.exes[""]};
 
       // Rule hits for the operations this image performed.
@@ -149,6 +188,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         bool impossible;
       };
       std::vector<SegHit> seg_hits;
+      // Syscalls in which the image also did an operation no rule speaks for
+      // (e.g. a raw socket beside a ping socket): a check there may belong to
+      // that operation, so a rule's "not needed" cannot clear it.
+      std::set<int32_t> unruled_syscalls;
       for (const auto& op : p.ops) {
         OpValues v;
         v.kind = op.kind;
@@ -158,9 +201,11 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         v.gid = op.gid;
         v.ret = op.ret;
         if (op.kind == common::OpKind::ptrace_attach) v.descendant = run.is_descendant(static_cast<uint32_t>(op.a[0]), p.pid);
+        bool ruled = false;
         for (const auto& rule : rules.rules) {
           if (!rule.evaluable || rule.operation != op.kind) continue;
           if (rule.applies && evaluate(*rule.applies, v, recorded, rules) != true) continue;
+          ruled = true;
           RuleHit h;
           h.rule = rule.id;
           h.operation = describe_operation(rule, v);
@@ -199,6 +244,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
           }
         }
+        if (!ruled) unruled_syscalls.insert(op.syscall_nr);
       }
 
       for (const auto& c : p.checks) {
@@ -243,6 +289,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             bool need = h.needed_target != false && !h.impossible;
             explained_needed = explained_needed.value_or(false) || need;
           }
+        if (explained && !*explained_needed && unruled_syscalls.count(c.syscall_nr)) explained = false;
 
         std::vector<Scope*> targets;
         if (host) {
@@ -290,6 +337,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               a.noise_denied += c.count;
             } else {
               a.denied_gating += c.count;
+              a.denied_gating_syscalls[c.syscall_nr] += c.count;
               a.has_denial = true;
               auto o = std::find_if(p.outcomes.begin(), p.outcomes.end(),
                                     [&](const OutcomeAgg& x) { return x.syscall_nr == c.syscall_nr; });
@@ -322,13 +370,21 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           }
           if (decl) {
             a.declared = true;
-            a.declared_exes.insert(exe);
+            a.declared_exes.insert("the file capabilities of " + exe);
           }
           a.exes.insert(exe);
         }
       }
     }
   }
+  // Declarations name no executable: they only count in the merged view.
+  for (const auto& d : opts.declared)
+    for (int cap = 0; cap < 64; ++cap)
+      if (has_cap(d.caps, cap)) {
+        Acc& a = ev.exes[""].caps[cap];
+        a.declared = true;
+        a.declared_exes.insert(d.source);
+      }
   return ev;
 }
 
@@ -373,7 +429,8 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
     std::vector<std::string> out;
     for (const auto& h : a.hits)
       if (h.needed_target != false && !h.impossible_target && (!predicted_only || !h.check_observed))
-        out.push_back("rule " + h.rule + ": " + h.operation + " (" + join(h.inputs, "; ") + ")");
+        out.push_back("rule " + h.rule + ": " + h.operation + " (" + join(h.inputs, "; ") + ")" +
+                      (h.needed_target ? "" : " - a value the rule reads is unknown, so the capability is kept"));
     return join(out, "; ");
   };
 
@@ -399,10 +456,13 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   } else if (a.denied_gating) {
     // A denied gating check says more than advisory granted ones beside it.
     f.category = Category::denied_only;
-    f.reason = "only denied checks (" + syscall_list(a, false) + "): " + to_string(a.denial.summary()) +
+    std::vector<std::string> gating;
+    for (const auto& [nr, n] : a.denied_gating_syscalls) gating.push_back(syscall_name(nr) + " x" + std::to_string(n));
+    f.reason = "only denied checks (" + join(gating, ", ") + "): " + to_string(a.denial.summary()) +
                "; a denied check is never added automatically" +
-               (a.noise_granted ? "; " + std::to_string(a.noise_granted) + " granted checks were advisory (" + a.noise_meaning + ")"
-                                : "");
+               (a.noise_granted + a.noise_denied
+                    ? "; " + std::to_string(a.noise_granted + a.noise_denied) + " other checks were advisory (" + a.noise_meaning + ")"
+                    : "");
   } else if (a.noise_granted) {
     f.category = Category::advisory;
     f.noise_basis = a.noise_basis;
@@ -417,8 +477,8 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
                " but never checked";
   } else {
     f.category = Category::declared_unobserved;
-    f.reason = "in the file capabilities of " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
-               " but never exercised";
+    f.reason = "declared by " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
+               " but never exercised: a coverage gap or an unneeded grant";
   }
   if (f.noise_basis == NoiseBasis::none && (a.noise_granted || a.noise_denied)) f.noise_basis = a.noise_basis;
   if (f.category == Category::advisory && a.noise_basis != NoiseBasis::call_path)
@@ -580,6 +640,7 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       ef.file_caps_effective = info.file_caps->effective;
     }
     ef.capset_requested = info.capset_requested;
+    ef.operations = info.operations;
     ef.caps = findings_for(scope, n);
     ef.recommended = mask_of(ef.caps, false);
     ef.startup_only = mask_of(ef.caps, true);

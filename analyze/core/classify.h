@@ -13,12 +13,20 @@
 
 namespace capaudit::analyze {
 
+// Capabilities a deployment grants (a unit, a manifest, a list): reported as
+// declared_unobserved when no run exercised them.
+struct Declaration {
+  CapMask caps = 0;
+  std::string source;  // "unit webd.service", "--declared-caps"
+};
+
 struct ClassifyOptions {
   // The target profile is each run's recorded snapshot with this overlay on
   // top. Empty overlay and no name: analyze against the recorded profile.
   Profile overlay;
   std::string profile_name;  // "" = the recorded profile
   std::string tool_version;
+  std::vector<Declaration> declared;
   const RuleSet* rules = nullptr;          // nullptr = builtin_rules()
   const Catalogue* catalogue = nullptr;    // nullptr = builtin_catalogue()
 };

@@ -136,6 +136,16 @@ struct NamespaceFinding {
   std::vector<CapFinding> caps;
 };
 
+// A sysctl/rlimit-sensitive operation the trace recorded (whether or not a
+// rule evaluated it): what the program did, e.g. "bind AF_INET port 80".
+struct OperationSeen {
+  std::string kind;         // common::OpKind name: "bind", "socket", ...
+  std::string description;  // "bind AF_INET port 80 (type 1, protocol 0)"
+  int64_t args[4] = {0, 0, 0, 0};
+  uint64_t count = 0;
+  std::optional<int64_t> last_ret;  // syscall return of the last one, when recorded
+};
+
 struct ExecutableFindings {
   std::string path;                  // as the recorder resolved it
   std::vector<std::string> runs;     // run ids where it ran
@@ -148,6 +158,7 @@ struct ExecutableFindings {
   std::optional<CapMask> file_caps_inheritable;
   bool file_caps_effective = false;
   CapMask capset_requested = 0;      // union of capset() permitted+effective masks
+  std::vector<OperationSeen> operations;
   std::vector<CapFinding> caps;      // sorted by category then cap
   CapMask recommended = 0;           // required + conditional (target profile)
   CapMask startup_only = 0;          // subset of recommended, droppable after start-up

@@ -128,6 +128,14 @@ Json report_json(const Report& r) {
     else
       x["file_caps"] = nullptr;
     x["capset_requested"] = cap_names_json(e.capset_requested);
+    Json ops = Json::array();
+    for (const auto& o : e.operations)
+      ops.push_back({{"kind", o.kind},
+                     {"description", o.description},
+                     {"args", o.args},
+                     {"count", o.count},
+                     {"last_ret", o.last_ret ? Json(*o.last_ret) : Json(nullptr)}});
+    x["operations"] = ops;
     x["recommended"] = cap_names_json(e.recommended);
     x["startup_only"] = cap_names_json(e.startup_only);
     x["caps"] = caps_json(e.caps);
@@ -361,6 +369,18 @@ std::string render_text(const Report& r, const TextOptions& opts) {
       t.line(c->name + " " + to_string(c->kind) + " (" + (c->executable.empty() ? "all executables" : c->executable) +
              ", " + (c->before ? to_string(*c->before) : "absent") + " -> " +
              (c->after ? to_string(*c->after) : "absent") + "): " + c->why);
+  }
+
+  {
+    bool any = false;
+    for (const auto& e : r.executables) any = any || !e.operations.empty();
+    if (any) {
+      t.heading("Operations recorded (sysctl/rlimit-sensitive)");
+      for (const auto& e : r.executables)
+        for (const auto& o : e.operations)
+          t.line(e.path + ": " + o.description + " x" + std::to_string(o.count) +
+                 (o.last_ret ? ", returned " + std::to_string(*o.last_ret) : ""));
+    }
   }
 
   t.heading("Coverage (observation, not confidence)");

@@ -73,6 +73,8 @@ TEST(Acceptance, Case1_BindBelowStartIsConditional_DockerProfileMakesItUnneeded)
   EXPECT_EQ((*c)["rules"][0]["needed_recorded"], true);
   EXPECT_TRUE(recommended(rep, "CAP_NET_BIND_SERVICE"));
   EXPECT_TRUE(rep["changes"].empty());
+  ASSERT_EQ(rep["executables"][0]["operations"].size(), 1u);
+  EXPECT_EQ(rep["executables"][0]["operations"][0]["description"], "bind AF_INET port 80 (type 1, protocol 0)");
 
   Json docker = report_of({run}, "docker");
   c = cap(docker["caps"], "CAP_NET_BIND_SERVICE");
@@ -111,7 +113,9 @@ TEST(Acceptance, Case3_RootTrueIsAllAdvisory) {
               "do_execveat_common.isra.0+422", "__x64_sys_execve+52", "do_syscall_64+113"});
   s.stack(2, {"cap_capable+131", "security_vm_enough_memory_mm+54", "expand_downwards+577", "setup_arg_pages+580",
               "load_elf_binary+994", "bprm_execve+703"});
-  s.stack(3, {"cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409", "do_mmap+1172",
+  // As capaudit-record stores it: the probe's own frames come first.
+  s.stack(3, {"bpf_prog_bc38262b296514c9_on_exit+0x1f", "bpf_trace_run5+0x7c", "__traceiter_cap_capable+0x3a",
+              "cap_capable+131", "security_vm_enough_memory_mm+54", "__mmap_region+3409", "do_mmap+1172",
               "vm_mmap_pgoff+292", "ksys_mmap_pgoff+344", "do_syscall_64+113"});
   s.stack(4, {"cap_capable+60", "ns_capable_common+40", "cap_bprm_creds_from_file+512", "security_bprm_creds_from_file+40",
               "bprm_execve+703"});
@@ -126,6 +130,7 @@ TEST(Acceptance, Case3_RootTrueIsAllAdvisory) {
   EXPECT_EQ((*c)["category"], "advisory");
   EXPECT_EQ((*c)["noise_basis"], "call_path");
   EXPECT_EQ((*c)["granted"], 8);
+  for (const auto& p : (*c)["call_paths"]) EXPECT_EQ(p["frames"][0], "cap_capable");
   c = cap(rep["caps"], "CAP_SETUID");
   ASSERT_NE(c, nullptr);
   EXPECT_EQ((*c)["category"], "advisory");
@@ -242,6 +247,23 @@ TEST(Acceptance, Case7_CapsetDropAfterBind) {
   EXPECT_EQ(rep["startup_only"], Json::array({"CAP_NET_BIND_SERVICE"}));
 }
 
+TEST(Classify, FailedPingSocketExplainsTheRawFallbackButARuleNeverClearsAnUnruledOperation) {
+  // gid 1000 outside ping_group_range "1 0": the ICMP datagram socket fails
+  // with EACCES and the program falls back to a raw socket (CAP_NET_RAW).
+  Synth s;
+  s.exec(1000, 1'500'000'000, "/usr/bin/ping");
+  s.op(1000, 1'500'100'000, OpKind::socket, kSocket, 2, 2, 1, 0, 1000, -13);
+  s.op(1000, 1'500'200'000, OpKind::socket, kSocket, 2, 3, 1, 0, 1000, 3);
+  s.check(1000, 1'500'200'100, kCapNetRaw, true, kSocket);
+  Json rec = report_of({s.aggregate()});
+  EXPECT_EQ((*cap(rec["caps"], "CAP_NET_RAW"))["category"], "conditional");
+  // Under docker the datagram socket would work, but the trace cannot prove the
+  // raw socket was only a fallback: the capability stays, as required.
+  Json docker = report_of({s.aggregate()}, "docker");
+  EXPECT_EQ((*cap(docker["caps"], "CAP_NET_RAW"))["category"], "required");
+  EXPECT_TRUE(recommended(docker, "CAP_NET_RAW"));
+}
+
 TEST(Classify, NonInitialUserNamespaceChecksStayOutOfTheHostSet) {
   Synth s;
   s.exec(700, 1'500'000'000, "/usr/bin/rootless", 1000, 0);
@@ -266,6 +288,21 @@ TEST(Classify, DeclaredFileCapsNeverExercised) {
   EXPECT_EQ((*cap(rep["caps"], "CAP_NET_RAW"))["category"], "required");
   EXPECT_EQ((*cap(rep["caps"], "CAP_NET_BIND_SERVICE"))["category"], "declared_unobserved");
   EXPECT_EQ(rep["executables"][0]["file_caps"]["permitted"].size(), 2u);
+}
+
+TEST(Classify, DeclaredByADeploymentNeverExercised) {
+  Synth s;
+  s.exec(800, 1'500'000'000, "/usr/sbin/webd");
+  s.check(800, 1'600'000'000, kCapChown, true, kChown);
+  ClassifyOptions o;
+  o.declared.push_back({cap_bit(kCapChown) | cap_bit(kCapSysAdmin), "unit webd.service"});
+  Json rep = Json::parse(render_json(classify({s.aggregate()}, o)));
+  EXPECT_EQ((*cap(rep["caps"], "CAP_CHOWN"))["category"], "required");
+  const Json* admin = cap(rep["caps"], "CAP_SYS_ADMIN");
+  ASSERT_NE(admin, nullptr);
+  EXPECT_EQ((*admin)["category"], "declared_unobserved");
+  EXPECT_NE((*admin)["reason"].get<std::string>().find("unit webd.service"), std::string::npos);
+  EXPECT_EQ(rep["recommended"], Json::array({"CAP_CHOWN"}));
 }
 
 TEST(Classify, ProcessIdentityIsNotTheBarePid) {

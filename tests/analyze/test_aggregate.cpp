@@ -40,6 +40,27 @@ TEST(Aggregate, ChecksBeforeALaterExecInTheSameBatchStayWithTheOldImage) {
   EXPECT_EQ(execd->checks[0].cap, kCapFowner);
 }
 
+TEST(Aggregate, ExecChecksBelongToTheProgramBeingLoaded) {
+  // sh forks, the child execs ping: the checks inside that execve come before
+  // the exec event but are about loading ping.
+  Synth s;
+  s.exec(40, 1'000'000'000, "/bin/sh");
+  s.fork(40, 41, 1'000'100'000);
+  s.check(41, 1'000'200'000, kCapSysAdmin, true, kExecve);
+  s.check(41, 1'000'200'100, kCapChown, true, kChown);  // the shell child, before exec
+  s.exec(41, 1'000'300'000, "/usr/bin/ping");
+  s.check(41, 1'000'400'000, kCapNetRaw, true, kSocket);
+  auto run = s.aggregate();
+  for (const auto& p : run.processes) {
+    if (p.pid != 41) continue;
+    std::vector<int> caps;
+    for (const auto& c : p.checks) caps.push_back(c.cap);
+    std::sort(caps.begin(), caps.end());
+    if (p.exe == "/usr/bin/ping") EXPECT_EQ(caps, (std::vector<int>{kCapNetRaw, kCapSysAdmin}));
+    else EXPECT_EQ(caps, std::vector<int>{kCapChown}) << p.exe;
+  }
+}
+
 TEST(Aggregate, CapsetDropDetectionAndForkInheritance) {
   Synth s;
   s.exec(30, 1'000'000'000, "/bin/server");
