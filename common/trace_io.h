@@ -49,11 +49,14 @@ class TraceWriter {
   virtual void add(const KernelStack& s) = 0;
 
   // Seals the current batch if it is non-empty and now_ns is at least
-  // flush_interval_ns past the last flush. now_ns: CLOCK_MONOTONIC or BOOTTIME.
+  // flush_interval_ns past the last flush (the first call counts as due).
+  // now_ns: CLOCK_MONOTONIC or BOOTTIME, the same clock on every call.
+  // Finished traces count exactly what was added; see Trailer::counts.
   virtual void flush_if_due(uint64_t now_ns) = 0;
   virtual void flush() = 0;  // seal the current batch and fsync-free write it out
 
-  // Flushes and writes the trailer; no further calls allowed.
+  // Flushes and writes the trailer; no further calls allowed. The trailer's
+  // counts are replaced by what this writer actually wrote.
   virtual void finish(const Trailer& trailer) = 0;
 
   virtual uint64_t bytes_written() const = 0;

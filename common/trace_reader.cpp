@@ -125,6 +125,9 @@ class Reader {
       avail = src_.available();
       if (avail.empty()) break;
       const uint64_t frame_offset = src_.offset();
+      if (result_.has_trailer) {
+        return fail(ReadStatus::corrupt, "data after the trailer at byte " + std::to_string(frame_offset), frame_offset);
+      }
       const size_t size = ZSTD_findFrameCompressedSize(avail.data(), avail.size());
       if (ZSTD_isError(size)) {
         if (ZSTD_getErrorCode(size) != ZSTD_error_srcSize_wrong) {
@@ -292,7 +295,6 @@ class Reader {
     if (!problem.empty()) return fail(ReadStatus::corrupt, "corrupt message" + where + ": " + problem, offset);
 
     if (kind == Kind::unknown) return std::nullopt;
-    if (result_.has_trailer) return fail(ReadStatus::corrupt, "data after the trailer" + where, offset);
     if (kind != Kind::header && !result_.has_header) {
       return fail(ReadStatus::corrupt, "first message" + where + " is not a header", offset);
     }

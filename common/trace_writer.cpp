@@ -60,12 +60,15 @@ class FdTraceWriter final : public TraceWriter {
   void add(const KernelStack& s) override { push(batch_.stacks, s, counts_.stacks); }
 
   void flush_if_due(uint64_t now_ns) override {
+    // The first call starts the clock (the writer cannot know the caller's
+    // clock before) and seals whatever is pending, so early events reach the
+    // file quickly too.
+    const bool due = !have_flush_time_ || now_ns >= last_flush_ns_ + opts_.flush_interval_ns;
     if (!have_flush_time_) {
       have_flush_time_ = true;
       last_flush_ns_ = now_ns;
-      return;
     }
-    if (pending_ == 0 || now_ns < last_flush_ns_ + opts_.flush_interval_ns) return;
+    if (pending_ == 0 || !due) return;
     flush();
     last_flush_ns_ = now_ns;
   }

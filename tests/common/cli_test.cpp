@@ -61,6 +61,12 @@ TEST_F(Cli, InfoPrintsEverySectionAndExitsZero) {
   }
 }
 
+TEST_F(Cli, ReadsStandardInput) {
+  const CliRun r = run("info - < " + kSample);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("cap checks    2003"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, TruncatedInputExitsTwoAndSaysSo) {
   const CliRun r = run("info " + truncated_copy());
   EXPECT_EQ(r.rc, 2) << r.out;

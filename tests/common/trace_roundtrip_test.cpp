@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -231,8 +232,11 @@ TEST(TraceRoundTrip, FlushIfDueSealsAfterTheInterval) {
   ASSERT_GE(fd, 0);
   auto w = TraceWriter::from_fd(fd, true, opts);
   w->write_header(test::example_header());
-  w->flush_if_due(10'000);
   w->add(check(1, 1, 1));
+  const uint64_t at_start = w->bytes_written();
+  w->flush_if_due(10'000);  // the first call is due: early events reach the file early
+  EXPECT_GT(w->bytes_written(), at_start);
+  w->add(check(2, 1, 1));
   const uint64_t before = w->bytes_written();
   w->flush_if_due(10'500);  // not due yet
   EXPECT_EQ(w->bytes_written(), before);
@@ -253,6 +257,43 @@ TEST(TraceRoundTrip, UnfinishedTraceIsTruncatedButKeepsItsBatches) {
   EXPECT_EQ(v.checks.size(), 2u);
   EXPECT_FALSE(v.trailer.has_value());
   EXPECT_NE(r.message.find("truncated after 2 batches"), std::string::npos) << r.message;
+}
+
+TEST(TraceRoundTrip, DashWritesToStdout) {
+  const int fd = ::memfd_create("stdout", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(fd, STDOUT_FILENO);
+    auto w = TraceWriter::create("-");
+    w->write_header(test::example_header());
+    w->add(check(9, 8, 7));
+    w->finish({});
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CollectingVisitor v;
+  const ReadResult r = read_trace("/proc/self/fd/" + std::to_string(fd), v);
+  ::close(fd);
+  EXPECT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(v.checks, std::vector<CapCheck>{check(9, 8, 7)});
+}
+
+TEST(TraceRoundTrip, BytesAfterTheTrailerAreCorrupt) {
+  TraceBuilder b;
+  b.add(check(1, 1, 1));
+  auto bytes = b.finish();
+  const uint64_t end = bytes.size();
+  bytes.push_back(0x28);  // could be the start of a zstd frame; still not allowed after the trailer
+  CollectingVisitor v;
+  const ReadResult r = read_all(bytes, v);
+  EXPECT_EQ(r.status, ReadStatus::corrupt);
+  EXPECT_EQ(r.error_offset, end);
+  EXPECT_TRUE(r.has_trailer);
+  EXPECT_NE(r.message.find("after the trailer"), std::string::npos) << r.message;
 }
 
 TEST(TraceRoundTrip, WriterMisuseThrows) {
