@@ -289,7 +289,8 @@ UnitParseResult parse_service_unit(std::string_view text) {
     if (section != "Service") continue;
     const std::string_view key = trim(t.substr(0, eq));
     const std::string_view value = trim(t.substr(eq + 1));
-    auto fail = [&](std::string msg) { return UnitError{line, std::string(key) + "=: " + msg}; };
+    // Init-capture: clang < 16 cannot capture a structured binding (the fuzz build uses clang).
+    auto fail = [&, at = line](std::string msg) { return UnitError{at, std::string(key) + "=: " + msg}; };
 
     if (key == "ExecStart") {
       if (value.empty()) {

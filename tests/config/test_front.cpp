@@ -93,5 +93,27 @@ TEST_F(Front, UsageAndRecorderFailures) {
   EXPECT_NE(r.out.find("no trace was recorded"), std::string::npos) << r.out;
 }
 
+#ifdef CAPAUDIT_RECORD
+// The real thing: capaudit-record traces the helper binding a low port, the
+// analysis runs as nobody, and the configs recommend the capability.
+TEST(FrontEndToEnd, RecordsARealCommandAndRecommendsWhatItNeeded) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: records with BPF";
+  std::ifstream ports("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int start = 0;
+  ports >> start;
+  const int port = 900 + getpid() % 100;
+  if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding needs no capability";
+  const Ran r = run(std::string("env -u SUDO_UID -u SUDO_GID ") + CAPAUDIT_FRONT + " -- " + CAPAUDIT_TEST_HELPER +
+                    " bind-tcp4-80 " + std::to_string(port));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("analyzing as uid 65534"), std::string::npos) << r.out;
+  const size_t line = r.out.find("\nCapabilityBoundingSet=");
+  ASSERT_NE(line, std::string::npos) << r.out;
+  const std::string bounding = r.out.substr(line + 1, r.out.find('\n', line + 1) - line - 1);
+  EXPECT_NE(bounding.find("CAP_NET_BIND_SERVICE"), std::string::npos) << bounding;
+  EXPECT_NE(r.out.find("=ep " + std::string(CAPAUDIT_TEST_HELPER)), std::string::npos) << r.out;
+}
+#endif
+
 }  // namespace
 }  // namespace capaudit::test

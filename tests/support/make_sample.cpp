@@ -1,26 +1,80 @@
-// Writes a synthetic sample trace: `make_sample NAME OUT`. Used once to create
-// each committed samples/synthetic-*/trace.cap; committed samples are never
-// regenerated (tests compare them with tests/support/synthetic.cpp).
+// Writes synthetic traces.
+//   make_sample basic OUT.cap      the committed samples/synthetic-basic/trace.cap
+//                                  (once; committed samples are never regenerated)
+//   make_sample fuzz-seeds DIR     seeds for tests/common/fuzz_read_trace: the
+//                                  basic trace as a file (mode byte 0) and each
+//                                  of its messages alone (mode byte 1)
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "tests/support/synthetic.h"
 
-int main(int argc, char** argv) {
-  if (argc != 3 || std::string(argv[1]) != "basic") {
-    std::cerr << "usage: make_sample basic OUT.cap\n";
-    return 1;
+namespace {
+
+std::vector<uint8_t> basic_trace_bytes() {
+  const int fd = ::memfd_create("seed", MFD_CLOEXEC);
+  if (fd < 0) throw capaudit::common::Error("memfd_create failed");
+  capaudit::common::OutputOptions opts;
+  opts.batch_events = capaudit::test::kSyntheticBasicBatchEvents;
+  capaudit::test::write_synthetic_basic(*capaudit::common::TraceWriter::from_fd(fd, false, opts));
+  std::vector<uint8_t> bytes(static_cast<size_t>(::lseek(fd, 0, SEEK_END)));
+  if (::pread(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    throw capaudit::common::Error("reading memfd failed");
   }
+  ::close(fd);
+  return bytes;
+}
+
+void write_seed(const std::filesystem::path& path, uint8_t mode, const uint8_t* data, size_t size) {
+  std::ofstream out(path, std::ios::binary);
+  out.put(static_cast<char>(mode));
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+}
+
+int fuzz_seeds(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  const auto trace = basic_trace_bytes();
+  write_seed(dir / "basic-file", 0, trace.data(), trace.size());
+  size_t at = 16, n = 0;  // after the preamble: one zstd frame per message
+  while (at < trace.size()) {
+    const size_t size = ZSTD_findFrameCompressedSize(trace.data() + at, trace.size() - at);
+    const unsigned long long content = ZSTD_getFrameContentSize(trace.data() + at, size);
+    if (ZSTD_isError(size) || content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) break;
+    std::vector<uint8_t> message(content);
+    ZSTD_decompress(message.data(), message.size(), trace.data() + at, size);
+    write_seed(dir / ("basic-message-" + std::to_string(n++)), 1, message.data(), message.size());
+    at += size;
+  }
+  std::cerr << "wrote " << n + 1 << " seeds to " << dir << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc == 3 ? argv[1] : "";
   try {
-    capaudit::common::OutputOptions opts;
-    opts.batch_events = capaudit::test::kSyntheticBasicBatchEvents;
-    auto w = capaudit::common::TraceWriter::create(argv[2], opts);
-    capaudit::test::write_synthetic_basic(*w);
-    std::cerr << "wrote " << w->bytes_written() << " bytes to " << argv[2] << "\n";
+    if (mode == "fuzz-seeds") return fuzz_seeds(argv[2]);
+    if (mode == "basic") {
+      capaudit::common::OutputOptions opts;
+      opts.batch_events = capaudit::test::kSyntheticBasicBatchEvents;
+      auto w = capaudit::common::TraceWriter::create(argv[2], opts);
+      capaudit::test::write_synthetic_basic(*w);
+      std::cerr << "wrote " << w->bytes_written() << " bytes to " << argv[2] << "\n";
+      return 0;
+    }
   } catch (const capaudit::common::Error& e) {
     std::cerr << "make_sample: " << e.what() << (e.hint.empty() ? "" : " (" + e.hint + ")") << "\n";
     return e.exit_code;
   }
-  return 0;
+  std::cerr << "usage: make_sample basic OUT.cap | make_sample fuzz-seeds DIR\n";
+  return 1;
 }
