@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +26,9 @@
 #include "record/kernel_stacks.h"
 #include "record/launch.h"
 #include "record/privileges.h"
-#include "record/proc_tree.h"
+#include "record/context.h"
+#include "record/filecaps.h"
+#include "record/proc_scan.h"
 
 namespace capaudit::record {
 namespace {
@@ -148,6 +149,7 @@ class Session {
       if (n > 0) e.filename.assign(buf, static_cast<size_t>(n));
     }
     e.cgroup = cgroups_.name(e.cgroup_id, clock_ns(CLOCK_MONOTONIC));
+    if (!e.filename.empty() && e.filename[0] == '/') e.file_caps = read_file_caps(e.filename, nullptr);
     live_.insert(e.pid);
     writer_.add(e);
     ++counts_.execs;
@@ -222,16 +224,7 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
     h.target_mode = common::TargetMode::cgroup;
     h.target = options.cgroup;
   }
-  struct utsname u {};
-  if (uname(&u) == 0) {
-    h.hostname = u.nodename;
-    h.kernel_release = u.release;
-    h.kernel_version = u.version;
-    h.arch = u.machine;
-  }
-  h.boot_id = read_first_line("/proc/sys/kernel/random/boot_id");
-  h.clock_boottime_ns = clock_ns(CLOCK_BOOTTIME);
-  h.clock_realtime_ns = static_cast<int64_t>(clock_ns(CLOCK_REALTIME));
+  // host, kernel, clock and sysctl sections: fill_system_context()
   h.hook = bpf.hook();
   h.hook_attempts = bpf.attempts();
   h.opts_available = bpf.opts_available();
@@ -285,7 +278,7 @@ RecordResult run_recording(const RecordOptions& options) {
 
   std::vector<pid_t> tree;
   if (options.pid) {
-    tree = process_tree(*options.pid);
+    for (uint32_t p : process_tree(static_cast<uint32_t>(*options.pid)).pids) tree.push_back(static_cast<pid_t>(p));
     if (tree.empty())
       throw common::Error("no process " + std::to_string(*options.pid), "check the pid with ps", 2);
   }
@@ -323,6 +316,13 @@ RecordResult run_recording(const RecordOptions& options) {
     bpf->mark_cgroup_members();
   }
 
+  // The context snapshot enters the target's netns and mounts securityfs
+  // privately: take it before the capabilities go.
+  pid_t context_pid = child ? child->pid() : options.pid ? *options.pid : getpid();
+  common::Header header = make_header(options, *bpf);
+  for (const auto& warning : fill_system_context(header, context_pid))
+    if (options.verbose) fprintf(stderr, "capaudit-record: context: %s\n", warning.c_str());
+
   // Attached, output open, target held: from here on the recorder needs
   // (almost) nothing, so it keeps (almost) nothing.
   KeepAfterAttach keep;
@@ -330,8 +330,11 @@ RecordResult run_recording(const RecordOptions& options) {
   keep.bpf_map_access = read_first_line("/proc/sys/kernel/unprivileged_bpf_disabled") != "0";
   if (auto err = drop_after_attach(keep)) throw common::Error("dropping capabilities failed: " + *err);
 
-  writer->write_header(make_header(options, *bpf));
-  if (options.pid) writer->write_processes(process_infos(tree));
+  writer->write_header(header);
+  if (options.pid) {
+    std::vector<uint32_t> pids(tree.begin(), tree.end());
+    writer->write_processes(read_processes(pids));
+  }
 
   Session session(options, *bpf, *writer, syms);
   std::unique_ptr<ring_buffer, RingBufferDeleter> rb(
