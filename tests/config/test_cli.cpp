@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 
-class Cli : public ::testing::Test {
+class ConfigCli : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/capaudit-cli-XXXXXX";
@@ -40,7 +40,7 @@ class Cli : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(Cli, ConfigSystemdFromATrace) {
+TEST_F(ConfigCli, ConfigSystemdFromATrace) {
   const Ran r = analyze("config --format systemd " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
@@ -48,7 +48,7 @@ TEST_F(Cli, ConfigSystemdFromATrace) {
   EXPECT_NE(r.out.find("for webd"), std::string::npos) << r.out;
 }
 
-TEST_F(Cli, ConfigForANonRootDeploymentAndYaml) {
+TEST_F(ConfigCli, ConfigForANonRootDeploymentAndYaml) {
   Ran r = analyze("config --format systemd --user 65534 " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("AmbientCapabilities=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
@@ -69,7 +69,7 @@ TEST_F(Cli, ConfigForANonRootDeploymentAndYaml) {
   EXPECT_NE(r.out.find("WARNING"), std::string::npos) << r.out;
 }
 
-TEST_F(Cli, ConfigWithoutFormatPrintsEveryFormat) {
+TEST_F(ConfigCli, ConfigWithoutFormatPrintsEveryFormat) {
   const Ran r = analyze("config " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   for (const char* f : {"--- systemd ---", "--- docker ---", "--- kubernetes ---", "--- python ---"}) {
@@ -77,7 +77,7 @@ TEST_F(Cli, ConfigWithoutFormatPrintsEveryFormat) {
   }
 }
 
-TEST_F(Cli, TextReportEndsWithTheRecommendedConfigs) {
+TEST_F(ConfigCli, TextReportEndsWithTheRecommendedConfigs) {
   const Ran r = analyze("report " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   const size_t configs = r.out.find("Recommended configurations");
@@ -86,7 +86,7 @@ TEST_F(Cli, TextReportEndsWithTheRecommendedConfigs) {
   EXPECT_NE(r.out.find("capaudit_keep_operational_caps", configs), std::string::npos);
 }
 
-TEST_F(Cli, UsageErrors) {
+TEST_F(ConfigCli, UsageErrors) {
   EXPECT_EQ(analyze("config --format k8s " + path("v1.cap")).status, 1);
   EXPECT_EQ(analyze("config --user -1 " + path("v1.cap")).status, 1);
   EXPECT_EQ(analyze("config " + path("missing.cap")).status, 1);
@@ -94,7 +94,7 @@ TEST_F(Cli, UsageErrors) {
   EXPECT_EQ(analyze("diff " + path("v1.cap")).status, 1);
 }
 
-TEST_F(Cli, CheckAgainstUnitsManifestsAndLists) {
+TEST_F(ConfigCli, CheckAgainstUnitsManifestsAndLists) {
   // The generated drop-in passes its own check.
   write_text("webd.service", "[Service]\nExecStart=/usr/sbin/webd\n" +
                                  analyze("config -f systemd " + path("v1.cap")).out);
@@ -133,7 +133,7 @@ TEST_F(Cli, CheckAgainstUnitsManifestsAndLists) {
   EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service,net_raw --allow-excess").status, 0);
 }
 
-TEST_F(Cli, DiffShowsGainedLostAndChanged) {
+TEST_F(ConfigCli, DiffShowsGainedLostAndChanged) {
   const Ran r = analyze("diff " + path("v1.cap") + " -- " + path("v2.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("gained:\n  CAP_NET_RAW: not seen -> required"), std::string::npos) << r.out;
