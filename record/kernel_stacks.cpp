@@ -54,6 +54,20 @@ std::string KernelSymbols::describe(uint64_t addr) const {
   return name.substr(0, space) + buf + name.substr(space);
 }
 
+namespace {
+
+// Frames of the tracing machinery itself (the BPF program, the tracepoint
+// dispatcher, a trampoline): the same in every stack, so not a fact about
+// the check. Only leading frames are dropped.
+bool is_tracing_frame(const std::string& frame) {
+  for (const char* prefix : {"bpf_prog_", "bpf_trace_run", "__bpf_trace_", "bpf_trampoline_", "__bpf_prog_enter",
+                             "__bpf_prog_exit", "kretprobe_trampoline", "__kretprobe_trampoline", "0x"})
+    if (frame.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
 uint32_t StackTable::intern(std::span<const uint64_t> ips, common::KernelStack* new_stack, bool* is_new) {
   std::vector<uint64_t> key(ips.begin(), ips.end());
   auto [it, inserted] = ids_.try_emplace(std::move(key), static_cast<uint32_t>(ids_.size() + 1));
@@ -61,7 +75,9 @@ uint32_t StackTable::intern(std::span<const uint64_t> ips, common::KernelStack* 
   if (inserted && new_stack) {
     new_stack->id = it->second;
     new_stack->frames.clear();
-    for (uint64_t ip : ips) new_stack->frames.push_back(symbols_.describe(ip));
+    size_t first = 0;
+    while (first < ips.size() && is_tracing_frame(symbols_.describe(ips[first]))) ++first;
+    for (size_t i = first; i < ips.size(); ++i) new_stack->frames.push_back(symbols_.describe(ips[i]));
   }
   return it->second;
 }

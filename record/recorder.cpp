@@ -265,8 +265,6 @@ RecordResult run_recording(const RecordOptions& options) {
   auto privileges = check_recording_privileges();
   if (!privileges.ok) throw common::Error(privileges.message, privileges.hint, 1);
 
-  // Read while privileged: without CAP_SYSLOG kallsyms shows only zeros.
-  KernelSymbols syms = KernelSymbols::load();
 
   BpfConfig config;
   config.hook = options.hook;
@@ -299,6 +297,9 @@ RecordResult run_recording(const RecordOptions& options) {
   }
 
   auto bpf = BpfSession::open(config);
+  // After loading, so our own programs have symbols and can be told apart;
+  // while privileged, as without CAP_SYSLOG kallsyms shows only zeros.
+  KernelSymbols syms = KernelSymbols::load();
   // Created only once the BPF side works, so a failed start leaves no file behind.
   common::OutputOptions out_opts;
   apply_invoking_user(out_opts);

@@ -55,5 +55,20 @@ TEST(StackTable, SamePathSameIdStoredOnce) {
   EXPECT_EQ(table.size(), 2u);
 }
 
+TEST(StackTable, LeadingTracingFramesAreDropped) {
+  std::istringstream in(
+      "ffffffff81000000 T bpf_trace_run5\n"
+      "ffffffff81000100 t cap_capable\n"
+      "ffffffff81000300 T __sys_setuid\n"
+      "ffffffffc0001000 t bpf_prog_3ab88f7f41be7331_tp_cap_capable [bpf]\n");
+  auto syms = KernelSymbols::parse(in);
+  StackTable table(syms);
+  std::vector<uint64_t> ips{0xffffffffc0001010, 0xffffffff81000010, 0xffffffff81000105, 0xffffffff81000301};
+  common::KernelStack out;
+  bool is_new = false;
+  table.intern(ips, &out, &is_new);
+  EXPECT_EQ(out.frames, (std::vector<std::string>{"cap_capable+0x5", "__sys_setuid+0x1"}));
+}
+
 }  // namespace
 }  // namespace capaudit::record
