@@ -466,51 +466,43 @@ static __always_inline void sock_type_proto(struct task_struct *task, long fd, _
 	*proto = BPF_CORE_READ(sock, sk, sk_protocol);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+/*
+ * Reads the operation facts of a finished bind()/socket() from the argument
+ * registers, which pt_regs still holds at syscall exit (only ax changed).
+ * Doing it here rather than at sys_enter means one program per syscall, not two.
+ */
+static __always_inline bool read_operation(struct task_struct *task, struct pt_regs *regs, long nr,
+					   struct capaudit_op_event *e)
 {
-	struct task_struct *task;
-	struct capaudit_task_state *st;
-
-	if (id != NR_BIND && id != NR_SOCKET)
-		return 0;
-	task = bpf_get_current_task_btf();
-	st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!st)
-		return 0;
-
-	if (id == NR_BIND) {
+	if (nr == NR_BIND) {
 		struct { __u16 family; __u16 port_be; } sa = {};
-		void *uaddr = (void *)BPF_CORE_READ(regs, si);
 
-		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
-			return 0;
+		if (bpf_probe_read_user(&sa, sizeof(sa), (void *)regs->si))
+			return false;
 		if (sa.family != AF_INET && sa.family != AF_INET6)
-			return 0;
-		st->op_kind = CAPAUDIT_OP_BIND;
-		st->op_a0 = sa.family;
-		st->op_a1 = __builtin_bswap16(sa.port_be);
-		sock_type_proto(task, BPF_CORE_READ(regs, di), &st->op_a2, &st->op_a3);
-	} else {
-		long family = BPF_CORE_READ(regs, di);
-		long type = BPF_CORE_READ(regs, si);
-		long proto = BPF_CORE_READ(regs, dx);
+			return false;
+		e->kind = CAPAUDIT_OP_BIND;
+		e->a0 = sa.family;
+		e->a1 = __builtin_bswap16(sa.port_be);
+		sock_type_proto(task, regs->di, &e->a2, &e->a3);
+		return true;
+	}
+	if (nr == NR_SOCKET) {
+		long family = regs->di, type = regs->si, proto = regs->dx;
 		long base = type & 0xf;
 		bool inet = family == AF_INET || family == AF_INET6;
 		bool icmp = base == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6);
 
 		if (!(family == AF_PACKET || (inet && (base == SOCK_RAW || icmp))))
-			return 0;
-		st->op_kind = CAPAUDIT_OP_SOCKET;
-		st->op_a0 = family;
-		st->op_a1 = type;
-		st->op_a2 = proto;
-		st->op_a3 = 0;
+			return false;
+		e->kind = CAPAUDIT_OP_SOCKET;
+		e->a0 = family;
+		e->a1 = type;
+		e->a2 = proto;
+		e->a3 = 0;
+		return true;
 	}
-	st->op_nr = id;
-	st->op_time_ns = bpf_ktime_get_boot_ns();
-	st->flags |= CAPAUDIT_TASK_PENDING_OP;
-	return 0;
+	return false;
 }
 
 SEC("tp_btf/sys_exit")
@@ -523,7 +515,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (!st)
 		return 0;
 	nr = regs->orig_ax;
-	if (!(st->flags & (CAPAUDIT_TASK_PENDING_OUTCOME | CAPAUDIT_TASK_PENDING_OP)) &&
+	if (!(st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) && nr != NR_BIND && nr != NR_SOCKET &&
 	    !(nr == NR_CAPSET && ret == 0))
 		return 0;
 
@@ -542,31 +534,28 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		}
 	}
-	if (st->flags & CAPAUDIT_TASK_PENDING_OP) {
+	if (nr == NR_BIND || nr == NR_SOCKET) {
 		struct capaudit_op_event *e;
 		const struct cred *cred;
 
-		st->flags &= ~CAPAUDIT_TASK_PENDING_OP;
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (e) {
-			fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
-			e->hdr.time_ns = st->op_time_ns;
-			e->kind = st->op_kind;
-			e->syscall_nr = st->op_nr;
-			e->a0 = st->op_a0;
-			e->a1 = st->op_a1;
-			e->a2 = st->op_a2;
-			e->a3 = st->op_a3;
-			cred = BPF_CORE_READ(task, cred);
-			e->uid = BPF_CORE_READ(cred, euid.val);
-			e->gid = BPF_CORE_READ(cred, egid.val);
-			e->ret = ret;
-			e->has_ret = 1;
-			e->pad = 0;
-			bpf_ringbuf_submit(e, wakeup_flag());
-		} else {
+		if (!e) {
 			count(CAPAUDIT_CNT_RINGBUF_DROPS);
+			return 0;
 		}
+		if (!read_operation(task, regs, nr, e)) {
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+			return 0;
+		}
+		fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
+		e->syscall_nr = nr;
+		cred = BPF_CORE_READ(task, cred);
+		e->uid = BPF_CORE_READ(cred, euid.val);
+		e->gid = BPF_CORE_READ(cred, egid.val);
+		e->ret = ret;
+		e->has_ret = 1;
+		e->pad = 0;
+		bpf_ringbuf_submit(e, wakeup_flag());
 	}
 	if (nr == NR_CAPSET && ret == 0) {
 		struct capaudit_capset_event *e;

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 1
+#define CAPAUDIT_BPF_ABI_VERSION 2
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -51,7 +51,6 @@ enum capaudit_counter {
 /* Values of task_state.flags */
 #define CAPAUDIT_TASK_TRACED 0x1
 #define CAPAUDIT_TASK_PENDING_OUTCOME 0x2
-#define CAPAUDIT_TASK_PENDING_OP 0x4
 #define CAPAUDIT_TASK_KPROBE_STASH 0x8
 
 /* Operation kinds: same numbers as common::OpKind. */
@@ -148,11 +147,6 @@ struct capaudit_budget_slot {
 struct capaudit_task_state {
 	__u32 flags;
 	__s32 pending_nr;
-	/* operation seen at sys_enter, emitted with its return value at sys_exit */
-	__u32 op_kind;
-	__s32 op_nr;
-	__s64 op_a0, op_a1, op_a2, op_a3;
-	__u64 op_time_ns;
 	/* kprobe entry stash, consumed by the kretprobe */
 	__s32 kp_cap;
 	__u32 kp_opts;

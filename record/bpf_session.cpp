@@ -254,7 +254,6 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
       {skel->progs.on_fork, &skel->links.on_fork},
       {skel->progs.on_exec, &skel->links.on_exec},
       {skel->progs.on_exit, &skel->links.on_exit},
-      {skel->progs.on_sys_enter, &skel->links.on_sys_enter},
       {skel->progs.on_sys_exit, &skel->links.on_sys_exit},
   };
   switch (chosen) {

@@ -58,7 +58,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("pid,p", po::value<long>(&pid), "attach to a running process and its future children")
       ("cgroup", po::value<std::string>(&o.cgroup), "record every task in a cgroup v2 directory")
       ("user", po::value<std::string>(&o.user), "run CMD as this user (name or uid)")
-      ("caps", po::value<std::string>(&o.caps), "run CMD with only these capabilities (e.g. cap_net_raw,cap_chown)");
+      ("caps", po::value<std::string>(&o.caps), "run CMD with only these capabilities (e.g. cap_net_raw,cap_chown)")
+      ("service", po::value<std::string>(&o.service),
+       "start the unit's ExecStart= (or -- CMD) the way systemd would: User=, Group=, SupplementaryGroups=, "
+       "DynamicUser=, CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges= (docs/configs.md)");
   po::options_description output("Output");
   output.add_options()
       ("output,o", po::value<std::string>(&o.output), "trace file to create (never overwritten); - for stdout")
@@ -87,7 +90,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
        << "\nExamples:\n"
           "  sudo capaudit-record -o ping.cat -- ping -c1 127.0.0.1\n"
           "  sudo capaudit-record -o svc.cat --cgroup /sys/fs/cgroup/system.slice/nginx.service --duration 1h\n"
-          "  sudo capaudit-record -o app.cat --user nobody -- ./app   # shows what an unprivileged run is denied\n\n"
+          "  sudo capaudit-record -o app.cat --user nobody -- ./app   # shows what an unprivileged run is denied\n"
+          "  sudo capaudit-record -o web.cat --service /etc/systemd/system/web.service\n\n"
           "Needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN). Exit status: the command's own\n"
           "status in command mode, 0 after -p/--cgroup, 1 on errors, 2 on bad usage.\n";
   out.help_text = help.str();

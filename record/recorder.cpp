@@ -24,7 +24,9 @@
 #include "common/trace_io.h"
 #include "record/event_decode.h"
 #include "record/kernel_stacks.h"
+#include "common/log.h"
 #include "record/launch.h"
+#include "record/service.h"
 #include "record/privileges.h"
 #include "record/context.h"
 #include "record/filecaps.h"
@@ -217,6 +219,7 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   if (!options.command.empty()) {
     h.target_mode = common::TargetMode::command;
     for (const auto& a : options.command) h.target += (h.target.empty() ? "" : " ") + a;
+    if (!options.service.empty()) h.target += " (unit " + options.service + ")";
   } else if (options.pid) {
     h.target_mode = common::TargetMode::pid;
     h.target = std::to_string(*options.pid);
@@ -256,7 +259,19 @@ int exit_code_for(const RecordResult& result) {
   return 0;
 }
 
-RecordResult run_recording(const RecordOptions& options) {
+RecordResult run_recording(const RecordOptions& given) {
+  // --service: the unit decides the command and how it starts, all checked
+  // before anything is loaded (record/service.h).
+  RecordOptions options = given;
+  std::optional<LaunchOptions> service_launch;
+  if (!given.service.empty()) {
+    if (!given.user.empty() || !given.caps.empty())
+      throw common::Error("--service takes the user and capabilities from the unit", "drop --user/--caps", 2);
+    std::vector<std::string> notes;
+    service_launch = launch_options_for_unit(given.service, given.command, &notes);
+    for (const auto& n : notes) common::log(common::LogLevel::info, "service: " + n);
+    options.command = service_launch->argv;
+  }
   int modes = (!options.command.empty()) + (options.pid.has_value()) + (!options.cgroup.empty());
   if (modes != 1)
     throw common::Error("give exactly one target: -- CMD ARGS, -p PID or --cgroup PATH", "see --help", 2);
@@ -283,7 +298,9 @@ RecordResult run_recording(const RecordOptions& options) {
 
   // Resolve everything the user can get wrong before loading anything.
   LaunchOptions launch;
-  if (!options.command.empty()) {
+  if (service_launch) {
+    launch = *service_launch;
+  } else if (!options.command.empty()) {
     launch.argv = options.command;
     std::string error;
     if (!options.user.empty()) {

@@ -21,6 +21,7 @@ struct RecordOptions {
   std::string cgroup;                 // --cgroup PATH (cgroup v2 directory)
   std::string user;                   // --user (run CMD as)
   std::string caps;                   // --caps (run CMD with)
+  std::string service;                // --service UNIT_FILE: start ExecStart= (or CMD) as systemd would
   HookChoice hook = HookChoice::automatic;
   uint32_t stacks_per_key = 4;
   uint64_t ringbuf_bytes = 16ull << 20;

@@ -113,6 +113,44 @@ TEST(FrontEndToEnd, RecordsARealCommandAndRecommendsWhatItNeeded) {
   EXPECT_NE(bounding.find("CAP_NET_BIND_SERVICE"), std::string::npos) << bounding;
   EXPECT_NE(r.out.find("=ep " + std::string(CAPAUDIT_TEST_HELPER)), std::string::npos) << r.out;
 }
+
+// --service: the unit's ExecStart= runs as its non-root User= with its ambient
+// capabilities; check --against the same unit then flags what it grants in vain.
+TEST(ServiceModeEndToEnd, RecordsAUnitAsSystemdStartsItAndChecksAgainstIt) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: records with BPF";
+  std::ifstream ports("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int start = 0;
+  ports >> start;
+  const int port = 900 + (getpid() + 50) % 100;
+  if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding needs no capability";
+  ScratchDir dir("capaudit-service-e2e", 0755);
+  ASSERT_TRUE(dir.ok());
+  const fs::path helper = dir.path() / "helper";
+  fs::copy_file(CAPAUDIT_TEST_HELPER, helper);
+  const fs::path unit = dir.path() / "demo.service";
+  std::ofstream(unit) << "[Service]\nExecStart=" << helper.string() << " bind-tcp4-80 " << port
+                      << "\nUser=65534\nGroup=65534\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN\n"
+                         "AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_CHOWN\nNoNewPrivileges=yes\n";
+  const fs::path trace = dir.path() / "demo.cap";
+  const Ran rec = run(std::string(CAPAUDIT_RECORD) + " -o " + trace.string() + " --service " + unit.string());
+  ASSERT_EQ(rec.status, 0) << rec.out;
+  EXPECT_NE(rec.out.find("ok bind-tcp4-80"), std::string::npos) << rec.out;
+
+  const std::string check = std::string(CAPAUDIT_ANALYZE) + " check " + trace.string() + " --against " + unit.string();
+  Ran r = run(check);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("missing:  (none)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("excess:   CAP_CHOWN"), std::string::npos) << r.out;
+  r = run(check + " --allow-excess");
+  EXPECT_EQ(r.status, 0) << r.out;
+
+  // A '+' unit is refused before anything runs.
+  std::ofstream(unit) << "[Service]\nExecStart=+" << helper.string() << " bind-tcp4-80\n";
+  const Ran plus = run(std::string(CAPAUDIT_RECORD) + " -o " + (dir.path() / "plus.cap").string() + " --service " +
+                       unit.string());
+  EXPECT_EQ(plus.status, 2) << plus.out;
+  EXPECT_FALSE(fs::exists(dir.path() / "plus.cap"));
+}
 #endif
 
 }  // namespace
