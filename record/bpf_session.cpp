@@ -112,7 +112,21 @@ struct ProbeResult {
 
 // Loads and attaches only HOOK's programs, with a tiny ring buffer: a cheap,
 // honest answer to "does this hook work here?".
+// Whether the kernel's BTF knows the raw tracepoint type tp_btf needs. Without
+// it libbpf fails with a bare ESRCH ("No such process"), which tells an
+// operator on a pre-6.14 kernel nothing (seen on Debian's 6.1 and 6.12).
+bool kernel_has_cap_capable_tracepoint() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return true;  // let the load attempt report what is wrong
+  bool has = btf__find_by_name_kind(vmlinux, "btf_trace_cap_capable", BTF_KIND_TYPEDEF) > 0;
+  btf__free(vmlinux);
+  return has;
+}
+
 ProbeResult probe_hook(common::Hook hook) {
+  if (hook == common::Hook::tp_btf && !kernel_has_cap_capable_tracepoint())
+    return {false, "refused: this kernel has no capability:cap_capable tracepoint (no btf_trace_cap_capable "
+                   "in its BTF; the tracepoint exists since Linux 6.14)"};
   take_log(nullptr);
   capaudit_bpf* skel = capaudit_bpf__open();
   if (!skel) return {false, failure_reason("open", errno)};
