@@ -123,19 +123,19 @@ std::string describe(const OpAgg& op) {
     case common::OpKind::socket:
       return "socket " + family(a[0]) + " type " + std::to_string(a[1] & 0xf) + " protocol " + std::to_string(a[2]);
     default:
-      return std::string(op_kind_name(op.kind)) + "(" + std::to_string(a[0]) + ", " + std::to_string(a[1]) + ", " +
+      return std::string(common::to_string(op.kind)) + "(" + std::to_string(a[0]) + ", " + std::to_string(a[1]) + ", " +
              std::to_string(a[2]) + ", " + std::to_string(a[3]) + ")";
   }
 }
 
 void add_operation(std::vector<OperationSeen>& ops, const OpAgg& op) {
   auto it = std::find_if(ops.begin(), ops.end(), [&](const OperationSeen& o) {
-    return o.kind == op_kind_name(op.kind) && std::equal(std::begin(o.args), std::end(o.args), std::begin(op.a));
+    return o.kind == common::to_string(op.kind) && std::equal(std::begin(o.args), std::end(o.args), std::begin(op.a));
   });
   if (it == ops.end()) {
     if (ops.size() >= 256) return;  // a report, not a log
     OperationSeen o;
-    o.kind = op_kind_name(op.kind);
+    o.kind = common::to_string(op.kind);
     o.description = describe(op);
     std::copy(std::begin(op.a), std::end(op.a), o.args);
     ops.push_back(o);

@@ -7,6 +7,7 @@
 
 #include "analyze/core/embedded_data.h"
 #include "analyze/core/names.h"
+#include "common/trace_io.h"
 
 namespace capaudit::analyze {
 
@@ -256,7 +257,7 @@ void check_constants(const Expr* e, const RuleSet& set, std::vector<std::string>
 std::optional<common::OpKind> op_from_name(std::string_view n) {
   for (int k = 0; k <= 64; ++k) {
     auto kind = static_cast<common::OpKind>(k);
-    if (n == op_kind_name(kind)) return kind;
+    if (n == common::to_string(kind)) return kind;
   }
   return std::nullopt;
 }
@@ -269,31 +270,6 @@ std::string_view trim(std::string_view s) {
 }
 
 }  // namespace
-
-const char* op_kind_name(common::OpKind k) {
-  using common::OpKind;
-  switch (k) {
-    case OpKind::unknown: return "unknown";
-    case OpKind::bind: return "bind";
-    case OpKind::socket: return "socket";
-    case OpKind::ptrace_attach: return "ptrace_attach";
-    case OpKind::perf_event_open: return "perf_event_open";
-    case OpKind::bpf: return "bpf";
-    case OpKind::io_uring_setup: return "io_uring_setup";
-    case OpKind::userfaultfd: return "userfaultfd";
-    case OpKind::unshare_userns: return "unshare_userns";
-    case OpKind::mmap_low: return "mmap_low";
-    case OpKind::link: return "link";
-    case OpKind::set_pipe_size: return "set_pipe_size";
-    case OpKind::mq_open: return "mq_open";
-    case OpKind::mlock: return "mlock";
-    case OpKind::sched_setscheduler: return "sched_setscheduler";
-    case OpKind::setrlimit: return "setrlimit";
-    case OpKind::syslog: return "syslog";
-    case OpKind::open_sensitive: return "open_sensitive";
-  }
-  return "";
-}
 
 std::optional<bool> evaluate(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set) {
   auto v = eval(e, op, profile, set);
@@ -414,7 +390,7 @@ const RuleSet& builtin_rules() {
 
 std::string describe_operation(const Rule& r, const OpValues& op) {
   std::string out;
-  std::string_view d = r.describe.empty() ? op_kind_name(r.operation) : std::string_view(r.describe);
+  std::string_view d = r.describe.empty() ? common::to_string(r.operation) : std::string_view(r.describe);
   for (size_t i = 0; i < d.size(); ++i) {
     if (d[i] == '{') {
       auto close = d.find('}', i);

@@ -60,7 +60,6 @@ RuleParse parse_rules(std::string_view text);
 const RuleSet& builtin_rules();
 
 std::optional<bool> evaluate(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set);
-const char* op_kind_name(common::OpKind k);
 std::string describe_operation(const Rule& r, const OpValues& op);
 
 }  // namespace capaudit::analyze
