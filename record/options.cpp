@@ -65,7 +65,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   po::options_description output("Output");
   output.add_options()
       ("output,o", po::value<std::string>(&o.output), "trace file to create (never overwritten); - for stdout")
-      ("verbose,v", po::bool_switch(&o.verbose), "libbpf messages, and the status line even on a pipe")
+      ("verbose,v", po::bool_switch(&o.verbose), "libbpf messages, the hook chosen, and the status line even on a pipe")
       ("no-status", "never print the live status line");
   po::options_description rec("Recording");
   rec.add_options()

@@ -236,6 +236,25 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   return h;
 }
 
+// DESIGN: never fall back silently. A first-choice hook is the normal case and
+// stays quiet unless -v; any fallback is said on stderr with each reason.
+void report_hook_choice(const std::vector<common::HookAttempt>& attempts, bool verbose) {
+  bool fell_back = false;
+  std::string used = "none";
+  std::string skipped;
+  for (const auto& a : attempts) {
+    if (a.used) {
+      used = common::to_string(a.hook);
+      break;
+    }
+    fell_back = true;
+    skipped += std::string(skipped.empty() ? "" : "; ") + common::to_string(a.hook) + " skipped: " + a.reason;
+  }
+  if (!fell_back && !verbose) return;
+  fprintf(stderr, "capaudit-record: hook %s%s%s%s\n", used.c_str(), skipped.empty() ? "" : " (",
+          skipped.c_str(), skipped.empty() ? "" : ")");
+}
+
 std::string describe_losses(const common::Losses& l) {
   uint64_t total = total_lost(l);
   return total == 0 ? "none" : std::to_string(total);
@@ -314,6 +333,7 @@ RecordResult run_recording(const RecordOptions& given) {
   }
 
   auto bpf = BpfSession::open(config);
+  report_hook_choice(bpf->attempts(), options.verbose);
   // After loading, so our own programs have symbols and can be told apart;
   // while privileged, as without CAP_SYSLOG kallsyms shows only zeros.
   KernelSymbols syms = KernelSymbols::load();

@@ -107,6 +107,24 @@ TEST(Tree, RecorderAndPreExecChecksNeverAppear) {
   EXPECT_EQ(r.trace.execs.front().argv.at(1), "fork-exec");
 }
 
+// The hook is said on stderr whenever the recorder fell back, and with -v
+// always; on this kernel the first choice works, so only -v names it.
+TEST(Hooks, TheChosenHookIsSaidWithVerboseAndOnlyThen) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto loud = record({"-v"}, {helper_path(), "setuid"}, "hook-v");
+  ASSERT_EQ(loud.trace.read.status, common::ReadStatus::complete);
+  const auto& used = loud.trace.header.hook;
+  std::string expected = std::string("capaudit-record: hook ") + common::to_string(used);
+  EXPECT_NE(loud.run.err.find(expected), std::string::npos) << loud.run.err;
+  bool first_choice = !loud.trace.header.hook_attempts.empty() && loud.trace.header.hook_attempts.front().used;
+  auto quiet = record({}, {helper_path(), "setuid"}, "hook-q");
+  ASSERT_EQ(quiet.trace.read.status, common::ReadStatus::complete);
+  if (first_choice)
+    EXPECT_EQ(quiet.run.err.find("capaudit-record: hook"), std::string::npos) << quiet.run.err;
+  else
+    EXPECT_NE(quiet.run.err.find("skipped: "), std::string::npos) << quiet.run.err;
+}
+
 TEST(Denied, AsAnotherUserTheCheckIsDeniedAndTheOutcomeRecorded) {
   CAPAUDIT_REQUIRE_ROOT();
   auto r = record({"--user", "nobody"}, {helper_path(), "bind-tcp4-80"}, "denied-user");
