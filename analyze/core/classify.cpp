@@ -247,31 +247,58 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         if (!ruled) unruled_syscalls.insert(op.syscall_nr);
       }
 
+      auto stack_of = [&](const CheckAgg& c) -> const StackInfo* {
+        if (c.stack_id == 0) return nullptr;
+        auto [it, fresh] = stack_cache.try_emplace(c.stack_id);
+        if (fresh) {
+          if (auto st = run.stacks.find(c.stack_id); st != run.stacks.end()) {
+            it->second.frames = strip_offsets(st->second);
+            for (const auto& f : it->second.frames) it->second.key += f + "\n";
+          }
+        }
+        return it->second.frames.empty() ? nullptr : &it->second;
+      };
+      auto path_noise = [&](const CheckAgg& c, const StackInfo& stack) {
+        auto [it, fresh] = noise_cache.try_emplace((uint64_t{c.stack_id} << 8) | static_cast<uint8_t>(c.cap));
+        if (fresh) it->second = cat.match(c.cap, stack.frames);
+        return it->second;
+      };
+      // The recorder captures the call path of only the first few checks of a
+      // (capability, syscall, verdict) in a task and counts the rest as
+      // unsampled. Those repeat a sampled check, so they take its decision
+      // when every sampled path of that key is catalogued noise.
+      struct Sampled {
+        const NoiseEntry* entry = nullptr;
+        bool all_noise = true;
+      };
+      std::map<std::tuple<int16_t, int32_t, bool>, Sampled> sampled;
+      for (const auto& c : p.checks) {
+        const StackInfo* st = stack_of(c);
+        if (!st) continue;
+        auto& sm = sampled[{c.cap, c.syscall_nr, c.granted}];
+        const NoiseEntry* e = path_noise(c, *st);
+        if (!e) sm.all_noise = false;
+        else if (!sm.entry) sm.entry = e;
+      }
+
       for (const auto& c : p.checks) {
         bool host = c.userns == 0 || init_ns == 0 || c.userns == init_ns;
-        // Noise decision: call path first, then opts, then capability+syscall.
+        // Noise decision: call path first (the check's own, else its sampled
+        // siblings'), then opts, then capability+syscall.
         const NoiseEntry* entry = nullptr;
         NoiseBasis basis = NoiseBasis::none;
         std::string meaning;
-        const StackInfo* stack = nullptr;
-        if (c.stack_id != 0) {
-          auto [it, fresh] = stack_cache.try_emplace(c.stack_id);
-          if (fresh) {
-            if (auto st = run.stacks.find(c.stack_id); st != run.stacks.end()) {
-              it->second.frames = strip_offsets(st->second);
-              for (const auto& f : it->second.frames) it->second.key += f + "\n";
-            }
-          }
-          if (!it->second.frames.empty()) stack = &it->second;
-        }
+        const StackInfo* stack = stack_of(c);
+        auto sibling = stack ? sampled.end() : sampled.find({c.cap, c.syscall_nr, c.granted});
         if (stack) {
-          auto [it, fresh] = noise_cache.try_emplace((uint64_t{c.stack_id} << 8) | static_cast<uint8_t>(c.cap));
-          if (fresh) it->second = cat.match(c.cap, stack->frames);
-          entry = it->second;
+          entry = path_noise(c, *stack);
           if (entry) {
             basis = NoiseBasis::call_path;
             meaning = entry->meaning;
           }
+        } else if (sibling != sampled.end() && sibling->second.all_noise && sibling->second.entry) {
+          basis = NoiseBasis::call_path;
+          meaning = sibling->second.entry->meaning;
         } else if (run.header.opts_available && c.noaudit) {
           basis = NoiseBasis::opts;
           meaning = "checked with CAP_OPT_NOAUDIT: the kernel itself treats it as a probe";

@@ -149,6 +149,44 @@ TEST(Acceptance, Case3b_WithoutCallPathsTheDecisionIsWeaker) {
   EXPECT_NE((*c)["reason"].get<std::string>().find("weakest"), std::string::npos);
 }
 
+// The recorder keeps the call path of only the first few checks of a
+// (capability, syscall, verdict) per task. A shell forking many children
+// makes more overcommit checks in clone() than that budget (real-bind80
+// sample): the unsampled ones repeat a noise path and must not turn
+// SYS_ADMIN into "required".
+TEST(Acceptance, Case3c_UnsampledChecksFollowTheirSampledSiblings) {
+  constexpr int32_t kClone = 56;
+  Synth s;
+  s.stack(1, {"cap_capable+131", "security_vm_enough_memory_mm+54", "dup_mmap+597", "copy_process+4359",
+              "kernel_clone+148", "__do_sys_clone+101", "do_syscall_64+113"});
+  s.exec(200, 3'000'000'000, "/usr/bin/timeout");
+  for (int i = 0; i < 4; ++i) s.check(200, 3'000'000'100 + i, kCapSysAdmin, true, kClone, 1);
+  for (int i = 0; i < 7; ++i) s.check(200, 3'000'001'000 + i, kCapSysAdmin, true, kClone, 0);
+  Json rep = report_of({s.aggregate()});
+  const Json* c = cap(rep["caps"], "CAP_SYS_ADMIN");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "advisory");
+  EXPECT_EQ((*c)["noise_basis"], "call_path");
+  EXPECT_EQ((*c)["granted"], 11);
+  EXPECT_TRUE(rep["recommended"].empty());
+}
+
+// A sampled sibling that gates something keeps the unsampled ones gating too.
+TEST(Acceptance, Case3d_UnsampledChecksWithAGatingSiblingStayRequired) {
+  constexpr int32_t kClone = 56;
+  Synth s;
+  s.stack(1, {"cap_capable+131", "security_vm_enough_memory_mm+54", "dup_mmap+597", "copy_process+4359"});
+  s.stack(2, {"cap_capable+60", "ns_capable+20", "copy_namespaces+100", "copy_process+4359"});
+  s.exec(200, 3'000'000'000, "/usr/bin/unshare");
+  s.check(200, 3'000'000'100, kCapSysAdmin, true, kClone, 1);
+  s.check(200, 3'000'000'200, kCapSysAdmin, true, kClone, 2);
+  for (int i = 0; i < 3; ++i) s.check(200, 3'000'001'000 + i, kCapSysAdmin, true, kClone, 0);
+  Json rep = report_of({s.aggregate()});
+  const Json* c = cap(rep["caps"], "CAP_SYS_ADMIN");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["category"], "required");
+}
+
 TEST(Acceptance, Case4_ThreeRunsOneChowns) {
   std::vector<RunAggregate> runs;
   for (int i = 0; i < 3; ++i) {
