@@ -6,16 +6,6 @@
 #include "analyze/core/names.h"
 
 namespace capaudit::analyze {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  const char* ws = " \t\r";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
-}  // namespace
 
 std::string_view frame_function(std::string_view frame) {
   frame = trim(frame);
@@ -105,15 +95,7 @@ CatalogueParse parse_catalogue(std::string_view text) {
 }
 
 const Catalogue& builtin_catalogue() {
-  static const Catalogue cat = [] {
-    auto text = embedded_file("noise_paths.conf");
-    if (!text) throw std::logic_error("noise_paths.conf not compiled in");
-    auto parsed = parse_catalogue(*text);
-    if (!parsed.errors.empty())
-      throw std::logic_error("noise_paths.conf:" + std::to_string(parsed.errors[0].line) + ": " +
-                             parsed.errors[0].message);
-    return parsed.catalogue;
-  }();
+  static const Catalogue cat = parse_embedded("noise_paths.conf", parse_catalogue).catalogue;
   return cat;
 }
 

@@ -10,14 +10,6 @@
 namespace capaudit::analyze {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  const char* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(ws);
-  return s.substr(b, e - b + 1);
-}
-
 std::string collapse_ws(std::string_view s) {
   std::string out;
   bool space = false;

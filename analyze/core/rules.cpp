@@ -262,13 +262,6 @@ std::optional<common::OpKind> op_from_name(std::string_view n) {
   return std::nullopt;
 }
 
-std::string_view trim(std::string_view s) {
-  const char* ws = " \t\r";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
 }  // namespace
 
 std::optional<bool> evaluate(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set) {
@@ -376,15 +369,7 @@ RuleParse parse_rules(std::string_view text) {
 }
 
 const RuleSet& builtin_rules() {
-  static const RuleSet set = [] {
-    auto text = embedded_file("sysctl_rules.conf");
-    if (!text) throw std::logic_error("sysctl_rules.conf not compiled in");
-    auto parsed = parse_rules(*text);
-    if (!parsed.errors.empty())
-      throw std::logic_error("sysctl_rules.conf:" + std::to_string(parsed.errors[0].line) + ": " +
-                             parsed.errors[0].message);
-    return parsed.set;
-  }();
+  static const RuleSet set = parse_embedded("sysctl_rules.conf", parse_rules).set;
   return set;
 }
 
