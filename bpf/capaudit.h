@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 2
+#define CAPAUDIT_BPF_ABI_VERSION 3
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -37,21 +37,22 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_RINGBUF_DROPS = 0,
 	CAPAUDIT_CNT_TASK_MAP_FULL = 1,
 	CAPAUDIT_CNT_STACK_FAIL = 2,
-	CAPAUDIT_CNT_STACK_UNSAMPLED = 3,
+	CAPAUDIT_CNT_UNUSED_3 = 3, /* was STACK_UNSAMPLED: now a flag on the event */
 	CAPAUDIT_CNT_STR_TRUNCATED = 4,
 	CAPAUDIT_CNT_OUTCOMES_MISSED = 5,
-	CAPAUDIT_CNT_CHECKS_SEEN = 6,  /* traced checks, emitted or dropped */
-	CAPAUDIT_CNT_MAX = 7,
+	CAPAUDIT_CNT_MAX = 6,
 };
 
 /* Values of cap_event.flags */
 #define CAPAUDIT_CAP_GRANTED 0x1
 #define CAPAUDIT_CAP_HAS_OPTS 0x2
+#define CAPAUDIT_CAP_UNSAMPLED 0x4 /* past the stack budget: no stack by design */
 
 /* Values of task_state.flags */
 #define CAPAUDIT_TASK_TRACED 0x1
 #define CAPAUDIT_TASK_PENDING_OUTCOME 0x2
 #define CAPAUDIT_TASK_KPROBE_STASH 0x8
+#define CAPAUDIT_TASK_CRED_KNOWN 0x10 /* task_state.cred holds the last credentials seen */
 
 /* Operation kinds: same numbers as common::OpKind. */
 #define CAPAUDIT_OP_BIND 1
@@ -115,9 +116,16 @@ struct capaudit_outcome_event {
 	__s64 ret;
 };
 
+/* Credentials of a thread, as far as capability decisions go. */
+struct capaudit_cred_state {
+	__u64 effective, permitted, inheritable, ambient;
+	__u32 uid, euid, gid, egid;
+};
+
+/* A thread's credentials changed since its last check/fork/exec (CAPAUDIT_EV_CAPSET). */
 struct capaudit_capset_event {
 	struct capaudit_event_hdr hdr;
-	__u64 effective, permitted, inheritable;
+	struct capaudit_cred_state cred;
 };
 
 struct capaudit_op_event {
@@ -151,6 +159,10 @@ struct capaudit_task_state {
 	__s32 kp_cap;
 	__u32 kp_opts;
 	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
+	__u64 cred_ptr;   /* task->real_cred when `cred` was taken */
+	__u32 checks;     /* checks emitted: the backlog is queried every 64th */
+	__u32 pad;
+	struct capaudit_cred_state cred;
 	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
 };
 

@@ -3,6 +3,10 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -158,6 +162,25 @@ ProbeResult probe_hook(common::Hook hook) {
   return result;
 }
 
+// The root of the cgroup v2 hierarchy: programs attached there see every task.
+std::string cgroup2_root() {
+  for (const char* path : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    struct statfs fs {};
+    if (statfs(path, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) return path;
+  }
+  return {};
+}
+
+std::vector<bpf_program*> fact_programs(capaudit_bpf* skel) {
+  return {skel->progs.facts_bind4, skel->progs.facts_bind6, skel->progs.facts_sock_create};
+}
+
+uint64_t boottime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 }  // namespace
 
 bool parse_hook_choice(const std::string& text, HookChoice& out) {
@@ -165,6 +188,21 @@ bool parse_hook_choice(const std::string& text, HookChoice& out) {
   else if (text == "tp_btf") out = HookChoice::tp_btf;
   else if (text == "fexit") out = HookChoice::fexit;
   else if (text == "kprobe") out = HookChoice::kprobe;
+  else return false;
+  return true;
+}
+
+bool parse_outcome_mode(const std::string& text, OutcomeMode& out) {
+  if (text == "all") out = OutcomeMode::all;
+  else if (text == "first-denial") out = OutcomeMode::first_denial;
+  else if (text == "off") out = OutcomeMode::off;
+  else return false;
+  return true;
+}
+
+bool parse_facts_choice(const std::string& text, FactsChoice& out) {
+  if (text == "auto") out = FactsChoice::automatic;
+  else if (text == "sys_exit") out = FactsChoice::sys_exit;
   else return false;
   return true;
 }
@@ -230,61 +268,126 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   session->hook_ = chosen;
   session->opts_available_ = chosen != common::Hook::tp_btf && kernel_cap_capable_has_opts();
 
-  take_log(nullptr);
-  session->skel_.reset(capaudit_bpf__open());
-  auto* skel = session->skel_.get();
-  if (!skel) throw common::Error(common::errno_message("open BPF object", errno));
-  if (skel->rodata->abi_version != CAPAUDIT_BPF_ABI_VERSION)
-    throw common::Error("BPF object built for ABI " + std::to_string(skel->rodata->abi_version),
-                        "rebuild: the skeleton is stale");
-  skel->rodata->recorder_tgid = static_cast<uint32_t>(config.recorder_tgid);
-  skel->rodata->stacks_per_key = config.stacks_per_key;
-  skel->rodata->filter_cgroup_id = config.cgroup_id;
+  // The cgroup fact programs use helpers an older kernel may refuse to cgroup
+  // programs. Loading is all or nothing, so a refusal means a second load
+  // without them, with the facts then taken at syscall exit.
+  bool cgroup_facts = config.facts == FactsChoice::automatic;
+  std::string root = cgroup_facts ? cgroup2_root() : std::string();
+  if (config.facts == FactsChoice::sys_exit) session->facts_reason_ = "syscall exit: --facts sys_exit";
+  else if (root.empty()) session->facts_reason_ = "syscall exit: no cgroup v2 hierarchy is mounted";
+  cgroup_facts = cgroup_facts && !root.empty();
   session->ringbuf_bytes_ = round_up_pow2(config.ringbuf_bytes);
-  // Wake the consumer only when a quarter of the buffer is backlogged; the
-  // consumer polls on a timer anyway, so small traces cost no wake-ups at all.
-  skel->rodata->wakeup_bytes = session->ringbuf_bytes_ / 4;
-  bpf_map__set_max_entries(skel->maps.events, session->ringbuf_bytes_);
+  for (;;) {
+    take_log(nullptr);
+    session->skel_.reset(capaudit_bpf__open());
+    auto* skel = session->skel_.get();
+    if (!skel) throw common::Error(common::errno_message("open BPF object", errno));
+    if (skel->rodata->abi_version != CAPAUDIT_BPF_ABI_VERSION)
+      throw common::Error("BPF object built for ABI " + std::to_string(skel->rodata->abi_version),
+                          "rebuild: the skeleton is stale");
+    skel->rodata->recorder_tgid = static_cast<uint32_t>(config.recorder_tgid);
+    skel->rodata->stacks_per_key = config.stacks_per_key;
+    skel->rodata->filter_cgroup_id = config.cgroup_id;
+    // Wake the consumer only when a quarter of the buffer is backlogged; the
+    // consumer polls on a timer anyway, so small traces cost no wake-ups at all.
+    skel->rodata->wakeup_bytes = session->ringbuf_bytes_ / 4;
+    bpf_map__set_max_entries(skel->maps.events, session->ringbuf_bytes_);
 
-  auto wanted = hook_programs(skel, chosen);
-  bpf_program* p;
-  bpf_object__for_each_program(p, skel->obj) {
-    if (!is_hook_program(skel, p)) continue;
-    bool keep = false;
-    for (auto* w : wanted) keep |= (w == p);
-    bpf_program__set_autoload(p, keep);
+    auto wanted = hook_programs(skel, chosen);
+    bpf_program* p;
+    bpf_object__for_each_program(p, skel->obj) {
+      if (!is_hook_program(skel, p)) continue;
+      bool keep = false;
+      for (auto* w : wanted) keep |= (w == p);
+      bpf_program__set_autoload(p, keep);
+    }
+    for (auto* f : fact_programs(skel)) bpf_program__set_autoload(f, cgroup_facts);
+    int err = capaudit_bpf__load(skel);
+    if (!err) break;
+    if (!cgroup_facts)
+      throw common::Error("loading the BPF programs failed: " + failure_reason("load", -err),
+                          "run with -v to see the verifier log");
+    session->facts_reason_ = "syscall exit: the cgroup programs were " + failure_reason("load", -err);
+    cgroup_facts = false;
   }
-  if (int err = capaudit_bpf__load(skel))
-    throw common::Error("loading the BPF programs failed: " + failure_reason("load", -err),
-                        "run with -v to see the verifier log");
+  auto* skel = session->skel_.get();
 
+  auto attach = [](bpf_program* prog, bpf_link** link) {
+    *link = bpf_program__attach(prog);
+    if (!*link)
+      throw common::Error(std::string("attaching ") + bpf_program__section_name(prog) + " failed: " +
+                          failure_reason("attach", errno));
+  };
   // Lifecycle first, capability hook last: a check is never recorded for a
   // task whose fork we could not see.
-  struct Attach {
-    bpf_program* prog;
-    bpf_link** link;
-  };
-  std::vector<Attach> order = {
-      {skel->progs.on_fork, &skel->links.on_fork},
-      {skel->progs.on_exec, &skel->links.on_exec},
-      {skel->progs.on_exit, &skel->links.on_exit},
-      {skel->progs.on_sys_exit, &skel->links.on_sys_exit},
-  };
+  attach(skel->progs.on_fork, &skel->links.on_fork);
+  attach(skel->progs.on_exec, &skel->links.on_exec);
+  attach(skel->progs.on_exit, &skel->links.on_exit);
+
+  if (cgroup_facts) {
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bpf_link** links[] = {&skel->links.facts_bind4, &skel->links.facts_bind6, &skel->links.facts_sock_create};
+    auto progs = fact_programs(skel);
+    for (size_t i = 0; i < progs.size() && cgroup_facts; ++i) {
+      *links[i] = fd >= 0 ? bpf_program__attach_cgroup(progs[i], fd) : nullptr;
+      if (!*links[i]) {
+        session->facts_reason_ = "syscall exit: attaching " + std::string(bpf_program__section_name(progs[i])) +
+                                 " to " + root + " was " + failure_reason("attach", fd >= 0 ? errno : EBADF);
+        cgroup_facts = false;
+        for (auto* l : links) {
+          bpf_link__destroy(*l);
+          *l = nullptr;
+        }
+      }
+    }
+    if (fd >= 0) ::close(fd);  // the links hold the cgroup
+    if (cgroup_facts) session->facts_reason_ = "cgroup programs bind4, bind6, sock_create on " + root;
+  }
+  session->facts_source_ = cgroup_facts ? common::FactsSource::cgroup_hooks : common::FactsSource::sys_exit;
+  skel->bss->facts_in_sys_exit = cgroup_facts ? 0 : 1;
+
+  // The syscall-exit program costs the whole host, so it runs from the start
+  // only when it must; with OutcomeMode::first_denial it comes later.
+  const bool sys_exit_now = !cgroup_facts || config.outcomes == OutcomeMode::all;
+  if (sys_exit_now) attach(skel->progs.on_sys_exit, &skel->links.on_sys_exit);
+  if (config.outcomes == OutcomeMode::off) {
+    session->outcome_tracking_ = common::OutcomeTracking::off;
+  } else if (sys_exit_now) {
+    session->outcome_tracking_ = common::OutcomeTracking::from_start;
+    skel->bss->outcomes_live = 1;
+    session->outcomes_from_ns_ = boottime_ns();
+  } else {
+    session->outcome_tracking_ = common::OutcomeTracking::from_first_denial;
+  }
+
   switch (chosen) {
-    case common::Hook::tp_btf: order.push_back({skel->progs.tp_cap_capable, &skel->links.tp_cap_capable}); break;
-    case common::Hook::fexit: order.push_back({skel->progs.fexit_cap_capable, &skel->links.fexit_cap_capable}); break;
+    case common::Hook::tp_btf: attach(skel->progs.tp_cap_capable, &skel->links.tp_cap_capable); break;
+    case common::Hook::fexit: attach(skel->progs.fexit_cap_capable, &skel->links.fexit_cap_capable); break;
     default:
-      order.push_back({skel->progs.kprobe_cap_capable, &skel->links.kprobe_cap_capable});
-      order.push_back({skel->progs.kretprobe_cap_capable, &skel->links.kretprobe_cap_capable});
+      attach(skel->progs.kprobe_cap_capable, &skel->links.kprobe_cap_capable);
+      attach(skel->progs.kretprobe_cap_capable, &skel->links.kretprobe_cap_capable);
       break;
   }
-  for (auto& a : order) {
-    *a.link = bpf_program__attach(a.prog);
-    if (!*a.link)
-      throw common::Error(std::string("attaching ") + bpf_program__section_name(a.prog) + " failed: " +
-                          failure_reason("attach", errno));
-  }
   return session;
+}
+
+uint64_t BpfSession::start_outcome_tracking(std::string* error) {
+  if (outcomes_from_ns_) return outcomes_from_ns_;
+  if (outcome_tracking_ != common::OutcomeTracking::from_first_denial) {
+    if (error) *error = "outcome tracking is off";
+    return 0;
+  }
+  auto* skel = skel_.get();
+  skel->links.on_sys_exit = bpf_program__attach(skel->progs.on_sys_exit);
+  if (!skel->links.on_sys_exit) {
+    if (error) *error = "attaching tp_btf/sys_exit failed: " + failure_reason("attach", errno);
+    return 0;
+  }
+  // Live only once attached: a denial flagged earlier would wait for an exit
+  // that never comes through this program.
+  skel->bss->outcomes_live = 1;
+  outcomes_from_ns_ = boottime_ns();
+  return outcomes_from_ns_;
 }
 
 void BpfSession::expect_exec(pid_t pid) {

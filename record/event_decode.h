@@ -15,6 +15,7 @@ namespace capaudit::record {
 struct DecodedCheck {
   common::CapCheck check;             // stack_id still 0: the recorder interns the stack
   std::span<const uint64_t> stack;    // raw kernel return addresses, innermost first; may be empty
+  bool unsampled = false;             // no stack by design: past the per-key budget
 };
 
 using DecodedEvent = std::variant<DecodedCheck, common::ForkEvent, common::ExecEvent, common::ExitEvent,
