@@ -257,6 +257,7 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.hook_attempts = bpf.attempts();
   h.opts_available = bpf.opts_available();
   h.facts_source = bpf.facts_source();
+  h.facts_reason = bpf.facts_reason();
   h.outcome_tracking = bpf.outcome_tracking();
   h.stacks_per_key = options.stacks_per_key;
   h.ringbuf_bytes = bpf.ringbuf_bytes();
@@ -368,7 +369,9 @@ RecordResult run_recording(const RecordOptions& given) {
 
   auto bpf = BpfSession::open(config);
   report_hook_choice(bpf->attempts(), options.verbose);
-  if (options.verbose) {
+  // Like a hook fallback, a facts fallback is said: it costs the whole host.
+  if (options.verbose || (config.facts == FactsChoice::automatic &&
+                          bpf->facts_source() != common::FactsSource::cgroup_hooks)) {
     fprintf(stderr, "capaudit-record: bind/socket facts from %s; denied-syscall outcomes %s\n",
             bpf->facts_reason().c_str(), common::to_string(bpf->outcome_tracking()));
   }
