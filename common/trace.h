@@ -17,6 +17,21 @@ namespace capaudit::common {
 // Which kernel hook produced the capability checks.
 enum class Hook : uint8_t { unknown = 0, tp_btf = 1, fexit = 2, kprobe = 3 };
 
+// Where bind()/socket() operation facts come from.
+enum class FactsSource : uint8_t {
+  sys_exit = 0,      // syscall-exit tracepoint: every attempt, with its return value
+  cgroup_hooks = 1,  // cgroup bind/sock_create programs: no return value; sockets refused
+                     // before the hook (ping_group_range) are not seen
+  none = 2,
+};
+
+// When the return value of a syscall with a denied check is recorded.
+enum class OutcomeTracking : uint8_t {
+  from_start = 0,
+  from_first_denial = 1,  // from Trailer::outcomes_from_ns on
+  off = 2,
+};
+
 // How the recorder chose what to trace.
 enum class TargetMode : uint8_t { unknown = 0, command = 1, pid = 2, cgroup = 3 };
 
@@ -97,6 +112,8 @@ struct Header {
   std::vector<Rlimit> target_rlimits;
 
   // hook section
+  FactsSource facts_source = FactsSource::sys_exit;
+  OutcomeTracking outcome_tracking = OutcomeTracking::from_start;
   Hook hook = Hook::unknown;
   std::vector<HookAttempt> hook_attempts;
   bool opts_available = false;  // whether CapCheck::opts is meaningful
@@ -179,7 +196,19 @@ struct SyscallOutcome {
   bool operator==(const SyscallOutcome&) const = default;
 };
 
-// Masks a successful capset() installed.
+enum class CapsetSource : uint8_t {
+  capset_syscall = 0,  // masks a successful capset() installed (formats 1.0, 1.1)
+  cred_change = 1,     // the thread's credentials changed (capset, setuid, ...): noticed
+                       // at its next check, fork or exit, i.e. before any later check
+};
+
+struct CredIds {
+  uint32_t uid = 0, euid = 0, gid = 0, egid = 0;
+
+  bool operator==(const CredIds&) const = default;
+};
+
+// A thread's new capability sets.
 struct CapsetEvent {
   uint64_t time_ns = 0;
   uint32_t pid = 0;
@@ -187,6 +216,9 @@ struct CapsetEvent {
   uint64_t effective = 0;
   uint64_t permitted = 0;
   uint64_t inheritable = 0;
+  CapsetSource source = CapsetSource::capset_syscall;
+  uint64_t ambient = 0;        // cred_change only
+  std::optional<CredIds> ids;  // cred_change only
 
   bool operator==(const CapsetEvent&) const = default;
 };
@@ -285,6 +317,7 @@ struct Trailer {
   std::optional<int32_t> target_exit_status;  // raw wait status of the command
   EventCounts counts;
   Losses losses;
+  uint64_t outcomes_from_ns = 0;  // OutcomeTracking::from_first_denial: when it began (0: never)
 
   bool operator==(const Trailer&) const = default;
 };

@@ -238,6 +238,8 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
     att[i].setReason(sp(h.hook_attempts[i].reason));
   }
   hook.setOptsAvailable(h.opts_available);
+  hook.setFactsSource(static_cast<schema::FactsSource>(h.facts_source));
+  hook.setOutcomeTracking(static_cast<schema::OutcomeTracking>(h.outcome_tracking));
 
   auto s = b.initSampling();
   s.setStacksPerKey(h.stacks_per_key);
@@ -292,6 +294,7 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   l.setStringsTruncated(t.losses.strings_truncated);
   l.setDecodeErrors(t.losses.decode_errors);
   b.setBatches(batches);
+  b.setOutcomesFromNs(t.outcomes_from_ns);
 }
 
 size_t Batch::size() const {
@@ -397,6 +400,15 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
       l[i].setEffective(e.effective);
       l[i].setPermitted(e.permitted);
       l[i].setInheritable(e.inheritable);
+      if (e.source == CapsetSource::cred_change) l[i].setSource(schema::CapsetSource::CRED_CHANGE);
+      l[i].setAmbient(e.ambient);
+      if (e.ids) {
+        l[i].setHasIds(true);
+        l[i].setUid(e.ids->uid);
+        l[i].setEuid(e.ids->euid);
+        l[i].setGid(e.ids->gid);
+        l[i].setEgid(e.ids->egid);
+      }
     }
   }
   if (!batch.operations.empty()) {
@@ -484,6 +496,12 @@ Header from_capnp(schema::Header::Reader r) {
   h.hook = from_capnp(hook.getHook());
   for (auto a : hook.getAttempts()) h.hook_attempts.push_back({from_capnp(a.getHook()), a.getUsed(), str(a.getReason())});
   h.opts_available = hook.getOptsAvailable();
+  // Enumerants from a newer writer keep the oldest meaning rather than a made-up one.
+  auto facts = hook.getFactsSource();
+  h.facts_source = facts <= schema::FactsSource::NONE ? static_cast<FactsSource>(facts) : FactsSource::sys_exit;
+  auto tracking = hook.getOutcomeTracking();
+  h.outcome_tracking =
+      tracking <= schema::OutcomeTracking::OFF ? static_cast<OutcomeTracking>(tracking) : OutcomeTracking::from_start;
   auto s = r.getSampling();
   h.stacks_per_key = s.getStacksPerKey();
   h.user_stacks = s.getUserStacks();
@@ -528,6 +546,7 @@ Trailer from_capnp(schema::Trailer::Reader r) {
   auto l = r.getLosses();
   t.losses = {l.getRingbufDrops(), l.getTaskMapFull(), l.getStackMapFull(), l.getStacksUnsampled(),
               l.getUntracedProcesses(), l.getOutcomesMissed(), l.getStringsTruncated(), l.getDecodeErrors()};
+  t.outcomes_from_ns = r.getOutcomesFromNs();
   return t;
 }
 
@@ -566,7 +585,12 @@ void from_capnp(schema::EventBatch::Reader r, Batch& out) {
     out.outcomes.push_back({e.getTimeNs(), e.getPid(), e.getTid(), e.getSyscallNr(), e.getRet()});
   }
   for (auto e : r.getCapsets()) {
-    out.capsets.push_back({e.getTimeNs(), e.getPid(), e.getTid(), e.getEffective(), e.getPermitted(), e.getInheritable()});
+    CapsetEvent o{e.getTimeNs(), e.getPid(), e.getTid(), e.getEffective(), e.getPermitted(), e.getInheritable()};
+    o.source = e.getSource() == schema::CapsetSource::CRED_CHANGE ? CapsetSource::cred_change
+                                                                   : CapsetSource::capset_syscall;
+    o.ambient = e.getAmbient();
+    if (e.getHasIds()) o.ids = CredIds{e.getUid(), e.getEuid(), e.getGid(), e.getEgid()};
+    out.capsets.push_back(o);
   }
   for (auto e : r.getOperations()) {
     OperationFact o;

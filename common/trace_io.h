@@ -121,5 +121,7 @@ const char* to_string(ReadStatus s);
 const char* to_string(Hook h);
 const char* to_string(TargetMode m);
 const char* to_string(OpKind k);
+const char* to_string(FactsSource f);
+const char* to_string(OutcomeTracking t);
 
 }  // namespace capaudit::common

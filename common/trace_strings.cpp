@@ -32,6 +32,24 @@ const char* to_string(TargetMode m) {
   return "unknown";
 }
 
+const char* to_string(FactsSource f) {
+  switch (f) {
+    case FactsSource::sys_exit: return "sys_exit";
+    case FactsSource::cgroup_hooks: return "cgroup_hooks";
+    case FactsSource::none: return "none";
+  }
+  return "unknown";
+}
+
+const char* to_string(OutcomeTracking t) {
+  switch (t) {
+    case OutcomeTracking::from_start: return "from_start";
+    case OutcomeTracking::from_first_denial: return "from_first_denial";
+    case OutcomeTracking::off: return "off";
+  }
+  return "unknown";
+}
+
 const char* to_string(OpKind k) {
   switch (k) {
     case OpKind::bind: return "bind";

@@ -144,6 +144,23 @@ struct HookSection {
   hook @0 :Hook;
   attempts @1 :List(HookAttempt);
   optsAvailable @2 :Bool;
+  factsSource @3 :FactsSource;         # 1.2: where bind/socket facts come from
+  outcomeTracking @4 :OutcomeTracking; # 1.2: when denied-syscall outcomes are tracked
+}
+
+# Where bind()/socket() operation facts come from (1.2).
+enum FactsSource {
+  sysExit @0;      # the syscall-exit tracepoint: every attempt, with its return value
+  cgroupHooks @1;  # cgroup/bind4, bind6, sock_create on the root cgroup: no return value,
+                   # and sockets the kernel refused before the hook (e.g. ping_group_range) are not seen
+  none @2;
+}
+
+# When the return value of a syscall with a denied check is recorded (1.2).
+enum OutcomeTracking {
+  fromStart @0;        # the syscall-exit tracepoint is attached for the whole recording
+  fromFirstDenial @1;  # attached once the first denied check arrives; see Trailer.outcomesFromNs
+  off @2;
 }
 
 struct SamplingSection {
@@ -259,6 +276,19 @@ struct CapsetEvent {
   effective @3 :UInt64;
   permitted @4 :UInt64;
   inheritable @5 :UInt64;
+  source @6 :CapsetSource;  # 1.2
+  ambient @7 :UInt64;       # 1.2, credChange only
+  hasIds @8 :Bool;          # 1.2, credChange only: the ids below are set
+  uid @9 :UInt32;
+  euid @10 :UInt32;
+  gid @11 :UInt32;
+  egid @12 :UInt32;
+}
+
+enum CapsetSource {
+  capsetSyscall @0;  # masks a successful capset() installed, seen at its syscall exit (1.0, 1.1)
+  credChange @1;     # the thread's credentials differ from the last ones seen: noticed at its next
+                     # capability check, fork or exit, so after the change and before any later check
 }
 
 struct OperationFact {
@@ -327,4 +357,5 @@ struct Trailer {
   counts @5 :EventCounts;
   losses @6 :Losses;
   batches @7 :UInt64;
+  outcomesFromNs @8 :UInt64;  # 1.2: with fromFirstDenial, when tracking began (0: never)
 }

@@ -57,7 +57,9 @@ struct InfoVisitor : common::TraceVisitor {
     }
     out << "[hook]\n"
         << "  used:         " << common::to_string(h.hook) << "\n"
-        << "  check opts:   " << (h.opts_available ? "recorded" : "not available from this hook") << "\n";
+        << "  check opts:   " << (h.opts_available ? "recorded" : "not available from this hook") << "\n"
+        << "  bind/socket facts: " << common::to_string(h.facts_source) << "\n"
+        << "  denied-syscall outcomes: " << common::to_string(h.outcome_tracking) << "\n";
     for (const auto& a : h.hook_attempts) {
       out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << a.reason << "\n";
     }
@@ -106,6 +108,7 @@ struct InfoVisitor : common::TraceVisitor {
           << "    strings truncated:   " << l.strings_truncated << "\n"
           << "    decode errors:       " << l.decode_errors << "\n";
     }
+    if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
     trailer_counts = t.counts;
     has_trailer = true;

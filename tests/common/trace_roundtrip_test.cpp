@@ -83,6 +83,8 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   const ExitEvent exit{2'000'000'900, 100, 100, 256, true};
   const SyscallOutcome outcome{2'000'000'400, 100, 100, 41, -1};
   const CapsetEvent capset{2'000'000'500, 100, 100, 1, 3, 0};
+  CapsetEvent cred_change{2'000'000'600, 100, 101, 0, 0, 0, CapsetSource::cred_change, 0, CredIds{0, 65534, 0, 65534}};
+  cred_change.ambient = 1u << 10;
   const KernelStack stack{1, {"cap_capable+0x5", "ns_capable+0x2d", "__sys_bind+0x9e"}};
   ExecEvent exec_no_filecaps = exec;
   exec_no_filecaps.file_caps.reset();
@@ -93,12 +95,13 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.stop_reason = "target exited";
   trailer.target_exit_status = 256;
   trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8};
+  trailer.outcomes_from_ns = 2'000'000'300;
 
   TraceBuilder b;
   b.header(header).processes({proc, bare});
   b.add(stack).add(fork).add(exec).add(exec_no_filecaps);
   b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49));
-  b.add(outcome).add(capset).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
+  b.add(outcome).add(capset).add(cred_change).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
   const auto bytes = b.finish(trailer);
 
   CollectingVisitor v;
@@ -110,7 +113,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 1;
+  expected_header.format_minor = 2;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
@@ -119,13 +122,13 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   EXPECT_EQ(v.execs, (std::vector<ExecEvent>{exec, exec_no_filecaps}));
   EXPECT_EQ(v.checks, (std::vector<CapCheck>{check(2'000'000'200, 100, 13, true, 41), check(2'000'000'250, 100, 10, false, 49)}));
   EXPECT_EQ(v.outcomes, std::vector<SyscallOutcome>{outcome});
-  EXPECT_EQ(v.capsets, std::vector<CapsetEvent>{capset});
+  EXPECT_EQ(v.capsets, (std::vector<CapsetEvent>{capset, cred_change}));
   EXPECT_EQ(v.operations, (std::vector<OperationFact>{example_operation(-13), example_operation(std::nullopt)}));
   EXPECT_EQ(v.exits, std::vector<ExitEvent>{exit});
   ASSERT_TRUE(v.trailer.has_value());
 
   Trailer expected_trailer = trailer;
-  expected_trailer.counts = {2, 1, 2, 1, 1, 1, 2, 1};  // the writer's own tally
+  expected_trailer.counts = {2, 1, 2, 1, 1, 2, 2, 1};  // the writer's own tally
   EXPECT_EQ(*v.trailer, expected_trailer);
 }
 

@@ -87,6 +87,8 @@ common::Header example_header() {
   h.hook_attempts = {{common::Hook::tp_btf, true, "tp_btf/cap_capable loaded"},
                      {common::Hook::fexit, false, "not tried: tracepoint available"}};
   h.opts_available = false;
+  h.facts_source = common::FactsSource::cgroup_hooks;
+  h.outcome_tracking = common::OutcomeTracking::from_first_denial;
   h.stacks_per_key = 4;
   h.user_stacks = false;
   h.ringbuf_bytes = 8 << 20;
