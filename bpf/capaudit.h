@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 2
+#define CAPAUDIT_BPF_ABI_VERSION 3
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -41,12 +41,20 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_STR_TRUNCATED = 4,
 	CAPAUDIT_CNT_OUTCOMES_MISSED = 5,
 	CAPAUDIT_CNT_CHECKS_SEEN = 6,  /* traced checks, emitted or dropped */
-	CAPAUDIT_CNT_MAX = 7,
+	CAPAUDIT_CNT_SYNTHESIZED = 7,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
+	CAPAUDIT_CNT_MAX = 8,
 };
 
 /* Values of cap_event.flags */
 #define CAPAUDIT_CAP_GRANTED 0x1
 #define CAPAUDIT_CAP_HAS_OPTS 0x2
+/* Not seen by the cap_capable hook: rebuilt at the exit of a caller into
+ * which the compiler inlined cap_capable() (fexit/kprobe hooks only). */
+#define CAPAUDIT_CAP_SYNTHESIZED 0x4
+/* BPF-internal: rides on handle_check()'s opts argument (no kernel uses bit
+ * 31) so a synthesized check takes the same path as a real one; fill_cap()
+ * turns it into CAPAUDIT_CAP_SYNTHESIZED. */
+#define CAPAUDIT_OPTS_SYNTHESIZED 0x80000000u
 
 /* Values of task_state.flags */
 #define CAPAUDIT_TASK_TRACED 0x1
@@ -152,6 +160,16 @@ struct capaudit_task_state {
 	__u32 kp_opts;
 	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
 	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
+	/* fallback: the commoncap.c caller (CAPAUDIT_INL_*, 0: none) this task
+	 * is inside, whether the cap_capable hook saw its check, and its argument */
+	__u32 inl_caller;
+	__u32 inl_seen;
+	__u64 inl_arg;
 };
+
+/* Callers of cap_capable() that GCC inlines it into (task_state.inl_caller) */
+#define CAPAUDIT_INL_CAPSET 1
+#define CAPAUDIT_INL_MMAP_ADDR 2
+#define CAPAUDIT_INL_VM_ENOUGH_MEMORY 3
 
 #endif /* CAPAUDIT_BPF_ABI_H */
