@@ -40,13 +40,21 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_UNUSED_3 = 3, /* was STACK_UNSAMPLED: now a flag on the event */
 	CAPAUDIT_CNT_STR_TRUNCATED = 4,
 	CAPAUDIT_CNT_OUTCOMES_MISSED = 5,
-	CAPAUDIT_CNT_MAX = 6,
+	CAPAUDIT_CNT_SYNTHESIZED = 6,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
+	CAPAUDIT_CNT_MAX = 7,
 };
 
 /* Values of cap_event.flags */
 #define CAPAUDIT_CAP_GRANTED 0x1
 #define CAPAUDIT_CAP_HAS_OPTS 0x2
-#define CAPAUDIT_CAP_UNSAMPLED 0x4 /* past the stack budget: no stack by design */
+/* Not seen by the cap_capable hook: rebuilt at the exit of a caller into
+ * which the compiler inlined cap_capable() (fexit/kprobe hooks only). */
+#define CAPAUDIT_CAP_SYNTHESIZED 0x4
+/* BPF-internal: rides on handle_check()'s opts argument (no kernel uses bit
+ * 31) so a synthesized check takes the same path as a real one; fill_cap()
+ * turns it into CAPAUDIT_CAP_SYNTHESIZED. */
+#define CAPAUDIT_OPTS_SYNTHESIZED 0x80000000u
+#define CAPAUDIT_CAP_UNSAMPLED 0x8 /* past the stack budget: no stack by design */
 
 /* Values of task_state.flags */
 #define CAPAUDIT_TASK_TRACED 0x1
@@ -164,6 +172,16 @@ struct capaudit_task_state {
 	__u32 pad;
 	struct capaudit_cred_state cred;
 	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
+	/* fallback: the commoncap.c caller (CAPAUDIT_INL_*, 0: none) this task
+	 * is inside, whether the cap_capable hook saw its check, and its argument */
+	__u32 inl_caller;
+	__u32 inl_seen;
+	__u64 inl_arg;
 };
+
+/* Callers of cap_capable() that GCC inlines it into (task_state.inl_caller) */
+#define CAPAUDIT_INL_CAPSET 1
+#define CAPAUDIT_INL_MMAP_ADDR 2
+#define CAPAUDIT_INL_VM_ENOUGH_MEMORY 3
 
 #endif /* CAPAUDIT_BPF_ABI_H */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdarg>
 #include <cstring>
 #include <mutex>
@@ -181,6 +182,126 @@ uint64_t boottime_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// Loads only CHOSEN's capability hook programs (the other programs keep their defaults).
+void select_hook_programs(capaudit_bpf* skel, common::Hook chosen) {
+  auto wanted = hook_programs(skel, chosen);
+  bpf_program* p;
+  bpf_object__for_each_program(p, skel->obj) {
+    if (!is_hook_program(skel, p)) continue;
+    bool keep = false;
+    for (auto* w : wanted) keep |= (w == p);
+    bpf_program__set_autoload(p, keep);
+  }
+}
+
+// ---- fallback: callers that inline cap_capable ----
+// GCC inlines cap_capable() into cap_capset(), cap_mmap_addr() and
+// cap_vm_enough_memory() on Debian's 6.1/6.12 kernels, hiding their checks
+// from fexit/kprobe on cap_capable. bpf/capaudit.bpf.c probes those callers
+// (real functions: LSM hooks) and rebuilds the check once when the hook did
+// not see it. The tracepoint fires inside inlined copies and needs none of it.
+struct InlinedCaller {
+  const char* function;
+  bpf_program* entry;
+  bpf_program* exit;
+  bpf_link** entry_link;
+  bpf_link** exit_link;
+};
+
+std::vector<InlinedCaller> inlined_callers(capaudit_bpf* skel, common::Hook hook) {
+  auto& p = skel->progs;
+  auto& l = skel->links;
+  if (hook == common::Hook::fexit)
+    return {{"cap_capset", p.fentry_cap_capset, p.fexit_cap_capset, &l.fentry_cap_capset, &l.fexit_cap_capset},
+            {"cap_mmap_addr", p.fentry_cap_mmap_addr, p.fexit_cap_mmap_addr, &l.fentry_cap_mmap_addr,
+             &l.fexit_cap_mmap_addr},
+            {"cap_vm_enough_memory", p.fentry_cap_vm_enough_memory, p.fexit_cap_vm_enough_memory,
+             &l.fentry_cap_vm_enough_memory, &l.fexit_cap_vm_enough_memory}};
+  if (hook == common::Hook::kprobe)
+    return {{"cap_capset", p.kprobe_cap_capset, p.kretprobe_cap_capset, &l.kprobe_cap_capset,
+             &l.kretprobe_cap_capset},
+            {"cap_mmap_addr", p.kprobe_cap_mmap_addr, p.kretprobe_cap_mmap_addr, &l.kprobe_cap_mmap_addr,
+             &l.kretprobe_cap_mmap_addr},
+            {"cap_vm_enough_memory", p.kprobe_cap_vm_enough_memory, p.kretprobe_cap_vm_enough_memory,
+             &l.kprobe_cap_vm_enough_memory, &l.kretprobe_cap_vm_enough_memory}};
+  return {};
+}
+
+bool is_inlined_caller_program(capaudit_bpf* skel, bpf_program* prog) {
+  for (auto hook : {common::Hook::fexit, common::Hook::kprobe})
+    for (const auto& c : inlined_callers(skel, hook))
+      if (c.entry == prog || c.exit == prog) return true;
+  return false;
+}
+
+// The live value is read in BPF from the kernel's dac_mmap_min_addr when
+// kallsyms shows it; this is the fallback (the sysctl's data is that variable).
+uint64_t read_mmap_min_addr() {
+  uint64_t v = 65536;
+  if (FILE* f = fopen("/proc/sys/vm/mmap_min_addr", "r")) {
+    unsigned long long x;
+    if (fscanf(f, "%llu", &x) == 1) v = x;
+    fclose(f);
+  }
+  return v;
+}
+
+// Enables the caller probes matching HOOK (none for tp_btf) before the load;
+// those whose function the kernel lacks are left out and noted in PROBLEMS.
+std::vector<InlinedCaller> enable_inlined_callers(capaudit_bpf* skel, common::Hook hook,
+                                                  std::vector<std::string>& problems) {
+  bpf_program* p;
+  bpf_object__for_each_program(p, skel->obj) {
+    if (is_inlined_caller_program(skel, p)) bpf_program__set_autoload(p, false);
+  }
+  skel->rodata->mmap_min_addr_at_start = read_mmap_min_addr();
+  std::vector<InlinedCaller> enabled;
+  auto callers = inlined_callers(skel, hook);
+  if (callers.empty()) return enabled;
+  btf* vmlinux = btf__load_vmlinux_btf();  // without it, the load or attach says what is wrong
+  for (const auto& c : callers) {
+    if (vmlinux && btf__find_by_name_kind(vmlinux, c.function, BTF_KIND_FUNC) <= 0) {
+      problems.push_back(std::string(c.function) + ": not a function in this kernel's BTF");
+      continue;
+    }
+    bpf_program__set_autoload(c.entry, true);
+    bpf_program__set_autoload(c.exit, true);
+    enabled.push_back(c);
+  }
+  btf__free(vmlinux);
+  return enabled;
+}
+
+// A caller probe that fails to attach costs only that caller's checks, never
+// the recording: the failure goes to PROBLEMS.
+size_t attach_inlined_callers(const std::vector<InlinedCaller>& callers, std::vector<std::string>& problems) {
+  size_t attached = 0;
+  for (const auto& c : callers) {
+    // Exit first: an entry without its exit would only leave a stale note.
+    *c.exit_link = bpf_program__attach(c.exit);
+    if (*c.exit_link) *c.entry_link = bpf_program__attach(c.entry);
+    if (*c.exit_link && *c.entry_link) {
+      ++attached;
+      continue;
+    }
+    problems.push_back(std::string(c.function) + ": " + failure_reason("attach", errno));
+    bpf_link__destroy(*c.exit_link);
+    *c.exit_link = nullptr;
+  }
+  return attached;
+}
+
+// What the used hook's attempt and stderr say about the caller probes: a
+// missing one is a blind spot, so it is said even without -v.
+std::string describe_inlined_callers(common::Hook hook, size_t attached, const std::vector<std::string>& problems) {
+  std::string text = std::string("callers that may inline cap_capable (cap_capset, cap_mmap_addr, "
+                                 "cap_vm_enough_memory) probed with ") +
+                     (hook == common::Hook::fexit ? "fentry+fexit" : "kprobe+kretprobe") + ": " +
+                     std::to_string(attached) + " of 3 attached";
+  for (const auto& p : problems) text += "; " + p;
+  return text;
+}
+
 }  // namespace
 
 bool parse_hook_choice(const std::string& text, HookChoice& out) {
@@ -268,49 +389,47 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   session->hook_ = chosen;
   session->opts_available_ = chosen != common::Hook::tp_btf && kernel_cap_capable_has_opts();
 
-  // The cgroup fact programs use helpers an older kernel may refuse to cgroup
-  // programs. Loading is all or nothing, so a refusal means a second load
-  // without them, with the facts then taken at syscall exit.
+  // Optional programs never cost the recording. A load refused with them is
+  // tried again without: first without the cgroup fact programs (the syscall
+  // exit then carries the facts), then without the caller probes, then without
+  // both. Debian's 6.1 and 6.12 refuse the cgroup programs (EINVAL).
   bool cgroup_facts = config.facts == FactsChoice::automatic;
   std::string root = cgroup_facts ? cgroup2_root() : std::string();
   if (config.facts == FactsChoice::sys_exit) session->facts_reason_ = "syscall exit: --facts sys_exit";
   else if (root.empty()) session->facts_reason_ = "syscall exit: no cgroup v2 hierarchy is mounted";
   cgroup_facts = cgroup_facts && !root.empty();
-  session->ringbuf_bytes_ = round_up_pow2(config.ringbuf_bytes);
-  for (;;) {
-    take_log(nullptr);
-    session->skel_.reset(capaudit_bpf__open());
-    auto* skel = session->skel_.get();
-    if (!skel) throw common::Error(common::errno_message("open BPF object", errno));
-    if (skel->rodata->abi_version != CAPAUDIT_BPF_ABI_VERSION)
-      throw common::Error("BPF object built for ABI " + std::to_string(skel->rodata->abi_version),
-                          "rebuild: the skeleton is stale");
-    skel->rodata->recorder_tgid = static_cast<uint32_t>(config.recorder_tgid);
-    skel->rodata->stacks_per_key = config.stacks_per_key;
-    skel->rodata->filter_cgroup_id = config.cgroup_id;
-    // Wake the consumer only when a quarter of the buffer is backlogged; the
-    // consumer polls on a timer anyway, so small traces cost no wake-ups at all.
-    skel->rodata->wakeup_bytes = session->ringbuf_bytes_ / 4;
-    bpf_map__set_max_entries(skel->maps.events, session->ringbuf_bytes_);
-
-    auto wanted = hook_programs(skel, chosen);
-    bpf_program* p;
-    bpf_object__for_each_program(p, skel->obj) {
-      if (!is_hook_program(skel, p)) continue;
-      bool keep = false;
-      for (auto* w : wanted) keep |= (w == p);
-      bpf_program__set_autoload(p, keep);
+  const bool want_callers = chosen == common::Hook::fexit || chosen == common::Hook::kprobe;
+  struct Variant {
+    bool facts, callers;
+  };
+  std::vector<Variant> variants = {{cgroup_facts, want_callers}};
+  if (cgroup_facts) variants.push_back({false, want_callers});
+  if (want_callers) variants.push_back({cgroup_facts, false});
+  if (cgroup_facts && want_callers) variants.push_back({false, false});
+  std::vector<std::string> caller_problems, load_notes;
+  std::vector<InlinedCaller> callers;
+  capaudit_bpf* skel = nullptr;
+  int load_err = 0;
+  for (const auto& v : variants) {
+    skel = session->open_skeleton(config);
+    select_hook_programs(skel, chosen);
+    caller_problems = load_notes;
+    callers = enable_inlined_callers(skel, v.callers ? chosen : common::Hook::unknown, caller_problems);
+    for (auto* f : fact_programs(skel)) bpf_program__set_autoload(f, v.facts);
+    load_err = capaudit_bpf__load(skel);
+    if (!load_err) {
+      if (cgroup_facts && !v.facts)
+        session->facts_reason_ = "syscall exit: the cgroup programs were refused at load with the rest";
+      if (want_callers && !v.callers) caller_problems.push_back("caller probes: refused at load with the rest");
+      cgroup_facts = v.facts;
+      break;
     }
-    for (auto* f : fact_programs(skel)) bpf_program__set_autoload(f, cgroup_facts);
-    int err = capaudit_bpf__load(skel);
-    if (!err) break;
-    if (!cgroup_facts)
-      throw common::Error("loading the BPF programs failed: " + failure_reason("load", -err),
-                          "run with -v to see the verifier log");
-    session->facts_reason_ = "syscall exit: the cgroup programs were " + failure_reason("load", -err);
-    cgroup_facts = false;
+    load_notes.push_back(std::string(v.facts ? "with" : "without") + " cgroup programs, " +
+                         (v.callers ? "with" : "without") + " caller probes: " + failure_reason("load", -load_err));
   }
-  auto* skel = session->skel_.get();
+  if (load_err)
+    throw common::Error("loading the BPF programs failed: " + load_notes.front(),
+                        "run with -v to see the verifier log");
 
   auto attach = [](bpf_program* prog, bpf_link** link) {
     *link = bpf_program__attach(prog);
@@ -368,6 +487,8 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
       attach(skel->progs.kretprobe_cap_capable, &skel->links.kretprobe_cap_capable);
       break;
   }
+  size_t callers_attached = attach_inlined_callers(callers, caller_problems);
+  session->note_inlined_callers(chosen, callers_attached, caller_problems, config.verbose);
   return session;
 }
 
@@ -388,6 +509,34 @@ uint64_t BpfSession::start_outcome_tracking(std::string* error) {
   skel->bss->outcomes_live = 1;
   outcomes_from_ns_ = boottime_ns();
   return outcomes_from_ns_;
+}
+
+capaudit_bpf* BpfSession::open_skeleton(const BpfConfig& config) {
+  take_log(nullptr);
+  skel_.reset(capaudit_bpf__open());
+  auto* skel = skel_.get();
+  if (!skel) throw common::Error(common::errno_message("open BPF object", errno));
+  if (skel->rodata->abi_version != CAPAUDIT_BPF_ABI_VERSION)
+    throw common::Error("BPF object built for ABI " + std::to_string(skel->rodata->abi_version),
+                        "rebuild: the skeleton is stale");
+  skel->rodata->recorder_tgid = static_cast<uint32_t>(config.recorder_tgid);
+  skel->rodata->stacks_per_key = config.stacks_per_key;
+  skel->rodata->filter_cgroup_id = config.cgroup_id;
+  ringbuf_bytes_ = round_up_pow2(config.ringbuf_bytes);
+  // Wake the consumer only when a quarter of the buffer is backlogged; the
+  // consumer polls on a timer anyway, so small traces cost no wake-ups at all.
+  skel->rodata->wakeup_bytes = ringbuf_bytes_ / 4;
+  bpf_map__set_max_entries(skel->maps.events, ringbuf_bytes_);
+  return skel;
+}
+
+void BpfSession::note_inlined_callers(common::Hook hook, size_t attached, const std::vector<std::string>& problems,
+                                      bool verbose) {
+  if (hook != common::Hook::fexit && hook != common::Hook::kprobe) return;
+  std::string text = describe_inlined_callers(hook, attached, problems);
+  for (auto& a : attempts_)
+    if (a.used) a.reason += "; " + text;
+  if (verbose || !problems.empty()) fprintf(stderr, "capaudit-record: %s\n", text.c_str());
 }
 
 void BpfSession::expect_exec(pid_t pid) {

@@ -98,6 +98,12 @@ class BpfSession {
  private:
   BpfSession() = default;
   void run_iterator(bpf_program* prog);
+  // Opens the skeleton into skel_ and sets its read-only configuration.
+  capaudit_bpf* open_skeleton(const BpfConfig& config);
+  // Adds what became of the probes on callers that inline cap_capable to the
+  // used hook's attempt (and stderr).
+  void note_inlined_callers(common::Hook hook, size_t attached, const std::vector<std::string>& problems,
+                            bool verbose);
 
   struct SkelDeleter {
     void operator()(capaudit_bpf* s) const;

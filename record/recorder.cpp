@@ -497,6 +497,9 @@ RecordResult run_recording(const RecordOptions& given) {
   // events after this point are not recorded, and the trailer says why.
   ring_buffer__consume(rb.get());
   session.fill_losses(bpf->read_counters());
+  if (uint64_t rebuilt = bpf->read_counters()[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)
+    fprintf(stderr, "capaudit-record: %llu checks rebuilt at callers that inline cap_capable\n",
+            static_cast<unsigned long long>(rebuilt));
   if (child && !child_reaped) {
     if (auto st = child->try_wait()) result.target_status = *st;
   }

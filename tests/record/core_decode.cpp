@@ -63,6 +63,27 @@ TEST(Decode, CapCheckWithStackAndDenied) {
   EXPECT_EQ(c.stack[2], 0xffffffff81000030);
 }
 
+TEST(Decode, SynthesizedFlagIsKeptApartFromTheVerdict) {
+  capaudit_cap_event e{};
+  const size_t small = offsetof(capaudit_cap_event, stack);
+  e.hdr = hdr(CAPAUDIT_EV_CAP, small);
+  e.cap = 8;
+  e.flags = CAPAUDIT_CAP_HAS_OPTS | CAPAUDIT_CAP_SYNTHESIZED;
+  auto b = bytes_of(e, small);
+  auto d = decode_event(b);
+  ASSERT_TRUE(d);
+  auto& c = std::get<DecodedCheck>(*d);
+  EXPECT_TRUE(c.synthesized);
+  EXPECT_FALSE(c.check.granted);
+  EXPECT_EQ(c.check.opts, 0u);
+  e.flags = CAPAUDIT_CAP_GRANTED;
+  b = bytes_of(e, small);
+  d = decode_event(b);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(std::get<DecodedCheck>(*d).synthesized);
+  EXPECT_TRUE(std::get<DecodedCheck>(*d).check.granted);
+}
+
 TEST(Decode, StackLongerThanTheRecordIsRejected) {
   capaudit_cap_event e{};
   const size_t small = offsetof(capaudit_cap_event, stack);

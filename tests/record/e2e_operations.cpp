@@ -64,7 +64,10 @@ INSTANTIATE_TEST_SUITE_P(
                       OpCase{"mount-tmpfs", CAP_SYS_ADMIN, {SYS_mount}},
                       OpCase{"raise-hard-rlimit", CAP_SYS_RESOURCE, {SYS_prlimit64, SYS_setrlimit}},
                       OpCase{"mlock-beyond", CAP_IPC_LOCK, {SYS_mlock}},
-                      OpCase{"nice-10", CAP_SYS_NICE, {SYS_setpriority}}),
+                      OpCase{"nice-10", CAP_SYS_NICE, {SYS_setpriority}},
+                      // checks cap_capable() makes inlined into commoncap.c on 6.1/6.12
+                      OpCase{"capset-inheritable", CAP_SETPCAP, {SYS_capset}},
+                      OpCase{"mmap-low", CAP_SYS_RAWIO, {SYS_mmap}}),
     [](const auto& info) {
       std::string n = info.param.op;
       std::replace(n.begin(), n.end(), '-', '_');

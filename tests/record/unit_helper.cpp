@@ -71,6 +71,7 @@ const OpCase kOps[] = {
     {"sethostname-uts", CAP_SYS_ADMIN, "EPERM"},      {"mount-tmpfs", CAP_SYS_ADMIN, "EPERM"},
     {"raise-hard-rlimit", CAP_SYS_RESOURCE, "EPERM"}, {"mlock-beyond", CAP_IPC_LOCK, "ENOMEM"},
     {"nice-10", CAP_SYS_NICE, "EACCES"},              {"capset-drop", CAP_NET_BIND_SERVICE, "EACCES"},
+    {"capset-inheritable", CAP_SETPCAP, "EPERM"},     {"mmap-low", CAP_SYS_RAWIO, "EPERM"},
 };
 
 class HelperOp : public ::testing::TestWithParam<OpCase> {};

@@ -387,6 +387,34 @@ int op_thread(const std::string& op, const Args& args) {
   return rc;
 }
 
+// Drop CAP (default NET_RAW) from the effective and permitted sets, then
+// raise it in the inheritable set: beyond permitted, so cap_capset() allows it
+// only with CAP_SETPCAP (the check cap_inh_is_capped() makes on every capset).
+int op_capset_inheritable(const std::string& op, const Args& args) {
+  int cap = args.empty() ? CAP_NET_RAW : std::atoi(args[0].c_str());
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &hdr, data) != 0) return fail(op, "capget", errno);
+  const uint32_t bit = 1u << (cap % 32);
+  auto& word = data[cap / 32];
+  word.effective &= ~bit;
+  word.permitted &= ~bit;
+  word.inheritable &= ~bit;
+  if (syscall(SYS_capset, &hdr, data) != 0) return fail(op, "capset(drop from permitted)", errno);
+  word.inheritable |= bit;
+  if (syscall(SYS_capset, &hdr, data) != 0) return fail(op, "capset(raise inheritable)", errno);
+  return ok(op, "capability " + std::to_string(cap) + " inheritable, not permitted");
+}
+
+// MAP_FIXED at address 0, below vm.mmap_min_addr (unless that is 0):
+// cap_mmap_addr() lets it through only with CAP_SYS_RAWIO.
+int op_mmap_low(const std::string& op, const Args&) {
+  void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  if (p == MAP_FAILED) return fail(op, "mmap(0, MAP_FIXED)", errno);
+  munmap(p, 4096);
+  return ok(op, "mapped page 0");
+}
+
 const std::map<std::string, std::function<int(const std::string&, const Args&)>>& operations() {
   static const std::map<std::string, std::function<int(const std::string&, const Args&)>> ops = {
       {"bind-tcp4-80", [](auto& op, auto& a) { return bind_port(op, AF_INET, SOCK_STREAM, port_arg(a, 80)); }},
@@ -409,6 +437,8 @@ const std::map<std::string, std::function<int(const std::string&, const Args&)>>
       {"mlock-beyond", op_mlock_beyond},
       {"nice-10", op_nice_10},
       {"capset-drop", op_capset_drop},
+      {"capset-inheritable", op_capset_inheritable},
+      {"mmap-low", op_mmap_low},
       {"fork-exec", op_fork_exec},
       {"thread", op_thread},
       {"setuid-loop", op_setuid_loop},
