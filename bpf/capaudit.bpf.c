@@ -493,6 +493,77 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* Scratch for building a path backwards, one per CPU. */
+struct path_scratch {
+	char data[2 * CAPAUDIT_FILENAME_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+#define PATH_COMPONENTS 32
+
+/*
+ * The absolute path of FILE (d_path() as seen from the initial mount
+ * namespace), into OUT. An exec through /proc/self/exe, /dev/fd/N or a
+ * relative name names no file a config can use, and the recorder, having
+ * dropped its capabilities, cannot read /proc/PID/exe of a privileged target.
+ * Returns the length, or -1 when the path is deeper or longer than the buffer.
+ */
+static __always_inline long real_path(struct file *file, char *out)
+{
+	const __u32 len_mask = CAPAUDIT_FILENAME_LEN - 1;
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	struct vfsmount *vm = BPF_CORE_READ(file, f_path.mnt);
+	struct mount *mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+	struct path_scratch *buf;
+	__u32 zero = 0, off = CAPAUDIT_FILENAME_LEN - 1;
+	bool complete = false;
+
+	buf = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!buf)
+		return -1;
+	buf->data[CAPAUDIT_FILENAME_LEN - 1] = 0;
+	for (int i = 0; i < PATH_COMPONENTS; i++) {
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		struct qstr name;
+		__u32 len;
+
+		if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (up == mnt) {
+				complete = true;
+				break;
+			}
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vm = (void *)up + bpf_core_field_offset(struct mount, mnt);
+			continue;
+		}
+		name = BPF_CORE_READ(d, d_name);
+		len = name.len;
+		if (len == 0 || len + 1 > off)
+			return -1;
+		off -= len + 1;
+		off &= len_mask;
+		len &= len_mask;
+		if (bpf_probe_read_kernel(&buf->data[off + 1], len, name.name))
+			return -1;
+		buf->data[off] = '/';
+		d = parent;
+	}
+	if (!complete)
+		return -1;
+	if (off == CAPAUDIT_FILENAME_LEN - 1) /* the root itself */
+		buf->data[--off] = '/';
+	return bpf_probe_read_kernel_str(out, CAPAUDIT_FILENAME_LEN, &buf->data[off & len_mask]);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -537,7 +608,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->start_time_ns = BPF_CORE_READ(p, start_boottime);
 
-	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	n = real_path(BPF_CORE_READ(bprm, file), e->filename);
+	if (n < 0) /* too deep or long: the name as passed to execve() */
+		n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	e->filename_truncated = n == sizeof(e->filename);
 	if (n < 0)
 		e->filename[0] = 0;

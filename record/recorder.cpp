@@ -169,7 +169,12 @@ class Session {
     ++counts_.forks;
   }
   void add(common::ExecEvent& e) {
-    if (e.filename.empty() || e.filename[0] != '/') {
+    // A relative name, or one through /proc or /dev/fd (fexecve, "exec myself"
+    // via /proc/self/exe), names no file a config could point at: take the
+    // real path while the process still runs. Race-free enough: exec just
+    // happened and the link names the same file for the life of the image.
+    if (e.filename.empty() || e.filename[0] != '/' || e.filename.rfind("/proc/", 0) == 0 ||
+        e.filename.rfind("/dev/fd/", 0) == 0) {
       char buf[4096];
       ssize_t n = readlink(("/proc/" + std::to_string(e.pid) + "/exe").c_str(), buf, sizeof(buf) - 1);
       if (n > 0) e.filename.assign(buf, static_cast<size_t>(n));

@@ -94,6 +94,17 @@ TEST(Tree, ChildrenAndThreadsAreAttributed) {
   EXPECT_EQ(dead, 2);
 }
 
+TEST(Tree, AnExecThroughProcSelfExeNamesTheRealFile) {
+  CAPAUDIT_REQUIRE_ROOT();
+  // The recorder resolves /proc/<pid>/exe when the exec event arrives, so the
+  // child must outlive the ring buffer's polling interval (100 ms).
+  auto r = record({}, {helper_path(), "fork-exec", "sleep", "0.5"}, "self-exe");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  ASSERT_EQ(r.trace.execs.size(), 2u);
+  EXPECT_EQ(r.trace.execs[1].argv.at(1), "sleep");
+  EXPECT_EQ(r.trace.execs[1].filename, std::filesystem::canonical(helper_path()).string());
+}
+
 TEST(Tree, RecorderAndPreExecChecksNeverAppear) {
   CAPAUDIT_REQUIRE_ROOT();
   auto r = record({}, {helper_path(), "fork-exec", "setuid"}, "self");
