@@ -10,7 +10,6 @@
 #include "analyze/cli/options.h"
 #include "analyze/config/check.h"
 #include "common/error.h"
-#include "common/systemd_unit.h"
 
 namespace capaudit::analyze::cli {
 namespace {
@@ -23,22 +22,9 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// A unit file by name or by its [Service] section; anything else is YAML.
+// A unit, a manifest or a list: analyze/config tells them apart.
 Grant grant_from_file(const std::string& path) {
-  const std::string text = read_file(path);
-  const bool yaml = ends_with(path, ".yaml") || ends_with(path, ".yml");
-  if (!yaml && (ends_with(path, ".service") || ends_with(path, ".conf") || text.find("[Service]") != std::string::npos)) {
-    auto unit = common::parse_service_unit(text);
-    if (auto* e = std::get_if<common::UnitError>(&unit)) {
-      throw common::Error(path + ":" + std::to_string(e->line) + ": " + e->message);
-    }
-    return grant_from_unit(std::get<common::ServiceUnit>(unit), path);
-  }
-  auto g = grant_from_manifest(text, path);
+  auto g = grant_from_deployment(read_file(path), path);
   if (auto* e = std::get_if<std::string>(&g)) throw common::Error(*e);
   return std::get<Grant>(g);
 }
@@ -48,7 +34,7 @@ Grant grant_from_file(const std::string& path) {
 int cmd_check(const std::vector<std::string>& args) {
   po::options_description opts("Check");
   opts.add_options()
-      ("against,a", po::value<std::string>(), "systemd unit/drop-in, Kubernetes manifest or compose file")
+      ("against,a", po::value<std::string>(), "systemd unit/drop-in, Kubernetes manifest, compose file or a list file")
       ("caps,c", po::value<std::string>(), "the granted capabilities as a list (CAP_NET_RAW,net_bind_service ...)")
       ("allow-excess", "fail only on missing capabilities, not on granted-but-unobserved ones");
   auto vm = parse_command(args, {opts},

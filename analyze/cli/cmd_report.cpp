@@ -91,7 +91,11 @@ int cmd_report(const std::vector<std::string>& args) {
   po::options_description decl("Declared capabilities");
   decl.add_options()
       ("declared-caps", po::value<std::string>(),
-       "capabilities the deployment grants (\"CAP_NET_RAW,net_admin\"): those never exercised are reported");
+       "capabilities the deployment grants (\"CAP_NET_RAW,net_admin\"): those never exercised are reported")
+      ("declared", po::value<std::vector<std::string>>()->composing(),
+       "FILE (repeatable): a systemd unit (CapabilityBoundingSet=, AmbientCapabilities=), a Kubernetes manifest "
+       "or compose file (capabilities.add / cap_add, the runtime default set), or a list of capability names; "
+       "what it grants but no run exercised is reported, with the setting it came from");
   CommandHelp help{
       "capaudit-analyze report [OPTIONS] TRACE...",
       "Classifies the capability checks of one or more traces (required, conditional on sysctls/rlimits,\n"
@@ -103,7 +107,8 @@ int cmd_report(const std::vector<std::string>& args) {
       "  capaudit-analyze report -f json -o report.json run1.cap run2.cap run3.cap\n"
       "  capaudit-analyze report --profile docker trace.cap\n"
       "  capaudit-analyze report --sysctl net.ipv4.ip_unprivileged_port_start=1024 trace.cap\n"
-      "  capaudit-analyze report --sysctl-profile /etc/sysctl.d/99-hardening.conf trace.cap\n"};
+      "  capaudit-analyze report --sysctl-profile /etc/sysctl.d/99-hardening.conf trace.cap\n"
+      "  capaudit-analyze report --declared /etc/systemd/system/webd.service --declared k8s/web.yaml trace.cap\n"};
   auto vm = parse_command(args, {out_opts, prof, decl}, help);
   if (!vm) return kExitOk;
   if (!vm->count("files")) throw common::Error("no trace given", "capaudit-analyze report TRACE...", kExitError);
@@ -117,6 +122,7 @@ int cmd_report(const std::vector<std::string>& args) {
 
   ClassifyOptions opts;
   opts.tool_version = CAPAUDIT_VERSION;
+  std::vector<std::string> declared_notes;  // what a deployment file's grant assumes
   std::vector<std::string> sources;
   if (vm->count("profile")) {
     const auto name = (*vm)["profile"].as<std::string>();
@@ -155,6 +161,15 @@ int cmd_report(const std::vector<std::string>& args) {
     if (auto* err = std::get_if<std::string>(&g)) throw common::Error(*err, "e.g. --declared-caps CAP_NET_RAW,CAP_CHOWN", kExitError);
     opts.declared.push_back({std::get<Grant>(g).caps, "--declared-caps"});
   }
+  if (vm->count("declared")) {
+    for (const auto& path : (*vm)["declared"].as<std::vector<std::string>>()) {
+      auto g = grant_from_deployment(read_file(path), path);
+      if (auto* err = std::get_if<std::string>(&g))
+        throw common::Error(*err, "--declared takes a systemd unit, a Kubernetes manifest, a compose file or a list of capability names", kExitError);
+      for (const auto& part : std::get<Grant>(g).parts) opts.declared.push_back({part.caps, path + ": " + part.origin});
+      for (const auto& note : std::get<Grant>(g).notes) declared_notes.push_back("Declared by " + path + ": " + note);
+    }
+  }
   for (const auto& s : sources) opts.profile_name += (opts.profile_name.empty() ? "" : "+") + s;
 
   std::vector<RunAggregate> runs;
@@ -173,6 +188,7 @@ int cmd_report(const std::vector<std::string>& args) {
   }
 
   Report report = classify(runs, opts);
+  report.notes.insert(report.notes.end(), declared_notes.begin(), declared_notes.end());
   code = worst_exit(code, analyze::exit_code_for(report));
 
   std::string text;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "analyze/config/configs.h"
@@ -38,23 +39,35 @@ std::variant<uint64_t, std::string> yaml_caps(const YAML::Node& seq, bool& all, 
       continue;
     }
     auto cap = cap_from_any_name(s);
-    if (!cap) return where + ": unknown capability '" + s + "'";
+    if (!cap) return "line " + std::to_string(item.Mark().line + 1) + ": " + where + ": unknown capability '" + s + "'";
     m |= bit(*cap);
   }
   return m;
 }
 
-// Effective grant of one container: runtime default minus drop plus add.
-std::variant<uint64_t, std::string> container_grant(const YAML::Node& add_node, const YAML::Node& drop_node,
-                                                    const std::string& where) {
+// Effective grant of one container: runtime default minus drop plus add,
+// added to `g` with the setting each capability comes from.
+std::optional<std::string> add_container_grant(Grant& g, const YAML::Node& add_node, const YAML::Node& drop_node,
+                                               const std::string& where, const std::string& add_key,
+                                               const std::string& drop_key) {
   bool add_all = false, drop_all = false;
   auto add = yaml_caps(add_node, add_all, where + " add");
   if (auto* e = std::get_if<std::string>(&add)) return *e;
   auto drop = yaml_caps(drop_node, drop_all, where + " drop");
   if (auto* e = std::get_if<std::string>(&drop)) return *e;
-  if (add_all) return common::known_capability_mask();
-  const uint64_t base = drop_all ? 0 : container_default_caps() & ~std::get<uint64_t>(drop);
-  return base | std::get<uint64_t>(add);
+  if (add_all) {
+    g.caps |= common::known_capability_mask();
+    g.parts.push_back({common::known_capability_mask(), where + ": " + add_key + " ALL"});
+    return std::nullopt;
+  }
+  const uint64_t dropped = std::get<uint64_t>(drop);
+  const uint64_t base = drop_all ? 0 : container_default_caps() & ~dropped;
+  const uint64_t added = std::get<uint64_t>(add);
+  if (base)
+    g.parts.push_back({base, where + ": runtime default set (no " + drop_key + " ALL" + (dropped ? ", minus " + drop_key : "") + ")"});
+  if (added) g.parts.push_back({added, where + ": " + add_key});
+  g.caps |= base | added;
+  return std::nullopt;
 }
 
 // Finds every container-level securityContext in a Kubernetes object tree:
@@ -96,8 +109,13 @@ Grant grant_from_unit(const common::ServiceUnit& unit, const std::string& name) 
   Grant g;
   g.source = "unit " + name;
   const bool keep_credentials = !unit.exec_start.empty() && unit.exec_start.front().keep_credentials;
+  const uint64_t ambient = unit.ambient_capabilities & unit.effective_bounding_set();
+  if (ambient) g.parts.push_back({ambient, "AmbientCapabilities"});
   if (unit.runs_as_root() || keep_credentials) {
     g.caps = unit.effective_bounding_set();
+    if (const uint64_t rest = g.caps & ~ambient)
+      g.parts.push_back({rest, unit.capability_bounding_set ? "CapabilityBoundingSet"
+                                                            : "no CapabilityBoundingSet= (a root service keeps every capability)"});
     if (keep_credentials && !unit.runs_as_root()) {
       g.notes.push_back("ExecStart= has the '!' prefix: the command starts as root and changes ids itself");
     }
@@ -126,9 +144,9 @@ std::variant<Grant, std::string> grant_from_manifest(std::string_view yaml_text,
       if (doc["services"] && doc["services"].IsMap()) {
         for (const auto& kv : doc["services"]) {
           const std::string svc = kv.first.as<std::string>();
-          auto caps = container_grant(kv.second["cap_add"], kv.second["cap_drop"], "service " + svc);
-          if (auto* e = std::get_if<std::string>(&caps)) return name + ": " + *e;
-          g.caps |= std::get<uint64_t>(caps);
+          if (auto e = add_container_grant(g, kv.second["cap_add"], kv.second["cap_drop"], "service " + svc, "cap_add",
+                                           "cap_drop"))
+            return name + ": " + *e;
           g.source += (g.source.empty() ? "compose service " : ", ") + svc;
           const YAML::Node user = kv.second["user"];
           if (user && user.IsScalar() && user.as<std::string>().rfind("0", 0) != 0 && user.as<std::string>() != "root") {
@@ -143,10 +161,10 @@ std::variant<Grant, std::string> grant_from_manifest(std::string_view yaml_text,
       for (const auto& [cname, c] : containers) {
         const YAML::Node sc = c["securityContext"];
         const YAML::Node caps_node = sc ? sc["capabilities"] : YAML::Node();
-        auto caps = container_grant(caps_node ? caps_node["add"] : YAML::Node(),
-                                    caps_node ? caps_node["drop"] : YAML::Node(), "container " + cname);
-        if (auto* e = std::get_if<std::string>(&caps)) return name + ": " + *e;
-        g.caps |= std::get<uint64_t>(caps);
+        if (auto e = add_container_grant(g, caps_node ? caps_node["add"] : YAML::Node(),
+                                         caps_node ? caps_node["drop"] : YAML::Node(), "container " + cname,
+                                         "capabilities.add", "capabilities.drop"))
+          return name + ": " + *e;
         g.source += (g.source.empty() ? "kubernetes container " : ", ") + cname;
         if (sc && sc["runAsUser"] && sc["runAsUser"].as<int64_t>() != 0) {
           g.notes.push_back("container " + cname + " " + kNonRootNote);
@@ -174,7 +192,48 @@ std::variant<Grant, std::string> grant_from_caps_list(std::string_view list) {
     if (!cap) return "unknown capability '" + word + "' in --caps";
     g.caps |= bit(*cap);
   }
+  if (g.caps) g.parts.push_back({g.caps, "--caps"});
   return g;
+}
+
+std::variant<Grant, std::string> grant_from_caps_file(std::string_view text, const std::string& name) {
+  Grant g;
+  g.source = name;
+  std::istringstream lines{std::string(text)};
+  int n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++n;
+    line = line.substr(0, line.find('#'));
+    std::replace(line.begin(), line.end(), ',', ' ');
+    std::istringstream words(line);
+    for (std::string word; words >> word;) {
+      auto cap = cap_from_any_name(word);
+      if (!cap) return name + ":" + std::to_string(n) + ": unknown capability '" + word + "'";
+      g.caps |= bit(*cap);
+    }
+  }
+  if (g.caps) g.parts.push_back({g.caps, "listed"});
+  return g;
+}
+
+std::variant<Grant, std::string> grant_from_deployment(std::string_view text, const std::string& name) {
+  auto ends_with = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  const bool yaml_name = ends_with(".yaml") || ends_with(".yml");
+  if (!yaml_name && (ends_with(".service") || ends_with(".conf") || text.find("[Service]") != std::string_view::npos)) {
+    auto unit = common::parse_service_unit(text);
+    if (auto* e = std::get_if<common::UnitError>(&unit))
+      return name + (e->line ? ":" + std::to_string(e->line) : std::string()) + ": " + e->message;
+    return grant_from_unit(std::get<common::ServiceUnit>(unit), name);
+  }
+  // A capability name never holds a ':', a YAML mapping always does.
+  bool yaml = yaml_name;
+  std::istringstream lines{std::string(text)};
+  for (std::string line; !yaml && std::getline(lines, line);)
+    yaml = line.substr(0, line.find('#')).find(':') != std::string::npos;
+  if (yaml) return grant_from_manifest(text, name);
+  return grant_from_caps_file(text, name);
 }
 
 CheckResult check_grant(uint64_t required, const Grant& grant) {

@@ -13,11 +13,18 @@
 
 namespace capaudit::analyze {
 
+// Where some of a grant's capabilities come from: the setting that grants them.
+struct GrantPart {
+  uint64_t caps = 0;
+  std::string origin;  // "AmbientCapabilities", "container web: capabilities.add", "runtime default set"
+};
+
 // The capabilities a deployment description makes available to the program.
 struct Grant {
   uint64_t caps = 0;
   std::string source;               // "unit foo.service", "kubernetes container web", "--caps"
   std::vector<std::string> notes;   // what the reader must know about the assumption made
+  std::vector<GrantPart> parts;     // the union of their caps is `caps`
 };
 
 // Docker's and containerd's default capability set, what a container gets
@@ -37,6 +44,17 @@ std::variant<Grant, std::string> grant_from_manifest(std::string_view yaml_text,
 
 // "CAP_NET_RAW,net_bind_service 12": any spelling, comma or space separated.
 std::variant<Grant, std::string> grant_from_caps_list(std::string_view list);
+
+// A plain list file: names as above, any number per line, '#' comments.
+// Errors name the file and the line.
+std::variant<Grant, std::string> grant_from_caps_file(std::string_view text, const std::string& name);
+
+// A deployment file of any kind the analyzer reads: a systemd unit or
+// drop-in (a [Service] section, or a .service/.conf name), a Kubernetes
+// manifest or compose file (.yaml/.yml, or any "key:" line), else a plain
+// list file. `name` is how messages and parts name the file. Errors name the
+// file and, when the parser knows it, the line.
+std::variant<Grant, std::string> grant_from_deployment(std::string_view text, const std::string& name);
 
 struct CheckResult {
   uint64_t required = 0;  // recommended by the analysis

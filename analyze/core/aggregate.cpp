@@ -12,6 +12,9 @@ namespace {
 // pathological; the excess is counted (shapes_dropped) and the report says so.
 constexpr size_t kMaxShapes = 4096;
 constexpr uint32_t kCapOptNoaudit = 1u << 1;  // include/linux/security.h CAP_OPT_NOAUDIT
+// Denied-check times kept per shape until the outcome window is known; a
+// denied hot loop before the first outcome is summarised beyond this.
+constexpr size_t kMaxEarlyTimes = 64;
 
 bool is_interrupted(int64_t ret) {
   // -EINTR and the kernel-internal restart codes a tracer can observe.
@@ -101,6 +104,7 @@ void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
     p.uid = pi.uid;
     p.euid = pi.euid;
     p.gid = pi.gid;
+    p.cred_ids = common::CredIds{pi.uid, pi.euid, pi.gid, pi.egid};
     p.caps = pi.caps;
     p.file_caps = pi.file_caps;
     p.sets_known = true;
@@ -131,6 +135,7 @@ void Aggregator::on_forks(std::span<const common::ForkEvent> events) {
       c.uid = p.uid;
       c.euid = p.euid;
       c.gid = p.gid;
+      c.cred_ids = p.cred_ids;
       c.caps = p.caps;
       c.file_caps = p.file_caps;
       c.sets_known = p.sets_known;
@@ -157,6 +162,7 @@ void Aggregator::on_execs(std::span<const common::ExecEvent> events) {
     p.uid = e.uid;
     p.euid = e.euid;
     p.gid = e.egid;
+    p.cred_ids = common::CredIds{e.uid, e.euid, e.gid, e.egid};
     p.caps = e.caps;
     p.file_caps = e.file_caps;
     p.sets_known = true;
@@ -210,6 +216,20 @@ void Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
   ++hit->count;
   hit->first_ns = std::min(hit->first_ns, e.time_ns);
   hit->last_ns = std::max(hit->last_ns, e.time_ns);
+  // Whether this denial's outcome was tracked depends on a window start the
+  // trailer gives only at the end; a later outcome proves it had begun.
+  if (!e.granted && run_.header.outcome_tracking == common::OutcomeTracking::from_first_denial &&
+      e.time_ns < first_outcome_ns_) {
+    const uint64_t key = (static_cast<uint64_t>(&p - run_.processes.data()) << 32) |
+                         static_cast<uint64_t>(hit - p.checks.data());
+    auto& early = early_denials_[key];
+    if (early.times.size() < kMaxEarlyTimes) {
+      early.times.push_back(e.time_ns);
+    } else {
+      early.overflow_first_ns = std::min(early.overflow_first_ns, e.time_ns);
+      ++early.overflow;
+    }
+  }
 }
 
 void Aggregator::on_cap_checks(std::span<const common::CapCheck> events) {
@@ -227,23 +247,46 @@ void Aggregator::on_outcomes(std::span<const common::SyscallOutcome> events) {
       it = p.outcomes.end() - 1;
     }
     tally_outcome(it->counts, e.ret);
+    first_outcome_ns_ = std::min(first_outcome_ns_, e.time_ns);
   }
   run_.events += events.size();
 }
 
-void Aggregator::on_capsets(std::span<const common::CapsetEvent> events) {
-  for (const auto& e : events) {
-    auto& p = run_.processes[image_for(e.pid, e.time_ns)];
+void Aggregator::apply_capset(ProcessAgg& p, const common::CapsetEvent& e) {
+  // A drop: permitted or effective lose a bit, against the sets known from
+  // exec, the snapshot or the previous change.
+  const bool lowers = p.sets_known && ((p.cur_permitted & ~e.permitted) != 0 || (p.cur_effective & ~e.effective) != 0);
+  if (e.source == common::CapsetSource::cred_change) {
+    // Every credential change is reported, raises (seteuid(0) back) and
+    // id-only changes included, so with nothing known before the event
+    // proves no drop. Only a lowering change that keeps the ids is the
+    // program choosing what to keep (capset/prctl); a setuid() that drops
+    // everything, or keeps permitted under PR_SET_KEEPCAPS, chose nothing.
+    ++run_.cred_changes;
+    const bool ids_changed = p.cred_ids && e.ids && !(*p.cred_ids == *e.ids);
+    if (lowers) {
+      p.first_drop_ns = std::min(p.first_drop_ns, e.time_ns);
+      if (!ids_changed) {
+        p.capset_requested |= e.permitted | e.effective;
+        p.kept_by_drop = true;
+      }
+    }
+    if (e.ids) p.cred_ids = e.ids;
+  } else {
+    // capset() syscall exits (formats 1.0/1.1): every mask was asked for.
+    // With nothing known before, the first capset is taken as the drop:
+    // programs call capset to shed privileges far more often than to raise them.
+    ++run_.capset_syscalls;
     p.capset_requested |= e.permitted | e.effective;
-    // A drop: permitted or effective lose a bit. With nothing known before
-    // (no exec, no snapshot) the first capset is taken as the drop: programs
-    // call capset to shed privileges far more often than to raise them.
-    bool lowered = !p.sets_known || (p.cur_permitted & ~e.permitted) != 0 || (p.cur_effective & ~e.effective) != 0;
-    if (lowered && e.time_ns < p.first_drop_ns) p.first_drop_ns = e.time_ns;
-    p.sets_known = true;
-    p.cur_permitted = e.permitted;
-    p.cur_effective = e.effective;
+    if (lowers || !p.sets_known) p.first_drop_ns = std::min(p.first_drop_ns, e.time_ns);
   }
+  p.sets_known = true;
+  p.cur_permitted = e.permitted;
+  p.cur_effective = e.effective;
+}
+
+void Aggregator::on_capsets(std::span<const common::CapsetEvent> events) {
+  for (const auto& e : events) apply_capset(run_.processes[image_for(e.pid, e.time_ns)], e);
   run_.events += events.size();
 }
 
@@ -301,7 +344,8 @@ void Aggregator::move_exec_checks() {
         const CheckAgg moved = *it;
         auto same = std::find_if(to.checks.begin(), to.checks.end(), [&](const CheckAgg& c) {
           return c.cap == moved.cap && c.granted == moved.granted && c.syscall_nr == moved.syscall_nr &&
-                 c.stack_id == moved.stack_id && c.userns == moved.userns && c.noaudit == moved.noaudit;
+                 c.stack_id == moved.stack_id && c.userns == moved.userns && c.noaudit == moved.noaudit &&
+                 c.outcome_untracked == moved.outcome_untracked;
         });
         if (same == to.checks.end()) {
           to.checks.push_back(moved);
@@ -317,7 +361,48 @@ void Aggregator::move_exec_checks() {
   }
 }
 
+// Settles which denied checks had their syscall outcome tracked, now that the
+// trailer (if any) gives the window start.
+void Aggregator::count_untracked_outcomes() {
+  const auto mode = run_.header.outcome_tracking;
+  if (mode == common::OutcomeTracking::from_start) return;
+  // from_first_denial: tracking began at outcomes_from_ns (0: never). A
+  // trace cut short has no trailer; then only a recorded outcome proves that
+  // tracking had begun, so everything before the first one is untracked.
+  uint64_t from = run_.trailer ? run_.trailer->outcomes_from_ns : 0;
+  if (first_outcome_ns_ != UINT64_MAX && (from == 0 || first_outcome_ns_ < from)) from = first_outcome_ns_;
+  if (mode == common::OutcomeTracking::off || from == 0) {
+    for (auto& p : run_.processes)
+      for (auto& c : p.checks)
+        if (!c.granted) c.outcome_untracked = true;
+  } else {
+    // Denied checks without an entry here came after a recorded outcome: tracked.
+    for (const auto& [key, early] : early_denials_) {
+      auto& checks = run_.processes[key >> 32].checks;
+      const size_t shape = key & 0xffffffffu;
+      auto untracked = static_cast<uint64_t>(
+          std::count_if(early.times.begin(), early.times.end(), [&](uint64_t t) { return t < from; }));
+      // The summarised rest is untracked when any of it may lie before the start.
+      if (early.overflow && early.overflow_first_ns < from) untracked += early.overflow;
+      if (untracked == 0) continue;
+      if (untracked >= checks[shape].count) {
+        checks[shape].outcome_untracked = true;
+        continue;
+      }
+      // Straddles the start: the untracked part becomes a shape of its own
+      // (the times of each part are the whole shape's: a bound, not exact).
+      CheckAgg part = checks[shape];
+      part.outcome_untracked = true;
+      part.count = untracked;
+      checks[shape].count -= untracked;
+      checks.push_back(part);
+    }
+  }
+  early_denials_.clear();
+}
+
 RunAggregate Aggregator::finish(const common::ReadResult& result) {
+  count_untracked_outcomes();
   move_exec_checks();
   run_.read = result;
   return std::move(run_);

@@ -23,6 +23,11 @@ struct CheckAgg {
   int16_t cap = 0;
   bool granted = false;
   bool noaudit = false;  // CAP_OPT_NOAUDIT, meaningful iff Header::opts_available
+  // Denied checks whose syscall outcome the recorder was not tracking
+  // (Header::outcome_tracking off, or before Trailer::outcomes_from_ns).
+  // Set by Aggregator::finish(), which splits a shape that straddles the
+  // window start in two. Fits the padding: a shape stays 48 bytes.
+  bool outcome_untracked = false;
   uint64_t count = 0;
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
@@ -56,6 +61,7 @@ struct ProcessAgg {
   std::vector<std::string> argv;
   bool ids_known = false;
   uint32_t uid = 0, euid = 0, gid = 0;
+  std::optional<common::CredIds> cred_ids;  // current ids: exec, snapshot or the last credential change
   std::optional<common::CapSets> caps;  // after exec / at snapshot
   std::optional<common::FileCaps> file_caps;
 
@@ -63,8 +69,12 @@ struct ProcessAgg {
   std::vector<OpAgg> ops;
   std::vector<OutcomeAgg> outcomes;
 
+  // capset_syscall traces: the union of every capset() mask. cred_change
+  // traces: what the program kept (permitted|effective) at each capability
+  // drop that did not also change its ids (capset/prctl, not setuid).
   CapMask capset_requested = 0;
-  uint64_t first_drop_ns = UINT64_MAX;  // first capset lowering permitted/effective
+  bool kept_by_drop = false;  // capset_requested comes from credential changes
+  uint64_t first_drop_ns = UINT64_MAX;  // first change lowering permitted/effective
   bool sets_known = false;
   uint64_t cur_permitted = 0, cur_effective = 0;
 
@@ -82,6 +92,9 @@ struct RunAggregate {
   std::unordered_map<uint32_t, uint32_t> parent;                  // pid -> parent pid
   uint64_t events = 0;
   uint64_t shapes_dropped = 0;  // distinct shapes beyond the per-process bound (counted, not kept)
+  // Capset events by source: format 1.2 recorders report credential changes
+  // (setuid away from root included), older ones only capset() calls.
+  uint64_t capset_syscalls = 0, cred_changes = 0;
 
   // Whether `pid` descends from `ancestor` in the recorded fork tree; unknown
   // when the trace never saw `pid` being forked.
@@ -116,6 +129,8 @@ class Aggregator : public common::TraceVisitor {
   size_t new_image(uint32_t pid, uint64_t begin_ns);
   void move_exec_checks();
   void add_check(ProcessAgg& p, const common::CapCheck& e);
+  void apply_capset(ProcessAgg& p, const common::CapsetEvent& e);
+  void count_untracked_outcomes();
 
   RunAggregate run_;
   std::unordered_map<uint32_t, std::vector<size_t>> images_by_pid_;  // sorted by begin_ns
@@ -123,6 +138,18 @@ class Aggregator : public common::TraceVisitor {
   uint32_t cache_pid_ = 0;
   size_t cache_image_ = SIZE_MAX;
   uint64_t cache_begin_ = 0, cache_end_ = 0;
+  // Earliest outcome seen so far: under OutcomeTracking::from_first_denial it
+  // proves that tracking had begun by then.
+  uint64_t first_outcome_ns_ = UINT64_MAX;
+  // from_first_denial only, until the trailer gives the window start: the
+  // times of denied checks no recorded outcome yet proves tracked, per
+  // (image, shape) — bounded, the rest summarised by count and time range.
+  // Kept beside the shapes so that the common case costs them nothing.
+  struct EarlyDenials {
+    std::vector<uint64_t> times;
+    uint64_t overflow = 0, overflow_first_ns = UINT64_MAX;
+  };
+  std::unordered_map<uint64_t, EarlyDenials> early_denials_;  // key: image << 32 | shape
 };
 
 // Classifies a denied-check syscall's return value into the assessment.

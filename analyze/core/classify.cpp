@@ -7,9 +7,12 @@
 #include <unordered_map>
 
 #include "analyze/core/names.h"
+#include "common/syscalls.h"
 
 namespace capaudit::analyze {
 namespace {
+
+constexpr int kCapNetRaw = 13;  // include/uapi/linux/capability.h
 
 const char* status_name(common::ReadStatus s) {
   switch (s) {
@@ -57,10 +60,17 @@ struct Acc {
   std::vector<RuleHit> hits;
   DenialAssessment denial;
   bool has_denial = false;
+  // (image, syscall) whose outcomes are already in `denial`: two denied
+  // shapes of one syscall (two call paths) share its outcomes, not add them twice.
+  std::set<std::pair<const ProcessAgg*, int32_t>> outcomes_taken;
+  // A granted raw-socket check in a run whose socket facts come from cgroup
+  // hooks: a refused ping socket it may be the fallback of is invisible there.
+  bool raw_socket_unexplainable = false;
   std::optional<uint64_t> first_rel, last_rel;
   std::set<std::string> runs, exes;
   bool any_use = false, startup_all = true;
   bool capset_req = false, declared = false;
+  bool kept_by_drop = false;  // capset_req from credential changes (kept at a drop)
   std::set<std::string> capset_exes, declared_exes;
 };
 
@@ -161,6 +171,11 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     Profile target = recorded;
     if (use_target) target.overlay(opts.overlay);
     uint64_t init_ns = run.header.init_userns_inum;
+    // cgroup sock_create hooks never see a socket the kernel refused before
+    // them, such as an ICMP datagram socket outside ping_group_range.
+    const std::optional<int> raw_fallback_nr = run.header.facts_source == common::FactsSource::cgroup_hooks
+                                                   ? common::syscall_number("socket", run.header.arch)
+                                                   : std::nullopt;
     // Call paths are shared by many checks: strip and match each once per run.
     std::unordered_map<uint32_t, StackInfo> stack_cache;
     std::unordered_map<uint64_t, const NoiseEntry*> noise_cache;
@@ -347,6 +362,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               (*explained_needed ? a.explained_needed : a.explained_not_needed) += c.count;
             } else {
               a.plain_granted += c.count;
+              if (c.cap == kCapNetRaw && raw_fallback_nr && c.syscall_nr == *raw_fallback_nr)
+                a.raw_socket_unexplainable = true;
             }
             if (!noise && (!explained || *explained_needed)) {
               a.any_use = true;
@@ -366,11 +383,14 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               a.denied_gating += c.count;
               a.denied_gating_syscalls[c.syscall_nr] += c.count;
               a.has_denial = true;
+              // Checks the recorder could not have seen an outcome for are not "no outcome".
+              const uint64_t tracked = c.outcome_untracked ? 0 : c.count;
+              if (c.outcome_untracked) a.denial.not_tracked += c.count;
               auto o = std::find_if(p.outcomes.begin(), p.outcomes.end(),
                                     [&](const OutcomeAgg& x) { return x.syscall_nr == c.syscall_nr; });
-              if (o == p.outcomes.end() || c.syscall_nr < 0) {
-                a.denial.no_outcome += c.count;
-              } else {
+              if (tracked && (o == p.outcomes.end() || c.syscall_nr < 0)) {
+                a.denial.no_outcome += tracked;
+              } else if (tracked && a.outcomes_taken.insert({&p, c.syscall_nr}).second) {
                 const auto& k = o->counts;
                 a.denial.failed += k.failed;
                 a.denial.succeeded_anyway += k.succeeded_anyway;
@@ -393,6 +413,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           Acc& a = s->caps[cap];
           if (req) {
             a.capset_req = true;
+            a.kept_by_drop = a.kept_by_drop || p.kept_by_drop;
             a.capset_exes.insert(exe);
           }
           if (decl) {
@@ -451,6 +472,7 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   std::sort(f.call_paths.begin(), f.call_paths.end(), [](const CallPath& x, const CallPath& y) { return x.checks > y.checks; });
   f.rules = a.hits;
   if (a.has_denial) f.denial = a.denial;
+  if (a.declared) f.declared_by.assign(a.declared_exes.begin(), a.declared_exes.end());
 
   auto needing_hits = [&](bool predicted_only) {
     std::vector<std::string> out;
@@ -464,6 +486,10 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   if (a.plain_granted) {
     f.category = Category::required;
     f.reason = "granted in " + syscall_list(a, true) + "; no sysctl rule or noise entry explains the check";
+    if (a.raw_socket_unexplainable)
+      f.reason += "; the socket facts come from cgroup hooks, which never see an ICMP datagram socket refused by "
+                  "net.ipv4.ping_group_range: if this raw socket is a ping fallback, a wider ping_group_range "
+                  "could make the capability unnecessary, but the trace cannot show it";
   } else if (a.explained_needed) {
     f.category = Category::conditional;
     f.reason = "needed because of " + needing_hits(false);
@@ -486,6 +512,9 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
     std::vector<std::string> gating;
     for (const auto& [nr, n] : a.denied_gating_syscalls) gating.push_back(syscall_name(nr) + " x" + std::to_string(n));
     f.reason = "only denied checks (" + join(gating, ", ") + "): " + to_string(a.denial.summary()) +
+               (a.denial.summary() == DenialOutcome::not_tracked
+                    ? " (the recorder was not tracking syscall outcomes when they were denied)"
+                    : "") +
                "; a denied check is never added automatically" +
                (a.noise_granted + a.noise_denied
                     ? "; " + std::to_string(a.noise_granted + a.noise_denied) + " other checks were advisory (" + a.noise_meaning + ")"
@@ -500,8 +529,9 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
     f.reason = a.noise_meaning + " (denied)";
   } else if (a.capset_req) {
     f.category = Category::capset_only;
-    f.reason = "requested by capset() in " + join({a.capset_exes.begin(), a.capset_exes.end()}, ", ") +
-               " but never checked";
+    const std::string exes = join({a.capset_exes.begin(), a.capset_exes.end()}, ", ");
+    f.reason = a.kept_by_drop ? "kept by the program's own capability drop (capset/prctl) in " + exes + " but never checked"
+                              : "requested by capset() in " + exes + " but never checked";
   } else {
     f.category = Category::declared_unobserved;
     f.reason = "declared by " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
@@ -553,6 +583,12 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
   ri.target = h.target;
   ri.opts_available = h.opts_available;
   ri.has_stacks = !r.stacks.empty();
+  ri.facts_source = common::to_string(h.facts_source);
+  ri.outcome_tracking = common::to_string(h.outcome_tracking);
+  if (h.outcome_tracking == common::OutcomeTracking::from_first_denial && r.trailer && r.trailer->outcomes_from_ns)
+    ri.outcomes_from_ns = r.trailer->outcomes_from_ns >= h.clock_boottime_ns ? r.trailer->outcomes_from_ns - h.clock_boottime_ns
+                                                                             : r.trailer->outcomes_from_ns;
+  ri.cred_changes = r.cred_changes > 0;
   ri.events = r.events;
   ri.processes = r.processes.size();
   auto& why = ri.incomplete_reasons;
@@ -699,7 +735,31 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     if (!r.evaluable) pending.push_back(r.id);
   if (!pending.empty())
     rep.notes.push_back("Rules not yet evaluable (the trace does not record what they need): " + join(pending, ", ") + ".");
-  rep.notes.push_back("Startup-only is judged from capset() drops; a setuid() away from root is not recorded and so not seen as a drop.");
+  // Per-run limits of what the trace can show, named by run.
+  auto runs_where = [&](auto pred) {
+    std::vector<std::string> ids;
+    for (const auto& ri : rep.runs)
+      if (pred(ri)) ids.push_back(ri.id);
+    return join(ids, ", ");
+  };
+  const auto without_creds = std::count_if(rep.runs.begin(), rep.runs.end(), [](const RunInfo& ri) { return !ri.cred_changes; });
+  if (without_creds > 0 && static_cast<size_t>(without_creds) == n)
+    rep.notes.push_back("Startup-only is judged from capset() drops; a setuid() away from root is not recorded and so not seen as a drop.");
+  else if (auto ids = runs_where([](const RunInfo& ri) { return !ri.cred_changes; }); !ids.empty())
+    rep.notes.push_back("Startup-only is judged from capset() drops in " + ids +
+                        " (no credential changes recorded); a setuid() away from root is not recorded there and so not seen as a drop.");
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "from_first_denial"; }); !ids.empty())
+    rep.notes.push_back("Denied-syscall outcomes were tracked only from the first denial on in " + ids +
+                        ": denied checks before that are assessed not_tracked, not no_outcome.");
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "off"; }); !ids.empty())
+    rep.notes.push_back("Denied-syscall outcomes were not tracked in " + ids + ": their denied checks are assessed not_tracked.");
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "cgroup_hooks"; }); !ids.empty())
+    rep.notes.push_back("bind/socket facts of " + ids +
+                        " come from cgroup hooks: they carry no return value, and an ICMP datagram socket refused by "
+                        "net.ipv4.ping_group_range is not seen, so the ping_group rule cannot explain a raw-socket "
+                        "fallback (CAP_NET_RAW) there.");
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "none"; }); !ids.empty())
+    rep.notes.push_back("No bind/socket facts were recorded in " + ids + ": rules on those operations cannot fire there.");
   if (!rep.namespaces.empty())
     rep.notes.push_back("Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.");
   return rep;

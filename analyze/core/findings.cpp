@@ -22,6 +22,7 @@ const char* to_string(DenialOutcome o) {
     case DenialOutcome::interrupted: return "interrupted";
     case DenialOutcome::other_error: return "other_error";
     case DenialOutcome::no_outcome: return "no_outcome";
+    case DenialOutcome::not_tracked: return "not_tracked";
   }
   return "unknown";
 }
@@ -50,7 +51,8 @@ DenialOutcome DenialAssessment::summary() const {
   if (succeeded_anyway) return DenialOutcome::succeeded_anyway;
   if (interrupted) return DenialOutcome::interrupted;
   if (other_error) return DenialOutcome::other_error;
-  return DenialOutcome::no_outcome;
+  if (no_outcome) return DenialOutcome::no_outcome;
+  return not_tracked ? DenialOutcome::not_tracked : DenialOutcome::no_outcome;
 }
 
 }  // namespace capaudit::analyze

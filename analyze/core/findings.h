@@ -16,7 +16,7 @@
 
 namespace capaudit::analyze {
 
-inline constexpr const char* kReportSchemaVersion = "1.0";
+inline constexpr const char* kReportSchemaVersion = "1.1";
 
 // A set of capabilities as a bit mask (bit n = capability n). 64 bits covers
 // every capability the kernel defines (40 as of 6.18) with room to grow.
@@ -42,7 +42,8 @@ enum class DenialOutcome : uint8_t {
   succeeded_anyway,  // the syscall succeeded: a fallback path, or the check was optional
   interrupted,       // -EINTR / restart: inconclusive
   other_error,       // some other errno: the denial may not be what failed
-  no_outcome,        // the recorder saw no syscall exit for it
+  no_outcome,        // the recorder was tracking outcomes and saw no syscall exit for it
+  not_tracked,       // the recorder was not tracking outcomes then (Header::outcome_tracking)
 };
 const char* to_string(DenialOutcome o);
 
@@ -52,11 +53,13 @@ struct DenialAssessment {
   uint64_t interrupted = 0;
   uint64_t other_error = 0;
   uint64_t no_outcome = 0;
+  uint64_t not_tracked = 0;
   std::vector<int64_t> errors_seen;  // distinct negative return values (other_error)
   // The one-word verdict a reader sees first: failed beats succeeded_anyway
-  // beats interrupted beats other_error beats no_outcome.
+  // beats interrupted beats other_error beats no_outcome beats not_tracked
+  // (an exit the recorder watched for and missed says more than none sought).
   DenialOutcome summary() const;
-  uint64_t total() const { return failed + succeeded_anyway + interrupted + other_error + no_outcome; }
+  uint64_t total() const { return failed + succeeded_anyway + interrupted + other_error + no_outcome + not_tracked; }
 };
 
 // Why a check was judged advisory.
@@ -126,6 +129,9 @@ struct CapFinding {
   uint32_t runs_total = 0;
   std::vector<std::string> runs;         // run ids where a check (or a predicting op) was seen
   std::vector<std::string> executables;  // paths
+  // Where the capability is declared, whatever its category: "the file
+  // capabilities of /usr/bin/ping", "webd.service: AmbientCapabilities".
+  std::vector<std::string> declared_by;
 };
 
 // Capabilities checked against a user namespace other than the initial one:
@@ -189,6 +195,12 @@ struct RunInfo {
   std::string target;
   bool opts_available = false;
   bool has_stacks = false;
+  std::string facts_source;      // common::to_string(FactsSource): sys_exit, cgroup_hooks, none
+  std::string outcome_tracking;  // common::to_string(OutcomeTracking): from_start, from_first_denial, off
+  std::optional<uint64_t> outcomes_from_ns;  // from_first_denial: relative to the recording start
+  // Capability drops come from credential changes (format 1.2 recorders:
+  // setuid away from root included), not only from capset() calls.
+  bool cred_changes = false;
   uint64_t events = 0;
   uint64_t processes = 0;
   uint64_t duration_ns = 0;

@@ -64,6 +64,7 @@ Json to_json(const CapFinding& f) {
                    {"interrupted", d.interrupted},
                    {"other_error", d.other_error},
                    {"no_outcome", d.no_outcome},
+                   {"not_tracked", d.not_tracked},
                    {"errors_seen", d.errors_seen}};
   } else {
     j["denial"] = nullptr;
@@ -72,6 +73,7 @@ Json to_json(const CapFinding& f) {
   j["last_use_ns"] = opt_u64(f.last_use_ns);
   j["coverage"] = {{"runs_seen", f.runs_seen}, {"runs_total", f.runs_total}, {"runs", f.runs}};
   j["executables"] = f.executables;
+  j["declared_by"] = f.declared_by;
   return j;
 }
 
@@ -102,6 +104,10 @@ Json report_json(const Report& r) {
                     {"target", ri.target},
                     {"opts_available", ri.opts_available},
                     {"has_stacks", ri.has_stacks},
+                    {"facts_source", ri.facts_source},
+                    {"outcome_tracking", ri.outcome_tracking},
+                    {"outcomes_from_ns", opt_u64(ri.outcomes_from_ns)},
+                    {"cred_changes", ri.cred_changes},
                     {"events", ri.events},
                     {"processes", ri.processes},
                     {"duration_ns", ri.duration_ns}});
@@ -288,6 +294,16 @@ std::string render_text(const Report& r, const TextOptions& opts) {
            std::to_string(ri.events) + " events, " + std::to_string(ri.processes) + " process images" +
            (ri.duration_ns ? ", " + ms(ri.duration_ns) : "") + ", " + ri.status +
            (ri.target.empty() ? "" : ", target: " + ri.target));
+    if (ri.outcome_tracking == "from_first_denial")
+      t.line("denied-syscall outcomes tracked from the first denial on" +
+                 (ri.outcomes_from_ns ? " (+" + ms(*ri.outcomes_from_ns) + ")" : std::string(" (no start recorded)")),
+             6, 8);
+    else if (ri.outcome_tracking == "off")
+      t.line("denied-syscall outcomes not tracked", 6, 8);
+    if (ri.facts_source == "cgroup_hooks")
+      t.line("bind/socket facts from cgroup hooks (no return values, refused ping sockets unseen)", 6, 8);
+    else if (ri.facts_source == "none")
+      t.line("no bind/socket facts recorded", 6, 8);
     for (const auto& why : ri.incomplete_reasons) t.line("incomplete: " + why, 6, 8);
   }
   if (!r.profile.settings.empty()) {
@@ -332,7 +348,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
         t.line("assessment: " + std::string(to_string(d.summary())) + " (failed EPERM/EACCES " + std::to_string(d.failed) +
                    ", succeeded anyway " + std::to_string(d.succeeded_anyway) + ", interrupted " +
                    std::to_string(d.interrupted) + ", other " + std::to_string(d.other_error) + ", no outcome " +
-                   std::to_string(d.no_outcome) + ")",
+                   std::to_string(d.no_outcome) + (d.not_tracked ? ", not tracked " + std::to_string(d.not_tracked) : "") + ")",
                4, 9);
       }
     }
@@ -348,7 +364,21 @@ std::string render_text(const Report& r, const TextOptions& opts) {
       }
     if (!any) t.line("none");
   }
-  section("Declared but unobserved", [](const CapFinding& c) { return c.category == Category::declared_unobserved; }, false);
+  {
+    // One line per declaration: a unit without CapabilityBoundingSet= grants everything.
+    std::vector<std::pair<std::string, std::string>> by_reason;  // reason, capability names
+    size_t count = 0;
+    for (const auto& c : r.caps) {
+      if (c.category != Category::declared_unobserved) continue;
+      ++count;
+      auto it = std::find_if(by_reason.begin(), by_reason.end(), [&](const auto& p) { return p.first == c.reason; });
+      if (it == by_reason.end()) by_reason.emplace_back(c.reason, c.name);
+      else it->second += ", " + c.name;
+    }
+    t.heading("Declared but unobserved (" + std::to_string(count) + ")");
+    if (by_reason.empty()) t.line("none");
+    for (const auto& [reason, names] : by_reason) t.line(names + ": " + reason, 2, 6);
+  }
 
   if (!r.namespaces.empty()) {
     t.heading("Checks in other user namespaces (grant nothing on the host)");

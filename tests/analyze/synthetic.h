@@ -86,7 +86,22 @@ struct Synth {
     checks.push_back(c);
   }
   void outcome(uint32_t pid, uint64_t t, int32_t nr, int64_t ret) { outcomes.push_back({t, pid, pid, nr, ret}); }
-  void capset(uint32_t pid, uint64_t t, uint64_t eff, uint64_t perm) { capsets.push_back({t, pid, pid, eff, perm, 0}); }
+  void capset(uint32_t pid, uint64_t t, uint64_t eff, uint64_t perm) {
+    common::CapsetEvent e;
+    e.time_ns = t;
+    e.pid = e.tid = pid;
+    e.effective = eff;
+    e.permitted = perm;
+    capsets.push_back(e);
+  }
+  // A format 1.2 credential change: the new sets and ids, noticed at the
+  // thread's next check, fork or exit.
+  void cred_change(uint32_t pid, uint64_t t, uint64_t eff, uint64_t perm, uint32_t uid, uint32_t euid) {
+    capset(pid, t, eff, perm);
+    auto& e = capsets.back();
+    e.source = common::CapsetSource::cred_change;
+    e.ids = common::CredIds{uid, euid, uid, euid};
+  }
   void op(uint32_t pid, uint64_t t, common::OpKind kind, int32_t nr, int64_t a0, int64_t a1 = 0, int64_t a2 = 0,
           int64_t a3 = 0, uint32_t gid = 0, std::optional<int64_t> ret = 0) {
     common::OperationFact f;

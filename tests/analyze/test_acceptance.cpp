@@ -6,51 +6,13 @@
 
 #include "analyze/core/classify.h"
 #include "analyze/core/render.h"
+#include "report_json.h"
 #include "synthetic.h"
 
 namespace capaudit::analyze::test {
 namespace {
 
-using Json = nlohmann::json;
 using common::OpKind;
-
-Json report_of(const std::vector<RunAggregate>& runs, const std::string& profile = "",
-               std::vector<std::string> flags = {}) {
-  ClassifyOptions o;
-  if (!profile.empty()) {
-    auto p = named_profile(profile);
-    EXPECT_TRUE(p.has_value()) << profile;
-    o.overlay = p->profile;
-    o.profile_name = profile;
-  }
-  for (const auto& f : flags) {
-    EXPECT_FALSE(parse_sysctl_flag(f, o.overlay).has_value());
-    if (o.profile_name.empty()) o.profile_name = "custom";
-  }
-  Report r = classify(runs, o);
-  // Every format must render; the JSON is what the assertions read.
-  EXPECT_FALSE(render_text(r).empty());
-  EXPECT_FALSE(render_yaml(r).empty());
-  return Json::parse(render_json(r));
-}
-
-const Json* cap(const Json& caps, const std::string& name) {
-  for (const auto& c : caps)
-    if (c["name"] == name) return &c;
-  return nullptr;
-}
-
-bool recommended(const Json& rep, const std::string& name) {
-  for (const auto& c : rep["recommended"])
-    if (c == name) return true;
-  return false;
-}
-
-const Json* change(const Json& rep, const std::string& name) {
-  for (const auto& c : rep["changes"])
-    if (c["name"] == name && c["executable"] == "") return &c;
-  return nullptr;
-}
 
 // A server bound to port 80 as root.
 Synth bind80(const std::string& start) {

@@ -54,5 +54,29 @@ TEST(Golden, BindAndDropUnderDockerProfile) {
   check_golden("ntpd_docker", classify({s.aggregate()}, o));
 }
 
+// Format 1.2: a root server binds port 80, setuid()s away (a drop the old
+// formats could not see), is denied a mount before the recorder began
+// tracking outcomes, opens a raw socket whose ping fallback cgroup-hook facts
+// cannot show, and runs under a unit that declares more than it uses.
+TEST(Golden, Format12CredentialsOutcomeWindowAndDeclarations) {
+  Synth s;
+  s.header.facts_source = common::FactsSource::cgroup_hooks;
+  s.header.outcome_tracking = common::OutcomeTracking::from_first_denial;
+  s.exec(700, 1'500'000'000, "/usr/sbin/webd");
+  s.op(700, 1'600'000'000, common::OpKind::bind, kBind, 2, 80, 1, 0, 0, std::nullopt);
+  s.check(700, 1'600'000'100, kCapNetBindService, true, kBind);
+  s.check(700, 1'650'000'000, kCapNetRaw, true, kSocket);
+  s.cred_change(700, 1'700'000'000, 0, 0, 33, 33);  // setuid(33)
+  s.check(700, 1'800'000'000, kCapSysAdmin, false, kMount);
+  s.trailer->outcomes_from_ns = 1'800'000'050;
+  s.check(700, 1'900'000'000, kCapSysAdmin, false, kMount);
+  s.outcome(700, 1'900'000'100, kMount, -1);
+  ClassifyOptions o;
+  o.tool_version = "test";
+  o.declared.push_back({cap_bit(kCapNetBindService) | cap_bit(kCapChown), "webd.service: AmbientCapabilities"});
+  o.declared.push_back({cap_bit(kCapNetRaw) | cap_bit(kCapFowner), "webd.service: CapabilityBoundingSet"});
+  check_golden("webd_format12", classify({s.aggregate()}, o));
+}
+
 }  // namespace
 }  // namespace capaudit::analyze::test

@@ -95,6 +95,34 @@ TEST(TraceFiles, RealWriterAndReaderGiveTheSameFindings) {
   EXPECT_EQ(a.startup_only, cap_bit(kCapNetBindService));
 }
 
+TEST(TraceFiles, Format12FieldsSurviveTheRealWriterAndReader) {
+  // A setuid() drop, a denial before the outcome window and one inside it.
+  Synth s;
+  s.batch = 2;
+  s.header.facts_source = common::FactsSource::cgroup_hooks;
+  s.header.outcome_tracking = common::OutcomeTracking::from_first_denial;
+  s.exec(700, 1'500'000'000, "/usr/sbin/webd");
+  s.check(700, 1'600'000'100, kCapNetBindService, true, kBind);
+  s.cred_change(700, 1'700'000'000, 0, 0, 33, 33);
+  s.check(700, 1'800'000'000, kCapSysAdmin, false, kMount);
+  s.trailer->outcomes_from_ns = 1'850'000'000;
+  s.check(700, 1'900'000'000, kCapSysAdmin, false, kMount);
+  s.outcome(700, 1'900'000'100, kMount, -1);
+  Aggregator agg("bytes");
+  auto rr = common::read_trace_bytes(to_bytes(s), agg);
+  ASSERT_EQ(rr.status, common::ReadStatus::complete) << rr.message;
+  Report a = classify({agg.finish(rr)});
+  EXPECT_EQ(findings_only(a), findings_only(classify({s.aggregate()})));
+  EXPECT_EQ(a.startup_only, cap_bit(kCapNetBindService));
+  EXPECT_TRUE(a.runs[0].cred_changes);
+  EXPECT_EQ(a.runs[0].facts_source, "cgroup_hooks");
+  const auto admin = std::find_if(a.caps.begin(), a.caps.end(), [](const CapFinding& f) { return f.cap == kCapSysAdmin; });
+  ASSERT_NE(admin, a.caps.end());
+  ASSERT_TRUE(admin->denial);
+  EXPECT_EQ(admin->denial->not_tracked, 1u);
+  EXPECT_EQ(admin->denial->failed, 1u);
+}
+
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -134,7 +162,7 @@ TEST_F(Cli, CompleteTraceExitsZeroWithJson) {
   EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
   EXPECT_EQ(j["complete"], true);
   ASSERT_EQ(run("report -f yaml " + path, out), 0);
-  EXPECT_NE(out.find("schema_version: \"1.0\""), std::string::npos);
+  EXPECT_NE(out.find("schema_version: \"1.1\""), std::string::npos);
   ASSERT_EQ(run("report " + path, out), 0);
   EXPECT_NE(out.find("Recommended"), std::string::npos);
   EXPECT_EQ(out.find("\033["), std::string::npos);  // a pipe gets no colour

@@ -116,6 +116,74 @@ TEST(Check, CapsList) {
   EXPECT_TRUE(std::holds_alternative<std::string>(grant_from_caps_list("CAP_NET_RAW,bogus")));
 }
 
+// Where each granted capability comes from: the setting that grants it.
+std::vector<std::pair<std::string, uint64_t>> parts_of(const Grant& g) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto& p : g.parts) out.emplace_back(p.origin, p.caps);
+  return out;
+}
+
+TEST(Declared, UnitPartsNameTheSetting) {
+  const Grant root = unit_grant(
+      "[Service]\nExecStart=/bin/true\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN\n"
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE\n");
+  EXPECT_EQ(parts_of(root), (std::vector<std::pair<std::string, uint64_t>>{
+                                {"AmbientCapabilities", bit(CAP_NET_BIND_SERVICE)},
+                                {"CapabilityBoundingSet", bit(CAP_CHOWN)}}));
+  const Grant user = unit_grant(
+      "[Service]\nExecStart=/bin/true\nUser=www\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN\n"
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW\n");
+  // Ambient outside the bounding set is not granted.
+  EXPECT_EQ(parts_of(user), (std::vector<std::pair<std::string, uint64_t>>{
+                                {"AmbientCapabilities", bit(CAP_NET_BIND_SERVICE)}}));
+  const Grant open = unit_grant("[Service]\nExecStart=/bin/true\n");
+  ASSERT_EQ(open.parts.size(), 1u);
+  EXPECT_NE(open.parts[0].origin.find("no CapabilityBoundingSet="), std::string::npos);
+  EXPECT_EQ(open.parts[0].caps, open.caps);
+}
+
+TEST(Declared, ManifestPartsSeparateTheRuntimeDefaultFromWhatIsAdded) {
+  const Grant k8s = manifest_grant(
+      "kind: Pod\nspec:\n  containers:\n    - name: web\n      securityContext:\n        capabilities:\n"
+      "          drop: [ALL]\n          add: [NET_BIND_SERVICE]\n    - name: side\n");
+  ASSERT_EQ(k8s.parts.size(), 2u);
+  EXPECT_EQ(k8s.parts[0].origin, "container web: capabilities.add");
+  EXPECT_EQ(k8s.parts[0].caps, bit(CAP_NET_BIND_SERVICE));
+  EXPECT_EQ(k8s.parts[1].origin, "container side: runtime default set (no capabilities.drop ALL)");
+  EXPECT_EQ(k8s.parts[1].caps, container_default_caps());
+  const Grant compose = manifest_grant("services:\n  web:\n    cap_drop: [NET_RAW]\n    cap_add: [SYS_TIME]\n");
+  EXPECT_EQ(parts_of(compose),
+            (std::vector<std::pair<std::string, uint64_t>>{
+                {"service web: runtime default set (no cap_drop ALL, minus cap_drop)", container_default_caps() & ~bit(CAP_NET_RAW)},
+                {"service web: cap_add", bit(CAP_SYS_TIME)}}));
+}
+
+TEST(Declared, DeploymentFilesAreToldApartAndErrorsNameFileAndLine) {
+  auto unit = grant_from_deployment("[Service]\nExecStart=/bin/true\nUser=x\nAmbientCapabilities=CAP_CHOWN\n", "my.service");
+  ASSERT_TRUE(std::holds_alternative<Grant>(unit));
+  EXPECT_EQ(std::get<Grant>(unit).caps, bit(CAP_CHOWN));
+  auto list = grant_from_deployment("# what webd gets\nCAP_NET_RAW, chown\n\nnet_bind_service  # port 80\n", "caps.txt");
+  ASSERT_TRUE(std::holds_alternative<Grant>(list)) << std::get<std::string>(list);
+  EXPECT_EQ(std::get<Grant>(list).caps, bit(CAP_NET_RAW) | bit(CAP_CHOWN) | bit(CAP_NET_BIND_SERVICE));
+  EXPECT_EQ(parts_of(std::get<Grant>(list)).at(0).first, "listed");
+  auto yaml = grant_from_deployment("services:\n  a:\n    cap_drop: [ALL]\n    cap_add: [CHOWN]\n", "compose");
+  ASSERT_TRUE(std::holds_alternative<Grant>(yaml));
+  EXPECT_EQ(std::get<Grant>(yaml).caps, bit(CAP_CHOWN));
+
+  auto bad_list = grant_from_deployment("CAP_CHOWN\n\nCAP_FLYING\n", "caps.txt");
+  ASSERT_TRUE(std::holds_alternative<std::string>(bad_list));
+  EXPECT_EQ(std::get<std::string>(bad_list), "caps.txt:3: unknown capability 'CAP_FLYING'");
+  auto bad_unit = grant_from_deployment("[Service]\nUser=www\nExecStart=+/bin/true\n", "my.service");
+  ASSERT_TRUE(std::holds_alternative<std::string>(bad_unit));
+  EXPECT_EQ(std::get<std::string>(bad_unit).rfind("my.service:3: ", 0), 0u) << std::get<std::string>(bad_unit);
+  auto bad_cap = grant_from_deployment("services:\n  a:\n    cap_add:\n      - CHOWN\n      - FLYING\n", "c.yml");
+  ASSERT_TRUE(std::holds_alternative<std::string>(bad_cap));
+  EXPECT_NE(std::get<std::string>(bad_cap).find("c.yml: line 5: "), std::string::npos) << std::get<std::string>(bad_cap);
+  auto bad_yaml = grant_from_deployment("services: [a\n", "c.yml");
+  ASSERT_TRUE(std::holds_alternative<std::string>(bad_yaml));
+  EXPECT_NE(std::get<std::string>(bad_yaml).find("line"), std::string::npos) << std::get<std::string>(bad_yaml);
+}
+
 TEST(Diff, GainedLostChanged) {
   const std::vector<CapStatus> before{
       {CAP_NET_BIND_SERVICE, "required", true, "bind port 80"},

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "cli_traces.h"
 
@@ -131,6 +132,63 @@ TEST_F(ConfigCli, CheckAgainstUnitsManifestsAndLists) {
   EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service").status, 0);
   EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service,net_raw").status, 1);
   EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service,net_raw --allow-excess").status, 0);
+}
+
+TEST_F(ConfigCli, ReportDeclaredFilesSayWhereEachCapCameFrom) {
+  write_text("webd.service",
+             "[Service]\nExecStart=/usr/sbin/webd\nUser=www\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN "
+             "CAP_SYS_ADMIN\nAmbientCapabilities=CAP_NET_BIND_SERVICE CAP_CHOWN CAP_SYS_ADMIN\n");
+  write_text("web.yaml",
+             "kind: Pod\nspec:\n  containers:\n    - name: web\n      securityContext:\n        capabilities:\n"
+             "          drop: [ALL]\n          add: [NET_BIND_SERVICE, SYS_TIME]\n");
+  write_text("caps.list", "# extra grants\nCAP_NET_RAW\n");
+  Ran r = analyze("report -f json --declared " + path("webd.service") + " --declared " + path("web.yaml") +
+                  " --declared " + path("caps.list") + " " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const YAML::Node rep = YAML::Load(r.out);
+  std::map<std::string, YAML::Node> caps;
+  for (const YAML::Node c : rep["caps"]) caps[c["name"].as<std::string>()] = c;
+  ASSERT_TRUE(caps.count("CAP_SYS_ADMIN")) << r.out;
+  EXPECT_EQ(caps["CAP_SYS_ADMIN"]["category"].as<std::string>(), "declared_unobserved");
+  EXPECT_NE(caps["CAP_SYS_ADMIN"]["reason"].as<std::string>().find("declared by " + path("webd.service") +
+                                                                    ": AmbientCapabilities"),
+            std::string::npos)
+      << caps["CAP_SYS_ADMIN"]["reason"].as<std::string>();
+  EXPECT_NE(caps["CAP_SYS_TIME"]["reason"].as<std::string>().find(path("web.yaml") + ": container web: capabilities.add"),
+            std::string::npos);
+  EXPECT_EQ(caps["CAP_NET_RAW"]["declared_by"][0].as<std::string>(), path("caps.list") + ": listed");
+  // Used and declared: still required, and the declaration is named.
+  EXPECT_EQ(caps["CAP_NET_BIND_SERVICE"]["category"].as<std::string>(), "conditional");
+  EXPECT_EQ(caps["CAP_NET_BIND_SERVICE"]["declared_by"].size(), 2u);
+  EXPECT_EQ(caps["CAP_CHOWN"]["category"].as<std::string>(), "required");
+
+  // The text report groups what one setting declared on one line.
+  r = analyze("report --declared " + path("webd.service") + " " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("Declared but unobserved (1)\n  CAP_SYS_ADMIN: declared by " + path("webd.service") +
+                       ": AmbientCapabilities"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("non-root service"), std::string::npos) << r.out;  // the unit's note
+}
+
+TEST_F(ConfigCli, ReportDeclaredErrorsNameTheFileAndLine) {
+  write_text("bad.list", "CAP_CHOWN\nCAP_FLYING\n");
+  Ran r = analyze("report --declared " + path("bad.list") + " " + path("v1.cap"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find(path("bad.list") + ":2: unknown capability 'CAP_FLYING'"), std::string::npos) << r.out;
+  write_text("bad.service", "[Service]\nUser=www\nExecStart=+/usr/sbin/webd\n");
+  r = analyze("report --declared " + path("bad.service") + " " + path("v1.cap"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find(path("bad.service") + ":3: "), std::string::npos) << r.out;
+  write_text("bad.yaml", "services:\n  web:\n    cap_add: [CHOWN\n");
+  r = analyze("report --declared " + path("bad.yaml") + " " + path("v1.cap"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find(path("bad.yaml") + ": not valid YAML"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("line"), std::string::npos) << r.out;
+  r = analyze("report --declared " + path("missing.service") + " " + path("v1.cap"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find(path("missing.service")), std::string::npos) << r.out;
 }
 
 TEST_F(ConfigCli, DiffShowsGainedLostAndChanged) {

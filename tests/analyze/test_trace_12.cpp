@@ -1,0 +1,345 @@
+// What trace format 1.2 tells the analyzer: credential changes (drops by
+// setuid() as well as capset()), the window in which denied-syscall outcomes
+// were tracked, and where bind/socket facts came from.
+#include <gtest/gtest.h>
+
+#include "analyze/core/rules.h"
+#include "report_json.h"
+#include "synthetic.h"
+
+namespace capaudit::analyze::test {
+namespace {
+
+using common::OpKind;
+
+bool has_note(const Json& rep, const std::string& part) {
+  for (const auto& n : rep["notes"])
+    if (n.get<std::string>().find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::vector<std::string> capset_only(const Json& rep) {
+  std::vector<std::string> out;
+  for (const auto& c : rep["caps"])
+    if (c["category"] == "capset_only") out.push_back(c["name"]);
+  return out;
+}
+
+const ProcessAgg& image(const RunAggregate& run, const std::string& exe) {
+  for (const auto& p : run.processes)
+    if (p.exe == exe) return p;
+  throw std::runtime_error("no image " + exe);
+}
+
+// Denied checks of an image whose outcome was not tracked, and all denied checks.
+std::pair<uint64_t, uint64_t> untracked_of(const ProcessAgg& p) {
+  uint64_t untracked = 0, denied = 0;
+  for (const auto& c : p.checks) {
+    if (c.granted) continue;
+    denied += c.count;
+    if (c.outcome_untracked) untracked += c.count;
+  }
+  return {untracked, denied};
+}
+
+constexpr uint64_t kT0 = 2'000'000'000;
+const uint64_t kNetBind = cap_bit(kCapNetBindService);
+
+// ---- credential changes ----
+
+TEST(CredChange, SetuidAwayFromRootAfterABindMakesTheBindCapStartupOnly) {
+  Synth s;
+  s.exec(100, kT0, "/usr/sbin/httpd");
+  s.op(100, kT0 + 1000, OpKind::bind, kBind, 2, 80, 1, 0);
+  s.check(100, kT0 + 1100, kCapNetBindService, true, kBind);
+  s.cred_change(100, kT0 + 5000, 0, 0, 33, 33);  // setuid(33): every set cleared
+  Json rep = report_of({s.aggregate()});
+  const Json* bind = cap(rep["caps"], "CAP_NET_BIND_SERVICE");
+  ASSERT_NE(bind, nullptr);
+  EXPECT_EQ((*bind)["category"], "conditional");
+  EXPECT_EQ((*bind)["startup_only"], true);
+  EXPECT_EQ(rep["startup_only"], Json::array({"CAP_NET_BIND_SERVICE"}));
+  EXPECT_TRUE(capset_only(rep).empty());  // setuid() kept nothing by choice
+  EXPECT_EQ(rep["runs"][0]["cred_changes"], true);
+  EXPECT_FALSE(has_note(rep, "setuid() away from root is not recorded"));
+
+  // The same program in an old trace: no event for the setuid(), so no drop.
+  Synth old = s;
+  old.capsets.clear();
+  Json old_rep = report_of({old.aggregate()});
+  EXPECT_EQ((*cap(old_rep["caps"], "CAP_NET_BIND_SERVICE"))["startup_only"], false);
+  EXPECT_TRUE(has_note(old_rep, "setuid() away from root is not recorded"));
+}
+
+TEST(CredChange, ACapsetDropKeepingAnUnusedCapIsCapsetOnly) {
+  Synth s;
+  s.exec(200, kT0, "/usr/sbin/ntpd");
+  s.check(200, kT0 + 1000, 25 /*SYS_TIME*/, true, 305);
+  const uint64_t keep = cap_bit(25) | kNetBind;
+  s.cred_change(200, kT0 + 2000, keep, keep, 0, 0);  // capset() as root: ids unchanged
+  s.check(200, kT0 + 3000, 25, true, 305);
+  Json rep = report_of({s.aggregate()});
+  EXPECT_EQ(capset_only(rep), std::vector<std::string>{"CAP_NET_BIND_SERVICE"});
+  const Json* nb = cap(rep["caps"], "CAP_NET_BIND_SERVICE");
+  EXPECT_NE((*nb)["reason"].get<std::string>().find("kept by the program's own capability drop"), std::string::npos);
+  EXPECT_FALSE(recommended(rep, "CAP_NET_BIND_SERVICE"));
+  const Json* time = cap(rep["caps"], "CAP_SYS_TIME");
+  EXPECT_EQ((*time)["category"], "required");
+  EXPECT_EQ((*time)["startup_only"], false);  // used after the drop too
+}
+
+TEST(CredChange, SeteuidAwayAndBackIsADropSoALaterCheckIsNotStartupOnly) {
+  Synth s;
+  s.exec(300, kT0, "/usr/sbin/daemon");
+  s.check(300, kT0 + 1000, kCapChown, true, kChown);
+  s.cred_change(300, kT0 + 2000, 0, kAllCaps, 0, 1000);  // seteuid(1000): effective cleared
+  s.cred_change(300, kT0 + 3000, kAllCaps, kAllCaps, 0, 0);  // seteuid(0): raised back
+  s.check(300, kT0 + 4000, kCapChown, true, kChown);
+  auto run = s.aggregate();
+  EXPECT_EQ(image(run, "/usr/sbin/daemon").first_drop_ns, kT0 + 2000);
+  Json rep = report_of({run});
+  EXPECT_EQ((*cap(rep["caps"], "CAP_CHOWN"))["startup_only"], false);
+  EXPECT_TRUE(rep["startup_only"].empty());
+  EXPECT_TRUE(capset_only(rep).empty());  // the id change chose nothing; the raise kept nothing
+}
+
+TEST(CredChange, RaisesAndIdOnlyChangesNeverMakeAnythingCapsetOnly) {
+  Synth s;
+  // A non-root program with a permitted but not effective NET_RAW raises it.
+  s.exec(400, kT0, "/usr/bin/pinger", 1000, 0);
+  s.execs.back().caps.permitted = cap_bit(kCapNetRaw);
+  s.cred_change(400, kT0 + 1000, cap_bit(kCapNetRaw), cap_bit(kCapNetRaw), 1000, 1000);
+  s.cred_change(400, kT0 + 2000, cap_bit(kCapNetRaw), cap_bit(kCapNetRaw), 1000, 1001);  // setegid-like, sets unchanged
+  auto run = s.aggregate();
+  const auto& p = image(run, "/usr/bin/pinger");
+  EXPECT_EQ(p.first_drop_ns, UINT64_MAX);
+  EXPECT_EQ(p.capset_requested, 0u);
+  Json rep = report_of({run});
+  EXPECT_TRUE(capset_only(rep).empty());
+  EXPECT_TRUE(rep["caps"].empty());
+}
+
+TEST(CredChange, WithNothingKnownBeforeAChangeIsNotAssumedToBeADrop) {
+  // A process the trace never introduced (no exec, no snapshot).
+  Synth s;
+  s.cred_change(500, kT0, kNetBind, kNetBind, 0, 0);
+  s.check(500, kT0 + 100, kCapNetBindService, true, kBind);
+  auto run = s.aggregate();
+  ASSERT_EQ(run.processes.size(), 1u);
+  EXPECT_EQ(run.processes[0].first_drop_ns, UINT64_MAX);
+  EXPECT_EQ(run.processes[0].capset_requested, 0u);
+  // An old capset() event in the same place is taken as the drop.
+  Synth old;
+  old.capset(500, kT0, kNetBind, kNetBind);
+  auto old_run = old.aggregate();
+  EXPECT_EQ(old_run.processes[0].first_drop_ns, kT0);
+  EXPECT_EQ(old_run.processes[0].capset_requested, kNetBind);
+}
+
+TEST(CredChange, SetuidKeepingCapsThenCapsetKeepsOnlyWhatCapsetChose) {
+  // prctl(PR_SET_KEEPCAPS), setuid(1000) (permitted kept, effective cleared),
+  // then capset() down to NET_BIND_SERVICE.
+  Synth s;
+  s.exec(600, kT0, "/usr/sbin/server");
+  s.cred_change(600, kT0 + 1000, 0, kAllCaps, 1000, 1000);
+  s.cred_change(600, kT0 + 2000, kNetBind, kNetBind, 1000, 1000);
+  s.fork(600, 601, kT0 + 3000);
+  auto run = s.aggregate();
+  const auto& p = image(run, "/usr/sbin/server");
+  EXPECT_EQ(p.first_drop_ns, kT0 + 1000);
+  EXPECT_EQ(p.capset_requested, kNetBind);
+  for (const auto& q : run.processes)
+    if (q.pid == 601) {
+      EXPECT_EQ(q.first_drop_ns, kT0 + 1000);  // fork copies the credentials and the drop
+      EXPECT_EQ(q.cred_ids->euid, 1000u);
+    }
+}
+
+// ---- outcome tracking windows ----
+
+Synth denied_mount(common::OutcomeTracking mode) {
+  Synth s;
+  s.header.outcome_tracking = mode;
+  s.exec(700, kT0, "/usr/bin/tool", 1000, 0);
+  s.check(700, kT0 + 1000, kCapSysAdmin, false, kMount);
+  return s;
+}
+
+TEST(OutcomeWindow, TrackingOffIsNotTrackedRatherThanNoOutcome) {
+  Json rep = report_of({denied_mount(common::OutcomeTracking::off).aggregate()});
+  const Json& d = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
+  EXPECT_EQ(d["assessment"], "not_tracked");
+  EXPECT_EQ(d["not_tracked"], 1);
+  EXPECT_EQ(d["no_outcome"], 0);
+  EXPECT_EQ(rep["runs"][0]["outcome_tracking"], "off");
+  EXPECT_TRUE(has_note(rep, "outcomes were not tracked in run1"));
+  // Recorded from the start, the same trace means "the recorder saw no exit".
+  Json from_start = report_of({denied_mount(common::OutcomeTracking::from_start).aggregate()});
+  EXPECT_EQ((*cap(from_start["caps"], "CAP_SYS_ADMIN"))["denial"]["assessment"], "no_outcome");
+  EXPECT_FALSE(has_note(from_start, "outcomes were"));
+}
+
+TEST(OutcomeWindow, FromFirstDenialSplitsChecksAtTheWindowStart) {
+  Synth s = denied_mount(common::OutcomeTracking::from_first_denial);  // mount denied at +1000: before
+  s.trailer->outcomes_from_ns = kT0 + 1500;
+  s.check(700, kT0 + 2000, kCapSysAdmin, false, kMount);  // inside the window, failed
+  s.outcome(700, kT0 + 2100, kMount, -1);
+  s.check(700, kT0 + 3000, kCapNetRaw, false, kSocket);  // inside the window, exit never seen
+  s.check(700, kT0 + 500, kCapFowner, false, kLink);     // before the window only
+  Json rep = report_of({s.aggregate()});
+  const Json& admin = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
+  EXPECT_EQ(admin["assessment"], "failed");
+  EXPECT_EQ(admin["failed"], 1);
+  EXPECT_EQ(admin["not_tracked"], 1);
+  const Json& raw = (*cap(rep["caps"], "CAP_NET_RAW"))["denial"];
+  EXPECT_EQ(raw["assessment"], "no_outcome");
+  EXPECT_EQ(raw["not_tracked"], 0);
+  EXPECT_EQ((*cap(rep["caps"], "CAP_FOWNER"))["denial"]["assessment"], "not_tracked");
+  // Relative to the recording start (the header clock reading, 1 s in Synth).
+  EXPECT_EQ(rep["runs"][0]["outcomes_from_ns"], kT0 + 1500 - s.header.clock_boottime_ns);
+  EXPECT_TRUE(has_note(rep, "only from the first denial on in run1"));
+}
+
+TEST(OutcomeWindow, NeverStartedMeansNothingWasTracked) {
+  Synth s = denied_mount(common::OutcomeTracking::from_first_denial);
+  s.trailer->outcomes_from_ns = 0;
+  Json rep = report_of({s.aggregate()});
+  EXPECT_EQ((*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"]["assessment"], "not_tracked");
+}
+
+TEST(OutcomeWindow, ADeniedLoopAcrossTheStartIsSplitExactly) {
+  Synth s;
+  s.header.outcome_tracking = common::OutcomeTracking::from_first_denial;
+  s.exec(800, kT0, "/usr/bin/looper", 1000, 0);
+  for (int i = 0; i < 60; ++i) s.check(800, kT0 + 100 + i, kCapSysAdmin, false, kMount);
+  s.trailer->outcomes_from_ns = kT0 + 200;
+  for (int i = 0; i < 10; ++i) {
+    s.check(800, kT0 + 300 + 10 * i, kCapSysAdmin, false, kMount);
+    s.outcome(800, kT0 + 301 + 10 * i, kMount, -1);
+  }
+  auto run = s.aggregate();
+  // One shape, split at the window start.
+  ASSERT_EQ(image(run, "/usr/bin/looper").checks.size(), 2u);
+  EXPECT_EQ(untracked_of(image(run, "/usr/bin/looper")), std::make_pair(uint64_t{60}, uint64_t{70}));
+  const Json d = (*cap(report_of({run})["caps"], "CAP_SYS_ADMIN"))["denial"];
+  EXPECT_EQ(d["not_tracked"], 60);
+  EXPECT_EQ(d["failed"], 10);
+  EXPECT_EQ(d["assessment"], "failed");
+}
+
+TEST(OutcomeWindow, BeyondTheKeptTimesALoopThatMayStartBeforeTheWindowIsNotTracked) {
+  Synth s;
+  s.header.outcome_tracking = common::OutcomeTracking::from_first_denial;
+  s.batch = 1000;
+  s.exec(810, kT0, "/usr/bin/looper", 1000, 0);
+  for (int i = 0; i < 100; ++i) s.check(810, kT0 + 100 + i, kCapSysAdmin, false, kMount);
+  s.trailer->outcomes_from_ns = kT0 + 500;
+  auto run = s.aggregate();
+  EXPECT_EQ(untracked_of(image(run, "/usr/bin/looper")), std::make_pair(uint64_t{100}, uint64_t{100}));
+}
+
+TEST(OutcomeWindow, WithoutATrailerOnlyARecordedOutcomeProvesTracking) {
+  Synth s = denied_mount(common::OutcomeTracking::from_first_denial);
+  s.check(700, kT0 + 2000, kCapSysAdmin, false, kMount);
+  s.outcome(700, kT0 + 2100, kMount, -1);
+  s.check(700, kT0 + 3000, kCapSysAdmin, false, kMount);
+  s.outcome(700, kT0 + 3100, kMount, -1);
+  s.trailer.reset();
+  s.status = common::ReadStatus::truncated;
+  auto run = s.aggregate();
+  // The checks at +1000 and +2000 came before the first outcome (+2100).
+  EXPECT_EQ(untracked_of(image(run, "/usr/bin/tool")), std::make_pair(uint64_t{2}, uint64_t{3}));
+}
+
+TEST(OutcomeWindow, NotTrackedRanksBelowEveryObservedOutcome) {
+  DenialAssessment a;
+  a.not_tracked = 3;
+  EXPECT_EQ(a.summary(), DenialOutcome::not_tracked);
+  a.no_outcome = 1;
+  EXPECT_EQ(a.summary(), DenialOutcome::no_outcome);
+  a.other_error = 1;
+  EXPECT_EQ(a.summary(), DenialOutcome::other_error);
+  EXPECT_EQ(a.total(), 5u);
+}
+
+// ---- one syscall, several denied checks ----
+
+TEST(DeniedOutcomes, TwoCapsDeniedInOneSyscallShareItsSingleOutcome) {
+  Synth s;
+  s.exec(900, kT0, "/usr/bin/tool", 1000, 0);
+  s.check(900, kT0 + 1000, kCapSysAdmin, false, kMount);
+  s.check(900, kT0 + 1001, kCapChown, false, kMount);
+  s.outcome(900, kT0 + 1100, kMount, -1);
+  Json rep = report_of({s.aggregate()});
+  for (const char* name : {"CAP_SYS_ADMIN", "CAP_CHOWN"}) {
+    const Json& d = (*cap(rep["caps"], name))["denial"];
+    EXPECT_EQ(d["assessment"], "failed") << name;
+    EXPECT_EQ(d["failed"], 1) << name;
+  }
+}
+
+TEST(DeniedOutcomes, OneCapDeniedOnTwoCallPathsCountsTheOutcomeOnce) {
+  Synth s;
+  s.exec(910, kT0, "/usr/bin/tool", 1000, 0);
+  s.stack(1, {"cap_capable+0x1", "path_mount+0x10"});
+  s.stack(2, {"cap_capable+0x1", "do_new_mount+0x20"});
+  s.check(910, kT0 + 1000, kCapSysAdmin, false, kMount, 1);
+  s.check(910, kT0 + 1001, kCapSysAdmin, false, kMount, 2);
+  s.outcome(910, kT0 + 1100, kMount, -1);
+  Json rep = report_of({s.aggregate()});
+  const Json& d = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
+  EXPECT_EQ(d["failed"], 1);
+  EXPECT_EQ((*cap(rep["caps"], "CAP_SYS_ADMIN"))["denied"], 2);
+}
+
+// ---- facts from cgroup hooks ----
+
+Synth raw_socket(common::FactsSource facts) {
+  Synth s;
+  s.header.facts_source = facts;
+  s.exec(1000, kT0, "/usr/bin/ping", 1000, 0);
+  s.check(1000, kT0 + 100, kCapNetRaw, true, kSocket);
+  return s;
+}
+
+TEST(CgroupFacts, ARawSocketCannotBeExplainedByAPingSocketTheTraceCannotShow) {
+  Json rep = report_of({raw_socket(common::FactsSource::cgroup_hooks).aggregate()});
+  const Json* raw = cap(rep["caps"], "CAP_NET_RAW");
+  EXPECT_EQ((*raw)["category"], "required");
+  EXPECT_NE((*raw)["reason"].get<std::string>().find("cgroup hooks"), std::string::npos);
+  EXPECT_TRUE(has_note(rep, "come from cgroup hooks"));
+  EXPECT_EQ(rep["runs"][0]["facts_source"], "cgroup_hooks");
+
+  Json sys_exit = report_of({raw_socket(common::FactsSource::sys_exit).aggregate()});
+  EXPECT_EQ((*cap(sys_exit["caps"], "CAP_NET_RAW"))["reason"].get<std::string>().find("cgroup hooks"), std::string::npos);
+  EXPECT_FALSE(has_note(sys_exit, "cgroup hooks"));
+}
+
+TEST(CgroupFacts, BindFactsWithoutAReturnValueStillDriveTheRule) {
+  Synth s;
+  s.header.facts_source = common::FactsSource::cgroup_hooks;
+  s.exec(1100, kT0, "/usr/sbin/httpd");
+  s.op(1100, kT0 + 100, OpKind::bind, kBind, 2, 80, 1, 0, 0, std::nullopt);
+  s.check(1100, kT0 + 200, kCapNetBindService, true, kBind);
+  Json rep = report_of({s.aggregate()});
+  EXPECT_EQ((*cap(rep["caps"], "CAP_NET_BIND_SERVICE"))["category"], "conditional");
+  EXPECT_TRUE(rep["executables"][0]["operations"][0]["last_ret"].is_null());
+  Json docker = report_of({s.aggregate()}, "docker");
+  EXPECT_EQ((*cap(docker["caps"], "CAP_NET_BIND_SERVICE"))["category"], "not_needed");
+}
+
+TEST(CgroupFacts, ARuleReadingRetIsUnknownWhenRetIsUnset) {
+  auto parsed = parse_rules(
+      "[rule failed_bind]\noperation = bind\ncapability = CAP_NET_BIND_SERVICE\nneeded = ret < 0\n"
+      "describe = bind\nkernel = test\n");
+  ASSERT_TRUE(parsed.errors.empty());
+  ASSERT_EQ(parsed.set.rules.size(), 1u);
+  OpValues v;
+  v.kind = OpKind::bind;
+  EXPECT_EQ(evaluate(*parsed.set.rules[0].needed, v, Profile{}, parsed.set), std::nullopt);
+  v.ret = -13;
+  EXPECT_EQ(evaluate(*parsed.set.rules[0].needed, v, Profile{}, parsed.set), true);
+}
+
+}  // namespace
+}  // namespace capaudit::analyze::test
