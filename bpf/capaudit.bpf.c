@@ -8,6 +8,12 @@
  * create; untraced tasks return right there. Only traced tasks pay for event
  * construction, and only the first `stacks_per_key` checks per
  * (task, cap, syscall, verdict) pay for a kernel stack walk.
+ *
+ * The syscall-exit tracepoint is the one hook whose mere attachment costs
+ * every task on the host (the kernel then sends all syscalls down its slow
+ * path), so the recorder attaches it only when it must: bind/socket facts come
+ * from cgroup programs, credential changes are noticed at the next check, and
+ * denied-syscall outcomes are tracked from the first denial on by default.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -30,7 +36,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* x86_64 syscall numbers; the recorder only builds for x86_64 today. */
 #define NR_SOCKET 41
 #define NR_BIND 49
-#define NR_CAPSET 126
 #define MAX_CGROUP_DEPTH 16
 
 const volatile __u32 abi_version = CAPAUDIT_BPF_ABI_VERSION;
@@ -38,6 +43,10 @@ const volatile __u32 recorder_tgid = 0;
 const volatile __u32 stacks_per_key = 4;
 const volatile __u64 filter_cgroup_id = 0;   /* 0: no cgroup filter */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this backlog */
+
+/* Set by the recorder after load: the facts and outcome paths it attached. */
+__u32 facts_in_sys_exit = 0; /* bind/socket facts come from on_sys_exit, not cgroup programs */
+__u32 outcomes_live = 0;     /* on_sys_exit is attached: denied checks await their outcome */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -196,12 +205,109 @@ static __always_inline bool take_stack_budget(struct capaudit_task_state *st, in
 	return true;
 }
 
-static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, __u64 pid_tgid, int cap,
+static __always_inline __u64 read_cap(const kernel_cap_t *p)
+{
+	/* kernel_cap_t is u32[2] before 6.3 and u64 after: both 8 bytes, little endian. */
+	__u64 v = 0;
+
+	bpf_core_read(&v, sizeof(v), p);
+	return v;
+}
+
+/* kernel_cap_t before 6.3; CO-RE picks the layout the running kernel has. */
+struct kernel_cap_struct___old {
+	__u32 cap[2];
+} __attribute__((preserve_access_index));
+
+/*
+ * Direct loads through the BTF pointer (no helper calls): this runs at every
+ * check of a thread whose struct cred changed, which a setuid() loop does on
+ * every call.
+ */
+static __always_inline __u64 cap_of(const kernel_cap_t *p)
+{
+	if (bpf_core_field_exists(p->val))
+		return p->val;
+	{
+		const struct kernel_cap_struct___old *o = (const void *)p;
+
+		return o->cap[0] | ((__u64)o->cap[1] << 32);
+	}
+}
+
+static __always_inline void read_cred_state(const struct cred *c, struct capaudit_cred_state *out)
+{
+	out->effective = cap_of(&c->cap_effective);
+	out->permitted = cap_of(&c->cap_permitted);
+	out->inheritable = cap_of(&c->cap_inheritable);
+	out->ambient = cap_of(&c->cap_ambient);
+	out->uid = c->uid.val;
+	out->euid = c->euid.val;
+	out->gid = c->gid.val;
+	out->egid = c->egid.val;
+}
+
+static __always_inline bool same_cred(const struct capaudit_cred_state *a, const struct capaudit_cred_state *b)
+{
+	return a->effective == b->effective && a->permitted == b->permitted && a->inheritable == b->inheritable &&
+	       a->ambient == b->ambient && a->uid == b->uid && a->euid == b->euid && a->gid == b->gid &&
+	       a->egid == b->egid;
+}
+
+/* Remembers TASK's current credentials without reporting them (exec, fork, first sight). */
+static __always_inline void note_cred(struct task_struct *task, struct capaudit_task_state *st)
+{
+	const struct cred *c = task->real_cred;
+
+	st->cred_ptr = (__u64)c;
+	read_cred_state(c, &st->cred);
+	st->flags |= CAPAUDIT_TASK_CRED_KNOWN;
+}
+
+/*
+ * Reports a credential change (capset, setuid away from root, prctl, ...) of
+ * TASK since it was last seen. Called before each of its checks, forks and its
+ * exit, so the change lands after it happened and before any later check: the
+ * order against checks is exact, the time is that of the next event.
+ * commit_creds() always installs a new struct cred, so an unchanged pointer
+ * means unchanged credentials; two changes between checks could in principle
+ * reuse the old address, which can only hide a change, never invent one.
+ */
+static __always_inline void check_cred(struct task_struct *task, struct capaudit_task_state *st)
+{
+	const struct cred *c = task->real_cred;
+	struct capaudit_capset_event *e;
+	struct capaudit_cred_state now;
+
+	if ((__u64)c == st->cred_ptr && (st->flags & CAPAUDIT_TASK_CRED_KNOWN))
+		return;
+	st->cred_ptr = (__u64)c;
+	read_cred_state(c, &now);
+	if (!(st->flags & CAPAUDIT_TASK_CRED_KNOWN)) {
+		/* tasks marked by -p/--cgroup: the snapshot has their starting state */
+		st->cred = now;
+		st->flags |= CAPAUDIT_TASK_CRED_KNOWN;
+		return;
+	}
+	if (same_cred(&now, &st->cred))
+		return;
+	st->cred = now;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return;
+	}
+	fill_hdr(&e->hdr, CAPAUDIT_EV_CAPSET, sizeof(*e), task);
+	e->cred = now;
+	bpf_ringbuf_submit(e, wakeup_flag());
+}
+
+static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, struct task_struct *task, int cap,
 				     __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum)
 {
 	e->hdr.type = CAPAUDIT_EV_CAP;
-	e->hdr.pid = pid_tgid >> 32;
-	e->hdr.tid = (__u32)pid_tgid;
+	e->hdr.pid = task->tgid;
+	e->hdr.tid = task->pid;
 	e->hdr.size = size;
 	e->hdr.time_ns = bpf_ktime_get_boot_ns();
 	e->cap = cap;
@@ -219,14 +325,17 @@ static __always_inline int handle_check(void *ctx, struct task_struct *task, str
 {
 	const __u32 small = offsetof(struct capaudit_cap_event, stack);
 	struct capaudit_cap_event *e;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	bool granted = ret == 0;
 	__u32 zero = 0;
+	__u64 wakeup;
 	__s32 nr;
 
-	count(CAPAUDIT_CNT_CHECKS_SEEN);
+	/* Every helper call counts here (each is a call and a mitigated return):
+	 * ids come from direct loads and the backlog is looked at every 64th check. */
+	wakeup = (++st->checks & 63) ? BPF_RB_NO_WAKEUP : wakeup_flag();
+	check_cred(task, st);
 	nr = syscall_nr_of(task);
-	if (!granted && nr >= 0) {
+	if (!granted && nr >= 0 && outcomes_live) {
 		st->flags |= CAPAUDIT_TASK_PENDING_OUTCOME;
 		st->pending_nr = nr;
 	}
@@ -242,23 +351,27 @@ static __always_inline int handle_check(void *ctx, struct task_struct *task, str
 			count(CAPAUDIT_CNT_STACK_FAIL);
 			n = 0;
 		}
-		fill_cap(e, sizeof(*e), pid_tgid, cap, nr, opts, has_opts, granted, inum);
+		fill_cap(e, sizeof(*e), task, cap, nr, opts, has_opts, granted, inum);
 		e->stack_bytes = n;
-		if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup))
 			count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		return 0;
 	}
-	if (stacks_per_key)
-		count(CAPAUDIT_CNT_STACK_UNSAMPLED);
+	{
+		/*
+		 * One helper call: copy the fixed part from the BPF stack rather than
+		 * reserve + submit. Only fields before `stack` are ever touched.
+		 */
+		__u64 buf[__builtin_offsetof(struct capaudit_cap_event, stack) / sizeof(__u64)];
+		struct capaudit_cap_event *small_e = (void *)buf;
 
-	e = bpf_ringbuf_reserve(&events, small, 0);
-	if (!e) {
-		count(CAPAUDIT_CNT_RINGBUF_DROPS);
-		return 0;
+		fill_cap(small_e, small, task, cap, nr, opts, has_opts, granted, inum);
+		small_e->stack_bytes = 0;
+		if (stacks_per_key)
+			small_e->flags |= CAPAUDIT_CAP_UNSAMPLED;
+		if (bpf_ringbuf_output(&events, buf, small, wakeup))
+			count(CAPAUDIT_CNT_RINGBUF_DROPS);
 	}
-	fill_cap(e, small, pid_tgid, cap, nr, opts, has_opts, granted, inum);
-	e->stack_bytes = 0;
-	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }
 
@@ -353,10 +466,18 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct capaudit_task_state *st = traced_state(parent);
 	struct capaudit_fork_event *e;
 
+	struct capaudit_task_state *cst;
+
 	if (!st)
 		return 0;
-	if (!mark_task(child))
+	/* parent's pending change first: the child starts from the new credentials */
+	check_cred(parent, st);
+	cst = mark_task(child);
+	if (!cst)
 		return 0;
+	cst->cred_ptr = 0; /* the child gets its own copy: only the content carries over */
+	cst->cred = st->cred;
+	cst->flags |= st->flags & CAPAUDIT_TASK_CRED_KNOWN;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
@@ -370,15 +491,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	e->pad = 0;
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
-}
-
-static __always_inline __u64 read_cap(const kernel_cap_t *p)
-{
-	/* kernel_cap_t is u32[2] before 6.3 and u64 after: both 8 bytes, little endian. */
-	__u64 v = 0;
-
-	bpf_core_read(&v, sizeof(v), p);
-	return v;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -401,6 +513,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		if (!st)
 			return 0;
 	}
+	/* the exec event carries the new sets; later changes are measured from them */
+	note_cred(p, st);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
@@ -454,6 +568,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		return 0;
 	if (st->flags & CAPAUDIT_TASK_PENDING_OUTCOME)
 		count(CAPAUDIT_CNT_OUTCOMES_MISSED);
+	check_cred(p, st);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
@@ -531,26 +646,42 @@ static __always_inline bool read_operation(struct task_struct *task, struct pt_r
 	return false;
 }
 
+static __always_inline void fill_op_ids(struct task_struct *task, struct capaudit_op_event *e)
+{
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+
+	e->uid = BPF_CORE_READ(cred, euid.val);
+	e->gid = BPF_CORE_READ(cred, egid.val);
+}
+
+/*
+ * Attached for the whole recording only with --outcomes all or when the
+ * cgroup programs could not be attached (facts_in_sys_exit); otherwise from
+ * the first denied check on, so most recordings never slow the host down.
+ */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	bool facts;
 	__s32 nr;
 
 	if (!st)
 		return 0;
 	nr = regs->orig_ax;
-	if (!(st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) && nr != NR_BIND && nr != NR_SOCKET &&
-	    !(nr == NR_CAPSET && ret == 0))
+	facts = facts_in_sys_exit && (nr == NR_BIND || nr == NR_SOCKET);
+	if (!(st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) && !facts)
 		return 0;
 
 	if (st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) {
 		struct capaudit_outcome_event *e;
 
 		st->flags &= ~CAPAUDIT_TASK_PENDING_OUTCOME;
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (e) {
+		/* a denial from before this program was attached belongs to an earlier syscall */
+		if (st->pending_nr != nr) {
+			count(CAPAUDIT_CNT_OUTCOMES_MISSED);
+		} else if ((e = bpf_ringbuf_reserve(&events, sizeof(*e), 0))) {
 			fill_hdr(&e->hdr, CAPAUDIT_EV_OUTCOME, sizeof(*e), task);
 			e->syscall_nr = st->pending_nr;
 			e->pad = 0;
@@ -560,9 +691,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		}
 	}
-	if (nr == NR_BIND || nr == NR_SOCKET) {
+	if (facts) {
 		struct capaudit_op_event *e;
-		const struct cred *cred;
 
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e) {
@@ -575,30 +705,89 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		}
 		fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
 		e->syscall_nr = nr;
-		cred = BPF_CORE_READ(task, cred);
-		e->uid = BPF_CORE_READ(cred, euid.val);
-		e->gid = BPF_CORE_READ(cred, egid.val);
+		fill_op_ids(task, e);
 		e->ret = ret;
 		e->has_ret = 1;
 		e->pad = 0;
 		bpf_ringbuf_submit(e, wakeup_flag());
 	}
-	if (nr == NR_CAPSET && ret == 0) {
-		struct capaudit_capset_event *e;
-		const struct cred *cred = BPF_CORE_READ(task, cred);
-
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count(CAPAUDIT_CNT_RINGBUF_DROPS);
-			return 0;
-		}
-		fill_hdr(&e->hdr, CAPAUDIT_EV_CAPSET, sizeof(*e), task);
-		e->effective = read_cap(&cred->cap_effective);
-		e->permitted = read_cap(&cred->cap_permitted);
-		e->inheritable = read_cap(&cred->cap_inheritable);
-		bpf_ringbuf_submit(e, wakeup_flag());
-	}
 	return 0;
+}
+
+/*
+ * ---- bind/socket facts from cgroup programs on the root cgroup ----
+ * They run only inside bind() and socket() of inet sockets, so untraced tasks
+ * pay nothing on other syscalls. bind4/6 run before the port check
+ * (inet_bind_sk() before __inet_bind()), so a refused bind is seen too;
+ * sock_create runs after inet_create()'s own checks, so a socket refused by
+ * the kernel (no CAP_NET_RAW, outside ping_group_range) is not. They never
+ * change a verdict: each returns 1 (allow).
+ */
+static __always_inline void emit_op(struct task_struct *task, __u32 kind, __s32 nr, __s64 a0, __s64 a1, __s64 a2,
+				    __s64 a3)
+{
+	struct capaudit_op_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return;
+	}
+	fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
+	e->kind = kind;
+	e->syscall_nr = nr;
+	e->a0 = a0;
+	e->a1 = a1;
+	e->a2 = a2;
+	e->a3 = a3;
+	fill_op_ids(task, e);
+	e->ret = 0;
+	e->has_ret = 0;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, wakeup_flag());
+}
+
+static __always_inline int on_bind(struct bpf_sock_addr *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
+
+	if (!st)
+		return 1;
+	check_cred(task, st); /* the fact carries the ids: keep any change before it */
+	emit_op(task, CAPAUDIT_OP_BIND, NR_BIND, ctx->user_family, __builtin_bswap16((__u16)ctx->user_port), ctx->type,
+		ctx->protocol);
+	return 1;
+}
+
+SEC("cgroup/bind4")
+int facts_bind4(struct bpf_sock_addr *ctx)
+{
+	return on_bind(ctx);
+}
+
+SEC("cgroup/bind6")
+int facts_bind6(struct bpf_sock_addr *ctx)
+{
+	return on_bind(ctx);
+}
+
+SEC("cgroup/sock_create")
+int facts_sock_create(struct bpf_sock *sk)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 type = sk->type, proto = sk->protocol;
+	bool icmp = type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6);
+
+	struct capaudit_task_state *st;
+
+	if (type != SOCK_RAW && !icmp)
+		return 1;
+	st = traced_state(task);
+	if (!st)
+		return 1;
+	check_cred(task, st);
+	emit_op(task, CAPAUDIT_OP_SOCKET, NR_SOCKET, sk->family, type, proto, 0);
+	return 1;
 }
 
 /* ---- -p PID: mark an existing process tree ---- */

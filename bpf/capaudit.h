@@ -37,12 +37,11 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_RINGBUF_DROPS = 0,
 	CAPAUDIT_CNT_TASK_MAP_FULL = 1,
 	CAPAUDIT_CNT_STACK_FAIL = 2,
-	CAPAUDIT_CNT_STACK_UNSAMPLED = 3,
+	CAPAUDIT_CNT_UNUSED_3 = 3, /* was STACK_UNSAMPLED: now a flag on the event */
 	CAPAUDIT_CNT_STR_TRUNCATED = 4,
 	CAPAUDIT_CNT_OUTCOMES_MISSED = 5,
-	CAPAUDIT_CNT_CHECKS_SEEN = 6,  /* traced checks, emitted or dropped */
-	CAPAUDIT_CNT_SYNTHESIZED = 7,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
-	CAPAUDIT_CNT_MAX = 8,
+	CAPAUDIT_CNT_SYNTHESIZED = 6,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
+	CAPAUDIT_CNT_MAX = 7,
 };
 
 /* Values of cap_event.flags */
@@ -55,11 +54,13 @@ enum capaudit_counter {
  * 31) so a synthesized check takes the same path as a real one; fill_cap()
  * turns it into CAPAUDIT_CAP_SYNTHESIZED. */
 #define CAPAUDIT_OPTS_SYNTHESIZED 0x80000000u
+#define CAPAUDIT_CAP_UNSAMPLED 0x8 /* past the stack budget: no stack by design */
 
 /* Values of task_state.flags */
 #define CAPAUDIT_TASK_TRACED 0x1
 #define CAPAUDIT_TASK_PENDING_OUTCOME 0x2
 #define CAPAUDIT_TASK_KPROBE_STASH 0x8
+#define CAPAUDIT_TASK_CRED_KNOWN 0x10 /* task_state.cred holds the last credentials seen */
 
 /* Operation kinds: same numbers as common::OpKind. */
 #define CAPAUDIT_OP_BIND 1
@@ -123,9 +124,16 @@ struct capaudit_outcome_event {
 	__s64 ret;
 };
 
+/* Credentials of a thread, as far as capability decisions go. */
+struct capaudit_cred_state {
+	__u64 effective, permitted, inheritable, ambient;
+	__u32 uid, euid, gid, egid;
+};
+
+/* A thread's credentials changed since its last check/fork/exec (CAPAUDIT_EV_CAPSET). */
 struct capaudit_capset_event {
 	struct capaudit_event_hdr hdr;
-	__u64 effective, permitted, inheritable;
+	struct capaudit_cred_state cred;
 };
 
 struct capaudit_op_event {
@@ -159,6 +167,10 @@ struct capaudit_task_state {
 	__s32 kp_cap;
 	__u32 kp_opts;
 	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
+	__u64 cred_ptr;   /* task->real_cred when `cred` was taken */
+	__u32 checks;     /* checks emitted: the backlog is queried every 64th */
+	__u32 pad;
+	struct capaudit_cred_state cred;
 	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
 	/* fallback: the commoncap.c caller (CAPAUDIT_INL_*, 0: none) this task
 	 * is inside, whether the cap_capable hook saw its check, and its argument */

@@ -113,6 +113,7 @@ struct Header {
 
   // hook section
   FactsSource facts_source = FactsSource::sys_exit;
+  std::string facts_reason;  // "cgroup programs ... on /sys/fs/cgroup", or why not
   OutcomeTracking outcome_tracking = OutcomeTracking::from_start;
   Hook hook = Hook::unknown;
   std::vector<HookAttempt> hook_attempts;

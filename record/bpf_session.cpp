@@ -3,6 +3,10 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -159,6 +163,25 @@ ProbeResult probe_hook(common::Hook hook) {
   return result;
 }
 
+// The root of the cgroup v2 hierarchy: programs attached there see every task.
+std::string cgroup2_root() {
+  for (const char* path : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    struct statfs fs {};
+    if (statfs(path, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) return path;
+  }
+  return {};
+}
+
+std::vector<bpf_program*> fact_programs(capaudit_bpf* skel) {
+  return {skel->progs.facts_bind4, skel->progs.facts_bind6, skel->progs.facts_sock_create};
+}
+
+uint64_t boottime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // Loads only CHOSEN's capability hook programs (the other programs keep their defaults).
 void select_hook_programs(capaudit_bpf* skel, common::Hook chosen) {
   auto wanted = hook_programs(skel, chosen);
@@ -290,6 +313,21 @@ bool parse_hook_choice(const std::string& text, HookChoice& out) {
   return true;
 }
 
+bool parse_outcome_mode(const std::string& text, OutcomeMode& out) {
+  if (text == "all") out = OutcomeMode::all;
+  else if (text == "first-denial") out = OutcomeMode::first_denial;
+  else if (text == "off") out = OutcomeMode::off;
+  else return false;
+  return true;
+}
+
+bool parse_facts_choice(const std::string& text, FactsChoice& out) {
+  if (text == "auto") out = FactsChoice::automatic;
+  else if (text == "sys_exit") out = FactsChoice::sys_exit;
+  else return false;
+  return true;
+}
+
 bool kernel_cap_capable_has_opts() {
   btf* vmlinux = btf__load_vmlinux_btf();
   if (!vmlinux) return false;
@@ -351,53 +389,126 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   session->hook_ = chosen;
   session->opts_available_ = chosen != common::Hook::tp_btf && kernel_cap_capable_has_opts();
 
-  auto* skel = session->open_skeleton(config);
-  select_hook_programs(skel, chosen);
-  std::vector<std::string> caller_problems;
-  auto callers = enable_inlined_callers(skel, chosen, caller_problems);
-  int load_err = capaudit_bpf__load(skel);
-  if (load_err && !callers.empty()) {
-    // The caller probes must never cost the recording: load again without them.
-    caller_problems.push_back("caller probes: " + failure_reason("load", -load_err));
-    callers.clear();
+  // Optional programs never cost the recording. A load refused with them is
+  // tried again without: first without the cgroup fact programs (the syscall
+  // exit then carries the facts), then without the caller probes, then without
+  // both. Debian's 6.1 and 6.12 refuse the cgroup programs (EINVAL).
+  bool cgroup_facts = config.facts == FactsChoice::automatic;
+  std::string root = cgroup_facts ? cgroup2_root() : std::string();
+  if (config.facts == FactsChoice::sys_exit) session->facts_reason_ = "syscall exit: --facts sys_exit";
+  else if (root.empty()) session->facts_reason_ = "syscall exit: no cgroup v2 hierarchy is mounted";
+  cgroup_facts = cgroup_facts && !root.empty();
+  const bool want_callers = chosen == common::Hook::fexit || chosen == common::Hook::kprobe;
+  struct Variant {
+    bool facts, callers;
+  };
+  std::vector<Variant> variants = {{cgroup_facts, want_callers}};
+  if (cgroup_facts) variants.push_back({false, want_callers});
+  if (want_callers) variants.push_back({cgroup_facts, false});
+  if (cgroup_facts && want_callers) variants.push_back({false, false});
+  std::vector<std::string> caller_problems, load_notes;
+  std::vector<InlinedCaller> callers;
+  capaudit_bpf* skel = nullptr;
+  int load_err = 0;
+  for (const auto& v : variants) {
     skel = session->open_skeleton(config);
     select_hook_programs(skel, chosen);
-    enable_inlined_callers(skel, common::Hook::unknown, caller_problems);
+    caller_problems = load_notes;
+    callers = enable_inlined_callers(skel, v.callers ? chosen : common::Hook::unknown, caller_problems);
+    for (auto* f : fact_programs(skel)) bpf_program__set_autoload(f, v.facts);
     load_err = capaudit_bpf__load(skel);
+    if (!load_err) {
+      if (cgroup_facts && !v.facts)
+        session->facts_reason_ = "syscall exit: the cgroup programs were refused at load with the rest";
+      if (want_callers && !v.callers) caller_problems.push_back("caller probes: refused at load with the rest");
+      cgroup_facts = v.facts;
+      break;
+    }
+    load_notes.push_back(std::string(v.facts ? "with" : "without") + " cgroup programs, " +
+                         (v.callers ? "with" : "without") + " caller probes: " + failure_reason("load", -load_err));
   }
   if (load_err)
-    throw common::Error("loading the BPF programs failed: " + failure_reason("load", -load_err),
+    throw common::Error("loading the BPF programs failed: " + load_notes.front(),
                         "run with -v to see the verifier log");
 
+  auto attach = [](bpf_program* prog, bpf_link** link) {
+    *link = bpf_program__attach(prog);
+    if (!*link)
+      throw common::Error(std::string("attaching ") + bpf_program__section_name(prog) + " failed: " +
+                          failure_reason("attach", errno));
+  };
   // Lifecycle first, capability hook last: a check is never recorded for a
   // task whose fork we could not see.
-  struct Attach {
-    bpf_program* prog;
-    bpf_link** link;
-  };
-  std::vector<Attach> order = {
-      {skel->progs.on_fork, &skel->links.on_fork},
-      {skel->progs.on_exec, &skel->links.on_exec},
-      {skel->progs.on_exit, &skel->links.on_exit},
-      {skel->progs.on_sys_exit, &skel->links.on_sys_exit},
-  };
-  switch (chosen) {
-    case common::Hook::tp_btf: order.push_back({skel->progs.tp_cap_capable, &skel->links.tp_cap_capable}); break;
-    case common::Hook::fexit: order.push_back({skel->progs.fexit_cap_capable, &skel->links.fexit_cap_capable}); break;
-    default:
-      order.push_back({skel->progs.kprobe_cap_capable, &skel->links.kprobe_cap_capable});
-      order.push_back({skel->progs.kretprobe_cap_capable, &skel->links.kretprobe_cap_capable});
-      break;
+  attach(skel->progs.on_fork, &skel->links.on_fork);
+  attach(skel->progs.on_exec, &skel->links.on_exec);
+  attach(skel->progs.on_exit, &skel->links.on_exit);
+
+  if (cgroup_facts) {
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bpf_link** links[] = {&skel->links.facts_bind4, &skel->links.facts_bind6, &skel->links.facts_sock_create};
+    auto progs = fact_programs(skel);
+    for (size_t i = 0; i < progs.size() && cgroup_facts; ++i) {
+      *links[i] = fd >= 0 ? bpf_program__attach_cgroup(progs[i], fd) : nullptr;
+      if (!*links[i]) {
+        session->facts_reason_ = "syscall exit: attaching " + std::string(bpf_program__section_name(progs[i])) +
+                                 " to " + root + " was " + failure_reason("attach", fd >= 0 ? errno : EBADF);
+        cgroup_facts = false;
+        for (auto* l : links) {
+          bpf_link__destroy(*l);
+          *l = nullptr;
+        }
+      }
+    }
+    if (fd >= 0) ::close(fd);  // the links hold the cgroup
+    if (cgroup_facts) session->facts_reason_ = "cgroup programs bind4, bind6, sock_create on " + root;
   }
-  for (auto& a : order) {
-    *a.link = bpf_program__attach(a.prog);
-    if (!*a.link)
-      throw common::Error(std::string("attaching ") + bpf_program__section_name(a.prog) + " failed: " +
-                          failure_reason("attach", errno));
+  session->facts_source_ = cgroup_facts ? common::FactsSource::cgroup_hooks : common::FactsSource::sys_exit;
+  skel->bss->facts_in_sys_exit = cgroup_facts ? 0 : 1;
+
+  // The syscall-exit program costs the whole host, so it runs from the start
+  // only when it must; with OutcomeMode::first_denial it comes later.
+  const bool sys_exit_now = !cgroup_facts || config.outcomes == OutcomeMode::all;
+  if (sys_exit_now) attach(skel->progs.on_sys_exit, &skel->links.on_sys_exit);
+  if (config.outcomes == OutcomeMode::off) {
+    session->outcome_tracking_ = common::OutcomeTracking::off;
+  } else if (sys_exit_now) {
+    session->outcome_tracking_ = common::OutcomeTracking::from_start;
+    skel->bss->outcomes_live = 1;
+    session->outcomes_from_ns_ = boottime_ns();
+  } else {
+    session->outcome_tracking_ = common::OutcomeTracking::from_first_denial;
+  }
+
+  switch (chosen) {
+    case common::Hook::tp_btf: attach(skel->progs.tp_cap_capable, &skel->links.tp_cap_capable); break;
+    case common::Hook::fexit: attach(skel->progs.fexit_cap_capable, &skel->links.fexit_cap_capable); break;
+    default:
+      attach(skel->progs.kprobe_cap_capable, &skel->links.kprobe_cap_capable);
+      attach(skel->progs.kretprobe_cap_capable, &skel->links.kretprobe_cap_capable);
+      break;
   }
   size_t callers_attached = attach_inlined_callers(callers, caller_problems);
   session->note_inlined_callers(chosen, callers_attached, caller_problems, config.verbose);
   return session;
+}
+
+uint64_t BpfSession::start_outcome_tracking(std::string* error) {
+  if (outcomes_from_ns_) return outcomes_from_ns_;
+  if (outcome_tracking_ != common::OutcomeTracking::from_first_denial) {
+    if (error) *error = "outcome tracking is off";
+    return 0;
+  }
+  auto* skel = skel_.get();
+  skel->links.on_sys_exit = bpf_program__attach(skel->progs.on_sys_exit);
+  if (!skel->links.on_sys_exit) {
+    if (error) *error = "attaching tp_btf/sys_exit failed: " + failure_reason("attach", errno);
+    return 0;
+  }
+  // Live only once attached: a denial flagged earlier would wait for an exit
+  // that never comes through this program.
+  skel->bss->outcomes_live = 1;
+  outcomes_from_ns_ = boottime_ns();
+  return outcomes_from_ns_;
 }
 
 capaudit_bpf* BpfSession::open_skeleton(const BpfConfig& config) {

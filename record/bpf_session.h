@@ -25,12 +25,27 @@ enum class HookChoice : uint8_t { automatic, tp_btf, fexit, kprobe };
 // "auto", "tp_btf", "fexit", "kprobe"; nullopt-like failure signalled by false.
 bool parse_hook_choice(const std::string& text, HookChoice& out);
 
+// When denied-syscall outcomes are tracked. The syscall-exit tracepoint they
+// need slows every syscall of every task on the host while it is attached.
+enum class OutcomeMode : uint8_t { all, first_denial, off };
+// "all", "first-denial", "off".
+bool parse_outcome_mode(const std::string& text, OutcomeMode& out);
+
+// Where bind()/socket() facts come from: cgroup programs when they attach
+// (automatic), or the syscall-exit tracepoint (sees refused sockets and return
+// values, at the host-wide cost above).
+enum class FactsChoice : uint8_t { automatic, sys_exit };
+// "auto", "sys_exit".
+bool parse_facts_choice(const std::string& text, FactsChoice& out);
+
 struct BpfConfig {
   HookChoice hook = HookChoice::automatic;
   uint32_t stacks_per_key = 4;
   uint64_t ringbuf_bytes = 16ull << 20;  // rounded up to a power of two
   uint64_t cgroup_id = 0;                // 0: no cgroup filter
   pid_t recorder_tgid = 0;               // never traced
+  OutcomeMode outcomes = OutcomeMode::first_denial;
+  FactsChoice facts = FactsChoice::automatic;
   bool verbose = false;                  // pass libbpf's own messages to stderr
 };
 
@@ -58,6 +73,17 @@ class BpfSession {
   const std::vector<common::HookAttempt>& attempts() const { return attempts_; }
   bool opts_available() const { return opts_available_; }
   uint64_t ringbuf_bytes() const { return ringbuf_bytes_; }
+  common::FactsSource facts_source() const { return facts_source_; }
+  common::OutcomeTracking outcome_tracking() const { return outcome_tracking_; }
+  // Why the facts came from where they did ("cgroup programs on /sys/fs/cgroup/unified").
+  const std::string& facts_reason() const { return facts_reason_; }
+
+  // OutcomeMode::first_denial: attaches the syscall-exit program now. Returns
+  // CLOCK_BOOTTIME at which tracking began (denials from then on get their
+  // outcome), or an error text. A no-op returning the first time when already on.
+  uint64_t start_outcome_tracking(std::string* error);
+  bool outcomes_live() const { return outcomes_from_ns_ != 0; }
+  uint64_t outcomes_from_ns() const { return outcomes_from_ns_; }
 
   // Trace PID from its next exec (the launcher holds it before exec).
   void expect_exec(pid_t pid);
@@ -87,6 +113,10 @@ class BpfSession {
   std::vector<common::HookAttempt> attempts_;
   bool opts_available_ = false;
   uint64_t ringbuf_bytes_ = 0;
+  common::FactsSource facts_source_ = common::FactsSource::sys_exit;
+  common::OutcomeTracking outcome_tracking_ = common::OutcomeTracking::from_start;
+  std::string facts_reason_;
+  uint64_t outcomes_from_ns_ = 0;
 };
 
 }  // namespace capaudit::record

@@ -73,6 +73,7 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       d.check.tid = e.hdr.tid;
       d.check.cap = e.cap;
       d.check.granted = (e.flags & CAPAUDIT_CAP_GRANTED) != 0;
+      d.unsampled = (e.flags & CAPAUDIT_CAP_UNSAMPLED) != 0;
       d.check.syscall_nr = e.syscall_nr;
       d.check.opts = e.opts;
       d.check.target_userns_inum = e.target_userns_inum;
@@ -110,8 +111,11 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
     case CAPAUDIT_EV_CAPSET: {
       auto e = read_as<capaudit_capset_event>(record);
       if (!e) return std::nullopt;
-      return common::CapsetEvent{e->hdr.time_ns, e->hdr.pid, e->hdr.tid, e->effective, e->permitted,
-                                 e->inheritable};
+      const auto& c = e->cred;
+      common::CapsetEvent out{e->hdr.time_ns, e->hdr.pid, e->hdr.tid, c.effective, c.permitted, c.inheritable,
+                              common::CapsetSource::cred_change, c.ambient,
+                              common::CredIds{c.uid, c.euid, c.gid, c.egid}};
+      return out;
     }
     case CAPAUDIT_EV_OP: {
       auto e = read_as<capaudit_op_event>(record);

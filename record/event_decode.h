@@ -15,6 +15,7 @@ namespace capaudit::record {
 struct DecodedCheck {
   common::CapCheck check;             // stack_id still 0: the recorder interns the stack
   std::span<const uint64_t> stack;    // raw kernel return addresses, innermost first; may be empty
+  bool unsampled = false;             // no stack by design: past the per-key budget
   // Rebuilt at the exit of a caller that inlined cap_capable() (fexit/kprobe):
   // the stack then starts at that caller. Not in the trace (format unchanged).
   bool synthesized = false;

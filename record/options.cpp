@@ -51,7 +51,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     }
   for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
 
-  std::string hook = "auto", ringbuf = "16M", duration;
+  std::string hook = "auto", ringbuf = "16M", duration, outcomes, facts = "auto";
   long pid = 0;
   po::options_description target("Target (exactly one)");
   target.add_options()
@@ -73,6 +73,13 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("stacks-per-key", po::value<uint32_t>(&o.stacks_per_key),
        "kernel stacks captured per (process, capability, syscall, verdict); 0 = none (default 4)")
       ("ringbuf-size", po::value<std::string>(&ringbuf), "ring buffer size (default 16M)")
+      ("outcomes", po::value<std::string>(&outcomes),
+       "return values of syscalls with a denied check: all|first-denial|off. Tracking them slows every "
+       "syscall on the host while on; first-denial (default) starts at the first denied check, all "
+       "(default with --user/--caps/--service) from the start")
+      ("facts", po::value<std::string>(&facts),
+       "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
+       "outside ping_group_range, are not seen) or sys_exit (every attempt with its result, host-wide cost)")
       ("duration", po::value<std::string>(&duration), "stop after this long (30s, 500ms, 10m)");
   po::options_description misc("Other");
   misc.add_options()("help,h", "show this help")("version", "print the version");
@@ -114,6 +121,14 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   if (vm.count("no-status")) o.status_line = false;
   if (!parse_hook_choice(hook, o.hook))
     throw common::Error("unknown hook '" + hook + "'", "use auto, tp_btf, fexit or kprobe", 2);
+  if (!outcomes.empty()) {
+    OutcomeMode mode{};
+    if (!parse_outcome_mode(outcomes, mode))
+      throw common::Error("unknown --outcomes '" + outcomes + "'", "use all, first-denial or off", 2);
+    o.outcomes = mode;
+  }
+  if (!parse_facts_choice(facts, o.facts))
+    throw common::Error("unknown --facts '" + facts + "'", "use auto or sys_exit", 2);
   o.ringbuf_bytes = parse_size(ringbuf);
   if (!duration.empty()) o.duration_ms = parse_duration_ms(duration);
   if (vm.count("pid")) {

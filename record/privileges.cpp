@@ -174,6 +174,7 @@ uint64_t mask_to_keep(const KeepAfterAttach& keep) {
   uint64_t mask = keep.extra;
   if (keep.signal_other_uid) mask |= bit(CAP_KILL);
   if (keep.bpf_map_access) mask |= bit(CAP_BPF);
+  if (keep.attach_later) mask |= bit(CAP_BPF);
   return mask;
 }
 

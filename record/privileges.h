@@ -56,6 +56,10 @@ PrivilegeVerdict check_recording_privileges();
 //   through an fd already held, when kernel.unprivileged_bpf_disabled is set;
 //   keep it if the session reads maps (loss counters) after the drop there.
 //   Ring buffer consumption (mmap + epoll) needs no capability.
+// - BPF until the first denied check when outcomes are tracked from then on
+//   (OutcomeMode::first_denial): the syscall-exit program, loaded before the
+//   drop, is attached then (bpf() on held fds; no PERFMON needed on 6.18,
+//   measured); dropped right after unless map reads need it anyway.
 // - No DAC_OVERRIDE/DAC_READ_SEARCH/SYS_PTRACE/SYS_ADMIN: the output file is
 //   opened and chowned, /proc/kallsyms read, the system context taken
 //   (fill_system_context) and the -p/--cgroup snapshot read (read_processes)
@@ -64,6 +68,7 @@ PrivilegeVerdict check_recording_privileges();
 struct KeepAfterAttach {
   bool signal_other_uid = false;  // keep CAP_KILL
   bool bpf_map_access = false;    // keep CAP_BPF
+  bool attach_later = false;      // keep CAP_BPF: a program is attached on the first denial
   uint64_t extra = 0;             // anything else the caller justifies
 };
 uint64_t mask_to_keep(const KeepAfterAttach& keep);

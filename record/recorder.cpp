@@ -109,8 +109,9 @@ class CgroupNames {
 
 class Session {
  public:
-  Session(const RecordOptions& options, BpfSession& bpf, common::TraceWriter& writer, const KernelSymbols& syms)
-      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms) {}
+  Session(const RecordOptions& options, BpfSession& bpf, common::TraceWriter& writer, const KernelSymbols& syms,
+          const KeepAfterAttach& keep)
+      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep) {}
 
   static int on_record(void* ctx, void* data, size_t size) {
     static_cast<Session*>(ctx)->handle({static_cast<const uint8_t*>(data), size});
@@ -135,9 +136,32 @@ class Session {
         ++counts_.stacks;
       }
     }
+    if (d.unsampled) ++losses_.stacks_unsampled;
     caps_seen_ |= d.check.cap >= 0 && d.check.cap < 64 ? (1ull << d.check.cap) : 0;
     writer_.add(d.check);
     ++counts_.cap_checks;
+    if (!d.check.granted) start_outcome_tracking();
+  }
+
+  // OutcomeMode::first_denial: this denial's syscall has long returned; the
+  // ones after it get their outcome. The capabilities kept for this attach go.
+  void start_outcome_tracking() {
+    if (bpf_.outcome_tracking() != common::OutcomeTracking::from_first_denial || bpf_.outcomes_live() ||
+        outcome_start_failed_)
+      return;
+    std::string error;
+    if (!bpf_.start_outcome_tracking(&error)) {
+      outcome_start_failed_ = true;
+      common::log(common::LogLevel::warn, "denied-syscall outcomes will not be recorded: " + error);
+      return;
+    }
+    if (options_.verbose)
+      fprintf(stderr, "capaudit-record: first denied check seen: tracking denied-syscall outcomes from now on\n");
+    if (keep_.attach_later) {
+      keep_.attach_later = false;
+      if (auto err = drop_after_attach(keep_))
+        common::log(common::LogLevel::warn, "dropping the capabilities kept for a later attach failed: " + *err);
+    }
   }
   void add(common::ForkEvent& e) {
     if (!e.is_thread) live_.insert(e.child_pid);
@@ -189,7 +213,6 @@ class Session {
     losses_.task_map_full = c[CAPAUDIT_CNT_TASK_MAP_FULL];
     losses_.untraced_processes = c[CAPAUDIT_CNT_TASK_MAP_FULL];
     losses_.stack_map_full = c[CAPAUDIT_CNT_STACK_FAIL];
-    losses_.stacks_unsampled = c[CAPAUDIT_CNT_STACK_UNSAMPLED];
     losses_.outcomes_missed = c[CAPAUDIT_CNT_OUTCOMES_MISSED];
     losses_.strings_truncated = c[CAPAUDIT_CNT_STR_TRUNCATED];
   }
@@ -204,6 +227,8 @@ class Session {
   BpfSession& bpf_;
   common::TraceWriter& writer_;
   StackTable stacks_;
+  KeepAfterAttach keep_;
+  bool outcome_start_failed_ = false;
   common::KernelStack scratch_stack_;
   CgroupNames cgroups_;
 };
@@ -231,6 +256,9 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.hook = bpf.hook();
   h.hook_attempts = bpf.attempts();
   h.opts_available = bpf.opts_available();
+  h.facts_source = bpf.facts_source();
+  h.facts_reason = bpf.facts_reason();
+  h.outcome_tracking = bpf.outcome_tracking();
   h.stacks_per_key = options.stacks_per_key;
   h.ringbuf_bytes = bpf.ringbuf_bytes();
   return h;
@@ -306,6 +334,13 @@ RecordResult run_recording(const RecordOptions& given) {
   config.ringbuf_bytes = options.ringbuf_bytes;
   config.recorder_tgid = getpid();
   config.verbose = options.verbose;
+  config.facts = options.facts;
+  // Running the target with fewer privileges is done to see its denials, so
+  // their outcomes matter from the first one on.
+  config.outcomes = options.outcomes ? *options.outcomes
+                    : (!options.user.empty() || !options.caps.empty() || !options.service.empty())
+                        ? OutcomeMode::all
+                        : OutcomeMode::first_denial;
   if (!options.cgroup.empty()) config.cgroup_id = cgroup_id_of(options.cgroup);
 
   std::vector<pid_t> tree;
@@ -334,6 +369,12 @@ RecordResult run_recording(const RecordOptions& given) {
 
   auto bpf = BpfSession::open(config);
   report_hook_choice(bpf->attempts(), options.verbose);
+  // Like a hook fallback, a facts fallback is said: it costs the whole host.
+  if (options.verbose || (config.facts == FactsChoice::automatic &&
+                          bpf->facts_source() != common::FactsSource::cgroup_hooks)) {
+    fprintf(stderr, "capaudit-record: bind/socket facts from %s; denied-syscall outcomes %s\n",
+            bpf->facts_reason().c_str(), common::to_string(bpf->outcome_tracking()));
+  }
   // After loading, so our own programs have symbols and can be told apart;
   // while privileged, as without CAP_SYSLOG kallsyms shows only zeros.
   KernelSymbols syms = KernelSymbols::load();
@@ -366,6 +407,7 @@ RecordResult run_recording(const RecordOptions& given) {
   KeepAfterAttach keep;
   keep.signal_other_uid = launch.user.has_value() && launch.user->uid != 0;
   keep.bpf_map_access = read_first_line("/proc/sys/kernel/unprivileged_bpf_disabled") != "0";
+  keep.attach_later = bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial;
   if (auto err = drop_after_attach(keep)) throw common::Error("dropping capabilities failed: " + *err);
 
   writer->write_header(header);
@@ -374,7 +416,7 @@ RecordResult run_recording(const RecordOptions& given) {
     writer->write_processes(read_processes(pids));
   }
 
-  Session session(options, *bpf, *writer, syms);
+  Session session(options, *bpf, *writer, syms, keep);
   std::unique_ptr<ring_buffer, RingBufferDeleter> rb(
       ring_buffer__new(bpf->ringbuf_fd(), &Session::on_record, &session, nullptr));
   if (!rb) throw common::Error(common::errno_message("opening the ring buffer", errno));
@@ -470,6 +512,8 @@ RecordResult run_recording(const RecordOptions& given) {
   trailer.target_exit_status = result.target_status;
   trailer.counts = session.counts_;
   trailer.losses = session.losses_;
+  if (bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial)
+    trailer.outcomes_from_ns = bpf->outcomes_from_ns();
   writer->finish(trailer);
   result.counts = session.counts_;
   result.losses = session.losses_;

@@ -23,6 +23,8 @@ struct RecordOptions {
   std::string caps;                   // --caps (run CMD with)
   std::string service;                // --service UNIT_FILE: start ExecStart= (or CMD) as systemd would
   HookChoice hook = HookChoice::automatic;
+  std::optional<OutcomeMode> outcomes;  // default: all with --user/--caps/--service, else first_denial
+  FactsChoice facts = FactsChoice::automatic;
   uint32_t stacks_per_key = 4;
   uint64_t ringbuf_bytes = 16ull << 20;
   uint64_t duration_ms = 0;           // 0 = until the target ends / a signal

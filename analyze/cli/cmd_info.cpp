@@ -58,7 +58,8 @@ struct InfoVisitor : common::TraceVisitor {
     out << "[hook]\n"
         << "  used:         " << common::to_string(h.hook) << "\n"
         << "  check opts:   " << (h.opts_available ? "recorded" : "not available from this hook") << "\n"
-        << "  bind/socket facts: " << common::to_string(h.facts_source) << "\n"
+        << "  bind/socket facts: " << common::to_string(h.facts_source)
+        << (h.facts_reason.empty() ? "" : " (" + h.facts_reason + ")") << "\n"
         << "  denied-syscall outcomes: " << common::to_string(h.outcome_tracking) << "\n";
     for (const auto& a : h.hook_attempts) {
       out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << a.reason << "\n";

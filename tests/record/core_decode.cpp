@@ -154,8 +154,13 @@ TEST(Decode, OperationOutcomeCapsetForkExit) {
 
   capaudit_capset_event cs{};
   cs.hdr = hdr(CAPAUDIT_EV_CAPSET, sizeof(cs));
-  cs.permitted = 0x3;
-  EXPECT_EQ(std::get<common::CapsetEvent>(*decode_event(bytes_of(cs))).permitted, 0x3u);
+  cs.cred.permitted = 0x3;
+  cs.cred.euid = 65534;
+  auto capset = std::get<common::CapsetEvent>(*decode_event(bytes_of(cs)));
+  EXPECT_EQ(capset.permitted, 0x3u);
+  EXPECT_EQ(capset.source, common::CapsetSource::cred_change);
+  ASSERT_TRUE(capset.ids.has_value());
+  EXPECT_EQ(capset.ids->euid, 65534u);
 
   capaudit_fork_event fk{};
   fk.hdr = hdr(CAPAUDIT_EV_FORK, sizeof(fk));

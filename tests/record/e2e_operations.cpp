@@ -85,10 +85,25 @@ TEST(Operations, ReadKmsgChecksSyslogWhenDmesgRestricted) {
   EXPECT_EQ(found, read_sysctl("/proc/sys/kernel/dmesg_restrict") == "1");
 }
 
-TEST(Operations, BindRecordsPortFamilyTypeAndResult) {
+// Facts come from cgroup programs by default (no host-wide cost, no return
+// value) or, with --facts sys_exit, from the syscall-exit tracepoint.
+class FactsTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  bool from_sys_exit() const { return std::string(GetParam()) == "sys_exit"; }
+  Recording record_with_facts(const std::string& op, const std::string& name) {
+    return record({"--facts", GetParam()}, {helper_path(), op}, name + "-" + GetParam());
+  }
+  void expect_source(const Recording& r) const {
+    EXPECT_EQ(r.trace.header.facts_source,
+              from_sys_exit() ? common::FactsSource::sys_exit : common::FactsSource::cgroup_hooks);
+  }
+};
+
+TEST_P(FactsTest, BindRecordsPortFamilyTypeAndResult) {
   CAPAUDIT_REQUIRE_ROOT();
-  auto r = record({}, {helper_path(), "bind-udp6-80"}, "bindfact");
+  auto r = record_with_facts("bind-udp6-80", "bindfact");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  expect_source(r);
   ASSERT_EQ(r.trace.operations.size(), 1u);
   const auto& op = r.trace.operations[0];
   EXPECT_EQ(op.kind, common::OpKind::bind);
@@ -96,14 +111,18 @@ TEST(Operations, BindRecordsPortFamilyTypeAndResult) {
   EXPECT_EQ(op.a1, 80);
   EXPECT_EQ(op.a2, SOCK_DGRAM);
   EXPECT_EQ(op.a3, IPPROTO_UDP);
-  ASSERT_TRUE(op.ret.has_value());
-  EXPECT_EQ(*op.ret, 0);
   EXPECT_EQ(op.syscall_nr, SYS_bind);
+  if (from_sys_exit()) {
+    ASSERT_TRUE(op.ret.has_value());
+    EXPECT_EQ(*op.ret, 0);
+  } else {
+    EXPECT_FALSE(op.ret.has_value());
+  }
 }
 
-TEST(Operations, RawSocketRecordsTheTriple) {
+TEST_P(FactsTest, RawSocketRecordsTheTriple) {
   CAPAUDIT_REQUIRE_ROOT();
-  auto r = record({}, {helper_path(), "raw-socket"}, "rawfact");
+  auto r = record_with_facts("raw-socket", "rawfact");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
   ASSERT_EQ(r.trace.operations.size(), 1u);
   const auto& op = r.trace.operations[0];
@@ -111,32 +130,42 @@ TEST(Operations, RawSocketRecordsTheTriple) {
   EXPECT_EQ(op.a0, AF_INET);
   EXPECT_EQ(op.a1 & 0xf, SOCK_RAW);
   EXPECT_EQ(op.a2, IPPROTO_ICMP);
-  ASSERT_TRUE(op.ret.has_value());
-  EXPECT_GE(*op.ret, 0);  // a file descriptor
+  EXPECT_EQ(op.ret.has_value(), from_sys_exit());
+  if (op.ret) EXPECT_GE(*op.ret, 0);  // a file descriptor
 }
 
-TEST(Operations, IcmpSocketIsRecordedWithoutAnyCheck) {
+TEST_P(FactsTest, IcmpSocketIsRecordedWithoutAnyCheck) {
   CAPAUDIT_REQUIRE_ROOT();
-  auto r = record({}, {helper_path(), "icmp-socket"}, "icmp");
+  auto r = record_with_facts("icmp-socket", "icmp");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  for (const auto& c : r.trace.checks) EXPECT_NE(c.syscall_nr, SYS_socket) << "cap " << c.cap;
+  // Its success depends on ping_group_range, not on a capability. The syscall
+  // exit sees every attempt with its result; the cgroup program runs only for
+  // a socket the kernel created, so a refused one is absent (documented).
+  const bool created = r.run.exit_code() == 0;
+  if (!from_sys_exit() && !created) {
+    EXPECT_TRUE(r.trace.operations.empty());
+    return;
+  }
   ASSERT_EQ(r.trace.operations.size(), 1u);
   const auto& op = r.trace.operations[0];
   EXPECT_EQ(op.kind, common::OpKind::socket);
   EXPECT_EQ(op.a1 & 0xf, SOCK_DGRAM);
   EXPECT_EQ(op.a2, IPPROTO_ICMP);
-  // Its success depends on ping_group_range, not on a capability: the fact
-  // must be there either way, and its result must match what the helper saw.
-  ASSERT_TRUE(op.ret.has_value());
-  EXPECT_EQ(*op.ret >= 0, r.run.exit_code() == 0);
-  for (const auto& c : r.trace.checks) EXPECT_NE(c.syscall_nr, SYS_socket) << "cap " << c.cap;
+  EXPECT_EQ(op.ret.has_value(), from_sys_exit());
+  if (op.ret) EXPECT_EQ(*op.ret >= 0, created);
 }
+
+INSTANTIATE_TEST_SUITE_P(Source, FactsTest, ::testing::Values("auto", "sys_exit"));
 
 TEST(Operations, CapsetDropRecordsMasksAndTheDeniedSecondBind) {
   CAPAUDIT_REQUIRE_ROOT();
-  auto r = record({}, {helper_path(), "capset-drop"}, "capset");
+  auto r = record({"--outcomes", "all"}, {helper_path(), "capset-drop"}, "capset");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
   ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  EXPECT_EQ(r.trace.header.outcome_tracking, common::OutcomeTracking::from_start);
   ASSERT_EQ(r.trace.capsets.size(), 1u);
+  EXPECT_EQ(r.trace.capsets[0].source, common::CapsetSource::cred_change);
   EXPECT_EQ(r.trace.capsets[0].effective, 0u);
   EXPECT_EQ(r.trace.capsets[0].permitted, 0u);
   auto binds = r.trace.checks_of(CAP_NET_BIND_SERVICE);
@@ -148,6 +177,63 @@ TEST(Operations, CapsetDropRecordsMasksAndTheDeniedSecondBind) {
   ASSERT_EQ(r.trace.outcomes.size(), 1u);
   EXPECT_EQ(r.trace.outcomes[0].syscall_nr, SYS_bind);
   EXPECT_EQ(r.trace.outcomes[0].ret, -EACCES);
+}
+
+TEST(Operations, SetuidAwayFromRootIsACredentialChangeBeforeTheNextEvent) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {helper_path(), "setuid"}, "setuid-away");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  const uint32_t target = r.trace.target_pid();
+  // Noticed at the exit, the next event of that thread: ids and emptied sets.
+  std::vector<common::CapsetEvent> changes;
+  for (const auto& c : r.trace.capsets)
+    if (c.pid == target) changes.push_back(c);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].source, common::CapsetSource::cred_change);
+  ASSERT_TRUE(changes[0].ids.has_value());
+  EXPECT_EQ(changes[0].ids->uid, 65534u);
+  EXPECT_EQ(changes[0].ids->euid, 65534u);
+  EXPECT_EQ(changes[0].permitted, 0u);
+  EXPECT_EQ(changes[0].effective, 0u);
+  uint64_t setuid_check = 0, exit_time = 0;
+  for (const auto& c : r.trace.checks_of(CAP_SETUID))
+    if (c.pid == target && c.syscall_nr == SYS_setuid) setuid_check = c.time_ns;
+  for (const auto& e : r.trace.exits)
+    if (e.pid == target) exit_time = e.time_ns;
+  EXPECT_GT(changes[0].time_ns, setuid_check);
+  EXPECT_LE(changes[0].time_ns, exit_time);
+}
+
+TEST(Operations, OutcomesAreTrackedFromTheFirstDenialOn) {
+  CAPAUDIT_REQUIRE_ROOT();
+  // Two denied binds half a second apart: the first starts outcome tracking
+  // (its own syscall has returned by then), the second gets its outcome.
+  auto r = record({"--outcomes", "first-denial", "--caps", "none"},
+                  {helper_path(), "repeat", "2", "0.5", "bind-tcp4-80"}, "lazy-outcomes");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.run.err;
+  EXPECT_EQ(r.trace.header.outcome_tracking, common::OutcomeTracking::from_first_denial);
+  auto binds = r.trace.checks_of(CAP_NET_BIND_SERVICE);
+  ASSERT_EQ(binds.size(), 2u);
+  EXPECT_FALSE(binds[0].granted);
+  EXPECT_FALSE(binds[1].granted);
+  EXPECT_GT(r.trace.trailer.outcomes_from_ns, binds[0].time_ns);
+  EXPECT_LT(r.trace.trailer.outcomes_from_ns, binds[1].time_ns);
+  ASSERT_EQ(r.trace.outcomes.size(), 1u);
+  EXPECT_EQ(r.trace.outcomes[0].syscall_nr, SYS_bind);
+  EXPECT_EQ(r.trace.outcomes[0].ret, -EACCES);
+  EXPECT_GT(r.trace.outcomes[0].time_ns, binds[1].time_ns);
+  EXPECT_EQ(r.trace.trailer.losses.outcomes_missed, 0u);
+}
+
+TEST(Operations, WithoutADenialTheSyscallExitTracepointIsNeverAttached) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {helper_path(), "bind-tcp4-80"}, "no-denial");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
+  EXPECT_EQ(r.trace.header.facts_source, common::FactsSource::cgroup_hooks);
+  EXPECT_EQ(r.trace.header.outcome_tracking, common::OutcomeTracking::from_first_denial);
+  EXPECT_EQ(r.trace.trailer.outcomes_from_ns, 0u);
+  EXPECT_TRUE(r.trace.outcomes.empty());
 }
 
 TEST(Operations, EveryCheckHasAStackOrIsCountedAsUnsampled) {

@@ -88,6 +88,7 @@ common::Header example_header() {
                      {common::Hook::fexit, false, "not tried: tracepoint available"}};
   h.opts_available = false;
   h.facts_source = common::FactsSource::cgroup_hooks;
+  h.facts_reason = "cgroup programs bind4, bind6, sock_create on /sys/fs/cgroup";
   h.outcome_tracking = common::OutcomeTracking::from_first_denial;
   h.stacks_per_key = 4;
   h.user_stacks = false;

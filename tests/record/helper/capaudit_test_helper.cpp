@@ -360,6 +360,22 @@ int op_fork_exec(const std::string& op, const Args& args) {
   return WEXITSTATUS(status);
 }
 
+// repeat N SECONDS OP [ARGS]: OP N times, SECONDS apart; fails if any run failed.
+int op_repeat(const std::string& op, const Args& args) {
+  if (args.size() < 3) {
+    std::fprintf(stderr, "%s: %s needs N SECONDS OP [ARGS]\n", kProgram, op.c_str());
+    return 2;
+  }
+  long n = std::atol(args[0].c_str());
+  Args pause{args[1]};
+  int rc = 0;
+  for (long i = 0; i < n; ++i) {
+    if (i > 0) op_sleep("sleep", pause);
+    rc = std::max(rc, run(args[2], Args(args.begin() + 3, args.end())));
+  }
+  return rc;
+}
+
 int op_thread(const std::string& op, const Args& args) {
   if (args.empty()) {
     std::fprintf(stderr, "%s: %s needs an OP\n", kProgram, op.c_str());
@@ -429,6 +445,7 @@ const std::map<std::string, std::function<int(const std::string&, const Args&)>>
       {"getppid-loop", op_getppid_loop},
       {"fork-loop", op_fork_loop},
       {"sleep", op_sleep},
+      {"repeat", op_repeat},
   };
   return ops;
 }
