@@ -178,7 +178,7 @@ void Aggregator::on_stacks(std::span<const common::KernelStack> stacks) {
   for (const auto& s : stacks) run_.stacks[s.id] = s.frames;
 }
 
-void Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
+CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
   bool noaudit = (e.opts & kCapOptNoaudit) != 0;
   auto same = [&](const CheckAgg& c) {
     return c.cap == e.cap && c.granted == e.granted && c.syscall_nr == e.syscall_nr && c.stack_id == e.stack_id &&
@@ -198,7 +198,7 @@ void Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
   if (!hit) {
     if (p.checks.size() >= kMaxShapes) {
       ++run_.shapes_dropped;
-      return;
+      return nullptr;
     }
     CheckAgg c;
     c.cap = static_cast<int16_t>(e.cap);
@@ -216,24 +216,34 @@ void Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
   ++hit->count;
   hit->first_ns = std::min(hit->first_ns, e.time_ns);
   hit->last_ns = std::max(hit->last_ns, e.time_ns);
-  // Whether this denial's outcome was tracked depends on a window start the
-  // trailer gives only at the end; a later outcome proves it had begun.
-  if (!e.granted && run_.header.outcome_tracking == common::OutcomeTracking::from_first_denial &&
-      e.time_ns < first_outcome_ns_) {
-    const uint64_t key = (static_cast<uint64_t>(&p - run_.processes.data()) << 32) |
-                         static_cast<uint64_t>(hit - p.checks.data());
-    auto& early = early_denials_[key];
-    if (early.times.size() < kMaxEarlyTimes) {
-      early.times.push_back(e.time_ns);
-    } else {
-      early.overflow_first_ns = std::min(early.overflow_first_ns, e.time_ns);
-      ++early.overflow;
-    }
+  return hit;
+}
+
+// Whether a denial's outcome was tracked depends on a window start the
+// trailer gives only at the end; a later outcome proves it had begun.
+void Aggregator::note_early_denial(ProcessAgg& p, const CheckAgg& shape, uint64_t time_ns) {
+  const uint64_t key = (static_cast<uint64_t>(&p - run_.processes.data()) << 32) |
+                       static_cast<uint64_t>(&shape - p.checks.data());
+  auto& early = early_denials_[key];
+  if (early.times.size() < kMaxEarlyTimes) {
+    early.times.push_back(time_ns);
+  } else {
+    early.overflow_first_ns = std::min(early.overflow_first_ns, time_ns);
+    ++early.overflow;
   }
 }
 
 void Aggregator::on_cap_checks(std::span<const common::CapCheck> events) {
-  for (const auto& e : events) add_check(run_.processes[image_for(e.pid, e.time_ns)], e);
+  if (run_.header.outcome_tracking != common::OutcomeTracking::from_first_denial) {
+    for (const auto& e : events) add_check(run_.processes[image_for(e.pid, e.time_ns)], e);
+  } else {
+    // Kept apart so that the common case pays nothing for it.
+    for (const auto& e : events) {
+      ProcessAgg& p = run_.processes[image_for(e.pid, e.time_ns)];
+      const CheckAgg* shape = add_check(p, e);
+      if (shape && !e.granted && e.time_ns < first_outcome_ns_) note_early_denial(p, *shape, e.time_ns);
+    }
+  }
   run_.events += events.size();
 }
 

@@ -128,7 +128,9 @@ class Aggregator : public common::TraceVisitor {
   size_t image_for(uint32_t pid, uint64_t time_ns);
   size_t new_image(uint32_t pid, uint64_t begin_ns);
   void move_exec_checks();
-  void add_check(ProcessAgg& p, const common::CapCheck& e);
+  // Returns the shape the check was counted in (nullptr: beyond the bound).
+  CheckAgg* add_check(ProcessAgg& p, const common::CapCheck& e);
+  void note_early_denial(ProcessAgg& p, const CheckAgg& shape, uint64_t time_ns);
   void apply_capset(ProcessAgg& p, const common::CapsetEvent& e);
   void count_untracked_outcomes();
 

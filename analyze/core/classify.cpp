@@ -179,6 +179,43 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     // Call paths are shared by many checks: strip and match each once per run.
     std::unordered_map<uint32_t, StackInfo> stack_cache;
     std::unordered_map<uint64_t, const NoiseEntry*> noise_cache;
+    auto stack_of = [&](const CheckAgg& c) -> const StackInfo* {
+      if (c.stack_id == 0) return nullptr;
+      auto [it, fresh] = stack_cache.try_emplace(c.stack_id);
+      if (fresh) {
+        if (auto st = run.stacks.find(c.stack_id); st != run.stacks.end()) {
+          it->second.frames = strip_offsets(st->second);
+          for (const auto& f : it->second.frames) it->second.key += f + "\n";
+        }
+      }
+      return it->second.frames.empty() ? nullptr : &it->second;
+    };
+    auto path_noise = [&](const CheckAgg& c, const StackInfo& stack) {
+      auto [it, fresh] = noise_cache.try_emplace((uint64_t{c.stack_id} << 8) | static_cast<uint8_t>(c.cap));
+      if (fresh) it->second = cat.match(c.cap, stack.frames);
+      return it->second;
+    };
+    // The recorder captures the call path of only the first few checks of a
+    // (capability, syscall, verdict) in a task, and a forked child inherits
+    // the task's spent budget; the rest are counted as unsampled. Those repeat
+    // a sampled check, so they take its decision when every sampled path of
+    // that key is catalogued noise.
+    struct Sampled {
+      const NoiseEntry* entry = nullptr;
+      bool all_noise = true;
+    };
+    using SampledMap = std::map<std::tuple<int16_t, int32_t, bool>, Sampled>;
+    auto note_sampled = [&](SampledMap& m, const CheckAgg& c) {
+      const StackInfo* st = stack_of(c);
+      if (!st) return;
+      auto& sm = m[{c.cap, c.syscall_nr, c.granted}];
+      const NoiseEntry* e = path_noise(c, *st);
+      if (!e) sm.all_noise = false;
+      else if (!sm.entry) sm.entry = e;
+    };
+    SampledMap run_sampled;
+    for (const auto& p : run.processes)
+      for (const auto& c : p.checks) note_sampled(run_sampled, c);
 
     for (const auto& p : run.processes) {
       if (p.checks.empty() && p.ops.empty() && p.capset_requested == 0 && !p.file_caps && p.exe.empty()) continue;
@@ -262,39 +299,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         if (!ruled) unruled_syscalls.insert(op.syscall_nr);
       }
 
-      auto stack_of = [&](const CheckAgg& c) -> const StackInfo* {
-        if (c.stack_id == 0) return nullptr;
-        auto [it, fresh] = stack_cache.try_emplace(c.stack_id);
-        if (fresh) {
-          if (auto st = run.stacks.find(c.stack_id); st != run.stacks.end()) {
-            it->second.frames = strip_offsets(st->second);
-            for (const auto& f : it->second.frames) it->second.key += f + "\n";
-          }
-        }
-        return it->second.frames.empty() ? nullptr : &it->second;
-      };
-      auto path_noise = [&](const CheckAgg& c, const StackInfo& stack) {
-        auto [it, fresh] = noise_cache.try_emplace((uint64_t{c.stack_id} << 8) | static_cast<uint8_t>(c.cap));
-        if (fresh) it->second = cat.match(c.cap, stack.frames);
-        return it->second;
-      };
-      // The recorder captures the call path of only the first few checks of a
-      // (capability, syscall, verdict) in a task and counts the rest as
-      // unsampled. Those repeat a sampled check, so they take its decision
-      // when every sampled path of that key is catalogued noise.
-      struct Sampled {
-        const NoiseEntry* entry = nullptr;
-        bool all_noise = true;
-      };
-      std::map<std::tuple<int16_t, int32_t, bool>, Sampled> sampled;
-      for (const auto& c : p.checks) {
-        const StackInfo* st = stack_of(c);
-        if (!st) continue;
-        auto& sm = sampled[{c.cap, c.syscall_nr, c.granted}];
-        const NoiseEntry* e = path_noise(c, *st);
-        if (!e) sm.all_noise = false;
-        else if (!sm.entry) sm.entry = e;
-      }
+      // The image's own sampled paths of a key come first; without any, the
+      // run's (below).
+      SampledMap sampled;
+      for (const auto& c : p.checks) note_sampled(sampled, c);
 
       for (const auto& c : p.checks) {
         bool host = c.userns == 0 || init_ns == 0 || c.userns == init_ns;
@@ -304,16 +312,21 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         NoiseBasis basis = NoiseBasis::none;
         std::string meaning;
         const StackInfo* stack = stack_of(c);
-        auto sibling = stack ? sampled.end() : sampled.find({c.cap, c.syscall_nr, c.granted});
+        const Sampled* sibling = nullptr;
+        if (!stack) {
+          const std::tuple<int16_t, int32_t, bool> key{c.cap, c.syscall_nr, c.granted};
+          if (auto it = sampled.find(key); it != sampled.end()) sibling = &it->second;
+          else if (auto rt = run_sampled.find(key); rt != run_sampled.end()) sibling = &rt->second;
+        }
         if (stack) {
           entry = path_noise(c, *stack);
           if (entry) {
             basis = NoiseBasis::call_path;
             meaning = entry->meaning;
           }
-        } else if (sibling != sampled.end() && sibling->second.all_noise && sibling->second.entry) {
+        } else if (sibling && sibling->all_noise && sibling->entry) {
           basis = NoiseBasis::call_path;
-          meaning = sibling->second.entry->meaning;
+          meaning = sibling->entry->meaning;
         } else if (run.header.opts_available && c.noaudit) {
           basis = NoiseBasis::opts;
           meaning = "checked with CAP_OPT_NOAUDIT: the kernel itself treats it as a probe";

@@ -149,6 +149,31 @@ TEST(Acceptance, Case3d_UnsampledChecksWithAGatingSiblingStayRequired) {
   EXPECT_EQ((*c)["category"], "required");
 }
 
+TEST(Acceptance, Case3e_AForkedChildInheritsTheSpentStackBudget) {
+  // The recorder's per-task stack budget is copied into a forked child: the
+  // child's clone checks carry no path, and repeat what its parent sampled.
+  constexpr int32_t kClone = 56;
+  Synth s;
+  s.stack(1, {"cap_capable+131", "security_vm_enough_memory_mm+54", "dup_mmap+597", "copy_process+4359"});
+  s.exec(300, 3'000'000'000, "/usr/bin/bash");
+  for (int i = 0; i < 4; ++i) s.check(300, 3'000'000'100 + i, kCapSysAdmin, true, kClone, 1);
+  s.fork(300, 301, 3'000'000'500);
+  s.check(301, 3'000'001'000, kCapSysAdmin, true, kClone, 0);
+  Json rep = report_of({s.aggregate()});
+  EXPECT_EQ((*cap(rep["caps"], "CAP_SYS_ADMIN"))["category"], "advisory");
+  EXPECT_TRUE(rep["recommended"].empty());
+
+  // A gating path of that key anywhere in the run (here another program's
+  // namespace clone) keeps the unsampled ones required.
+  s.stack(2, {"cap_capable+60", "ns_capable+20", "copy_namespaces+100", "copy_process+4359"});
+  s.fork(300, 302, 3'000'001'500);
+  s.exec(302, 3'000'001'600, "/usr/bin/unshare");
+  s.check(302, 3'000'002'000, kCapSysAdmin, true, kClone, 2);
+  Json gating = report_of({s.aggregate()});
+  for (const auto& e : gating["executables"])
+    if (e["path"] == "/usr/bin/bash") EXPECT_EQ((*cap(e["caps"], "CAP_SYS_ADMIN"))["category"], "required");
+}
+
 TEST(Acceptance, Case4_ThreeRunsOneChowns) {
   std::vector<RunAggregate> runs;
   for (int i = 0; i < 3; ++i) {

@@ -129,9 +129,29 @@ def fmt_caps(granted, denied):
     return text
 
 
-def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
+def check_counts(summary, reference, scenario, count_rules):
+    """Problems for COUNT_RULES of SCENARIO: (granted, denied) of the
+    capability must equal the native run's, so a check is neither lost nor
+    recorded twice (e.g. a rebuilt one, docs/kernels.md "Blind spots")."""
+    problems, seen = [], []
+    for rule_scenario, cap in count_rules:
+        if rule_scenario != scenario:
+            continue
+        def counts(s):
+            v = s.get("caps", {}).get(cap, {})
+            return v.get("granted", 0), v.get("denied", 0)
+        got, want = counts(summary), counts(reference)
+        if got != want:
+            problems.append(f"{cap} {got[0]} granted/{got[1]} denied, native {want[0]}/{want[1]}")
+        else:
+            seen.append(f"{cap} x{sum(got)}")
+    return problems, seen
+
+
+def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=(), count_rules=()):
     """Returns (rows, failures); each row is a list of table cells.
-    INLINED: (kernels, hooks, functions) triples, see the expectation file."""
+    INLINED: (kernels, hooks, functions) triples, see the expectation file.
+    COUNT_RULES: (scenario, capability) pairs whose counts must be native's."""
     rows, failures = [], 0
     # The recorder exits with its command's status, so a scenario whose
     # operation fails on purpose (a denied check) has the same non-zero
@@ -205,6 +225,11 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=()):
                             elif blind:
                                 note = "unseen (cap_capable inlined): " + ", ".join(
                                     f"{c.removeprefix('cap_')} via {f}" for c, f in sorted(blind.items()))
+                            count_problems, counted = check_counts(s, reference_summary[scenario], scenario,
+                                                                   count_rules)
+                            problems += count_problems
+                            if counted and not count_problems:
+                                note = "; ".join(x for x in [note] + counted if x)
                         # opts must follow the kernel's BTF (cap_capable's 4th
                         # parameter), read independently of the recorder.
                         btf_opts = kernel_has_opts(results, kernel)
@@ -248,9 +273,11 @@ def main():
     p.add_argument("kernels", nargs="+", help="kernel names as in the expectation file")
     a = p.parse_args()
     scenarios = [r[0] for r in read_table(a.scenarios)]
-    expect, opts_rules, inlined = {}, [], []
+    expect, opts_rules, inlined, count_rules = {}, [], [], []
     for r in read_table(a.expect):
-        if r[0] == "inlined":
+        if r[0] == "count":
+            count_rules.append((r[1], r[2]))
+        elif r[0] == "inlined":
             inlined.append((set(r[1].split(",")), set(r[2].split(",")), set(r[3].split(","))))
         elif r[0] == "opts":
             opts_rules.append((r[1], r[2], int(r[3], 0)))
@@ -261,7 +288,7 @@ def main():
     if missing:
         print(f"no expectations for kernel(s) {missing}", file=sys.stderr)
         return 1
-    rows, failures = evaluate(a.results, a.kernels, scenarios, expect, opts_rules, inlined)
+    rows, failures = evaluate(a.results, a.kernels, scenarios, expect, opts_rules, inlined, count_rules)
     print_table(rows)
     print(f"\n{len(rows)} runs, {failures} failed")
     return 1 if failures else 0

@@ -172,6 +172,16 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(rows[("6.1", "auto")][5], "ok")
         self.assertIn("differs from native", rows[("6.1", "kprobe")][6])
 
+    def test_check_recorded_twice_fails_a_count_rule(self):
+        rules = [("setuid", "cap_setuid")]
+        rows, failures = compare.evaluate(self.root, ["native", "6.1"], ["setuid"], EXPECT, OPTS, INLINED, rules)
+        self.assertEqual(failures, 0, rows)
+        self.assertIn("cap_setuid x1", {(r[0], r[2]): r for r in rows}[("6.1", "kprobe")][6])
+        self.put("6.1", "setuid", "kprobe", summary("kprobe", {"cap_setuid": cap(granted=2, opts=[4])}))
+        rows, failures = compare.evaluate(self.root, ["native", "6.1"], ["setuid"], EXPECT, OPTS, INLINED, rules)
+        self.assertEqual(failures, 1)
+        self.assertIn("cap_setuid 2 granted/0 denied, native 1/0", {(r[0], r[2]): r for r in rows}[("6.1", "kprobe")][6])
+
     def test_missing_syscall_outcome_fails(self):
         native = summary("tp_btf", {"cap_setuid": cap(granted=0, denied=1)})
         native["outcomes"] = 1
