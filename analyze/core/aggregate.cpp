@@ -110,6 +110,7 @@ void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
     p.sets_known = true;
     p.cur_permitted = pi.caps.permitted;
     p.cur_effective = pi.caps.effective;
+    p.cur_inheritable = pi.caps.inheritable;
     if (pi.ppid) run_.parent.emplace(pi.pid, pi.ppid);
   }
 }
@@ -141,6 +142,7 @@ void Aggregator::on_forks(std::span<const common::ForkEvent> events) {
       c.sets_known = p.sets_known;
       c.cur_permitted = p.cur_permitted;
       c.cur_effective = p.cur_effective;
+      c.cur_inheritable = p.cur_inheritable;
       c.first_drop_ns = p.first_drop_ns;
     }
   }
@@ -168,6 +170,7 @@ void Aggregator::on_execs(std::span<const common::ExecEvent> events) {
     p.sets_known = true;
     p.cur_permitted = e.caps.permitted;
     p.cur_effective = e.caps.effective;
+    p.cur_inheritable = e.caps.inheritable;
   }
 }
 
@@ -290,9 +293,13 @@ void Aggregator::apply_capset(ProcessAgg& p, const common::CapsetEvent& e) {
     p.capset_requested |= e.permitted | e.effective;
     if (lowers || !p.sets_known) p.first_drop_ns = std::min(p.first_drop_ns, e.time_ns);
   }
+  // With nothing known before, any inheritable bit may have been a raise.
+  const uint64_t allowed = p.sets_known ? (p.cur_inheritable | p.cur_permitted) : 0;
+  if ((e.inheritable & ~allowed) != 0) p.inheritable_raised = true;
   p.sets_known = true;
   p.cur_permitted = e.permitted;
   p.cur_effective = e.effective;
+  p.cur_inheritable = e.inheritable;
 }
 
 void Aggregator::on_capsets(std::span<const common::CapsetEvent> events) {

@@ -76,7 +76,11 @@ struct ProcessAgg {
   bool kept_by_drop = false;  // capset_requested comes from credential changes
   uint64_t first_drop_ns = UINT64_MAX;  // first change lowering permitted/effective
   bool sets_known = false;
-  uint64_t cur_permitted = 0, cur_effective = 0;
+  uint64_t cur_permitted = 0, cur_effective = 0, cur_inheritable = 0;
+  // A capset/credential change put a capability into the inheritable set that
+  // was in neither the inheritable nor the permitted set before: the one case
+  // where capset()'s CAP_SETPCAP check decides anything (cap_capset()).
+  bool inheritable_raised = false;
 
   size_t last_check = SIZE_MAX;  // lookup cache for hot loops
 };

@@ -98,6 +98,22 @@ struct StackInfo {
   std::string key;
 };
 
+// cap_capset() -> cap_inh_is_capped() checks CAP_SETPCAP on every capset(),
+// but the answer matters only when the new inheritable set has a capability
+// that was in neither the old inheritable nor the old permitted set. The
+// following credential change (or capset() exit) shows whether it did.
+bool capset_setpcap_unused(const CheckAgg& c, const StackInfo* stack, const ProcessAgg& p) {
+  constexpr int kCapSetpcap = 8;
+  constexpr int32_t kNrCapset = 126;  // x86_64, like every syscall number in the trace
+  if (c.cap != kCapSetpcap || !c.granted || p.inheritable_raised) return false;
+  if (stack) {
+    for (const auto& f : stack->frames)
+      if (f == "cap_capset" || f == "cap_inh_is_capped" || f == "security_capset") return true;
+    return false;
+  }
+  return c.syscall_nr == kNrCapset;
+}
+
 struct Scope {
   std::map<int, Acc> caps;
 };
@@ -333,6 +349,11 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         } else if (const auto* fb = cat.match_fallback(c.cap, c.syscall_nr)) {
           basis = NoiseBasis::syscall;
           meaning = fb->meaning;
+        }
+        if (basis == NoiseBasis::none && capset_setpcap_unused(c, stack, p)) {
+          basis = stack ? NoiseBasis::call_path : NoiseBasis::syscall;
+          meaning = "capset() asks for CAP_SETPCAP on every call (cap_capset()), but it decides only a raise of the "
+                    "inheritable set beyond inheritable and permitted, which this program never made";
         }
         bool noise = basis != NoiseBasis::none;
 

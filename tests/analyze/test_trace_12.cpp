@@ -88,6 +88,33 @@ TEST(CredChange, ACapsetDropKeepingAnUnusedCapIsCapsetOnly) {
   EXPECT_EQ((*time)["startup_only"], false);  // used after the drop too
 }
 
+// cap_capset() checks CAP_SETPCAP on every capset(); it only decides a raise
+// of the inheritable set beyond inheritable and permitted (seen in the matrix:
+// capset-drop got SETPCAP recommended).
+TEST(CredChange, CapsetsSetpcapCheckIsAdvisoryUnlessInheritableWasRaised) {
+  constexpr int kSetpcap = 8, kNrCapset = 126;
+  Synth drop;
+  drop.exec(300, kT0, "/usr/bin/dropper");
+  drop.check(300, kT0 + 1000, kSetpcap, true, kNrCapset);
+  drop.cred_change(300, kT0 + 2000, 0, 0, 0, 0);
+  Json rep = report_of({drop.aggregate()});
+  const Json* sp = cap(rep["caps"], "CAP_SETPCAP");
+  ASSERT_NE(sp, nullptr);
+  EXPECT_EQ((*sp)["category"], "advisory");
+  EXPECT_FALSE(recommended(rep, "CAP_SETPCAP"));
+
+  Synth raise;
+  raise.exec(301, kT0, "/usr/bin/raiser", 0, kNetBind);  // permitted: NET_BIND_SERVICE only
+  raise.check(301, kT0 + 1000, kSetpcap, true, kNrCapset);
+  raise.cred_change(301, kT0 + 2000, kNetBind, kNetBind, 0, 0);
+  raise.capsets.back().inheritable = kNetBind | cap_bit(13);  // NET_RAW: not in permitted before
+  Json rep2 = report_of({raise.aggregate()});
+  const Json* sp2 = cap(rep2["caps"], "CAP_SETPCAP");
+  ASSERT_NE(sp2, nullptr);
+  EXPECT_EQ((*sp2)["category"], "required");
+  EXPECT_TRUE(recommended(rep2, "CAP_SETPCAP"));
+}
+
 TEST(CredChange, SeteuidAwayAndBackIsADropSoALaterCheckIsNotStartupOnly) {
   Synth s;
   s.exec(300, kT0, "/usr/sbin/daemon");
