@@ -114,6 +114,7 @@ struct Header {
   // hook section
   FactsSource facts_source = FactsSource::sys_exit;
   std::string facts_reason;  // "cgroup programs ... on /sys/fs/cgroup", or why not
+  bool cred_changes = false;  // every credential change is recorded: none in the trace means none happened
   OutcomeTracking outcome_tracking = OutcomeTracking::from_start;
   Hook hook = Hook::unknown;
   std::vector<HookAttempt> hook_attempts;

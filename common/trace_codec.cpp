@@ -240,6 +240,7 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   hook.setOptsAvailable(h.opts_available);
   hook.setFactsSource(static_cast<schema::FactsSource>(h.facts_source));
   hook.setFactsReason(sp(h.facts_reason));
+  hook.setCredChanges(h.cred_changes);
   hook.setOutcomeTracking(static_cast<schema::OutcomeTracking>(h.outcome_tracking));
 
   auto s = b.initSampling();
@@ -501,6 +502,7 @@ Header from_capnp(schema::Header::Reader r) {
   auto facts = hook.getFactsSource();
   h.facts_source = facts <= schema::FactsSource::NONE ? static_cast<FactsSource>(facts) : FactsSource::sys_exit;
   h.facts_reason = str(hook.getFactsReason());
+  h.cred_changes = hook.getCredChanges();
   auto tracking = hook.getOutcomeTracking();
   h.outcome_tracking =
       tracking <= schema::OutcomeTracking::OFF ? static_cast<OutcomeTracking>(tracking) : OutcomeTracking::from_start;

@@ -263,6 +263,7 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.opts_available = bpf.opts_available();
   h.facts_source = bpf.facts_source();
   h.facts_reason = bpf.facts_reason();
+  h.cred_changes = true;  // bpf/capaudit.bpf.c check_cred() at every check, fork and exit
   h.outcome_tracking = bpf.outcome_tracking();
   h.stacks_per_key = options.stacks_per_key;
   h.ringbuf_bytes = bpf.ringbuf_bytes();

@@ -147,6 +147,7 @@ struct HookSection {
   factsSource @3 :FactsSource;         # 1.2: where bind/socket facts come from
   outcomeTracking @4 :OutcomeTracking; # 1.2: when denied-syscall outcomes are tracked
   factsReason @5 :Text;                # 1.2: why the facts come from there
+  credChanges @6 :Bool;                # 1.2: every credential change is recorded (CapsetEvent credChange)
 }
 
 # Where bind()/socket() operation facts come from (1.2).

@@ -60,7 +60,9 @@ struct InfoVisitor : common::TraceVisitor {
         << "  check opts:   " << (h.opts_available ? "recorded" : "not available from this hook") << "\n"
         << "  bind/socket facts: " << common::to_string(h.facts_source)
         << (h.facts_reason.empty() ? "" : " (" + h.facts_reason + ")") << "\n"
-        << "  denied-syscall outcomes: " << common::to_string(h.outcome_tracking) << "\n";
+        << "  denied-syscall outcomes: " << common::to_string(h.outcome_tracking) << "\n"
+        << "  credential changes: " << (h.cred_changes ? "every one recorded" : "capset() exits only (format < 1.2)")
+        << "\n";
     for (const auto& a : h.hook_attempts) {
       out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << a.reason << "\n";
     }

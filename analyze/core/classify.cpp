@@ -623,6 +623,7 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
     ri.outcomes_from_ns = r.trailer->outcomes_from_ns >= h.clock_boottime_ns ? r.trailer->outcomes_from_ns - h.clock_boottime_ns
                                                                              : r.trailer->outcomes_from_ns;
   ri.cred_changes = r.cred_changes > 0;
+  ri.cred_tracking = ri.cred_changes || h.cred_changes;
   ri.events = r.events;
   ri.processes = r.processes.size();
   auto& why = ri.incomplete_reasons;
@@ -776,10 +777,10 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       if (pred(ri)) ids.push_back(ri.id);
     return join(ids, ", ");
   };
-  const auto without_creds = std::count_if(rep.runs.begin(), rep.runs.end(), [](const RunInfo& ri) { return !ri.cred_changes; });
+  const auto without_creds = std::count_if(rep.runs.begin(), rep.runs.end(), [](const RunInfo& ri) { return !ri.cred_tracking; });
   if (without_creds > 0 && static_cast<size_t>(without_creds) == n)
     rep.notes.push_back("Startup-only is judged from capset() drops; a setuid() away from root is not recorded and so not seen as a drop.");
-  else if (auto ids = runs_where([](const RunInfo& ri) { return !ri.cred_changes; }); !ids.empty())
+  else if (auto ids = runs_where([](const RunInfo& ri) { return !ri.cred_tracking; }); !ids.empty())
     rep.notes.push_back("Startup-only is judged from capset() drops in " + ids +
                         " (no credential changes recorded); a setuid() away from root is not recorded there and so not seen as a drop.");
   if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "from_first_denial"; }); !ids.empty())

@@ -201,6 +201,9 @@ struct RunInfo {
   // Capability drops come from credential changes (format 1.2 recorders:
   // setuid away from root included), not only from capset() calls.
   bool cred_changes = false;
+  // The recorder reports every credential change (header flag, format 1.2):
+  // then none in the trace means none happened.
+  bool cred_tracking = false;
   uint64_t events = 0;
   uint64_t processes = 0;
   uint64_t duration_ns = 0;

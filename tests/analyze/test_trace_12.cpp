@@ -69,6 +69,14 @@ TEST(CredChange, SetuidAwayFromRootAfterABindMakesTheBindCapStartupOnly) {
   Json old_rep = report_of({old.aggregate()});
   EXPECT_EQ((*cap(old_rep["caps"], "CAP_NET_BIND_SERVICE"))["startup_only"], false);
   EXPECT_TRUE(has_note(old_rep, "setuid() away from root is not recorded"));
+
+  // A recorder that says it reports every credential change, with none in the
+  // trace: nothing happened, and the report must not claim setuid() is unseen.
+  Synth quiet = old;
+  quiet.header.cred_changes = true;
+  Json quiet_rep = report_of({quiet.aggregate()});
+  EXPECT_FALSE(has_note(quiet_rep, "setuid() away from root is not recorded"));
+  EXPECT_EQ((*cap(quiet_rep["caps"], "CAP_NET_BIND_SERVICE"))["startup_only"], false);
 }
 
 TEST(CredChange, ACapsetDropKeepingAnUnusedCapIsCapsetOnly) {

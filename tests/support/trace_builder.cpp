@@ -89,6 +89,7 @@ common::Header example_header() {
   h.opts_available = false;
   h.facts_source = common::FactsSource::cgroup_hooks;
   h.facts_reason = "cgroup programs bind4, bind6, sock_create on /sys/fs/cgroup";
+  h.cred_changes = true;
   h.outcome_tracking = common::OutcomeTracking::from_first_denial;
   h.stacks_per_key = 4;
   h.user_stacks = false;
