@@ -205,15 +205,6 @@ static __always_inline bool take_stack_budget(struct capaudit_task_state *st, in
 	return true;
 }
 
-static __always_inline __u64 read_cap(const kernel_cap_t *p)
-{
-	/* kernel_cap_t is u32[2] before 6.3 and u64 after: both 8 bytes, little endian. */
-	__u64 v = 0;
-
-	bpf_core_read(&v, sizeof(v), p);
-	return v;
-}
-
 /* kernel_cap_t before 6.3; CO-RE picks the layout the running kernel has. */
 struct kernel_cap_struct___old {
 	__u32 cap[2];
@@ -593,16 +584,16 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	fill_hdr(&e->hdr, CAPAUDIT_EV_EXEC, sizeof(*e), p);
 	e->old_tid = old_pid;
-	cred = BPF_CORE_READ(p, cred);
+	cred = p->cred;
 	e->uid = BPF_CORE_READ(cred, uid.val);
 	e->gid = BPF_CORE_READ(cred, gid.val);
 	e->euid = BPF_CORE_READ(cred, euid.val);
 	e->egid = BPF_CORE_READ(cred, egid.val);
-	e->cap_effective = read_cap(&cred->cap_effective);
-	e->cap_permitted = read_cap(&cred->cap_permitted);
-	e->cap_inheritable = read_cap(&cred->cap_inheritable);
-	e->cap_bounding = read_cap(&cred->cap_bset);
-	e->cap_ambient = read_cap(&cred->cap_ambient);
+	e->cap_effective = cap_of(&cred->cap_effective);
+	e->cap_permitted = cap_of(&cred->cap_permitted);
+	e->cap_inheritable = cap_of(&cred->cap_inheritable);
+	e->cap_bounding = cap_of(&cred->cap_bset);
+	e->cap_ambient = cap_of(&cred->cap_ambient);
 	e->userns_inum = BPF_CORE_READ(cred, user_ns, ns.inum);
 	e->netns_inum = BPF_CORE_READ(p, nsproxy, net_ns, ns.inum);
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -719,12 +710,20 @@ static __always_inline bool read_operation(struct task_struct *task, struct pt_r
 	return false;
 }
 
-static __always_inline void fill_op_ids(struct task_struct *task, struct capaudit_op_event *e)
+/* Completes an operation event whose kind and arguments are set, and submits it. */
+static __always_inline void submit_op(struct task_struct *task, struct capaudit_op_event *e, __s32 nr, long ret,
+				      bool has_ret)
 {
-	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+	const struct cred *cred = task->real_cred;
 
-	e->uid = BPF_CORE_READ(cred, euid.val);
-	e->gid = BPF_CORE_READ(cred, egid.val);
+	fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
+	e->syscall_nr = nr;
+	e->uid = cred->euid.val;
+	e->gid = cred->egid.val;
+	e->ret = has_ret ? ret : 0;
+	e->has_ret = has_ret;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, wakeup_flag());
 }
 
 /*
@@ -776,13 +775,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 			return 0;
 		}
-		fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
-		e->syscall_nr = nr;
-		fill_op_ids(task, e);
-		e->ret = ret;
-		e->has_ret = 1;
-		e->pad = 0;
-		bpf_ringbuf_submit(e, wakeup_flag());
+		submit_op(task, e, nr, ret, true);
 	}
 	return 0;
 }
@@ -805,18 +798,12 @@ static __always_inline void emit_op(struct task_struct *task, __u32 kind, __s32 
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		return;
 	}
-	fill_hdr(&e->hdr, CAPAUDIT_EV_OP, sizeof(*e), task);
 	e->kind = kind;
-	e->syscall_nr = nr;
 	e->a0 = a0;
 	e->a1 = a1;
 	e->a2 = a2;
 	e->a3 = a3;
-	fill_op_ids(task, e);
-	e->ret = 0;
-	e->has_ret = 0;
-	e->pad = 0;
-	bpf_ringbuf_submit(e, wakeup_flag());
+	submit_op(task, e, nr, 0, false);
 }
 
 static __always_inline int on_bind(struct bpf_sock_addr *ctx)
@@ -962,13 +949,13 @@ static __always_inline int inlined_caller_exit(void *ctx, __u32 caller, long ret
 	st->inl_caller = 0;
 	if (st->inl_seen)
 		return 0;
-	cred = BPF_CORE_READ(task, cred);
+	cred = task->cred;
 	switch (caller) {
 	case CAPAUDIT_INL_CAPSET:
 		/* cap_inh_is_capped(): against the task's own user ns, where
 		 * cap_capable() answers from the effective set alone */
 		inum = BPF_CORE_READ(cred, user_ns, ns.inum);
-		granted = (read_cap(&cred->cap_effective) >> CAP_SETPCAP) & 1;
+		granted = (cap_of(&cred->cap_effective) >> CAP_SETPCAP) & 1;
 		break;
 	case CAPAUDIT_INL_MMAP_ADDR:
 		/* only cap_capable() makes it fail; it runs only below the limit */
@@ -983,7 +970,7 @@ static __always_inline int inlined_caller_exit(void *ctx, __u32 caller, long ret
 		 * capability effective. */
 		opts = CAP_OPT_NOAUDIT;
 		granted = BPF_CORE_READ(cred, user_ns, ns.inum) == PROC_USER_INIT_INO &&
-			  ((read_cap(&cred->cap_effective) >> CAP_SYS_ADMIN) & 1);
+			  ((cap_of(&cred->cap_effective) >> CAP_SYS_ADMIN) & 1);
 		break;
 	default:
 		return 0;

@@ -37,11 +37,10 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_RINGBUF_DROPS = 0,
 	CAPAUDIT_CNT_TASK_MAP_FULL = 1,
 	CAPAUDIT_CNT_STACK_FAIL = 2,
-	CAPAUDIT_CNT_UNUSED_3 = 3, /* was STACK_UNSAMPLED: now a flag on the event */
-	CAPAUDIT_CNT_STR_TRUNCATED = 4,
-	CAPAUDIT_CNT_OUTCOMES_MISSED = 5,
-	CAPAUDIT_CNT_SYNTHESIZED = 6,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
-	CAPAUDIT_CNT_MAX = 7,
+	CAPAUDIT_CNT_STR_TRUNCATED = 3,
+	CAPAUDIT_CNT_OUTCOMES_MISSED = 4,
+	CAPAUDIT_CNT_SYNTHESIZED = 5,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
+	CAPAUDIT_CNT_MAX = 6,
 };
 
 /* Values of cap_event.flags */
