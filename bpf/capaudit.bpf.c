@@ -44,6 +44,9 @@ const volatile __u32 stacks_per_key = 4;
 const volatile __u64 filter_cgroup_id = 0;   /* 0: no cgroup filter */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this backlog */
 
+_Static_assert(__builtin_offsetof(struct capaudit_cap_event, stack) == CAPAUDIT_CAP_SMALL_SIZE,
+	       "a check without a stack is the cap event up to its stack");
+
 /* Set by the recorder after load: the facts and outcome paths it attached. */
 __u32 facts_in_sys_exit = 0; /* bind/socket facts come from on_sys_exit, not cgroup programs */
 __u32 outcomes_live = 0;     /* on_sys_exit is attached: denied checks await their outcome */
@@ -90,12 +93,42 @@ struct {
 	__type(value, struct capaudit_cap_event);
 } cap_scratch SEC(".maps");
 
-static __always_inline void count(__u32 idx)
+/*
+ * Every thread id that was ever marked, one bit each (PID_MAX_LIMIT on 64-bit:
+ * 512 KiB). Checked before the task-storage lookup, so an untraced task's
+ * check costs one helper call (current task) instead of two. A set bit only
+ * means "look at the task storage": a bit left by an exited thread is
+ * cleared by the first untraced task that reuses its id.
+ */
+#define TID_WORDS (4194304 / 64)
+__u64 traced_tids[TID_WORDS];
+
+static __always_inline bool tid_marked(__u32 tid)
+{
+	return traced_tids[(tid >> 6) & (TID_WORDS - 1)] & (1ull << (tid & 63));
+}
+
+static __always_inline void tid_mark(__u32 tid)
+{
+	__sync_fetch_and_or(&traced_tids[(tid >> 6) & (TID_WORDS - 1)], 1ull << (tid & 63));
+}
+
+static __always_inline void tid_unmark(__u32 tid)
+{
+	__sync_fetch_and_and(&traced_tids[(tid >> 6) & (TID_WORDS - 1)], ~(1ull << (tid & 63)));
+}
+
+static __always_inline void count_n(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	count_n(idx, 1);
 }
 
 /* Batch the consumer: no wake-up per event, only when a backlog builds up. */
@@ -144,19 +177,50 @@ static __always_inline struct capaudit_task_state *mark_task(struct task_struct 
 		return NULL;
 	}
 	st->flags |= CAPAUDIT_TASK_TRACED;
+	/* after the storage exists: a set bit must never hide a traced task */
+	tid_mark(task->pid);
 	return st;
 }
 
 /* The traced state of TASK; in --cgroup mode, tasks found in the cgroup get marked lazily. */
 static __always_inline struct capaudit_task_state *traced_state(struct task_struct *task)
 {
-	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	struct capaudit_task_state *st;
 
+	/* late joiners of the cgroup have no bit yet */
+	if (!filter_cgroup_id && !tid_marked(task->pid))
+		return NULL;
+	st = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (st)
 		return st;
-	if (filter_cgroup_id && task_in_filter_cgroup(task))
-		return mark_task(task);
-	return NULL;
+	if (filter_cgroup_id)
+		return task_in_filter_cgroup(task) ? mark_task(task) : NULL;
+	/* An exited traced thread's id, reused: forget the bit, unless this
+	 * task got marked (-p iterator) between the lookup and the clear. */
+	tid_unmark(task->pid);
+	st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (st)
+		tid_mark(task->pid);
+	return st;
+}
+
+/*
+ * Sends the checks waiting in ST's batch. Called before any other event of
+ * the task is sent, so a task's own events keep their order; the batch also
+ * leaves when full, when the task leaves its CPU, and at the end of a
+ * recording (drain_batches), so no check waits long.
+ */
+static __always_inline void flush_batch(struct capaudit_task_state *st)
+{
+	__u32 n = st->batch_n;
+
+	if (!n)
+		return;
+	st->batch_n = 0;
+	if (n > CAPAUDIT_BATCH_CHECKS)
+		n = CAPAUDIT_BATCH_CHECKS;
+	if (bpf_ringbuf_output(&events, st->batch, n * CAPAUDIT_CAP_SMALL_SIZE, wakeup_flag()))
+		count_n(CAPAUDIT_CNT_RINGBUF_DROPS, n);
 }
 
 /* Direct loads through BTF pointers (no probe_read helper calls): this runs per check. */
@@ -283,6 +347,7 @@ static __always_inline void check_cred(struct task_struct *task, struct capaudit
 	if (same_cred(&now, &st->cred))
 		return;
 	st->cred = now;
+	flush_batch(st);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
@@ -314,16 +379,13 @@ static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, s
 static __always_inline int handle_check(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
 					__u64 inum, int cap, __u32 opts, bool has_opts, int ret)
 {
-	const __u32 small = offsetof(struct capaudit_cap_event, stack);
 	struct capaudit_cap_event *e;
 	bool granted = ret == 0;
-	__u32 zero = 0;
-	__u64 wakeup;
+	__u32 zero = 0, i;
 	__s32 nr;
 
 	/* Every helper call counts here (each is a call and a mitigated return):
-	 * ids come from direct loads and the backlog is looked at every 64th check. */
-	wakeup = (++st->checks & 63) ? BPF_RB_NO_WAKEUP : wakeup_flag();
+	 * ids come from direct loads, and checks leave in batches. */
 	check_cred(task, st);
 	nr = syscall_nr_of(task);
 	if (!granted && nr >= 0 && outcomes_live) {
@@ -334,6 +396,7 @@ static __always_inline int handle_check(void *ctx, struct task_struct *task, str
 	if (take_stack_budget(st, cap, nr, granted)) {
 		long n;
 
+		flush_batch(st);
 		e = bpf_map_lookup_elem(&cap_scratch, &zero);
 		if (!e)
 			return 0;
@@ -344,25 +407,28 @@ static __always_inline int handle_check(void *ctx, struct task_struct *task, str
 		}
 		fill_cap(e, sizeof(*e), task, cap, nr, opts, has_opts, granted, inum);
 		e->stack_bytes = n;
-		if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup))
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
 			count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		return 0;
 	}
-	{
-		/*
-		 * One helper call: copy the fixed part from the BPF stack rather than
-		 * reserve + submit. Only fields before `stack` are ever touched.
-		 */
-		__u64 buf[__builtin_offsetof(struct capaudit_cap_event, stack) / sizeof(__u64)];
-		struct capaudit_cap_event *small_e = (void *)buf;
 
-		fill_cap(small_e, small, task, cap, nr, opts, has_opts, granted, inum);
-		small_e->stack_bytes = 0;
-		if (stacks_per_key)
-			small_e->flags |= CAPAUDIT_CAP_UNSAMPLED;
-		if (bpf_ringbuf_output(&events, buf, small, wakeup))
-			count(CAPAUDIT_CNT_RINGBUF_DROPS);
-	}
+	st->batch_busy = 1;
+	i = st->batch_n;
+	if (i >= CAPAUDIT_BATCH_CHECKS) /* never: a full batch leaves at once */
+		i = 0;
+	e = (struct capaudit_cap_event *)st->batch[i];
+	fill_cap(e, CAPAUDIT_CAP_SMALL_SIZE, task, cap, nr, opts, has_opts, granted, inum);
+	e->stack_bytes = 0;
+	if (stacks_per_key)
+		e->flags |= CAPAUDIT_CAP_UNSAMPLED;
+	if (i == 0)
+		st->batch_first_ns = e->hdr.time_ns;
+	st->batch_n = i + 1;
+	/* A denial leaves at once: the recorder starts tracking outcomes on it.
+	 * A slow trickle of checks leaves within a second. */
+	if (i + 1 == CAPAUDIT_BATCH_CHECKS || !granted || e->hdr.time_ns - st->batch_first_ns > 1000000000ull)
+		flush_batch(st);
+	st->batch_busy = 0;
 	return 0;
 }
 
@@ -469,6 +535,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	cst->cred_ptr = 0; /* the child gets its own copy: only the content carries over */
 	cst->cred = st->cred;
 	cst->flags |= st->flags & CAPAUDIT_TASK_CRED_KNOWN;
+	flush_batch(st);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
@@ -575,6 +642,10 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		if (!st)
 			return 0;
 	}
+	/* a thread that is not the leader takes the leader's id in exec */
+	tid_mark(p->pid);
+	/* the checks before the exec belong to the old image */
+	flush_batch(st);
 	/* the exec event carries the new sets; later changes are measured from them */
 	note_cred(p, st);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -633,6 +704,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (st->flags & CAPAUDIT_TASK_PENDING_OUTCOME)
 		count(CAPAUDIT_CNT_OUTCOMES_MISSED);
 	check_cred(p, st);
+	flush_batch(st);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CAPAUDIT_CNT_RINGBUF_DROPS);
@@ -643,6 +715,39 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	/* do_exit() decrements signal->live before this tracepoint on every kernel we support */
 	e->group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	bpf_ringbuf_submit(e, wakeup_flag());
+	return 0;
+}
+
+/*
+ * A traced task leaving its CPU sends its waiting checks, so a task that
+ * blocks (a server in accept()) never holds them back. Every task on the
+ * host passes here: untraced ones stop at their tid bit, with no helper call.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev)
+{
+	struct capaudit_task_state *st;
+
+	if (!tid_marked(prev->pid))
+		return 0;
+	st = bpf_task_storage_get(&tasks, prev, 0, 0);
+	if (st && !st->batch_busy)
+		flush_batch(st);
+	return 0;
+}
+
+/* End of a recording, after the other programs are detached: what still waits. */
+SEC("iter/task")
+int drain_batches(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct capaudit_task_state *st;
+
+	if (!task)
+		return 0;
+	st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (st)
+		flush_batch(st);
 	return 0;
 }
 
@@ -735,16 +840,20 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct capaudit_task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	struct capaudit_task_state *st;
 	bool facts;
 	__s32 nr;
 
+	if (!tid_marked(task->pid))
+		return 0;
+	st = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (!st)
 		return 0;
 	nr = regs->orig_ax;
 	facts = facts_in_sys_exit && (nr == NR_BIND || nr == NR_SOCKET);
 	if (!(st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) && !facts)
 		return 0;
+	flush_batch(st);
 
 	if (st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) {
 		struct capaudit_outcome_event *e;
@@ -814,6 +923,7 @@ static __always_inline int on_bind(struct bpf_sock_addr *ctx)
 	if (!st)
 		return 1;
 	check_cred(task, st); /* the fact carries the ids: keep any change before it */
+	flush_batch(st);
 	emit_op(task, CAPAUDIT_OP_BIND, NR_BIND, ctx->user_family, __builtin_bswap16((__u16)ctx->user_port), ctx->type,
 		ctx->protocol);
 	return 1;
@@ -846,6 +956,7 @@ int facts_sock_create(struct bpf_sock *sk)
 	if (!st)
 		return 1;
 	check_cred(task, st);
+	flush_batch(st);
 	emit_op(task, CAPAUDIT_OP_SOCKET, NR_SOCKET, sk->family, type, proto, 0);
 	return 1;
 }

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 3
+#define CAPAUDIT_BPF_ABI_VERSION 4
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -54,6 +54,16 @@ enum capaudit_counter {
  * turns it into CAPAUDIT_CAP_SYNTHESIZED. */
 #define CAPAUDIT_OPTS_SYNTHESIZED 0x80000000u
 #define CAPAUDIT_CAP_UNSAMPLED 0x8 /* past the stack budget: no stack by design */
+
+/*
+ * A check without a stack is sent as the part of capaudit_cap_event before
+ * `stack`. Such checks wait in their task's storage and leave in groups of up
+ * to CAPAUDIT_BATCH_CHECKS per ring-buffer record (the ring-buffer call is the
+ * dearest part of a check): a record may hold several events back to back,
+ * each sized by its header.
+ */
+#define CAPAUDIT_CAP_SMALL_SIZE 56
+#define CAPAUDIT_BATCH_CHECKS 8
 
 /* Values of task_state.flags */
 #define CAPAUDIT_TASK_TRACED 0x1
@@ -167,8 +177,9 @@ struct capaudit_task_state {
 	__u32 kp_opts;
 	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
 	__u64 cred_ptr;   /* task->real_cred when `cred` was taken */
-	__u32 checks;     /* checks emitted: the backlog is queried every 64th */
-	__u32 pad;
+	__u32 batch_n;    /* checks waiting in batch[], oldest first */
+	__u32 batch_busy; /* an append is under way: sched_switch must not flush (fexit is preemptible) */
+	__u64 batch_first_ns; /* time of batch[0] */
 	struct capaudit_cred_state cred;
 	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
 	/* fallback: the commoncap.c caller (CAPAUDIT_INL_*, 0: none) this task
@@ -176,6 +187,7 @@ struct capaudit_task_state {
 	__u32 inl_caller;
 	__u32 inl_seen;
 	__u64 inl_arg;
+	__u64 batch[CAPAUDIT_BATCH_CHECKS][CAPAUDIT_CAP_SMALL_SIZE / 8];
 };
 
 /* Callers of cap_capable() that GCC inlines it into (task_state.inl_caller) */

@@ -5,6 +5,8 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -442,6 +444,12 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   attach(skel->progs.on_fork, &skel->links.on_fork);
   attach(skel->progs.on_exec, &skel->links.on_exec);
   attach(skel->progs.on_exit, &skel->links.on_exit);
+  attach(skel->progs.on_switch, &skel->links.on_switch);
+  // Made now, while privileged; run at the end by drain_batches().
+  skel->links.drain_batches = bpf_program__attach_iter(skel->progs.drain_batches, nullptr);
+  if (!skel->links.drain_batches)
+    throw common::Error("creating the end-of-recording task iterator failed: " +
+                        failure_reason("attach", errno));
 
   if (cgroup_facts) {
     int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -576,6 +584,28 @@ void BpfSession::mark_processes(std::span<const pid_t> tgids) {
 }
 
 void BpfSession::mark_cgroup_members() { run_iterator(skel_->progs.mark_cgroup); }
+
+std::optional<std::string> BpfSession::stop_and_drain() {
+  // Every program but the iterator goes: none can add a check behind the drain.
+  const bpf_object_skeleton* sk = skel_->skeleton;
+  for (int i = 0; i < sk->prog_cnt; ++i) {
+    bpf_link** link = sk->progs[i].link;
+    if (*sk->progs[i].prog == skel_->progs.drain_batches || !*link) continue;
+    bpf_link__destroy(*link);
+    *link = nullptr;
+  }
+  // A detached program may still be running on another CPU. Our programs run
+  // in RCU read-side sections, and membarrier's global command waits for an
+  // RCU grace period, so after it none is.
+  if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) usleep(50'000);
+  int fd = bpf_iter_create(bpf_link__fd(skel_->links.drain_batches));
+  if (fd < 0) return common::errno_message("collecting the checks still batched in the kernel", errno);
+  char buf[256];
+  while (read(fd, buf, sizeof(buf)) > 0) {
+  }
+  close(fd);
+  return std::nullopt;
+}
 
 int BpfSession::ringbuf_fd() const { return bpf_map__fd(skel_->maps.events); }
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -91,6 +92,12 @@ class BpfSession {
   void mark_processes(std::span<const pid_t> tgids);
   // Mark every task already in the filter cgroup.
   void mark_cgroup_members();
+
+  // End of a recording: detaches every program, then sends the checks that
+  // still wait in the kernel's per-task batches to the ring buffer. Needs no
+  // capability (the iterator was made at open). Returns an error text when
+  // they could not be collected.
+  std::optional<std::string> stop_and_drain();
 
   int ringbuf_fd() const;
   BpfCounters read_counters() const;

@@ -58,6 +58,12 @@ common::ExecEvent decode_exec(const capaudit_exec_event& e) {
 
 }  // namespace
 
+std::optional<size_t> event_size(std::span<const uint8_t> bytes) {
+  auto hdr = read_as<capaudit_event_hdr>(bytes);
+  if (!hdr || hdr->size < sizeof(capaudit_event_hdr) || hdr->size > bytes.size()) return std::nullopt;
+  return hdr->size;
+}
+
 std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
   auto hdr = read_as<capaudit_event_hdr>(record);
   if (!hdr || hdr->size > record.size()) return std::nullopt;

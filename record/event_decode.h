@@ -24,6 +24,26 @@ struct DecodedCheck {
 using DecodedEvent = std::variant<DecodedCheck, common::ForkEvent, common::ExecEvent, common::ExitEvent,
                                   common::SyscallOutcome, common::CapsetEvent, common::OperationFact>;
 
+// The size the header at the start of BYTES gives its event, when it is at
+// least a header and fits in BYTES.
+std::optional<size_t> event_size(std::span<const uint8_t> bytes);
+
 std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record);
+
+// A ring-buffer record holds one event or, for checks without a stack, up to
+// CAPAUDIT_BATCH_CHECKS back to back, each sized by its header. Hands EACH
+// the bytes of every event in RECORD, in order; returns false when the record
+// does not split cleanly (a header that is short, or sized past the record's
+// end), in which case the bytes from that header on are not handed out.
+template <typename F>
+bool for_each_event(std::span<const uint8_t> record, F&& each) {
+  while (!record.empty()) {
+    auto size = event_size(record);
+    if (!size) return false;
+    each(record.first(*size));
+    record = record.subspan(*size);
+  }
+  return true;
+}
 
 }  // namespace capaudit::record

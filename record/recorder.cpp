@@ -119,12 +119,15 @@ class Session {
   }
 
   void handle(std::span<const uint8_t> record) {
-    auto decoded = decode_event(record);
-    if (!decoded) {
-      ++losses_.decode_errors;
-      return;
-    }
-    std::visit([this](auto& e) { this->add(e); }, *decoded);
+    bool whole = for_each_event(record, [this](std::span<const uint8_t> bytes) {
+      auto decoded = decode_event(bytes);
+      if (!decoded) {
+        ++losses_.decode_errors;
+        return;
+      }
+      std::visit([this](auto& e) { this->add(e); }, *decoded);
+    });
+    if (!whole) ++losses_.decode_errors;
   }
 
   void add(DecodedCheck& d) {
@@ -501,6 +504,10 @@ RecordResult run_recording(const RecordOptions& given) {
 
   // The target may still run (signal grace expired, --duration, -p): its
   // events after this point are not recorded, and the trailer says why.
+  if (auto err = bpf->stop_and_drain()) {
+    common::log(common::LogLevel::warn, *err + ": checks made since the traced tasks last left their CPU are missing");
+    if (result.stop_reason.rfind("error", 0) != 0) result.stop_reason = "error: " + *err;
+  }
   ring_buffer__consume(rb.get());
   session.fill_losses(bpf->read_counters());
   if (uint64_t rebuilt = bpf->read_counters()[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)

@@ -42,6 +42,48 @@ TEST(Decode, CapCheckWithoutStack) {
   EXPECT_TRUE(c.stack.empty());
 }
 
+// Checks without a stack leave the kernel up to CAPAUDIT_BATCH_CHECKS per
+// ring-buffer record, back to back.
+TEST(Decode, ABatchRecordSplitsIntoItsEvents) {
+  static_assert(offsetof(capaudit_cap_event, stack) == CAPAUDIT_CAP_SMALL_SIZE);
+  std::vector<uint8_t> record;
+  for (int i = 0; i < 3; ++i) {
+    capaudit_cap_event e{};
+    e.hdr = hdr(CAPAUDIT_EV_CAP, CAPAUDIT_CAP_SMALL_SIZE);
+    e.hdr.time_ns = 1000 + i;
+    e.cap = 7;
+    auto b = bytes_of(e, CAPAUDIT_CAP_SMALL_SIZE);
+    record.insert(record.end(), b.begin(), b.end());
+  }
+  std::vector<uint64_t> times;
+  EXPECT_TRUE(for_each_event(record, [&](std::span<const uint8_t> ev) {
+    auto d = decode_event(ev);
+    ASSERT_TRUE(d);
+    times.push_back(std::get<DecodedCheck>(*d).check.time_ns);
+  }));
+  EXPECT_EQ(times, (std::vector<uint64_t>{1000, 1001, 1002}));
+}
+
+TEST(Decode, ABatchRecordThatDoesNotSplitStopsAtTheDamage) {
+  capaudit_cap_event e{};
+  e.hdr = hdr(CAPAUDIT_EV_CAP, CAPAUDIT_CAP_SMALL_SIZE);
+  auto good = bytes_of(e, CAPAUDIT_CAP_SMALL_SIZE);
+  for (uint32_t bad_size : {0u, 8u, uint32_t{CAPAUDIT_CAP_SMALL_SIZE + 1}}) {
+    std::vector<uint8_t> record = good;
+    e.hdr.size = bad_size;  // too small to be an event, or past the record's end
+    auto bad = bytes_of(e, CAPAUDIT_CAP_SMALL_SIZE);
+    record.insert(record.end(), bad.begin(), bad.end());
+    int seen = 0;
+    EXPECT_FALSE(for_each_event(record, [&](std::span<const uint8_t>) { ++seen; })) << bad_size;
+    EXPECT_EQ(seen, 1) << bad_size;
+  }
+  std::vector<uint8_t> short_tail = good;
+  short_tail.resize(good.size() + 4);  // a few bytes, not a header
+  int seen = 0;
+  EXPECT_FALSE(for_each_event(short_tail, [&](std::span<const uint8_t>) { ++seen; }));
+  EXPECT_EQ(seen, 1);
+}
+
 TEST(Decode, CapCheckWithStackAndDenied) {
   capaudit_cap_event e{};
   e.hdr = hdr(CAPAUDIT_EV_CAP, sizeof(e));

@@ -105,6 +105,25 @@ TEST(Tree, AnExecThroughProcSelfExeNamesTheRealFile) {
   EXPECT_EQ(r.trace.execs[1].filename, std::filesystem::canonical(helper_path()).string());
 }
 
+// exec() from a second thread gives that thread the process id: the
+// kernel's per-thread filter must follow it, or the new image's checks vanish.
+TEST(Tree, AnExecFromASecondThreadStaysTraced) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {helper_path(), "thread", "exec", "chown"}, "thread-exec");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  ASSERT_FALSE(r.trace.execs.empty());
+  const uint32_t pid = r.trace.execs.front().pid;
+  const common::ExecEvent* second = nullptr;
+  for (const auto& e : r.trace.execs)
+    if (e.pid == pid && e.argv.size() >= 2 && e.argv[1] == "chown") second = &e;
+  ASSERT_NE(second, nullptr) << "the exec from the thread";
+  EXPECT_EQ(second->tid, pid);
+  bool chown = false;
+  for (const auto& c : r.trace.checks_of(CAP_CHOWN)) chown |= c.pid == pid && c.tid == pid && c.granted;
+  EXPECT_TRUE(chown) << "the check made after the exec, by the thread now holding the process id";
+}
+
 TEST(Tree, RecorderAndPreExecChecksNeverAppear) {
   CAPAUDIT_REQUIRE_ROOT();
   auto r = record({}, {helper_path(), "fork-exec", "setuid"}, "self");
@@ -304,6 +323,28 @@ TEST(Signals, SigkillLeavesAReadableTruncatedTrace) {
   EXPECT_TRUE(t.read.has_header);
   EXPECT_FALSE(t.read.has_trailer);
   EXPECT_EQ(t.execs.size(), 1u) << "the batch flushed before the kill is readable";
+  std::filesystem::remove(out);
+}
+
+// Checks wait in the kernel in small per-task batches; a task that blocks
+// sends its batch when it leaves the CPU, so the checks of a target that then
+// sleeps reach the file within the writer's one-second flush, not only at the end.
+TEST(Signals, ABlockedTargetsChecksAreOnDiskBeforeTheEnd) {
+  CAPAUDIT_REQUIRE_ROOT();
+  std::string out = temp_trace_path("blocked");
+  // No stacks: a check with one is sent at once, this one must wait in the batch.
+  pid_t recorder =
+      spawn(recorder_argv(out, {"--stacks-per-key", "0", "--", helper_path(), "repeat", "2", "30", "chown"}));
+  ASSERT_TRUE(wait_for_header(out));
+  std::this_thread::sleep_for(2500ms);
+  kill(recorder, SIGKILL);
+  wait_status(recorder);
+  Trace t = load_trace(out);
+  for (const auto& e : t.execs) kill(static_cast<pid_t>(e.pid), SIGKILL);
+  EXPECT_EQ(t.read.status, common::ReadStatus::truncated) << t.read.message;
+  bool chown = false;
+  for (const auto& c : t.checks_of(CAP_CHOWN)) chown |= c.granted;
+  EXPECT_TRUE(chown) << "the first chown, made before the 30 s sleep";
   std::filesystem::remove(out);
 }
 

@@ -360,6 +360,22 @@ int op_fork_exec(const std::string& op, const Args& args) {
   return WEXITSTATUS(status);
 }
 
+// exec OP [ARGS]: this process becomes the helper running OP, from
+// whichever thread calls it (from a second thread, that thread takes the
+// process id in exec).
+int op_exec(const std::string& op, const Args& args) {
+  if (args.empty()) {
+    std::fprintf(stderr, "%s: %s needs an OP\n", kProgram, op.c_str());
+    return 2;
+  }
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(kProgram));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv("/proc/self/exe", argv.data());
+  return fail(op, "exec", errno);
+}
+
 // repeat N SECONDS OP [ARGS]: OP N times, SECONDS apart; fails if any run failed.
 int op_repeat(const std::string& op, const Args& args) {
   if (args.size() < 3) {
@@ -441,6 +457,7 @@ const std::map<std::string, std::function<int(const std::string&, const Args&)>>
       {"mmap-low", op_mmap_low},
       {"fork-exec", op_fork_exec},
       {"thread", op_thread},
+      {"exec", op_exec},
       {"setuid-loop", op_setuid_loop},
       {"getppid-loop", op_getppid_loop},
       {"fork-loop", op_fork_loop},
