@@ -181,7 +181,7 @@ TEST_F(Cli, TruncatedTraceExitsTwoAndStillReports) {
 
 // Format 1.3: runs of our programs the kernel skipped (recursion) are lost
 // checks; a trace with nothing else missing is still incomplete, and says why.
-TEST_F(Cli, SkippedHookRunsMakeTheTraceIncomplete) {
+TEST_F(Cli, HookRecursionMissesMakeTheTraceIncomplete) {
   Synth s = scenario();
   s.trailer->losses.hook_misses = 3;
   auto path = write("missed.cap", to_bytes(s));

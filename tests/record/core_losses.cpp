@@ -69,7 +69,7 @@ bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
 // this CPU, so the kernel skips it: one recursion miss per test run (more if
 // another program on the host calls bpf_trace_printk meanwhile). The same
 // guard skips our hooks when a check interrupts one of them.
-TEST(RecursionMisses, CountsTheRunsTheKernelSkipped) {
+TEST(RecursionMisses, CountsEveryRunTheGuardRefused) {
   if (!test::running_as_root()) GTEST_SKIP() << "needs root (real BPF)";
   const bpf_insn prog[] = {
       insn(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -8, 'x'),  // "x\0" on the stack
