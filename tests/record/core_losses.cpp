@@ -53,13 +53,7 @@ struct Fd {
 };
 
 bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst;
-  i.src_reg = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
+  return bpf_insn{code, dst, src, off, imm};
 }
 
 // A raw tracepoint program on bpf_trace_printk that itself calls
