@@ -308,6 +308,9 @@ struct Losses {
   uint64_t outcomes_missed = 0;     // denied checks whose syscall exit was not seen
   uint64_t strings_truncated = 0;   // argv/path cut to the buffer size
   uint64_t decode_errors = 0;       // malformed records from the kernel side
+  // Runs of our programs the kernel skipped because one was already running
+  // on that CPU (bpf_prog_info.recursion_misses): each may be a lost check.
+  uint64_t hook_misses = 0;
 
   bool operator==(const Losses&) const = default;
 };

@@ -295,6 +295,7 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   l.setOutcomesMissed(t.losses.outcomes_missed);
   l.setStringsTruncated(t.losses.strings_truncated);
   l.setDecodeErrors(t.losses.decode_errors);
+  l.setHookMisses(t.losses.hook_misses);
   b.setBatches(batches);
   b.setOutcomesFromNs(t.outcomes_from_ns);
 }
@@ -549,7 +550,8 @@ Trailer from_capnp(schema::Trailer::Reader r) {
               c.getOutcomes(), c.getCapsets(), c.getOperations(), c.getStacks()};
   auto l = r.getLosses();
   t.losses = {l.getRingbufDrops(), l.getTaskMapFull(), l.getStackMapFull(), l.getStacksUnsampled(),
-              l.getUntracedProcesses(), l.getOutcomesMissed(), l.getStringsTruncated(), l.getDecodeErrors()};
+              l.getUntracedProcesses(), l.getOutcomesMissed(), l.getStringsTruncated(), l.getDecodeErrors(),
+              l.getHookMisses()};
   t.outcomes_from_ns = r.getOutcomesFromNs();
   return t;
 }

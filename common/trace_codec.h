@@ -25,7 +25,8 @@ inline constexpr std::array<uint8_t, 8> kMagic = {'C', 'A', 'P', 'A', 'U', 'D', 
 inline constexpr uint32_t kContainerVersion = 1;
 inline constexpr size_t kPreambleSize = 16;
 inline constexpr uint32_t kFormatMajor = 1;
-inline constexpr uint32_t kFormatMinor = 2;  // 1.1: time delta byte planes; 1.2: cred changes, facts source
+// 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses
+inline constexpr uint32_t kFormatMinor = 3;
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 

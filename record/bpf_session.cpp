@@ -330,6 +330,17 @@ bool parse_facts_choice(const std::string& text, FactsChoice& out) {
   return true;
 }
 
+uint64_t recursion_misses(std::span<const int> prog_fds) {
+  uint64_t total = 0;
+  for (int fd : prog_fds) {
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) total += info.recursion_misses;
+  }
+  return total;
+}
+
 bool kernel_cap_capable_has_opts() {
   btf* vmlinux = btf__load_vmlinux_btf();
   if (!vmlinux) return false;
@@ -621,6 +632,13 @@ BpfCounters BpfSession::read_counters() const {
     for (auto v : per_cpu) out.values[i] += v;
   }
   return out;
+}
+
+uint64_t BpfSession::hook_misses() const {
+  std::vector<int> fds;
+  bpf_program* p;
+  bpf_object__for_each_program(p, skel_->obj) fds.push_back(bpf_program__fd(p));
+  return recursion_misses(fds);
 }
 
 }  // namespace capaudit::record

@@ -56,6 +56,12 @@ struct BpfCounters {
   uint64_t operator[](capaudit_counter c) const { return values[c]; }
 };
 
+// Runs of the programs behind PROG_FDS that the kernel skipped because the
+// same program was already running on that CPU (bpf_prog_info.recursion_misses,
+// Linux 5.12+), summed. A negative fd (a program that was not loaded) and a
+// kernel without the field (its shorter info leaves it zero) count nothing.
+uint64_t recursion_misses(std::span<const int> prog_fds);
+
 // Whether cap_capable()'s 4th parameter is `unsigned int opts` on this kernel,
 // decided from BTF rather than the version number (it was `int audit` before 5.1).
 bool kernel_cap_capable_has_opts();
@@ -101,6 +107,10 @@ class BpfSession {
 
   int ringbuf_fd() const;
   BpfCounters read_counters() const;
+  // recursion_misses() over every program this session loaded: a skipped run
+  // of the capability hook is a lost check, of a lifecycle, syscall-exit,
+  // cgroup or caller program a lost fork/exec/exit/outcome/fact.
+  uint64_t hook_misses() const;
 
  private:
   BpfSession() = default;

@@ -216,7 +216,8 @@ class Session {
     return !live_.empty();
   }
 
-  void fill_losses(const BpfCounters& c) {
+  void fill_losses(const BpfCounters& c, uint64_t hook_misses) {
+    losses_.hook_misses = hook_misses;
     losses_.ringbuf_drops = c[CAPAUDIT_CNT_RINGBUF_DROPS];
     losses_.task_map_full = c[CAPAUDIT_CNT_TASK_MAP_FULL];
     losses_.untraced_processes = c[CAPAUDIT_CNT_TASK_MAP_FULL];
@@ -304,7 +305,7 @@ uint64_t total_events(const common::EventCounts& c) {
 }
 
 uint64_t total_lost(const common::Losses& l) {
-  return l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors;
+  return l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors + l.hook_misses;
 }
 
 int exit_code_for(const RecordResult& result) {
@@ -494,7 +495,7 @@ RecordResult run_recording(const RecordOptions& given) {
                 (now - start_ns) / 1e9, static_cast<unsigned long long>(c.cap_checks),
                 static_cast<unsigned long long>(total_events(c)),
                 __builtin_popcountll(session.caps_seen_), describe_losses(session.losses_).c_str());
-        session.fill_losses(bpf->read_counters());
+        session.fill_losses(bpf->read_counters(), bpf->hook_misses());
       }
     }
   } catch (const common::Error& e) {
@@ -509,7 +510,7 @@ RecordResult run_recording(const RecordOptions& given) {
     if (result.stop_reason.rfind("error", 0) != 0) result.stop_reason = "error: " + *err;
   }
   ring_buffer__consume(rb.get());
-  session.fill_losses(bpf->read_counters());
+  session.fill_losses(bpf->read_counters(), bpf->hook_misses());
   if (uint64_t rebuilt = bpf->read_counters()[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)
     fprintf(stderr, "capaudit-record: %llu checks rebuilt at callers that inline cap_capable\n",
             static_cast<unsigned long long>(rebuilt));

@@ -348,6 +348,7 @@ struct Losses {
   outcomesMissed @5 :UInt64;
   stringsTruncated @6 :UInt64;
   decodeErrors @7 :UInt64;
+  hookMisses @8 :UInt64;  # 1.3: runs of our programs the kernel skipped because one was already running on that CPU
 }
 
 struct Trailer {

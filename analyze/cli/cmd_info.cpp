@@ -109,7 +109,8 @@ struct InfoVisitor : common::TraceVisitor {
           << "    untraced processes:  " << l.untraced_processes << "\n"
           << "    outcomes missed:     " << l.outcomes_missed << "\n"
           << "    strings truncated:   " << l.strings_truncated << "\n"
-          << "    decode errors:       " << l.decode_errors << "\n";
+          << "    decode errors:       " << l.decode_errors << "\n"
+          << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n";
     }
     if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";

@@ -644,6 +644,7 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
     add(l.untraced_processes, "child processes not followed");
     add(l.outcomes_missed, "denied-syscall outcomes missed");
     add(l.decode_errors, "malformed records");
+    add(l.hook_misses, "hook runs skipped (recursion: one was already running on that CPU)");
   } else if (r.read.status == common::ReadStatus::complete) {
     why.push_back("no trailer");
   }

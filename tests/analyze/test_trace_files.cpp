@@ -179,6 +179,29 @@ TEST_F(Cli, TruncatedTraceExitsTwoAndStillReports) {
   EXPECT_FALSE(j["recommended"].empty());
 }
 
+// Format 1.3: runs of our programs the kernel skipped (recursion) are lost
+// checks; a trace with nothing else missing is still incomplete, and says why.
+TEST_F(Cli, HookRecursionMissesMakeTheTraceIncomplete) {
+  Synth s = scenario();
+  s.trailer->losses.hook_misses = 3;
+  auto path = write("missed.cap", to_bytes(s));
+  std::string out;
+  ASSERT_EQ(run("report -f json " + path, out), 2) << stderr_text();
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["complete"], false);
+  EXPECT_EQ(j["runs"][0]["status"], "complete");  // the file itself is whole
+  EXPECT_EQ(j["runs"][0]["incomplete_reasons"],
+            Json::array({"3 hook runs skipped (recursion: one was already running on that CPU)"}));
+  ASSERT_EQ(run("report " + path, out), 2);
+  EXPECT_NE(out.find("incomplete: 3 hook runs skipped"), std::string::npos) << out;
+  run("info " + path, out);
+  EXPECT_NE(out.find("SOME EVENTS WERE NOT RECORDED"), std::string::npos) << out;
+  EXPECT_NE(out.find("hook runs skipped:   3"), std::string::npos) << out;
+
+  s.trailer->losses.hook_misses = 0;
+  ASSERT_EQ(run("report -f json " + write("whole.cap", to_bytes(s)), out), 0) << stderr_text();
+}
+
 TEST_F(Cli, ErrorsExitOne) {
   std::string out;
   auto junk = write("junk.cap", {'n', 'o', 't', ' ', 'a', ' ', 't', 'r', 'a', 'c', 'e'});

@@ -122,5 +122,17 @@ TEST(TraceEvolution, RefusesANewMajorVersion) {
   EXPECT_TRUE(v.operations.empty());
 }
 
+// A trace written before Losses.hookMisses existed (format 1.2, committed
+// fixture): every older loss keeps its value and the new one reads as none.
+TEST(TraceEvolution, Format12TraceHasNoHookMisses) {
+  test::CollectingVisitor v;
+  const ReadResult r = read_trace(CAPAUDIT_FIXTURES_DIR "/losses-1.2.cap", v);
+  ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(v.header.format_minor, 2u);
+  ASSERT_TRUE(v.trailer.has_value());
+  const Losses expected{1, 2, 3, 4, 5, 6, 7, 8, 0};
+  EXPECT_EQ(v.trailer->losses, expected);
+}
+
 }  // namespace
 }  // namespace capaudit::common

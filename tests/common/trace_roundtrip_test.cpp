@@ -94,7 +94,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.end_time_ns = 3'000'000'000;
   trailer.stop_reason = "target exited";
   trailer.target_exit_status = 256;
-  trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8};
+  trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   trailer.outcomes_from_ns = 2'000'000'300;
 
   TraceBuilder b;
@@ -113,7 +113,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 2;
+  expected_header.format_minor = 3;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));

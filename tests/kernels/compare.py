@@ -198,6 +198,8 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=(), count_
                             problems.append(f"trace says hook {used}, expected {outcome}")
                         if s.get("ringbuf_drops"):
                             problems.append(f"{s['ringbuf_drops']} ring-buffer drops")
+                        if s.get("hook_misses"):
+                            problems.append(f"{s['hook_misses']} hook runs skipped (recursion)")
                         granted, denied = cap_sets(s)
                         caps_cell = fmt_caps(granted, denied)
                         if run["recommended"] is not None:

@@ -149,6 +149,14 @@ class CompareTest(unittest.TestCase):
         failures, _ = self.failures()
         self.assertEqual(failures, 1)
 
+    def test_skipped_hook_runs_fail(self):
+        missed = summary("kprobe", {"cap_setuid": cap(opts=[4])})
+        missed["hook_misses"] = 2
+        self.put("6.1", "setuid", "kprobe", missed)
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1)
+        self.assertIn("2 hook runs skipped", rows[("6.1", "kprobe")][6])
+
     def test_check_only_through_inlined_caller_is_excused_and_named(self):
         native = {"cap_setuid": cap(), "cap_sys_admin": cap(granted=3, paths=[VM_PATH])}
         self.put("native", "setuid", "auto", summary("tp_btf", native))

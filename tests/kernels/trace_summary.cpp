@@ -84,7 +84,8 @@ class Summary : public TraceVisitor {
                 static_cast<unsigned long long>(execs_), static_cast<unsigned long long>(outcomes_),
                 trailer_.clean_shutdown ? "true" : "false");
     const auto& l = trailer_.losses;
-    std::printf(",\"ringbuf_drops\":%llu,\"caps\":{", static_cast<unsigned long long>(l.ringbuf_drops));
+    std::printf(",\"ringbuf_drops\":%llu,\"hook_misses\":%llu,\"caps\":{", static_cast<unsigned long long>(l.ringbuf_drops),
+                static_cast<unsigned long long>(l.hook_misses));
     sep = "";
     for (const auto& [cap, p] : caps_) {
       std::printf("%s%s:{\"granted\":%llu,\"denied\":%llu,\"syscalls\":[", sep, json_string(cap_name(cap)).c_str(),
