@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -250,6 +252,46 @@ TEST(Modes, AttachToARunningProcessWithDashP) {
   for (const auto& c : t.checks_of(CAP_SETGID)) child_setgid |= c.pid != static_cast<uint32_t>(target) && c.granted;
   EXPECT_TRUE(child_setgid) << "the future child's check";
   EXPECT_EQ(t.trailer.stop_reason, "target exited");
+  std::filesystem::remove(out);
+}
+
+// A process that never leaves its CPU gets no context switch to tell the
+// kernel side it is now traced: marking it must reach the CPU it runs on.
+TEST(Modes, DashPOnABusyProcessRecordsItsNextChecks) {
+  CAPAUDIT_REQUIRE_ROOT();
+  // Alone on its CPU at real-time priority, the target is switched out about
+  // once a second (RT throttling): only the mark itself can tell that CPU it
+  // is now traced. (taskset, chrt: util-linux, Essential.)
+  const bool pin = std::thread::hardware_concurrency() >= 2;
+  std::vector<std::string> target_argv{helper_path(), "setuid-loop", "4000000000"};
+  if (pin) target_argv.insert(target_argv.begin(), {"/usr/bin/taskset", "-c", "1", "/usr/bin/chrt", "-f", "10"});
+  pid_t target = spawn(target_argv);
+  std::this_thread::sleep_for(300ms);  // running its loop (taskset has exec'd it)
+  std::string out = temp_trace_path("pid-busy");
+  std::vector<std::string> rec_argv = recorder_argv(out, {"-p", std::to_string(target), "--duration", "1s"});
+  if (pin) rec_argv.insert(rec_argv.begin(), {"/usr/bin/taskset", "-c", "0"});
+  pid_t recorder = spawn(rec_argv);
+  int rst = wait_status(recorder);
+  kill(target, SIGKILL);
+  wait_status(target);
+  EXPECT_TRUE(WIFEXITED(rst) && WEXITSTATUS(rst) == 0);
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  uint64_t n = 0, first_ns = UINT64_MAX;
+  for (const auto& c : t.checks_of(CAP_SETUID)) {
+    if (c.pid != static_cast<uint32_t>(target)) continue;
+    ++n;
+    first_ns = std::min(first_ns, c.time_ns);
+  }
+  EXPECT_GT(n, 1000u) << "a second of a setuid(0) loop";
+  // From the mark on, not from the target's next context switch.
+  ASSERT_NE(first_ns, UINT64_MAX);
+  // The header's clock is read after the mark and the context snapshot
+  // (over a millisecond here); the target, looping at real-time priority,
+  // checks within microseconds of the mark.
+  const auto late_ns = static_cast<int64_t>(first_ns) - static_cast<int64_t>(t.header.clock_boottime_ns);
+  std::cout << "first check " << late_ns / 1e6 << " ms after the header's clock\n";
+  if (pin) EXPECT_LT(late_ns, 0) << "first check only after the header's snapshot";
   std::filesystem::remove(out);
 }
 
