@@ -98,11 +98,11 @@ struct {
 
 /*
  * Every thread id that was ever marked, one bit each (PID_MAX_LIMIT on 64-bit:
- * 512 KiB). Checked before the task-storage lookup (a helper call), and at
- * each context switch for cpu_current below. A set bit only means "look at
- * the task storage": a bit left by an exited thread is cleared by the first
- * untraced task that reuses its id, so exits need not clear theirs (a thread
- * exec'ing takes its leader's id, whose bit is still set).
+ * 512 KiB). Checked before the task-storage lookup, so an untraced task's
+ * check costs one helper call (current task) instead of two. A set bit only
+ * means "look at the task storage": a bit left by an exited thread is
+ * cleared by the first untraced task that reuses its id, so exits need not
+ * clear theirs (a thread exec'ing takes its leader's id, whose bit is still set).
  */
 #define TID_WORDS (4194304 / 64)
 __u64 traced_tids[TID_WORDS];
@@ -121,28 +121,6 @@ static __always_inline void tid_unmark(__u32 tid)
 {
 	__sync_fetch_and_and(&traced_tids[(tid >> 6) & (TID_WORDS - 1)], ~(1ull << (tid & 63)));
 }
-
-/*
- * Whether the task running on each CPU may be traced, so that an untraced
- * task's check returns with no helper call at all (even getting the current
- * task is one). Set at every context switch from the next task's tid bit and
- * by the slow path; trusted only while `gen` equals mark_gen, which every
- * mark bumps after setting the bit: a CPU whose answer predates a mark takes
- * the slow path once. Not used with --cgroup (late joiners have no bit yet).
- */
-struct cpu_current {
-	__u64 gen;
-	__u64 traced;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cpu_current);
-} cpu_current SEC(".maps");
-
-__u64 mark_gen = 1; /* a CPU's zeroed entry never matches */
 
 static __always_inline void count_n(__u32 idx, __u64 n)
 {
@@ -205,8 +183,6 @@ static __always_inline struct capaudit_task_state *mark_task(struct task_struct 
 	st->flags |= CAPAUDIT_TASK_TRACED;
 	/* after the storage exists: a set bit must never hide a traced task */
 	tid_mark(task->pid);
-	/* after the bit: a CPU that read the new generation sees the bit too */
-	__sync_fetch_and_add(&mark_gen, 1);
 	return st;
 }
 
@@ -229,32 +205,6 @@ static __always_inline struct capaudit_task_state *traced_state(struct task_stru
 	st = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (st)
 		tid_mark(task->pid);
-	return st;
-}
-
-/*
- * The traced state of the current task, or NULL; *TASKP is set when it is
- * not NULL. The per-CPU answer spares untraced tasks every helper call.
- */
-static __always_inline struct capaudit_task_state *current_state(struct task_struct **taskp)
-{
-	struct capaudit_task_state *st;
-	struct task_struct *task;
-	struct cpu_current *c;
-	__u32 zero = 0;
-	__u64 gen;
-
-	c = bpf_map_lookup_elem(&cpu_current, &zero);
-	if (!c)
-		return NULL;
-	gen = mark_gen; /* before the lookups: a mark made meanwhile invalidates this answer */
-	if (!filter_cgroup_id && c->gen == gen && !c->traced)
-		return NULL;
-	task = bpf_get_current_task_btf();
-	st = traced_state(task);
-	c->gen = gen;
-	c->traced = st != NULL;
-	*taskp = task;
 	return st;
 }
 
@@ -515,8 +465,8 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(tp_cap_capable, const struct cred *cred, struct user_namespace *targ_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
-	struct task_struct *task = NULL;
-	struct capaudit_task_state *st = current_state(&task);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
 
 	if (!st)
 		return 0;
@@ -527,8 +477,8 @@ SEC("fexit/cap_capable")
 int BPF_PROG(fexit_cap_capable, const struct cred *cred, struct user_namespace *targ_ns, int cap,
 	     unsigned int opts, int ret)
 {
-	struct task_struct *task = NULL;
-	struct capaudit_task_state *st = current_state(&task);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
 
 	if (!st)
 		return 0;
@@ -541,8 +491,8 @@ SEC("kprobe/cap_capable")
 int BPF_KPROBE(kprobe_cap_capable, const struct cred *cred, struct user_namespace *targ_ns, int cap,
 	       unsigned int opts)
 {
-	struct task_struct *task = NULL;
-	struct capaudit_task_state *st = current_state(&task);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
 
 	if (!st)
 		return 0;
@@ -778,17 +728,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
  * host passes here: untraced ones stop at their tid bit, with no helper call.
  */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev)
 {
 	struct capaudit_task_state *st;
-	struct cpu_current *c;
-	__u32 zero = 0;
 
-	c = bpf_map_lookup_elem(&cpu_current, &zero);
-	if (c) {
-		c->gen = mark_gen; /* before the bit, as in current_state() */
-		c->traced = tid_marked(next->pid);
-	}
 	if (!tid_marked(prev->pid))
 		return 0;
 	st = bpf_task_storage_get(&tasks, prev, 0, 0);
@@ -900,12 +843,15 @@ static __always_inline void submit_op(struct task_struct *task, struct capaudit_
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_struct *task = NULL;
-	struct capaudit_task_state *st = current_state(&task);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st;
 	bool facts;
 	__s32 nr;
 
-	if (!st || !task)
+	if (!tid_marked(task->pid))
+		return 0;
+	st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st)
 		return 0;
 	nr = regs->orig_ax;
 	facts = facts_in_sys_exit && (nr == NR_BIND || nr == NR_SOCKET);
@@ -1091,8 +1037,8 @@ static __always_inline __u64 current_mmap_min_addr(void)
 
 static __always_inline int inlined_caller_enter(__u32 caller, __u64 arg)
 {
-	struct task_struct *task = NULL;
-	struct capaudit_task_state *st = current_state(&task);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct capaudit_task_state *st = traced_state(task);
 
 	if (!st)
 		return 0;

@@ -260,8 +260,8 @@ TEST(Modes, AttachToARunningProcessWithDashP) {
 TEST(Modes, DashPOnABusyProcessRecordsItsNextChecks) {
   CAPAUDIT_REQUIRE_ROOT();
   // Alone on its CPU at real-time priority, the target is switched out about
-  // once a second (RT throttling): only the mark itself can tell that CPU it
-  // is now traced. (taskset, chrt: util-linux, Essential.)
+  // once a second (RT throttling): its next check must find it traced without
+  // waiting for a context switch. (taskset, chrt: util-linux, Essential.)
   const bool pin = std::thread::hardware_concurrency() >= 2;
   std::vector<std::string> target_argv{helper_path(), "setuid-loop", "4000000000"};
   if (pin) target_argv.insert(target_argv.begin(), {"/usr/bin/taskset", "-c", "1", "/usr/bin/chrt", "-f", "10"});
