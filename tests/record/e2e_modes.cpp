@@ -349,18 +349,24 @@ TEST(Signals, SigintLeavesACompleteTrace) {
   std::filesystem::remove(out);
 }
 
+// SIGKILLs RECORDER after WAIT and reads what it left in OUT. The orphaned
+// command is ours to end: its pid is in the trace.
+Trace sigkill_after(pid_t recorder, const std::string& out, std::chrono::milliseconds wait) {
+  std::this_thread::sleep_for(wait);
+  kill(recorder, SIGKILL);
+  wait_status(recorder);
+  Trace t = load_trace(out);
+  for (const auto& e : t.execs) kill(static_cast<pid_t>(e.pid), SIGKILL);
+  return t;
+}
+
 TEST(Signals, SigkillLeavesAReadableTruncatedTrace) {
   CAPAUDIT_REQUIRE_ROOT();
   std::string out = temp_trace_path("sigkill");
   pid_t recorder = spawn(recorder_argv(out, {"--", helper_path(), "sleep", "30"}));
   ASSERT_TRUE(wait_for_header(out));
   // Past the writer's one-second flush interval, so the exec batch is on disk.
-  std::this_thread::sleep_for(1800ms);
-  kill(recorder, SIGKILL);
-  wait_status(recorder);
-  Trace t = load_trace(out);
-  // The orphaned command is ours to end: its pid is in the trace.
-  for (const auto& e : t.execs) kill(static_cast<pid_t>(e.pid), SIGKILL);
+  Trace t = sigkill_after(recorder, out, 1800ms);
   EXPECT_EQ(t.read.status, common::ReadStatus::truncated) << t.read.message;
   EXPECT_TRUE(t.read.has_header);
   EXPECT_FALSE(t.read.has_trailer);
@@ -378,11 +384,7 @@ TEST(Signals, ABlockedTargetsChecksAreOnDiskBeforeTheEnd) {
   pid_t recorder =
       spawn(recorder_argv(out, {"--stacks-per-key", "0", "--", helper_path(), "repeat", "2", "30", "chown"}));
   ASSERT_TRUE(wait_for_header(out));
-  std::this_thread::sleep_for(2500ms);
-  kill(recorder, SIGKILL);
-  wait_status(recorder);
-  Trace t = load_trace(out);
-  for (const auto& e : t.execs) kill(static_cast<pid_t>(e.pid), SIGKILL);
+  Trace t = sigkill_after(recorder, out, 2500ms);
   EXPECT_EQ(t.read.status, common::ReadStatus::truncated) << t.read.message;
   bool chown = false;
   for (const auto& c : t.checks_of(CAP_CHOWN)) chown |= c.granted;
