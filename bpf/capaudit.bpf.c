@@ -186,26 +186,61 @@ static __always_inline struct capaudit_task_state *mark_task(struct task_struct 
 	return st;
 }
 
-/* The traced state of TASK; in --cgroup mode, tasks found in the cgroup get marked lazily. */
-static __always_inline struct capaudit_task_state *traced_state(struct task_struct *task)
+/*
+ * --cgroup: the filter cgroup, so that "is the current task in it?" is one
+ * helper call (the kernel compares ancestors) rather than a walk up the
+ * hierarchy in probe reads, which every untraced task on the host would pay
+ * at each capability check.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} filter_cgroup SEC(".maps");
+
+/*
+ * The traced state of TASK; in --cgroup mode, tasks found in the cgroup get
+ * marked lazily. IS_CURRENT (a constant at each caller): TASK is the current
+ * task, and the program type has bpf_current_task_under_cgroup().
+ */
+static __always_inline struct capaudit_task_state *traced_state_of(struct task_struct *task, bool is_current)
 {
 	struct capaudit_task_state *st;
+	bool in;
 
-	/* late joiners of the cgroup have no bit yet */
-	if (!filter_cgroup_id && !tid_marked(task->pid))
+	if (tid_marked(task->pid)) {
+		st = bpf_task_storage_get(&tasks, task, 0, 0);
+		if (st)
+			return st;
+		/* An exited traced thread's id, reused: forget the bit, unless
+		 * this task got marked (-p iterator) between the lookup and the clear. */
+		tid_unmark(task->pid);
+		st = bpf_task_storage_get(&tasks, task, 0, 0);
+		if (st) {
+			tid_mark(task->pid);
+			return st;
+		}
+	}
+	if (!filter_cgroup_id)
 		return NULL;
-	st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (st)
-		return st;
-	if (filter_cgroup_id)
-		return task_in_filter_cgroup(task) ? mark_task(task) : NULL;
-	/* An exited traced thread's id, reused: forget the bit, unless this
-	 * task got marked (-p iterator) between the lookup and the clear. */
-	tid_unmark(task->pid);
-	st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (st)
-		tid_mark(task->pid);
-	return st;
+	/* a late joiner of the cgroup: no bit yet */
+	if (is_current)
+		in = bpf_current_task_under_cgroup(&filter_cgroup, 0) == 1;
+	else
+		in = task_in_filter_cgroup(task);
+	return in ? mark_task(task) : NULL;
+}
+
+static __always_inline struct capaudit_task_state *traced_state(struct task_struct *task)
+{
+	return traced_state_of(task, false);
+}
+
+/* For tracing programs, whose TASK is the current task. */
+static __always_inline struct capaudit_task_state *traced_current(struct task_struct *task)
+{
+	return traced_state_of(task, true);
 }
 
 /*
@@ -466,7 +501,7 @@ int BPF_PROG(tp_cap_capable, const struct cred *cred, struct user_namespace *tar
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct capaudit_task_state *st = traced_state(task);
+	struct capaudit_task_state *st = traced_current(task);
 
 	if (!st)
 		return 0;
@@ -478,7 +513,7 @@ int BPF_PROG(fexit_cap_capable, const struct cred *cred, struct user_namespace *
 	     unsigned int opts, int ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct capaudit_task_state *st = traced_state(task);
+	struct capaudit_task_state *st = traced_current(task);
 
 	if (!st)
 		return 0;
@@ -492,7 +527,7 @@ int BPF_KPROBE(kprobe_cap_capable, const struct cred *cred, struct user_namespac
 	       unsigned int opts)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct capaudit_task_state *st = traced_state(task);
+	struct capaudit_task_state *st = traced_current(task);
 
 	if (!st)
 		return 0;
@@ -524,7 +559,7 @@ int BPF_KRETPROBE(kretprobe_cap_capable, int ret)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct capaudit_task_state *st = traced_state(parent);
+	struct capaudit_task_state *st = traced_current(parent); /* the parent is current */
 	struct capaudit_fork_event *e;
 
 	struct capaudit_task_state *cst;
@@ -1038,7 +1073,7 @@ static __always_inline __u64 current_mmap_min_addr(void)
 static __always_inline int inlined_caller_enter(__u32 caller, __u64 arg)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct capaudit_task_state *st = traced_state(task);
+	struct capaudit_task_state *st = traced_current(task);
 
 	if (!st)
 		return 0;

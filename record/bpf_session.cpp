@@ -443,6 +443,19 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   if (load_err)
     throw common::Error("loading the BPF programs failed: " + load_notes.front(),
                         "run with -v to see the verifier log");
+  if (config.cgroup_id) {
+    // Before any hook is attached: a member's first check looks it up.
+    int fd = ::open(config.cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    uint32_t key = 0;
+    uint32_t value = static_cast<uint32_t>(fd);
+    int err = fd < 0 ? -errno
+                     : bpf_map__update_elem(skel->maps.filter_cgroup, &key, sizeof(key), &value, sizeof(value), BPF_ANY);
+    int saved = errno;
+    if (fd >= 0) ::close(fd);  // the map holds the cgroup
+    if (err)
+      throw common::Error(common::errno_message("using cgroup " + config.cgroup_path + " as the filter", saved),
+                          "--cgroup takes a cgroup v2 directory");
+  }
 
   auto attach = [](bpf_program* prog, bpf_link** link) {
     *link = bpf_program__attach(prog);

@@ -44,6 +44,7 @@ struct BpfConfig {
   uint32_t stacks_per_key = 4;
   uint64_t ringbuf_bytes = 16ull << 20;  // rounded up to a power of two
   uint64_t cgroup_id = 0;                // 0: no cgroup filter
+  std::string cgroup_path;               // the same cgroup (v2 directory), when cgroup_id is set
   pid_t recorder_tgid = 0;               // never traced
   OutcomeMode outcomes = OutcomeMode::first_denial;
   FactsChoice facts = FactsChoice::automatic;

@@ -351,7 +351,10 @@ RecordResult run_recording(const RecordOptions& given) {
                     : (!options.user.empty() || !options.caps.empty() || !options.service.empty())
                         ? OutcomeMode::all
                         : OutcomeMode::first_denial;
-  if (!options.cgroup.empty()) config.cgroup_id = cgroup_id_of(options.cgroup);
+  if (!options.cgroup.empty()) {
+    config.cgroup_id = cgroup_id_of(options.cgroup);
+    config.cgroup_path = options.cgroup;
+  }
 
   std::vector<pid_t> tree;
   if (options.pid) {

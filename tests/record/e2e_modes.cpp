@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -306,11 +307,20 @@ TEST(Modes, CgroupRecordsMembersOnly) {
   ASSERT_TRUE(wait_for_header(out));
   pid_t inside = spawn({helper_path(), "chown"}, cg + "/cgroup.procs");
   pid_t outside = spawn({helper_path(), "setgid"});
-  int st_in = wait_status(inside), st_out = wait_status(outside);
+  // A running process moved into a child cgroup, no exec after: found at its
+  // next check (the kernel's ancestor test), its earlier one stays out.
+  std::string child_cg = cg + "/child";
+  ASSERT_EQ(mkdir(child_cg.c_str(), 0755), 0) << strerror(errno);
+  pid_t mover = spawn({helper_path(), "repeat", "2", "1", "setgroups"});
+  std::this_thread::sleep_for(300ms);
+  std::ofstream(child_cg + "/cgroup.procs") << mover;
+  int st_in = wait_status(inside), st_out = wait_status(outside), st_mv = wait_status(mover);
   EXPECT_TRUE(WIFEXITED(st_in) && WEXITSTATUS(st_in) == 0);
   EXPECT_TRUE(WIFEXITED(st_out) && WEXITSTATUS(st_out) == 0);
+  EXPECT_TRUE(WIFEXITED(st_mv) && WEXITSTATUS(st_mv) == 0);
   int st = wait_status(recorder);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  rmdir(child_cg.c_str());
   rmdir(cg.c_str());
   Trace t = load_trace(out);
   ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
@@ -320,6 +330,9 @@ TEST(Modes, CgroupRecordsMembersOnly) {
   for (const auto& c : t.checks_of(CAP_CHOWN)) chown |= c.pid == static_cast<uint32_t>(inside) && c.granted;
   EXPECT_TRUE(chown);
   for (const auto& c : t.checks) EXPECT_NE(c.pid, static_cast<uint32_t>(outside)) << "outside the cgroup";
+  size_t mover_setgroups = 0;
+  for (const auto& c : t.checks_of(CAP_SETGID)) mover_setgroups += c.pid == static_cast<uint32_t>(mover);
+  EXPECT_EQ(mover_setgroups, 1u) << "only the setgroups() made after the move";
   for (const auto& c : t.checks) EXPECT_NE(c.pid, static_cast<uint32_t>(recorder)) << "the recorder itself";
   bool exec_in = false;
   for (const auto& e : t.execs)
