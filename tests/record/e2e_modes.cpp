@@ -289,10 +289,12 @@ TEST(Modes, DashPOnABusyProcessRecordsItsNextChecks) {
   ASSERT_NE(first_ns, UINT64_MAX);
   // The header's clock is read after the mark and the context snapshot
   // (over a millisecond here); the target, looping at real-time priority,
-  // checks within microseconds of the mark.
+  // checks within microseconds of the mark, unless RT throttling has just
+  // stopped it (up to 50 ms of each second). A filter that learned of the
+  // mark only at the target's next context switch measured 110-180 ms.
   const auto late_ns = static_cast<int64_t>(first_ns) - static_cast<int64_t>(t.header.clock_boottime_ns);
   std::cout << "first check " << late_ns / 1e6 << " ms after the header's clock\n";
-  if (pin) EXPECT_LT(late_ns, 0) << "first check only after the header's snapshot";
+  if (pin) EXPECT_LT(late_ns, 100'000'000) << "first check this late after the header's snapshot";
   std::filesystem::remove(out);
 }
 
