@@ -46,6 +46,9 @@ const volatile __u32 recorder_tgid = 0;
 const volatile __u32 stacks_per_key = 4;
 const volatile __u64 filter_cgroup_id = 0;   /* 0: no cgroup filter */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this backlog */
+/* 0 where the kernel refuses task storage in cgroup programs (6.1, 6.12): the
+ * fact programs then know traced tasks by their tid in traced_tid_set. */
+const volatile __u32 facts_use_storage = 1;
 
 _Static_assert(__builtin_offsetof(struct capaudit_cap_event, stack) == CAPAUDIT_CAP_SMALL_SIZE,
 	       "a check without a stack is the cap event up to its stack");
@@ -106,6 +109,15 @@ struct {
  */
 #define TID_WORDS (4194304 / 64)
 __u64 traced_tids[TID_WORDS];
+
+/* Only with facts_use_storage == 0: tids marked and not exited. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tid_set SEC(".maps");
 
 static __always_inline bool tid_marked(__u32 tid)
 {
@@ -169,6 +181,14 @@ static __always_inline bool task_in_filter_cgroup(struct task_struct *task)
 	return false;
 }
 
+static __always_inline void light_fact_mark(__u32 tid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&traced_tid_set, &tid, &one, BPF_ANY))
+		count(CAPAUDIT_CNT_TASK_MAP_FULL);
+}
+
 static __always_inline struct capaudit_task_state *mark_task(struct task_struct *task)
 {
 	struct capaudit_task_state *st;
@@ -183,6 +203,8 @@ static __always_inline struct capaudit_task_state *mark_task(struct task_struct 
 	st->flags |= CAPAUDIT_TASK_TRACED;
 	/* after the storage exists: a set bit must never hide a traced task */
 	tid_mark(task->pid);
+	if (!facts_use_storage)
+		light_fact_mark(task->pid);
 	return st;
 }
 
@@ -683,6 +705,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	/* a thread that is not the leader takes the leader's id in exec */
 	tid_mark(p->pid);
+	if (!facts_use_storage && old_pid != p->pid) {
+		__u32 old = old_pid;
+
+		bpf_map_delete_elem(&traced_tid_set, &old);
+		light_fact_mark(p->pid);
+	}
 	/* the checks before the exec belong to the old image */
 	flush_batch(st);
 	/* the exec event carries the new sets; later changes are measured from them */
@@ -740,6 +768,11 @@ int BPF_PROG(on_exit, struct task_struct *p)
 
 	if (!st)
 		return 0;
+	if (!facts_use_storage) {
+		__u32 tid = p->pid;
+
+		bpf_map_delete_elem(&traced_tid_set, &tid);
+	}
 	if (st->flags & CAPAUDIT_TASK_PENDING_OUTCOME)
 		count(CAPAUDIT_CNT_OUTCOMES_MISSED);
 	check_cred(p, st);
@@ -954,11 +987,32 @@ static __always_inline void emit_op(struct task_struct *task, __u32 kind, __s32 
 	submit_op(task, e, nr, 0, false);
 }
 
+/*
+ * Without task storage, whether TASK is traced comes from a hash set of the
+ * tids marked and not yet exited; the bit alone could be a stale one. The
+ * fact then goes out before any checks still batched for the task (they were
+ * made earlier; the analyzer goes by time) and a credential change is
+ * reported at the next check rather than before it (the fact has its own ids).
+ */
+static __always_inline bool light_fact_traced(struct task_struct *task)
+{
+	__u32 tid = task->pid;
+
+	return tid_marked(tid) && bpf_map_lookup_elem(&traced_tid_set, &tid);
+}
+
 static __always_inline int on_bind(struct bpf_sock_addr *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct capaudit_task_state *st = traced_state(task);
+	struct capaudit_task_state *st;
 
+	if (!facts_use_storage) {
+		if (light_fact_traced(task))
+			emit_op(task, CAPAUDIT_OP_BIND, NR_BIND, ctx->user_family,
+				__builtin_bswap16((__u16)ctx->user_port), ctx->type, ctx->protocol);
+		return 1;
+	}
+	st = traced_state(task);
 	if (!st)
 		return 1;
 	check_cred(task, st); /* the fact carries the ids: keep any change before it */
@@ -991,6 +1045,11 @@ int facts_sock_create(struct bpf_sock *sk)
 
 	if (type != SOCK_RAW && !icmp)
 		return 1;
+	if (!facts_use_storage) {
+		if (light_fact_traced(task))
+			emit_op(task, CAPAUDIT_OP_SOCKET, NR_SOCKET, sk->family, type, proto, 0);
+		return 1;
+	}
 	st = traced_state(task);
 	if (!st)
 		return 1;

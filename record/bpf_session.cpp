@@ -412,14 +412,25 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   else if (root.empty()) session->facts_reason_ = "syscall exit: no cgroup v2 hierarchy is mounted";
   cgroup_facts = cgroup_facts && !root.empty();
   const bool want_callers = chosen == common::Hook::fexit || chosen == common::Hook::kprobe;
+  // Facts programs with task storage; without it (6.1 and 6.12 refuse task
+  // storage in cgroup programs); none (syscall exit). Caller probes count
+  // for more than where the facts come from.
+  enum class Facts { with_storage, without_storage, none };
   struct Variant {
-    bool facts, callers;
+    Facts facts;
+    bool callers;
   };
-  std::vector<Variant> variants = {{cgroup_facts, want_callers}};
-  if (cgroup_facts) variants.push_back({false, want_callers});
-  if (want_callers) variants.push_back({cgroup_facts, false});
-  if (cgroup_facts && want_callers) variants.push_back({false, false});
+  std::vector<Variant> variants;
+  for (bool callers : {true, false}) {
+    if (callers && !want_callers) continue;
+    if (cgroup_facts) {
+      variants.push_back({Facts::with_storage, callers});
+      variants.push_back({Facts::without_storage, callers});
+    }
+    variants.push_back({Facts::none, callers});
+  }
   std::vector<std::string> caller_problems, load_notes;
+  std::string facts_note;
   std::vector<InlinedCaller> callers;
   capaudit_bpf* skel = nullptr;
   int load_err = 0;
@@ -428,17 +439,22 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
     select_hook_programs(skel, chosen);
     caller_problems = load_notes;
     callers = enable_inlined_callers(skel, v.callers ? chosen : common::Hook::unknown, caller_problems);
-    for (auto* f : fact_programs(skel)) bpf_program__set_autoload(f, v.facts);
+    for (auto* f : fact_programs(skel)) bpf_program__set_autoload(f, v.facts != Facts::none);
+    skel->rodata->facts_use_storage = v.facts == Facts::with_storage;
     load_err = capaudit_bpf__load(skel);
     if (!load_err) {
-      if (cgroup_facts && !v.facts)
+      if (cgroup_facts && v.facts == Facts::none)
         session->facts_reason_ = "syscall exit: the cgroup programs were refused at load with the rest";
+      if (v.facts == Facts::without_storage) facts_note = " (without task storage, which this kernel refuses there)";
       if (want_callers && !v.callers) caller_problems.push_back("caller probes: refused at load with the rest");
-      cgroup_facts = v.facts;
+      cgroup_facts = v.facts != Facts::none;
       break;
     }
-    load_notes.push_back(std::string(v.facts ? "with" : "without") + " cgroup programs, " +
-                         (v.callers ? "with" : "without") + " caller probes: " + failure_reason("load", -load_err));
+    const char* facts_text = v.facts == Facts::with_storage      ? "with cgroup programs"
+                             : v.facts == Facts::without_storage ? "with cgroup programs without task storage"
+                                                                 : "without cgroup programs";
+    load_notes.push_back(std::string(facts_text) + ", " + (v.callers ? "with" : "without") +
+                         " caller probes: " + failure_reason("load", -load_err));
   }
   if (load_err)
     throw common::Error("loading the BPF programs failed: " + load_notes.front(),
@@ -492,7 +508,7 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
       }
     }
     if (fd >= 0) ::close(fd);  // the links hold the cgroup
-    if (cgroup_facts) session->facts_reason_ = "cgroup programs bind4, bind6, sock_create on " + root;
+    if (cgroup_facts) session->facts_reason_ = "cgroup programs bind4, bind6, sock_create on " + root + facts_note;
   }
   session->facts_source_ = cgroup_facts ? common::FactsSource::cgroup_hooks : common::FactsSource::sys_exit;
   skel->bss->facts_in_sys_exit = cgroup_facts ? 0 : 1;
