@@ -224,6 +224,10 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=(), count_
                             elif bool(s.get("outcomes")) != bool(reference_summary[scenario].get("outcomes")):
                                 problems.append(f"{s.get('outcomes')} syscall outcomes, native "
                                                 f"{reference_summary[scenario].get('outcomes')}")
+                            elif (set(s.get("operations", [])) !=
+                                  set(reference_summary[scenario].get("operations", []))):
+                                problems.append(f"bind/socket facts {sorted(s.get('operations', []))}, native "
+                                                f"{sorted(reference_summary[scenario].get('operations', []))}")
                             elif blind:
                                 note = "unseen (cap_capable inlined): " + ", ".join(
                                     f"{c.removeprefix('cap_')} via {f}" for c, f in sorted(blind.items()))

@@ -202,6 +202,17 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(failures, 1, rows)
         self.assertIn("syscall outcomes", rows[("6.1", "kprobe")][6])
 
+    def test_missing_bind_fact_fails(self):
+        native = summary("tp_btf", {"cap_setuid": cap()})
+        native["operations"] = ["bind:2:80"]
+        self.put("native", "setuid", "auto", native)
+        guest = summary("kprobe", {"cap_setuid": cap(opts=[4])})
+        self.put("6.1", "setuid", "kprobe", dict(guest, operations=[]))
+        self.put("6.1", "setuid", "auto", dict(guest, hook="fexit", operations=["bind:2:80"]))
+        failures, rows = self.failures()
+        self.assertEqual(failures, 1, rows)
+        self.assertIn("bind/socket facts [], native ['bind:2:80']", rows[("6.1", "kprobe")][6])
+
     def test_analyzer_recommendation_must_match(self):
         self.put_report("native", "setuid", "auto", ["CAP_SETUID"])
         self.put_report("6.1", "setuid", "auto", ["CAP_SETUID"])

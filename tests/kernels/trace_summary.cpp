@@ -62,6 +62,14 @@ class Summary : public TraceVisitor {
   }
   void on_execs(std::span<const ExecEvent> execs) override { execs_ += execs.size(); }
   void on_outcomes(std::span<const SyscallOutcome> o) override { outcomes_ += o.size(); }
+  // The facts a re-evaluation needs, by what they say (not by time or source).
+  void on_operations(std::span<const OperationFact> ops) override {
+    for (const auto& o : ops) {
+      std::string key = std::string(to_string(o.kind)) + ":" + std::to_string(o.a0) + ":" + std::to_string(o.a1);
+      if (o.kind == OpKind::socket) key += ":" + std::to_string(o.a2);
+      operations_.insert(key);
+    }
+  }
   void on_stacks(std::span<const KernelStack> stacks) override {
     for (const auto& s : stacks) stacks_[s.id] = s.frames;
   }
@@ -84,6 +92,13 @@ class Summary : public TraceVisitor {
                 static_cast<unsigned long long>(execs_), static_cast<unsigned long long>(outcomes_),
                 trailer_.clean_shutdown ? "true" : "false");
     const auto& l = trailer_.losses;
+    std::printf(",\"operations\":[");
+    sep = "";
+    for (const auto& o : operations_) {
+      std::printf("%s%s", sep, json_string(o).c_str());
+      sep = ",";
+    }
+    std::printf("]");
     std::printf(",\"ringbuf_drops\":%llu,\"hook_misses\":%llu,\"caps\":{", static_cast<unsigned long long>(l.ringbuf_drops),
                 static_cast<unsigned long long>(l.hook_misses));
     sep = "";
@@ -131,6 +146,7 @@ class Summary : public TraceVisitor {
   std::map<uint32_t, std::vector<std::string>> stacks_;
   uint64_t execs_ = 0;
   uint64_t outcomes_ = 0;
+  std::set<std::string> operations_;
 };
 
 }  // namespace
