@@ -297,6 +297,28 @@ static __always_inline __s32 syscall_nr_of(struct task_struct *task)
 	return nr < 0 ? -1 : (__s32)nr;
 }
 
+/* 6.2+; tp_btf needs 6.14, so only the tracepoint's program uses it. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * The same without the helper call: a task's registers sit at a fixed place
+ * on its kernel stack for its whole life, so their address is taken once and
+ * then read through a cast (inlined by the verifier).
+ */
+static __always_inline __s32 syscall_nr_cached(struct task_struct *task, struct capaudit_task_state *st)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	if (task->flags & PF_KTHREAD)
+		return -1;
+	if (!st->regs_addr)
+		st->regs_addr = (__u64)bpf_task_pt_regs(task);
+	regs = bpf_rdonly_cast((void *)st->regs_addr, bpf_core_type_id_kernel(struct pt_regs));
+	nr = regs->orig_ax;
+	return nr < 0 ? -1 : (__s32)nr;
+}
+
 static __always_inline bool take_stack_budget(struct capaudit_task_state *st, int cap, __s32 nr, bool granted)
 {
 	__u32 key = ((__u32)cap & 0xff) | (((__u32)nr & 0x7fff) << 8) | ((__u32)granted << 23) | (1u << 24);
@@ -436,19 +458,17 @@ static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, s
 	e->pad = 0;
 }
 
-/* The per-check path. TASK is current, ST its traced state. */
-static __always_inline int handle_check(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
-					__u64 inum, int cap, __u32 opts, bool has_opts, int ret)
+/* The per-check path. TASK is current, ST its traced state, NR the syscall. */
+static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
+					   __u64 inum, int cap, __u32 opts, bool has_opts, int ret, __s32 nr)
 {
 	struct capaudit_cap_event *e;
 	bool granted = ret == 0;
 	__u32 zero = 0, i;
-	__s32 nr;
 
 	/* Every helper call counts here (each is a call and a mitigated return):
 	 * ids come from direct loads, and checks leave in batches. */
 	check_cred(task, st);
-	nr = syscall_nr_of(task);
 	if (!granted && nr >= 0 && outcomes_live) {
 		st->flags |= CAPAUDIT_TASK_PENDING_OUTCOME;
 		st->pending_nr = nr;
@@ -493,6 +513,12 @@ static __always_inline int handle_check(void *ctx, struct task_struct *task, str
 	return 0;
 }
 
+static __always_inline int handle_check(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
+					__u64 inum, int cap, __u32 opts, bool has_opts, int ret)
+{
+	return handle_check_nr(ctx, task, st, inum, cap, opts, has_opts, ret, syscall_nr_of(task));
+}
+
 /* ---- fallback: callers that inline cap_capable (used by the hooks below) ---- */
 
 #define CAP_SYS_RAWIO 17
@@ -527,7 +553,7 @@ int BPF_PROG(tp_cap_capable, const struct cred *cred, struct user_namespace *tar
 
 	if (!st)
 		return 0;
-	return handle_check(ctx, task, st, targ_ns->ns.inum, cap, 0, false, ret);
+	return handle_check_nr(ctx, task, st, targ_ns->ns.inum, cap, 0, false, ret, syscall_nr_cached(task, st));
 }
 
 SEC("fexit/cap_capable")
