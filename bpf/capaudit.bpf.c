@@ -609,7 +609,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct capaudit_task_state *st = traced_current(parent); /* the parent is current */
 	struct capaudit_fork_event *e;
-
 	struct capaudit_task_state *cst;
 
 	if (!st)
@@ -748,16 +747,17 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	fill_hdr(&e->hdr, CAPAUDIT_EV_EXEC, sizeof(*e), p);
 	e->old_tid = old_pid;
+	/* exec installed one struct cred as both cred and real_cred: note_cred() read it */
 	cred = p->cred;
-	e->uid = BPF_CORE_READ(cred, uid.val);
-	e->gid = BPF_CORE_READ(cred, gid.val);
-	e->euid = BPF_CORE_READ(cred, euid.val);
-	e->egid = BPF_CORE_READ(cred, egid.val);
-	e->cap_effective = cap_of(&cred->cap_effective);
-	e->cap_permitted = cap_of(&cred->cap_permitted);
-	e->cap_inheritable = cap_of(&cred->cap_inheritable);
+	e->uid = st->cred.uid;
+	e->gid = st->cred.gid;
+	e->euid = st->cred.euid;
+	e->egid = st->cred.egid;
+	e->cap_effective = st->cred.effective;
+	e->cap_permitted = st->cred.permitted;
+	e->cap_inheritable = st->cred.inheritable;
 	e->cap_bounding = cap_of(&cred->cap_bset);
-	e->cap_ambient = cap_of(&cred->cap_ambient);
+	e->cap_ambient = st->cred.ambient;
 	e->userns_inum = BPF_CORE_READ(cred, user_ns, ns.inum);
 	e->netns_inum = BPF_CORE_READ(p, nsproxy, net_ns, ns.inum);
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -1027,24 +1027,29 @@ static __always_inline bool light_fact_traced(struct task_struct *task)
 	return tid_marked(tid) && bpf_map_lookup_elem(&traced_tid_set, &tid);
 }
 
-static __always_inline int on_bind(struct bpf_sock_addr *ctx)
+/* Sends a bind/socket fact of the current task, when it is traced. */
+static __always_inline void emit_fact(__u32 kind, __s32 nr, __s64 a0, __s64 a1, __s64 a2, __s64 a3)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct capaudit_task_state *st;
 
 	if (!facts_use_storage) {
 		if (light_fact_traced(task))
-			emit_op(task, CAPAUDIT_OP_BIND, NR_BIND, ctx->user_family,
-				__builtin_bswap16((__u16)ctx->user_port), ctx->type, ctx->protocol);
-		return 1;
+			emit_op(task, kind, nr, a0, a1, a2, a3);
+		return;
 	}
 	st = traced_state(task);
 	if (!st)
-		return 1;
+		return;
 	check_cred(task, st); /* the fact carries the ids: keep any change before it */
 	flush_batch(st);
-	emit_op(task, CAPAUDIT_OP_BIND, NR_BIND, ctx->user_family, __builtin_bswap16((__u16)ctx->user_port), ctx->type,
-		ctx->protocol);
+	emit_op(task, kind, nr, a0, a1, a2, a3);
+}
+
+static __always_inline int on_bind(struct bpf_sock_addr *ctx)
+{
+	emit_fact(CAPAUDIT_OP_BIND, NR_BIND, ctx->user_family, __builtin_bswap16((__u16)ctx->user_port), ctx->type,
+		  ctx->protocol);
 	return 1;
 }
 
@@ -1063,25 +1068,11 @@ int facts_bind6(struct bpf_sock_addr *ctx)
 SEC("cgroup/sock_create")
 int facts_sock_create(struct bpf_sock *sk)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 type = sk->type, proto = sk->protocol;
 	bool icmp = type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6);
 
-	struct capaudit_task_state *st;
-
-	if (type != SOCK_RAW && !icmp)
-		return 1;
-	if (!facts_use_storage) {
-		if (light_fact_traced(task))
-			emit_op(task, CAPAUDIT_OP_SOCKET, NR_SOCKET, sk->family, type, proto, 0);
-		return 1;
-	}
-	st = traced_state(task);
-	if (!st)
-		return 1;
-	check_cred(task, st);
-	flush_batch(st);
-	emit_op(task, CAPAUDIT_OP_SOCKET, NR_SOCKET, sk->family, type, proto, 0);
+	if (type == SOCK_RAW || icmp)
+		emit_fact(CAPAUDIT_OP_SOCKET, NR_SOCKET, sk->family, type, proto, 0);
 	return 1;
 }
 

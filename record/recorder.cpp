@@ -513,8 +513,9 @@ RecordResult run_recording(const RecordOptions& given) {
     if (result.stop_reason.rfind("error", 0) != 0) result.stop_reason = "error: " + *err;
   }
   ring_buffer__consume(rb.get());
-  session.fill_losses(bpf->read_counters(), bpf->hook_misses());
-  if (uint64_t rebuilt = bpf->read_counters()[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)
+  const BpfCounters counters = bpf->read_counters();
+  session.fill_losses(counters, bpf->hook_misses());
+  if (uint64_t rebuilt = counters[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)
     fprintf(stderr, "capaudit-record: %llu checks rebuilt at callers that inline cap_capable\n",
             static_cast<unsigned long long>(rebuilt));
   if (child && !child_reaped) {

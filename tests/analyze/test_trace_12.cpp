@@ -192,11 +192,17 @@ TEST(CredChange, SetuidKeepingCapsThenCapsetKeepsOnlyWhatCapsetChose) {
 
 // ---- outcome tracking windows ----
 
-Synth denied_mount(common::OutcomeTracking mode) {
+// One process of uid 1000 without capabilities, making one check AFTER ns past its exec.
+Synth one_check(uint32_t pid, const std::string& exe, uint64_t after, int cap, bool granted, int32_t nr) {
   Synth s;
+  s.exec(pid, kT0, exe, 1000, 0);
+  s.check(pid, kT0 + after, cap, granted, nr);
+  return s;
+}
+
+Synth denied_mount(common::OutcomeTracking mode) {
+  Synth s = one_check(700, "/usr/bin/tool", 1000, kCapSysAdmin, false, kMount);
   s.header.outcome_tracking = mode;
-  s.exec(700, kT0, "/usr/bin/tool", 1000, 0);
-  s.check(700, kT0 + 1000, kCapSysAdmin, false, kMount);
   return s;
 }
 
@@ -330,10 +336,8 @@ TEST(DeniedOutcomes, OneCapDeniedOnTwoCallPathsCountsTheOutcomeOnce) {
 // ---- facts from cgroup hooks ----
 
 Synth raw_socket(common::FactsSource facts) {
-  Synth s;
+  Synth s = one_check(1000, "/usr/bin/ping", 100, kCapNetRaw, true, kSocket);
   s.header.facts_source = facts;
-  s.exec(1000, kT0, "/usr/bin/ping", 1000, 0);
-  s.check(1000, kT0 + 100, kCapNetRaw, true, kSocket);
   return s;
 }
 
