@@ -437,7 +437,10 @@ RecordResult run_recording(const RecordOptions& given) {
   SignalForwarder signals(child ? child->pid() : 0);
   int signals_seen = 0;
   RecordResult result;
-  bool tty = options.status_line && isatty(STDERR_FILENO);
+  // A terminal gets one line rewritten in place; -v prints it on a pipe too,
+  // a line a second, so a log shows progress and losses as they happen.
+  const bool tty = isatty(STDERR_FILENO);
+  const bool show_status = options.status_line && (tty || options.verbose);
   const uint64_t start_ns = clock_ns(CLOCK_MONOTONIC);
   uint64_t last_status_ns = 0, forwarded_at_ns = 0;
   bool child_reaped = false;
@@ -491,14 +494,15 @@ RecordResult run_recording(const RecordOptions& given) {
         result.stop_reason = "duration";
         break;
       }
-      if (tty && now - last_status_ns >= 1'000'000'000ull) {
+      if (show_status && now - last_status_ns >= 1'000'000'000ull) {
         last_status_ns = now;
+        session.fill_losses(bpf->read_counters(), bpf->hook_misses());  // the losses as of this line
         auto& c = session.counts_;
-        fprintf(stderr, "\r[capaudit] %5.1fs  checks %llu  events %llu  capabilities %d  losses %s   ",
-                (now - start_ns) / 1e9, static_cast<unsigned long long>(c.cap_checks),
+        fprintf(stderr, "%s[capaudit] %5.1fs  checks %llu  events %llu  capabilities %d  losses %s%s",
+                tty ? "\r" : "", (now - start_ns) / 1e9, static_cast<unsigned long long>(c.cap_checks),
                 static_cast<unsigned long long>(total_events(c)),
-                __builtin_popcountll(session.caps_seen_), describe_losses(session.losses_).c_str());
-        session.fill_losses(bpf->read_counters(), bpf->hook_misses());
+                __builtin_popcountll(session.caps_seen_), describe_losses(session.losses_).c_str(),
+                tty ? "   " : "\n");
       }
     }
   } catch (const common::Error& e) {
@@ -521,7 +525,7 @@ RecordResult run_recording(const RecordOptions& given) {
   if (child && !child_reaped) {
     if (auto st = child->try_wait()) result.target_status = *st;
   }
-  if (tty) fputs("\n", stderr);
+  if (show_status && tty) fputs("\n", stderr);
 
   common::Trailer trailer;
   trailer.clean_shutdown = result.stop_reason.rfind("error", 0) != 0;

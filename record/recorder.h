@@ -29,7 +29,7 @@ struct RecordOptions {
   uint64_t ringbuf_bytes = 16ull << 20;
   uint64_t duration_ms = 0;           // 0 = until the target ends / a signal
   bool verbose = false;
-  bool status_line = true;            // only ever shown on a terminal
+  bool status_line = true;            // shown on a terminal, or on a pipe with verbose
   std::vector<std::string> argv;      // the recorder's own command line, for the header
 };
 
