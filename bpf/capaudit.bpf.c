@@ -274,12 +274,28 @@ static __always_inline struct capaudit_task_state *traced_current(struct task_st
 static __always_inline void flush_batch(struct capaudit_task_state *st)
 {
 	__u32 n = st->batch_n;
+	__u64 latest = 0;
 
 	if (!n)
 		return;
 	st->batch_n = 0;
 	if (n > CAPAUDIT_BATCH_CHECKS)
 		n = CAPAUDIT_BATCH_CHECKS;
+	/* An untimed repeat gets the latest time it can have: the next timed
+	 * check's, or now for the repeats that end the batch. */
+	for (int j = CAPAUDIT_BATCH_CHECKS - 1; j >= 0; j--) {
+		struct capaudit_cap_event *c = (struct capaudit_cap_event *)st->batch[j];
+
+		if (j >= n)
+			continue;
+		if (!(c->flags & CAPAUDIT_CAP_UNTIMED)) {
+			latest = c->hdr.time_ns;
+			continue;
+		}
+		if (!latest)
+			latest = bpf_ktime_get_boot_ns();
+		c->hdr.time_ns = latest;
+	}
 	if (bpf_ringbuf_output(&events, st->batch, n * CAPAUDIT_CAP_SMALL_SIZE, wakeup_flag()))
 		count_n(CAPAUDIT_CNT_RINGBUF_DROPS, n);
 }
@@ -441,14 +457,13 @@ static __always_inline void check_cred(struct task_struct *task, struct capaudit
 	bpf_ringbuf_submit(e, wakeup_flag());
 }
 
-static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, struct task_struct *task, int cap,
-				     __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum)
+static __always_inline void fill_cap_untimed(struct capaudit_cap_event *e, __u32 size, struct task_struct *task,
+					     int cap, __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum)
 {
 	e->hdr.type = CAPAUDIT_EV_CAP;
 	e->hdr.pid = task->tgid;
 	e->hdr.tid = task->pid;
 	e->hdr.size = size;
-	e->hdr.time_ns = bpf_ktime_get_boot_ns();
 	e->cap = cap;
 	e->syscall_nr = nr;
 	e->opts = opts & ~CAPAUDIT_OPTS_SYNTHESIZED;
@@ -458,6 +473,21 @@ static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, s
 	e->pad = 0;
 }
 
+static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, struct task_struct *task, int cap,
+				     __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum)
+{
+	fill_cap_untimed(e, size, task, cap, nr, opts, has_opts, granted, inum);
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+}
+
+/* E repeats PREV: the same check by the same task (the caller checks the task). */
+static __always_inline bool same_check(const struct capaudit_cap_event *e, const struct capaudit_cap_event *prev)
+{
+	return e->cap == prev->cap && e->syscall_nr == prev->syscall_nr && e->opts == prev->opts &&
+	       e->target_userns_inum == prev->target_userns_inum &&
+	       (e->flags & ~CAPAUDIT_CAP_UNTIMED) == (prev->flags & ~CAPAUDIT_CAP_UNTIMED);
+}
+
 /* The per-check path. TASK is current, ST its traced state, NR the syscall. */
 static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
 					   __u64 inum, int cap, __u32 opts, bool has_opts, int ret, __s32 nr)
@@ -465,6 +495,7 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 	struct capaudit_cap_event *e;
 	bool granted = ret == 0;
 	__u32 zero = 0, i;
+	__u64 jiffies;
 
 	/* Every helper call counts here (each is a call and a mitigated return):
 	 * ids come from direct loads, and checks leave in batches. */
@@ -498,16 +529,29 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 	if (i >= CAPAUDIT_BATCH_CHECKS) /* never: a full batch leaves at once */
 		i = 0;
 	e = (struct capaudit_cap_event *)st->batch[i];
-	fill_cap(e, CAPAUDIT_CAP_SMALL_SIZE, task, cap, nr, opts, has_opts, granted, inum);
+	fill_cap_untimed(e, CAPAUDIT_CAP_SMALL_SIZE, task, cap, nr, opts, has_opts, granted, inum);
 	e->stack_bytes = 0;
 	if (stacks_per_key)
 		e->flags |= CAPAUDIT_CAP_UNSAMPLED;
-	if (i == 0)
+	jiffies = bpf_jiffies64();
+	/* The clock is the dearest part of a check: a repeat of the previous one
+	 * in the same tick goes without. The last of a batch is always timed. */
+	if (i > 0 && i + 1 < CAPAUDIT_BATCH_CHECKS && granted && jiffies == st->batch_jiffies &&
+	    same_check(e, (struct capaudit_cap_event *)st->batch[(i - 1) & (CAPAUDIT_BATCH_CHECKS - 1)])) {
+		e->flags |= CAPAUDIT_CAP_UNTIMED;
+		e->hdr.time_ns = 0;
+	} else {
+		e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	}
+	if (i == 0) {
 		st->batch_first_ns = e->hdr.time_ns;
+		st->batch_jiffies = jiffies;
+	}
 	st->batch_n = i + 1;
 	/* A denial leaves at once: the recorder starts tracking outcomes on it.
 	 * A slow trickle of checks leaves within a second. */
-	if (i + 1 == CAPAUDIT_BATCH_CHECKS || !granted || e->hdr.time_ns - st->batch_first_ns > 1000000000ull)
+	if (i + 1 == CAPAUDIT_BATCH_CHECKS || !granted ||
+	    (e->hdr.time_ns && e->hdr.time_ns - st->batch_first_ns > 1000000000ull))
 		flush_batch(st);
 	st->batch_busy = 0;
 	return 0;

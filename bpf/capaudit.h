@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 5
+#define CAPAUDIT_BPF_ABI_VERSION 6
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -54,6 +54,14 @@ enum capaudit_counter {
  * turns it into CAPAUDIT_CAP_SYNTHESIZED. */
 #define CAPAUDIT_OPTS_SYNTHESIZED 0x80000000u
 #define CAPAUDIT_CAP_UNSAMPLED 0x8 /* past the stack budget: no stack by design */
+/*
+ * A repeat of the task's previous check within the same batch and jiffy: its
+ * clock was not read. hdr.time_ns holds the time of the next timed check in
+ * its record or of the flush (the latest it can have happened); the earliest
+ * is the time of the timed check before it in the record (the first check of
+ * a record always has its own time).
+ */
+#define CAPAUDIT_CAP_UNTIMED 0x10
 
 /*
  * A check without a stack is sent as the part of capaudit_cap_event before
@@ -180,6 +188,7 @@ struct capaudit_task_state {
 	__u32 batch_n;    /* checks waiting in batch[], oldest first */
 	__u32 batch_busy; /* an append is under way: sched_switch must not flush (fexit is preemptible) */
 	__u64 batch_first_ns; /* time of batch[0] */
+	__u64 batch_jiffies;  /* jiffies at batch[0]: repeats in the same tick skip the clock */
 	__u64 regs_addr;      /* the task's struct pt_regs, once looked up (tp_btf only) */
 	struct capaudit_cred_state cred;
 	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];

@@ -141,6 +141,10 @@ struct CapCheck {
   uint32_t opts = 0;        // CAP_OPT_* bits, meaningful iff Header::opts_available
   uint64_t target_userns_inum = 0;
   uint32_t stack_id = 0;    // 0 = no kernel stack stored for this check
+  // 0: time_ns is the check's own time. Otherwise a repeat of the task's
+  // previous check whose clock was not read (1.4): it happened in
+  // [time_ns, time_ns + time_spread_ns].
+  uint64_t time_spread_ns = 0;
 
   bool operator==(const CapCheck&) const = default;
 };

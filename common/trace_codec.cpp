@@ -332,6 +332,7 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
     put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.opts; }, [&](unsigned n) { return c.initOpts(n); });
     put_column<uint64_t>(v, 0ull, [](const CapCheck& e) { return e.target_userns_inum; }, [&](unsigned n) { return c.initTargetUsernsInum(n); });
     put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.stack_id; }, [&](unsigned n) { return c.initStackId(n); });
+    put_column<uint64_t>(v, 0ull, [](const CapCheck& e) { return e.time_spread_ns; }, [&](unsigned n) { return c.initTimeSpreadNs(n); });
   }
   if (!batch.forks.empty()) {
     auto l = b.initForks(static_cast<unsigned>(batch.forks.size()));
@@ -642,6 +643,7 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   c.opts = r.getOpts();
   c.target_userns_inum = r.getTargetUsernsInum();
   c.stack_id = r.getStackId();
+  c.time_spread_ns = r.getTimeSpreadNs();
   check_column(c.time_deltas, c.count, "timeDeltas");
   check_column(c.pid, c.count, "pid");
   check_column(c.tid, c.count, "tid");
@@ -651,6 +653,7 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   check_column(c.opts, c.count, "opts");
   check_column(c.target_userns_inum, c.count, "targetUsernsInum");
   check_column(c.stack_id, c.count, "stackId");
+  check_column(c.time_spread_ns, c.count, "timeSpreadNs");
   return c;
 }
 
@@ -690,6 +693,7 @@ void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck
   get_column<uint32_t>(c.opts, first, out, 0u, [](CapCheck& e, uint32_t v) { e.opts = v; });
   get_column<uint64_t>(c.target_userns_inum, first, out, 0ull, [](CapCheck& e, uint64_t v) { e.target_userns_inum = v; });
   get_column<uint32_t>(c.stack_id, first, out, 0u, [](CapCheck& e, uint32_t v) { e.stack_id = v; });
+  get_column<uint64_t>(c.time_spread_ns, first, out, 0ull, [](CapCheck& e, uint64_t v) { e.time_spread_ns = v; });
 }
 
 }  // namespace capaudit::common::codec

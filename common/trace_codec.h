@@ -25,8 +25,9 @@ inline constexpr std::array<uint8_t, 8> kMagic = {'C', 'A', 'P', 'A', 'U', 'D', 
 inline constexpr uint32_t kContainerVersion = 1;
 inline constexpr size_t kPreambleSize = 16;
 inline constexpr uint32_t kFormatMajor = 1;
-// 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses
-inline constexpr uint32_t kFormatMinor = 3;
+// 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses;
+// 1.4: CapCheckColumns.timeSpreadNs
+inline constexpr uint32_t kFormatMinor = 4;
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
@@ -90,6 +91,7 @@ struct CheckColumns {
   capnp::List<uint32_t>::Reader opts;
   capnp::List<uint64_t>::Reader target_userns_inum;
   capnp::List<uint32_t>::Reader stack_id;
+  capnp::List<uint64_t>::Reader time_spread_ns;
 };
 // Throws on malformed columns.
 CheckColumns open_columns(schema::CapCheckColumns::Reader r);

@@ -84,6 +84,7 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       d.check.opts = e.opts;
       d.check.target_userns_inum = e.target_userns_inum;
       d.synthesized = (e.flags & CAPAUDIT_CAP_SYNTHESIZED) != 0;
+      d.untimed = (e.flags & CAPAUDIT_CAP_UNTIMED) != 0;
       size_t frames = e.stack_bytes / sizeof(uint64_t);
       if (frames > CAPAUDIT_MAX_STACK_DEPTH || record.size() < fixed + frames * sizeof(uint64_t))
         return std::nullopt;

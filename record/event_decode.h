@@ -19,6 +19,9 @@ struct DecodedCheck {
   // Rebuilt at the exit of a caller that inlined cap_capable() (fexit/kprobe):
   // the stack then starts at that caller. Not in the trace (format unchanged).
   bool synthesized = false;
+  // CAPAUDIT_CAP_UNTIMED: check.time_ns is the latest this repeat can have
+  // happened; decode_record() turns it into the trace's earliest + spread.
+  bool untimed = false;
 };
 
 using DecodedEvent = std::variant<DecodedCheck, common::ForkEvent, common::ExecEvent, common::ExitEvent,
@@ -44,6 +47,36 @@ bool for_each_event(std::span<const uint8_t> record, F&& each) {
     record = record.subspan(*size);
   }
   return true;
+}
+
+// Decodes every event of RECORD in order and hands each to EACH. An untimed
+// repeat gets its bounds here: it came after the timed check before it in the
+// record (a batch always starts with a timed one) and by the time the kernel
+// wrote for it. Returns the events that could not be decoded, plus one when
+// the record does not split cleanly.
+template <typename F>
+uint64_t decode_record(std::span<const uint8_t> record, F&& each) {
+  uint64_t errors = 0, last_timed_ns = 0;
+  bool whole = for_each_event(record, [&](std::span<const uint8_t> bytes) {
+    auto decoded = decode_event(bytes);
+    if (!decoded) {
+      ++errors;
+      return;
+    }
+    if (auto* c = std::get_if<DecodedCheck>(&*decoded)) {
+      if (!c->untimed) {
+        last_timed_ns = c->check.time_ns;
+      } else if (last_timed_ns == 0 || c->check.time_ns < last_timed_ns) {
+        ++errors;  // no earlier bound: the record is not one the kernel side writes
+        return;
+      } else {
+        c->check.time_spread_ns = c->check.time_ns - last_timed_ns;
+        c->check.time_ns = last_timed_ns;
+      }
+    }
+    each(*decoded);
+  });
+  return errors + (whole ? 0 : 1);
 }
 
 }  // namespace capaudit::record

@@ -119,15 +119,9 @@ class Session {
   }
 
   void handle(std::span<const uint8_t> record) {
-    bool whole = for_each_event(record, [this](std::span<const uint8_t> bytes) {
-      auto decoded = decode_event(bytes);
-      if (!decoded) {
-        ++losses_.decode_errors;
-        return;
-      }
-      std::visit([this](auto& e) { this->add(e); }, *decoded);
+    losses_.decode_errors += decode_record(record, [this](DecodedEvent& decoded) {
+      std::visit([this](auto& e) { this->add(e); }, decoded);
     });
-    if (!whole) ++losses_.decode_errors;
   }
 
   void add(DecodedCheck& d) {

@@ -222,6 +222,11 @@ struct CapCheckColumns {
   timeDeltaMin @11 :Int64;
   timeDeltaWidth @12 :UInt8;
   timeDeltaPlanes @13 :Data;
+
+  # Since format 1.4: 0 (or no column) for a check whose time is its own;
+  # for a repeat of the task's previous check whose clock the recorder did
+  # not read, the check happened in [time, time + timeSpreadNs].
+  timeSpreadNs @14 :List(UInt64);
 }
 
 struct ForkEvent {

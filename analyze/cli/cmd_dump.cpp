@@ -103,6 +103,7 @@ class DumpVisitor : public common::TraceVisitor {
       s << format_seconds(e.time_ns) << " check pid=" << e.pid << " tid=" << e.tid << " " << common::cap_name(e.cap)
         << (e.granted ? " granted" : " DENIED") << " syscall=" << syscall(e.syscall_nr) << " opts=" << e.opts
         << " userns=" << e.target_userns_inum << " stack=" << e.stack_id;
+      if (e.time_spread_ns) s << " within_ns=" << e.time_spread_ns;  // an untimed repeat
       lines_.push_back({e.time_ns, s.str()});
     }
   }

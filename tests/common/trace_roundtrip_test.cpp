@@ -100,7 +100,9 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   TraceBuilder b;
   b.header(header).processes({proc, bare});
   b.add(stack).add(fork).add(exec).add(exec_no_filecaps);
-  b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49));
+  CapCheck repeat = check(2'000'000'260, 100, 10, false, 49);
+  repeat.time_spread_ns = 1234;  // 1.4: an untimed repeat
+  b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49)).add(repeat);
   b.add(outcome).add(capset).add(cred_change).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
   const auto bytes = b.finish(trailer);
 
@@ -113,14 +115,15 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 3;
+  expected_header.format_minor = 4;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
   EXPECT_EQ(v.stacks, std::vector<KernelStack>{stack});
   EXPECT_EQ(v.forks, std::vector<ForkEvent>{fork});
   EXPECT_EQ(v.execs, (std::vector<ExecEvent>{exec, exec_no_filecaps}));
-  EXPECT_EQ(v.checks, (std::vector<CapCheck>{check(2'000'000'200, 100, 13, true, 41), check(2'000'000'250, 100, 10, false, 49)}));
+  EXPECT_EQ(v.checks,
+            (std::vector<CapCheck>{check(2'000'000'200, 100, 13, true, 41), check(2'000'000'250, 100, 10, false, 49), repeat}));
   EXPECT_EQ(v.outcomes, std::vector<SyscallOutcome>{outcome});
   EXPECT_EQ(v.capsets, (std::vector<CapsetEvent>{capset, cred_change}));
   EXPECT_EQ(v.operations, (std::vector<OperationFact>{example_operation(-13), example_operation(std::nullopt)}));
@@ -128,7 +131,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   ASSERT_TRUE(v.trailer.has_value());
 
   Trailer expected_trailer = trailer;
-  expected_trailer.counts = {2, 1, 2, 1, 1, 2, 2, 1};  // the writer's own tally
+  expected_trailer.counts = {3, 1, 2, 1, 1, 2, 2, 1};  // the writer's own tally
   EXPECT_EQ(*v.trailer, expected_trailer);
 }
 

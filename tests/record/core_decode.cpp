@@ -84,6 +84,52 @@ TEST(Decode, ABatchRecordThatDoesNotSplitStopsAtTheDamage) {
   EXPECT_EQ(seen, 1);
 }
 
+// A record as the kernel side writes it when it skips the clock for repeats:
+// an untimed check carries the latest time it can have; the earliest is the
+// timed check before it.
+std::vector<uint8_t> batch_of(const std::vector<std::pair<uint64_t, bool>>& checks) {
+  std::vector<uint8_t> record;
+  for (auto [time, untimed] : checks) {
+    capaudit_cap_event e{};
+    e.hdr = hdr(CAPAUDIT_EV_CAP, CAPAUDIT_CAP_SMALL_SIZE);
+    e.hdr.time_ns = time;
+    e.cap = 7;
+    e.flags = CAPAUDIT_CAP_GRANTED | (untimed ? CAPAUDIT_CAP_UNTIMED : 0);
+    auto b = bytes_of(e, CAPAUDIT_CAP_SMALL_SIZE);
+    record.insert(record.end(), b.begin(), b.end());
+  }
+  return record;
+}
+
+TEST(Decode, AnUntimedRepeatLiesBetweenTheTimedChecksAroundIt) {
+  auto record = batch_of({{1000, false}, {1500, true}, {1500, true}, {1500, false}, {1900, true}});
+  std::vector<std::pair<uint64_t, uint64_t>> got;  // time, spread
+  EXPECT_EQ(decode_record(record, [&](DecodedEvent& d) {
+              const auto& c = std::get<DecodedCheck>(d).check;
+              got.emplace_back(c.time_ns, c.time_spread_ns);
+            }),
+            0u);
+  EXPECT_EQ(got, (std::vector<std::pair<uint64_t, uint64_t>>{{1000, 0}, {1000, 500}, {1000, 500}, {1500, 0}, {1500, 400}}));
+}
+
+TEST(Decode, AnUntimedCheckWithoutAnEarlierBoundIsADecodeError) {
+  for (auto checks : {std::vector<std::pair<uint64_t, bool>>{{1000, true}, {1200, false}},
+                      std::vector<std::pair<uint64_t, bool>>{{1000, false}, {900, true}, {1200, false}}}) {
+    std::vector<uint64_t> times;
+    EXPECT_EQ(decode_record(batch_of(checks), [&](DecodedEvent& d) {
+                times.push_back(std::get<DecodedCheck>(d).check.time_ns);
+              }),
+              1u);
+    EXPECT_EQ(times.size(), checks.size() - 1) << "the timed checks still count";
+  }
+  // A record that does not split counts once more.
+  auto cut = batch_of({{1000, false}, {1100, true}});
+  cut.resize(cut.size() - 4);
+  int seen = 0;
+  EXPECT_EQ(decode_record(cut, [&](DecodedEvent&) { ++seen; }), 1u);
+  EXPECT_EQ(seen, 1);
+}
+
 TEST(Decode, CapCheckWithStackAndDenied) {
   capaudit_cap_event e{};
   e.hdr = hdr(CAPAUDIT_EV_CAP, sizeof(e));

@@ -426,6 +426,43 @@ TEST(Losses, ForkStormIsCompleteOrSaysWhatItLacks) {
   }
 }
 
+// The recorder skips the clock for a repeat of a thread's previous check in
+// the same tick and batch (format 1.4): such a check carries the earliest time
+// it can have and a spread, and the bounds must hold against the timed checks
+// around it.
+TEST(Checks, RepeatsInAHotLoopSkipTheClockAndStayBounded) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const uint64_t n = 5000;
+  auto r = record({"--stacks-per-key", "0"}, {helper_path(), "setuid-loop", std::to_string(n)}, "untimed");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  ASSERT_EQ(total_lost(r.trace.trailer.losses), 0u);
+  std::vector<common::CapCheck> loop;  // the target's setuid checks, in the order recorded
+  for (const auto& c : r.trace.checks)
+    if (c.pid == r.trace.target_pid() && c.syscall_nr == SYS_setuid) loop.push_back(c);
+  ASSERT_EQ(loop.size(), n);
+  uint64_t untimed = 0;
+  for (size_t i = 0; i < loop.size(); ++i) {
+    const auto& c = loop[i];
+    if (i > 0) EXPECT_GE(c.time_ns, loop[i - 1].time_ns) << i;
+    if (!c.time_spread_ns) continue;
+    ++untimed;
+    ASSERT_GT(i, 0u) << "the first check is timed";
+    EXPECT_EQ(c.cap, loop[i - 1].cap);
+    EXPECT_TRUE(c.granted);
+    EXPECT_LT(c.time_spread_ns, 1'000'000'000u) << i;
+    // Not later than the next timed check of the thread.
+    for (size_t j = i + 1; j < loop.size(); ++j) {
+      if (loop[j].time_spread_ns) continue;
+      EXPECT_LE(c.time_ns + c.time_spread_ns, loop[j].time_ns) << i << " before " << j;
+      break;
+    }
+  }
+  // Batches of 8 with the first and last timed: at most 6 in 8 go without.
+  EXPECT_GT(untimed, 0u);
+  EXPECT_LE(untimed, n * 6 / 8);
+  std::cout << "untimed: " << untimed << " of " << n << "\n";
+}
+
 TEST(Losses, EventFloodIntoATinyRingBufferCountsEveryDrop) {
   CAPAUDIT_REQUIRE_ROOT();
   const uint64_t n = 300000;

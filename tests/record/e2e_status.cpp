@@ -28,10 +28,6 @@ uint64_t losses_in(const std::string& line) {
   return word.rfind("none", 0) == 0 ? 0 : std::stoull(word);
 }
 
-uint64_t total_lost(const common::Losses& l) {
-  return l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors + l.hook_misses;
-}
-
 // capaudit-record ARGS -o PATH -- CMD, stderr on a pipe (run_program's).
 Recording record_with_status(const std::vector<std::string>& extra, const std::vector<std::string>& cmd,
                              const std::string& tag) {

@@ -99,6 +99,11 @@ inline Recording record(const std::vector<std::string>& extra, const std::vector
   return r;
 }
 
+// Every kind of loss the recorder counts (stacks past the budget are by design).
+inline uint64_t total_lost(const common::Losses& l) {
+  return l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors + l.hook_misses;
+}
+
 inline bool has_effective_cap(int cap) {
   std::ifstream in("/proc/self/status");
   std::string key, value;
