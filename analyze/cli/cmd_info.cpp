@@ -1,5 +1,6 @@
 // `capaudit-analyze info FILE...`: every header section, the trailer, what was
 // actually read, and whether the trace is complete.
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <sstream>
@@ -74,7 +75,14 @@ struct InfoVisitor : common::TraceVisitor {
         << "  max stacks:   " << h.max_stacks << "\n";
   }
   void on_processes(std::span<const common::ProcessInfo> p) override { processes += p.size(); }
-  void on_cap_checks(std::span<const common::CapCheck> e) override { seen.cap_checks += e.size(); }
+  void on_cap_checks(std::span<const common::CapCheck> e) override {
+    seen.cap_checks += e.size();
+    for (const auto& c : e) {
+      if (!c.time_spread_ns) continue;
+      ++untimed;
+      max_spread_ns = std::max(max_spread_ns, c.time_spread_ns);
+    }
+  }
   void on_forks(std::span<const common::ForkEvent> e) override { seen.forks += e.size(); }
   void on_execs(std::span<const common::ExecEvent> e) override { seen.execs += e.size(); }
   void on_exits(std::span<const common::ExitEvent> e) override { seen.exits += e.size(); }
@@ -127,6 +135,10 @@ struct InfoVisitor : common::TraceVisitor {
     out << "[events read]\n";
     out << "  processes in snapshot: " << processes << "\n";
     row("cap checks", seen.cap_checks, trailer_counts.cap_checks);
+    if (untimed) {
+      out << "    " << untimed << " of them untimed repeats: time known to within " << max_spread_ns << " ns"
+          << " at worst\n";
+    }
     row("forks", seen.forks, trailer_counts.forks);
     row("execs", seen.execs, trailer_counts.execs);
     row("exits", seen.exits, trailer_counts.exits);
@@ -138,6 +150,8 @@ struct InfoVisitor : common::TraceVisitor {
 
   common::EventCounts trailer_counts;
   bool has_trailer = false;
+  uint64_t untimed = 0;  // checks with a time interval (format 1.4)
+  uint64_t max_spread_ns = 0;
 };
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/trace_builder.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -59,6 +61,28 @@ TEST_F(Cli, InfoPrintsEverySectionAndExitsZero) {
                         "complete"}) {
     EXPECT_NE(r.out.find(s), std::string::npos) << "missing " << s << " in\n" << r.out;
   }
+}
+
+// Format 1.4: checks whose clock the recorder skipped are counted, with the
+// widest interval, so no one takes their times for exact.
+TEST_F(Cli, InfoSaysHowManyCheckTimesAreIntervals) {
+  capaudit::test::TraceBuilder b;
+  capaudit::common::CapCheck timed{.time_ns = 1000, .pid = 7, .tid = 7, .cap = 7, .granted = true};
+  capaudit::common::CapCheck repeat = timed;
+  repeat.time_spread_ns = 4500;
+  capaudit::common::CapCheck wider = timed;
+  wider.time_spread_ns = 6000;
+  const auto bytes = b.add(timed).add(repeat).add(wider).add(timed).finish();
+  const auto path = (dir_ / "untimed.cap").string();
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                              static_cast<std::streamsize>(bytes.size()));
+  CliRun r = run("info " + path);
+  EXPECT_NE(r.out.find("2 of them untimed repeats: time known to within 6000 ns at worst"), std::string::npos) << r.out;
+  r = run("dump " + path);
+  EXPECT_NE(r.out.find("within_ns=4500"), std::string::npos) << r.out;
+  // Exact times say nothing.
+  r = run("info " + kSample);
+  EXPECT_EQ(r.out.find("untimed"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, ReadsStandardInput) {

@@ -45,6 +45,12 @@ TEST(TraceColumns, MalformedColumnsAreCorruptAtTheBatch) {
          c.initPid(2);
        },
        "column pid has 2 values for 3 events"},
+      {"time spreads of the wrong length (1.4)",
+       [](auto c) {
+         c.setCount(3);
+         c.initTimeSpreadNs(2);
+       },
+       "column timeSpreadNs has 2 values for 3 events"},
       {"time planes of the wrong size",
        [](auto c) {
          c.setCount(4);
@@ -96,6 +102,8 @@ TEST(TraceColumns, WellFormedHandMadeColumnsDecode) {
           p[3 + i] = static_cast<uint8_t>(u[i] >> 8);
         }
         c.initCap(1).set(0, 13);
+        auto spread = c.initTimeSpreadNs(3);
+        spread.set(1, 40);  // an untimed repeat between the other two
       },
       &offset);
   test::CollectingVisitor v;
@@ -105,6 +113,9 @@ TEST(TraceColumns, WellFormedHandMadeColumnsDecode) {
   EXPECT_EQ(v.checks[0].time_ns, 100u);
   EXPECT_EQ(v.checks[1].time_ns, 95u);
   EXPECT_EQ(v.checks[2].time_ns, 351u);
+  EXPECT_EQ(v.checks[0].time_spread_ns, 0u);
+  EXPECT_EQ(v.checks[1].time_spread_ns, 40u);
+  EXPECT_EQ(v.checks[2].time_spread_ns, 0u);
   for (const auto& c : v.checks) {
     EXPECT_EQ(c.cap, 13);
     EXPECT_EQ(c.syscall_nr, -1);  // omitted column -> default
