@@ -16,15 +16,17 @@
 
 #include "common/error.h"
 #include "tests/support/synthetic.h"
+#include "tests/support/trace_builder.h"
 
 namespace {
 
-std::vector<uint8_t> basic_trace_bytes() {
+template <typename Write>
+std::vector<uint8_t> trace_bytes(Write write) {
   const int fd = ::memfd_create("seed", MFD_CLOEXEC);
   if (fd < 0) throw capaudit::common::Error("memfd_create failed");
   capaudit::common::OutputOptions opts;
   opts.batch_events = capaudit::test::kSyntheticBasicBatchEvents;
-  capaudit::test::write_synthetic_basic(*capaudit::common::TraceWriter::from_fd(fd, false, opts));
+  write(*capaudit::common::TraceWriter::from_fd(fd, false, opts));
   std::vector<uint8_t> bytes(static_cast<size_t>(::lseek(fd, 0, SEEK_END)));
   if (::pread(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
     throw capaudit::common::Error("reading memfd failed");
@@ -39,10 +41,9 @@ void write_seed(const std::filesystem::path& path, uint8_t mode, const uint8_t* 
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
 }
 
-int fuzz_seeds(const std::filesystem::path& dir) {
-  std::filesystem::create_directories(dir);
-  const auto trace = basic_trace_bytes();
-  write_seed(dir / "basic-file", 0, trace.data(), trace.size());
+// NAME-file (the trace) and NAME-message-K (each message alone); returns how many.
+size_t write_trace_seeds(const std::filesystem::path& dir, const std::string& name, const std::vector<uint8_t>& trace) {
+  write_seed(dir / (name + "-file"), 0, trace.data(), trace.size());
   size_t at = 16, n = 0;  // after the preamble: one zstd frame per message
   while (at < trace.size()) {
     const size_t size = ZSTD_findFrameCompressedSize(trace.data() + at, trace.size() - at);
@@ -50,10 +51,30 @@ int fuzz_seeds(const std::filesystem::path& dir) {
     if (ZSTD_isError(size) || content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) break;
     std::vector<uint8_t> message(content);
     ZSTD_decompress(message.data(), message.size(), trace.data() + at, size);
-    write_seed(dir / ("basic-message-" + std::to_string(n++)), 1, message.data(), message.size());
+    write_seed(dir / (name + "-message-" + std::to_string(n++)), 1, message.data(), message.size());
     at += size;
   }
-  std::cerr << "wrote " << n + 1 << " seeds to " << dir << "\n";
+  return n + 1;
+}
+
+// A hot loop as format 1.4 records it: timed checks with untimed repeats
+// between them, so the seeds reach the timeSpreadNs column.
+void write_repeats(capaudit::common::TraceWriter& w) {
+  w.write_header(capaudit::test::example_header());
+  for (uint64_t i = 0; i < 64; ++i) {
+    capaudit::common::CapCheck c{.time_ns = 1'000'000 + i / 8 * 16'000, .pid = 42, .tid = 42, .cap = 7, .granted = true,
+                                 .syscall_nr = 105};
+    if (i % 8 != 0 && i % 8 != 7) c.time_spread_ns = 14'000;
+    w.add(c);
+  }
+  w.finish({});
+}
+
+int fuzz_seeds(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  size_t n = write_trace_seeds(dir, "basic", trace_bytes([](auto& w) { capaudit::test::write_synthetic_basic(w); }));
+  n += write_trace_seeds(dir, "repeats", trace_bytes(write_repeats));
+  std::cerr << "wrote " << n << " seeds to " << dir << "\n";
   return 0;
 }
 
