@@ -273,29 +273,19 @@ static __always_inline struct capaudit_task_state *traced_current(struct task_st
  */
 static __always_inline void flush_batch(struct capaudit_task_state *st)
 {
+	struct capaudit_cap_event *last;
 	__u32 n = st->batch_n;
-	__u64 latest = 0;
 
 	if (!n)
 		return;
 	st->batch_n = 0;
 	if (n > CAPAUDIT_BATCH_CHECKS)
 		n = CAPAUDIT_BATCH_CHECKS;
-	/* An untimed repeat gets the latest time it can have: the next timed
-	 * check's, or now for the repeats that end the batch. */
-	for (int j = CAPAUDIT_BATCH_CHECKS - 1; j >= 0; j--) {
-		struct capaudit_cap_event *c = (struct capaudit_cap_event *)st->batch[j];
-
-		if (j >= n)
-			continue;
-		if (!(c->flags & CAPAUDIT_CAP_UNTIMED)) {
-			latest = c->hdr.time_ns;
-			continue;
-		}
-		if (!latest)
-			latest = bpf_ktime_get_boot_ns();
-		c->hdr.time_ns = latest;
-	}
+	/* Untimed repeats that end the batch: the last of them carries now,
+	 * the latest time any of them can have. */
+	last = (struct capaudit_cap_event *)st->batch[(n - 1) & (CAPAUDIT_BATCH_CHECKS - 1)];
+	if (last->flags & CAPAUDIT_CAP_UNTIMED)
+		last->hdr.time_ns = bpf_ktime_get_boot_ns();
 	if (bpf_ringbuf_output(&events, st->batch, n * CAPAUDIT_CAP_SMALL_SIZE, wakeup_flag()))
 		count_n(CAPAUDIT_CNT_RINGBUF_DROPS, n);
 }

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 6
+#define CAPAUDIT_BPF_ABI_VERSION 7
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -56,10 +56,11 @@ enum capaudit_counter {
 #define CAPAUDIT_CAP_UNSAMPLED 0x8 /* past the stack budget: no stack by design */
 /*
  * A repeat of the task's previous check within the same batch and jiffy: its
- * clock was not read. hdr.time_ns holds the time of the next timed check in
- * its record or of the flush (the latest it can have happened); the earliest
- * is the time of the timed check before it in the record (the first check of
- * a record always has its own time).
+ * clock was not read, and hdr.time_ns is 0. It happened after the timed check
+ * before it in the record (a record always starts with a timed check) and
+ * before the next check that carries a time. A record never ends with a 0:
+ * when it ends with untimed repeats, the last of them carries the time the
+ * batch was sent, the latest any of them can have.
  */
 #define CAPAUDIT_CAP_UNTIMED 0x10
 
@@ -71,7 +72,7 @@ enum capaudit_counter {
  * each sized by its header.
  */
 #define CAPAUDIT_CAP_SMALL_SIZE 56
-#define CAPAUDIT_BATCH_CHECKS 8
+#define CAPAUDIT_BATCH_CHECKS 16
 
 /* Values of task_state.flags */
 #define CAPAUDIT_TASK_TRACED 0x1

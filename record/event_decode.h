@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <variant>
+#include <vector>
 
 #include "common/trace.h"
 
@@ -19,8 +20,8 @@ struct DecodedCheck {
   // Rebuilt at the exit of a caller that inlined cap_capable() (fexit/kprobe):
   // the stack then starts at that caller. Not in the trace (format unchanged).
   bool synthesized = false;
-  // CAPAUDIT_CAP_UNTIMED: check.time_ns is the latest this repeat can have
-  // happened; decode_record() turns it into the trace's earliest + spread.
+  // CAPAUDIT_CAP_UNTIMED: check.time_ns is 0, or the latest this repeat can
+  // have happened; decode_record() turns it into the trace's earliest + spread.
   bool untimed = false;
 };
 
@@ -49,33 +50,57 @@ bool for_each_event(std::span<const uint8_t> record, F&& each) {
   return true;
 }
 
-// Decodes every event of RECORD in order and hands each to EACH. An untimed
-// repeat gets its bounds here: it came after the timed check before it in the
-// record (a batch always starts with a timed one) and by the time the kernel
-// wrote for it. Returns the events that could not be decoded, plus one when
-// the record does not split cleanly.
+// Decodes every event of RECORD in order and hands each to EACH (a
+// DecodedEvent&). An untimed repeat gets its bounds here: it came after the
+// timed check before it in the record and before the next check that carries
+// a time (see CAPAUDIT_CAP_UNTIMED), so it waits for that one. Returns the
+// events that could not be decoded or bounded, plus one when the record does
+// not split cleanly.
 template <typename F>
 uint64_t decode_record(std::span<const uint8_t> record, F&& each) {
-  uint64_t errors = 0, last_timed_ns = 0;
+  uint64_t errors = 0, earliest = 0;
+  std::vector<DecodedCheck> waiting;  // untimed repeats, in order, until a later time shows
+  auto settle = [&](uint64_t latest) {
+    for (auto& w : waiting) {
+      w.check.time_ns = earliest;
+      w.check.time_spread_ns = latest - earliest;
+      DecodedEvent e = w;
+      each(e);
+    }
+    waiting.clear();
+  };
   bool whole = for_each_event(record, [&](std::span<const uint8_t> bytes) {
     auto decoded = decode_event(bytes);
     if (!decoded) {
       ++errors;
       return;
     }
-    if (auto* c = std::get_if<DecodedCheck>(&*decoded)) {
-      if (!c->untimed) {
-        last_timed_ns = c->check.time_ns;
-      } else if (last_timed_ns == 0 || c->check.time_ns < last_timed_ns) {
-        ++errors;  // no earlier bound: the record is not one the kernel side writes
-        return;
-      } else {
-        c->check.time_spread_ns = c->check.time_ns - last_timed_ns;
-        c->check.time_ns = last_timed_ns;
-      }
+    auto* c = std::get_if<DecodedCheck>(&*decoded);
+    const uint64_t t = c ? c->check.time_ns : 0;
+    if (c && c->untimed && earliest == 0) {
+      ++errors;  // no timed check before it: not a record the kernel side writes
+      return;
+    }
+    if (c && t != 0 && t < earliest) {  // time ran backwards: the bounds would lie
+      errors += waiting.size() + 1;
+      waiting.clear();
+      return;
+    }
+    if (c && c->untimed) {
+      waiting.push_back(*c);
+      if (t != 0) settle(t);
+      return;
+    }
+    if (c) {
+      settle(t);
+      earliest = t;
+    } else {
+      errors += waiting.size();  // only checks share a record
+      waiting.clear();
     }
     each(*decoded);
   });
+  errors += waiting.size();  // nothing later carried a time
   return errors + (whole ? 0 : 1);
 }
 

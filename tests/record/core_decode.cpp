@@ -85,8 +85,8 @@ TEST(Decode, ABatchRecordThatDoesNotSplitStopsAtTheDamage) {
 }
 
 // A record as the kernel side writes it when it skips the clock for repeats:
-// an untimed check carries the latest time it can have; the earliest is the
-// timed check before it.
+// an untimed check has time 0, except the last of a record, which carries
+// the time the batch was sent.
 std::vector<uint8_t> batch_of(const std::vector<std::pair<uint64_t, bool>>& checks) {
   std::vector<uint8_t> record;
   for (auto [time, untimed] : checks) {
@@ -101,33 +101,41 @@ std::vector<uint8_t> batch_of(const std::vector<std::pair<uint64_t, bool>>& chec
   return record;
 }
 
-TEST(Decode, AnUntimedRepeatLiesBetweenTheTimedChecksAroundIt) {
-  auto record = batch_of({{1000, false}, {1500, true}, {1500, true}, {1500, false}, {1900, true}});
-  std::vector<std::pair<uint64_t, uint64_t>> got;  // time, spread
-  EXPECT_EQ(decode_record(record, [&](DecodedEvent& d) {
-              const auto& c = std::get<DecodedCheck>(d).check;
-              got.emplace_back(c.time_ns, c.time_spread_ns);
-            }),
-            0u);
-  EXPECT_EQ(got, (std::vector<std::pair<uint64_t, uint64_t>>{{1000, 0}, {1000, 500}, {1000, 500}, {1500, 0}, {1500, 400}}));
+using Bounds = std::vector<std::pair<uint64_t, uint64_t>>;  // time, spread per check handed out
+
+Bounds bounds_of(const std::vector<uint8_t>& record, uint64_t* errors) {
+  Bounds got;
+  *errors = decode_record(record, [&](DecodedEvent& d) {
+    const auto& c = std::get<DecodedCheck>(d).check;
+    got.emplace_back(c.time_ns, c.time_spread_ns);
+  });
+  return got;
 }
 
-TEST(Decode, AnUntimedCheckWithoutAnEarlierBoundIsADecodeError) {
-  for (auto checks : {std::vector<std::pair<uint64_t, bool>>{{1000, true}, {1200, false}},
-                      std::vector<std::pair<uint64_t, bool>>{{1000, false}, {900, true}, {1200, false}}}) {
-    std::vector<uint64_t> times;
-    EXPECT_EQ(decode_record(batch_of(checks), [&](DecodedEvent& d) {
-                times.push_back(std::get<DecodedCheck>(d).check.time_ns);
-              }),
-              1u);
-    EXPECT_EQ(times.size(), checks.size() - 1) << "the timed checks still count";
-  }
+TEST(Decode, AnUntimedRepeatLiesBetweenTheChecksAroundItThatCarryATime) {
+  uint64_t errors = 0;
+  // timed, two repeats, timed, two repeats ending the batch (the last carries the send time)
+  auto got = bounds_of(batch_of({{1000, false}, {0, true}, {0, true}, {1500, false}, {0, true}, {1900, true}}), &errors);
+  EXPECT_EQ(errors, 0u);
+  EXPECT_EQ(got, (Bounds{{1000, 0}, {1000, 500}, {1000, 500}, {1500, 0}, {1500, 400}, {1500, 400}}));
+}
+
+TEST(Decode, AnUntimedCheckWithoutBothBoundsIsADecodeError) {
+  uint64_t errors = 0;
+  // No timed check before it.
+  EXPECT_EQ(bounds_of(batch_of({{0, true}, {1200, false}}), &errors), (Bounds{{1200, 0}}));
+  EXPECT_EQ(errors, 1u);
+  // Nothing after it carries a time.
+  EXPECT_EQ(bounds_of(batch_of({{1000, false}, {0, true}, {0, true}}), &errors), (Bounds{{1000, 0}}));
+  EXPECT_EQ(errors, 2u);
+  // A later time before the earlier one.
+  EXPECT_EQ(bounds_of(batch_of({{1000, false}, {0, true}, {900, true}}), &errors), (Bounds{{1000, 0}}));
+  EXPECT_EQ(errors, 2u);
   // A record that does not split counts once more.
   auto cut = batch_of({{1000, false}, {1100, true}});
   cut.resize(cut.size() - 4);
-  int seen = 0;
-  EXPECT_EQ(decode_record(cut, [&](DecodedEvent&) { ++seen; }), 1u);
-  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(bounds_of(cut, &errors), (Bounds{{1000, 0}}));
+  EXPECT_EQ(errors, 1u);
 }
 
 TEST(Decode, CapCheckWithStackAndDenied) {
