@@ -436,7 +436,7 @@ TEST(Checks, RepeatsInAHotLoopSkipTheClockAndStayBounded) {
   const uint64_t n = 5000;
   auto r = record({"--stacks-per-key", "0"}, {helper_path(), "setuid-loop", std::to_string(n)}, "untimed");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
-  ASSERT_EQ(total_lost(r.trace.trailer.losses), 0u);
+  ASSERT_EQ(record::total_lost(r.trace.trailer.losses), 0u);
   std::vector<common::CapCheck> loop;  // the target's setuid checks, in the order recorded
   for (const auto& c : r.trace.checks)
     if (c.pid == r.trace.target_pid() && c.syscall_nr == SYS_setuid) loop.push_back(c);

@@ -28,18 +28,10 @@ uint64_t losses_in(const std::string& line) {
   return word.rfind("none", 0) == 0 ? 0 : std::stoull(word);
 }
 
-// capaudit-record ARGS -o PATH -- CMD, stderr on a pipe (run_program's).
+// stderr on a pipe (run_program's), the status line left to the recorder.
 Recording record_with_status(const std::vector<std::string>& extra, const std::vector<std::string>& cmd,
                              const std::string& tag) {
-  Recording r;
-  r.path = temp_trace_path(tag);
-  std::vector<std::string> argv{recorder_path(), "-o", r.path};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), cmd.begin(), cmd.end());
-  r.run = run_program(argv);
-  r.trace = load_trace(r.path);
-  return r;
+  return record(extra, cmd, tag, StatusLine::as_the_recorder_decides);
 }
 
 TEST(Status, OnAPipeOnlyWithVerboseOneLineEachSecond) {
@@ -78,7 +70,7 @@ TEST(Status, TheLineCountsLossesUpToItsOwnTime) {
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.run.err;
   auto lines = status_lines(r.run.err);
   ASSERT_GE(lines.size(), 2u) << r.run.err;
-  const uint64_t lost = total_lost(r.trace.trailer.losses);
+  const uint64_t lost = record::total_lost(r.trace.trailer.losses);
   std::cout << "flood: " << lost << " lost; last status line: " << lines.back() << "\n";
   // Nothing is lost after the flood, so the last line says the trailer's figure.
   EXPECT_EQ(losses_in(lines.back()), lost) << r.run.err;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/trace_io.h"
+#include "record/recorder.h"
 #include "tests/record/helper/run_helper.h"
 
 namespace capaudit::test {
@@ -83,12 +84,16 @@ struct Recording {
   std::string path;
 };
 
-// capaudit-record [EXTRA...] -o PATH -- CMD...
+enum class StatusLine { off, as_the_recorder_decides };
+
+// capaudit-record [--no-status] [EXTRA...] -o PATH -- CMD...
 inline Recording record(const std::vector<std::string>& extra, const std::vector<std::string>& cmd,
-                        const std::string& tag = "rec") {
+                        const std::string& tag = "rec", StatusLine status = StatusLine::off) {
   Recording r;
   r.path = temp_trace_path(tag);
-  std::vector<std::string> argv{recorder_path(), "--no-status", "-o", r.path};
+  std::vector<std::string> argv{recorder_path()};
+  if (status == StatusLine::off) argv.push_back("--no-status");
+  argv.insert(argv.end(), {"-o", r.path});
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (!cmd.empty()) {
     argv.push_back("--");
@@ -97,11 +102,6 @@ inline Recording record(const std::vector<std::string>& extra, const std::vector
   r.run = run_program(argv);
   r.trace = load_trace(r.path);
   return r;
-}
-
-// Every kind of loss the recorder counts (stacks past the budget are by design).
-inline uint64_t total_lost(const common::Losses& l) {
-  return l.ringbuf_drops + l.task_map_full + l.stack_map_full + l.outcomes_missed + l.decode_errors + l.hook_misses;
 }
 
 inline bool has_effective_cap(int cap) {
