@@ -533,15 +533,14 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 	} else {
 		e->hdr.time_ns = bpf_ktime_get_boot_ns();
 	}
-	if (i == 0) {
-		st->batch_first_ns = e->hdr.time_ns;
+	if (i == 0)
 		st->batch_jiffies = jiffies;
-	}
 	st->batch_n = i + 1;
 	/* A denial leaves at once: the recorder starts tracking outcomes on it.
-	 * A slow trickle of checks leaves within a second. */
+	 * A slow trickle of checks leaves within a second of the batch's first. */
 	if (i + 1 == CAPAUDIT_BATCH_CHECKS || !granted ||
-	    (e->hdr.time_ns && e->hdr.time_ns - st->batch_first_ns > 1000000000ull))
+	    (e->hdr.time_ns &&
+	     e->hdr.time_ns - ((struct capaudit_cap_event *)st->batch[0])->hdr.time_ns > 1000000000ull))
 		flush_batch(st);
 	st->batch_busy = 0;
 	return 0;

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 7
+#define CAPAUDIT_BPF_ABI_VERSION 8
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -188,8 +188,7 @@ struct capaudit_task_state {
 	__u64 cred_ptr;   /* task->real_cred when `cred` was taken */
 	__u32 batch_n;    /* checks waiting in batch[], oldest first */
 	__u32 batch_busy; /* an append is under way: sched_switch must not flush (fexit is preemptible) */
-	__u64 batch_first_ns; /* time of batch[0] */
-	__u64 batch_jiffies;  /* jiffies at batch[0]: repeats in the same tick skip the clock */
+	__u64 batch_jiffies;  /* jiffies at batch[0] (always timed): repeats in the same tick skip the clock */
 	__u64 regs_addr;      /* the task's struct pt_regs, once looked up (tp_btf only) */
 	struct capaudit_cred_state cred;
 	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
