@@ -88,17 +88,17 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
 
   std::ostringstream help;
   help << "Usage: capaudit-record [OPTIONS] -o FILE -- CMD [ARGS...]\n"
-          "       capaudit-record [OPTIONS] -o FILE -p PID\n"
-          "       capaudit-record [OPTIONS] -o FILE --cgroup PATH\n\n"
+          "   or: capaudit-record [OPTIONS] -o FILE -p PID\n"
+          "   or: capaudit-record [OPTIONS] -o FILE --cgroup PATH\n\n"
           "Records every Linux capability check made by a program (and its children),\n"
           "with its process lifecycle, denied-syscall outcomes and sysctl-sensitive\n"
           "operations, into a trace for capaudit-analyze.\n\n"
        << all
        << "\nExamples:\n"
-          "  sudo capaudit-record -o ping.cat -- ping -c1 127.0.0.1\n"
-          "  sudo capaudit-record -o svc.cat --cgroup /sys/fs/cgroup/system.slice/nginx.service --duration 1h\n"
-          "  sudo capaudit-record -o app.cat --user nobody -- ./app   # shows what an unprivileged run is denied\n"
-          "  sudo capaudit-record -o web.cat --service /etc/systemd/system/web.service\n\n"
+          "  sudo capaudit-record -o ping.cap -- ping -c1 127.0.0.1\n"
+          "  sudo capaudit-record -o svc.cap --cgroup /sys/fs/cgroup/system.slice/nginx.service --duration 1h\n"
+          "  sudo capaudit-record -o app.cap --user nobody -- ./app   # shows what an unprivileged run is denied\n"
+          "  sudo capaudit-record -o web.cap --service /etc/systemd/system/web.service\n\n"
           "Needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN). Exit status: the command's own\n"
           "status in command mode, 0 after -p/--cgroup, 1 on errors, 2 on bad usage.\n";
   out.help_text = help.str();

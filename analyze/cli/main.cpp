@@ -27,7 +27,9 @@ void usage(std::ostream& out) {
   for (const auto& c : kCommands) {
     out << "  " << c.name << std::string(10 - std::min<size_t>(9, std::strlen(c.name)), ' ') << c.summary << "\n";
   }
-  out << "\nRun 'capaudit-analyze COMMAND --help' for the options of one command.\n\n"
+  out << "\nOptions:\n"
+         "  -h, --help     this help (COMMAND --help: the options of one command)\n"
+         "  --version      print the version\n\n"
       << cli::exit_code_help();
 }
 

@@ -59,7 +59,8 @@ void usage(std::ostream& out) {
          "  --sysctl K=V       re-evaluate with this sysctl value (repeatable)\n"
          "  -f, --format F     text (default), json or yaml\n"
          "  --keep FILE        keep the trace in FILE (owned by the analyzing user)\n"
-         "  -h, --help         this help\n\n"
+         "  -h, --help         this help\n"
+         "  --version          print the version\n\n"
          "Two-stage use (record here, analyze elsewhere): capaudit-record, capaudit-analyze.\n"
          "Exit status: the analyzer's (0 complete, 2 incomplete trace), 1 on errors.\n";
 }
@@ -79,6 +80,9 @@ Options parse(int argc, char** argv) {
     }
     if (a == "-h" || a == "--help") {
       usage(std::cout);
+      std::exit(0);
+    } else if (a == "--version") {
+      std::cout << "capaudit " << CAPAUDIT_VERSION << "\n";
       std::exit(0);
     } else if (a == "--user" || a == "--caps" || a == "--service") {
       o.record_args.push_back(a);
