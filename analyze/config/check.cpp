@@ -158,6 +158,10 @@ std::variant<Grant, std::string> grant_from_manifest(std::string_view yaml_text,
       }
       std::vector<std::pair<std::string, YAML::Node>> containers;
       collect_k8s_containers(doc, containers);
+      // A bare container securityContext, as `config --config kubernetes`
+      // prints it for pasting into a container spec.
+      if (containers.empty() && doc["securityContext"] && doc["securityContext"].IsMap())
+        containers.emplace_back("(securityContext snippet)", doc);
       for (const auto& [cname, c] : containers) {
         const YAML::Node sc = c["securityContext"];
         const YAML::Node caps_node = sc ? sc["capabilities"] : YAML::Node();

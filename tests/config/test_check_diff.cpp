@@ -102,6 +102,18 @@ TEST(Check, ComposeFile) {
   EXPECT_NE(g.notes[0].find("non-root"), std::string::npos);
 }
 
+// docs/configs.md: check --against reads what `config` printed, the
+// Kubernetes securityContext snippet included.
+TEST(Check, TheKubernetesSnippetConfigPrints) {
+  for (const auto& input : {nonroot_service(), root_daemon(), no_caps()}) {
+    const Grant g = manifest_grant(render_config(ConfigFormat::kubernetes, input));
+    EXPECT_EQ(g.caps, input.all_caps()) << render_config(ConfigFormat::kubernetes, input);
+  }
+  const Grant nonroot = manifest_grant(render_config(ConfigFormat::kubernetes, nonroot_service()));
+  ASSERT_FALSE(nonroot.notes.empty());
+  EXPECT_NE(nonroot.notes[0].find("non-root"), std::string::npos);
+}
+
 TEST(Check, BadManifestsAreErrorsNotGuesses) {
   EXPECT_TRUE(std::holds_alternative<std::string>(grant_from_manifest("a: [b", "x")));
   EXPECT_TRUE(std::holds_alternative<std::string>(grant_from_manifest("just: a map\n", "x")));
