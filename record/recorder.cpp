@@ -409,6 +409,19 @@ RecordResult run_recording(const RecordOptions& given) {
   for (const auto& warning : fill_system_context(header, context_pid))
     if (options.verbose) fprintf(stderr, "capaudit-record: context: %s\n", warning.c_str());
 
+  // Processes already running (-p, --cgroup): their image and credentials
+  // from /proc, while privileged (/proc/PID/exe of another uid's process, a
+  // worker that dropped to nobody, needs CAP_SYS_PTRACE). After marking them,
+  // so a fork between the two is a fork event rather than a gap.
+  std::vector<common::ProcessInfo> running;
+  if (options.pid) {
+    running = read_processes(std::vector<uint32_t>(tree.begin(), tree.end()));
+  } else if (!options.cgroup.empty()) {
+    std::string error;
+    if (auto members = cgroup_processes(options.cgroup, true, &error)) running = read_processes(*members);
+    else common::log(common::LogLevel::warn, "cgroup members: " + error);
+  }
+
   // Attached, output open, target held: from here on the recorder needs
   // (almost) nothing, so it keeps (almost) nothing.
   KeepAfterAttach keep;
@@ -418,10 +431,7 @@ RecordResult run_recording(const RecordOptions& given) {
   if (auto err = drop_after_attach(keep)) throw common::Error("dropping capabilities failed: " + *err);
 
   writer->write_header(header);
-  if (options.pid) {
-    std::vector<uint32_t> pids(tree.begin(), tree.end());
-    writer->write_processes(read_processes(pids));
-  }
+  if (!running.empty()) writer->write_processes(running);
 
   Session session(options, *bpf, *writer, syms, keep);
   std::unique_ptr<ring_buffer, RingBufferDeleter> rb(

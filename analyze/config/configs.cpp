@@ -108,6 +108,14 @@ std::string render_systemd(const ConfigInput& in) {
   return o.str();
 }
 
+// Words for an executable the trace does not name; never a path.
+std::string unknown_executable(const ExecutableNeeds& e) {
+  std::string pids;
+  for (uint32_t p : e.unknown_pids) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+  return "the trace does not name the program of pid " + (pids.empty() ? std::string("?") : pids) +
+         " (it was running before the recording and /proc did not tell)";
+}
+
 std::string container_warning(const ConfigInput& in, std::string_view tool) {
   std::ostringstream o;
   o << "# WARNING: the program runs as " << who(in) << ", not root. " << tool
@@ -117,6 +125,11 @@ std::string container_warning(const ConfigInput& in, std::string_view tool) {
     << "# ambient capabilities, so give the binaries file capabilities in the image, e.g.\n";
   for (const auto& e : in.executables) {
     if (e.caps == 0) continue;
+    if (e.path.empty()) {
+      o << "#   (" << unknown_executable(e) << ": give its binary " << join(caps_in(e.caps), ",", cap_name_libcap)
+        << "=ep)\n";
+      continue;
+    }
     o << "#   RUN setcap " << join(caps_in(e.caps), ",", cap_name_libcap) << "=ep " << e.path << "\n";
   }
   o << (tool == "Kubernetes" ? "# and keep allowPrivilegeEscalation: true"
@@ -188,6 +201,14 @@ std::string render_file_caps(const ConfigInput& in, bool use_filecap) {
   }
   bool any = false;
   for (const auto& e : in.executables) {
+    if (e.path.empty()) {
+      // No path to write: say so, and what it needed, in words only.
+      if (e.caps != 0) any = true;
+      if (e.caps != 0)
+        o << "# " << unknown_executable(e) << " needed " << join(caps_in(e.caps), " ", cap_name_capng)
+          << ";\n# find its binary (readlink /proc/PID/exe while it runs) and give it these capabilities.\n";
+      continue;
+    }
     if (e.caps == 0) {
       if (e.declared_file_caps && e.declared_file_caps->permitted != 0) {
         o << "# " << e.path << " has file capabilities but needed none; remove them:\n"

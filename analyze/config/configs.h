@@ -16,10 +16,11 @@ namespace capaudit::analyze {
 
 // What one executable (real path from the trace) needs.
 struct ExecutableNeeds {
-  std::string path;
+  std::string path;  // "" when the trace does not name it (unknown_pids)
   uint64_t caps = 0;          // recommended: required + conditional
   uint64_t startup_only = 0;  // subset of caps only used during start-up
   std::optional<common::FileCaps> declared_file_caps;  // as found on the binary
+  std::vector<uint32_t> unknown_pids;  // path "": the processes whose program the trace does not name
 };
 
 struct ConfigInput {

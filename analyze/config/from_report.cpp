@@ -22,6 +22,7 @@ ConfigInput config_input_from_report(const Report& report, const std::optional<R
   for (const auto& e : report.executables) {
     ExecutableNeeds needs;
     needs.path = e.path;
+    needs.unknown_pids = e.unknown_pids;
     needs.caps = e.recommended;
     needs.startup_only = e.startup_only & e.recommended;
     if (e.file_caps_permitted) {
@@ -50,13 +51,13 @@ ConfigInput config_input_from_report(const Report& report, const std::optional<R
   in.name = name;
   if (in.name.empty()) {
     for (const auto& e : in.executables) {
-      if (e.caps != 0) {
+      if (e.caps != 0 && !e.path.empty()) {
         in.name = base_name(e.path);
         break;
       }
     }
   }
-  if (in.name.empty() && !in.executables.empty()) in.name = base_name(in.executables.front().path);
+  for (size_t i = 0; in.name.empty() && i < in.executables.size(); ++i) in.name = base_name(in.executables[i].path);
   if (in.name.empty()) in.name = "app";
   return in;
 }

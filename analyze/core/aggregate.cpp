@@ -117,8 +117,18 @@ void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
 
 void Aggregator::on_forks(std::span<const common::ForkEvent> events) {
   run_.events += events.size();
-  for (const auto& e : events) {
-    if (e.is_thread) continue;  // a thread belongs to its process image
+  settle_forks();
+  for (const auto& e : events)
+    if (!e.is_thread) pending_forks_.push_back(e);  // a thread belongs to its process image
+}
+
+void Aggregator::settle_forks() {
+  for (const auto& e : pending_forks_) apply_fork(e);
+  pending_forks_.clear();
+}
+
+void Aggregator::apply_fork(const common::ForkEvent& e) {
+  {
     run_.parent[e.child_pid] = e.parent_pid;
     size_t parent_idx = SIZE_MAX;
     if (images_by_pid_.count(e.parent_pid)) parent_idx = image_for(e.parent_pid, e.time_ns);
@@ -150,7 +160,21 @@ void Aggregator::on_forks(std::span<const common::ForkEvent> events) {
 
 void Aggregator::on_execs(std::span<const common::ExecEvent> events) {
   run_.events += events.size();
+  // Forks and execs of this batch in time order (each list is in time order
+  // already; a fork and an exec at the same time: the fork came first).
+  std::stable_sort(pending_forks_.begin(), pending_forks_.end(),
+                   [](const common::ForkEvent& a, const common::ForkEvent& b) { return a.time_ns < b.time_ns; });
+  size_t f = 0;
   for (const auto& e : events) {
+    for (; f < pending_forks_.size() && pending_forks_[f].time_ns <= e.time_ns; ++f) apply_fork(pending_forks_[f]);
+    apply_exec(e);
+  }
+  for (; f < pending_forks_.size(); ++f) apply_fork(pending_forks_[f]);
+  pending_forks_.clear();
+}
+
+void Aggregator::apply_exec(const common::ExecEvent& e) {
+  {
     uint32_t ppid = 0;
     if (auto it = run_.parent.find(e.pid); it != run_.parent.end()) ppid = it->second;
     size_t idx = new_image(e.pid, e.time_ns);
@@ -174,7 +198,10 @@ void Aggregator::on_execs(std::span<const common::ExecEvent> events) {
   }
 }
 
-void Aggregator::on_exits(std::span<const common::ExitEvent> events) { run_.events += events.size(); }
+void Aggregator::on_exits(std::span<const common::ExitEvent> events) {
+  settle_forks();
+  run_.events += events.size();
+}
 
 void Aggregator::on_stacks(std::span<const common::KernelStack> stacks) {
   run_.events += stacks.size();
@@ -237,6 +264,7 @@ void Aggregator::note_early_denial(ProcessAgg& p, const CheckAgg& shape, uint64_
 }
 
 void Aggregator::on_cap_checks(std::span<const common::CapCheck> events) {
+  settle_forks();
   if (run_.header.outcome_tracking != common::OutcomeTracking::from_first_denial) {
     for (const auto& e : events) add_check(run_.processes[image_for(e.pid, e.time_ns)], e);
   } else {
@@ -251,6 +279,7 @@ void Aggregator::on_cap_checks(std::span<const common::CapCheck> events) {
 }
 
 void Aggregator::on_outcomes(std::span<const common::SyscallOutcome> events) {
+  settle_forks();
   for (const auto& e : events) {
     auto& p = run_.processes[image_for(e.pid, e.time_ns)];
     auto it = std::find_if(p.outcomes.begin(), p.outcomes.end(),
@@ -303,11 +332,13 @@ void Aggregator::apply_capset(ProcessAgg& p, const common::CapsetEvent& e) {
 }
 
 void Aggregator::on_capsets(std::span<const common::CapsetEvent> events) {
+  settle_forks();
   for (const auto& e : events) apply_capset(run_.processes[image_for(e.pid, e.time_ns)], e);
   run_.events += events.size();
 }
 
 void Aggregator::on_operations(std::span<const common::OperationFact> events) {
+  settle_forks();
   for (const auto& e : events) {
     auto& p = run_.processes[image_for(e.pid, e.time_ns)];
     auto it = std::find_if(p.ops.begin(), p.ops.end(), [&](const OpAgg& o) {
@@ -338,7 +369,10 @@ void Aggregator::on_operations(std::span<const common::OperationFact> events) {
   run_.events += events.size();
 }
 
-void Aggregator::on_trailer(const common::Trailer& t) { run_.trailer = t; }
+void Aggregator::on_trailer(const common::Trailer& t) {
+  settle_forks();
+  run_.trailer = t;
+}
 
 // The kernel makes an exec's checks (loading the ELF, computing the new
 // credentials) before the exec event, so they were counted for the image that
@@ -419,6 +453,7 @@ void Aggregator::count_untracked_outcomes() {
 }
 
 RunAggregate Aggregator::finish(const common::ReadResult& result) {
+  settle_forks();
   count_untracked_outcomes();
   move_exec_checks();
   run_.read = result;

@@ -131,6 +131,14 @@ class Aggregator : public common::TraceVisitor {
   // every image an event can belong to is known when the event arrives.
   size_t image_for(uint32_t pid, uint64_t time_ns);
   size_t new_image(uint32_t pid, uint64_t begin_ns);
+  // A batch's forks arrive before its execs (trace_io.h), but a child is a
+  // copy of the image its parent ran at the fork: an exec of the parent in
+  // the same batch may come first in time. Forks wait here until the batch's
+  // execs are known, then both are applied in time order.
+  void apply_fork(const common::ForkEvent& e);
+  void apply_exec(const common::ExecEvent& e);
+  void settle_forks();
+  std::vector<common::ForkEvent> pending_forks_;
   void move_exec_checks();
   // Returns the shape the check was counted in (nullptr: beyond the bound).
   CheckAgg* add_check(ProcessAgg& p, const common::CapCheck& e);

@@ -125,6 +125,7 @@ struct ExeInfo {
   std::set<uint32_t> uids, euids;
   std::optional<common::FileCaps> file_caps;
   CapMask capset_requested = 0;
+  std::optional<uint32_t> unknown_pid;  // the key is exe_label()'s words for this pid
 };
 
 struct NsKey {
@@ -171,8 +172,11 @@ void add_operation(std::vector<OperationSeen>& ops, const OpAgg& op) {
   if (op.ret) it->last_ret = op.ret;
 }
 
+// The key of an image's executable. An image the trace never names (no
+// exec, no fork from a named image, no snapshot) gets words, kept apart from
+// paths by ExeInfo::unknown_pid: outputs say it is unknown, never use it as a path.
 std::string exe_label(const ProcessAgg& p) {
-  return p.exe.empty() ? "(unknown executable, pid " + std::to_string(p.pid) + ")" : p.exe;
+  return p.exe.empty() ? "executable not recorded (pid " + std::to_string(p.pid) + ")" : p.exe;
 }
 
 std::string fmt_value(const std::optional<std::string>& v) { return v ? *v : "unset"; }
@@ -237,6 +241,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       if (p.checks.empty() && p.ops.empty() && p.capset_requested == 0 && !p.file_caps && p.exe.empty()) continue;
       std::string exe = exe_label(p);
       auto& info = ev.info[exe];
+      if (p.exe.empty()) info.unknown_pid = p.pid;
       info.runs.insert(run_id);
       info.identities.insert({run.header.boot_id, p.pid, p.start_time_ns});
       if (p.ids_known) {
@@ -725,8 +730,9 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
   for (const auto& [exe, scope] : ev.exes) {
     if (exe.empty()) continue;
     ExecutableFindings ef;
-    ef.path = exe;
     const auto& info = ev.info[exe];
+    if (info.unknown_pid) ef.unknown_pids.push_back(*info.unknown_pid);
+    else ef.path = exe;
     ef.runs.assign(info.runs.begin(), info.runs.end());
     ef.processes = info.identities.size();
     ef.uids.assign(info.uids.begin(), info.uids.end());

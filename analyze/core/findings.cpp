@@ -2,6 +2,13 @@
 
 namespace capaudit::analyze {
 
+std::string display_name(const ExecutableFindings& e) {
+  if (!e.path.empty()) return e.path;
+  std::string pids;
+  for (uint32_t p : e.unknown_pids) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+  return "executable not recorded (pid " + pids + ")";
+}
+
 const char* to_string(Category c) {
   switch (c) {
     case Category::required: return "required";

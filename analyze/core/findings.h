@@ -153,7 +153,11 @@ struct OperationSeen {
 };
 
 struct ExecutableFindings {
-  std::string path;                  // as the recorder resolved it
+  // As the recorder resolved it. "" when the trace never says which program
+  // ran: a process it first saw neither exec nor fork from a known image,
+  // with no snapshot naming its executable. unknown_pids then lists them.
+  std::string path;
+  std::vector<uint32_t> unknown_pids;
   std::vector<std::string> runs;     // run ids where it ran
   uint64_t processes = 0;
   std::vector<uint32_t> uids;        // real uids it ran with
@@ -169,6 +173,10 @@ struct ExecutableFindings {
   CapMask recommended = 0;           // required + conditional (target profile)
   CapMask startup_only = 0;          // subset of recommended, droppable after start-up
 };
+
+// How people read an executable's name: its path, or words saying that the
+// trace does not name it. Never a path-like placeholder.
+std::string display_name(const ExecutableFindings& e);
 
 enum class ChangeKind : uint8_t { appeared, vanished, changed_reason };
 const char* to_string(ChangeKind k);

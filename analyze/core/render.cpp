@@ -120,7 +120,7 @@ Json report_json(const Report& r) {
   j["caps"] = caps_json(r.caps);
   Json exes = Json::array();
   for (const auto& e : r.executables) {
-    Json x{{"path", e.path},
+    Json x{{"path", e.path.empty() ? Json(nullptr) : Json(e.path)},
            {"runs", e.runs},
            {"processes", e.processes},
            {"uids", e.uids},
@@ -133,6 +133,7 @@ Json report_json(const Report& r) {
                         {"effective", e.file_caps_effective}};
     else
       x["file_caps"] = nullptr;
+    if (e.path.empty()) x["unknown_pids"] = e.unknown_pids;
     x["capset_requested"] = cap_names_json(e.capset_requested);
     Json ops = Json::array();
     for (const auto& o : e.operations)
@@ -359,7 +360,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     bool any = false;
     for (const auto& e : r.executables)
       if (e.startup_only) {
-        t.line(e.path + ": " + cap_list(e.startup_only));
+        t.line(display_name(e) + ": " + cap_list(e.startup_only));
         any = true;
       }
     if (!any) t.line("none");
@@ -408,7 +409,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
       t.heading("Operations recorded (sysctl/rlimit-sensitive)");
       for (const auto& e : r.executables)
         for (const auto& o : e.operations)
-          t.line(e.path + ": " + o.description + " x" + std::to_string(o.count) +
+          t.line(display_name(e) + ": " + o.description + " x" + std::to_string(o.count) +
                  (o.last_ret ? ", returned " + std::to_string(*o.last_ret) : ""));
     }
   }
@@ -433,7 +434,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
   t.heading("Recommended");
   for (const auto& e : r.executables)
     if (e.recommended)
-      t.line(e.path + ": " + cap_list(e.recommended) +
+      t.line(display_name(e) + ": " + cap_list(e.recommended) +
              (e.startup_only ? "  (start-up only: " + cap_list(e.startup_only) + ")" : ""));
   t.line("all: " + (r.recommended ? cap_list(r.recommended) : std::string("(none)")));
 

@@ -40,6 +40,25 @@ TEST(Aggregate, ChecksBeforeALaterExecInTheSameBatchStayWithTheOldImage) {
   EXPECT_EQ(execd->checks[0].cap, kCapFowner);
 }
 
+TEST(Aggregate, AForkAfterAnExecInTheSameBatchRunsTheExecdImage) {
+  // nginx: the master execs, forks a worker that drops to nobody; all in one
+  // batch, where the reader delivers the fork before the exec.
+  Synth s;
+  s.batch = 100;
+  s.exec(50, 1'000'000'000, "/usr/sbin/nginx");
+  s.fork(50, 51, 1'000'100'000);
+  s.check(51, 1'000'200'000, kCapChown, true, kChown);
+  s.fork(51, 52, 1'000'300'000);  // a grandchild inherits it too
+  s.check(52, 1'000'400'000, kCapSetuid, true, kChown);
+  auto run = s.aggregate();
+  for (const auto& p : run.processes) {
+    EXPECT_EQ(p.exe, "/usr/sbin/nginx") << "pid " << p.pid;
+    EXPECT_TRUE(p.ids_known) << "pid " << p.pid;
+    EXPECT_TRUE(p.sets_known) << "pid " << p.pid;
+  }
+  EXPECT_EQ(run.processes.size(), 3u);
+}
+
 TEST(Aggregate, ExecChecksBelongToTheProgramBeingLoaded) {
   // sh forks, the child execs ping: the checks inside that execve come before
   // the exec event but are about loading ping.

@@ -333,6 +333,36 @@ int op_sleep(const std::string& op, const Args& args) {
   return ok(op);
 }
 
+// A pre-forking daemon in miniature: the root parent forks a worker that
+// never execs; the worker (after DELAY seconds, so that -p can attach to a
+// worker that already exists) makes a privileged change, then drops to
+// nobody the way nginx's workers do. The parent waits for it.
+int op_prefork(const std::string& op, const Args& args) {
+  double delay = args.empty() ? 0.0 : std::atof(args[0].c_str());
+  pid_t pid = fork();
+  if (pid < 0) return fail(op, "fork", errno);
+  if (pid == 0) {
+    timespec ts{static_cast<time_t>(delay), static_cast<long>((delay - static_cast<time_t>(delay)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    char name[] = "/tmp/capaudit-helper-prefork-XXXXXX";
+    int fd = mkstemp(name);
+    if (fd < 0) _exit(3);
+    close(fd);
+    int rc = chown(name, kNobody, kNobody) == 0 ? 0 : 4;
+    unlink(name);
+    if (rc == 0 && setgroups(0, nullptr) != 0) rc = 5;
+    if (rc == 0 && setgid(kNobody) != 0) rc = 6;
+    if (rc == 0 && setuid(kNobody) != 0) rc = 7;
+    _exit(rc);
+  }
+  int st = 0;
+  if (waitpid(pid, &st, 0) < 0) return fail(op, "waitpid", errno);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    return fail(op, "worker failed with status " + std::to_string(st), 0);
+  return ok(op, "worker " + std::to_string(pid) + " dropped to 65534");
+}
+
 int run(const std::string& op, const Args& args);
 
 int op_fork_exec(const std::string& op, const Args& args) {
@@ -461,6 +491,7 @@ const std::map<std::string, std::function<int(const std::string&, const Args&)>>
       {"setuid-loop", op_setuid_loop},
       {"getppid-loop", op_getppid_loop},
       {"fork-loop", op_fork_loop},
+      {"prefork", op_prefork},
       {"sleep", op_sleep},
       {"repeat", op_repeat},
   };

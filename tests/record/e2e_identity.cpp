@@ -1,0 +1,265 @@
+// Process identity on real recordings: a child that forks without exec runs
+// its parent's image, and a process already running at -p gets its image from
+// the kernel at attach time. Every output (report text, JSON, every config
+// format) names real paths, never an "unknown executable".
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/record/e2e_support.h"
+
+namespace capaudit::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+const char* const kFormats[] = {"systemd", "docker", "podman", "compose", "kubernetes",
+                                "setcap",  "filecap", "c",     "python"};
+
+pid_t spawn(const std::vector<std::string>& argv) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int st = -1;
+  waitpid(pid, &st, 0);
+  return st;
+}
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+bool has_header(const std::string& path) {
+  Trace t;
+  return common::read_trace(path, t).has_header;
+}
+
+RunResult analyze(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{CAPAUDIT_ANALYZE_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv);
+}
+
+// Every output of the analyzer for TRACE names EXE and nothing unknown.
+void expect_named_everywhere(const std::string& trace, const std::string& exe) {
+  const std::string base = fs::path(exe).filename().string();
+  auto report = analyze({"report", trace});
+  EXPECT_EQ(report.out.find("unknown executable"), std::string::npos) << report.out;
+  EXPECT_EQ(report.out.find("not recorded"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find(exe), std::string::npos) << report.out;
+
+  auto json = analyze({"report", "-f", "json", trace});
+  Json j = Json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << json.out << json.err;
+  ASSERT_FALSE(j["executables"].empty());
+  for (const auto& e : j["executables"]) {
+    ASSERT_TRUE(e["path"].is_string()) << e.dump();
+    EXPECT_EQ(e["path"].get<std::string>(), exe) << e.dump();
+  }
+
+  for (const char* format : kFormats) {
+    auto cfg = analyze({"config", "-f", format, trace});
+    SCOPED_TRACE(format);
+    EXPECT_EQ(cfg.out.find("unknown"), std::string::npos) << cfg.out;
+    EXPECT_EQ(cfg.out.find("not name"), std::string::npos) << cfg.out;
+    EXPECT_EQ(cfg.out.find("(pid"), std::string::npos) << cfg.out;
+    EXPECT_NE(cfg.out.find("recommendation for " + base), std::string::npos) << cfg.out;
+    const std::string f = format;
+    if (f == "setcap" || f == "filecap") EXPECT_NE(cfg.out.find(" " + exe), std::string::npos) << cfg.out;
+    if (f == "systemd") EXPECT_NE(cfg.out.find("/etc/systemd/system/" + base + ".service.d/"), std::string::npos);
+    if (f == "compose") EXPECT_NE(cfg.out.find("\n  " + base + ":\n"), std::string::npos) << cfg.out;
+  }
+}
+
+// The recommended capabilities of EXE in TRACE's JSON report.
+std::set<std::string> recommended_for(const std::string& trace, const std::string& exe) {
+  Json j = Json::parse(analyze({"report", "-f", "json", trace}).out, nullptr, false);
+  std::set<std::string> out;
+  if (j.is_discarded()) return out;
+  for (const auto& e : j["executables"])
+    if (e["path"] == exe)
+      for (const auto& c : e["recommended"]) out.insert(c.get<std::string>());
+  return out;
+}
+
+std::string real_helper() { return fs::canonical(helper_path()).string(); }
+
+TEST(Identity, APreforkedWorkerRunsItsParentsImage) {
+  CAPAUDIT_REQUIRE_ROOT();
+  // Root parent forks; the worker chowns, then drops to nobody. No exec.
+  auto r = record({}, {helper_path(), "prefork"}, "prefork");
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  ASSERT_FALSE(r.trace.forks.empty());
+  expect_named_everywhere(r.path, real_helper());
+  EXPECT_EQ(recommended_for(r.path, real_helper()), (std::set<std::string>{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}));
+  fs::remove(r.path);
+}
+
+TEST(Identity, PythonForkChildIsPython) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const std::string py = "/usr/bin/python3";
+  if (!fs::exists(py)) GTEST_SKIP() << "no " << py;
+  auto r = record({}, {py, "-c",
+                       "import os\n"
+                       "pid = os.fork()\n"
+                       "if pid == 0:\n"
+                       "    os.setgroups([]); os.setgid(65534); os.setuid(65534); os._exit(0)\n"
+                       "os.waitpid(pid, 0)\n"},
+                  "pyfork");
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  expect_named_everywhere(r.path, fs::canonical(py).string());
+  fs::remove(r.path);
+}
+
+// A free TCP port on 127.0.0.1 (the kernel's pick; closed again at once).
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// nginx with a master and one worker, everything under DIR.
+struct Nginx {
+  fs::path dir;
+  std::string conf, pidfile;
+  int port = 0;
+  static constexpr const char* kBin = "/usr/sbin/nginx";
+
+  explicit Nginx(const std::string& tag) {
+    dir = fs::temp_directory_path() / ("capaudit-nginx-" + std::to_string(getpid()) + "-" + tag);
+    fs::create_directories(dir);
+    // The worker (nobody) only reads what it serves; the rest is the master's.
+    port = free_port();
+    conf = (dir / "nginx.conf").string();
+    pidfile = (dir / "nginx.pid").string();
+    std::ofstream(conf) << "worker_processes 1;\n"
+                        << "error_log " << (dir / "error.log").string() << ";\n"
+                        << "pid " << pidfile << ";\n"
+                        << "events { worker_connections 16; }\n"
+                        << "http {\n  access_log off;\n"
+                        << "  client_body_temp_path " << (dir / "body").string() << ";\n"
+                        << "  proxy_temp_path " << (dir / "proxy").string() << ";\n"
+                        << "  fastcgi_temp_path " << (dir / "fcgi").string() << ";\n"
+                        << "  uwsgi_temp_path " << (dir / "uwsgi").string() << ";\n"
+                        << "  scgi_temp_path " << (dir / "scgi").string() << ";\n"
+                        << "  server { listen 127.0.0.1:" << port << "; return 200 \"ok\\n\"; }\n}\n";
+  }
+  ~Nginx() { fs::remove_all(dir); }
+  std::vector<std::string> argv() const { return {kBin, "-c", conf, "-g", "daemon off; master_process on;"}; }
+  pid_t master() const {
+    std::ifstream in(pidfile);
+    pid_t p = 0;
+    in >> p;
+    return p;
+  }
+  // The worker answers: it has been forked and dropped to nobody.
+  bool serving() const {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (ok) {
+      const char req[] = "GET / HTTP/1.0\r\n\r\n";
+      char buf[64] = {};
+      ok = write(fd, req, sizeof req - 1) > 0 && read(fd, buf, sizeof buf - 1) > 0 && std::strstr(buf, "200");
+    }
+    close(fd);
+    return ok;
+  }
+};
+
+TEST(Identity, NginxMasterAndWorkerAreNginxInEveryConfig) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!fs::exists(Nginx::kBin)) GTEST_SKIP() << "no nginx (scripts/setup installs nginx-light)";
+  Nginx ngx("cmd");
+  ASSERT_NE(ngx.port, 0);
+  std::string out = temp_trace_path("nginx");
+  std::vector<std::string> argv{recorder_path(), "--no-status", "-o", out, "--"};
+  for (const auto& a : ngx.argv()) argv.push_back(a);
+  pid_t recorder = spawn(argv);
+  ASSERT_TRUE(wait_for([&] { return ngx.serving(); })) << "nginx did not serve";
+  pid_t master = ngx.master();
+  ASSERT_GT(master, 0);
+  kill(master, SIGQUIT);  // graceful: the worker finishes, then the master
+  int st = wait_status(recorder);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  ASSERT_FALSE(t.forks.empty());
+  expect_named_everywhere(out, Nginx::kBin);
+  const auto caps = recommended_for(out, Nginx::kBin);
+  EXPECT_TRUE(caps.count("CAP_SETUID") && caps.count("CAP_SETGID")) << "the worker's drop to nobody";
+  fs::remove(out);
+}
+
+TEST(Identity, DashPNamesAWorkerThatDroppedToNobodyBeforeTheAttach) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!fs::exists(Nginx::kBin)) GTEST_SKIP() << "no nginx (scripts/setup installs nginx-light)";
+  Nginx ngx("pid");
+  ASSERT_NE(ngx.port, 0);
+  pid_t launcher = spawn(ngx.argv());
+  ASSERT_TRUE(wait_for([&] { return ngx.serving(); })) << "nginx did not serve";
+  pid_t master = ngx.master();
+  ASSERT_EQ(master, launcher);
+  std::string out = temp_trace_path("nginx-p");
+  pid_t recorder = spawn({recorder_path(), "--no-status", "-o", out, "-p", std::to_string(master)});
+  ASSERT_TRUE(wait_for([&] { return has_header(out); }));
+  // A reload: the master forks new workers (setgid/setuid again), the old one quits.
+  kill(master, SIGHUP);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(ngx.serving());
+  kill(master, SIGQUIT);
+  wait_status(launcher);
+  int st = wait_status(recorder);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  // The snapshot names the worker that runs as nobody (its /proc/PID/exe
+  // needs ptrace access: read while the recorder is still privileged).
+  ASSERT_GE(t.processes.size(), 2u);
+  for (const auto& p : t.processes) EXPECT_EQ(p.exe, Nginx::kBin) << "pid " << p.pid << " uid " << p.uid;
+  expect_named_everywhere(out, Nginx::kBin);
+  fs::remove(out);
+}
+
+}  // namespace
+}  // namespace capaudit::test
