@@ -16,7 +16,15 @@ int exit_code_for(const common::ReadResult& r) {
 }
 
 int worst_exit(int a, int b) {
-  auto rank = [](int c) { return c == kExitOk ? 0 : c == kExitIncomplete ? 1 : 2; };
+  auto rank = [](int c) {
+    switch (c) {
+      case kExitOk: return 0;
+      case kExitIncomplete: return 1;
+      case kExitNegative: return 2;
+      case kExitUsage: return 4;
+      default: return 3;  // kExitError
+    }
+  };
   return rank(a) >= rank(b) ? a : b;
 }
 
@@ -29,9 +37,12 @@ void report_read_problem(const std::string& path, const common::ReadResult& r) {
 std::string exit_code_help() {
   return "Exit codes:\n"
          "  0  done; every input was complete\n"
-         "  1  error (bad usage, unreadable file, not a trace, unsupported version)\n"
-         "  2  incomplete input: a trace was truncated or corrupt; the output covers\n"
-         "     everything before the damage\n";
+         "  1  error: unreadable file, not a trace, unsupported version\n"
+         "  2  bad usage: unknown option, missing argument, bad option value\n"
+         "  3  incomplete input: a trace was truncated or corrupt; the output covers\n"
+         "     everything before the damage\n"
+         "  4  the answer is no: check found a missing or excess capability, diff\n"
+         "     --exit-code found a difference, report --exit-code saw a failed run\n";
 }
 
 }  // namespace capaudit::analyze::cli

@@ -34,37 +34,51 @@ Grant grant_from_file(const std::string& path) {
 int cmd_check(const std::vector<std::string>& args) {
   po::options_description opts("Check");
   opts.add_options()
-      ("against,a", po::value<std::string>(), "systemd unit/drop-in, Kubernetes manifest, compose file or a list file")
-      ("caps,c", po::value<std::string>(), "the granted capabilities as a list (CAP_NET_RAW,net_bind_service ...)")
-      ("allow-excess", "fail only on missing capabilities, not on granted-but-unobserved ones");
+      ("against,a", po::value<std::string>(),
+       "systemd unit/drop-in, Kubernetes manifest or securityContext, compose file or a list file")
+      ("granted", po::value<std::string>(), "the granted capabilities as a list (CAP_NET_RAW,net_bind_service ...)")
+      ("allow-excess", "fail only on missing capabilities, not on granted-but-unobserved ones")
+      ("format,f", po::value<std::string>()->default_value("text"), "text or json");
+  // --caps was the old name of --granted; in the recorder and the front
+  // command --caps restricts the run instead.
+  po::options_description deprecated;
+  deprecated.add_options()("caps,c", po::value<std::string>(), "");
   auto vm = parse_command(args, {opts},
-                          {"capaudit-analyze check [OPTIONS] TRACE... (--against FILE | --caps LIST)",
+                          {"capaudit-analyze check [OPTIONS] TRACE... (--against FILE | --granted LIST)",
                            "Compares what the traces needed (required + conditional capabilities) with what a "
                            "deployment grants. missing: required but not granted (the deployment fails). excess: "
                            "granted but never observed (a coverage gap or an unneeded grant). Exit 0 when nothing "
-                           "is missing or in excess, 1 otherwise (or on error), 2 when an input trace was incomplete "
-                           "and the check passed.",
+                           "is missing or in excess, 4 when the check fails (with --allow-excess: only on missing), "
+                           "3 when it passed but an input trace was incomplete, 1 on errors, 2 on bad usage. "
+                           "Deprecated spelling: -c/--caps (use --granted).",
                            "  capaudit-analyze check webd.cap --against /etc/systemd/system/webd.service\n"
                            "  capaudit-analyze check ci-*.cap --against k8s/deployment.yaml --allow-excess\n"
-                           "  capaudit-analyze check run.cap --caps CAP_NET_BIND_SERVICE\n"});
+                           "  capaudit-analyze check run.cap --granted CAP_NET_BIND_SERVICE -f json\n"},
+                          &deprecated);
   if (!vm) return kExitOk;
-  if (vm->count("against") == vm->count("caps")) {
-    throw common::Error("give exactly one of --against FILE and --caps LIST");
+  const std::string format = (*vm)["format"].as<std::string>();
+  if (format != "text" && format != "json")
+    throw common::Error("unknown format '" + format + "'", "use -f text or json", kExitUsage);
+  const auto granted = option_value(*vm, "check", {"granted", "caps"});
+  if ((vm->count("against") > 0) == granted.has_value()) {
+    throw common::Error("give exactly one of --against FILE and --granted LIST", "see capaudit-analyze check --help",
+                        kExitUsage);
   }
   Grant grant;
   if (vm->count("against")) {
     grant = grant_from_file((*vm)["against"].as<std::string>());
   } else {
-    auto g = grant_from_caps_list((*vm)["caps"].as<std::string>());
-    if (auto* e = std::get_if<std::string>(&g)) throw common::Error(*e);
+    auto g = grant_from_caps_list(*granted);
+    if (auto* e = std::get_if<std::string>(&g)) throw common::Error(*e, "", kExitUsage);
     grant = std::get<Grant>(g);
   }
   const auto files = vm->count("files") ? (*vm)["files"].as<std::vector<std::string>>() : std::vector<std::string>{};
   const AnalyzedRuns runs = analyze_traces(files);
   const bool allow_excess = vm->count("allow-excess") > 0;
   const CheckResult result = check_grant(runs.report.recommended, grant);
-  std::cout << render_check(result, grant, allow_excess);
-  if (!result.pass(allow_excess)) return kExitError;
+  std::cout << (format == "json" ? render_check_json(result, grant, allow_excess)
+                                 : render_check(result, grant, allow_excess));
+  if (!result.pass(allow_excess)) return kExitNegative;
   return runs.exit_code;
 }
 

@@ -1,10 +1,11 @@
-// `capaudit-analyze config --format FORMAT TRACES...`: the recommended
-// configuration in one format (all formats without --format).
+// `capaudit-analyze config [--config FORMAT,...] TRACES...`: the recommended
+// configuration in the formats asked for (systemd and docker by default).
 #include <iostream>
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/config_support.h"
 #include "analyze/cli/options.h"
+#include "analyze/core/verdict.h"
 #include "common/error.h"
 
 namespace capaudit::analyze::cli {
@@ -12,36 +13,55 @@ namespace capaudit::analyze::cli {
 int cmd_config(const std::vector<std::string>& args) {
   po::options_description opts("Config");
   opts.add_options()
-      ("format,f", po::value<std::string>(),
-       "systemd | docker | podman | compose | kubernetes | setcap | filecap | c | python (default: all)")
-      ("user,u", po::value<std::string>(),
+      ("config", po::value<std::string>(),
+       "formats, comma separated: systemd, docker, podman, compose, kubernetes, setcap, filecap, c, python, or "
+       "all (default: systemd,docker). One format alone is printed bare, ready to save as a file")
+      ("deploy-as", po::value<std::string>(),
        "deploy as USER[:GROUP] (name or id) instead of the account the trace shows")
       ("name", po::value<std::string>(), "service/container name used in the snippets");
+  // Old spellings: -f/--format meant the config format here but text/json/yaml
+  // elsewhere; --user meant the deployment account here but "run as" in the
+  // recorder and the front command.
+  po::options_description deprecated;
+  deprecated.add_options()("format,f", po::value<std::string>(), "")("user,u", po::value<std::string>(), "");
   auto vm = parse_command(args, {opts},
                           {"capaudit-analyze config [OPTIONS] TRACE...",
                            "Prints the recommended capability configuration for the programs in the traces: "
                            "the required and conditional capabilities of every executable, as a systemd drop-in, "
                            "container flags, a Kubernetes securityContext, file capabilities or libcap-ng code. "
                            "Startup-only capabilities are included (deployment configs grant for the whole run) "
-                           "and the code snippets show how to drop them after initialization.",
-                           "  capaudit-analyze config --format systemd webd.cap\n"
-                           "  capaudit-analyze config -f kubernetes --user 65534 run1.cap run2.cap\n"});
+                           "and the code snippets show how to drop them after initialization. When a recorded "
+                           "run failed (the command did not start, exited non-zero, or was denied an operation "
+                           "it needed) every config opens with a WARNING comment saying so. Deprecated "
+                           "spellings: -f/--format (use --config), -u/--user (use --deploy-as).",
+                           "  capaudit-analyze config --config systemd webd.cap > capabilities.conf\n"
+                           "  capaudit-analyze config --config kubernetes,compose --deploy-as 65534 run1.cap run2.cap\n"
+                           "  capaudit-analyze config --config all webd.cap\n"},
+                          &deprecated);
   if (!vm) return kExitOk;
   const auto files = vm->count("files") ? (*vm)["files"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  std::optional<ConfigFormat> format;
-  if (vm->count("format")) {
-    format = parse_config_format((*vm)["format"].as<std::string>());
-    if (!format) {
-      throw common::Error("unknown format '" + (*vm)["format"].as<std::string>() + "'",
-                          "one of systemd docker podman compose kubernetes setcap filecap c python");
+  std::vector<ConfigFormat> formats = default_report_formats();
+  const auto list = option_value(*vm, "config", {"config", "format"});
+  if (list) {
+    auto parsed = parse_config_list(*list);
+    if (auto* e = std::get_if<std::string>(&parsed)) {
+      throw common::Error(*e, "formats: systemd docker podman compose kubernetes setcap filecap c python, or all",
+                          kExitUsage);
     }
+    formats = std::get<std::vector<ConfigFormat>>(parsed);
   }
   std::optional<RunAs> run_as;
-  if (vm->count("user")) run_as = parse_run_as((*vm)["user"].as<std::string>());
+  if (auto user = option_value(*vm, "config", {"deploy-as", "user"})) run_as = parse_run_as(*user);
   const AnalyzedRuns runs = analyze_traces(files);
   const ConfigInput input = config_input_from_report(
       runs.report, run_as, vm->count("name") ? (*vm)["name"].as<std::string>() : std::string());
-  std::cout << (format ? render_config(*format, input) : render_all_configs(input));
+  const std::string warning = verdict_warning(make_verdict(runs.report));
+  if (list && formats.size() == 1) {
+    std::cout << render_config_with_warning(formats[0], input, warning);
+  } else {
+    std::cout << render_configs(input, formats, warning);
+  }
+  if (!warning.empty()) std::cerr << "capaudit-analyze config: WARNING: " << warning << "\n";
   if (runs.exit_code != kExitOk) {
     std::cerr << "capaudit-analyze config: some input was incomplete; the configuration covers what was recorded\n";
   }

@@ -16,23 +16,36 @@ int cmd_diff(const std::vector<std::string>& args) {
   const auto sep = std::find(args.begin(), args.end(), "--");
   const std::vector<std::string> old_args(args.begin(), sep);
   const std::vector<std::string> new_files(sep == args.end() ? args.end() : sep + 1, args.end());
-  auto vm = parse_command(old_args, {},
-                          {"capaudit-analyze diff OLD_TRACE... -- NEW_TRACE...",
+  po::options_description opts("Diff");
+  opts.add_options()
+      ("format,f", po::value<std::string>()->default_value("text"), "text or json")
+      ("exit-code", "exit 4 when the two sets of runs differ, 0 when they do not (like git diff --exit-code)");
+  auto vm = parse_command(old_args, {opts},
+                          {"capaudit-analyze diff [OPTIONS] OLD_TRACE... -- NEW_TRACE...",
                            "Compares the merged conclusions of two sets of runs. gained: recommended now, not "
                            "before. lost: recommended before, not now. changed: the category moved otherwise "
                            "(e.g. required -> conditional, a capability that became denied-only). Exit 0 after "
-                           "a complete comparison, whether or not anything differs.",
-                           "  capaudit-analyze diff v1-*.cap -- v2-*.cap\n"});
+                           "a complete comparison whether or not anything differs; with --exit-code, 4 when "
+                           "something differs.",
+                           "  capaudit-analyze diff v1-*.cap -- v2-*.cap\n"
+                           "  capaudit-analyze diff --exit-code -f json v1.cap -- v2.cap\n"});
   if (!vm) return kExitOk;
+  const std::string format = (*vm)["format"].as<std::string>();
+  if (format != "text" && format != "json")
+    throw common::Error("unknown format '" + format + "'", "use -f text or json", kExitUsage);
   const auto old_files =
       vm->count("files") ? (*vm)["files"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (sep == args.end() || old_files.empty() || new_files.empty()) {
-    throw common::Error("diff needs old traces, '--', then new traces", "capaudit-analyze diff OLD... -- NEW...");
+    throw common::Error("diff needs old traces, '--', then new traces", "capaudit-analyze diff OLD... -- NEW...",
+                        kExitUsage);
   }
   const AnalyzedRuns before = analyze_traces(old_files);
   const AnalyzedRuns after = analyze_traces(new_files);
-  std::cout << render_diff(diff_caps(cap_statuses(before.report), cap_statuses(after.report)));
-  return worst_exit(before.exit_code, after.exit_code);
+  const auto deltas = diff_caps(cap_statuses(before.report), cap_statuses(after.report));
+  std::cout << (format == "json" ? render_diff_json(deltas) : render_diff(deltas));
+  const int code = worst_exit(before.exit_code, after.exit_code);
+  if (vm->count("exit-code") && !deltas.empty()) return worst_exit(code, kExitNegative);
+  return code;
 }
 
 }  // namespace capaudit::analyze::cli

@@ -174,13 +174,13 @@ int cmd_dump(const std::vector<std::string>& args) {
                          "  capaudit-analyze dump run.cap\n  capaudit-analyze dump -k check -k outcome -p 1234 run.cap\n"};
   auto vm = parse_command(args, {filter}, help);
   if (!vm) return kExitOk;
-  if (!vm->count("files")) throw common::Error("no input file", "give a trace file ('-' = stdin)");
+  if (!vm->count("files")) throw common::Error("no input file", "give a trace file ('-' = stdin)", kExitUsage);
   const auto files = (*vm)["files"].as<std::vector<std::string>>();
-  if (files.size() != 1) throw common::Error("dump reads exactly one trace", "run it once per file");
+  if (files.size() != 1) throw common::Error("dump reads exactly one trace", "run it once per file", kExitUsage);
   std::set<std::string> kinds;
   if (vm->count("kind")) {
     for (const auto& k : (*vm)["kind"].as<std::vector<std::string>>()) {
-      if (!kKinds.count(k)) throw common::Error("unknown event kind '" + k + "'", "see 'capaudit-analyze dump --help'");
+      if (!kKinds.count(k)) throw common::Error("unknown event kind '" + k + "'", "see 'capaudit-analyze dump --help'", kExitUsage);
       kinds.insert(k);
     }
   }

@@ -169,7 +169,7 @@ int cmd_info(const std::vector<std::string>& args) {
       "  capaudit-analyze info run.cap\n  capaudit-analyze info samples/*/*.cap\n"};
   auto vm = parse_command(args, {limits}, help);
   if (!vm) return kExitOk;
-  if (!vm->count("files")) throw common::Error("no input file", "give one or more trace files ('-' = stdin)");
+  if (!vm->count("files")) throw common::Error("no input file", "give one or more trace files ('-' = stdin)", kExitUsage);
 
   int rc = kExitOk;
   bool first = true;

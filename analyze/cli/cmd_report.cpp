@@ -16,6 +16,7 @@
 #include "analyze/core/aggregate.h"
 #include "analyze/core/classify.h"
 #include "analyze/core/render.h"
+#include "analyze/core/verdict.h"
 #include "common/error.h"
 
 namespace capaudit::analyze::cli {
@@ -81,7 +82,13 @@ int cmd_report(const std::vector<std::string>& args) {
       ("format,f", po::value<std::string>()->default_value("text"), "text, json or yaml")
       ("output,o", po::value<std::string>()->default_value("-"), "write to FILE ('-' = stdout); never overwrites")
       ("width", po::value<int>(), "wrap text at N columns (default: the terminal's width, else 100)")
-      ("color", po::value<std::string>()->default_value("auto"), "auto, always or never (auto: only on a terminal)");
+      ("color", po::value<std::string>()->default_value("auto"), "auto, always or never (auto: only on a terminal)")
+      ("full", "text: every section, empty ones included, with call paths and how facts were gathered")
+      ("config", po::value<std::string>()->default_value("systemd,docker"),
+       "text: the config formats to end with, comma separated: systemd, docker, podman, compose, kubernetes, "
+       "setcap, filecap, c, python, all, or none")
+      ("exit-code", "exit 4 when the verdict says the run failed (the command did not start, exited non-zero, "
+                    "or was denied an operation it needed)");
   po::options_description prof("Re-evaluation against another system profile (later options win)");
   prof.add_options()
       ("profile", po::value<std::string>(), "named profile: host, docker, hardened")
@@ -102,21 +109,35 @@ int cmd_report(const std::vector<std::string>& args) {
       "advisory noise, denied, capset-only, startup-only, declared but unobserved), merges runs with\n"
       "coverage, and recommends the smallest set. With a profile option the traces are re-evaluated\n"
       "against other sysctl/rlimit values and the report lists what appears or vanishes, and why.\n"
+      "The text opens with the verdict: what to grant to which executable and what for, and whether\n"
+      "the run can be trusted (complete, the command started and exited 0, no denial that made an\n"
+      "operation fail); a run that failed says so there and in every config. Then only the sections\n"
+      "with content (--full: all), then the configs asked for (--config). JSON/YAML are always complete.\n"
       "Rules and their kernel facts: docs/analysis.md; JSON/YAML schema: docs/report-schema.md.",
       "  capaudit-analyze report trace.cap\n"
       "  capaudit-analyze report -f json -o report.json run1.cap run2.cap run3.cap\n"
+      "  capaudit-analyze report --config kubernetes,setcap trace.cap\n"
+      "  capaudit-analyze report --full --config all trace.cap\n"
       "  capaudit-analyze report --profile docker trace.cap\n"
       "  capaudit-analyze report --sysctl net.ipv4.ip_unprivileged_port_start=1024 trace.cap\n"
       "  capaudit-analyze report --sysctl-profile /etc/sysctl.d/99-hardening.conf trace.cap\n"
       "  capaudit-analyze report --declared /etc/systemd/system/webd.service --declared k8s/web.yaml trace.cap\n"};
   auto vm = parse_command(args, {out_opts, prof, decl}, help);
   if (!vm) return kExitOk;
-  if (!vm->count("files")) throw common::Error("no trace given", "capaudit-analyze report TRACE...", kExitError);
+  if (!vm->count("files")) throw common::Error("no trace given", "capaudit-analyze report TRACE...", kExitUsage);
   const auto files = (*vm)["files"].as<std::vector<std::string>>();
   const std::string format = (*vm)["format"].as<std::string>();
   if (format != "text" && format != "json" && format != "yaml")
-    throw common::Error("unknown format '" + format + "'", "use -f text, json or yaml", kExitError);
+    throw common::Error("unknown format '" + format + "'", "use -f text, json or yaml", kExitUsage);
   const std::string output = (*vm)["output"].as<std::string>();
+  std::vector<ConfigFormat> config_formats;
+  if (const auto list = (*vm)["config"].as<std::string>(); list != "none") {
+    auto parsed = parse_config_list(list);
+    if (auto* e = std::get_if<std::string>(&parsed))
+      throw common::Error(*e, "formats: systemd docker podman compose kubernetes setcap filecap c python, all or none",
+                          kExitUsage);
+    config_formats = std::get<std::vector<ConfigFormat>>(parsed);
+  }
   if (output != "-" && ::access(output.c_str(), F_OK) == 0)  // fail before the work, not after
     throw common::Error("create " + output + ": File exists", "remove it first or choose another -o name", kExitError);
 
@@ -130,7 +151,7 @@ int cmd_report(const std::vector<std::string>& args) {
     if (!p) {
       std::string known;
       for (const auto& n : named_profiles()) known += (known.empty() ? "" : ", ") + n;
-      throw common::Error("unknown profile '" + name + "'", "named profiles: " + known, kExitError);
+      throw common::Error("unknown profile '" + name + "'", "named profiles: " + known, kExitUsage);
     }
     fail_on_parse_errors("profile " + name, p->errors);
     opts.overlay.overlay(p->profile);
@@ -158,7 +179,7 @@ int cmd_report(const std::vector<std::string>& args) {
   }
   if (vm->count("declared-caps")) {
     auto g = grant_from_caps_list((*vm)["declared-caps"].as<std::string>());
-    if (auto* err = std::get_if<std::string>(&g)) throw common::Error(*err, "e.g. --declared-caps CAP_NET_RAW,CAP_CHOWN", kExitError);
+    if (auto* err = std::get_if<std::string>(&g)) throw common::Error(*err, "e.g. --declared-caps CAP_NET_RAW,CAP_CHOWN", kExitUsage);
     opts.declared.push_back({std::get<Grant>(g).caps, "--declared-caps"});
   }
   if (vm->count("declared")) {
@@ -177,12 +198,9 @@ int cmd_report(const std::vector<std::string>& args) {
   for (const auto& f : files) {
     runs.push_back(load_trace(f));
     const auto& rr = runs.back().read;
-    if (rr.status == common::ReadStatus::error) {
-      report_read_problem(f, rr);
-      const bool exists = ::access(f.c_str(), F_OK) == 0;
-      throw common::Error("cannot analyze " + f,
-                          exists ? "is it a capaudit trace? try 'capaudit-analyze info " + f + "'" : "", kExitError);
-    }
+    // One line naming the file and what is wrong with it; `info` would
+    // only say the same.
+    if (rr.status == common::ReadStatus::error) throw common::Error(f + ": " + rr.message, "", kExitError);
     if (rr.status != common::ReadStatus::complete) report_read_problem(f, rr);
     code = worst_exit(code, exit_code_for(rr));
   }
@@ -204,13 +222,16 @@ int cmd_report(const std::vector<std::string>& args) {
     else if (tty && ::ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) t.width = ws.ws_col;
     const auto color = (*vm)["color"].as<std::string>();
     t.colour = color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
-    t.appendix = render_report_configs(report);  // analyze/config: every recommended config
+    t.full = vm->count("full") > 0;
+    if (!config_formats.empty())
+      t.appendix = render_report_configs(report, config_formats, verdict_warning(make_verdict(report)));
     text = render_text(report, t);
   }
   write_output(output, text);
   if (!report.complete)
     std::cerr << "capaudit-analyze report: input incomplete; the findings cover what was recorded (exit " << kExitIncomplete
               << ")\n";
+  if (vm->count("exit-code") && make_verdict(report).run_failed) code = worst_exit(code, kExitNegative);
   return code;
 }
 

@@ -9,10 +9,15 @@
 
 namespace capaudit::analyze::cli {
 
-// Documented exit codes (README and --help).
+// Documented exit codes (README and --help), the same in capaudit,
+// capaudit-record and capaudit-analyze where they apply.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
-inline constexpr int kExitIncomplete = 2;  // an input was truncated or corrupt; output covers what was readable
+inline constexpr int kExitUsage = 2;       // bad usage: unknown option, missing argument, bad option value
+inline constexpr int kExitIncomplete = 3;  // an input was truncated or corrupt; output covers what was readable
+// The answer is "no": check found a missing/excess capability, diff
+// --exit-code found a difference, report --exit-code saw a run that failed.
+inline constexpr int kExitNegative = 4;
 
 struct Command {
   const char* name;

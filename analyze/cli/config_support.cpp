@@ -14,13 +14,13 @@
 namespace capaudit::analyze::cli {
 
 AnalyzedRuns analyze_traces(const std::vector<std::string>& files) {
-  if (files.empty()) throw common::Error("no trace given", "pass one or more files written by capaudit-record");
+  if (files.empty()) throw common::Error("no trace given", "pass one or more files written by capaudit-record", kExitUsage);
   AnalyzedRuns out;
   std::vector<RunAggregate> runs;
   for (const auto& f : files) {
     RunAggregate run = load_trace(f);
     if (run.read.status == common::ReadStatus::error) {
-      throw common::Error(f + ": " + run.read.message, "is it a trace written by capaudit-record?");
+      throw common::Error(f + ": " + run.read.message);
     }
     report_read_problem(f, run.read);
     out.exit_code = worst_exit(out.exit_code, exit_code_for(run.read));
@@ -43,10 +43,10 @@ RunAs parse_run_as(const std::string& spec) {
     r.name = user;
   } else {
     if (!user.empty() && user.find_first_not_of("0123456789-") == std::string::npos) {
-      throw common::Error("--user " + spec + ": " + std::get<std::string>(id));
+      throw common::Error("--deploy-as " + spec + ": " + std::get<std::string>(id), "", kExitUsage);
     }
     passwd* pw = getpwnam(user.c_str());
-    if (!pw) throw common::Error("--user " + spec + ": no such user on this host", "give a numeric uid[:gid]");
+    if (!pw) throw common::Error("--deploy-as " + spec + ": no such user on this host", "give a numeric uid[:gid]", kExitUsage);
     r.uid = pw->pw_uid;
     r.gid = pw->pw_gid;
     r.name = user;
@@ -59,7 +59,7 @@ RunAs parse_run_as(const std::string& spec) {
     } else if (group* gr = getgrnam(g.c_str())) {
       r.gid = gr->gr_gid;
     } else {
-      throw common::Error("--user " + spec + ": invalid group '" + g + "'");
+      throw common::Error("--deploy-as " + spec + ": invalid group '" + g + "'", "", kExitUsage);
     }
   }
   return r;

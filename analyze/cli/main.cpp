@@ -16,7 +16,7 @@ constexpr cli::Command kCommands[] = {
     {"dump", "print a trace's events, one per line", cli::cmd_dump},
     {"report", "classify capabilities, merge runs, re-evaluate against a profile", cli::cmd_report},
     {"config", "recommended configs: systemd, docker, podman, compose, kubernetes, setcap, filecap, c, python", cli::cmd_config},
-    {"check", "gate: compare needed capabilities with a unit, manifest or list (exit 1 on mismatch)", cli::cmd_check},
+    {"check", "gate: compare needed capabilities with a unit, manifest or list (exit 4 on mismatch)", cli::cmd_check},
     {"diff", "capabilities gained, lost or changed between two sets of runs (OLD... -- NEW...)", cli::cmd_diff},
 };
 
@@ -38,7 +38,7 @@ void usage(std::ostream& out) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     usage(std::cerr);
-    return cli::kExitError;
+    return cli::kExitUsage;
   }
   const std::string name = argv[1];
   if (name == "-h" || name == "--help" || name == "help") {
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
       return cli::kExitError;
     }
   }
-  std::cerr << "capaudit-analyze: unknown command '" << name << "'\n\n";
-  usage(std::cerr);
-  return cli::kExitError;
+  std::cerr << "capaudit-analyze: unknown command '" << name << "'\n"
+            << "  hint: commands are info, dump, report, config, check, diff; see capaudit-analyze --help\n";
+  return cli::kExitUsage;
 }

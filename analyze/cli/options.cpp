@@ -11,14 +11,16 @@ namespace capaudit::analyze::cli {
 
 std::optional<po::variables_map> parse_command(const std::vector<std::string>& args,
                                                const std::vector<po::options_description>& groups,
-                                               const CommandHelp& help) {
+                                               const CommandHelp& help,
+                                               const po::options_description* hidden) {
   po::options_description general("General");
-  general.add_options()("help,h", "show this help and exit");
+  general.add_options()("help,h", "show this help and exit")("version", "print the version and exit");
   po::options_description visible;
   for (const auto& g : groups) visible.add(g);
   visible.add(general);
   po::options_description all;
   all.add(visible);
+  if (hidden) all.add(*hidden);
   all.add_options()("files", po::value<std::vector<std::string>>()->composing(), "input traces");
   po::positional_options_description pos;
   pos.add("files", -1);
@@ -32,11 +34,28 @@ std::optional<po::variables_map> parse_command(const std::vector<std::string>& a
       std::cout << exit_code_help();
       return std::nullopt;
     }
+    if (vm.count("version")) {
+      std::cout << "capaudit-analyze " << CAPAUDIT_VERSION << "\n";
+      return std::nullopt;
+    }
     po::notify(vm);
   } catch (const po::error& e) {
-    throw common::Error(e.what(), "see '" + help.usage.substr(0, help.usage.find(" [")) + " --help'", kExitError);
+    throw common::Error(e.what(), "see '" + help.usage.substr(0, help.usage.find(" [")) + " --help'", kExitUsage);
   }
   return vm;
+}
+
+std::optional<std::string> option_value(const po::variables_map& vm, const std::string& command,
+                                        const std::vector<std::string>& names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!vm.count(names[i])) continue;
+    if (i > 0) {
+      std::cerr << "capaudit-analyze " << command << ": --" << names[i] << " is deprecated; use --" << names[0]
+                << "\n";
+    }
+    return vm[names[i]].as<std::string>();
+  }
+  return std::nullopt;
 }
 
 std::string format_seconds(uint64_t ns) {

@@ -19,9 +19,16 @@ struct CommandHelp {
 
 // Parses args against the option groups (a "files" positional list is added).
 // Returns nullopt after printing --help; throws common::Error on bad usage.
+// `hidden` options are accepted but not shown (deprecated spellings).
 std::optional<po::variables_map> parse_command(const std::vector<std::string>& args,
                                                const std::vector<po::options_description>& groups,
-                                               const CommandHelp& help);
+                                               const CommandHelp& help,
+                                               const po::options_description* hidden = nullptr);
+
+// The value of the first of `names` given (a current name, then deprecated
+// ones); a deprecated spelling prints a warning naming the current one.
+std::optional<std::string> option_value(const po::variables_map& vm, const std::string& command,
+                                        const std::vector<std::string>& names);
 
 // "12.000000345" (seconds with nanoseconds).
 std::string format_seconds(uint64_t ns);

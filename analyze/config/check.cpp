@@ -3,6 +3,8 @@
 #include <linux/capability.h>
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -310,6 +312,43 @@ std::string render_diff(const std::vector<CapDelta>& deltas) {
     }
   }
   return o.str();
+}
+
+namespace {
+nlohmann::json names_json(uint64_t mask) {
+  nlohmann::json out = nlohmann::json::array();
+  for (int c = 0; c < 64; ++c)
+    if (mask & bit(c)) out.push_back(cap_name_systemd(c));
+  return out;
+}
+}  // namespace
+
+std::string render_check_json(const CheckResult& r, const Grant& grant, bool allow_excess) {
+  nlohmann::json j{{"source", grant.source},
+                   {"required", names_json(r.required)},
+                   {"granted", names_json(r.granted)},
+                   {"missing", names_json(r.missing)},
+                   {"excess", names_json(r.excess)},
+                   {"notes", grant.notes},
+                   {"allow_excess", allow_excess},
+                   {"pass", r.pass(allow_excess)}};
+  return j.dump(2) + "\n";
+}
+
+std::string render_diff_json(const std::vector<CapDelta>& deltas) {
+  auto status = [](const CapStatus& s) -> nlohmann::json {
+    if (s.category.empty()) return nullptr;
+    return {{"category", s.category}, {"recommended", s.recommended}, {"reason", s.reason}};
+  };
+  nlohmann::json j{{"differ", !deltas.empty()},
+                   {"gained", nlohmann::json::array()},
+                   {"lost", nlohmann::json::array()},
+                   {"changed", nlohmann::json::array()}};
+  for (const auto& d : deltas) {
+    const char* k = d.kind == DeltaKind::gained ? "gained" : d.kind == DeltaKind::lost ? "lost" : "changed";
+    j[k].push_back({{"cap", cap_name_systemd(d.cap)}, {"before", status(d.before)}, {"after", status(d.after)}});
+  }
+  return j.dump(2) + "\n";
 }
 
 }  // namespace capaudit::analyze

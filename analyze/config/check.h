@@ -66,6 +66,9 @@ struct CheckResult {
 
 CheckResult check_grant(uint64_t required, const Grant& grant);
 std::string render_check(const CheckResult& result, const Grant& grant, bool allow_excess);
+// The same as a JSON object (docs/configs.md): required, granted, missing,
+// excess (capability names), source, notes, allow_excess, pass.
+std::string render_check_json(const CheckResult& result, const Grant& grant, bool allow_excess);
 
 // One capability's conclusion in a set of runs, as diff compares it.
 struct CapStatus {
@@ -89,5 +92,7 @@ struct CapDelta {
 // denied_only appearing). Sorted by capability.
 std::vector<CapDelta> diff_caps(const std::vector<CapStatus>& before, const std::vector<CapStatus>& after);
 std::string render_diff(const std::vector<CapDelta>& deltas);
+// {"differ": bool, "gained"|"lost"|"changed": [{cap, before, after, ...}]} (docs/configs.md).
+std::string render_diff_json(const std::vector<CapDelta>& deltas);
 
 }  // namespace capaudit::analyze

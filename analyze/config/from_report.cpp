@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <sstream>
+#include <variant>
 
 namespace capaudit::analyze {
 
@@ -62,9 +64,62 @@ ConfigInput config_input_from_report(const Report& report, const std::optional<R
   return in;
 }
 
-std::string render_report_configs(const Report& report, const std::optional<RunAs>& run_as) {
+std::variant<std::vector<ConfigFormat>, std::string> parse_config_list(std::string_view list) {
+  std::string text(list);
+  std::replace(text.begin(), text.end(), ',', ' ');
+  std::istringstream in(text);
+  std::vector<ConfigFormat> out;
+  for (std::string word; in >> word;) {
+    if (word == "all") {
+      for (ConfigFormat f : all_config_formats())
+        if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+      continue;
+    }
+    auto f = parse_config_format(word);
+    if (!f) return "unknown config format '" + word + "'";
+    if (std::find(out.begin(), out.end(), *f) == out.end()) out.push_back(*f);
+  }
+  if (out.empty()) return std::string("no config format given");
+  return out;
+}
+
+const std::vector<ConfigFormat>& default_report_formats() {
+  static const std::vector<ConfigFormat> kDefault{ConfigFormat::systemd, ConfigFormat::docker};
+  return kDefault;
+}
+
+std::string render_config_with_warning(ConfigFormat format, const ConfigInput& input, const std::string& warning) {
+  std::string out;
+  std::istringstream lines(warning);
+  const char* comment = format == ConfigFormat::c ? "// " : "# ";
+  for (std::string line; std::getline(lines, line);) out += comment + std::string("WARNING: ") + line + "\n";
+  return out + render_config(format, input);
+}
+
+std::string render_configs(const ConfigInput& input, const std::vector<ConfigFormat>& formats,
+                           const std::string& warning, const std::string& how_to_get_more) {
+  std::string out;
+  bool first = true;
+  for (ConfigFormat f : formats) {
+    if (!first) out += "\n";
+    first = false;
+    out += "--- ";
+    out += config_format_name(f);
+    out += " ---\n";
+    out += render_config_with_warning(f, input, warning);
+  }
+  std::string rest;
+  for (ConfigFormat f : all_config_formats())
+    if (std::find(formats.begin(), formats.end(), f) == formats.end())
+      rest += (rest.empty() ? "" : ",") + std::string(config_format_name(f));
+  if (!rest.empty()) out += "\nMore formats: " + how_to_get_more + " " + rest + " (or all)\n";
+  return out;
+}
+
+std::string render_report_configs(const Report& report, const std::vector<ConfigFormat>& formats,
+                                  const std::string& warning, const std::optional<RunAs>& run_as) {
   return "Recommended configurations\n==========================\n" +
-         render_all_configs(config_input_from_report(report, run_as));
+         render_configs(config_input_from_report(report, run_as), formats, warning);
 }
 
 std::vector<CapStatus> cap_statuses(const Report& report) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -27,8 +29,25 @@ struct RunAs {
 ConfigInput config_input_from_report(const Report& report, const std::optional<RunAs>& run_as = std::nullopt,
                                      const std::string& name = {});
 
-// Every config format for the text report's appendix (TextOptions::appendix).
-std::string render_report_configs(const Report& report, const std::optional<RunAs>& run_as = std::nullopt);
+// "systemd,docker" (comma or space separated), "all" -> formats in the
+// order given; an error text naming the unknown one.
+std::variant<std::vector<ConfigFormat>, std::string> parse_config_list(std::string_view list);
+// What the text report and the front command show without --config.
+const std::vector<ConfigFormat>& default_report_formats();
+
+// One format, preceded by `warning` as comment lines of that format.
+std::string render_config_with_warning(ConfigFormat format, const ConfigInput& input, const std::string& warning);
+
+// The chosen formats, each under a "--- name ---" line. `warning` (when not
+// empty) opens every format as a comment block: the run the configs come
+// from did not work. When formats are left out, a last line
+// says how to get them (`how_to_get_more` is the option to name).
+std::string render_configs(const ConfigInput& input, const std::vector<ConfigFormat>& formats,
+                           const std::string& warning = {}, const std::string& how_to_get_more = "--config");
+
+// The text report's appendix (TextOptions::appendix): a heading, then render_configs.
+std::string render_report_configs(const Report& report, const std::vector<ConfigFormat>& formats,
+                                  const std::string& warning = {}, const std::optional<RunAs>& run_as = std::nullopt);
 
 // The merged per-capability conclusions, as diff compares them.
 std::vector<CapStatus> cap_statuses(const Report& report);

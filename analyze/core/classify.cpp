@@ -638,6 +638,8 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
   if (r.trailer) {
     const auto& t = *r.trailer;
     if (t.end_time_ns > h.clock_boottime_ns && h.clock_boottime_ns) ri.duration_ns = t.end_time_ns - h.clock_boottime_ns;
+    ri.exit_status = t.target_exit_status;
+    ri.stop_reason = t.stop_reason;
     if (!t.clean_shutdown) why.push_back("recorder did not shut down cleanly (" + t.stop_reason + ")");
     const auto& l = t.losses;
     auto add = [&](uint64_t n, const char* what) {
@@ -769,12 +771,17 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
 
   if (reevaluate) rep.changes = compare(gather(runs, opts, false, rules, cat), ev, n);
 
-  rep.notes.push_back("\"seen in k of n runs\" counts observations; it is not a confidence level.");
-  if (std::any_of(rep.runs.begin(), rep.runs.end(), [](const RunInfo& r) { return !r.has_stacks; }))
+  // Only notes that apply to what this report shows.
+  const auto shows = [&](auto pred) { return std::any_of(rep.caps.begin(), rep.caps.end(), pred); };
+  const auto shows_cap = [&](int cap) { return shows([cap](const CapFinding& f) { return f.cap == cap; }); };
+  const bool any_denied = shows([](const CapFinding& f) { return f.denied > 0; });
+  const bool net_facts_matter = shows_cap(kCapNetRaw) || shows_cap(10 /* CAP_NET_BIND_SERVICE */);
+  if (n > 1) rep.notes.push_back("\"seen in k of n runs\" counts observations; it is not a confidence level.");
+  if (!rep.caps.empty() && std::any_of(rep.runs.begin(), rep.runs.end(), [](const RunInfo& r) { return !r.has_stacks; }))
     rep.notes.push_back("Some runs have no kernel call paths: advisory decisions there fall back to opts or capability+syscall and are weaker.");
   std::vector<std::string> pending;
   for (const auto& r : rules.rules)
-    if (!r.evaluable) pending.push_back(r.id);
+    if (!r.evaluable && shows_cap(r.cap)) pending.push_back(r.id);
   if (!pending.empty())
     rep.notes.push_back("Rules not yet evaluable (the trace does not record what they need): " + join(pending, ", ") + ".");
   // Per-run limits of what the trace can show, named by run.
@@ -785,22 +792,26 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     return join(ids, ", ");
   };
   const auto without_creds = std::count_if(rep.runs.begin(), rep.runs.end(), [](const RunInfo& ri) { return !ri.cred_tracking; });
-  if (without_creds > 0 && static_cast<size_t>(without_creds) == n)
+  if (rep.recommended == 0) {
+    // Startup-only is about recommended capabilities: nothing to judge.
+  } else if (without_creds > 0 && static_cast<size_t>(without_creds) == n)
     rep.notes.push_back("Startup-only is judged from capset() drops; a setuid() away from root is not recorded and so not seen as a drop.");
   else if (auto ids = runs_where([](const RunInfo& ri) { return !ri.cred_tracking; }); !ids.empty())
     rep.notes.push_back("Startup-only is judged from capset() drops in " + ids +
                         " (no credential changes recorded); a setuid() away from root is not recorded there and so not seen as a drop.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "from_first_denial"; }); !ids.empty())
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "from_first_denial"; });
+      any_denied && !ids.empty())
     rep.notes.push_back("Denied-syscall outcomes were tracked only from the first denial on in " + ids +
                         ": denied checks before that are assessed not_tracked, not no_outcome.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "off"; }); !ids.empty())
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "off"; }); any_denied && !ids.empty())
     rep.notes.push_back("Denied-syscall outcomes were not tracked in " + ids + ": their denied checks are assessed not_tracked.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "cgroup_hooks"; }); !ids.empty())
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "cgroup_hooks"; });
+      shows_cap(kCapNetRaw) && !ids.empty())
     rep.notes.push_back("bind/socket facts of " + ids +
                         " come from cgroup hooks: they carry no return value, and an ICMP datagram socket refused by "
                         "net.ipv4.ping_group_range is not seen, so the ping_group rule cannot explain a raw-socket "
                         "fallback (CAP_NET_RAW) there.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "none"; }); !ids.empty())
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "none"; }); net_facts_matter && !ids.empty())
     rep.notes.push_back("No bind/socket facts were recorded in " + ids + ": rules on those operations cannot fire there.");
   if (!rep.namespaces.empty())
     rep.notes.push_back("Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.");

@@ -34,6 +34,6 @@ struct ClassifyOptions {
 Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts = {});
 
 // Exit status the CLI uses: 0 complete analysis, 2 incomplete input.
-inline int exit_code_for(const Report& r) { return r.complete ? 0 : 2; }
+inline int exit_code_for(const Report& r) { return r.complete ? 0 : 3; }  // cli::kExitIncomplete
 
 }  // namespace capaudit::analyze

@@ -215,6 +215,11 @@ struct RunInfo {
   uint64_t events = 0;
   uint64_t processes = 0;
   uint64_t duration_ns = 0;
+  // How the recording ended (trailer): the traced command's raw wait status
+  // in command mode (nullopt after -p/--cgroup or without a trailer), and
+  // the recorder's stop reason ("target exited", "error: cannot run x: ...").
+  std::optional<int32_t> exit_status;
+  std::string stop_reason;
 };
 
 struct ProfileSetting {

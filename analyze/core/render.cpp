@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "analyze/core/names.h"
+#include "analyze/core/verdict.h"
 
 namespace capaudit::analyze {
 namespace {
@@ -110,8 +111,37 @@ Json report_json(const Report& r) {
                     {"cred_changes", ri.cred_changes},
                     {"events", ri.events},
                     {"processes", ri.processes},
-                    {"duration_ns", ri.duration_ns}});
+                    {"duration_ns", ri.duration_ns},
+                    {"exit_status", ri.exit_status ? Json(*ri.exit_status) : Json(nullptr)},
+                    {"stop_reason", ri.stop_reason}});
   j["runs"] = runs;
+  {
+    const Verdict v = make_verdict(r);
+    Json problems = Json::array();
+    for (const auto& p : v.problems)
+      problems.push_back({{"kind", to_string(p.kind)},
+                          {"run", p.run},
+                          {"detail", p.detail},
+                          {"cap", p.cap >= 0 ? Json(cap_name(p.cap)) : Json(nullptr)},
+                          {"run_failed", p.run_failed()}});
+    Json grants = Json::array();
+    for (const auto& e : v.executables) {
+      Json caps = Json::array();
+      for (const auto& c : e.caps)
+        caps.push_back({{"name", c.name},
+                        {"purpose", c.purpose},
+                        {"syscalls", c.syscalls},
+                        {"conditional", c.conditional},
+                        {"rule", c.rule},
+                        {"startup_only", c.startup_only}});
+      grants.push_back({{"path", e.path}, {"caps", caps}});
+    }
+    j["verdict"] = {{"run_failed", v.run_failed},
+                    {"complete", v.complete},
+                    {"grant", cap_names_json(v.grant)},
+                    {"executables", grants},
+                    {"problems", problems}};
+  }
   Json settings = Json::array();
   for (const auto& s : r.profile.settings) settings.push_back({{"key", s.key}, {"recorded", s.recorded}, {"target", s.target}});
   j["profile"] = {{"name", r.profile.name}, {"settings", settings}};
@@ -287,6 +317,9 @@ std::string render_text(const Report& r, const TextOptions& opts) {
   t.raw("capaudit report (schema " + r.schema_version + "): " + std::to_string(r.runs.size()) +
         (r.runs.size() == 1 ? " run" : " runs") + ", profile " + r.profile.name +
         (r.complete ? "" : "  ** INCOMPLETE INPUT **") + "\n");
+  // The answer first; then only what has content (everything with opts.full).
+  const bool full = opts.full;
+  t.raw("\n" + render_verdict_text(make_verdict(r)));
 
   t.heading("Context");
   for (const auto& ri : r.runs) {
@@ -295,13 +328,16 @@ std::string render_text(const Report& r, const TextOptions& opts) {
            std::to_string(ri.events) + " events, " + std::to_string(ri.processes) + " process images" +
            (ri.duration_ns ? ", " + ms(ri.duration_ns) : "") + ", " + ri.status +
            (ri.target.empty() ? "" : ", target: " + ri.target));
-    if (ri.outcome_tracking == "from_first_denial")
+    if (!full) {
+      // How facts were gathered matters only where there is something to read them on.
+    } else if (ri.outcome_tracking == "from_first_denial")
       t.line("denied-syscall outcomes tracked from the first denial on" +
                  (ri.outcomes_from_ns ? " (+" + ms(*ri.outcomes_from_ns) + ")" : std::string(" (no start recorded)")),
              6, 8);
     else if (ri.outcome_tracking == "off")
       t.line("denied-syscall outcomes not tracked", 6, 8);
-    if (ri.facts_source == "cgroup_hooks")
+    if (!full) {
+    } else if (ri.facts_source == "cgroup_hooks")
       t.line("bind/socket facts from cgroup hooks (no return values, refused ping sockets unseen)", 6, 8);
     else if (ri.facts_source == "none")
       t.line("no bind/socket facts recorded", 6, 8);
@@ -317,9 +353,10 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     std::vector<const CapFinding*> sel;
     for (const auto& c : r.caps)
       if (pred(c)) sel.push_back(&c);
+    if (sel.empty() && !full) return;
     t.heading(std::string(title) + " (" + std::to_string(sel.size()) + ")");
     if (sel.empty()) t.line("none");
-    for (const auto* c : sel) cap_block(t, *c, detail);
+    for (const auto* c : sel) cap_block(t, *c, detail && full);
   };
   section("Required", [](const CapFinding& c) { return c.category == Category::required; }, true);
   section("Conditional on sysctls/rlimits", [](const CapFinding& c) { return c.category == Category::conditional; }, false);
@@ -329,8 +366,8 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     std::vector<const CapFinding*> adv;
     for (const auto& c : r.caps)
       if (c.category == Category::advisory) adv.push_back(&c);
-    t.heading("Advisory / noise, never recommended (" + std::to_string(adv.size()) + ")");
-    if (adv.empty()) t.line("none");
+    if (!adv.empty() || full) t.heading("Advisory / noise, never recommended (" + std::to_string(adv.size()) + ")");
+    if (adv.empty() && full) t.line("none");
     for (const auto* c : adv)
       t.line(c->name + ": " + std::to_string(c->granted + c->denied) + " checks - " + c->reason + " [" +
              to_string(c->noise_basis) + "]");
@@ -340,8 +377,8 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     std::vector<const CapFinding*> den;
     for (const auto& c : r.caps)
       if (c.category == Category::denied_only) den.push_back(&c);
-    t.heading("Denied only, never added automatically (" + std::to_string(den.size()) + ")");
-    if (den.empty()) t.line("none");
+    if (!den.empty() || full) t.heading("Denied only, never added automatically (" + std::to_string(den.size()) + ")");
+    if (den.empty() && full) t.line("none");
     for (const auto* c : den) {
       cap_block(t, *c, false);
       if (c->denial) {
@@ -355,7 +392,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     }
   }
   section("Capset-only: requested, never used", [](const CapFinding& c) { return c.category == Category::capset_only; }, false);
-  {
+  if (full || std::any_of(r.executables.begin(), r.executables.end(), [](const auto& e) { return e.startup_only != 0; })) {
     t.heading("Startup-only: could be dropped after start-up");
     bool any = false;
     for (const auto& e : r.executables)
@@ -376,8 +413,8 @@ std::string render_text(const Report& r, const TextOptions& opts) {
       if (it == by_reason.end()) by_reason.emplace_back(c.reason, c.name);
       else it->second += ", " + c.name;
     }
-    t.heading("Declared but unobserved (" + std::to_string(count) + ")");
-    if (by_reason.empty()) t.line("none");
+    if (count || full) t.heading("Declared but unobserved (" + std::to_string(count) + ")");
+    if (by_reason.empty() && full) t.line("none");
     for (const auto& [reason, names] : by_reason) t.line(names + ": " + reason, 2, 6);
   }
 
@@ -414,29 +451,33 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     }
   }
 
-  t.heading("Coverage (observation, not confidence)");
-  if (r.caps.empty()) t.line("no capability checks");
+  // With one run, "seen in 1 of 1" says nothing the sections did not.
+  if (full || r.runs.size() > 1) t.heading("Coverage (observation, not confidence)");
+  if (r.caps.empty() && full) t.line("no capability checks");
   for (const auto& c : r.caps) {
+    if (!full && r.runs.size() <= 1) break;
     std::string runs;
     for (const auto& id : c.runs) runs += (runs.empty() ? "" : ",") + id;
     t.line(c.name + ": " + coverage_text(c) + (runs.empty() ? "" : " (" + runs + ")") + ", " + to_string(c.category));
   }
 
-  t.heading("Summary");
-  size_t counts[7] = {};
-  for (const auto& c : r.caps) ++counts[static_cast<size_t>(c.category)];
-  std::string summary;
-  for (size_t i = 0; i < 7; ++i)
-    if (counts[i] || i < 2) summary += std::to_string(counts[i]) + " " + to_string(static_cast<Category>(i)) + ", ";
-  t.line(summary + "analysis " +
-         (r.complete ? "complete" : "INCOMPLETE: some runs lost data or were cut short (see Context)"));
+  if (full) {
+    t.heading("Summary");
+    size_t counts[7] = {};
+    for (const auto& c : r.caps) ++counts[static_cast<size_t>(c.category)];
+    std::string summary;
+    for (size_t i = 0; i < 7; ++i)
+      if (counts[i] || i < 2) summary += std::to_string(counts[i]) + " " + to_string(static_cast<Category>(i)) + ", ";
+    t.line(summary + "analysis " +
+           (r.complete ? "complete" : "INCOMPLETE: some runs lost data or were cut short (see Context)"));
 
-  t.heading("Recommended");
-  for (const auto& e : r.executables)
-    if (e.recommended)
-      t.line(display_name(e) + ": " + cap_list(e.recommended) +
-             (e.startup_only ? "  (start-up only: " + cap_list(e.startup_only) + ")" : ""));
-  t.line("all: " + (r.recommended ? cap_list(r.recommended) : std::string("(none)")));
+    t.heading("Recommended");
+    for (const auto& e : r.executables)
+      if (e.recommended)
+        t.line(display_name(e) + ": " + cap_list(e.recommended) +
+               (e.startup_only ? "  (start-up only: " + cap_list(e.startup_only) + ")" : ""));
+    t.line("all: " + (r.recommended ? cap_list(r.recommended) : std::string("(none)")));
+  }  // full: the verdict says the same
 
   if (!r.notes.empty()) {
     t.heading("Notes");

@@ -12,6 +12,9 @@ struct TextOptions {
   int width = 100;       // wrap long lines here
   bool colour = false;   // ANSI bold/colour for headings (only on a terminal)
   std::string appendix;  // extra text appended verbatim (e.g. recommended configs)
+  // Every section, empty ones included, with call paths and how the facts
+  // were gathered; without it only sections with content (the verdict first).
+  bool full = false;
 };
 
 std::string render_text(const Report& r, const TextOptions& opts = {});

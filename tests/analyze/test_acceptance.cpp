@@ -232,7 +232,7 @@ TEST(Acceptance, Case6_TruncatedTraceIsReportedIncomplete) {
   auto run = s.aggregate();
   Report r = classify({run});
   EXPECT_FALSE(r.complete);
-  EXPECT_EQ(exit_code_for(r), 2);
+  EXPECT_EQ(exit_code_for(r), 3);
   Json rep = Json::parse(render_json(r));
   EXPECT_EQ(rep["complete"], false);
   EXPECT_EQ(rep["runs"][0]["status"], "truncated");
@@ -242,7 +242,7 @@ TEST(Acceptance, Case6_TruncatedTraceIsReportedIncomplete) {
   Synth lossy;
   lossy.trailer->losses.ringbuf_drops = 12;
   Report l = classify({lossy.aggregate()});
-  EXPECT_EQ(exit_code_for(l), 2);
+  EXPECT_EQ(exit_code_for(l), 3);
   EXPECT_EQ(l.runs[0].incomplete_reasons[0], "12 events dropped (ring buffer full)");
   EXPECT_EQ(exit_code_for(classify({Synth{}.aggregate()})), 0);
 }
@@ -345,14 +345,26 @@ TEST(Classify, ProcessIdentityIsNotTheBarePid) {
   }
 }
 
-TEST(Render, TextHasEverySection) {
+TEST(Render, FullTextHasEverySection) {
   Report r = classify({bind80("1024").aggregate()});
-  std::string text = render_text(r, {60, false, ""});
-  for (const char* h : {"Context", "Required", "Conditional", "Advisory", "Denied only", "Capset-only", "Startup-only",
-                        "Coverage", "Summary", "Recommended"})
+  std::string text = render_text(r, {60, false, "", true});
+  for (const char* h : {"Verdict", "Context", "Required", "Conditional", "Advisory", "Denied only", "Capset-only",
+                        "Startup-only", "Coverage", "Summary", "Recommended"})
     EXPECT_NE(text.find(h), std::string::npos) << h;
   EXPECT_EQ(text.find("\033["), std::string::npos);  // no colour unless asked
   EXPECT_NE(render_text(r, {80, true, ""}).find("\033[1m"), std::string::npos);
+}
+
+// By default the verdict comes first and only sections with content follow.
+TEST(Render, DefaultTextOpensWithTheVerdictAndSkipsEmptySections) {
+  Report r = classify({bind80("1024").aggregate()});
+  const std::string text = render_text(r, {100, false, ""});
+  const size_t verdict = text.find("\nVerdict: grant CAP_NET_BIND_SERVICE\n");
+  ASSERT_NE(verdict, std::string::npos) << text;
+  EXPECT_LT(verdict, text.find("Context")) << text;
+  EXPECT_NE(text.find("bind ports below 1024"), std::string::npos) << text;
+  for (const char* h : {"Capset-only", "Declared but unobserved", "Summary", "Coverage", "(0)", "none\n"})
+    EXPECT_EQ(text.find(h), std::string::npos) << h << "\n" << text;
 }
 
 }  // namespace

@@ -168,11 +168,11 @@ TEST_F(Cli, CompleteTraceExitsZeroWithJson) {
   EXPECT_EQ(out.find("\033["), std::string::npos);  // a pipe gets no colour
 }
 
-TEST_F(Cli, TruncatedTraceExitsTwoAndStillReports) {
+TEST_F(Cli, TruncatedTraceExitsThreeAndStillReports) {
   Synth s = scenario();
   auto path = write("cut.cap", to_bytes(s, /*finished=*/false));
   std::string out;
-  ASSERT_EQ(run("report -f json " + path, out), 2) << stderr_text();
+  ASSERT_EQ(run("report -f json " + path, out), 3) << stderr_text();
   Json j = Json::parse(out);
   EXPECT_EQ(j["complete"], false);
   EXPECT_EQ(j["runs"][0]["status"], "truncated");
@@ -186,13 +186,13 @@ TEST_F(Cli, HookRecursionMissesMakeTheTraceIncomplete) {
   s.trailer->losses.hook_misses = 3;
   auto path = write("missed.cap", to_bytes(s));
   std::string out;
-  ASSERT_EQ(run("report -f json " + path, out), 2) << stderr_text();
+  ASSERT_EQ(run("report -f json " + path, out), 3) << stderr_text();
   Json j = Json::parse(out);
   EXPECT_EQ(j["complete"], false);
   EXPECT_EQ(j["runs"][0]["status"], "complete");  // the file itself is whole
   EXPECT_EQ(j["runs"][0]["incomplete_reasons"],
             Json::array({"3 hook runs skipped (recursion: one was already running on that CPU)"}));
-  ASSERT_EQ(run("report " + path, out), 2);
+  ASSERT_EQ(run("report " + path, out), 3);
   EXPECT_NE(out.find("incomplete: 3 hook runs skipped"), std::string::npos) << out;
   run("info " + path, out);
   EXPECT_NE(out.find("SOME EVENTS WERE NOT RECORDED"), std::string::npos) << out;
@@ -202,13 +202,13 @@ TEST_F(Cli, HookRecursionMissesMakeTheTraceIncomplete) {
   ASSERT_EQ(run("report -f json " + write("whole.cap", to_bytes(s)), out), 0) << stderr_text();
 }
 
-TEST_F(Cli, ErrorsExitOne) {
+TEST_F(Cli, ErrorsExitOneBadUsageTwo) {
   std::string out;
   auto junk = write("junk.cap", {'n', 'o', 't', ' ', 'a', ' ', 't', 'r', 'a', 'c', 'e'});
   EXPECT_EQ(run("report " + junk, out), 1);
   auto good = write("t.cap", to_bytes(scenario()));
-  EXPECT_EQ(run("report -f xml " + good, out), 1);
-  EXPECT_EQ(run("report --profile nosuch " + good, out), 1);
+  EXPECT_EQ(run("report -f xml " + good, out), 2);
+  EXPECT_EQ(run("report --profile nosuch " + good, out), 2);
   std::ofstream(dir_ / "bad.conf") << "kernel.a = 1\nbroken line\n";
   EXPECT_EQ(run("report --sysctl-profile " + (dir_ / "bad.conf").string() + " " + good, out), 1);
   EXPECT_NE(stderr_text().find("line 2"), std::string::npos) << stderr_text();

@@ -35,17 +35,17 @@ done
 
 # The analyzer's page carries every sub-command's options.
 text=$(MANWIDTH=100 man -l "$prefix/share/man/man1/capaudit-analyze.1")
-for opt in --against --kind --declared; do
+for opt in --against --kind --declared --exit-code --deploy-as --granted; do
   grep -q -- "$opt" <<<"$text" || fail "capaudit-analyze.1 lacks $opt"
 done
 
 # The installed analyzer reads an installed example trace.
 doc=$prefix/share/doc/capaudit
 [[ -f $doc/README.md && -f $doc/configs.md ]] || fail "documentation not installed in $doc"
-sample=$doc/examples/synthetic-basic/trace.cap
+sample=$doc/examples/real-ping/trace.cap
 [[ -f $sample ]] || fail "$sample not installed"
-out=$("$prefix/bin/capaudit-analyze" report "$sample") || fail "report on $sample exited $?"
-grep -q 'CAP_NET_RAW' <<<"$out" || fail "report on $sample does not name CAP_NET_RAW"
+out=$("$prefix/bin/capaudit-analyze" report --exit-code --config systemd "$sample") || fail "report on $sample exited $?"
+grep -q '^Verdict: grant CAP_NET_RAW$' <<<"$out" || fail "report on $sample does not grant CAP_NET_RAW"
 grep -q '^CapabilityBoundingSet=' <<<"$out" || fail "report on $sample has no systemd config"
 
 # Bash completion completes sub-commands and option values.

@@ -91,19 +91,19 @@ TEST_F(Cli, ReadsStandardInput) {
   EXPECT_NE(r.out.find("cap checks    2003"), std::string::npos) << r.out;
 }
 
-TEST_F(Cli, TruncatedInputExitsTwoAndSaysSo) {
+TEST_F(Cli, TruncatedInputExitsThreeAndSaysSo) {
   const CliRun r = run("info " + truncated_copy());
-  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_EQ(r.rc, 3) << r.out;
   EXPECT_NE(r.out.find("truncated after 2 batches"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("[trailer]"), std::string::npos);
 }
 
-TEST_F(Cli, ErrorsExitOne) {
+TEST_F(Cli, ErrorsExitOneBadUsageTwo) {
   EXPECT_EQ(run("info " + (dir_ / "missing.cap").string()).rc, 1);
-  EXPECT_EQ(run("info").rc, 1);
-  EXPECT_EQ(run("info --no-such-option " + kSample).rc, 1);
-  EXPECT_EQ(run("frobnicate").rc, 1);
-  EXPECT_EQ(run("dump -k nonsense " + kSample).rc, 1);
+  EXPECT_EQ(run("info").rc, 2);
+  EXPECT_EQ(run("info --no-such-option " + kSample).rc, 2);
+  EXPECT_EQ(run("frobnicate").rc, 2);
+  EXPECT_EQ(run("dump -k nonsense " + kSample).rc, 2);
   // The worst input decides: one good and one missing file is an error.
   EXPECT_EQ(run("info " + kSample + " " + (dir_ / "missing.cap").string()).rc, 1);
 }

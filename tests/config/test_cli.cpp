@@ -42,7 +42,7 @@ class ConfigCli : public ::testing::Test {
 };
 
 TEST_F(ConfigCli, ConfigSystemdFromATrace) {
-  const Ran r = analyze("config --format systemd " + path("v1.cap"));
+  const Ran r = analyze("config --config systemd " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("AmbientCapabilities="), std::string::npos) << r.out;
@@ -50,55 +50,89 @@ TEST_F(ConfigCli, ConfigSystemdFromATrace) {
 }
 
 TEST_F(ConfigCli, ConfigForANonRootDeploymentAndYaml) {
-  Ran r = analyze("config --format systemd --user 65534 " + path("v1.cap"));
+  Ran r = analyze("config --config systemd --deploy-as 65534 " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("AmbientCapabilities=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
 
-  r = analyze("config -f kubernetes --user 65534:65534 " + path("v1.cap"));
+  r = analyze("config --config kubernetes --deploy-as 65534:65534 " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   const YAML::Node sc = YAML::Load(r.out)["securityContext"];
   EXPECT_EQ(sc["runAsUser"].as<int>(), 65534);
   EXPECT_EQ(sc["capabilities"]["add"][1].as<std::string>(), "NET_BIND_SERVICE");
 
-  r = analyze("config -f setcap " + path("v1.cap"));
+  r = analyze("config --config setcap " + path("v1.cap"));
   EXPECT_NE(r.out.find("\nsetcap cap_chown,cap_net_bind_service=ep /usr/sbin/webd\n"), std::string::npos) << r.out;
 
   // A trace recorded as a non-root user makes that user the deployment account.
   write("nonroot.cap", webd_trace(false, 1000));
-  r = analyze("config -f docker " + path("nonroot.cap"));
+  r = analyze("config --config docker " + path("nonroot.cap"));
   EXPECT_NE(r.out.find("--user=1000:1000"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("WARNING"), std::string::npos) << r.out;
 }
 
-TEST_F(ConfigCli, ConfigWithoutFormatPrintsEveryFormat) {
-  const Ran r = analyze("config " + path("v1.cap"));
+TEST_F(ConfigCli, ConfigDefaultsToSystemdAndDockerAndNamesTheRest) {
+  Ran r = analyze("config " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* f : {"--- systemd ---", "--- docker ---"}) EXPECT_NE(r.out.find(f), std::string::npos) << f;
+  EXPECT_EQ(r.out.find("--- kubernetes ---"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("More formats: --config podman,compose,kubernetes,setcap,filecap,c,python (or all)"),
+            std::string::npos)
+      << r.out;
+  r = analyze("config --config all " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   for (const char* f : {"--- systemd ---", "--- docker ---", "--- kubernetes ---", "--- python ---"}) {
     EXPECT_NE(r.out.find(f), std::string::npos) << f;
   }
+  EXPECT_EQ(r.out.find("More formats"), std::string::npos) << r.out;
+  r = analyze("config --config kubernetes,setcap " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_LT(r.out.find("--- kubernetes ---"), r.out.find("--- setcap ---")) << r.out;
+  EXPECT_EQ(r.out.find("--- systemd ---"), std::string::npos) << r.out;
 }
 
-TEST_F(ConfigCli, TextReportEndsWithTheRecommendedConfigs) {
-  const Ran r = analyze("report " + path("v1.cap"));
+// The old spellings keep working, with a warning naming the new one.
+TEST_F(ConfigCli, DeprecatedSpellingsStillWork) {
+  Ran r = analyze("config -f systemd --user 65534 " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
-  const size_t configs = r.out.find("Recommended configurations");
+  EXPECT_NE(r.out.find("AmbientCapabilities=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--format is deprecated; use --config"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--user is deprecated; use --deploy-as"), std::string::npos) << r.out;
+  r = analyze("check " + path("v1.cap") + " --caps chown,net_bind_service");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("--caps is deprecated; use --granted"), std::string::npos) << r.out;
+}
+
+TEST_F(ConfigCli, TextReportEndsWithTheConfigsAskedFor) {
+  Ran r = analyze("report " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  size_t configs = r.out.find("Recommended configurations");
   ASSERT_NE(configs, std::string::npos) << r.out;
   EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE", configs), std::string::npos);
+  EXPECT_EQ(r.out.find("capaudit_keep_operational_caps", configs), std::string::npos);
+  r = analyze("report --config c " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  configs = r.out.find("Recommended configurations");
   EXPECT_NE(r.out.find("capaudit_keep_operational_caps", configs), std::string::npos);
+  EXPECT_EQ(r.out.find("CapabilityBoundingSet=", configs), std::string::npos);
+  r = analyze("report --config none " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("Recommended configurations"), std::string::npos);
 }
 
-TEST_F(ConfigCli, UsageErrors) {
-  EXPECT_EQ(analyze("config --format k8s " + path("v1.cap")).status, 1);
-  EXPECT_EQ(analyze("config --user -1 " + path("v1.cap")).status, 1);
+TEST_F(ConfigCli, UsageErrorsExitTwoErrorsOne) {
+  EXPECT_EQ(analyze("config --config k8s " + path("v1.cap")).status, 2);
+  EXPECT_EQ(analyze("config --deploy-as -1 " + path("v1.cap")).status, 2);
+  EXPECT_EQ(analyze("report --config k8s " + path("v1.cap")).status, 2);
   EXPECT_EQ(analyze("config " + path("missing.cap")).status, 1);
-  EXPECT_EQ(analyze("check " + path("v1.cap")).status, 1);
-  EXPECT_EQ(analyze("diff " + path("v1.cap")).status, 1);
+  EXPECT_EQ(analyze("check " + path("v1.cap")).status, 2);
+  EXPECT_EQ(analyze("check -f yaml --granted chown " + path("v1.cap")).status, 2);
+  EXPECT_EQ(analyze("diff " + path("v1.cap")).status, 2);
 }
 
 TEST_F(ConfigCli, CheckAgainstUnitsManifestsAndLists) {
   // The generated drop-in passes its own check.
   write_text("webd.service", "[Service]\nExecStart=/usr/sbin/webd\n" +
-                                 analyze("config -f systemd " + path("v1.cap")).out);
+                                 analyze("config --config systemd " + path("v1.cap")).out);
   Ran r = analyze("check " + path("v1.cap") + " --against " + path("webd.service"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("result: PASS"), std::string::npos) << r.out;
@@ -107,13 +141,13 @@ TEST_F(ConfigCli, CheckAgainstUnitsManifestsAndLists) {
   write_text("narrow.service",
              "[Service]\nExecStart=/usr/sbin/webd\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SYS_ADMIN\n");
   r = analyze("check " + path("v1.cap") + " --against " + path("narrow.service"));
-  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.status, 4) << r.out;
   EXPECT_NE(r.out.find("missing:  CAP_CHOWN"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("excess:   CAP_SYS_ADMIN"), std::string::npos) << r.out;
 
   // Kubernetes manifest generated from the trace, wrapped in a pod.
   std::string pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: webd}\nspec:\n  containers:\n    - name: webd\n";
-  const std::string sc = analyze("config -f kubernetes " + path("v1.cap")).out;
+  const std::string sc = analyze("config --config kubernetes " + path("v1.cap")).out;
   size_t pos = 0;
   while (pos < sc.size()) {
     const size_t nl = sc.find('\n', pos);
@@ -125,13 +159,46 @@ TEST_F(ConfigCli, CheckAgainstUnitsManifestsAndLists) {
   EXPECT_EQ(r.status, 0) << r.out;
   // The new version needs NET_RAW, which the manifest does not grant.
   r = analyze("check " + path("v2.cap") + " --against " + path("pod.yaml"));
-  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.status, 4) << r.out;
   EXPECT_NE(r.out.find("missing:  CAP_NET_RAW"), std::string::npos) << r.out;
 
-  // --caps, and --allow-excess.
-  EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service").status, 0);
-  EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service,net_raw").status, 1);
-  EXPECT_EQ(analyze("check " + path("v1.cap") + " --caps chown,net_bind_service,net_raw --allow-excess").status, 0);
+  // The bare securityContext snippet config prints is read as it is.
+  write_text("sc.yaml", sc);
+  r = analyze("check " + path("v1.cap") + " --against " + path("sc.yaml"));
+  EXPECT_EQ(r.status, 0) << r.out;
+
+  // --granted, and --allow-excess.
+  EXPECT_EQ(analyze("check " + path("v1.cap") + " --granted chown,net_bind_service").status, 0);
+  EXPECT_EQ(analyze("check " + path("v1.cap") + " --granted chown,net_bind_service,net_raw").status, 4);
+  EXPECT_EQ(analyze("check " + path("v1.cap") + " --granted chown,net_bind_service,net_raw --allow-excess").status, 0);
+  // A failed gate (4) is told apart from an error (1).
+  EXPECT_EQ(analyze("check " + path("missing.cap") + " --granted chown").status, 1);
+  EXPECT_EQ(analyze("check " + path("v1.cap") + " --against " + path("missing.service")).status, 1);
+}
+
+TEST_F(ConfigCli, CheckAndDiffSpeakJson) {
+  Ran r = analyze("check -f json " + path("v1.cap") + " --granted chown,net_raw");
+  EXPECT_EQ(r.status, 4) << r.out;
+  YAML::Node j = YAML::Load(r.out);
+  EXPECT_FALSE(j["pass"].as<bool>());
+  EXPECT_EQ(j["missing"][0].as<std::string>(), "CAP_NET_BIND_SERVICE");
+  EXPECT_EQ(j["excess"][0].as<std::string>(), "CAP_NET_RAW");
+  EXPECT_EQ(j["required"].size(), 2u);
+
+  r = analyze("diff -f json " + path("v1.cap") + " -- " + path("v2.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  j = YAML::Load(r.out);
+  EXPECT_TRUE(j["differ"].as<bool>());
+  EXPECT_EQ(j["gained"][0]["cap"].as<std::string>(), "CAP_NET_RAW");
+  EXPECT_TRUE(j["gained"][0]["before"].IsNull());
+  EXPECT_EQ(j["gained"][0]["after"]["category"].as<std::string>(), "required");
+  EXPECT_EQ(j["lost"][0]["cap"].as<std::string>(), "CAP_CHOWN");
+}
+
+TEST_F(ConfigCli, DiffExitCodeLikeGitDiff) {
+  EXPECT_EQ(analyze("diff --exit-code " + path("v1.cap") + " -- " + path("v2.cap")).status, 4);
+  EXPECT_EQ(analyze("diff --exit-code " + path("v1.cap") + " -- " + path("v1.cap")).status, 0);
+  EXPECT_EQ(analyze("diff " + path("v1.cap") + " -- " + path("v2.cap")).status, 0);
 }
 
 TEST_F(ConfigCli, ReportDeclaredFilesSayWhereEachCapCameFrom) {
