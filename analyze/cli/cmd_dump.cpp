@@ -8,6 +8,7 @@
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
+#include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/error.h"
 #include "common/syscalls.h"
@@ -15,13 +16,20 @@
 namespace capaudit::analyze::cli {
 namespace {
 
+// Every string from the trace is printed through visible() (one line, no raw
+// control bytes); a field that could contain a space is quoted to stay one word.
+std::string word(const std::string& s) {
+  const std::string v = visible(s);
+  return v.empty() || v.find_first_of(" \"") != std::string::npos ? visible_quoted(s) : v;
+}
+
 const std::set<std::string> kKinds = {"check", "fork", "exec", "exit", "outcome", "capset", "operation", "stack"};
 
 std::string quoted_list(const std::vector<std::string>& v) {
   std::string out = "[";
   for (size_t i = 0; i < v.size(); ++i) {
     if (i) out += ",";
-    out += "\"" + v[i] + "\"";
+    out += visible_quoted(v[i]);
   }
   return out + "]";
 }
@@ -43,7 +51,8 @@ class DumpVisitor : public common::TraceVisitor {
 
   void on_header(const common::Header& h) override {
     syscalls_.emplace(h.arch);
-    out_ << "# " << h.target << " on " << h.hostname << " " << h.kernel_release << " (" << h.arch << "), hook "
+    out_ << "# " << visible(h.target) << " on " << visible(h.hostname) << " " << visible(h.kernel_release) << " ("
+         << visible(h.arch) << "), hook "
          << common::to_string(h.hook) << "\n";
   }
 
@@ -51,7 +60,7 @@ class DumpVisitor : public common::TraceVisitor {
     if (!want("stack")) return;
     for (const auto& st : s) {
       std::string line = "stack id=" + std::to_string(st.id);
-      for (const auto& f : st.frames) line += " " + f;
+      for (const auto& f : st.frames) line += " " + word(f);
       lines_.push_back({0, line});
     }
   }
@@ -73,7 +82,7 @@ class DumpVisitor : public common::TraceVisitor {
       std::ostringstream s;
       s << format_seconds(e.time_ns) << " exec pid=" << e.pid << " tid=" << e.tid;
       if (e.old_tid) s << " old_tid=" << e.old_tid;
-      s << " file=" << e.filename << " argv=" << quoted_list(e.argv) << (e.argv_truncated ? "..." : "")
+      s << " file=" << word(e.filename) << " argv=" << quoted_list(e.argv) << (e.argv_truncated ? "..." : "")
         << " uid=" << e.uid << " gid=" << e.gid << " euid=" << e.euid << " egid=" << e.egid
         << " eff=" << caps_text(e.caps.effective) << " prm=" << caps_text(e.caps.permitted)
         << " inh=" << caps_text(e.caps.inheritable) << " amb=" << caps_text(e.caps.ambient);
@@ -81,7 +90,7 @@ class DumpVisitor : public common::TraceVisitor {
         s << " filecaps=v" << e.file_caps->version << ":" << caps_text(e.file_caps->permitted)
           << (e.file_caps->effective ? "+ep" : "+p");
       }
-      s << " cgroup=" << e.cgroup << " userns=" << e.userns_inum << " netns=" << e.netns_inum;
+      s << " cgroup=" << word(e.cgroup) << " userns=" << e.userns_inum << " netns=" << e.netns_inum;
       lines_.push_back({e.time_ns, s.str()});
     }
   }
@@ -145,7 +154,7 @@ class DumpVisitor : public common::TraceVisitor {
     lines_.clear();
   }
   void on_trailer(const common::Trailer& t) override {
-    out_ << "# end: " << (t.clean_shutdown ? "clean" : "unclean") << " shutdown, " << t.stop_reason << "\n";
+    out_ << "# end: " << (t.clean_shutdown ? "clean" : "unclean") << " shutdown, " << visible(t.stop_reason) << "\n";
   }
 
  private:

@@ -7,17 +7,30 @@
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
+#include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/error.h"
 
 namespace capaudit::analyze::cli {
 namespace {
 
+// Every string from the trace is printed through visible(): one line, no raw
+// control bytes. The recorder's command line shows each argument as a word.
 std::string join(const std::vector<std::string>& v, const char* sep = " ") {
   std::string out;
   for (const auto& s : v) {
     if (!out.empty()) out += sep;
-    out += s;
+    out += visible(s);
+  }
+  return out;
+}
+
+std::string join_words(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += " ";
+    const std::string w = visible(s);
+    out += w.empty() || w.find_first_of(" \"") != std::string::npos ? visible_quoted(s) : w;
   }
   return out;
 }
@@ -34,38 +47,38 @@ struct InfoVisitor : common::TraceVisitor {
   void on_header(const common::Header& h) override {
     out << "format:         " << h.format_major << "." << h.format_minor << "\n";
     out << "[recorder]\n"
-        << "  version:      " << h.recorder_version << "\n"
-        << "  command line: " << join(h.recorder_argv) << "\n"
-        << "  target:       " << common::to_string(h.target_mode) << " " << h.target << "\n";
+        << "  version:      " << visible(h.recorder_version) << "\n"
+        << "  command line: " << join_words(h.recorder_argv) << "\n"
+        << "  target:       " << common::to_string(h.target_mode) << " " << visible(h.target) << "\n";
     out << "[host]\n"
-        << "  hostname:     " << h.hostname << "\n"
-        << "  kernel:       " << h.kernel_release << " " << h.kernel_version << "\n"
-        << "  arch:         " << h.arch << "\n"
-        << "  boot id:      " << h.boot_id << "\n"
-        << "  lockdown:     " << h.lockdown << "\n"
+        << "  hostname:     " << visible(h.hostname) << "\n"
+        << "  kernel:       " << visible(h.kernel_release) << " " << visible(h.kernel_version) << "\n"
+        << "  arch:         " << visible(h.arch) << "\n"
+        << "  boot id:      " << visible(h.boot_id) << "\n"
+        << "  lockdown:     " << visible(h.lockdown) << "\n"
         << "  LSMs:         " << join(h.lsms, ",") << "\n"
         << "  init userns:  " << h.init_userns_inum << "\n";
     out << "[clock]\n"
         << "  boottime " << format_seconds(h.clock_boottime_ns) << " s = " << format_wall(h.clock_realtime_ns) << "\n";
     out << "[sysctls]\n";
-    for (const auto& kv : h.sysctls_global) out << "  " << kv.key << " = " << kv.value << "\n";
+    for (const auto& kv : h.sysctls_global) out << "  " << visible(kv.key) << " = " << visible(kv.value) << "\n";
     out << "  target netns " << h.target_netns_inum << ":\n";
-    for (const auto& kv : h.sysctls_netns) out << "    " << kv.key << " = " << kv.value << "\n";
+    for (const auto& kv : h.sysctls_netns) out << "    " << visible(kv.key) << " = " << visible(kv.value) << "\n";
     out << "[target rlimits]\n";
     for (const auto& r : h.target_rlimits) {
-      out << "  " << r.name << " (" << r.resource << "): soft " << limit_value(r.soft) << ", hard " << limit_value(r.hard)
+      out << "  " << visible(r.name) << " (" << r.resource << "): soft " << limit_value(r.soft) << ", hard " << limit_value(r.hard)
           << "\n";
     }
     out << "[hook]\n"
         << "  used:         " << common::to_string(h.hook) << "\n"
         << "  check opts:   " << (h.opts_available ? "recorded" : "not available from this hook") << "\n"
         << "  bind/socket facts: " << common::to_string(h.facts_source)
-        << (h.facts_reason.empty() ? "" : " (" + h.facts_reason + ")") << "\n"
+        << (h.facts_reason.empty() ? "" : " (" + visible(h.facts_reason) + ")") << "\n"
         << "  denied-syscall outcomes: " << common::to_string(h.outcome_tracking) << "\n"
         << "  credential changes: " << (h.cred_changes ? "every one recorded" : "capset() exits only (format < 1.2)")
         << "\n";
     for (const auto& a : h.hook_attempts) {
-      out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << a.reason << "\n";
+      out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << visible(a.reason) << "\n";
     }
     out << "[sampling]\n"
         << "  kernel stacks per key: " << h.stacks_per_key << "\n"
@@ -94,7 +107,7 @@ struct InfoVisitor : common::TraceVisitor {
   void on_trailer(const common::Trailer& t) override {
     out << "[trailer]\n"
         << "  clean shutdown: " << (t.clean_shutdown ? "yes" : "no") << "\n"
-        << "  stop reason:  " << t.stop_reason << "\n"
+        << "  stop reason:  " << visible(t.stop_reason) << "\n"
         << "  end time:     " << format_seconds(t.end_time_ns) << " s (boottime)\n"
         << "  target exit:  ";
     if (!t.target_exit_status) {
@@ -176,11 +189,11 @@ int cmd_info(const std::vector<std::string>& args) {
   for (const auto& path : (*vm)["files"].as<std::vector<std::string>>()) {
     if (!first) std::cout << "\n";
     first = false;
-    std::cout << "== " << path << " ==\n";
+    std::cout << "== " << visible(path) << " ==\n";
     InfoVisitor v(std::cout);
     const common::ReadResult r = common::read_trace(path, v, rl);
     if (r.has_header) v.print_counts();
-    std::cout << "[status]\n  " << common::to_string(r.status) << ": " << r.message << "\n";
+    std::cout << "[status]\n  " << common::to_string(r.status) << ": " << visible(r.message) << "\n";
     report_read_problem(path, r);
     rc = worst_exit(rc, exit_code_for(r));
   }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "analyze/config/configs.h"
+#include "analyze/core/quote.h"
 
 namespace capaudit::analyze {
 
@@ -260,7 +261,7 @@ std::string render_check(const CheckResult& r, const Grant& grant, bool allow_ex
     << "\n";
   o << "  excess:   " << names(r.excess)
     << (r.excess ? "   <- granted but never observed: a coverage gap or an unneeded grant" : "") << "\n";
-  for (const auto& n : grant.notes) o << "  note: " << n << "\n";
+  for (const auto& n : grant.notes) o << "  note: " << visible(n) << "\n";
   o << "result: " << (r.pass(allow_excess) ? "PASS" : "FAIL");
   if (r.excess && allow_excess && r.missing == 0) o << " (excess allowed)";
   o << "\n";
@@ -307,8 +308,9 @@ std::string render_diff(const std::vector<CapDelta>& deltas) {
         header = true;
       }
       o << "  " << cap_name_systemd(d.cap) << ": " << state(d.before) << " -> " << state(d.after) << "\n";
-      if (!d.after.reason.empty()) o << "    now:    " << d.after.reason << "\n";
-      if (!d.before.reason.empty()) o << "    before: " << d.before.reason << "\n";
+      // Reasons name executables: trace text, shown with visible escapes.
+      if (!d.after.reason.empty()) o << "    now:    " << visible(d.after.reason) << "\n";
+      if (!d.before.reason.empty()) o << "    before: " << visible(d.before.reason) << "\n";
     }
   }
   return o.str();

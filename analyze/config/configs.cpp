@@ -1,5 +1,6 @@
 #include "analyze/config/configs.h"
 
+#include "analyze/core/quote.h"
 #include "common/capabilities.h"
 
 #include <linux/capability.h>
@@ -35,10 +36,26 @@ std::string join(const std::vector<int>& caps, std::string_view sep, F name) {
   return out;
 }
 
+// Every string below that comes from a trace or the command line (paths,
+// names) goes through analyze/core/quote.h: comment_text() in comments,
+// shell_quote() in shell words, yaml_scalar() in YAML, systemd_unit_name()
+// in unit names. Nothing else reaches an output.
+
+// For comments only.
 std::string who(const ConfigInput& in) {
   std::string s = "uid " + std::to_string(in.uid);
-  if (!in.user.empty()) s = in.user + " (" + s + ")";
+  if (!in.user.empty()) s = comment_text(in.user) + " (" + s + ")";
   return s;
+}
+
+// A path as a command argument: one shell word, and never taken for an
+// option (a relative path starting with '-' gets "./").
+std::string shell_path(const std::string& path) {
+  return shell_quote(!path.empty() && path[0] == '-' ? "./" + path : path);
+}
+
+std::string setcap_line(const ExecutableNeeds& e) {
+  return "setcap " + join(caps_in(e.caps), ",", cap_name_libcap) + "=ep " + shell_path(e.path);
 }
 
 // An executable that only gains its capabilities through its own file
@@ -51,12 +68,36 @@ bool relies_on_file_caps(const ConfigInput& in) {
   return false;
 }
 
+// The first executable whose exec gained privileges in the recording, and
+// what it gained, for a comment: no_new_privs must stay off for it.
+const ExecutableNeeds* exec_gainer(const ConfigInput& in) {
+  for (const auto& e : in.executables) {
+    if (e.exec_gain) return &e;
+  }
+  return nullptr;
+}
+
+std::string gain_text(const ExecutableNeeds& e) {
+  const ExecPrivilegeGain& g = *e.exec_gain;
+  std::string what;
+  if (g.euid != g.uid) what = "uid " + std::to_string(g.uid) + " ran it with euid " + std::to_string(g.euid) + " (set-user-ID bit)";
+  if (g.egid != g.gid) {
+    what += (what.empty() ? "" : ", ") + std::string("gid ") + std::to_string(g.gid) + " ran it with egid " +
+            std::to_string(g.egid) + " (set-group-ID bit)";
+  }
+  if (g.file_caps_permitted) {
+    what += (what.empty() ? "" : ", ") + std::string("its file capabilities gave uid ") + std::to_string(g.euid) + " " +
+            join(caps_in(g.file_caps_permitted), ",", cap_name_systemd);
+  }
+  return comment_text(e.path) + " gained privileges at exec: " + what;
+}
+
 // Lines explaining what the set is made of; shared by every format so the
 // "why" reads the same everywhere. `comment` is the format's comment leader.
 std::string preamble(const ConfigInput& in, std::string_view comment, std::string_view what) {
   std::ostringstream o;
   const auto caps = caps_in(in.all_caps());
-  o << comment << "capaudit recommendation for " << in.name << ": " << what << "\n";
+  o << comment << "capaudit recommendation for " << comment_text(in.name) << ": " << what << "\n";
   if (caps.empty()) {
     o << comment << "No capability was needed in the recorded runs.\n";
   } else {
@@ -74,8 +115,16 @@ std::string preamble(const ConfigInput& in, std::string_view comment, std::strin
 std::string render_systemd(const ConfigInput& in) {
   std::ostringstream o;
   o << preamble(in, "# ", "systemd drop-in");
-  o << "# Save as /etc/systemd/system/" << in.name << ".service.d/capabilities.conf, then run\n"
-    << "# systemctl daemon-reload and restart the service.\n";
+  // The unit name escaped as systemd does, the whole path quoted as a
+  // shell word (the comment is meant to be pasted into a shell).
+  const std::string unit = systemd_unit_name(in.name) + ".service";
+  if (unit.size() > 255) {
+    o << "# The name is too long for a unit name (255 bytes once escaped); pick one with --name and save\n"
+      << "# this as /etc/systemd/system/NAME.service.d/capabilities.conf, then run\n";
+  } else {
+    o << "# Save as " << shell_quote("/etc/systemd/system/" + unit + ".d/capabilities.conf") << ", then run\n";
+  }
+  o << "# systemctl daemon-reload and restart the service.\n";
   const auto caps = caps_in(in.all_caps());
   if (!in.runs_as_root() && !caps.empty()) {
     o << "# The service runs as " << who(in) << ": AmbientCapabilities= is what makes the\n"
@@ -88,14 +137,18 @@ std::string render_systemd(const ConfigInput& in) {
   for (const auto& e : in.executables) {
     if (e.caps != 0 && e.declared_file_caps && e.declared_file_caps->permitted != 0) file_capped = &e;
   }
-  const bool nnp = in.no_new_privs_recorded || in.runs_as_root() || file_capped == nullptr;
-  if (nnp) {
+  const ExecutableNeeds* gainer = exec_gainer(in);
+  const bool nnp = gainer == nullptr && (in.no_new_privs_recorded || in.runs_as_root() || file_capped == nullptr);
+  if (gainer) {
+    o << "# NoNewPrivileges=no: " << gain_text(*gainer) << ";\n"
+      << "# no_new_privs would make the kernel ignore that at exec.\n";
+  } else if (nnp) {
     o << "# NoNewPrivileges=yes: "
       << (in.no_new_privs_recorded ? "the program was recorded with no_new_privs set."
                                    : "nothing relied on gaining privileges at exec.")
       << "\n";
   } else {
-    o << "# NoNewPrivileges=no: " << file_capped->path << " gets its capabilities from its file\n"
+    o << "# NoNewPrivileges=no: " << comment_text(file_capped->path) << " gets its capabilities from its file\n"
       << "# capabilities at exec, which no_new_privs would make the kernel ignore. Remove them\n"
       << "# (setcap -r) to rely on AmbientCapabilities= and switch to yes.\n";
   }
@@ -130,7 +183,15 @@ std::string container_warning(const ConfigInput& in, std::string_view tool) {
         << "=ep)\n";
       continue;
     }
-    o << "#   RUN setcap " << join(caps_in(e.caps), ",", cap_name_libcap) << "=ep " << e.path << "\n";
+    // A Dockerfile instruction is one line: a path with a line break (its
+    // shell word keeps it literally) cannot be written there.
+    const std::string line = setcap_line(e);
+    if (line.find('\n') == std::string::npos) {
+      o << "#   RUN " << line << "\n";
+    } else {
+      o << "#   (" << comment_text(e.path) << " cannot be written on one Dockerfile line: its name\n"
+        << "#   contains a line break; set its file capabilities with the setcap config instead)\n";
+    }
   }
   o << (tool == "Kubernetes" ? "# and keep allowPrivilegeEscalation: true"
                               : "# and keep no-new-privileges off")
@@ -142,8 +203,9 @@ std::string render_run_flags(const ConfigInput& in, std::string_view tool) {
   std::ostringstream o;
   o << preamble(in, "# ", std::string(tool) + " run flags");
   const auto caps = caps_in(in.all_caps());
-  const bool nnp = !relies_on_file_caps(in);
-  if (!nnp) o << container_warning(in, tool == "docker" ? "Docker" : "Podman");
+  const bool nnp = !relies_on_file_caps(in) && !exec_gainer(in);
+  if (relies_on_file_caps(in)) o << container_warning(in, tool == "docker" ? "Docker" : "Podman");
+  if (const auto* g = exec_gainer(in)) o << "# no-new-privileges stays off: " << gain_text(*g) << ".\n";
   o << tool << " run --cap-drop=ALL";
   for (int c : caps) o << " --cap-add=" << cap_name_container(c);
   if (!in.runs_as_root()) o << " --user=" << in.uid << ":" << in.gid;
@@ -156,9 +218,22 @@ std::string render_compose(const ConfigInput& in) {
   std::ostringstream o;
   o << preamble(in, "# ", "compose service snippet");
   const auto caps = caps_in(in.all_caps());
-  const bool nnp = !relies_on_file_caps(in);
-  if (!nnp) o << container_warning(in, "Compose");
-  o << "services:\n  " << in.name << ":\n";
+  const bool nnp = !relies_on_file_caps(in) && !exec_gainer(in);
+  if (relies_on_file_caps(in)) o << container_warning(in, "Compose");
+  if (const auto* g = exec_gainer(in)) o << "# no-new-privileges stays off: " << gain_text(*g) << ".\n";
+  // Compose accepts service names of [a-zA-Z0-9._-] only.
+  std::string service;
+  for (char ch : in.name) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '.' || ch == '_' || ch == '-';
+    service += ok ? ch : '_';
+  }
+  if (service.empty()) service = "app";
+  if (service != in.name) {
+    o << "# The service is named " << service << ": " << comment_text(in.name)
+      << " is not a valid compose service name.\n";
+  }
+  o << "services:\n  " << yaml_scalar(service) << ":\n";
   if (!in.runs_as_root()) o << "    user: \"" << in.uid << ":" << in.gid << "\"\n";
   o << "    cap_drop:\n      - ALL\n";
   if (!caps.empty()) {
@@ -174,8 +249,9 @@ std::string render_kubernetes(const ConfigInput& in) {
   o << preamble(in, "# ", "Kubernetes container securityContext");
   const auto caps = caps_in(in.all_caps());
   const bool sys_admin = (in.all_caps() >> CAP_SYS_ADMIN) & 1;
-  const bool nnp = !relies_on_file_caps(in) && !sys_admin;
+  const bool nnp = !relies_on_file_caps(in) && !sys_admin && !exec_gainer(in);
   if (relies_on_file_caps(in)) o << container_warning(in, "Kubernetes");
+  if (const auto* g = exec_gainer(in)) o << "# allowPrivilegeEscalation stays true: " << gain_text(*g) << ".\n";
   if (sys_admin) {
     o << "# allowPrivilegeEscalation stays true: the API server rejects false together with SYS_ADMIN.\n";
   }
@@ -211,8 +287,8 @@ std::string render_file_caps(const ConfigInput& in, bool use_filecap) {
     }
     if (e.caps == 0) {
       if (e.declared_file_caps && e.declared_file_caps->permitted != 0) {
-        o << "# " << e.path << " has file capabilities but needed none; remove them:\n"
-          << (use_filecap ? "filecap " + e.path + " none\n" : "setcap -r " + e.path + "\n");
+        o << "# " << comment_text(e.path) << " has file capabilities but needed none; remove them:\n"
+          << (use_filecap ? "filecap " + shell_path(e.path) + " none\n" : "setcap -r " + shell_path(e.path) + "\n");
       }
       continue;
     }
@@ -220,9 +296,9 @@ std::string render_file_caps(const ConfigInput& in, bool use_filecap) {
     const auto caps = caps_in(e.caps);
     if (use_filecap) {
       // filecap puts the listed capabilities into permitted and effective.
-      o << "filecap " << e.path << " " << join(caps, " ", cap_name_capng) << "\n";
+      o << "filecap " << shell_path(e.path) << " " << join(caps, " ", cap_name_capng) << "\n";
     } else {
-      o << "setcap " << join(caps, ",", cap_name_libcap) << "=ep " << e.path << "\n";
+      o << setcap_line(e) << "\n";
     }
   }
   if (!any) o << "# No executable needs file capabilities.\n";

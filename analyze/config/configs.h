@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analyze/core/findings.h"
 #include "common/trace.h"
 
 namespace capaudit::analyze {
@@ -21,6 +22,9 @@ struct ExecutableNeeds {
   uint64_t startup_only = 0;  // subset of caps only used during start-up
   std::optional<common::FileCaps> declared_file_caps;  // as found on the binary
   std::vector<uint32_t> unknown_pids;  // path "": the processes whose program the trace does not name
+  // Its exec gained privileges in the recording (setuid/setgid bit, file
+  // capabilities): no_new_privs would take them away.
+  std::optional<ExecPrivilegeGain> exec_gain = std::nullopt;
 };
 
 struct ConfigInput {

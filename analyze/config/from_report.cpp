@@ -34,10 +34,13 @@ ConfigInput config_input_from_report(const Report& report, const std::optional<R
       fc.effective = e.file_caps_effective;
       needs.declared_file_caps = fc;
     }
+    needs.exec_gain = e.exec_privilege_gain;
     in.executables.push_back(std::move(needs));
-    any_root = any_root || e.ran_as_root;
-    for (uint32_t euid : e.euids) {
-      if (euid != 0) ++non_root_euids[euid];
+    // A set-user-ID binary's euid is the file owner's, not the account that
+    // runs the program: that one is the real uid.
+    for (uint32_t id : e.exec_privilege_gain ? e.uids : e.euids) {
+      if (id == 0) any_root = true;
+      else ++non_root_euids[id];
     }
   }
   if (run_as) {

@@ -189,6 +189,7 @@ void Aggregator::apply_exec(const common::ExecEvent& e) {
     p.euid = e.euid;
     p.gid = e.egid;
     p.cred_ids = common::CredIds{e.uid, e.euid, e.gid, e.egid};
+    p.exec_ids = p.cred_ids;
     p.caps = e.caps;
     p.file_caps = e.file_caps;
     p.sets_known = true;

@@ -62,6 +62,7 @@ struct ProcessAgg {
   bool ids_known = false;
   uint32_t uid = 0, euid = 0, gid = 0;
   std::optional<common::CredIds> cred_ids;  // current ids: exec, snapshot or the last credential change
+  std::optional<common::CredIds> exec_ids;  // the ids right after the exec (from_exec images)
   std::optional<common::CapSets> caps;  // after exec / at snapshot
   std::optional<common::FileCaps> file_caps;
 

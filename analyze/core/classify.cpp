@@ -126,7 +126,18 @@ struct ExeInfo {
   std::optional<common::FileCaps> file_caps;
   CapMask capset_requested = 0;
   std::optional<uint32_t> unknown_pid;  // the key is exe_label()'s words for this pid
+  std::optional<ExecPrivilegeGain> exec_gain;
 };
+
+// What the exec of this image gained by itself (ExecPrivilegeGain), from
+// the ids and sets the recorder read right after the exec.
+std::optional<ExecPrivilegeGain> exec_gain_of(const ProcessAgg& p) {
+  if (!p.from_exec || !p.exec_ids || !p.caps) return std::nullopt;
+  const common::CredIds& id = *p.exec_ids;
+  const CapMask from_file = id.euid != 0 ? p.caps->permitted & ~p.caps->ambient : 0;
+  if (id.euid == id.uid && id.egid == id.gid && from_file == 0) return std::nullopt;
+  return ExecPrivilegeGain{id.uid, id.euid, id.gid, id.egid, from_file};
+}
 
 struct NsKey {
   std::string run;
@@ -249,6 +260,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         info.euids.insert(p.euid);
       }
       if (p.file_caps) info.file_caps = p.file_caps;
+      if (!info.exec_gain) info.exec_gain = exec_gain_of(p);
       info.capset_requested |= p.capset_requested;
       for (const auto& op : p.ops) add_operation(info.operations, op);
       Scope* scopes[2] = {&ev.exes[exe], &ev.exes[""]};
@@ -741,6 +753,7 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     ef.euids.assign(info.euids.begin(), info.euids.end());
     ef.ran_as_root = info.euids.count(0) > 0;
     ef.ran_as_non_root = std::any_of(info.euids.begin(), info.euids.end(), [](uint32_t u) { return u != 0; });
+    ef.exec_privilege_gain = info.exec_gain;
     if (info.file_caps) {
       ef.file_caps_permitted = info.file_caps->permitted;
       ef.file_caps_inheritable = info.file_caps->inheritable;

@@ -152,6 +152,16 @@ struct OperationSeen {
   std::optional<int64_t> last_ret;  // syscall return of the last one, when recorded
 };
 
+// An exec that changed what the process may do by itself: the binary's
+// set-user-ID/set-group-ID bit (euid != uid or egid != gid right after the
+// exec) or its file capabilities (a non-root euid with permitted capabilities
+// beyond the ambient ones). no_new_privs makes the kernel ignore exactly
+// these, so a config must not set it for such a program.
+struct ExecPrivilegeGain {
+  uint32_t uid = 0, euid = 0, gid = 0, egid = 0;  // right after the exec
+  CapMask file_caps_permitted = 0;  // permitted capabilities the file capabilities gave
+};
+
 struct ExecutableFindings {
   // As the recorder resolved it. "" when the trace never says which program
   // ran: a process it first saw neither exec nor fork from a known image,
@@ -164,6 +174,7 @@ struct ExecutableFindings {
   std::vector<uint32_t> euids;
   bool ran_as_root = false;          // some process had euid 0
   bool ran_as_non_root = false;
+  std::optional<ExecPrivilegeGain> exec_privilege_gain;  // the first such exec seen
   std::optional<CapMask> file_caps_permitted;  // declared by security.capability
   std::optional<CapMask> file_caps_inheritable;
   bool file_caps_effective = false;

@@ -8,6 +8,7 @@
 
 #include "analyze/core/names.h"
 #include "analyze/core/verdict.h"
+#include "analyze/core/quote.h"
 
 namespace capaudit::analyze {
 namespace {
@@ -164,6 +165,14 @@ Json report_json(const Report& r) {
     else
       x["file_caps"] = nullptr;
     if (e.path.empty()) x["unknown_pids"] = e.unknown_pids;
+    if (const auto& g = e.exec_privilege_gain)
+      x["exec_privilege_gain"] = {{"uid", g->uid},
+                                  {"euid", g->euid},
+                                  {"gid", g->gid},
+                                  {"egid", g->egid},
+                                  {"file_caps_permitted", cap_names_json(g->file_caps_permitted)}};
+    else
+      x["exec_privilege_gain"] = nullptr;
     x["capset_requested"] = cap_names_json(e.capset_requested);
     Json ops = Json::array();
     for (const auto& o : e.operations)
@@ -196,6 +205,26 @@ Json report_json(const Report& r) {
   return j;
 }
 
+// JSON and YAML are Unicode text, trace strings are bytes: every string and
+// key of the tree becomes valid UTF-8 here, once, for both outputs (an
+// invalid byte becomes U+FFFD; docs/report-schema.md).
+Json valid_utf8(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::object: {
+      Json o = Json::object();
+      for (auto it = j.begin(); it != j.end(); ++it) o[utf8_or_replacement(it.key())] = valid_utf8(it.value());
+      return o;
+    }
+    case Json::value_t::array: {
+      Json a = Json::array();
+      for (const auto& v : j) a.push_back(valid_utf8(v));
+      return a;
+    }
+    case Json::value_t::string: return utf8_or_replacement(j.get_ref<const std::string&>());
+    default: return j;
+  }
+}
+
 void emit_yaml(YAML::Emitter& out, const Json& j) {
   switch (j.type()) {
     case Json::value_t::object:
@@ -225,14 +254,16 @@ void emit_yaml(YAML::Emitter& out, const Json& j) {
 class Text {
  public:
   explicit Text(const TextOptions& o) : o_(o) {}
+  // Trace strings are shown with visible escapes (analyze/core/quote.h):
+  // heading() and line() escape the text they are given, raw() does not.
   void heading(const std::string& h) {
-    s_ << '\n' << (o_.colour ? "\033[1m" : "") << h << (o_.colour ? "\033[0m" : "") << '\n';
+    s_ << '\n' << (o_.colour ? "\033[1m" : "") << visible(h) << (o_.colour ? "\033[0m" : "") << '\n';
   }
   // Writes `text` wrapped at the width, continuation lines indented by `indent`.
   void line(const std::string& text, size_t indent = 2, size_t hang = 6) {
     size_t width = static_cast<size_t>(std::max(40, o_.width));
     std::string pad(indent, ' ');
-    std::istringstream words(text);
+    std::istringstream words(visible(text));
     std::string w, cur = pad;
     bool first = true;
     while (words >> w) {
@@ -304,18 +335,21 @@ std::string cap_list(CapMask m, const char* sep) {
   return out;
 }
 
-std::string render_json(const Report& r) { return report_json(r).dump(2) + "\n"; }
+std::string render_json(const Report& r) { return valid_utf8(report_json(r)).dump(2) + "\n"; }
 
 std::string render_yaml(const Report& r) {
   YAML::Emitter out;
-  emit_yaml(out, report_json(r));
+  // Pure ASCII: yaml-cpp leaves DEL and U+2028/2029 raw otherwise, which YAML
+  // does not allow / YAML 1.1 readers take for line breaks.
+  out.SetOutputCharset(YAML::EscapeNonAscii);
+  emit_yaml(out, valid_utf8(report_json(r)));
   return std::string(out.c_str()) + "\n";
 }
 
 std::string render_text(const Report& r, const TextOptions& opts) {
   Text t(opts);
   t.raw("capaudit report (schema " + r.schema_version + "): " + std::to_string(r.runs.size()) +
-        (r.runs.size() == 1 ? " run" : " runs") + ", profile " + r.profile.name +
+        (r.runs.size() == 1 ? " run" : " runs") + ", profile " + visible(r.profile.name) +
         (r.complete ? "" : "  ** INCOMPLETE INPUT **") + "\n");
   // The answer first; then only what has content (everything with opts.full).
   const bool full = opts.full;
