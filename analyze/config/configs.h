@@ -21,10 +21,10 @@ struct ExecutableNeeds {
   uint64_t caps = 0;          // recommended: required + conditional
   uint64_t startup_only = 0;  // subset of caps only used during start-up
   std::optional<common::FileCaps> declared_file_caps;  // as found on the binary
-  std::vector<uint32_t> unknown_pids;  // path "": the processes whose program the trace does not name
   // Its exec gained privileges in the recording (setuid/setgid bit, file
   // capabilities): no_new_privs would take them away.
   std::optional<ExecPrivilegeGain> exec_gain = std::nullopt;
+  std::vector<uint32_t> unknown_pids = {};  // path "": the processes whose program the trace does not name
 };
 
 struct ConfigInput {
