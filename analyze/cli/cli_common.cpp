@@ -31,7 +31,9 @@ int worst_exit(int a, int b) {
 void report_read_problem(const std::string& path, const common::ReadResult& r) {
   if (r.status == common::ReadStatus::complete) return;
   const auto level = r.status == common::ReadStatus::error ? common::LogLevel::error : common::LogLevel::warn;
-  common::log(level, path + ": " + common::to_string(r.status) + ": " + r.message);
+  // "error: x: not a capaudit trace", not "error: x: error: not a capaudit trace".
+  const std::string status = r.status == common::ReadStatus::error ? "" : common::to_string(r.status) + std::string(": ");
+  common::log(level, path + ": " + status + r.message);
 }
 
 std::string exit_code_help() {

@@ -87,6 +87,8 @@ int cmd_report(const std::vector<std::string>& args) {
       ("config", po::value<std::string>()->default_value("systemd,docker"),
        "text: the config formats to end with, comma separated: systemd, docker, podman, compose, kubernetes, "
        "setcap, filecap, c, python, all, or none")
+      ("trace-name", po::value<std::string>(),
+       "with one trace: the name the report gives it (capaudit names the --keep copy)")
       ("exit-code", "exit 4 when the verdict says the run failed (the command did not start, exited non-zero, "
                     "or was denied an operation it needed)");
   po::options_description prof("Re-evaluation against another system profile (later options win)");
@@ -207,6 +209,7 @@ int cmd_report(const std::vector<std::string>& args) {
 
   Report report = classify(runs, opts);
   report.notes.insert(report.notes.end(), declared_notes.begin(), declared_notes.end());
+  if (vm->count("trace-name") && report.runs.size() == 1) report.runs[0].path = (*vm)["trace-name"].as<std::string>();
   code = worst_exit(code, analyze::exit_code_for(report));
 
   std::string text;

@@ -171,7 +171,9 @@ std::string render_verdict_text(const Verdict& v) {
     o << "Verdict: THE RUN FAILED - do not deploy this as a working capability set\n";
     for (const auto& p : v.problems)
       if (p.run_failed()) o << "  ! " << (p.run.empty() ? "" : p.run + ": ") << p.detail << "\n";
-    o << "  Used before it failed: " << (v.grant ? names : "no capability") << "\n";
+    const bool started = std::none_of(v.problems.begin(), v.problems.end(),
+                                      [](const RunProblem& p) { return p.kind == RunProblemKind::not_started; });
+    if (started || v.grant) o << "  Used before it failed: " << (v.grant ? names : "no capability") << "\n";
   } else if (!v.complete) {
     // Data was lost: what was seen is a lower bound, never "nothing needed".
     o << "Verdict: INCOMPLETE RECORDING - "

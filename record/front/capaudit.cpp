@@ -24,8 +24,11 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <boost/program_options.hpp>
 
 #include "common/error.h"
 #include "common/systemd_unit.h"
@@ -37,68 +40,164 @@ using capaudit::common::Error;
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
+namespace po = boost::program_options;
 
 struct Options {
   std::vector<std::string> record_args;   // passed through to capaudit-record
   std::vector<std::string> analyze_args;  // passed through to capaudit-analyze report
   std::string keep;                       // --keep FILE: keep the trace here
+  std::string output;                     // -o FILE: the report goes here ("" = stderr, "-" = stdout)
+  bool verbose = false;
   std::vector<std::string> command;
 };
 
-void usage(std::ostream& out) {
-  out << "Usage: sudo capaudit [OPTIONS] -- CMD [ARGS...]\n\n"
-         "Records every capability check CMD (and its children) makes, then prints the\n"
-         "analysis and the recommended configurations (systemd, containers, Kubernetes,\n"
-         "file capabilities, libcap-ng code). The analysis runs unprivileged: as the\n"
-         "invoking user under sudo, otherwise as nobody (65534).\n\n"
-         "Options:\n"
-         "  --user USER        run CMD as USER (passed to capaudit-record)\n"
-         "  --caps LIST        run CMD with only these capabilities (capaudit-record)\n"
-         "  --service UNIT     start CMD the way systemd starts UNIT (capaudit-record)\n"
-         "  --profile NAME     re-evaluate against a named sysctl profile (capaudit-analyze report)\n"
-         "  --sysctl K=V       re-evaluate with this sysctl value (repeatable)\n"
-         "  -f, --format F     text (default), json or yaml\n"
-         "  --keep FILE        keep the trace in FILE (owned by the analyzing user)\n"
-         "  -h, --help         this help\n"
-         "  --version          print the version\n\n"
-         "Two-stage use (record here, analyze elsewhere): capaudit-record, capaudit-analyze.\n"
-         "Exit status: the analyzer's (0 complete, 2 incomplete trace), 1 on errors.\n";
+// What `capaudit-analyze report --config` accepts (analyze/config/configs.h),
+// checked here so that a typo fails before the recording, not after it.
+bool known_config_list(const std::string& list) {
+  static const std::vector<std::string> kNames{"systemd", "docker",  "podman", "compose", "kubernetes", "setcap",
+                                               "filecap", "c",       "python", "all",     "none"};
+  std::string word;
+  for (size_t i = 0; i <= list.size(); ++i) {
+    if (i == list.size() || list[i] == ',' || list[i] == ' ') {
+      if (!word.empty() && std::find(kNames.begin(), kNames.end(), word) == kNames.end()) return false;
+      word.clear();
+    } else {
+      word += list[i];
+    }
+  }
+  return true;
+}
+
+std::string help_text(const po::options_description& visible) {
+  std::ostringstream out;
+  out << "Usage: sudo capaudit [OPTIONS] -- CMD [ARGS...]\n"
+         "   or: sudo capaudit [OPTIONS] -p PID --duration TIME\n"
+         "   or: sudo capaudit [OPTIONS] --cgroup PATH --duration TIME\n"
+         "   or: sudo capaudit [OPTIONS] --service UNIT\n\n"
+         "Records every capability check CMD (and its children) makes, then says which\n"
+         "capabilities to grant to which executable and whether the run can be trusted,\n"
+         "with the details and ready-to-paste configs (systemd and docker by default).\n"
+         "CMD's own output stays on its stdout and stderr; the report goes to stderr\n"
+         "after CMD ends (like strace), or to -o FILE. The analysis runs unprivileged:\n"
+         "as the invoking user under sudo, otherwise as nobody (65534).\n\n"
+      << visible
+      << "\nExamples:\n"
+         "  sudo capaudit -- ping -c1 127.0.0.1\n"
+         "  sudo capaudit -o report.txt --config systemd,kubernetes -- ./server --port 80\n"
+         "  sudo capaudit --user nobody -- ./server   # what an unprivileged run is denied\n"
+         "  sudo capaudit -p 1234 --duration 10m --keep app.cap\n"
+         "  sudo capaudit -f json -o - -- chown nobody /srv/data | jq .verdict\n\n"
+         "Two-stage use (record here, analyze elsewhere): capaudit-record, capaudit-analyze.\n\n"
+         "Exit status:\n"
+         "  0  the run worked and was recorded completely; the verdict is the answer\n"
+         "  1  error (recording or analysis could not be done)\n"
+         "  2  bad usage\n"
+         "  3  the recording is incomplete (events lost, recorder killed): a lower bound\n"
+         "  4  the run failed: CMD did not start, exited non-zero or was killed, or was\n"
+         "     denied an operation it needed; the verdict says which, configs carry a warning\n";
+  return out.str();
 }
 
 Options parse(int argc, char** argv) {
   Options o;
-  int i = 1;
-  auto value = [&](const std::string& name) -> std::string {
-    if (i + 1 >= argc) throw Error(name + " needs a value", "see capaudit --help", kExitUsage);
-    return argv[++i];
-  };
-  for (; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--") {
-      ++i;
+  // Everything after "--" is the command, untouched.
+  int split = argc;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--") {
+      split = i;
       break;
     }
-    if (a == "-h" || a == "--help") {
-      usage(std::cout);
-      std::exit(0);
-    } else if (a == "--version") {
-      std::cout << "capaudit " << CAPAUDIT_VERSION << "\n";
-      std::exit(0);
-    } else if (a == "--user" || a == "--caps" || a == "--service") {
-      o.record_args.push_back(a);
-      o.record_args.push_back(value(a));
-    } else if (a == "--profile" || a == "--sysctl" || a == "-f" || a == "--format") {
-      o.analyze_args.push_back(a);
-      o.analyze_args.push_back(value(a));
-    } else if (a == "--keep") {
-      o.keep = value(a);
-    } else {
-      throw Error("unknown option '" + a + "'", "see capaudit --help", kExitUsage);
-    }
+  for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
+
+  po::options_description target("What to record (passed to capaudit-record)");
+  target.add_options()
+      ("pid,p", po::value<std::string>(), "a running process and its future children (with --duration)")
+      ("cgroup", po::value<std::string>(), "every task in a cgroup v2 directory (with --duration)")
+      ("duration", po::value<std::string>(), "stop after this long (30s, 500ms, 10m)")
+      ("user", po::value<std::string>(), "run CMD as this user (name or uid)")
+      ("caps", po::value<std::string>(), "run CMD with only these capabilities (cap_net_raw,cap_chown)")
+      ("service", po::value<std::string>(), "start the unit's ExecStart= the way systemd would")
+      ("verbose,v", "the recorder's hook and status line, and who analyzes");
+  po::options_description report("Report (passed to capaudit-analyze report)");
+  report.add_options()
+      ("output,o", po::value<std::string>(), "write the report to FILE (never overwritten; - = stdout; default stderr)")
+      ("format,f", po::value<std::string>(), "text (default), json or yaml")
+      ("config", po::value<std::string>(),
+       "config formats after the text report: systemd, docker, podman, compose, kubernetes, setcap, filecap, c, "
+       "python, all or none (default systemd,docker)")
+      ("full", "every section of the text report, with call paths")
+      ("profile", po::value<std::string>(), "re-evaluate against a named sysctl profile (host, docker, hardened)")
+      ("sysctl", po::value<std::vector<std::string>>()->composing(), "re-evaluate with KEY=VALUE (repeatable)")
+      ("keep", po::value<std::string>(), "keep the trace in FILE (owned by the analyzing user; never overwritten)");
+  po::options_description general("General");
+  general.add_options()("help,h", "this help")("version", "print the version");
+  po::options_description visible;
+  visible.add(target).add(report).add(general);
+  po::options_description all;
+  all.add(visible);
+  all.add_options()("stray", po::value<std::vector<std::string>>(), "");
+  po::positional_options_description pos;
+  pos.add("stray", -1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(split, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(e.what(), "see capaudit --help", kExitUsage);
   }
-  for (; i < argc; ++i) o.command.emplace_back(argv[i]);
-  const bool service = std::find(o.record_args.begin(), o.record_args.end(), "--service") != o.record_args.end();
-  if (o.command.empty() && !service) throw Error("no command given", "capaudit -- CMD ARGS...", kExitUsage);
+  if (vm.count("help")) {
+    std::cout << help_text(visible);
+    std::exit(0);
+  }
+  if (vm.count("version")) {
+    std::cout << "capaudit " << CAPAUDIT_VERSION << "\n";
+    std::exit(0);
+  }
+  if (vm.count("stray")) {
+    // `capaudit true`: the command without "--".
+    const auto& stray = vm["stray"].as<std::vector<std::string>>();
+    std::string cmd;
+    for (const auto& w : stray) cmd += " " + w;
+    throw Error("'" + stray.front() + "' is not an option; the command to record goes after '--'",
+                "sudo capaudit --" + cmd, kExitUsage);
+  }
+  for (const char* name : {"pid", "cgroup", "duration", "user", "caps", "service"}) {
+    if (!vm.count(name)) continue;
+    o.record_args.push_back(std::string("--") + name);
+    o.record_args.push_back(vm[name].as<std::string>());
+  }
+  o.verbose = vm.count("verbose") > 0;
+  if (o.verbose) o.record_args.push_back("-v");
+  if (vm.count("format")) {
+    const auto f = vm["format"].as<std::string>();
+    if (f != "text" && f != "json" && f != "yaml") throw Error("unknown format '" + f + "'", "use -f text, json or yaml", kExitUsage);
+    o.analyze_args.insert(o.analyze_args.end(), {"-f", f});
+  }
+  if (vm.count("config")) {
+    const auto c = vm["config"].as<std::string>();
+    if (!known_config_list(c))
+      throw Error("unknown config format in '" + c + "'",
+                  "systemd docker podman compose kubernetes setcap filecap c python, all or none", kExitUsage);
+    o.analyze_args.insert(o.analyze_args.end(), {"--config", c});
+  }
+  if (vm.count("full")) o.analyze_args.push_back("--full");
+  if (vm.count("profile")) o.analyze_args.insert(o.analyze_args.end(), {"--profile", vm["profile"].as<std::string>()});
+  if (vm.count("sysctl"))
+    for (const auto& kv : vm["sysctl"].as<std::vector<std::string>>()) o.analyze_args.insert(o.analyze_args.end(), {"--sysctl", kv});
+  if (vm.count("output")) o.output = vm["output"].as<std::string>();
+  if (vm.count("keep")) o.keep = vm["keep"].as<std::string>();
+
+  const bool attach = vm.count("pid") || vm.count("cgroup");
+  if (o.command.empty() && !attach && !vm.count("service"))
+    throw Error("nothing to record", "sudo capaudit -- CMD ARGS..., or -p PID / --cgroup PATH with --duration",
+                kExitUsage);
+  // Never overwrite: refuse before the recording, not after it.
+  struct stat st {};
+  if (!o.keep.empty() && lstat(o.keep.c_str(), &st) == 0)
+    throw Error("--keep " + o.keep + ": File exists", "remove it first or choose another name", kExitError);
+  if (!o.output.empty() && o.output != "-" && lstat(o.output.c_str(), &st) == 0)
+    throw Error("-o " + o.output + ": File exists", "remove it first or choose another name", kExitError);
   return o;
 }
 
@@ -147,7 +246,8 @@ int wait_for(pid_t pid) {
   return status;
 }
 
-int run(const std::vector<std::string>& argv, const std::optional<Account>& as) {
+// Runs argv (as `as`, when given) with its stdout on `stdout_fd` (-1: ours).
+int run(const std::vector<std::string>& argv, const std::optional<Account>& as, int stdout_fd = -1) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -156,6 +256,7 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as) 
   if (pid == 0) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    if (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) _exit(kExitError);
     if (as) {
       // Fail closed: any step that does not take means no analysis.
       if (setgroups(0, nullptr) != 0 || setresgid(as->gid, as->gid, as->gid) != 0 ||
@@ -170,6 +271,26 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as) 
     _exit(127);
   }
   return wait_for(pid);
+}
+
+// The file -o names, created before the recording (never overwriting) and
+// given to the analyzing account, whose report goes into it.
+int open_report(const Options& opts, const Account& account) {
+  if (opts.output.empty()) return dup(2);  // default: the report on stderr, apart from CMD's stdout
+  if (opts.output == "-") return dup(1);
+  const int fd = open(opts.output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(capaudit::common::errno_message("create " + opts.output, err),
+                err == EEXIST ? "remove it first or choose another name" : "");
+  }
+  if (fchown(fd, account.uid, account.gid) != 0) {
+    const int err = errno;
+    close(fd);
+    unlink(opts.output.c_str());
+    throw Error(capaudit::common::errno_message("chown " + opts.output, err));
+  }
+  return fd;
 }
 
 int real_main(int argc, char** argv) {
@@ -187,6 +308,16 @@ int real_main(int argc, char** argv) {
       fs::remove_all(dir, ec);
     }
   } cleanup{dir};
+  const int report_fd = open_report(opts, account);
+  struct ReportFile {
+    int fd;
+    std::string path;  // removed again when nothing was written to it
+    bool written = false;
+    ~ReportFile() {
+      close(fd);
+      if (!written && !path.empty() && path != "-") unlink(path.c_str());
+    }
+  } report_file{report_fd, opts.output};
 
   // The terminal's Ctrl-C reaches the recorder (which forwards it and
   // finalizes the trace) and us; we carry on to the analysis.
@@ -205,36 +336,35 @@ int real_main(int argc, char** argv) {
     std::cerr << "capaudit: no trace was recorded\n";
     return WIFEXITED(rstatus) && WEXITSTATUS(rstatus) != 0 ? WEXITSTATUS(rstatus) : kExitError;
   }
-  if (WIFEXITED(rstatus)) {
-    std::cerr << "capaudit: recording finished; the command exited with status " << WEXITSTATUS(rstatus) << "\n";
-  } else if (WIFSIGNALED(rstatus)) {
-    std::cerr << "capaudit: recording finished; the recorder was killed by signal " << WTERMSIG(rstatus) << "\n";
-  }
+  // How the command ended is in the trace: the verdict says it.
+  if (opts.verbose && WIFSIGNALED(rstatus))
+    std::cerr << "capaudit: the recorder was killed by signal " << WTERMSIG(rstatus) << "\n";
 
   // Hand the trace (and nothing else) to the analyzing account.
   if (chown(dir.c_str(), account.uid, account.gid) != 0 || chown(trace.c_str(), account.uid, account.gid) != 0) {
     throw Error(capaudit::common::errno_message("chown " + trace.string(), errno));
   }
-  std::cerr << "capaudit: analyzing as uid " << account.uid << " (" << account.why << ")\n\n";
-  std::vector<std::string> analyze{tool("capaudit-analyze", CAPAUDIT_ANALYZE_PATH), "report"};
-  analyze.insert(analyze.end(), opts.analyze_args.begin(), opts.analyze_args.end());
-  analyze.push_back(trace.string());
-  const int astatus = run(analyze, account);
-
+  std::string kept;
   if (!opts.keep.empty()) {
+    // Kept before the analysis, so the report can name it.
     std::error_code ec;
-    if (fs::exists(opts.keep)) {
-      std::cerr << "capaudit: " << opts.keep << " exists; the trace was not kept\n";
+    if (!fs::copy_file(trace, opts.keep, ec) || chown(opts.keep.c_str(), account.uid, account.gid) != 0 ||
+        chmod(opts.keep.c_str(), 0600) != 0) {
+      std::cerr << "capaudit: cannot keep the trace in " << opts.keep << ": "
+                << (ec ? ec.message() : std::strerror(errno)) << "\n";
     } else {
-      fs::copy_file(trace, opts.keep, ec);
-      if (ec || chown(opts.keep.c_str(), account.uid, account.gid) != 0 || chmod(opts.keep.c_str(), 0600) != 0) {
-        std::cerr << "capaudit: cannot keep the trace in " << opts.keep << ": " << (ec ? ec.message() : std::strerror(errno))
-                  << "\n";
-      } else {
-        std::cerr << "capaudit: trace kept in " << opts.keep << "\n";
-      }
+      kept = opts.keep;
     }
   }
+  if (opts.verbose) std::cerr << "capaudit: analyzing as uid " << account.uid << " (" << account.why << ")\n";
+  std::vector<std::string> analyze{tool("capaudit-analyze", CAPAUDIT_ANALYZE_PATH), "report", "--exit-code",
+                                   "--trace-name", kept.empty() ? "(not kept: --keep FILE keeps it)" : kept};
+  analyze.insert(analyze.end(), opts.analyze_args.begin(), opts.analyze_args.end());
+  analyze.push_back(trace.string());
+  std::cout.flush();
+  const int astatus = run(analyze, account, report_file.fd);
+  report_file.written = true;
+  if (!kept.empty()) std::cerr << "capaudit: trace kept in " << kept << "\n";
   return WIFEXITED(astatus) ? WEXITSTATUS(astatus) : kExitError;
 }
 

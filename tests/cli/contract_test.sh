@@ -107,6 +107,11 @@ if [[ -x $R ]]; then
   expect 2 "$R --hook nonsense -o $tmp/x.cap -- true"
   expect 2 "$F"                            # no command
   expect 2 "$F --bogus -- true"
+  expect 2 "$F true" "hint: sudo capaudit -- true"   # forgot '--': say how
+  expect 2 "$F --config k8s -- true"
+  expect 2 "$F -f xml -- true"
+  expect 1 "$F -o $sample -- true" "File exists"     # never overwritten, refused before recording
+  expect 1 "$F --keep $sample -- true" "File exists"
 fi
 
 if [[ $failures -ne 0 ]]; then

@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <memory>
 #include <fstream>
+#include <iterator>
+#include <memory>
 
 #include "cli_traces.h"
 #include "run_command.h"
@@ -87,6 +89,10 @@ TEST_F(Front, SudoByRootItselfStillDoesNotAnalyzeAsRoot) {
 TEST_F(Front, UsageAndRecorderFailures) {
   EXPECT_EQ(run((dir_ / "capaudit").string()).status, 2);
   EXPECT_EQ(run((dir_ / "capaudit").string() + " --bogus -- true").status, 2);
+  // The command without "--": say how to write it.
+  const Ran forgot = run((dir_ / "capaudit").string() + " true");
+  EXPECT_EQ(forgot.status, 2) << forgot.out;
+  EXPECT_NE(forgot.out.find("hint: sudo capaudit -- true"), std::string::npos) << forgot.out;
   script("capaudit-record", "#!/bin/sh\necho 'capaudit-record: missing CAP_BPF' >&2\nexit 1\n");
   const Ran r = run((dir_ / "capaudit").string() + " -- /bin/true");
   EXPECT_EQ(r.status, 1) << r.out;
@@ -103,15 +109,124 @@ TEST(FrontEndToEnd, RecordsARealCommandAndRecommendsWhatItNeeded) {
   ports >> start;
   const int port = 900 + getpid() % 100;
   if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding needs no capability";
-  const Ran r = run(std::string("env -u SUDO_UID -u SUDO_GID ") + CAPAUDIT_FRONT + " -- " + CAPAUDIT_TEST_HELPER +
-                    " bind-tcp4-80 " + std::to_string(port));
+  const Ran r = run(std::string("env -u SUDO_UID -u SUDO_GID ") + CAPAUDIT_FRONT + " -v --config systemd,setcap -- " +
+                    CAPAUDIT_TEST_HELPER + " bind-tcp4-80 " + std::to_string(port));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("analyzing as uid 65534"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nVerdict: grant CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
   const size_t line = r.out.find("\nCapabilityBoundingSet=");
   ASSERT_NE(line, std::string::npos) << r.out;
   const std::string bounding = r.out.substr(line + 1, r.out.find('\n', line + 1) - line - 1);
   EXPECT_NE(bounding.find("CAP_NET_BIND_SERVICE"), std::string::npos) << bounding;
   EXPECT_NE(r.out.find("=ep " + std::string(CAPAUDIT_TEST_HELPER)), std::string::npos) << r.out;
+}
+
+// The verdict on real runs, and the exit status that goes with it (README:
+// 0 a run that worked, 4 a run that failed, whatever the reason).
+class FrontVerdict : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: records with BPF";
+    scratch_ = std::make_unique<ScratchDir>("capaudit-verdict", 0755);
+    ASSERT_TRUE(scratch_->ok());
+    dir_ = scratch_->path();
+  }
+  Ran front(const std::string& args) {
+    return run(std::string("cd ") + dir_.string() + " && env -u SUDO_UID -u SUDO_GID " + CAPAUDIT_FRONT + " " + args);
+  }
+  static size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+  std::unique_ptr<ScratchDir> scratch_;
+  fs::path dir_;
+};
+
+TEST_F(FrontVerdict, ASuccessfulRunNamesExactlyTheNeededSetInFewLines) {
+  const fs::path file = dir_ / "owned";
+  std::ofstream(file) << "x";
+  const Ran r = front("-- chown 65534 " + file.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\nVerdict: grant CAP_CHOWN\n  /usr/bin/chown\n    CAP_CHOWN "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Trust: the command exited 0; recording complete; nothing was denied"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("WARNING"), std::string::npos) << r.out;
+  // The whole default output, the front command's own lines included.
+  EXPECT_LE(lines(r.out), 40u) << r.out;
+  struct stat st {};
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+}
+
+TEST_F(FrontVerdict, AMissingCommandIsAFailedRun) {
+  const Ran r = front("-- /nonexistent/no-such-command");
+  EXPECT_EQ(r.status, 4) << r.out;
+  const size_t verdict = r.out.find("Verdict: THE RUN FAILED");
+  ASSERT_NE(verdict, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("! the command did not start", verdict), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("# WARNING: the recorded run failed"), std::string::npos) << r.out;
+}
+
+TEST_F(FrontVerdict, AFailingCommandIsAFailedRun) {
+  const Ran r = front("-- ls /nonexistent");
+  EXPECT_EQ(r.status, 4) << r.out;
+  EXPECT_NE(r.out.find("Verdict: THE RUN FAILED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("! the command exited with status 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("# WARNING:   the command exited with status 2"), std::string::npos) << r.out;
+}
+
+TEST_F(FrontVerdict, ADeniedOperationIsAFailedRunAndItsConfigsSaySo) {
+  std::ifstream ports("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int start = 0;
+  ports >> start;
+  const int port = 900 + (getpid() + 25) % 100;
+  if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding needs no capability";
+  // As nobody the bind is refused: the helper exits 1 and the denial failed.
+  const Ran r = front(std::string("--user nobody --config docker -- ") + CAPAUDIT_TEST_HELPER + " bind-tcp4-80 " +
+                      std::to_string(port));
+  EXPECT_EQ(r.status, 4) << r.out;
+  const size_t verdict = r.out.find("Verdict: THE RUN FAILED");
+  ASSERT_NE(verdict, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("! CAP_NET_BIND_SERVICE denied: bind failed (EPERM/EACCES)", verdict), std::string::npos)
+      << r.out;
+  const size_t docker = r.out.find("--- docker ---");
+  ASSERT_NE(docker, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("# WARNING:   CAP_NET_BIND_SERVICE denied", docker), std::string::npos) << r.out;
+}
+
+// The traced program's output stays on its streams; the report goes to
+// stderr, or to -o FILE (created before the recording, never overwritten).
+TEST_F(FrontVerdict, TheReportStaysApartFromTheProgramsOutput) {
+  Ran r = run("cd " + dir_.string() + " && ( env -u SUDO_UID -u SUDO_GID " + CAPAUDIT_FRONT +
+              " -- echo from-the-program 2>/dev/null )");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "from-the-program\n");
+  const fs::path report = dir_ / "report.txt";
+  r = front("-o " + report.string() + " -- echo from-the-program");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "from-the-program\n");
+  std::ifstream in(report);
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  EXPECT_NE(text.find("\nVerdict: no capability needed\n"), std::string::npos) << text;
+  struct stat st {};
+  ASSERT_EQ(stat(report.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  // An existing -o or --keep is refused before anything runs.
+  const fs::path marker = dir_ / "ran";
+  r = front("-o " + report.string() + " -- touch " + marker.string());
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("File exists"), std::string::npos) << r.out;
+  r = front("--keep " + report.string() + " -- touch " + marker.string());
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST_F(FrontVerdict, TheReportNamesTheKeptTrace) {
+  const fs::path kept = dir_ / "kept.cap";
+  Ran r = front("--keep " + kept.string() + " -- true");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("run1 " + kept.string() + " "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("/trace.cap"), std::string::npos) << r.out;  // not the deleted temporary copy
+  EXPECT_TRUE(fs::exists(kept));
+  r = front("-- true");
+  EXPECT_NE(r.out.find("run1 (not kept: --keep FILE keeps it)"), std::string::npos) << r.out;
 }
 
 // --service: the unit's ExecStart= runs as its non-root User= with its ambient
@@ -138,7 +253,7 @@ TEST(ServiceModeEndToEnd, RecordsAUnitAsSystemdStartsItAndChecksAgainstIt) {
 
   const std::string check = std::string(CAPAUDIT_ANALYZE) + " check " + trace.string() + " --against " + unit.string();
   Ran r = run(check);
-  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.status, 4) << r.out;
   EXPECT_NE(r.out.find("missing:  (none)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("excess:   CAP_CHOWN"), std::string::npos) << r.out;
   r = run(check + " --allow-excess");
