@@ -1,4 +1,6 @@
 // capaudit-record: see record/recorder.h; this file only maps errors to exit codes.
+#include <signal.h>
+
 #include <cstdio>
 
 #include "common/error.h"
@@ -7,6 +9,8 @@
 
 int main(int argc, char** argv) {
   using namespace capaudit;
+  // A closed output (-o - | head) is a write error with a message, not a silent death.
+  signal(SIGPIPE, SIG_IGN);
   try {
     auto cl = record::parse_command_line(argc, argv);
     if (cl.show_help) {
@@ -25,6 +29,11 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(record::total_lost(result.losses)),
               static_cast<unsigned long long>(result.losses.stacks_unsampled),
               static_cast<unsigned long long>(result.bytes_written));
+    if (result.failure) {
+      fprintf(stderr, "capaudit-record: recording failed: %s\n", result.failure->message.c_str());
+      if (!result.failure->hint.empty()) fprintf(stderr, "  hint: %s\n", result.failure->hint.c_str());
+      for (const auto& note : result.failure->notes) fprintf(stderr, "capaudit-record: %s\n", note.c_str());
+    }
     return record::exit_code_for(result);
   } catch (const common::Error& e) {
     fprintf(stderr, "capaudit-record: %s\n", e.what());
