@@ -5,12 +5,22 @@
 
 #include "common/error.h"
 #include "record/options.h"
+#include "record/privileges.h"
 #include "record/recorder.h"
 
 int main(int argc, char** argv) {
   using namespace capaudit;
   // A closed output (-o - | head) is a write error with a message, not a silent death.
   signal(SIGPIPE, SIG_IGN);
+  // Before anything else, --help included: a setuid or file-capability copy
+  // hands the host to whoever runs it.
+  if (auto why = record::elevated_exec_reason()) {
+    fprintf(stderr,
+            "capaudit-record: refusing to run: this copy %s\n"
+            "  hint: run capaudit-record as root (sudo); never install it setuid or with file capabilities\n",
+            why->c_str());
+    return 1;
+  }
   try {
     auto cl = record::parse_command_line(argc, argv);
     if (cl.show_help) {

@@ -5,7 +5,11 @@
 // Real recordings, as root.
 #include <fcntl.h>
 #include <signal.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -255,6 +259,62 @@ TEST(Faults, AfterSigtermTheGraceIsAnOptionAndTheDefaultLeavesTheCommand) {
     EXPECT_NE(t.trailer.stop_reason.find("SIGTERM"), std::string::npos) << t.trailer.stop_reason;
     if (alive(cmd)) kill(cmd, SIGKILL);
   }
+}
+
+}  // namespace
+}  // namespace capaudit::test
+
+namespace capaudit::test {
+namespace {
+
+bool become_nobody() {
+  return setgroups(0, nullptr) == 0 && setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0;
+}
+
+// A copy of the recorder made setuid-root, or given cap_bpf,cap_perfmon as
+// file capabilities, is refused before it does anything: run by nobody it
+// would record the host and create files in root-only directories.
+TEST(Install, AnElevatedCopyRunByNobodyIsRefusedAndCreatesNothing) {
+  CAPAUDIT_REQUIRE_ROOT();
+  Scratch s;
+  ASSERT_FALSE(s.dir.empty());
+  chmod(s.dir.c_str(), 0755);
+  struct statvfs vfs {};
+  ASSERT_EQ(statvfs(s.dir.c_str(), &vfs), 0);
+  if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << s.dir << " is mounted nosuid";
+  const fs::path private_dir = s.dir / "root-only";
+  fs::create_directory(private_dir);
+  chmod(private_dir.c_str(), 0700);
+
+  const fs::path suid = s.dir / "capaudit-record-suid";
+  fs::copy_file(recorder_path(), suid);
+  ASSERT_EQ(chown(suid.c_str(), 0, 0), 0);
+  ASSERT_EQ(chmod(suid.c_str(), 04755), 0);
+
+  const fs::path filecaps = s.dir / "capaudit-record-caps";
+  fs::copy_file(recorder_path(), filecaps);
+  chmod(filecaps.c_str(), 0755);
+  vfs_cap_data caps{};
+  caps.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
+  caps.data[CAP_BPF / 32].permitted |= 1u << (CAP_BPF % 32);
+  caps.data[CAP_PERFMON / 32].permitted |= 1u << (CAP_PERFMON % 32);
+  ASSERT_EQ(setxattr(filecaps.c_str(), "security.capability", &caps, XATTR_CAPS_SZ_2, 0), 0) << strerror(errno);
+
+  RunOptions as_nobody;
+  as_nobody.before_exec = become_nobody;
+  for (const auto& [copy, says] : {std::pair{suid, "setuid"}, std::pair{filecaps, "file capabilities"}}) {
+    const fs::path out = private_dir / (copy.filename().string() + ".cap");
+    RunResult r = run_program({copy.string(), "--no-status", "-o", out.string(), "--", "/bin/true"}, as_nobody);
+    EXPECT_EQ(r.exit_code(), 1) << copy << ": " << r.err;
+    EXPECT_NE(r.err.find("refusing to run"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("setcap"), std::string::npos) << "no hint to make such a copy: " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << copy << " created a file in a root-only directory";
+    // --help too: nothing at all runs.
+    RunResult help = run_program({copy.string(), "--help"}, as_nobody);
+    EXPECT_EQ(help.exit_code(), 1) << help.out;
+  }
+  EXPECT_TRUE(fs::is_empty(private_dir));
 }
 
 }  // namespace
