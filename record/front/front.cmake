@@ -10,6 +10,6 @@ if(TARGET capaudit-analyze)
   set(_capaudit_analyze_path "$<TARGET_FILE:capaudit-analyze>")
 endif()
 add_executable(capaudit ${CMAKE_CURRENT_LIST_DIR}/capaudit.cpp)
-target_link_libraries(capaudit PRIVATE capaudit_unit capaudit_common)
+target_link_libraries(capaudit PRIVATE capaudit_unit capaudit_common capaudit_record_support)
 target_compile_definitions(capaudit PRIVATE CAPAUDIT_RECORD_PATH="${_capaudit_record_path}"
                                             CAPAUDIT_ANALYZE_PATH="${_capaudit_analyze_path}")
