@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -58,6 +59,14 @@ class TraceWriter {
   // Flushes and writes the trailer; no further calls allowed. The trailer's
   // counts are replaced by what this writer actually wrote.
   virtual void finish(const Trailer& trailer) = 0;
+
+  // Ends a trace after an error, as far as the output allows; never throws.
+  // If a write failed (full disk, closed pipe), the batch it was writing is
+  // dropped (the trailer counts only what reached the file) and a regular
+  // file is cut back to the end of its last complete frame, so what remains
+  // reads cleanly. Then the trailer (as given, e.g. clean_shutdown = false)
+  // is tried. Returns why no trailer could be written, nullopt if it was.
+  virtual std::optional<std::string> finish_incomplete(const Trailer& trailer) = 0;
 
   virtual uint64_t bytes_written() const = 0;
 };

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <capnp/message.h>
@@ -18,6 +19,7 @@ class FdTraceWriter final : public TraceWriter {
   FdTraceWriter(int fd, bool owns_fd, std::string name, const OutputOptions& opts)
       : fd_(fd), owns_fd_(owns_fd), name_(std::move(name)), opts_(opts), encoder_(opts.zstd_level) {
     if (opts_.batch_events == 0) opts_.batch_events = 1;
+    start_offset_ = ::lseek(fd_, 0, SEEK_CUR);  // -1 on a pipe: nothing can be cut back there
     auto pre = codec::preamble();
     write_all(pre.data(), pre.size());
   }
@@ -25,7 +27,7 @@ class FdTraceWriter final : public TraceWriter {
   ~FdTraceWriter() override {
     // An unfinished trace (exception, early return) still gets its buffered
     // events out; the reader then reports it as truncated, which is the truth.
-    if (!finished_ && header_written_) {
+    if (!finished_ && header_written_ && !failed_) {
       try {
         flush();
       } catch (const std::exception& e) {
@@ -96,6 +98,53 @@ class FdTraceWriter final : public TraceWriter {
     finished_ = true;
   }
 
+  std::optional<std::string> finish_incomplete(const Trailer& trailer) override {
+    if (finished_) return std::string("the trace was already finished");
+    if (!header_written_) return std::string("the header was never written");
+    if (!failed_) {
+      try {
+        flush();
+      } catch (const std::exception&) {
+        // failed_ is set: handled below
+      }
+    }
+    if (failed_) {
+      // What could not be written is not in the file, so not in the counts.
+      counts_.cap_checks -= batch_.checks.size();
+      counts_.forks -= batch_.forks.size();
+      counts_.execs -= batch_.execs.size();
+      counts_.exits -= batch_.exits.size();
+      counts_.outcomes -= batch_.outcomes.size();
+      counts_.capsets -= batch_.capsets.size();
+      counts_.operations -= batch_.operations.size();
+      counts_.stacks -= batch_.stacks.size();
+      batch_.clear();
+      pending_ = 0;
+      if (bytes_ != good_bytes_) {
+        struct stat st {};
+        if (start_offset_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) ||
+            ::ftruncate(fd_, start_offset_ + static_cast<off_t>(good_bytes_)) != 0 ||
+            ::lseek(fd_, start_offset_ + static_cast<off_t>(good_bytes_), SEEK_SET) < 0)
+          return std::string("the output ends inside a partly written frame and cannot be cut back");
+        bytes_ = good_bytes_;
+      }
+    }
+    Trailer t = trailer;
+    t.counts = counts_;
+    try {
+      capnp::MallocMessageBuilder msg;
+      codec::to_capnp(t, batches_, msg.initRoot<schema::Frame>().initTrailer());
+      write_frame(msg);
+    } catch (const std::exception& e) {
+      if (bytes_ != good_bytes_ && start_offset_ >= 0 &&
+          ::ftruncate(fd_, start_offset_ + static_cast<off_t>(good_bytes_)) == 0)
+        bytes_ = good_bytes_;
+      return std::string(e.what());
+    }
+    finished_ = true;
+    return std::nullopt;
+  }
+
   uint64_t bytes_written() const override { return bytes_; }
 
  private:
@@ -118,6 +167,7 @@ class FdTraceWriter final : public TraceWriter {
   void write_frame(capnp::MessageBuilder& msg) {
     auto bytes = encoder_.encode(msg);
     write_all(bytes.data(), bytes.size());
+    good_bytes_ = bytes_;
   }
 
   void write_all(const uint8_t* p, size_t n) {
@@ -125,7 +175,11 @@ class FdTraceWriter final : public TraceWriter {
       ssize_t w = ::write(fd_, p, n);
       if (w < 0) {
         if (errno == EINTR) continue;
-        throw Error(errno_message("writing trace " + name_, errno), "check free space and that the output is writable");
+        const int err = errno;
+        failed_ = true;
+        throw Error(errno_message("writing trace " + name_, err),
+                    err == EPIPE ? "the program reading the trace closed its end (e.g. head); nothing more can be written"
+                                 : "check free space and that the output is writable");
       }
       p += w;
       n -= static_cast<size_t>(w);
@@ -142,6 +196,9 @@ class FdTraceWriter final : public TraceWriter {
   size_t pending_ = 0;
   uint64_t batches_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t good_bytes_ = 0;  // bytes_ at the end of the last complete frame
+  off_t start_offset_ = -1;  // file offset where the trace starts (regular files)
+  bool failed_ = false;      // a write failed: the file may end inside a frame
   uint64_t last_flush_ns_ = 0;
   bool have_flush_time_ = false;
   bool header_written_ = false;

@@ -50,6 +50,7 @@ struct ChildPlan {
   std::vector<char*> argv;
   const char* exec_path = nullptr;
   bool no_new_privs = false;
+  bool stdout_to_stderr = false;
   const UserSpec* user = nullptr;
   std::vector<gid_t> groups;
   bool set_caps = false;
@@ -101,6 +102,7 @@ struct ChildPlan {
   if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail(error_fd, Stage::no_new_privs, errno);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (plan.stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
   execvp(plan.exec_path ? plan.exec_path : plan.argv[0], plan.argv.data());
   child_fail(error_fd, Stage::exec, errno);
 }
@@ -179,6 +181,7 @@ std::unique_ptr<Launcher> Launcher::start(const LaunchOptions& opts, std::string
   plan.argv.push_back(nullptr);
   if (!opts.exec_path.empty()) plan.exec_path = opts.exec_path.c_str();
   plan.no_new_privs = opts.no_new_privs;
+  plan.stdout_to_stderr = opts.stdout_to_stderr;
   plan.parent = getpid();
   if (opts.user) {
     plan.user = &*opts.user;
@@ -302,7 +305,7 @@ void Launcher::signal(int sig) {
 Launcher::~Launcher() {
   close_fd(go_fd_);
   close_fd(error_fd_);
-  if (!try_wait()) {
+  if (!detached_ && !try_wait()) {
     kill(pid_, SIGKILL);
     wait();
   }

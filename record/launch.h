@@ -45,10 +45,14 @@ struct LaunchOptions {
   std::string exec_path;
   std::optional<uint64_t> bounding;
   bool no_new_privs = false;
+  // The command's stdout becomes the recorder's stderr (the trace goes to
+  // stdout with -o -, and must not be mixed with the command's output).
+  bool stdout_to_stderr = false;
 };
 
-// The forked command. Destroying a Launcher whose child still runs kills it
-// (SIGKILL) and reaps it, so no exit path of the recorder leaks a target.
+// The forked command. Destroying a Launcher whose child was never released
+// kills it (SIGKILL) and reaps it, so no exit path of the recorder leaks a
+// held target; after detach() the child is left alone (it runs on).
 class Launcher {
  public:
   // Forks; the child blocks until go(). Fails (nullptr + *error) if argv is
@@ -74,6 +78,9 @@ class Launcher {
   int wait();
   // Sends sig to the child if it has not been reaped yet.
   void signal(int sig);
+  // From now on destruction neither signals nor waits for the child: once it
+  // runs the user's program, a recorder that ends never takes it down.
+  void detach() { detached_ = true; }
   bool reaped() const { return status_.has_value(); }
 
  private:
@@ -87,6 +94,7 @@ class Launcher {
   std::optional<UserSpec> user_;  // for messages about a failed switch
   std::optional<uint64_t> caps_;
   std::optional<int> status_;
+  bool detached_ = false;
 };
 
 // Forwards SIGINT and SIGTERM to a pid (the command we started; 0 = none)

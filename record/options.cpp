@@ -10,33 +10,108 @@ namespace po = boost::program_options;
 
 namespace {
 
-uint64_t parse_size(const std::string& text) {
-  // "16M", "512K", "1G" or bytes
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  std::string suffix = end ? end : "";
-  if (suffix == "K" || suffix == "k") v <<= 10;
-  else if (suffix == "M" || suffix == "m") v <<= 20;
-  else if (suffix == "G" || suffix == "g") v <<= 30;
-  else if (!suffix.empty() || text.empty()) throw common::Error("bad size '" + text + "'", "use e.g. 16M", 2);
-  return v;
+// Every number on the command line is parsed strictly: digits only (no sign,
+// no spaces, no hex, no exponent), checked for overflow and for the range the
+// recorder can honour. strtoull/strtod/boost would quietly turn "-1" into
+// 2^64-1, "nan" into a stop at once and "17179869184G" into 4096.
+[[noreturn]] void bad(const std::string& option, const std::string& text, const std::string& why,
+                      const std::string& hint) {
+  throw common::Error(option + " '" + text + "': " + why, hint, 2);
 }
 
-uint64_t parse_duration_ms(const std::string& text) {
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  std::string suffix = end ? end : "";
-  double mult = 1000;  // seconds by default
-  if (suffix == "ms") mult = 1;
-  else if (suffix == "s" || suffix.empty()) mult = 1000;
-  else if (suffix == "m") mult = 60'000;
-  else if (suffix == "h") mult = 3'600'000;
-  else throw common::Error("bad duration '" + text + "'", "use e.g. 30s, 500ms, 10m", 2);
-  if (v <= 0) throw common::Error("duration must be positive", "", 2);
-  return static_cast<uint64_t>(v * mult);
+// Leading decimal digits of text as a uint64_t; *rest = what follows. False on
+// no digits or overflow.
+bool leading_digits(const std::string& text, uint64_t* value, std::string* rest) {
+  size_t i = 0;
+  uint64_t v = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    const uint64_t d = static_cast<uint64_t>(text[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (i == 0) return false;
+  *value = v;
+  *rest = text.substr(i);
+  return true;
 }
 
 }  // namespace
+
+uint64_t parse_ringbuf_size(const std::string& text) {
+  const std::string opt = "--ringbuf-size";
+  const std::string hint = "give a size from 4K to 2G (e.g. 16M); it is rounded up to a power of two";
+  uint64_t v = 0;
+  std::string suffix;
+  if (!leading_digits(text, &v, &suffix)) {
+    if (!text.empty() && text[0] >= '0' && text[0] <= '9') bad(opt, text, "too large", hint);
+    bad(opt, text, "not a size", hint);
+  }
+  unsigned shift = 0;
+  if (suffix == "K" || suffix == "k") shift = 10;
+  else if (suffix == "M" || suffix == "m") shift = 20;
+  else if (suffix == "G" || suffix == "g") shift = 30;
+  else if (!suffix.empty()) bad(opt, text, "unknown unit '" + suffix + "'", hint);
+  if (v > (kMaxRingbufBytes >> shift)) bad(opt, text, "too large (at most 2G: the kernel's ring buffer size is 32-bit)", hint);
+  v <<= shift;
+  if (v < kMinRingbufBytes) bad(opt, text, "too small (at least 4K, one page)", hint);
+  return v;
+}
+
+uint64_t parse_duration_ms(const std::string& option, const std::string& text, bool allow_zero) {
+  const std::string hint = "give e.g. 30s, 500ms, 1.5m or 2h (at most 8760h)";
+  // [0-9]+ ( . [0-9]+ )? (ms|s|m|h)?  -- no sign, exponent, inf or nan.
+  uint64_t whole = 0;
+  std::string rest;
+  if (!leading_digits(text, &whole, &rest)) {
+    if (!text.empty() && text[0] >= '0' && text[0] <= '9') bad(option, text, "too long (at most 8760h, a year)", hint);
+    bad(option, text, "not a duration", hint);
+  }
+  uint64_t frac = 0, frac_scale = 1;
+  if (!rest.empty() && rest[0] == '.') {
+    size_t i = 1;
+    for (; i < rest.size() && rest[i] >= '0' && rest[i] <= '9'; ++i) {
+      if (frac_scale < 1'000'000'000ull) {  // digits past nanoseconds cannot matter
+        frac = frac * 10 + static_cast<uint64_t>(rest[i] - '0');
+        frac_scale *= 10;
+      }
+    }
+    if (i == 1) bad(option, text, "not a duration", hint);
+    rest = rest.substr(i);
+  }
+  uint64_t unit_ms = 1000;
+  if (rest == "ms") unit_ms = 1;
+  else if (rest == "s" || rest.empty()) unit_ms = 1000;
+  else if (rest == "m") unit_ms = 60'000;
+  else if (rest == "h") unit_ms = 3'600'000;
+  else bad(option, text, "unknown unit '" + rest + "'", hint);
+  if (whole > kMaxDurationMs / unit_ms) bad(option, text, "too long (at most 8760h, a year)", hint);
+  const uint64_t ms = whole * unit_ms + frac * unit_ms / frac_scale;
+  if (ms > kMaxDurationMs) bad(option, text, "too long (at most 8760h, a year)", hint);
+  if (ms == 0 && (whole != 0 || frac != 0)) bad(option, text, "shorter than 1ms", hint);
+  if (ms == 0 && !allow_zero) bad(option, text, "must be at least 1ms", hint);
+  return ms;
+}
+
+uint64_t parse_count(const std::string& option, const std::string& text, uint64_t min, uint64_t max) {
+  const std::string hint = "give a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  uint64_t v = 0;
+  std::string rest;
+  if (!leading_digits(text, &v, &rest)) {
+    if (!text.empty() && text[0] >= '0' && text[0] <= '9') bad(option, text, "out of range", hint);
+    bad(option, text, "not a whole number", hint);
+  }
+  if (!rest.empty()) bad(option, text, "not a whole number", hint);
+  if (v < min || v > max) bad(option, text, "out of range", hint);
+  return v;
+}
+
+bool parse_end_action(const std::string& text, EndAction& out) {
+  if (text == "detach") out = EndAction::detach;
+  else if (text == "term") out = EndAction::term;
+  else if (text == "kill") out = EndAction::kill;
+  else return false;
+  return true;
+}
 
 ParsedCommandLine parse_command_line(int argc, char** argv) {
   ParsedCommandLine out;
@@ -51,11 +126,11 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     }
   for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
 
-  std::string hook = "auto", ringbuf = "16M", duration, outcomes, facts = "auto";
-  long pid = 0;
+  std::string hook = "auto", ringbuf = "16M", duration, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
+              on_end = "detach";
   po::options_description target("Target (exactly one)");
   target.add_options()
-      ("pid,p", po::value<long>(&pid), "attach to a running process and its future children")
+      ("pid,p", po::value<std::string>(&pid), "attach to a running process and its future children")
       ("cgroup", po::value<std::string>(&o.cgroup), "record every task in a cgroup v2 directory")
       ("user", po::value<std::string>(&o.user), "run CMD as this user (name or uid)")
       ("caps", po::value<std::string>(&o.caps), "run CMD with only these capabilities (e.g. cap_net_raw,cap_chown)")
@@ -70,9 +145,9 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   po::options_description rec("Recording");
   rec.add_options()
       ("hook", po::value<std::string>(&hook), "capability hook: auto|tp_btf|fexit|kprobe (default auto)")
-      ("stacks-per-key", po::value<uint32_t>(&o.stacks_per_key),
-       "kernel stacks captured per (process, capability, syscall, verdict); 0 = none (default 4)")
-      ("ringbuf-size", po::value<std::string>(&ringbuf), "ring buffer size (default 16M)")
+      ("stacks-per-key", po::value<std::string>(&stacks),
+       "kernel stacks captured per (process, capability, syscall, verdict), 0 to 65535; 0 = none (default 4)")
+      ("ringbuf-size", po::value<std::string>(&ringbuf), "ring buffer size, 4K to 2G (default 16M)")
       ("outcomes", po::value<std::string>(&outcomes),
        "return values of syscalls with a denied check: all|first-denial|off. Tracking them slows every "
        "syscall on the host while on; first-denial (default) starts at the first denied check, all "
@@ -80,7 +155,16 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("facts", po::value<std::string>(&facts),
        "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
        "outside ping_group_range, are not seen) or sys_exit (every attempt with its result, host-wide cost)")
-      ("duration", po::value<std::string>(&duration), "stop after this long (30s, 500ms, 10m)");
+      ("duration", po::value<std::string>(&duration),
+       "end the recording after this long (30s, 500ms, 10m; at most 8760h); what happens to a command "
+       "still running is --on-end")
+      ("on-end", po::value<std::string>(&on_end),
+       "a command (-- CMD) still running when the recording ends before it (--duration, a second "
+       "SIGINT/SIGTERM, --grace run out): detach (default: it runs on, untraced), term (SIGTERM, up to "
+       "--grace more recording, then SIGKILL) or kill (SIGKILL). A failed recording always detaches")
+      ("grace", po::value<std::string>(&grace),
+       "after SIGINT/SIGTERM reached the command (passed on, or --on-end term), keep recording this long "
+       "for it to end (default 3s, 0 to 1h)");
   po::options_description misc("Other");
   misc.add_options()("help,h", "show this help")("version", "print the version");
   po::options_description all;
@@ -99,8 +183,14 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
           "  sudo capaudit-record -o svc.cap --cgroup /sys/fs/cgroup/system.slice/nginx.service --duration 1h\n"
           "  sudo capaudit-record -o app.cap --user nobody -- ./app   # shows what an unprivileged run is denied\n"
           "  sudo capaudit-record -o web.cap --service /etc/systemd/system/web.service\n\n"
-          "Needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN). Exit status: the command's own\n"
-          "status in command mode, 0 after -p/--cgroup, 1 on errors, 2 on bad usage.\n";
+          "Needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN): run it as root or through sudo;\n"
+          "a setuid or file-capability copy is refused.\n\n"
+          "Exit status: the command's own status in command mode (128+N if it was killed\n"
+          "by signal N), 0 after -p/--cgroup and when --duration ended the recording of\n"
+          "a command that runs on; 1 on errors, including a recording that failed part\n"
+          "way (write error, full disk, the reader of -o - went away): the trace then\n"
+          "ends at its last complete batch and is marked incomplete, and the command\n"
+          "runs on untraced; 2 on bad usage.\n";
   out.help_text = help.str();
 
   po::variables_map vm;
@@ -129,12 +219,17 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   }
   if (!parse_facts_choice(facts, o.facts))
     throw common::Error("unknown --facts '" + facts + "'", "use auto or sys_exit", 2);
-  o.ringbuf_bytes = parse_size(ringbuf);
-  if (!duration.empty()) o.duration_ms = parse_duration_ms(duration);
-  if (vm.count("pid")) {
-    if (pid <= 0) throw common::Error("bad pid", "", 2);
-    o.pid = static_cast<pid_t>(pid);
-  }
+  o.ringbuf_bytes = parse_ringbuf_size(ringbuf);
+  o.stacks_per_key = static_cast<uint32_t>(parse_count("--stacks-per-key", stacks, 0, kMaxStacksPerKey));
+  if (vm.count("duration")) o.duration_ms = parse_duration_ms("--duration", duration, false);
+  o.grace_ms = parse_duration_ms("--grace", grace, true);
+  if (o.grace_ms > kMaxGraceMs) throw common::Error("--grace '" + grace + "': too long (at most 1h)", "", 2);
+  if (!parse_end_action(on_end, o.on_end))
+    throw common::Error("unknown --on-end '" + on_end + "'", "use detach, term or kill", 2);
+  if (vm.count("pid")) o.pid = static_cast<pid_t>(parse_count("--pid", pid, 1, kMaxPid));
+  if ((vm.count("on-end") || vm.count("grace")) && o.command.empty() && o.service.empty())
+    throw common::Error("--on-end and --grace are about a command the recorder starts",
+                        "use them with -- CMD ARGS or --service; -p/--cgroup targets are never signalled", 2);
   return out;
 }
 

@@ -113,9 +113,22 @@ class Session {
           const KeepAfterAttach& keep)
       : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep) {}
 
+  // Called by libbpf, C code an exception must not cross: a failure (the
+  // trace cannot be written) is kept, stops this consume with an error, and is
+  // rethrown by the recording loop. Records after it are dropped.
   static int on_record(void* ctx, void* data, size_t size) {
-    static_cast<Session*>(ctx)->handle({static_cast<const uint8_t*>(data), size});
+    auto* self = static_cast<Session*>(ctx);
+    if (self->failure_) return 0;
+    try {
+      self->handle({static_cast<const uint8_t*>(data), size});
+    } catch (...) {
+      self->failure_ = std::current_exception();
+      return -EIO;
+    }
     return 0;
+  }
+  void rethrow_failure() const {
+    if (failure_) std::rethrow_exception(failure_);
   }
 
   void handle(std::span<const uint8_t> record) {
@@ -223,6 +236,7 @@ class Session {
   common::EventCounts counts_;
   common::Losses losses_;
   uint64_t caps_seen_ = 0;
+  std::exception_ptr failure_;
   std::set<uint32_t> live_;
 
  private:
@@ -303,6 +317,7 @@ uint64_t total_lost(const common::Losses& l) {
 }
 
 int exit_code_for(const RecordResult& result) {
+  if (result.failure) return result.failure->exit_code;
   if (!result.target_status) return 0;
   int st = *result.target_status;
   if (WIFEXITED(st)) return WEXITSTATUS(st);
@@ -393,6 +408,8 @@ RecordResult run_recording(const RecordOptions& given) {
   std::unique_ptr<Launcher> child;
   if (!options.command.empty()) {
     std::string error;
+    // -o -: stdout carries the trace, so the command's output goes to stderr.
+    launch.stdout_to_stderr = options.output == "-";
     child = Launcher::start(launch, &error);
     if (!child) throw common::Error(error, "", 2);
     bpf->expect_exec(child->pid());
@@ -446,8 +463,13 @@ RecordResult run_recording(const RecordOptions& given) {
   const bool tty = isatty(STDERR_FILENO);
   const bool show_status = options.status_line && (tty || options.verbose);
   const uint64_t start_ns = clock_ns(CLOCK_MONOTONIC);
-  uint64_t last_status_ns = 0, forwarded_at_ns = 0;
+  const uint64_t grace_ns = options.grace_ms * 1'000'000ull;
+  uint64_t last_status_ns = 0;
+  // Set once SIGINT/SIGTERM reached the command (passed on, or --on-end
+  // term): the recording goes on until then for its exit to be recorded.
+  uint64_t grace_until_ns = 0;
   bool child_reaped = false;
+  bool released = false;
   std::exception_ptr failure;
   if (options.pid) session.live_.insert(static_cast<uint32_t>(*options.pid));
 
@@ -457,13 +479,19 @@ RecordResult run_recording(const RecordOptions& given) {
         result.target_status = child->try_wait();
         throw common::Error(*err, "check the command name and PATH", 127);
       }
+      // From its exec on the command is the user's program: nothing that
+      // goes wrong in the recorder may take it down (docs: --on-end).
+      child->detach();
+      released = true;
     }
     for (;;) {
       // Events carry BPF_RB_NO_WAKEUP unless a backlog builds up, so the poll
       // mostly times out and the consume picks up the batch.
       int n = ring_buffer__poll(rb.get(), 100);
+      session.rethrow_failure();
       if (n < 0 && n != -EINTR) throw common::Error("ring buffer poll failed: " + std::string(strerror(-n)));
       ring_buffer__consume(rb.get());
+      session.rethrow_failure();
       uint64_t now = clock_ns(CLOCK_MONOTONIC);
       writer->flush_if_due(now);
 
@@ -473,19 +501,20 @@ RecordResult run_recording(const RecordOptions& given) {
           result.target_status = *st;
         }
       }
+      const bool command_running = child && !child_reaped;
+      bool end = false;
       if (SignalForwarder::count() != signals_seen) {
         signals_seen = SignalForwarder::count();
         const char* name = SignalForwarder::last_signal() == SIGINT ? "SIGINT" : "SIGTERM";
-        if (child && !child_reaped && forwarded_at_ns == 0) {
-          // Already forwarded to the command: let it shut down, its exit is part of the trace.
-          forwarded_at_ns = now;
+        if (command_running && grace_until_ns == 0) {
+          // Already passed on to the command: let it shut down, its exit is part of the trace.
+          grace_until_ns = now + grace_ns;
           result.stop_reason = std::string(name) + " (forwarded to the target)";
         } else {
-          result.stop_reason = name;
-          break;
+          if (result.stop_reason.empty() || grace_until_ns == 0) result.stop_reason = name;
+          end = true;
         }
       }
-      if (forwarded_at_ns && now - forwarded_at_ns > 3'000'000'000ull) break;
       if (child && child_reaped && !session.tree_alive()) {
         if (result.stop_reason.empty()) result.stop_reason = "target exited";
         break;
@@ -494,10 +523,20 @@ RecordResult run_recording(const RecordOptions& given) {
         result.stop_reason = "target exited";
         break;
       }
-      if (options.duration_ms && now - start_ns >= options.duration_ms * 1'000'000ull) {
+      if (grace_until_ns && now >= grace_until_ns) end = true;
+      if (grace_until_ns == 0 && options.duration_ms && now - start_ns >= options.duration_ms * 1'000'000ull) {
         result.stop_reason = "duration";
-        break;
+        if (command_running && options.on_end == EndAction::term) {
+          child->signal(SIGTERM);
+          grace_until_ns = now + grace_ns;
+          fprintf(stderr, "capaudit-record: --duration reached: SIGTERM sent to the command (pid %d), "
+                  "recording up to %.3gs more (--grace) before SIGKILL\n", child->pid(), grace_ns / 1e9);
+          end = grace_ns == 0;
+        } else {
+          end = true;
+        }
       }
+      if (end) break;
       if (show_status && now - last_status_ns >= 1'000'000'000ull) {
         last_status_ns = now;
         session.fill_losses(bpf->read_counters(), bpf->hook_misses());  // the losses as of this line
@@ -514,13 +553,32 @@ RecordResult run_recording(const RecordOptions& given) {
     failure = std::current_exception();
   }
 
-  // The target may still run (signal grace expired, --duration, -p): its
-  // events after this point are not recorded, and the trailer says why.
+  // The recording ended with the command still running (--duration, a
+  // second signal, --grace run out): --on-end says what becomes of it. A
+  // recorder failure never touches it.
+  if (child && released && !child_reaped && !child->try_wait() && !failure &&
+      options.on_end != EndAction::detach) {
+    child->signal(SIGKILL);
+    result.stop_reason += "; the command was killed (--on-end)";
+    // Its exit is still recorded: the programs are attached until it is gone.
+    for (int i = 0; i < 200 && !child->try_wait(); ++i) usleep(10'000);
+  }
+
+  // The target may still run (detached, -p, --cgroup): its events after this
+  // point are not recorded, and the trailer says why.
   if (auto err = bpf->stop_and_drain()) {
     common::log(common::LogLevel::warn, *err + ": checks made since the traced tasks last left their CPU are missing");
     if (result.stop_reason.rfind("error", 0) != 0) result.stop_reason = "error: " + *err;
   }
-  ring_buffer__consume(rb.get());
+  if (!session.failure_) ring_buffer__consume(rb.get());
+  if (!failure && session.failure_) {
+    try {
+      session.rethrow_failure();
+    } catch (const common::Error& e) {
+      result.stop_reason = std::string("error: ") + e.what();
+      failure = std::current_exception();
+    }
+  }
   const BpfCounters counters = bpf->read_counters();
   session.fill_losses(counters, bpf->hook_misses());
   if (uint64_t rebuilt = counters[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)
@@ -530,21 +588,62 @@ RecordResult run_recording(const RecordOptions& given) {
     if (auto st = child->try_wait()) result.target_status = *st;
   }
   if (show_status && tty) fputs("\n", stderr);
+  std::vector<std::string> notes;
+  const bool detached = child && released && !result.target_status;
+  if (detached) result.stop_reason += "; the command kept running (detached)";
 
   common::Trailer trailer;
-  trailer.clean_shutdown = result.stop_reason.rfind("error", 0) != 0;
   trailer.end_time_ns = clock_ns(CLOCK_BOOTTIME);
-  trailer.stop_reason = result.stop_reason;
   trailer.target_exit_status = result.target_status;
   trailer.counts = session.counts_;
   trailer.losses = session.losses_;
   if (bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial)
     trailer.outcomes_from_ns = bpf->outcomes_from_ns();
-  writer->finish(trailer);
+  if (!failure) {
+    trailer.clean_shutdown = result.stop_reason.rfind("error", 0) != 0;
+    trailer.stop_reason = result.stop_reason;
+    try {
+      writer->finish(trailer);
+    } catch (const common::Error& e) {
+      result.stop_reason = std::string("error: ") + e.what() + (detached ? "; the command kept running (detached)" : "");
+      failure = std::current_exception();
+    }
+  }
+  if (detached) {
+    const std::string pid = std::to_string(child->pid());
+    notes.push_back(failure ? "the command keeps running, untraced (pid " + pid + "): a failed recording never stops it"
+                            : "the recording ended (" + result.stop_reason.substr(0, result.stop_reason.find(';')) +
+                                  ") before the command: it runs on, untraced (pid " + pid +
+                                  "); --on-end term or kill ends it instead");
+  }
+  if (failure) {
+    // Whatever the file can still take: the batch that failed is dropped, a
+    // regular file is cut back to its last complete frame, and a trailer
+    // saying the recording failed is tried there.
+    trailer.clean_shutdown = false;
+    trailer.stop_reason = result.stop_reason;
+    if (auto err = writer->finish_incomplete(trailer))
+      notes.push_back("the trace has no trailer (" + *err + "): it reads as truncated after its last complete batch");
+    else
+      notes.push_back("the trace ends at its last complete batch, with a trailer marking it incomplete");
+  }
+  for (const auto& n : notes)
+    if (!failure) fprintf(stderr, "capaudit-record: %s\n", n.c_str());
   result.counts = session.counts_;
   result.losses = session.losses_;
   result.bytes_written = writer->bytes_written();
-  if (failure) std::rethrow_exception(failure);
+  if (failure) {
+    RecordFailure f;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const common::Error& e) {
+      f.message = e.what();
+      f.hint = e.hint;
+      f.exit_code = e.exit_code == 0 ? 1 : e.exit_code;
+    }
+    f.notes = std::move(notes);
+    result.failure = std::move(f);
+  }
   return result;
 }
 

@@ -14,6 +14,14 @@
 
 namespace capaudit::record {
 
+// What happens to a command (-- CMD) still running when the recording ends
+// before it does. A recorder failure always detaches.
+enum class EndAction {
+  detach,  // leave it running, untraced (default: the recorder never harms what it watches)
+  term,    // SIGTERM, keep recording up to grace_ms for it to end, then SIGKILL
+  kill,    // SIGKILL
+};
+
 struct RecordOptions {
   std::string output;                 // "-" = stdout
   std::vector<std::string> command;   // -- CMD ARGS
@@ -28,13 +36,25 @@ struct RecordOptions {
   uint32_t stacks_per_key = 4;
   uint64_t ringbuf_bytes = 16ull << 20;
   uint64_t duration_ms = 0;           // 0 = until the target ends / a signal
+  EndAction on_end = EndAction::detach;
+  uint64_t grace_ms = 3000;           // after SIGINT/SIGTERM reached the command
   bool verbose = false;
   bool status_line = true;            // shown on a terminal, or on a pipe with verbose
   std::vector<std::string> argv;      // the recorder's own command line, for the header
 };
 
+// A recording that started and then failed (the trace could not be written,
+// the ring buffer broke, the command could not be executed).
+struct RecordFailure {
+  std::string message;
+  std::string hint;
+  int exit_code = 1;
+  std::vector<std::string> notes;  // what became of the command and the trace
+};
+
 struct RecordResult {
   std::string stop_reason;
+  std::optional<RecordFailure> failure;
   std::optional<int> target_status;  // raw wait status of CMD
   common::EventCounts counts;
   common::Losses losses;
@@ -44,13 +64,16 @@ struct RecordResult {
 uint64_t total_events(const common::EventCounts& c);
 uint64_t total_lost(const common::Losses& l);  // events that should be in the trace and are not
 
-// Runs a recording to completion. Throws common::Error for fatal problems
-// (bad options, missing privileges, no hook); once the trace file exists it is
-// always finished with a trailer, even when an error ends the recording.
+// Runs a recording to completion. Throws common::Error for problems before the
+// recording starts (bad options, missing privileges, no hook). A failure after
+// it started is returned in RecordResult::failure: the command is then left
+// running (never signalled), and the trace is ended as far as the file
+// allows (last complete batch, a trailer with clean_shutdown = false).
 RecordResult run_recording(const RecordOptions& options);
 
-// Exit code for a finished recording: the target's own code in command mode
-// (like time(1) or strace), 0 otherwise.
+// Exit code for a finished recording: the failure's code (1; 127 when the
+// command could not be executed), else the target's own code in command mode
+// (like time(1) or strace; 128+N for signal N), 0 otherwise.
 int exit_code_for(const RecordResult& result);
 
 }  // namespace capaudit::record

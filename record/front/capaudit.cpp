@@ -8,6 +8,12 @@
 // SUDO_GID), otherwise nobody (65534:65534). The trace is untrusted input
 // (the traced program chose much of its content), so the parser never runs
 // as root; nobody rather than "stay root" is the fail-safe default.
+//
+// Nothing root does follows a path an unprivileged account can change: the
+// trace lives in root's own 0700 temporary directory, which is never handed
+// over; the analyzer gets it as an open read-only file on stdin; --keep is
+// created by root (O_EXCL|O_NOFOLLOW, before the recording) and written from
+// root's own descriptor.
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -32,6 +38,7 @@
 
 #include "common/error.h"
 #include "common/systemd_unit.h"
+#include "record/privileges.h"
 
 namespace {
 
@@ -94,7 +101,8 @@ std::string help_text(const po::options_description& visible) {
          "  2  bad usage\n"
          "  3  the recording is incomplete (events lost, recorder killed): a lower bound\n"
          "  4  the run failed: CMD did not start, exited non-zero or was killed, or was\n"
-         "     denied an operation it needed; the verdict says which, configs carry a warning\n";
+         "     denied an operation it needed; the verdict says which, configs carry a warning\n"
+         "Refuses to run setuid, setgid or with file capabilities.\n";
   return out.str();
 }
 
@@ -246,8 +254,11 @@ int wait_for(pid_t pid) {
   return status;
 }
 
-// Runs argv (as `as`, when given) with its stdout on `stdout_fd` (-1: ours).
-int run(const std::vector<std::string>& argv, const std::optional<Account>& as, int stdout_fd = -1) {
+// Runs argv (as `as`, when given) and waits. stdin_fd >= 0 becomes the
+// child's stdin (how the analyzer gets the trace: an open file, never a name);
+// stdout_fd >= 0 its stdout (-1: ours).
+int run(const std::vector<std::string>& argv, const std::optional<Account>& as, int stdin_fd = -1,
+        int stdout_fd = -1) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -256,12 +267,14 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as, 
   if (pid == 0) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) _exit(kExitError);
+    signal(SIGPIPE, SIG_DFL);
+    if (stdin_fd >= 0 && dup2(stdin_fd, STDIN_FILENO) < 0) _exit(kExitError);
+    if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0) _exit(kExitError);
     if (as) {
       // Fail closed: any step that does not take means no analysis.
       if (setgroups(0, nullptr) != 0 || setresgid(as->gid, as->gid, as->gid) != 0 ||
           setresuid(as->uid, as->uid, as->uid) != 0 || getuid() != as->uid || geteuid() != as->uid ||
-          prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+          prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || chdir("/") != 0) {
         std::fprintf(stderr, "capaudit: cannot drop to uid %u: %s\n", as->uid, std::strerror(errno));
         _exit(kExitError);
       }
@@ -293,10 +306,107 @@ int open_report(const Options& opts, const Account& account) {
   return fd;
 }
 
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd, o.fd);
+    return *this;
+  }
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// --keep FILE, created by root before the recording: O_EXCL|O_NOFOLLOW in a
+// directory held open, mode 0600, owned by the sudo user (else root). Root
+// writes it through this descriptor only, so nothing anyone does to the path
+// later (a symlink, a rename) can redirect the copy.
+struct KeepFile {
+  Fd dir;
+  Fd file;
+  std::string name;  // in dir
+  std::string path;  // as given, for messages
+  struct stat st {};
+
+  // Removes it again (no trace to keep): only if the name still is our file.
+  void discard() {
+    struct stat now {};
+    if (fstatat(dir.fd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+        now.st_ino == st.st_ino)
+      unlinkat(dir.fd, name.c_str(), 0);
+  }
+};
+
+std::optional<KeepFile> create_keep_file(const std::string& path, const std::optional<Account>& owner) {
+  KeepFile k;
+  k.path = path;
+  const fs::path p(path);
+  k.name = p.filename().string();
+  if (k.name.empty() || k.name == "." || k.name == "..")
+    throw Error("--keep " + path + ": not a file name", "give a path to a new file", kExitUsage);
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  k.dir = Fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (k.dir.fd < 0) throw Error(capaudit::common::errno_message("--keep: cannot open directory " + dir, errno));
+  k.file = Fd(openat(k.dir.fd, k.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (k.file.fd < 0) {
+    if (errno == EEXIST)
+      throw Error("--keep " + path + " exists", "the trace is never written over an existing file (or link)", kExitUsage);
+    throw Error(capaudit::common::errno_message("--keep: cannot create " + path, errno));
+  }
+  fstat(k.file.fd, &k.st);
+  if (owner && fchown(k.file.fd, owner->uid, owner->gid) != 0) {
+    const int err = errno;
+    k.discard();
+    throw Error(capaudit::common::errno_message("--keep: cannot give " + path + " to uid " + std::to_string(owner->uid), err));
+  }
+  return k;
+}
+
+// Copies from what root itself opened (pread: the offset of a descriptor the
+// analyzer shares cannot matter) into the kept file.
+bool copy_trace(int from, int to, std::string* error) {
+  std::vector<char> buf(1 << 16);
+  off_t at = 0;
+  for (;;) {
+    const ssize_t n = pread(from, buf.data(), buf.size(), at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = write(to, buf.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        *error = std::strerror(errno);
+        return false;
+      }
+      done += w;
+    }
+    at += n;
+  }
+}
+
 int real_main(int argc, char** argv) {
+  // A setuid or file-capability copy would record and write files as root for
+  // whoever runs it (e.g. --keep into a root-only directory).
+  if (auto why = capaudit::record::elevated_exec_reason())
+    throw Error("refusing to run: this copy " + *why, "run capaudit as root (sudo); never install it setuid or with file capabilities");
   const Options opts = parse(argc, argv);
   const Account account = analysis_account();
+  // The kept trace belongs to whoever asked for it: the sudo user, else root.
+  std::optional<Account> keep_owner;
+  if (account.why == "the sudo user") keep_owner = account;
 
+  // Root's private directory: 0700 root, never handed to anyone. Nothing an
+  // unprivileged account runs (the analyzer, a helper the traced command left
+  // behind) can reach it, and the analyzer gets the trace as an open file.
   char tmpl[] = "/tmp/capaudit-XXXXXX";
   if (!mkdtemp(tmpl)) throw Error(capaudit::common::errno_message("mkdtemp /tmp", errno));
   const fs::path dir = tmpl;
@@ -319,10 +429,14 @@ int real_main(int argc, char** argv) {
     }
   } report_file{report_fd, opts.output};
 
+  std::optional<KeepFile> keep;
+  if (!opts.keep.empty()) keep = create_keep_file(opts.keep, keep_owner);
+
   // The terminal's Ctrl-C reaches the recorder (which forwards it and
   // finalizes the trace) and us; we carry on to the analysis.
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::string> record{tool("capaudit-record", CAPAUDIT_RECORD_PATH), "-o", trace.string()};
   record.insert(record.end(), opts.record_args.begin(), opts.record_args.end());
@@ -331,38 +445,48 @@ int real_main(int argc, char** argv) {
     record.insert(record.end(), opts.command.begin(), opts.command.end());
   }
   const int rstatus = run(record, std::nullopt);
+  Fd trace_fd(open(trace.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st {};
-  if (stat(trace.c_str(), &st) != 0 || st.st_size == 0) {
+  if (trace_fd.fd < 0 || fstat(trace_fd.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
     std::cerr << "capaudit: no trace was recorded\n";
+    if (keep) keep->discard();
     return WIFEXITED(rstatus) && WEXITSTATUS(rstatus) != 0 ? WEXITSTATUS(rstatus) : kExitError;
   }
   // How the command ended is in the trace: the verdict says it.
   if (opts.verbose && WIFSIGNALED(rstatus))
     std::cerr << "capaudit: the recorder was killed by signal " << WTERMSIG(rstatus) << "\n";
+  // The recorder gave the file to the sudo user; here it is root's again, so
+  // the analysis account holds a read-only descriptor and nothing more.
+  if (fchown(trace_fd.fd, 0, 0) != 0 || fchmod(trace_fd.fd, 0400) != 0)
+    throw Error(capaudit::common::errno_message("fchown " + trace.string(), errno));
 
-  // Hand the trace (and nothing else) to the analyzing account.
-  if (chown(dir.c_str(), account.uid, account.gid) != 0 || chown(trace.c_str(), account.uid, account.gid) != 0) {
-    throw Error(capaudit::common::errno_message("chown " + trace.string(), errno));
-  }
   std::string kept;
-  if (!opts.keep.empty()) {
-    // Kept before the analysis, so the report can name it.
-    std::error_code ec;
-    if (!fs::copy_file(trace, opts.keep, ec) || chown(opts.keep.c_str(), account.uid, account.gid) != 0 ||
-        chmod(opts.keep.c_str(), 0600) != 0) {
-      std::cerr << "capaudit: cannot keep the trace in " << opts.keep << ": "
-                << (ec ? ec.message() : std::strerror(errno)) << "\n";
+  if (keep) {
+    // Kept before the analysis, so the report can name it; copied from root's
+    // own descriptor into the file root created before the recording.
+    std::string error;
+    if (!copy_trace(trace_fd.fd, keep->file.fd, &error) || fsync(keep->file.fd) != 0) {
+      if (error.empty()) error = std::strerror(errno);
+      std::cerr << "capaudit: cannot keep the trace in " << keep->path << ": " << error << "\n";
+      keep->discard();
     } else {
-      kept = opts.keep;
+      kept = keep->path;
     }
   }
   if (opts.verbose) std::cerr << "capaudit: analyzing as uid " << account.uid << " (" << account.why << ")\n";
   std::vector<std::string> analyze{tool("capaudit-analyze", CAPAUDIT_ANALYZE_PATH), "report", "--exit-code",
                                    "--trace-name", kept.empty() ? "(not kept: --keep FILE keeps it)" : kept};
   analyze.insert(analyze.end(), opts.analyze_args.begin(), opts.analyze_args.end());
-  analyze.push_back(trace.string());
+  // The analyzer reads the trace from stdin: its own open file description
+  // (offsets are not shared with root's), opened by root, never a path.
+  analyze.push_back("-");
   std::cout.flush();
-  const int astatus = run(analyze, account, report_file.fd);
+  int astatus = 0;
+  {
+    Fd analysis_fd(open(("/proc/self/fd/" + std::to_string(trace_fd.fd)).c_str(), O_RDONLY | O_CLOEXEC));
+    if (analysis_fd.fd < 0) throw Error(capaudit::common::errno_message("reopen " + trace.string(), errno));
+    astatus = run(analyze, account, analysis_fd.fd, report_file.fd);
+  }
   report_file.written = true;
   if (!kept.empty()) std::cerr << "capaudit: trace kept in " << kept << "\n";
   return WIFEXITED(astatus) ? WEXITSTATUS(astatus) : kExitError;

@@ -20,6 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 class Front : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,15 +75,100 @@ TEST_F(Front, WithoutSudoTheAnalysisRunsAsNobodyAndTheTraceCanBeKept) {
   EXPECT_NE(r.out.find("analyzer uid=65534 gid=65534 NoNewPrivs:1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"schema_version\""), std::string::npos) << r.out;
   struct stat st {};
-  ASSERT_EQ(stat(kept.c_str(), &st), 0) << r.out;
-  EXPECT_EQ(st.st_uid, 65534u);
+  ASSERT_EQ(lstat(kept.c_str(), &st), 0) << r.out;
+  EXPECT_EQ(st.st_uid, 0u) << "kept for root, who asked (nobody only analyzed)";
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(read_bytes(kept.string()) == read_bytes((dir_ / "webd.cap").string()));
   // The temporary directory the recorder wrote into is gone afterwards.
   const size_t at = r.out.find("args=-o ");
   ASSERT_NE(at, std::string::npos);
   const std::string trace = r.out.substr(at + 8, r.out.find(' ', at + 8) - at - 8);
   EXPECT_EQ(trace.rfind("/tmp/capaudit-", 0), 0u) << trace;
   EXPECT_FALSE(fs::exists(fs::path(trace).parent_path())) << trace;
+}
+
+TEST_F(Front, UnderSudoTheKeptTraceBelongsToTheSudoUser) {
+  const fs::path kept = dir_ / "kept.cap";
+  const Ran r = run("env SUDO_UID=4321 SUDO_GID=4322 " + (dir_ / "capaudit").string() + " --keep " + kept.string() +
+                    " -- /usr/sbin/webd");
+  ASSERT_EQ(r.status, 0) << r.out;
+  struct stat st {};
+  ASSERT_EQ(lstat(kept.c_str(), &st), 0) << r.out;
+  EXPECT_EQ(st.st_uid, 4321u);
+  EXPECT_EQ(st.st_gid, 4322u);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // Never over an existing file or link: refused before recording.
+  const Ran again = run("env SUDO_UID=4321 SUDO_GID=4322 " + (dir_ / "capaudit").string() + " --keep " +
+                        kept.string() + " -- /usr/sbin/webd");
+  EXPECT_EQ(again.status, 2) << again.out;
+  EXPECT_EQ(again.out.find("recorder uid="), std::string::npos) << again.out;
+}
+
+// issue 14 item 2: the analysis account must not be able to make root copy
+// (--keep) a root-only file. The analyzer, as nobody, tries to swap trace.cap
+// for a symlink to a secret at the moment it runs (deterministic), and a
+// helper the "traced program" left behind as nobody keeps trying too. Root
+// hands the trace over as an open file (stdin) and keeps it from its own
+// descriptor, in a directory nobody can enter: the kept file is the trace.
+TEST_F(Front, NobodyCannotMakeRootKeepAnotherFile) {
+  const fs::path secret_dir = dir_ / "root-only";
+  fs::create_directory(secret_dir);
+  chmod(secret_dir.c_str(), 0700);
+  const fs::path secret = secret_dir / "secret";
+  std::ofstream(secret) << "TOP-SECRET-14\n";
+  chmod(secret.c_str(), 0600);
+  // The trace's path: the analyzer's argument (a path) or what its stdin is.
+  const std::string plant =
+      "t=; for a in \"$@\"; do t=$a; done; [ \"$t\" = - ] && t=$(readlink /proc/self/fd/0)\n"
+      "if { rm -f \"$t\" && ln -s " + secret.string() + " \"$t\"; } 2>/dev/null; then echo 'attack: planted'; "
+      "else echo 'attack: refused'; fi\n";
+  script("capaudit-analyze",
+         "#!/bin/sh\n" + plant +
+         "echo \"stdin: $(readlink /proc/self/fd/0)\"\n"
+         "exec " + (dir_ / "capaudit-analyze.real").string() + " \"$@\"\n");
+  const fs::path kept = dir_ / "kept.cap";
+  Ran r = run("env -u SUDO_UID -u SUDO_GID " + (dir_ / "capaudit").string() + " --keep " + kept.string() +
+              " -- /usr/sbin/webd");
+  EXPECT_NE(r.out.find("attack: refused"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/trace.cap\n"), std::string::npos) << "the trace arrives on stdin: " << r.out;
+  EXPECT_NE(r.out.find("stdin: /tmp/capaudit-"), std::string::npos) << "the trace arrives on stdin: " << r.out;
+  EXPECT_TRUE(read_bytes(kept.string()) == read_bytes((dir_ / "webd.cap").string())) << r.out;
+  EXPECT_EQ(read_bytes(kept.string()).find("TOP-SECRET"), std::string::npos);
+
+  // A helper left running as nobody by the recorded program, trying the
+  // same for two seconds while the analysis runs.
+  script("capaudit-analyze", "#!/bin/sh\nsleep 1\nexec " + (dir_ / "capaudit-analyze.real").string() + " \"$@\"\n");
+  script("capaudit-record",
+         "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n"
+         "cp " + (dir_ / "webd.cap").string() + " \"$out\"\n"
+         "setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'i=0; while [ $i -lt 200 ]; do "
+         "{ rm -f \"$0\" && ln -s " + secret.string() + " \"$0\" && echo helper: planted; } 2>/dev/null; "
+         "sleep 0.01; i=$((i+1)); done' \"$out\" >" + (dir_ / "helper.log").string() + " 2>&1 &\n");
+  fs::remove(kept);
+  r = run("env -u SUDO_UID -u SUDO_GID " + (dir_ / "capaudit").string() + " --keep " + kept.string() +
+          " -- /usr/sbin/webd");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(read_bytes(kept.string()) == read_bytes((dir_ / "webd.cap").string())) << r.out;
+  sleep(3);
+  std::ifstream log(dir_ / "helper.log");
+  std::string helper((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_EQ(helper.find("planted"), std::string::npos) << helper;
+}
+
+// A setuid copy of the front command is refused: run by nobody it would
+// record as root and create --keep files in root-only directories.
+TEST_F(Front, ASetuidCopyIsRefusedAndCreatesNothing) {
+  chmod(dir_.c_str(), 0755);
+  ASSERT_EQ(chmod((dir_ / "capaudit").c_str(), 04755), 0);
+  const fs::path private_dir = dir_ / "root-only";
+  fs::create_directory(private_dir);
+  chmod(private_dir.c_str(), 0700);
+  const Ran r = run("setpriv --reuid=65534 --regid=65534 --clear-groups " + (dir_ / "capaudit").string() +
+                    " --keep " + (private_dir / "x.cap").string() + " -- /usr/sbin/webd");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("refusing to run"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("recorder uid="), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::is_empty(private_dir));
 }
 
 TEST_F(Front, SudoByRootItselfStillDoesNotAnalyzeAsRoot) {
