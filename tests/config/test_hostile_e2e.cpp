@@ -156,8 +156,9 @@ TEST_F(HostileRecording, EveryOutputParsesAndNamesTheExactPath) {
   }
 }
 
-// Item 3: a set-user-ID-root binary run by nobody gains euid 0 at exec;
-// no_new_privs would take that away, so no config may set it.
+// Item 3: a set-user-ID-root binary run by nobody gains euid 0 at exec (a
+// file-capability binary gains its capabilities); no_new_privs would take
+// that away, so no config may set it.
 TEST_F(HostileRecording, ASetuidBinaryUnderUserNobodyKeepsNoNewPrivilegesOff) {
   const fs::path exe = copy_helper(dir_ / "suid-helper");
   chmod(exe.c_str(), 04755);
@@ -187,6 +188,15 @@ TEST_F(HostileRecording, ASetuidBinaryUnderUserNobodyKeepsNoNewPrivilegesOff) {
   chmod(exe.c_str(), 0755);
   const Ran plain = run(analyze("config -f systemd " + record("--user nobody", exe.string() + " getppid-loop 1").string()));
   EXPECT_NE(plain.out.find("\nNoNewPrivileges=yes\n"), std::string::npos) << plain.out;
+
+  // With file capabilities instead: nobody's exec gains CAP_NET_BIND_SERVICE.
+  ASSERT_EQ(run("setcap cap_net_bind_service=ep " + exe.string()).status, 0);
+  const fs::path fc = record("--user nobody", exe.string() + " bind-tcp4-80 " + std::to_string(port_));
+  const Ran fsd = run(analyze("config -f systemd " + fc.string()));
+  EXPECT_NE(fsd.out.find("\nNoNewPrivileges=no\n"), std::string::npos) << fsd.out;
+  EXPECT_NE(fsd.out.find("its file capabilities gave uid 65534 CAP_NET_BIND_SERVICE"), std::string::npos) << fsd.out;
+  const Ran fdocker = run(analyze("config -f docker " + fc.string()));
+  EXPECT_EQ(fdocker.out.find("--security-opt=no-new-privileges"), std::string::npos) << fdocker.out;
 }
 
 }  // namespace
