@@ -118,8 +118,8 @@ std::string render_systemd(const ConfigInput& in) {
   // The unit name escaped as systemd does, the whole path quoted as a
   // shell word (the comment is meant to be pasted into a shell).
   const std::string unit = systemd_unit_name(in.name) + ".service";
-  if (unit.size() > 255) {
-    o << "# The name is too long for a unit name (255 bytes once escaped); pick one with --name and save\n"
+  if (in.name.empty() || unit.size() > 255) {
+    o << "# The name is empty or too long for a unit name (255 bytes once escaped); pick one with --name and save\n"
       << "# this as /etc/systemd/system/NAME.service.d/capabilities.conf, then run\n";
   } else {
     o << "# Save as " << shell_quote("/etc/systemd/system/" + unit + ".d/capabilities.conf") << ", then run\n";

@@ -16,7 +16,7 @@
 
 namespace capaudit::analyze {
 
-inline constexpr const char* kReportSchemaVersion = "1.1";
+inline constexpr const char* kReportSchemaVersion = "1.2";
 
 // A set of capabilities as a bit mask (bit n = capability n). 64 bits covers
 // every capability the kernel defines (40 as of 6.18) with room to grow.

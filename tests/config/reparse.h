@@ -31,7 +31,7 @@ inline std::vector<std::string> hostile_components() {
       "t\x1b]0;owned\x07\x1b[31mred",  // terminal escapes (title, colour)
       "bad\xff\xfeutf8",             // not UTF-8
       "q'uote\"s $(echo INJECTED-) `x` \\n;&|<>*?[]{}~#=%",  // shell metacharacters
-      "nel\xc2\x85sep\xe2\x80\xa8rlo\xe2\x80\xaeend",  // NEL, U+2028, RLO
+      "nel\xc2\x85sep\xe2\x80\xa8rlo\xe2\x80\xae" "end",  // NEL, U+2028, RLO
       "-rf",                         // an option, as a relative path
       "trailing-newline\n",          // command substitution would strip it
   };

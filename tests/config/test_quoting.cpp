@@ -301,6 +301,8 @@ TEST_F(Quoting, TheSystemdSaveAsPathIsOneShellWordNamingAValidUnit) {
   }
   const std::string text = render_config(ConfigFormat::systemd, root_deployment("/usr/sbin/x", std::string(300, 'a')));
   EXPECT_NE(text.find("too long for a unit name"), std::string::npos) << text;
+  const std::string empty = render_config(ConfigFormat::systemd, root_deployment("/usr/sbin/x", ""));
+  EXPECT_NE(empty.find("empty or too long for a unit name"), std::string::npos) << empty;
 }
 
 TEST_F(Quoting, ADockerfileLineIsRefusedForAPathWithALineBreak) {
