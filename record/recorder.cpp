@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "common/trace_io.h"
+#include "record/advisory.h"
 #include "record/event_decode.h"
 #include "record/kernel_stacks.h"
 #include "common/log.h"
@@ -111,7 +112,7 @@ class Session {
  public:
   Session(const RecordOptions& options, BpfSession& bpf, common::TraceWriter& writer, const KernelSymbols& syms,
           const KeepAfterAttach& keep)
-      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep) {}
+      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep), advisory_(syms) {}
 
   static int on_record(void* ctx, void* data, size_t size) {
     static_cast<Session*>(ctx)->handle({static_cast<const uint8_t*>(data), size});
@@ -137,7 +138,9 @@ class Session {
     caps_seen_ |= d.check.cap >= 0 && d.check.cap < 64 ? (1ull << d.check.cap) : 0;
     writer_.add(d.check);
     ++counts_.cap_checks;
-    if (!d.check.granted) start_outcome_tracking();
+    // A denial that cannot matter never switches the host-wide syscall exit on.
+    if (!d.check.granted && !advisory_.is_advisory(d, bpf_.opts_available()))
+      start_outcome_tracking();
   }
 
   // OutcomeMode::first_denial: this denial's syscall has long returned; the
@@ -183,6 +186,7 @@ class Session {
     ++counts_.execs;
   }
   void add(common::ExitEvent& e) {
+    advisory_.forget(e.tid);
     if (e.group_dead) live_.erase(e.pid);
     writer_.add(e);
     ++counts_.exits;
@@ -231,6 +235,7 @@ class Session {
   common::TraceWriter& writer_;
   StackTable stacks_;
   KeepAfterAttach keep_;
+  AdvisoryDenials advisory_;
   bool outcome_start_failed_ = false;
   common::KernelStack scratch_stack_;
   CgroupNames cgroups_;
@@ -239,6 +244,25 @@ class Session {
 struct RingBufferDeleter {
   void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
 };
+
+// What starts the syscall-exit tracepoint for outcomes, in the trace's words.
+std::string outcome_reason(const BpfSession& bpf, uint32_t stacks_per_key) {
+  switch (bpf.outcome_tracking()) {
+    case common::OutcomeTracking::off: return "--outcomes off";
+    case common::OutcomeTracking::from_start:
+      return bpf.facts_source() == common::FactsSource::sys_exit
+                 ? "syscall-exit tracepoint from the start: it carries the bind/socket facts"
+                 : "syscall-exit tracepoint from the start (--outcomes all, the default with --user/--caps/--service)";
+    case common::OutcomeTracking::from_first_denial: break;
+  }
+  std::string why =
+      "syscall-exit tracepoint from the first denied check that can matter: none with CAP_OPT_NOAUDIT";
+  why += bpf.opts_available() ? "" : " (this hook gives no opts)";
+  why += stacks_per_key ? ", none on a call path of the noise catalogue (a check without a stack counts as "
+                          "its thread's stacked checks of the same capability and syscall did)"
+                        : "; --stacks-per-key 0: call paths unknown, so any other denial starts it";
+  return why;
+}
 
 common::Header make_header(const RecordOptions& options, const BpfSession& bpf) {
   common::Header h;
@@ -263,6 +287,9 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.facts_reason = bpf.facts_reason();
   h.cred_changes = true;  // bpf/capaudit.bpf.c check_cred() at every check, fork and exit
   h.outcome_tracking = bpf.outcome_tracking();
+  h.outcome_mechanism =
+      bpf.outcome_tracking() == common::OutcomeTracking::off ? common::OutcomeMechanism::none : common::OutcomeMechanism::sys_exit;
+  h.outcome_reason = outcome_reason(bpf, options.stacks_per_key);
   h.stacks_per_key = options.stacks_per_key;
   h.ringbuf_bytes = bpf.ringbuf_bytes();
   return h;
@@ -379,8 +406,9 @@ RecordResult run_recording(const RecordOptions& given) {
   // Like a hook fallback, a facts fallback is said: it costs the whole host.
   if (options.verbose || (config.facts == FactsChoice::automatic &&
                           bpf->facts_source() != common::FactsSource::cgroup_hooks)) {
-    fprintf(stderr, "capaudit-record: bind/socket facts from %s; denied-syscall outcomes %s\n",
-            bpf->facts_reason().c_str(), common::to_string(bpf->outcome_tracking()));
+    fprintf(stderr, "capaudit-record: bind/socket facts from %s; denied-syscall outcomes %s: %s\n",
+            bpf->facts_reason().c_str(), common::to_string(bpf->outcome_tracking()),
+            outcome_reason(*bpf, options.stacks_per_key).c_str());
   }
   // After loading, so our own programs have symbols and can be told apart;
   // while privileged, as without CAP_SYSLOG kallsyms shows only zeros.

@@ -62,6 +62,9 @@ struct InfoVisitor : common::TraceVisitor {
         << "  bind/socket facts: " << common::to_string(h.facts_source)
         << (h.facts_reason.empty() ? "" : " (" + h.facts_reason + ")") << "\n"
         << "  denied-syscall outcomes: " << common::to_string(h.outcome_tracking) << "\n"
+        << (h.outcome_reason.empty() ? std::string()
+                                     : "  outcomes by:  " + std::string(common::to_string(h.outcome_mechanism)) + " (" +
+                                           h.outcome_reason + ")\n")
         << "  credential changes: " << (h.cred_changes ? "every one recorded" : "capset() exits only (format < 1.2)")
         << "\n";
     for (const auto& a : h.hook_attempts) {
