@@ -22,6 +22,24 @@ uint64_t parse_size(const std::string& text) {
   return v;
 }
 
+// --max-size: digits with an optional K/M/G (binary) suffix, at least 64K
+// (a header and a batch must fit), with no overflow, sign or other text.
+uint64_t parse_max_size(const std::string& text) {
+  const common::Error bad("bad --max-size '" + text + "'", "use e.g. 512M or 2G (at least 64K)", 2);
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 19) throw bad;
+  const std::string suffix = text.substr(digits);
+  unsigned shift = 0;
+  if (suffix == "K" || suffix == "k") shift = 10;
+  else if (suffix == "M" || suffix == "m") shift = 20;
+  else if (suffix == "G" || suffix == "g") shift = 30;
+  else if (!suffix.empty()) throw bad;
+  const uint64_t v = std::stoull(text.substr(0, digits));
+  if (v > (UINT64_MAX >> shift) || (v << shift) < (64u << 10)) throw bad;
+  return v << shift;
+}
+
 uint64_t parse_duration_ms(const std::string& text) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
@@ -51,7 +69,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     }
   for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
 
-  std::string hook = "auto", ringbuf = "16M", duration, outcomes, facts = "auto";
+  std::string hook = "auto", ringbuf = "16M", duration, max_size, outcomes, facts = "auto";
   long pid = 0;
   po::options_description target("Target (exactly one)");
   target.add_options()
@@ -80,7 +98,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("facts", po::value<std::string>(&facts),
        "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
        "outside ping_group_range, are not seen) or sys_exit (every attempt with its result, host-wide cost)")
-      ("duration", po::value<std::string>(&duration), "stop after this long (30s, 500ms, 10m)");
+      ("duration", po::value<std::string>(&duration), "stop after this long (30s, 500ms, 10m)")
+      ("max-size", po::value<std::string>(&max_size),
+       "stop once the trace has reached this size (e.g. 512M, 2G; at most a second of events and the trailer "
+       "more); the trailer says so and the analyzer counts the run as incomplete");
   po::options_description misc("Other");
   misc.add_options()("help,h", "show this help")("version", "print the version");
   po::options_description all;
@@ -131,6 +152,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     throw common::Error("unknown --facts '" + facts + "'", "use auto or sys_exit", 2);
   o.ringbuf_bytes = parse_size(ringbuf);
   if (!duration.empty()) o.duration_ms = parse_duration_ms(duration);
+  if (vm.count("max-size")) o.max_size_bytes = parse_max_size(max_size);
   if (vm.count("pid")) {
     if (pid <= 0) throw common::Error("bad pid", "", 2);
     o.pid = static_cast<pid_t>(pid);

@@ -465,7 +465,7 @@ RecordResult run_recording(const RecordOptions& given) {
   const bool show_status = options.status_line && (tty || options.verbose);
   const uint64_t start_ns = clock_ns(CLOCK_MONOTONIC);
   uint64_t last_status_ns = 0, forwarded_at_ns = 0;
-  bool child_reaped = false;
+  bool child_reaped = false, max_size_reached = false;
   std::exception_ptr failure;
   if (options.pid) session.live_.insert(static_cast<uint32_t>(*options.pid));
 
@@ -484,6 +484,13 @@ RecordResult run_recording(const RecordOptions& given) {
       ring_buffer__consume(rb.get());
       uint64_t now = clock_ns(CLOCK_MONOTONIC);
       writer->flush_if_due(now);
+      // Checked after each flush: the file ends at most one batch (a second
+      // of events) and the trailer past the limit.
+      if (options.max_size_bytes && writer->bytes_written() >= options.max_size_bytes) {
+        result.stop_reason = "max-size";
+        max_size_reached = true;
+        break;
+      }
 
       if (child && !child_reaped) {
         if (auto st = child->try_wait()) {
@@ -558,6 +565,7 @@ RecordResult run_recording(const RecordOptions& given) {
   trailer.losses = session.losses_;
   if (bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial)
     trailer.outcomes_from_ns = bpf->outcomes_from_ns();
+  trailer.max_size_reached = max_size_reached;
   writer->finish(trailer);
   result.counts = session.counts_;
   result.losses = session.losses_;

@@ -28,6 +28,7 @@ struct RecordOptions {
   uint32_t stacks_per_key = 4;
   uint64_t ringbuf_bytes = 16ull << 20;
   uint64_t duration_ms = 0;           // 0 = until the target ends / a signal
+  uint64_t max_size_bytes = 0;        // 0 = no limit; else stop once the trace has reached this size
   bool verbose = false;
   bool status_line = true;            // shown on a terminal, or on a pipe with verbose
   std::vector<std::string> argv;      // the recorder's own command line, for the header

@@ -124,6 +124,8 @@ struct InfoVisitor : common::TraceVisitor {
           << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n";
     }
     if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
+    if (t.max_size_reached)
+      out << "  size limit:   reached (--max-size): the trace is whole, but the target ran on unrecorded\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
     trailer_counts = t.counts;
     has_trailer = true;
