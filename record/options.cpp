@@ -93,7 +93,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("ringbuf-size", po::value<std::string>(&ringbuf), "ring buffer size (default 16M)")
       ("outcomes", po::value<std::string>(&outcomes),
        "return values of syscalls with a denied check: all|first-denial|off. Tracking them slows every "
-       "syscall on the host while on; first-denial (default) starts at the first denied check, all "
+       "syscall on the host while on; first-denial (default) starts at the first denied check that can matter "
+       "(never an advisory one: CAP_OPT_NOAUDIT, or a call path of the noise catalogue), all "
        "(default with --user/--caps/--service) from the start")
       ("facts", po::value<std::string>(&facts),
        "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
