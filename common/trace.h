@@ -32,6 +32,12 @@ enum class OutcomeTracking : uint8_t {
   off = 2,
 };
 
+// How the return value of a syscall with a denied check is taken (1.5).
+enum class OutcomeMechanism : uint8_t {
+  sys_exit = 0,  // the syscall-exit tracepoint: host-wide slow path while attached (all traces before 1.5)
+  none = 1,      // outcomes off
+};
+
 // How the recorder chose what to trace.
 enum class TargetMode : uint8_t { unknown = 0, command = 1, pid = 2, cgroup = 3 };
 
@@ -116,6 +122,8 @@ struct Header {
   std::string facts_reason;  // "cgroup programs ... on /sys/fs/cgroup", or why not
   bool cred_changes = false;  // every credential change is recorded: none in the trace means none happened
   OutcomeTracking outcome_tracking = OutcomeTracking::from_start;
+  OutcomeMechanism outcome_mechanism = OutcomeMechanism::sys_exit;
+  std::string outcome_reason;  // what starts outcome tracking (which denials may), and why (1.5)
   Hook hook = Hook::unknown;
   std::vector<HookAttempt> hook_attempts;
   bool opts_available = false;  // whether CapCheck::opts is meaningful
@@ -327,6 +335,7 @@ struct Trailer {
   EventCounts counts;
   Losses losses;
   uint64_t outcomes_from_ns = 0;  // OutcomeTracking::from_first_denial: when it began (0: never)
+  bool max_size_reached = false;  // --max-size ended the recording (1.5): the target ran on unrecorded
 
   bool operator==(const Trailer&) const = default;
 };

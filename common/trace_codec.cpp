@@ -242,6 +242,8 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   hook.setFactsReason(sp(h.facts_reason));
   hook.setCredChanges(h.cred_changes);
   hook.setOutcomeTracking(static_cast<schema::OutcomeTracking>(h.outcome_tracking));
+  hook.setOutcomeMechanism(static_cast<schema::OutcomeMechanism>(h.outcome_mechanism));
+  hook.setOutcomeReason(sp(h.outcome_reason));
 
   auto s = b.initSampling();
   s.setStacksPerKey(h.stacks_per_key);
@@ -298,6 +300,7 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   l.setHookMisses(t.losses.hook_misses);
   b.setBatches(batches);
   b.setOutcomesFromNs(t.outcomes_from_ns);
+  b.setMaxSizeReached(t.max_size_reached);
 }
 
 size_t Batch::size() const {
@@ -508,6 +511,10 @@ Header from_capnp(schema::Header::Reader r) {
   auto tracking = hook.getOutcomeTracking();
   h.outcome_tracking =
       tracking <= schema::OutcomeTracking::OFF ? static_cast<OutcomeTracking>(tracking) : OutcomeTracking::from_start;
+  auto mechanism = hook.getOutcomeMechanism();
+  h.outcome_mechanism = mechanism <= schema::OutcomeMechanism::NONE ? static_cast<OutcomeMechanism>(mechanism)
+                                                                    : OutcomeMechanism::sys_exit;
+  h.outcome_reason = str(hook.getOutcomeReason());
   auto s = r.getSampling();
   h.stacks_per_key = s.getStacksPerKey();
   h.user_stacks = s.getUserStacks();
@@ -554,6 +561,7 @@ Trailer from_capnp(schema::Trailer::Reader r) {
               l.getUntracedProcesses(), l.getOutcomesMissed(), l.getStringsTruncated(), l.getDecodeErrors(),
               l.getHookMisses()};
   t.outcomes_from_ns = r.getOutcomesFromNs();
+  t.max_size_reached = r.getMaxSizeReached();
   return t;
 }
 

@@ -132,5 +132,6 @@ const char* to_string(TargetMode m);
 const char* to_string(OpKind k);
 const char* to_string(FactsSource f);
 const char* to_string(OutcomeTracking t);
+const char* to_string(OutcomeMechanism m);
 
 }  // namespace capaudit::common

@@ -50,6 +50,14 @@ const char* to_string(OutcomeTracking t) {
   return "unknown";
 }
 
+const char* to_string(OutcomeMechanism m) {
+  switch (m) {
+    case OutcomeMechanism::sys_exit: return "sys_exit";
+    case OutcomeMechanism::none: return "none";
+  }
+  return "unknown";
+}
+
 const char* to_string(OpKind k) {
   switch (k) {
     case OpKind::bind: return "bind";

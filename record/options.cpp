@@ -35,6 +35,24 @@ bool leading_digits(const std::string& text, uint64_t* value, std::string* rest)
   return true;
 }
 
+// --max-size: digits with an optional K/M/G (binary) suffix, at least 64K
+// (a header and a batch must fit), with no overflow, sign or other text.
+uint64_t parse_max_size(const std::string& text) {
+  const common::Error bad("bad --max-size '" + text + "'", "use e.g. 512M or 2G (at least 64K)", 2);
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 19) throw bad;
+  const std::string suffix = text.substr(digits);
+  unsigned shift = 0;
+  if (suffix == "K" || suffix == "k") shift = 10;
+  else if (suffix == "M" || suffix == "m") shift = 20;
+  else if (suffix == "G" || suffix == "g") shift = 30;
+  else if (!suffix.empty()) throw bad;
+  const uint64_t v = std::stoull(text.substr(0, digits));
+  if (v > (UINT64_MAX >> shift) || (v << shift) < (64u << 10)) throw bad;
+  return v << shift;
+}
+
 }  // namespace
 
 uint64_t parse_ringbuf_size(const std::string& text) {
@@ -126,7 +144,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     }
   for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
 
-  std::string hook = "auto", ringbuf = "16M", duration, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
+  std::string hook = "auto", ringbuf = "16M", duration, max_size, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
               on_end = "detach";
   po::options_description target("Target (exactly one)");
   target.add_options()
@@ -150,7 +168,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("ringbuf-size", po::value<std::string>(&ringbuf), "ring buffer size, 4K to 2G (default 16M)")
       ("outcomes", po::value<std::string>(&outcomes),
        "return values of syscalls with a denied check: all|first-denial|off. Tracking them slows every "
-       "syscall on the host while on; first-denial (default) starts at the first denied check, all "
+       "syscall on the host while on; first-denial (default) starts at the first denied check that can matter "
+       "(never an advisory one: CAP_OPT_NOAUDIT, or a call path of the noise catalogue), all "
        "(default with --user/--caps/--service) from the start")
       ("facts", po::value<std::string>(&facts),
        "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
@@ -162,6 +181,9 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
        "a command (-- CMD) still running when the recording ends before it (--duration, a second "
        "SIGINT/SIGTERM, --grace run out): detach (default: it runs on, untraced), term (SIGTERM, up to "
        "--grace more recording, then SIGKILL) or kill (SIGKILL). A failed recording always detaches")
+      ("max-size", po::value<std::string>(&max_size),
+       "stop once the trace has reached this size (e.g. 512M, 2G; at most a second of events and the trailer "
+       "more); the trailer says so and the analyzer counts the run as incomplete")
       ("grace", po::value<std::string>(&grace),
        "after SIGINT/SIGTERM reached the command (passed on, or --on-end term), keep recording this long "
        "for it to end (default 3s, 0 to 1h)");
@@ -226,6 +248,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   if (o.grace_ms > kMaxGraceMs) throw common::Error("--grace '" + grace + "': too long (at most 1h)", "", 2);
   if (!parse_end_action(on_end, o.on_end))
     throw common::Error("unknown --on-end '" + on_end + "'", "use detach, term or kill", 2);
+  if (vm.count("max-size")) o.max_size_bytes = parse_max_size(max_size);
   if (vm.count("pid")) o.pid = static_cast<pid_t>(parse_count("--pid", pid, 1, kMaxPid));
   if ((vm.count("on-end") || vm.count("grace")) && o.command.empty() && o.service.empty())
     throw common::Error("--on-end and --grace are about a command the recorder starts",

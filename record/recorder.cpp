@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "common/trace_io.h"
+#include "record/advisory.h"
 #include "record/event_decode.h"
 #include "record/kernel_stacks.h"
 #include "common/log.h"
@@ -111,7 +112,7 @@ class Session {
  public:
   Session(const RecordOptions& options, BpfSession& bpf, common::TraceWriter& writer, const KernelSymbols& syms,
           const KeepAfterAttach& keep)
-      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep) {}
+      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep), advisory_(syms) {}
 
   // Called by libbpf, C code an exception must not cross: a failure (the
   // trace cannot be written) is kept, stops this consume with an error, and is
@@ -150,7 +151,9 @@ class Session {
     caps_seen_ |= d.check.cap >= 0 && d.check.cap < 64 ? (1ull << d.check.cap) : 0;
     writer_.add(d.check);
     ++counts_.cap_checks;
-    if (!d.check.granted) start_outcome_tracking();
+    // A denial that cannot matter never switches the host-wide syscall exit on.
+    if (!d.check.granted && !advisory_.is_advisory(d, bpf_.opts_available()))
+      start_outcome_tracking();
   }
 
   // OutcomeMode::first_denial: this denial's syscall has long returned; the
@@ -196,6 +199,7 @@ class Session {
     ++counts_.execs;
   }
   void add(common::ExitEvent& e) {
+    advisory_.forget(e.tid);
     if (e.group_dead) live_.erase(e.pid);
     writer_.add(e);
     ++counts_.exits;
@@ -245,6 +249,7 @@ class Session {
   common::TraceWriter& writer_;
   StackTable stacks_;
   KeepAfterAttach keep_;
+  AdvisoryDenials advisory_;
   bool outcome_start_failed_ = false;
   common::KernelStack scratch_stack_;
   CgroupNames cgroups_;
@@ -253,6 +258,25 @@ class Session {
 struct RingBufferDeleter {
   void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
 };
+
+// What starts the syscall-exit tracepoint for outcomes, in the trace's words.
+std::string outcome_reason(const BpfSession& bpf, uint32_t stacks_per_key) {
+  switch (bpf.outcome_tracking()) {
+    case common::OutcomeTracking::off: return "--outcomes off";
+    case common::OutcomeTracking::from_start:
+      return bpf.facts_source() == common::FactsSource::sys_exit
+                 ? "syscall-exit tracepoint from the start: it carries the bind/socket facts"
+                 : "syscall-exit tracepoint from the start (--outcomes all, the default with --user/--caps/--service)";
+    case common::OutcomeTracking::from_first_denial: break;
+  }
+  std::string why =
+      "syscall-exit tracepoint from the first denied check that can matter: none with CAP_OPT_NOAUDIT";
+  why += bpf.opts_available() ? "" : " (this hook gives no opts)";
+  why += stacks_per_key ? ", none on a call path of the noise catalogue (a check without a stack counts as "
+                          "its thread's stacked checks of the same capability and syscall did)"
+                        : "; --stacks-per-key 0: call paths unknown, so any other denial starts it";
+  return why;
+}
 
 common::Header make_header(const RecordOptions& options, const BpfSession& bpf) {
   common::Header h;
@@ -277,6 +301,9 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.facts_reason = bpf.facts_reason();
   h.cred_changes = true;  // bpf/capaudit.bpf.c check_cred() at every check, fork and exit
   h.outcome_tracking = bpf.outcome_tracking();
+  h.outcome_mechanism =
+      bpf.outcome_tracking() == common::OutcomeTracking::off ? common::OutcomeMechanism::none : common::OutcomeMechanism::sys_exit;
+  h.outcome_reason = outcome_reason(bpf, options.stacks_per_key);
   h.stacks_per_key = options.stacks_per_key;
   h.ringbuf_bytes = bpf.ringbuf_bytes();
   return h;
@@ -394,8 +421,9 @@ RecordResult run_recording(const RecordOptions& given) {
   // Like a hook fallback, a facts fallback is said: it costs the whole host.
   if (options.verbose || (config.facts == FactsChoice::automatic &&
                           bpf->facts_source() != common::FactsSource::cgroup_hooks)) {
-    fprintf(stderr, "capaudit-record: bind/socket facts from %s; denied-syscall outcomes %s\n",
-            bpf->facts_reason().c_str(), common::to_string(bpf->outcome_tracking()));
+    fprintf(stderr, "capaudit-record: bind/socket facts from %s; denied-syscall outcomes %s: %s\n",
+            bpf->facts_reason().c_str(), common::to_string(bpf->outcome_tracking()),
+            outcome_reason(*bpf, options.stacks_per_key).c_str());
   }
   // After loading, so our own programs have symbols and can be told apart;
   // while privileged, as without CAP_SYSLOG kallsyms shows only zeros.
@@ -470,6 +498,7 @@ RecordResult run_recording(const RecordOptions& given) {
   uint64_t grace_until_ns = 0;
   bool child_reaped = false;
   bool released = false;
+  bool max_size_reached = false;
   std::exception_ptr failure;
   if (options.pid) session.live_.insert(static_cast<uint32_t>(*options.pid));
 
@@ -494,6 +523,13 @@ RecordResult run_recording(const RecordOptions& given) {
       session.rethrow_failure();
       uint64_t now = clock_ns(CLOCK_MONOTONIC);
       writer->flush_if_due(now);
+      // Checked after each flush: the file ends at most one batch (a second
+      // of events) and the trailer past the limit.
+      if (options.max_size_bytes && writer->bytes_written() >= options.max_size_bytes) {
+        result.stop_reason = "max-size";
+        max_size_reached = true;
+        break;
+      }
 
       if (child && !child_reaped) {
         if (auto st = child->try_wait()) {
@@ -599,6 +635,7 @@ RecordResult run_recording(const RecordOptions& given) {
   trailer.losses = session.losses_;
   if (bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial)
     trailer.outcomes_from_ns = bpf->outcomes_from_ns();
+  trailer.max_size_reached = max_size_reached;
   if (!failure) {
     trailer.clean_shutdown = result.stop_reason.rfind("error", 0) != 0;
     trailer.stop_reason = result.stop_reason;

@@ -38,6 +38,7 @@ struct RecordOptions {
   uint64_t duration_ms = 0;           // 0 = until the target ends / a signal
   EndAction on_end = EndAction::detach;
   uint64_t grace_ms = 3000;           // after SIGINT/SIGTERM reached the command
+  uint64_t max_size_bytes = 0;        // 0 = no limit; else stop once the trace has reached this size
   bool verbose = false;
   bool status_line = true;            // shown on a terminal, or on a pipe with verbose
   std::vector<std::string> argv;      // the recorder's own command line, for the header

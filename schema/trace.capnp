@@ -148,6 +148,15 @@ struct HookSection {
   outcomeTracking @4 :OutcomeTracking; # 1.2: when denied-syscall outcomes are tracked
   factsReason @5 :Text;                # 1.2: why the facts come from there
   credChanges @6 :Bool;                # 1.2: every credential change is recorded (CapsetEvent credChange)
+  outcomeMechanism @7 :OutcomeMechanism; # 1.5: how denied-syscall outcomes are taken
+  outcomeReason @8 :Text;              # 1.5: what starts it (which denials may), and why
+}
+
+# How the return value of a syscall with a denied check is taken (1.5).
+enum OutcomeMechanism {
+  sysExit @0;   # the syscall-exit tracepoint: while attached, every syscall of every task on the
+                # host takes the kernel's slow path (every trace before 1.5)
+  none @1;      # outcomes off
 }
 
 # Where bind()/socket() operation facts come from (1.2).
@@ -366,4 +375,5 @@ struct Trailer {
   losses @6 :Losses;
   batches @7 :UInt64;
   outcomesFromNs @8 :UInt64;  # 1.2: with fromFirstDenial, when tracking began (0: never)
+  maxSizeReached @9 :Bool;    # 1.5: --max-size ended the recording: the target ran on unrecorded
 }

@@ -75,6 +75,9 @@ struct InfoVisitor : common::TraceVisitor {
         << "  bind/socket facts: " << common::to_string(h.facts_source)
         << (h.facts_reason.empty() ? "" : " (" + visible(h.facts_reason) + ")") << "\n"
         << "  denied-syscall outcomes: " << common::to_string(h.outcome_tracking) << "\n"
+        << (h.outcome_reason.empty() ? std::string()
+                                     : "  outcomes by:  " + std::string(common::to_string(h.outcome_mechanism)) + " (" +
+                                           h.outcome_reason + ")\n")
         << "  credential changes: " << (h.cred_changes ? "every one recorded" : "capset() exits only (format < 1.2)")
         << "\n";
     for (const auto& a : h.hook_attempts) {
@@ -134,6 +137,8 @@ struct InfoVisitor : common::TraceVisitor {
           << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n";
     }
     if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
+    if (t.max_size_reached)
+      out << "  size limit:   reached (--max-size): the trace is whole, but the target ran on unrecorded\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
     trailer_counts = t.counts;
     has_trailer = true;

@@ -653,6 +653,7 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
     ri.exit_status = t.target_exit_status;
     ri.stop_reason = t.stop_reason;
     if (!t.clean_shutdown) why.push_back("recorder did not shut down cleanly (" + t.stop_reason + ")");
+    if (t.max_size_reached) why.push_back("--max-size ended the recording: the target ran on unrecorded");
     const auto& l = t.losses;
     auto add = [&](uint64_t n, const char* what) {
       if (n) why.push_back(std::to_string(n) + " " + what);

@@ -179,6 +179,27 @@ TEST_F(Cli, TruncatedTraceExitsThreeAndStillReports) {
   EXPECT_FALSE(j["recommended"].empty());
 }
 
+// Format 1.5: a recording ended by --max-size is a whole file (exit 0 for
+// info, one run) whose target ran on unrecorded: the report calls it incomplete.
+TEST_F(Cli, MaxSizeStopIsAWholeFileButAnIncompleteRun) {
+  Synth s = scenario();
+  s.trailer->stop_reason = "max-size";
+  s.trailer->max_size_reached = true;
+  auto path = write("max-size.cap", to_bytes(s));
+  std::string out;
+  ASSERT_EQ(run("info " + path, out), 0) << stderr_text();
+  EXPECT_NE(out.find("stop reason:  max-size"), std::string::npos) << out;
+  EXPECT_NE(out.find("size limit:   reached (--max-size)"), std::string::npos) << out;
+  ASSERT_EQ(run("report -f json " + path, out), 2) << stderr_text();
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["complete"], false);
+  EXPECT_EQ(j["runs"].size(), 1u);
+  EXPECT_EQ(j["runs"][0]["status"], "complete");
+  EXPECT_EQ(j["runs"][0]["incomplete_reasons"],
+            Json::array({"--max-size ended the recording: the target ran on unrecorded"}));
+  EXPECT_FALSE(j["recommended"].empty());
+}
+
 // Format 1.3: runs of our programs the kernel skipped (recursion) are lost
 // checks; a trace with nothing else missing is still incomplete, and says why.
 TEST_F(Cli, HookRecursionMissesMakeTheTraceIncomplete) {

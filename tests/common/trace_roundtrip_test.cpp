@@ -64,7 +64,9 @@ OperationFact example_operation(std::optional<int64_t> ret) {
 }
 
 TEST(TraceRoundTrip, EveryMessageKind) {
-  const Header header = test::example_header();
+  Header header = test::example_header();
+  header.outcome_mechanism = OutcomeMechanism::none;  // 1.5
+  header.outcome_reason = "--outcomes off";
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;
@@ -96,6 +98,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.target_exit_status = 256;
   trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   trailer.outcomes_from_ns = 2'000'000'300;
+  trailer.max_size_reached = true;  // 1.5
 
   TraceBuilder b;
   b.header(header).processes({proc, bare});
@@ -115,7 +118,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 4;
+  expected_header.format_minor = 5;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
