@@ -1,8 +1,6 @@
 // `capaudit-analyze check TRACES... --against UNIT|MANIFEST | --caps LIST`:
 // a CI gate. Missing = required but not granted; excess = granted, never observed.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <variant>
 
 #include "analyze/cli/commands.h"
@@ -10,21 +8,14 @@
 #include "analyze/cli/options.h"
 #include "analyze/config/check.h"
 #include "common/error.h"
+#include "common/input_limits.h"
 
 namespace capaudit::analyze::cli {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw common::Error("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A unit, a manifest or a list: analyze/config tells them apart.
 Grant grant_from_file(const std::string& path) {
-  auto g = grant_from_deployment(read_file(path), path);
+  auto g = grant_from_deployment(common::read_file_capped(path, common::kMaxDeploymentFileBytes, "deployment file"), path);
   if (auto* e = std::get_if<std::string>(&g)) throw common::Error(*e);
   return std::get<Grant>(g);
 }
