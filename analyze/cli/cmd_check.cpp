@@ -9,6 +9,7 @@
 #include "analyze/config/check.h"
 #include "common/error.h"
 #include "common/input_limits.h"
+#include "common/log.h"
 
 namespace capaudit::analyze::cli {
 namespace {
@@ -54,7 +55,9 @@ int cmd_check(const std::vector<std::string>& args) {
   const AnalyzedRuns runs = analyze_traces(files);
   const bool allow_excess = vm->count("allow-excess") > 0;
   const CheckResult result = check_grant(runs.report.recommended, grant);
+  if (runs.exit_code != kExitOk) std::cout << incomplete_banner(runs.incomplete) << "\n";
   std::cout << render_check(result, grant, allow_excess);
+  for (const auto& why : runs.incomplete) common::log(common::LogLevel::warn, "incomplete: " + common::visible_bytes(why));
   if (!result.pass(allow_excess)) return kExitError;
   return runs.exit_code;
 }

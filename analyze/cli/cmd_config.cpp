@@ -6,6 +6,8 @@
 #include "analyze/cli/config_support.h"
 #include "analyze/cli/options.h"
 #include "common/error.h"
+#include "common/input_limits.h"
+#include "common/log.h"
 
 namespace capaudit::analyze::cli {
 
@@ -41,10 +43,14 @@ int cmd_config(const std::vector<std::string>& args) {
   const AnalyzedRuns runs = analyze_traces(files);
   const ConfigInput input = config_input_from_report(
       runs.report, run_as, vm->count("name") ? (*vm)["name"].as<std::string>() : std::string());
-  std::cout << (format ? render_config(*format, input) : render_all_configs(input));
   if (runs.exit_code != kExitOk) {
+    // The config itself says so, in the first line, as a comment of its own language.
+    std::cout << (format == ConfigFormat::c ? "// " : "# ") << incomplete_banner(runs.incomplete) << "\n";
+    for (const auto& why : runs.incomplete)
+      common::log(common::LogLevel::warn, "incomplete: " + common::visible_bytes(why));
     std::cerr << "capaudit-analyze config: some input was incomplete; the configuration covers what was recorded\n";
   }
+  std::cout << (format ? render_config(*format, input) : render_all_configs(input));
   return runs.exit_code;
 }
 

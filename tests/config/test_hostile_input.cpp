@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <variant>
 #include <vector>
@@ -251,6 +252,97 @@ TEST(SysctlValues, ShippedProfilesAndSampleSnapshotsAreInRange) {
   for (const auto& entry : std::filesystem::directory_iterator(CAPAUDIT_SAMPLES_DIR)) {
     const auto m = test::run_measured({kAnalyze, "report", "--profile-from", (entry.path() / "trace.cap").string(), kSample});
     EXPECT_EQ(m.status, 0) << entry.path() << ": " << m.out.substr(0, 500);
+  }
+}
+
+}  // namespace
+}  // namespace capaudit::analyze
+
+// --- item 11: one rule for incomplete input, every command ---
+
+namespace capaudit::analyze {
+namespace {
+
+struct Out {
+  int status;
+  std::string out;  // stdout only
+};
+Out stdout_of(const std::vector<std::string>& argv) {
+  std::string cmd;
+  for (const auto& a : argv) cmd += "'" + a + "' ";
+  const auto r = test::run("(" + cmd + "2>/dev/null)");
+  return {r.status, r.out};
+}
+
+class IncompleteInput : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    const std::string kind = GetParam();
+    path_ = (dir_.path() / (kind + ".cap")).string();
+    if (kind == "losses") {
+      // Complete as a file, but its trailer counts ring-buffer drops and other losses.
+      std::filesystem::copy_file(std::string(CAPAUDIT_FIXTURES_DIR) + "/losses-1.2.cap", path_);
+    } else if (kind == "truncated") {
+      std::ifstream in(kSample, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      write(path_, bytes.substr(0, bytes.size() - 40));
+    } else {
+      write(path_, "");
+    }
+  }
+  test::ScratchDir dir_{"capaudit-incomplete"};
+  std::string path_;
+};
+
+TEST_P(IncompleteInput, EveryCommandExitsTwoAndSaysSo) {
+  const auto info = stdout_of({kAnalyze, "info", path_});
+  EXPECT_EQ(info.status, 2) << info.out;
+  EXPECT_NE(info.out.find("INCOMPLETE"), std::string::npos) << info.out;
+
+  const auto dump = stdout_of({kAnalyze, "dump", path_});
+  EXPECT_EQ(dump.status, 2) << dump.out;
+  EXPECT_NE(dump.out.find("# INCOMPLETE INPUT"), std::string::npos) << dump.out;
+
+  const auto text = stdout_of({kAnalyze, "report", path_});
+  EXPECT_EQ(text.status, 2);
+  EXPECT_NE(text.out.find("INCOMPLETE"), std::string::npos) << text.out;
+  const auto json = stdout_of({kAnalyze, "report", "-f", "json", path_});
+  EXPECT_EQ(json.status, 2);
+  EXPECT_NE(json.out.find("\"complete\": false"), std::string::npos) << json.out.substr(0, 400);
+
+  for (const char* format : {"systemd", "docker", "kubernetes", "setcap", "python", "c"}) {
+    const auto config = stdout_of({kAnalyze, "config", "-f", format, path_});
+    EXPECT_EQ(config.status, 2) << format;
+    const std::string comment = std::string(format) == "c" ? "// " : "# ";
+    EXPECT_EQ(config.out.rfind(comment + "INCOMPLETE INPUT (exit 2)", 0), 0u) << format << ":\n" << config.out;
+    EXPECT_TRUE(test::all_visible(config.out.substr(0, config.out.find('\n')))) << format;
+  }
+  const auto all = stdout_of({kAnalyze, "config", path_});
+  EXPECT_EQ(all.status, 2);
+  EXPECT_EQ(all.out.rfind("# INCOMPLETE INPUT", 0), 0u) << all.out.substr(0, 300);
+
+  std::string every;
+  for (int c = 0; c <= 40; ++c) every += std::to_string(c) + ",";
+  const auto check = stdout_of({kAnalyze, "check", path_, "--allow-excess", "--caps", every});
+  EXPECT_EQ(check.status, 2) << check.out;
+  EXPECT_EQ(check.out.rfind("INCOMPLETE INPUT", 0), 0u) << check.out;
+
+  const auto diff = stdout_of({kAnalyze, "diff", kSample, "--", path_});
+  EXPECT_EQ(diff.status, 2) << diff.out;
+  EXPECT_EQ(diff.out.rfind("new: INCOMPLETE INPUT", 0), 0u) << diff.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, IncompleteInput, ::testing::Values("losses", "truncated", "empty"));
+
+TEST(CompleteInput, EveryCommandExitsZeroWithoutABanner) {
+  for (const auto& argv : std::vector<std::vector<std::string>>{{kAnalyze, "info", kSample},
+                                                                {kAnalyze, "dump", kSample},
+                                                                {kAnalyze, "config", "-f", "systemd", kSample},
+                                                                {kAnalyze, "diff", kSample, "--", kSample}}) {
+    const auto r = stdout_of(argv);
+    EXPECT_EQ(r.status, 0) << argv[1] << ":\n" << r.out.substr(0, 500);
+    EXPECT_EQ(r.out.find("INCOMPLETE"), std::string::npos) << argv[1];
   }
 }
 
