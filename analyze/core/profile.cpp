@@ -147,8 +147,9 @@ struct Int {
 };
 std::optional<Int> parse_int(std::string_view s) {
   Int v;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    v.negative = s[0] == '-';
+  // No '+': the rules read values with from_chars, which does not take one.
+  if (!s.empty() && s[0] == '-') {
+    v.negative = true;
     s.remove_prefix(1);
   }
   if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;

@@ -209,7 +209,8 @@ TEST(SysctlValues, OutOfRangeValuesAreRefused) {
       "fs.protected_hardlinks=2",                 "vm.mmap_min_addr=-4096",
       "kernel.perf_event_paranoid=2147483648",    "fs.mqueue.msg_max=0",
       "user.max_user_namespaces=-1",              "rlimit.MEMLOCK.soft=-1",
-      "rlimit.BOGUS.soft=1",                      "net/ipv4/ip_unprivileged_port_start=70000"};
+      "rlimit.BOGUS.soft=1",                      "net/ipv4/ip_unprivileged_port_start=70000",
+      "net.ipv4.ip_unprivileged_port_start=+80"};  // fuzz_sysctl_flag's invariant: the rules cannot read a '+'
   for (const auto& flag : bad) {
     Profile p;
     const auto err = parse_sysctl_flag(flag, p);
