@@ -63,7 +63,7 @@ void report_incomplete(const std::string& path, const CheckedRead& r) {
 }
 
 std::string incomplete_banner(const std::vector<std::string>& reasons) {
-  std::string out = "INCOMPLETE INPUT (exit 2): covers only what was recorded";
+  std::string out = "INCOMPLETE INPUT: covers only what was recorded";
   // Reasons quote trace text (the stop reason): never let it end the comment line.
   for (size_t i = 0; i < reasons.size() && i < 3; ++i) out += (i ? "; " : ": ") + common::visible_bytes(reasons[i]);
   if (reasons.size() > 3) out += "; ...";

@@ -51,7 +51,8 @@ void report_read_problem(const std::string& path, const common::ReadResult& r);
 void report_incomplete(const std::string& path, const CheckedRead& r);
 
 // The line every output starts (configs, check, diff) or ends (dump) with
-// when an input was incomplete; without a comment marker.
+// when an input was incomplete; without a comment marker. It names no exit
+// code: a failed check exits 1 whatever its input.
 std::string incomplete_banner(const std::vector<std::string>& reasons);
 
 // Common text for every sub-command's --help.
