@@ -1,19 +1,22 @@
 #include "common/systemd_unit.h"
 
 #include "common/capabilities.h"
+#include "common/error.h"
+#include "common/input_limits.h"
 
 #include <linux/capability.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <fstream>
 #include <sstream>
 #include <utility>
 
 namespace capaudit::common {
 
 namespace {
+
+constexpr size_t kMaxUnitWarnings = 20;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -65,7 +68,7 @@ std::variant<UnitId, std::string> parse_user_or_group(std::string_view value) {
     if (auto* err = std::get_if<std::string>(&id)) return *err;
     return UnitId{std::string(value), std::get<uint32_t>(id)};
   }
-  if (!valid_user_name(value)) return "invalid user/group name '" + std::string(value) + "'";
+  if (!valid_user_name(value)) return "invalid user/group name " + quote_bytes(value);
   return UnitId{std::string(value), std::nullopt};
 }
 
@@ -85,8 +88,13 @@ void apply_capability_assignment(std::string_view value, bool& assigned, uint64_
     if (auto cap = capability_from_word(word)) {
       sum |= uint64_t{1} << *cap;
     } else {
-      warnings.push_back("line " + std::to_string(line) + ": unknown capability '" + word +
-                         "' ignored (systemd ignores it too)");
+      // Bounded: a file of nothing but unknown words must not grow a list as large as itself.
+      if (warnings.size() < kMaxUnitWarnings) {
+        warnings.push_back("line " + std::to_string(line) + ": unknown capability " + quote_bytes(word) +
+                           " ignored (systemd ignores it too)");
+      } else if (warnings.size() == kMaxUnitWarnings) {
+        warnings.push_back("more unknown capability names not listed");
+      }
     }
   }
   const uint64_t all = known_capability_mask();
@@ -194,7 +202,7 @@ bool ServiceUnit::runs_as_root() const {
 }
 
 std::variant<uint32_t, std::string> parse_unit_id(std::string_view text) {
-  const std::string shown = "'" + std::string(text) + "'";
+  const std::string shown = quote_bytes(text);
   if (text.empty()) return std::string("empty id");
   if (text.front() == '-') return "id " + shown + " is negative";
   if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -271,6 +279,8 @@ std::variant<std::vector<std::string>, std::string> split_unit_words(std::string
 }
 
 UnitParseResult parse_service_unit(std::string_view text) {
+  if (text.size() > kMaxDeploymentFileBytes)
+    return UnitError{0, "unit file larger than " + format_size(kMaxDeploymentFileBytes) + "; a unit is never that large"};
   ServiceUnit unit;
   std::string section;
   uint64_t bounding = known_capability_mask();
@@ -323,7 +333,7 @@ UnitParseResult parse_service_unit(std::string_view text) {
       }
     } else if (key == "DynamicUser" || key == "NoNewPrivileges") {
       auto b = parse_bool(value);
-      if (!b) return fail("'" + std::string(value) + "' is not a boolean");
+      if (!b) return fail(quote_bytes(value) + " is not a boolean");
       if (key == "DynamicUser") unit.dynamic_user = *b;
       else unit.no_new_privileges = *b;
     } else if (key == "CapabilityBoundingSet") {
@@ -337,11 +347,11 @@ UnitParseResult parse_service_unit(std::string_view text) {
 }
 
 UnitParseResult load_service_unit(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return UnitError{0, "cannot read unit file " + path};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_service_unit(ss.str());
+  try {
+    return parse_service_unit(read_file_capped(path, kMaxDeploymentFileBytes, "unit file"));
+  } catch (const Error& e) {
+    return UnitError{0, e.what()};
+  }
 }
 
 }  // namespace capaudit::common

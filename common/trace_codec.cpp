@@ -148,7 +148,10 @@ void put_time_column(const std::vector<CapCheck>& v, schema::CapCheckColumns::Bu
     same = same && d[i] == min;
     max_offset = std::max(max_offset, static_cast<uint64_t>(d[i]) - static_cast<uint64_t>(min));
   }
-  if (same) {
+  // A batch larger than a reader accepts without a value per check
+  // (ReadLimits::max_uncarried_checks) keeps its planes even when every
+  // delta is the same: its claimed count is then carried by bytes.
+  if (same && n <= kMaxSharedChecks) {
     if (min != 0) c.initTimeDeltas(1).set(0, zigzag(min));
     return;
   }
@@ -663,6 +666,14 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   check_column(c.stack_id, c.count, "stackId");
   check_column(c.time_spread_ns, c.count, "timeSpreadNs");
   return c;
+}
+
+bool has_per_check_column(const CheckColumns& c) {
+  if (c.count <= 1) return true;
+  return c.time_delta_planes.size() != 0 || c.time_deltas.size() == c.count || c.pid.size() == c.count ||
+         c.tid.size() == c.count || c.cap.size() == c.count || c.granted.size() == c.count ||
+         c.syscall_nr.size() == c.count || c.opts.size() == c.count || c.target_userns_inum.size() == c.count ||
+         c.stack_id.size() == c.count || c.time_spread_ns.size() == c.count;
 }
 
 void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck> out, uint64_t& running_time) {

@@ -30,6 +30,10 @@ inline constexpr uint32_t kFormatMajor = 1;
 // Trailer.maxSizeReached
 inline constexpr uint32_t kFormatMinor = 5;
 
+// Most checks a batch holds with no column storing a value per check (every
+// column empty or one shared value); ReadLimits::max_uncarried_checks.
+inline constexpr uint32_t kMaxSharedChecks = 1u << 16;
+
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
 // Compresses one message into one self-delimiting zstd frame (content size and
@@ -96,6 +100,9 @@ struct CheckColumns {
 };
 // Throws on malformed columns.
 CheckColumns open_columns(schema::CapCheckColumns::Reader r);
+// Whether some column stores one value per check (so the message's bytes
+// grow with the claimed count), rather than every column being shared.
+bool has_per_check_column(const CheckColumns& c);
 // Decodes checks [first, first+out.size()). Chunks must be decoded in order:
 // running_time starts at time_base_ns and carries the sum of deltas so far.
 void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck> out, uint64_t& running_time);

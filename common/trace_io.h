@@ -79,6 +79,16 @@ struct ReadLimits {
   // Capability checks one batch may claim (columns of length 1 make a huge
   // claim cheap to write, so it needs its own bound).
   uint64_t max_batch_events = 1ull << 24;
+  // Checks a batch may claim without one value per check in any column
+  // (every column empty or a single shared value): such a claim is carried
+  // by no bytes at all. The writer seals a batch after 65536 events.
+  uint64_t max_uncarried_checks = 1ull << 16;
+  // A frame may decompress to less than this many times its own size once
+  // the message is larger than expansion_floor_bytes. Zeros compress ~30000:1;
+  // real recordings measured at most 38:1 (3 M checks of a hot loop) and 10:1
+  // (20 000 execs), so a higher ratio is a decompression bomb.
+  uint64_t max_expansion_ratio = 256;
+  uint64_t expansion_floor_bytes = 1ull << 20;
 };
 
 // Receives the content of a trace in file order. Batches arrive as spans

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <variant>
 
 #include "common/error.h"
@@ -216,6 +217,14 @@ class Reader {
                       std::to_string(limits_.max_message_bytes),
                   offset);
     }
+    // Checked before decompressing: the content size is in the frame header.
+    if (content > limits_.expansion_floor_bytes && content / frame.size() >= limits_.max_expansion_ratio) {
+      return fail(ReadStatus::corrupt,
+                  "frame" + where + " of " + std::to_string(frame.size()) + " bytes claims to decompress to " +
+                      std::to_string(content) + " bytes, more than " + std::to_string(limits_.max_expansion_ratio) +
+                      " times its size (a decompression bomb; no capaudit message compresses that well)",
+                  offset);
+    }
     if (content % sizeof(capnp::word) != 0 || content == 0) {
       return fail(ReadStatus::corrupt, "message size " + std::to_string(content) + where + " is not whole words", offset);
     }
@@ -272,6 +281,13 @@ class Reader {
                                      " capability checks, more than the limit of " +
                                      std::to_string(limits_.max_batch_events));
           }
+          // A claim must be paid for in bytes: either some column holds a
+          // value per check, or the batch is no larger than the writer makes.
+          if (columns.count > limits_.max_uncarried_checks && !codec::has_per_check_column(columns)) {
+            throw std::runtime_error("batch claims " + std::to_string(columns.count) +
+                                     " capability checks but stores no value per check (at most " +
+                                     std::to_string(limits_.max_uncarried_checks) + " may share every value)");
+          }
           break;
         }
         case schema::Frame::TRAILER: {
@@ -281,6 +297,19 @@ class Reader {
           if (t.getBatches() != result_.batches) {
             throw std::runtime_error("trailer counts " + std::to_string(t.getBatches()) + " batches, file has " +
                                      std::to_string(result_.batches));
+          }
+          // The writer's trailer counts exactly what it wrote: a difference
+          // means batches were forged or altered, never a real recording.
+          const EventCounts& c = trailer_.counts;
+          const EventCounts& d = delivered_;
+          for (const auto& [what, claimed, held] :
+               {std::tuple{"capability checks", c.cap_checks, d.cap_checks}, std::tuple{"forks", c.forks, d.forks},
+                std::tuple{"execs", c.execs, d.execs}, std::tuple{"exits", c.exits, d.exits},
+                std::tuple{"outcomes", c.outcomes, d.outcomes}, std::tuple{"capsets", c.capsets, d.capsets},
+                std::tuple{"operations", c.operations, d.operations}, std::tuple{"stacks", c.stacks, d.stacks}}) {
+            if (claimed != held)
+              throw std::runtime_error("trailer counts " + std::to_string(claimed) + " " + what + ", the batches hold " +
+                                       std::to_string(held));
           }
           break;
         }
@@ -352,6 +381,14 @@ class Reader {
       if (!problem.empty()) return fail(ReadStatus::corrupt, "corrupt capability checks" + where + ": " + problem, offset);
       visitor_.on_cap_checks(checks_);
     }
+    delivered_.cap_checks += count;
+    delivered_.forks += batch_.forks.size();
+    delivered_.execs += batch_.execs.size();
+    delivered_.exits += batch_.exits.size();
+    delivered_.outcomes += batch_.outcomes.size();
+    delivered_.capsets += batch_.capsets.size();
+    delivered_.operations += batch_.operations.size();
+    delivered_.stacks += batch_.stacks.size();
     if (!batch_.outcomes.empty()) visitor_.on_outcomes(batch_.outcomes);
     if (!batch_.operations.empty()) visitor_.on_operations(batch_.operations);
     if (!batch_.exits.empty()) visitor_.on_exits(batch_.exits);
@@ -371,6 +408,7 @@ class Reader {
   codec::Batch batch_;
   std::vector<CapCheck> checks_;
   Trailer trailer_;
+  EventCounts delivered_;  // what the batches held, to compare with the trailer
 };
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include <iostream>
+#include <optional>
 
 #include "analyze/cli/commands.h"
+#include "analyze/core/completeness.h"
+#include "common/input_limits.h"
 #include "common/log.h"
 
 namespace capaudit::analyze::cli {
@@ -13,6 +16,58 @@ int exit_code_for(const common::ReadResult& r) {
     case common::ReadStatus::error: return kExitError;
   }
   return kExitError;
+}
+
+int exit_code_for(const common::ReadResult& r, const std::vector<std::string>& incomplete_reasons) {
+  if (r.status == common::ReadStatus::error) return kExitError;
+  return incomplete_reasons.empty() ? kExitOk : kExitIncomplete;
+}
+
+namespace {
+// Passes everything on and keeps the trailer.
+struct TrailerTap final : common::TraceVisitor {
+  common::TraceVisitor& inner;
+  std::optional<common::Trailer> trailer;
+  explicit TrailerTap(common::TraceVisitor& v) : inner(v) {}
+  void on_header(const common::Header& h) override { inner.on_header(h); }
+  void on_processes(std::span<const common::ProcessInfo> p) override { inner.on_processes(p); }
+  void on_cap_checks(std::span<const common::CapCheck> e) override { inner.on_cap_checks(e); }
+  void on_forks(std::span<const common::ForkEvent> e) override { inner.on_forks(e); }
+  void on_execs(std::span<const common::ExecEvent> e) override { inner.on_execs(e); }
+  void on_exits(std::span<const common::ExitEvent> e) override { inner.on_exits(e); }
+  void on_outcomes(std::span<const common::SyscallOutcome> e) override { inner.on_outcomes(e); }
+  void on_capsets(std::span<const common::CapsetEvent> e) override { inner.on_capsets(e); }
+  void on_operations(std::span<const common::OperationFact> e) override { inner.on_operations(e); }
+  void on_stacks(std::span<const common::KernelStack> e) override { inner.on_stacks(e); }
+  void on_batch_end(uint64_t seq) override { inner.on_batch_end(seq); }
+  void on_trailer(const common::Trailer& t) override {
+    trailer = t;
+    inner.on_trailer(t);
+  }
+};
+}  // namespace
+
+CheckedRead read_trace_checked(const std::string& path, common::TraceVisitor& visitor, const common::ReadLimits& limits) {
+  TrailerTap tap(visitor);
+  CheckedRead out;
+  out.read = common::read_trace(path, tap, limits);
+  if (out.read.status != common::ReadStatus::error)
+    out.incomplete = incomplete_reasons(out.read, out.read.has_header, tap.trailer);
+  out.exit_code = exit_code_for(out.read, out.incomplete);
+  return out;
+}
+
+void report_incomplete(const std::string& path, const CheckedRead& r) {
+  if (r.read.status == common::ReadStatus::error) return report_read_problem(path, r.read);
+  for (const auto& why : r.incomplete) common::log(common::LogLevel::warn, path + ": incomplete: " + why);
+}
+
+std::string incomplete_banner(const std::vector<std::string>& reasons) {
+  std::string out = "INCOMPLETE INPUT: covers only what was recorded";
+  // Reasons quote trace text (the stop reason): never let it end the comment line.
+  for (size_t i = 0; i < reasons.size() && i < 3; ++i) out += (i ? "; " : ": ") + common::visible_bytes(reasons[i]);
+  if (reasons.size() > 3) out += "; ...";
+  return out;
 }
 
 int worst_exit(int a, int b) {
@@ -41,8 +96,9 @@ std::string exit_code_help() {
          "  0  done; every input was complete\n"
          "  1  error: unreadable file, not a trace, unsupported version\n"
          "  2  bad usage: unknown option, missing argument, bad option value\n"
-         "  3  incomplete input: a trace was truncated or corrupt; the output covers\n"
-         "     everything before the damage\n"
+         "  3  incomplete input: a trace was truncated, corrupt, or lost events (its\n"
+         "     trailer counts drops or other losses); the output says so and covers\n"
+         "     what was recorded\n"
          "  4  the answer is no: check found a missing or excess capability, diff\n"
          "     --exit-code found a difference, report --exit-code saw a failed run\n";
 }

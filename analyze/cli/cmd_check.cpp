@@ -1,8 +1,6 @@
 // `capaudit-analyze check TRACES... --against UNIT|MANIFEST | --caps LIST`:
 // a CI gate. Missing = required but not granted; excess = granted, never observed.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <variant>
 
 #include "analyze/cli/commands.h"
@@ -10,21 +8,15 @@
 #include "analyze/cli/options.h"
 #include "analyze/config/check.h"
 #include "common/error.h"
+#include "common/input_limits.h"
+#include "common/log.h"
 
 namespace capaudit::analyze::cli {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw common::Error("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A unit, a manifest or a list: analyze/config tells them apart.
 Grant grant_from_file(const std::string& path) {
-  auto g = grant_from_deployment(read_file(path), path);
+  auto g = grant_from_deployment(common::read_file_capped(path, common::kMaxDeploymentFileBytes, "deployment file"), path);
   if (auto* e = std::get_if<std::string>(&g)) throw common::Error(*e);
   return std::get<Grant>(g);
 }
@@ -76,8 +68,10 @@ int cmd_check(const std::vector<std::string>& args) {
   const AnalyzedRuns runs = analyze_traces(files);
   const bool allow_excess = vm->count("allow-excess") > 0;
   const CheckResult result = check_grant(runs.report.recommended, grant);
+  if (runs.exit_code != kExitOk && format != "json") std::cout << incomplete_banner(runs.incomplete) << "\n";
   std::cout << (format == "json" ? render_check_json(result, grant, allow_excess)
                                  : render_check(result, grant, allow_excess));
+  for (const auto& why : runs.incomplete) common::log(common::LogLevel::warn, "incomplete: " + common::visible_bytes(why));
   if (!result.pass(allow_excess)) return kExitNegative;
   return runs.exit_code;
 }

@@ -7,6 +7,8 @@
 #include "analyze/cli/options.h"
 #include "analyze/core/verdict.h"
 #include "common/error.h"
+#include "common/input_limits.h"
+#include "common/log.h"
 
 namespace capaudit::analyze::cli {
 
@@ -56,15 +58,19 @@ int cmd_config(const std::vector<std::string>& args) {
   const ConfigInput input = config_input_from_report(
       runs.report, run_as, vm->count("name") ? (*vm)["name"].as<std::string>() : std::string());
   const std::string warning = verdict_warning(make_verdict(runs.report));
+  if (runs.exit_code != kExitOk) {
+    // The config itself says so, in the first line, as a comment of its own language.
+    std::cout << (formats.size() == 1 && formats[0] == ConfigFormat::c ? "// " : "# ") << incomplete_banner(runs.incomplete) << "\n";
+    for (const auto& why : runs.incomplete)
+      common::log(common::LogLevel::warn, "incomplete: " + common::visible_bytes(why));
+    std::cerr << "capaudit-analyze config: some input was incomplete; the configuration covers what was recorded\n";
+  }
   if (list && formats.size() == 1) {
     std::cout << render_config_with_warning(formats[0], input, warning);
   } else {
     std::cout << render_configs(input, formats, warning);
   }
   if (!warning.empty()) std::cerr << "capaudit-analyze config: WARNING: " << warning << "\n";
-  if (runs.exit_code != kExitOk) {
-    std::cerr << "capaudit-analyze config: some input was incomplete; the configuration covers what was recorded\n";
-  }
   return runs.exit_code;
 }
 

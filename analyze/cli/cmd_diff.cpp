@@ -8,6 +8,8 @@
 #include "analyze/cli/options.h"
 #include "analyze/config/check.h"
 #include "common/error.h"
+#include "common/input_limits.h"
+#include "common/log.h"
 
 namespace capaudit::analyze::cli {
 
@@ -41,6 +43,12 @@ int cmd_diff(const std::vector<std::string>& args) {
   }
   const AnalyzedRuns before = analyze_traces(old_files);
   const AnalyzedRuns after = analyze_traces(new_files);
+  if (format != "json") {
+    if (before.exit_code != kExitOk) std::cout << "old: " << incomplete_banner(before.incomplete) << "\n";
+    if (after.exit_code != kExitOk) std::cout << "new: " << incomplete_banner(after.incomplete) << "\n";
+  }
+  for (const auto* side : {&before, &after})
+    for (const auto& why : side->incomplete) common::log(common::LogLevel::warn, "incomplete: " + common::visible_bytes(why));
   const auto deltas = diff_caps(cap_statuses(before.report), cap_statuses(after.report));
   std::cout << (format == "json" ? render_diff_json(deltas) : render_diff(deltas));
   const int code = worst_exit(before.exit_code, after.exit_code);

@@ -197,10 +197,13 @@ int cmd_dump(const std::vector<std::string>& args) {
   if (vm->count("pid")) pid = (*vm)["pid"].as<uint32_t>();
 
   DumpVisitor v(std::cout, kinds, pid);
-  const common::ReadResult r = common::read_trace(files[0], v);
+  const CheckedRead r = read_trace_checked(files[0], v);
+  // Events stream out as they are read, so the verdict comes last.
+  if (r.read.status != common::ReadStatus::error && !r.incomplete.empty())
+    std::cout << "# " << incomplete_banner(r.incomplete) << "\n";
   std::cout.flush();
-  report_read_problem(files[0], r);
-  return exit_code_for(r);
+  report_incomplete(files[0], r);
+  return r.exit_code;
 }
 
 }  // namespace capaudit::analyze::cli

@@ -196,11 +196,17 @@ int cmd_info(const std::vector<std::string>& args) {
     first = false;
     std::cout << "== " << visible(path) << " ==\n";
     InfoVisitor v(std::cout);
-    const common::ReadResult r = common::read_trace(path, v, rl);
+    const CheckedRead cr = read_trace_checked(path, v, rl);
+    const common::ReadResult& r = cr.read;
     if (r.has_header) v.print_counts();
     std::cout << "[status]\n  " << common::to_string(r.status) << ": " << visible(r.message) << "\n";
-    report_read_problem(path, r);
-    rc = worst_exit(rc, exit_code_for(r));
+    if (r.status != common::ReadStatus::error) {
+      // The same rule as every other command: losses make the input incomplete.
+      std::cout << "  input:  " << (cr.incomplete.empty() ? "complete" : "INCOMPLETE (exit 3)") << "\n";
+      for (const auto& why : cr.incomplete) std::cout << "    " << visible(why) << "\n";
+    }
+    report_incomplete(path, cr);
+    rc = worst_exit(rc, cr.exit_code);
   }
   return rc;
 }

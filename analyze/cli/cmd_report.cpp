@@ -18,22 +18,10 @@
 #include "analyze/core/render.h"
 #include "analyze/core/verdict.h"
 #include "common/error.h"
+#include "common/input_limits.h"
 
 namespace capaudit::analyze::cli {
 namespace {
-
-std::string read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw common::Error(common::errno_message("open " + path, errno), "", kExitError);
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  int err = errno;
-  ::close(fd);
-  if (n < 0) throw common::Error(common::errno_message("read " + path, err), "", kExitError);
-  return out;
-}
 
 void write_output(const std::string& path, const std::string& text) {
   int fd = 1;
@@ -164,12 +152,16 @@ int cmd_report(const std::vector<std::string>& args) {
     HeaderOnly h;
     auto rr = common::read_trace(path, h);
     if (!h.header) throw common::Error(path + ": no header to take a profile from (" + rr.message + ")", "", kExitError);
-    opts.overlay.overlay(Profile::from_header(*h.header));
+    const Profile from = Profile::from_header(*h.header);
+    std::vector<ParseError> bad;
+    for (const auto& why : check_profile_values(from)) bad.push_back({0, why});
+    fail_on_parse_errors(path + " (recorded sysctls)", bad);
+    opts.overlay.overlay(from);
     sources.push_back("trace:" + path);
   }
   if (vm->count("sysctl-profile")) {
     const auto path = (*vm)["sysctl-profile"].as<std::string>();
-    auto p = parse_sysctl_conf(read_file(path));
+    auto p = parse_sysctl_conf(common::read_file_capped(path, common::kMaxProfileFileBytes, "sysctl profile"));
     fail_on_parse_errors(path, p.errors);
     opts.overlay.overlay(p.profile);
     sources.push_back("file:" + path);
@@ -186,7 +178,7 @@ int cmd_report(const std::vector<std::string>& args) {
   }
   if (vm->count("declared")) {
     for (const auto& path : (*vm)["declared"].as<std::vector<std::string>>()) {
-      auto g = grant_from_deployment(read_file(path), path);
+      auto g = grant_from_deployment(common::read_file_capped(path, common::kMaxDeploymentFileBytes, "deployment file"), path);
       if (auto* err = std::get_if<std::string>(&g))
         throw common::Error(*err, "--declared takes a systemd unit, a Kubernetes manifest, a compose file or a list of capability names", kExitError);
       for (const auto& part : std::get<Grant>(g).parts) opts.declared.push_back({part.caps, path + ": " + part.origin});

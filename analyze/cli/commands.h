@@ -34,11 +34,31 @@ int cmd_diff(const std::vector<std::string>& args);
 
 // Exit code for a finished read: complete -> ok, truncated/corrupt -> incomplete, error -> error.
 int exit_code_for(const common::ReadResult& r);
+// The same, also counting the trailer's losses (analyze/core/completeness.h):
+// an error stays 1, any reason makes it 2.
+int exit_code_for(const common::ReadResult& r, const std::vector<std::string>& incomplete_reasons);
+
+// Reads one trace through `visitor`, also keeping its trailer, and returns
+// the read result with the reasons it is incomplete (empty when complete).
+struct CheckedRead {
+  common::ReadResult read;
+  std::vector<std::string> incomplete;  // analyze::incomplete_reasons()
+  int exit_code = 0;
+};
+CheckedRead read_trace_checked(const std::string& path, common::TraceVisitor& visitor,
+                               const common::ReadLimits& limits = {});
 // Worst of two exit codes (error > incomplete > ok).
 int worst_exit(int a, int b);
 
 // One stderr line about a read that did not complete, naming the file.
 void report_read_problem(const std::string& path, const common::ReadResult& r);
+// The same for every reason an input is incomplete (read problems and losses).
+void report_incomplete(const std::string& path, const CheckedRead& r);
+
+// The line every output starts (configs, check, diff) or ends (dump) with
+// when an input was incomplete; without a comment marker. It names no exit
+// code: a failed check exits 1 whatever its input.
+std::string incomplete_banner(const std::vector<std::string>& reasons);
 
 // Common text for every sub-command's --help.
 std::string exit_code_help();

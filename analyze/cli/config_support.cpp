@@ -22,7 +22,6 @@ AnalyzedRuns analyze_traces(const std::vector<std::string>& files) {
     if (run.read.status == common::ReadStatus::error) {
       throw common::Error(f + ": " + run.read.message);
     }
-    report_read_problem(f, run.read);
     out.exit_code = worst_exit(out.exit_code, exit_code_for(run.read));
     runs.push_back(std::move(run));
   }
@@ -30,6 +29,8 @@ AnalyzedRuns analyze_traces(const std::vector<std::string>& files) {
   opts.tool_version = CAPAUDIT_VERSION;
   out.report = classify(runs, opts);
   if (!out.report.complete) out.exit_code = worst_exit(out.exit_code, kExitIncomplete);
+  for (const auto& ri : out.report.runs)
+    for (const auto& why : ri.incomplete_reasons) out.incomplete.push_back(ri.path + ": " + why);
   return out;
 }
 

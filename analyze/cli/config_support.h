@@ -13,7 +13,8 @@ namespace capaudit::analyze::cli {
 
 struct AnalyzedRuns {
   Report report;
-  int exit_code = 0;  // kExitOk, or kExitIncomplete when an input was damaged
+  int exit_code = 0;  // kExitOk, or kExitIncomplete when an input was damaged or lost data
+  std::vector<std::string> incomplete;  // "FILE: why", one per reason (analyze/core/completeness.h)
 };
 
 // Loads and classifies traces against their recorded profile. Unreadable

@@ -1,6 +1,7 @@
 #include "analyze/config/check.h"
 
 #include <linux/capability.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <nlohmann/json.hpp>
@@ -9,15 +10,104 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 #include "analyze/config/configs.h"
 #include "analyze/core/quote.h"
+#include "common/input_limits.h"
 
 namespace capaudit::analyze {
 
 namespace {
 
 uint64_t bit(int cap) { return uint64_t{1} << cap; }
+
+// Bounds for a deployment YAML, checked on the parser's events before any
+// node is built or walked: yaml-cpp shares an aliased node rather than
+// copying it, so a document whose aliases nest ("billion laughs") or refer
+// to the node that holds them (`a: &a [*a]`) is cheap to load but infinite
+// or exponential to walk. Real manifests and compose files stay far below.
+constexpr uint64_t kMaxYamlNodes = 250'000;  // per file, counting every alias as the nodes it stands for
+constexpr uint64_t kMaxYamlAliases = 10'000;
+constexpr size_t kMaxYamlDepth = 100;
+
+struct YamlLimitError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class YamlBudget final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {
+    sizes_.clear();
+    open_.clear();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override { leaf(m, anchor); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor, const std::string&) override {
+    leaf(m, anchor);
+  }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
+    if (++aliases_ > kMaxYamlAliases)
+      fail(m, "more than " + std::to_string(kMaxYamlAliases) + " aliases");
+    for (const auto& f : open_)
+      if (f.anchor == anchor) fail(m, "an alias refers to the node that contains it (a structure without end)");
+    auto it = sizes_.find(anchor);
+    add(m, it == sizes_.end() ? 1 : it->second);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    open(m, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    open(m, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Frame {
+    YAML::anchor_t anchor;
+    uint64_t size;
+    YAML::Mark mark;
+  };
+  [[noreturn]] static void fail(const YAML::Mark& m, const std::string& why) {
+    throw YamlLimitError("line " + std::to_string(m.line + 1) + ": " + why);
+  }
+  void add(const YAML::Mark& m, uint64_t n) {
+    total_ += n;
+    if (total_ > kMaxYamlNodes)
+      fail(m, "more than " + std::to_string(kMaxYamlNodes) + " nodes once aliases are expanded" +
+                  (aliases_ ? " (nested aliases multiply)" : ""));
+    if (!open_.empty()) open_.back().size += n;
+  }
+  void leaf(const YAML::Mark& m, YAML::anchor_t anchor) {
+    add(m, 1);
+    if (anchor) sizes_[anchor] = 1;
+  }
+  void open(const YAML::Mark& m, YAML::anchor_t anchor) {
+    if (open_.size() >= kMaxYamlDepth) fail(m, "nested deeper than " + std::to_string(kMaxYamlDepth) + " levels");
+    add(m, 1);
+    open_.push_back({anchor, 1, m});
+  }
+  void close() {
+    const Frame f = open_.back();
+    open_.pop_back();
+    if (f.anchor) sizes_[f.anchor] = f.size;
+    if (!open_.empty()) open_.back().size += f.size - 1;  // the 1 was added at open()
+  }
+  std::vector<Frame> open_;
+  std::map<YAML::anchor_t, uint64_t> sizes_;
+  uint64_t total_ = 0;
+  uint64_t aliases_ = 0;
+};
+
+// Throws YamlLimitError or YAML::Exception.
+void check_yaml_budget(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  YamlBudget budget;
+  while (parser.HandleNextDocument(budget)) {
+  }
+}
 
 std::string names(uint64_t mask) {
   std::string out;
@@ -42,7 +132,7 @@ std::variant<uint64_t, std::string> yaml_caps(const YAML::Node& seq, bool& all, 
       continue;
     }
     auto cap = cap_from_any_name(s);
-    if (!cap) return "line " + std::to_string(item.Mark().line + 1) + ": " + where + ": unknown capability '" + s + "'";
+    if (!cap) return "line " + std::to_string(item.Mark().line + 1) + ": " + where + ": unknown capability " + common::quote_bytes(s);
     m |= bit(*cap);
   }
   return m;
@@ -133,9 +223,16 @@ Grant grant_from_unit(const common::ServiceUnit& unit, const std::string& name) 
 }
 
 std::variant<Grant, std::string> grant_from_manifest(std::string_view yaml_text, const std::string& name) {
+  if (yaml_text.size() > common::kMaxDeploymentFileBytes)
+    return name + ": larger than " + common::format_size(common::kMaxDeploymentFileBytes) +
+           "; a manifest or compose file is never that large";
   std::vector<YAML::Node> docs;
+  const std::string text(yaml_text);
   try {
-    docs = YAML::LoadAll(std::string(yaml_text));
+    check_yaml_budget(text);
+    docs = YAML::LoadAll(text);
+  } catch (const YamlLimitError& e) {
+    return name + ": refused: " + e.what();
   } catch (const YAML::Exception& e) {
     return name + ": not valid YAML: " + e.what();
   }
@@ -196,7 +293,7 @@ std::variant<Grant, std::string> grant_from_caps_list(std::string_view list) {
   std::istringstream in(text);
   for (std::string word; in >> word;) {
     auto cap = cap_from_any_name(word);
-    if (!cap) return "unknown capability '" + word + "' in --caps";
+    if (!cap) return "unknown capability " + common::quote_bytes(word) + " in --caps";
     g.caps |= bit(*cap);
   }
   if (g.caps) g.parts.push_back({g.caps, "--caps"});
@@ -215,7 +312,7 @@ std::variant<Grant, std::string> grant_from_caps_file(std::string_view text, con
     std::istringstream words(line);
     for (std::string word; words >> word;) {
       auto cap = cap_from_any_name(word);
-      if (!cap) return name + ":" + std::to_string(n) + ": unknown capability '" + word + "'";
+      if (!cap) return name + ":" + std::to_string(n) + ": unknown capability " + common::quote_bytes(word);
       g.caps |= bit(*cap);
     }
   }
@@ -224,6 +321,9 @@ std::variant<Grant, std::string> grant_from_caps_file(std::string_view text, con
 }
 
 std::variant<Grant, std::string> grant_from_deployment(std::string_view text, const std::string& name) {
+  if (text.size() > common::kMaxDeploymentFileBytes)
+    return name + ": larger than " + common::format_size(common::kMaxDeploymentFileBytes) +
+           "; a unit, manifest or capability list is never that large";
   auto ends_with = [&](std::string_view suffix) {
     return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };

@@ -8,6 +8,7 @@
 
 #include "analyze/core/names.h"
 #include "common/syscalls.h"
+#include "analyze/core/completeness.h"
 
 namespace capaudit::analyze {
 namespace {
@@ -644,29 +645,12 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
   ri.events = r.events;
   ri.processes = r.processes.size();
   auto& why = ri.incomplete_reasons;
-  if (r.read.status != common::ReadStatus::complete)
-    why.push_back(std::string(status_name(r.read.status)) + (r.read.message.empty() ? "" : ": " + r.read.message));
-  if (!r.has_header) why.push_back("no header");
+  why = incomplete_reasons(r.read, r.has_header, r.trailer);
   if (r.trailer) {
     const auto& t = *r.trailer;
     if (t.end_time_ns > h.clock_boottime_ns && h.clock_boottime_ns) ri.duration_ns = t.end_time_ns - h.clock_boottime_ns;
     ri.exit_status = t.target_exit_status;
     ri.stop_reason = t.stop_reason;
-    if (!t.clean_shutdown) why.push_back("recorder did not shut down cleanly (" + t.stop_reason + ")");
-    if (t.max_size_reached) why.push_back("--max-size ended the recording: the target ran on unrecorded");
-    const auto& l = t.losses;
-    auto add = [&](uint64_t n, const char* what) {
-      if (n) why.push_back(std::to_string(n) + " " + what);
-    };
-    add(l.ringbuf_drops, "events dropped (ring buffer full)");
-    add(l.task_map_full, "tasks not traced (task map full)");
-    add(l.stack_map_full, "call paths lost (stack map full)");
-    add(l.untraced_processes, "child processes not followed");
-    add(l.outcomes_missed, "denied-syscall outcomes missed");
-    add(l.decode_errors, "malformed records");
-    add(l.hook_misses, "hook runs skipped (recursion: one was already running on that CPU)");
-  } else if (r.read.status == common::ReadStatus::complete) {
-    why.push_back("no trailer");
   }
   if (r.shapes_dropped) why.push_back(std::to_string(r.shapes_dropped) + " distinct event shapes beyond the per-process bound");
   ri.incomplete = !why.empty();

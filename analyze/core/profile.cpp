@@ -4,8 +4,12 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <sstream>
+#include <stdexcept>
 
 #include "analyze/core/embedded_data.h"
+#include "common/input_limits.h"
 
 namespace capaudit::analyze {
 namespace {
@@ -99,29 +103,161 @@ const char* rlimit_name(int64_t resource) {
   return resource >= 0 && resource < 16 ? kRlimitNames[resource] : nullptr;
 }
 
+namespace {
+
+struct ValueRange {
+  size_t fields = 1;
+  int64_t min = 0;
+  uint64_t max = 0;  // as unsigned so that "u64" fits; min <= 0 <= max or 0 <= min
+};
+
+// analyze/data/sysctl_values.conf, parsed once.
+const std::map<std::string, ValueRange>& value_ranges() {
+  static const std::map<std::string, ValueRange> table = [] {
+    std::map<std::string, ValueRange> t;
+    const auto text = embedded_file("sysctl_values.conf");
+    if (!text) throw std::logic_error("sysctl_values.conf not compiled in");
+    std::string_view rest = *text;
+    int line_no = 0;
+    while (!rest.empty()) {
+      ++line_no;
+      const auto nl = rest.find('\n');
+      std::string_view line = trim(rest.substr(0, nl));
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+      if (line.empty() || line[0] == '#') continue;
+      const auto eq = line.find('=');
+      std::istringstream words{std::string(eq == std::string_view::npos ? std::string_view{} : line.substr(eq + 1))};
+      ValueRange r;
+      std::string min, max;
+      if (eq == std::string_view::npos || !(words >> r.fields >> min >> max))
+        throw std::logic_error("sysctl_values.conf:" + std::to_string(line_no) + ": expected KEY = FIELDS MIN MAX");
+      r.min = std::stoll(min);
+      r.max = max == "u64" ? UINT64_MAX : std::stoull(max);
+      t[std::string(trim(line.substr(0, eq)))] = r;
+    }
+    return t;
+  }();
+  return table;
+}
+
+// A decimal integer, optionally negative; nullopt unless the whole text is one.
+struct Int {
+  bool negative = false;
+  uint64_t magnitude = 0;
+};
+std::optional<Int> parse_int(std::string_view s) {
+  Int v;
+  // No '+': the rules read values with from_chars, which does not take one.
+  if (!s.empty() && s[0] == '-') {
+    v.negative = true;
+    s.remove_prefix(1);
+  }
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v.magnitude);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  if (v.magnitude == 0) v.negative = false;
+  return v;
+}
+
+std::string range_text(const ValueRange& r) {
+  if (r.min == 0 && r.max == 1) return "0 or 1";
+  return std::to_string(r.min) + ".." + std::to_string(r.max);
+}
+
+}  // namespace
+
+std::optional<std::string> check_sysctl_value(std::string_view key, std::string_view raw) {
+  const std::string value = collapse_ws(raw);
+  if (key.rfind("rlimit.", 0) == 0) {
+    const std::string_view rest = key.substr(7);
+    const auto dot = rest.rfind('.');
+    const std::string_view name = rest.substr(0, dot == std::string_view::npos ? 0 : dot);
+    const std::string_view which = dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
+    bool known = false;
+    for (const char* n : kRlimitNames) known = known || name == n;
+    if (!known || (which != "soft" && which != "hard"))
+      return "unknown rlimit key; expected rlimit.NAME.soft or rlimit.NAME.hard with NAME one of CPU, FSIZE, "
+             "DATA, STACK, CORE, RSS, NPROC, NOFILE, MEMLOCK, AS, LOCKS, SIGPENDING, MSGQUEUE, NICE, RTPRIO, RTTIME";
+    if (value == "unlimited" || value == "infinity") return std::nullopt;
+    const auto v = parse_int(value);
+    if (!v || v->negative) return "value " + common::quote_bytes(value) + " is not a limit: give 0..18446744073709551615 or unlimited";
+    return std::nullopt;
+  }
+  const auto& table = value_ranges();
+  const auto it = table.find(std::string(key));
+  if (it == table.end()) return std::nullopt;
+  const ValueRange& r = it->second;
+  std::vector<std::string_view> fields;
+  for (std::string_view s = value; !s.empty();) {
+    const auto sp = s.find(' ');
+    fields.push_back(s.substr(0, sp));
+    s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
+  }
+  const std::string expected = r.fields == 1 ? "an integer in " + range_text(r)
+                                             : std::to_string(r.fields) + " integers, each in " + range_text(r);
+  if (fields.size() != r.fields)
+    return "value " + common::quote_bytes(value) + " is not " + expected + " (the kernel refuses it)";
+  for (const auto f : fields) {
+    const auto v = parse_int(f);
+    const bool in_range =
+        v && (v->negative ? r.min < 0 && v->magnitude <= static_cast<uint64_t>(-(r.min + 1)) + 1
+                          : v->magnitude <= r.max && (r.min <= 0 || v->magnitude >= static_cast<uint64_t>(r.min)));
+    if (!in_range) {
+      return "value " + common::quote_bytes(value) + " is " + (v ? "out of range" : "not an integer") + ": the kernel accepts " +
+             expected;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> check_profile_values(const Profile& profile) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : profile.values())
+    if (auto why = check_sysctl_value(key, value)) out.push_back(key + ": " + *why);
+  return out;
+}
+
 std::optional<ParseError> parse_sysctl_flag(std::string_view flag, Profile& into) {
   auto eq = flag.find('=');
-  if (eq == std::string_view::npos) return ParseError{0, "expected KEY=VALUE, got '" + std::string(flag) + "'"};
+  if (eq == std::string_view::npos) return ParseError{0, "expected KEY=VALUE, got " + common::quote_bytes(flag)};
   auto key = trim(flag.substr(0, eq));
   if (!key.empty() && key[0] == '-') key.remove_prefix(1);
-  if (trim(key).empty()) return ParseError{0, "empty key in '" + std::string(flag) + "'"};
+  if (trim(key).empty()) return ParseError{0, "empty key in " + common::quote_bytes(flag)};
+  const std::string dotted = normalize_key(key);
+  if (auto why = check_sysctl_value(dotted, flag.substr(eq + 1)))
+    return ParseError{0, common::quote_bytes(dotted) + ": " + *why};
   into.set(key, flag.substr(eq + 1));
   return std::nullopt;
 }
 
 ProfileParse parse_sysctl_conf(std::string_view text) {
   ProfileParse out;
+  // A text file never holds a NUL byte; say so once rather than quote noise.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
+    out.errors.push_back({line, "a NUL byte at offset " + std::to_string(nul) + ": not a text file"});
+    return out;
+  }
   int line_no = 0;
   while (!text.empty()) {
     ++line_no;
     auto nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (auto err = parse_sysctl_flag(line, out.profile)) {
-      err->line = line_no;
-      out.errors.push_back(*err);
+    if (line.size() > kMaxProfileLineBytes) {
+      out.errors.push_back({line_no, "line longer than " + std::to_string(kMaxProfileLineBytes) + " bytes: " +
+                                         common::quote_bytes(line, 40)});
+    } else {
+      line = trim(line);
+      if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+      if (auto err = parse_sysctl_flag(line, out.profile)) {
+        err->line = line_no;
+        out.errors.push_back(*err);
+      }
+    }
+    if (out.errors.size() >= kMaxProfileErrors) {
+      if (!text.empty()) out.errors.push_back({line_no, "more errors after this line not shown"});
+      break;
     }
   }
   return out;

@@ -56,11 +56,27 @@ struct ProfileParse {
 
 // sysctl.conf(5)/sysctl.d(5) syntax: "#" and ";" comments, blank lines,
 // "key = value", a leading "-" (ignore failure when applying; irrelevant here),
-// "/" or "." separators.
+// "/" or "." separators. A NUL byte (a binary file), an overlong line or a
+// value out of its range is an error; errors quote the bytes they show.
 ProfileParse parse_sysctl_conf(std::string_view text);
 
-// One KEY=VALUE flag (--sysctl).
+// Bounds for a profile file: a line longer than this is refused (the kernel
+// takes at most a page per sysctl write), and parsing stops after
+// kMaxProfileErrors errors.
+inline constexpr size_t kMaxProfileLineBytes = 4096;
+inline constexpr size_t kMaxProfileErrors = 20;
+
+// One KEY=VALUE flag (--sysctl). The value of a key the rules read
+// (analyze/data/sysctl_values.conf, rlimit.NAME.soft|hard) must be one the
+// kernel accepts, else the flag is refused.
 std::optional<ParseError> parse_sysctl_flag(std::string_view flag, Profile& into);
+
+// Why VALUE is not one the kernel accepts for KEY (dotted form); nullopt
+// when it is, or when KEY is not one the rules read.
+std::optional<std::string> check_sysctl_value(std::string_view key, std::string_view value);
+
+// Every value of the profile checked as above; one message per bad key.
+std::vector<std::string> check_profile_values(const Profile& profile);
 
 // Named profiles shipped with the tool. "host" is the recording host's own
 // snapshot and so is an empty overlay.

@@ -79,6 +79,8 @@ std::vector<uint8_t> future_trace(uint32_t format_major) {
     capnp::MallocMessageBuilder m;
     Trailer t;
     t.clean_shutdown = true;
+    t.counts.cap_checks = 1;  // a writer's trailer counts what its batches hold
+    t.counts.operations = 2;
     codec::to_capnp(t, 2, m.initRoot<schema::Frame>().initTrailer());
     append(out, enc.encode(m));
   }
