@@ -48,13 +48,14 @@ void write_output(const std::string& path, const std::string& text) {
   if (fd != 1 && ::close(fd) != 0) throw common::Error(common::errno_message("close " + path, errno), "", kExitError);
 }
 
-void fail_on_parse_errors(const std::string& source, const std::vector<ParseError>& errors) {
+// A bad --sysctl value is bad usage (exit 2); a bad file, an error (exit 1).
+void fail_on_parse_errors(const std::string& source, const std::vector<ParseError>& errors, int exit_code = kExitError) {
   if (errors.empty()) return;
   std::string msg = source + ": ";
   for (size_t i = 0; i < errors.size() && i < 5; ++i)
     msg += (i ? "; " : "") + std::string(errors[i].line ? "line " + std::to_string(errors[i].line) + ": " : "") +
            errors[i].message;
-  throw common::Error(msg, "sysctl.conf syntax: 'key = value' per line, '#' or ';' comments", kExitError);
+  throw common::Error(msg, "sysctl.conf syntax: 'key = value' per line, '#' or ';' comments", exit_code);
 }
 
 struct HeaderOnly : common::TraceVisitor {
@@ -168,7 +169,7 @@ int cmd_report(const std::vector<std::string>& args) {
   }
   if (vm->count("sysctl")) {
     for (const auto& f : (*vm)["sysctl"].as<std::vector<std::string>>())
-      if (auto err = parse_sysctl_flag(f, opts.overlay)) fail_on_parse_errors("--sysctl", {*err});
+      if (auto err = parse_sysctl_flag(f, opts.overlay)) fail_on_parse_errors("--sysctl", {*err}, kExitUsage);
     sources.push_back("custom");
   }
   if (vm->count("declared-caps")) {

@@ -238,7 +238,7 @@ TEST(SysctlValues, OutOfRangeValuesAreRefused) {
 
 TEST(SysctlValues, TheCommandLineRefusesThemWithTheRange) {
   const auto m = test::run_measured({kAnalyze, "report", "--sysctl", "net.ipv4.ip_unprivileged_port_start=-1", kSample});
-  EXPECT_EQ(m.status, 1) << m.out;
+  EXPECT_EQ(m.status, 2) << m.out;
   EXPECT_NE(m.out.find("'-1' is out of range: the kernel accepts an integer in 0..65535"), std::string::npos) << m.out;
   const auto ok = test::run_measured({kAnalyze, "report", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024", kSample});
   EXPECT_EQ(ok.status, 0) << ok.out;
@@ -298,39 +298,39 @@ class IncompleteInput : public ::testing::TestWithParam<std::string> {
 
 TEST_P(IncompleteInput, EveryCommandExitsTwoAndSaysSo) {
   const auto info = stdout_of({kAnalyze, "info", path_});
-  EXPECT_EQ(info.status, 2) << info.out;
+  EXPECT_EQ(info.status, 3) << info.out;
   EXPECT_NE(info.out.find("INCOMPLETE"), std::string::npos) << info.out;
 
   const auto dump = stdout_of({kAnalyze, "dump", path_});
-  EXPECT_EQ(dump.status, 2) << dump.out;
+  EXPECT_EQ(dump.status, 3) << dump.out;
   EXPECT_NE(dump.out.find("# INCOMPLETE INPUT"), std::string::npos) << dump.out;
 
   const auto text = stdout_of({kAnalyze, "report", path_});
-  EXPECT_EQ(text.status, 2);
+  EXPECT_EQ(text.status, 3);
   EXPECT_NE(text.out.find("INCOMPLETE"), std::string::npos) << text.out;
   const auto json = stdout_of({kAnalyze, "report", "-f", "json", path_});
-  EXPECT_EQ(json.status, 2);
+  EXPECT_EQ(json.status, 3);
   EXPECT_NE(json.out.find("\"complete\": false"), std::string::npos) << json.out.substr(0, 400);
 
   for (const char* format : {"systemd", "docker", "kubernetes", "setcap", "python", "c"}) {
     const auto config = stdout_of({kAnalyze, "config", "-f", format, path_});
-    EXPECT_EQ(config.status, 2) << format;
+    EXPECT_EQ(config.status, 3) << format;
     const std::string comment = std::string(format) == "c" ? "// " : "# ";
     EXPECT_EQ(config.out.rfind(comment + "INCOMPLETE INPUT", 0), 0u) << format << ":\n" << config.out;
     EXPECT_TRUE(test::all_visible(config.out.substr(0, config.out.find('\n')))) << format;
   }
   const auto all = stdout_of({kAnalyze, "config", path_});
-  EXPECT_EQ(all.status, 2);
+  EXPECT_EQ(all.status, 3);
   EXPECT_EQ(all.out.rfind("# INCOMPLETE INPUT", 0), 0u) << all.out.substr(0, 300);
 
   std::string every;
   for (int c = 0; c <= 40; ++c) every += std::to_string(c) + ",";
   const auto check = stdout_of({kAnalyze, "check", path_, "--allow-excess", "--caps", every});
-  EXPECT_EQ(check.status, 2) << check.out;
+  EXPECT_EQ(check.status, 3) << check.out;
   EXPECT_EQ(check.out.rfind("INCOMPLETE INPUT", 0), 0u) << check.out;
 
   const auto diff = stdout_of({kAnalyze, "diff", kSample, "--", path_});
-  EXPECT_EQ(diff.status, 2) << diff.out;
+  EXPECT_EQ(diff.status, 3) << diff.out;
   EXPECT_EQ(diff.out.rfind("new: INCOMPLETE INPUT", 0), 0u) << diff.out;
 }
 
