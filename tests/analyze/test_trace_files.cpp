@@ -187,10 +187,10 @@ TEST_F(Cli, MaxSizeStopIsAWholeFileButAnIncompleteRun) {
   s.trailer->max_size_reached = true;
   auto path = write("max-size.cap", to_bytes(s));
   std::string out;
-  ASSERT_EQ(run("info " + path, out), 0) << stderr_text();
+  ASSERT_EQ(run("info " + path, out), 3) << stderr_text();
   EXPECT_NE(out.find("stop reason:  max-size"), std::string::npos) << out;
   EXPECT_NE(out.find("size limit:   reached (--max-size)"), std::string::npos) << out;
-  ASSERT_EQ(run("report -f json " + path, out), 2) << stderr_text();
+  ASSERT_EQ(run("report -f json " + path, out), 3) << stderr_text();
   Json j = Json::parse(out);
   EXPECT_EQ(j["complete"], false);
   EXPECT_EQ(j["runs"].size(), 1u);
