@@ -27,7 +27,8 @@ inline constexpr size_t kPreambleSize = 16;
 inline constexpr uint32_t kFormatMajor = 1;
 // 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses;
 // 1.4: CapCheckColumns.timeSpreadNs
-inline constexpr uint32_t kFormatMinor = 4;
+// 1.5: OpKind capCheck, OperationFact cap/granted/stackId/args/userWords/state
+inline constexpr uint32_t kFormatMinor = 5;
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
