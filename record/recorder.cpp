@@ -137,6 +137,12 @@ class Session {
     caps_seen_ |= d.check.cap >= 0 && d.check.cap < 64 ? (1ull << d.check.cap) : 0;
     writer_.add(d.check);
     ++counts_.cap_checks;
+    if (d.context) {
+      // The fact ids the credentials the kernel checked at this moment; a
+      // change before the check was reported ahead of it (capset events).
+      d.context->stack_id = d.check.stack_id;
+      add(*d.context);
+    }
     if (!d.check.granted) start_outcome_tracking();
   }
 
