@@ -93,6 +93,13 @@ void add_hit(Acc& a, const RuleHit& h) {
   }
 }
 
+// Whether one of FUNCTIONS is on the call path FRAMES (offsets stripped).
+bool on_path(const std::vector<std::string>& frames, const std::vector<std::string>& functions) {
+  for (const auto& f : frames)
+    if (std::find(functions.begin(), functions.end(), f) != functions.end()) return true;
+  return false;
+}
+
 struct StackInfo {
   std::vector<std::string> frames;  // offsets stripped
   std::string key;
@@ -195,17 +202,18 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     // Call paths are shared by many checks: strip and match each once per run.
     std::unordered_map<uint32_t, StackInfo> stack_cache;
     std::unordered_map<uint64_t, const NoiseEntry*> noise_cache;
-    auto stack_of = [&](const CheckAgg& c) -> const StackInfo* {
-      if (c.stack_id == 0) return nullptr;
-      auto [it, fresh] = stack_cache.try_emplace(c.stack_id);
+    auto stack_by_id = [&](uint32_t id) -> const StackInfo* {
+      if (id == 0) return nullptr;
+      auto [it, fresh] = stack_cache.try_emplace(id);
       if (fresh) {
-        if (auto st = run.stacks.find(c.stack_id); st != run.stacks.end()) {
+        if (auto st = run.stacks.find(id); st != run.stacks.end()) {
           it->second.frames = strip_offsets(st->second);
           for (const auto& f : it->second.frames) it->second.key += f + "\n";
         }
       }
       return it->second.frames.empty() ? nullptr : &it->second;
     };
+    auto stack_of = [&](const CheckAgg& c) { return stack_by_id(c.stack_id); };
     auto path_noise = [&](const CheckAgg& c, const StackInfo& stack) {
       auto [it, fresh] = noise_cache.try_emplace((uint64_t{c.stack_id} << 8) | static_cast<uint8_t>(c.cap));
       if (fresh) it->second = cat.match(c.cap, stack.frames);
@@ -245,7 +253,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       }
       if (p.file_caps) info.file_caps = p.file_caps;
       info.capset_requested |= p.capset_requested;
-      for (const auto& op : p.ops) add_operation(info.operations, op);
+      for (const auto& op : p.ops)
+        if (op.kind != common::OpKind::cap_check) add_operation(info.operations, op);
       Scope* scopes[2] = {&ev.exes[exe], &ev.exes[""]};
 
       // Rule hits for the operations this image performed.
@@ -254,6 +263,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         int32_t syscall_nr;
         std::optional<bool> needed_target;
         bool impossible;
+        const std::vector<std::string>* frames;  // check rules: the kernel functions it is about
       };
       std::vector<SegHit> seg_hits;
       // Syscalls in which the image also did an operation no rule speaks for
@@ -268,26 +278,47 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         v.uid = op.uid;
         v.gid = op.gid;
         v.ret = op.ret;
+        v.args = op.args;
+        v.user_words = op.user_words;
+        v.pid = p.pid;
+        state_keys(op.state, v);
+        constexpr int32_t kNrPtrace = 101;  // x86_64
         if (op.kind == common::OpKind::ptrace_attach) v.descendant = run.is_descendant(static_cast<uint32_t>(op.a[0]), p.pid);
+        if (op.kind == common::OpKind::cap_check && op.syscall_nr == kNrPtrace && op.args.size() > 1)
+          v.descendant = run.is_descendant(static_cast<uint32_t>(op.args[1]), p.pid);
+        OpValues vt = v;  // under the target: its overlay wins over values recorded with the operation
+        if (use_target) vt.overlay = &opts.overlay;
+        const bool is_check = op.kind == common::OpKind::cap_check;
+        const StackInfo* op_stack = is_check ? stack_by_id(op.stack_id) : nullptr;
         bool ruled = false;
         for (const auto& rule : rules.rules) {
           if (!rule.evaluable || rule.operation != op.kind) continue;
+          if (is_check && (rule.cap != op.cap || !op_stack || !on_path(op_stack->frames, rule.frames))) continue;
           if (rule.applies && evaluate(*rule.applies, v, recorded, rules) != true) continue;
           ruled = true;
           RuleHit h;
           h.rule = rule.id;
-          h.operation = describe_operation(rule, v);
+          h.operation = describe_operation(rule, v, &rules);
           h.needed_recorded = evaluate(*rule.needed, v, recorded, rules);
-          h.needed_target = evaluate(*rule.needed, v, target, rules);
-          h.impossible_target = rule.impossible && evaluate(*rule.impossible, v, target, rules) == true;
+          h.needed_target = evaluate(*rule.needed, vt, target, rules);
+          h.impossible_target = rule.impossible && evaluate(*rule.impossible, vt, target, rules) == true;
           h.count = op.count;
           h.kernel_fact = rule.kernel;
+          h.remedy = rule.remedy;
+          if (op_stack)
+            for (const auto& f : op_stack->frames)
+              if (std::find(rule.frames.begin(), rule.frames.end(), f) != rule.frames.end()) {
+                h.frame = f;
+                break;
+              }
           for (auto key : rule.inputs) {
-            if (auto b = key.find("{a"); b != std::string::npos) {
-              const char* n = rlimit_name(v.a[key[b + 2] - '0']);
-              key = key.substr(0, b) + (n ? n : "?") + key.substr(key.find('}', b) + 1);
+            if (auto b = key.find('{'); b != std::string::npos) {
+              auto e = key.find('}', b);
+              auto res = op_field(std::string_view(key).substr(b + 1, e - b - 1), v);
+              const char* n = res ? rlimit_name(*res) : nullptr;
+              key = key.substr(0, b) + (n ? n : "?") + key.substr(e + 1);
             }
-            auto rv = recorded.get(key), tv = target.get(key);
+            auto rv = key_text(key, v, recorded), tv = key_text(key, vt, target);
             h.inputs.push_back(key + ": recorded " + fmt_value(rv) + (use_target && rv != tv ? ", target " + fmt_value(tv) : ""));
           }
           bool any_check = false;
@@ -296,7 +327,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               any_check = true;
               if (c.granted) h.check_observed = true;
             }
-          seg_hits.push_back({rule.cap, op.syscall_nr, h.needed_target, h.impossible_target});
+          seg_hits.push_back({rule.cap, op.syscall_nr, h.needed_target, h.impossible_target,
+                              is_check ? &rule.frames : nullptr});
           for (Scope* s : scopes) {
             Acc& a = s->caps[rule.cap];
             // A hit only becomes evidence for the capability when it says something:
@@ -312,7 +344,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
           }
         }
-        if (!ruled) unruled_syscalls.insert(op.syscall_nr);
+        // A check no rule speaks for is just a check, not another operation.
+        if (!ruled && !is_check) unruled_syscalls.insert(op.syscall_nr);
       }
 
       // The image's own sampled paths of a key come first; without any, the
@@ -361,6 +394,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         bool explained = false;
         for (const auto& h : seg_hits)
           if (h.cap == c.cap && h.syscall_nr == c.syscall_nr && c.syscall_nr >= 0) {
+            // A check rule speaks for checks on its kernel functions' paths
+            // (and for unsampled ones of the same syscall, which repeat them).
+            if (h.frames && stack && !on_path(stack->frames, *h.frames)) continue;
             explained = true;
             bool need = h.needed_target != false && !h.impossible;
             explained_needed = explained_needed.value_or(false) || need;

@@ -1,0 +1,164 @@
+// Every sysctl/rlimit rule on a real recording on this kernel: a small real
+// workload (a standard tool, or tests/rules/workload.c) is recorded as root,
+// and the analyzer must (1) classify the capability `conditional` with the
+// rule, the value the kernel held at the check and the operation, and (2)
+// call it `not_needed` under a profile that lifts the gate. Rules this kernel
+// cannot produce (Yama, CAP_SYS_RESOURCE outside the bounding set, Debian-only
+// knobs) are checked as far as it goes: the fact is recorded with its value.
+#include <linux/capability.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "analyze/core/aggregate.h"
+#include "analyze/core/classify.h"
+#include "analyze/core/profile.h"
+#include "tests/record/e2e_support.h"
+
+namespace capaudit::test {
+namespace {
+
+using analyze::Category;
+
+std::string workload() { return CAPAUDIT_RULES_WORKLOAD; }
+
+const analyze::CapFinding* find_cap(const std::vector<analyze::CapFinding>& caps, int cap) {
+  for (const auto& c : caps)
+    if (c.cap == cap) return &c;
+  return nullptr;
+}
+
+analyze::Report report_under(const analyze::RunAggregate& run, const std::vector<std::string>& overlay) {
+  analyze::ClassifyOptions o;
+  for (const auto& kv : overlay) {
+    auto err = analyze::parse_sysctl_flag(kv, o.overlay);
+    EXPECT_FALSE(err) << kv;
+  }
+  return analyze::classify({run}, o);
+}
+
+// Writes a sysctl for the duration of a test and puts the old value back.
+class SysctlGuard {
+ public:
+  SysctlGuard(std::string path, const std::string& value) : path_(std::move(path)), old_(read_sysctl(path_)) {
+    std::ofstream(path_) << value;
+  }
+  ~SysctlGuard() { std::ofstream(path_) << old_; }
+
+ private:
+  std::string path_, old_;
+};
+
+struct RuleCase {
+  const char* name;
+  std::vector<std::string> cmd;  // "@W" = the workload program
+  int cap;
+  const char* rule;
+  const char* recorded;           // a substring of the hit's inputs or operation: the value at the check
+  std::vector<std::string> lift;  // --sysctl values under which the rule says not needed
+  const char* sysctl = nullptr;   // set this sysctl (path=value) while recording
+  void (*prepare)() = nullptr;    // before recording, not recorded
+};
+
+constexpr const char* kLinkDir = "/tmp/capaudit-rules-link";
+
+void prepare_link_source(mode_t mode) {
+  std::filesystem::remove_all(kLinkDir);
+  std::filesystem::create_directories(kLinkDir);
+  const std::string src = std::string(kLinkDir) + "/src";
+  std::ofstream(src) << "x";
+  ASSERT_EQ(chown(src.c_str(), 65534, 65534), 0);  // before chmod: chown clears setuid
+  ASSERT_EQ(chmod(src.c_str(), mode), 0);
+}
+// A setuid file of another user: no safe hardlink source, not the caller's.
+void prepare_link_setuid() { prepare_link_source(04755); }
+// Another user's regular file that only CAP_DAC_OVERRIDE lets root write.
+void prepare_link_regular() { prepare_link_source(0644); }
+
+std::ostream& operator<<(std::ostream& os, const RuleCase& c) { return os << c.name; }
+
+std::string hit_text(const analyze::RuleHit& h) {
+  std::string s = h.operation;
+  for (const auto& i : h.inputs) s += " | " + i;
+  return s;
+}
+
+class RuleTest : public ::testing::TestWithParam<RuleCase> {};
+
+TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const RuleCase& c = GetParam();
+  std::vector<std::string> cmd;
+  for (const auto& a : c.cmd) cmd.push_back(a == "@W" ? workload() : a);
+  if (c.prepare) c.prepare();
+  std::optional<SysctlGuard> guard;
+  if (c.sysctl) {
+    std::string s = c.sysctl;
+    guard.emplace(s.substr(0, s.find('=')), s.substr(s.find('=') + 1));
+  }
+  auto r = record({}, cmd, c.name);
+  guard.reset();
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  auto run = analyze::load_trace(r.path);
+
+  // 1. conditional, with the rule, the recorded value and the operation
+  auto rep = report_under(run, {});
+  const auto* f = find_cap(rep.caps, c.cap);
+  ASSERT_NE(f, nullptr) << c.name << ": no finding for cap " << c.cap;
+  EXPECT_EQ(f->category, Category::conditional) << f->reason;
+  auto hit = std::find_if(f->rules.begin(), f->rules.end(), [&](const auto& h) { return h.rule == c.rule; });
+  ASSERT_NE(hit, f->rules.end()) << f->reason;
+  EXPECT_EQ(hit->needed_recorded, std::optional<bool>(true)) << hit_text(*hit);
+  EXPECT_TRUE(hit->check_observed);
+  EXPECT_NE(hit_text(*hit).find(c.recorded), std::string::npos) << hit_text(*hit);
+  EXPECT_FALSE(hit->remedy.empty());
+  EXPECT_FALSE(hit->frame.empty());
+  EXPECT_TRUE(f->recommended);
+
+  // 2. the same trace under a profile that lifts the gate
+  auto lifted = report_under(run, c.lift);
+  const auto* g = find_cap(lifted.caps, c.cap);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->category, Category::not_needed) << g->reason;
+  EXPECT_FALSE(g->recommended);
+  std::filesystem::remove(r.path);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ThisKernel, RuleTest,
+    ::testing::Values(
+        RuleCase{"kallsyms", {"head", "-1", "/proc/kallsyms"}, CAP_SYSLOG, "kallsyms", "kernel.perf_event_paranoid: recorded 2",
+                 {"kernel.perf_event_paranoid=1"}, "/proc/sys/kernel/kptr_restrict=0"},
+        RuleCase{"dmesg", {"dmesg"}, CAP_SYSLOG, "dmesg_restrict_kmsg", "kernel.dmesg_restrict: recorded 1",
+                 {"kernel.dmesg_restrict=0"}, "/proc/sys/kernel/dmesg_restrict=1"},
+        RuleCase{"mlock", {"@W", "mlock"}, CAP_IPC_LOCK, "memlock", "rlimit.MEMLOCK.soft: recorded 8388608",
+                 {"rlimit.MEMLOCK.soft=unlimited"}},
+        RuleCase{"chrt", {"chrt", "-f", "1", "true"}, CAP_SYS_NICE, "rtprio", "priority 1",
+                 {"rlimit.RTPRIO.soft=99"}},
+        RuleCase{"nice", {"nice", "-n", "-5", "true"}, CAP_SYS_NICE, "nice_limit", "nice -5",
+                 {"rlimit.NICE.soft=40"}},
+        RuleCase{"perf", {"@W", "perf"}, CAP_PERFMON, "perf_kernel", "kernel.perf_event_paranoid: recorded 2",
+                 {"kernel.perf_event_paranoid=1"}},
+        RuleCase{"bpf", {"@W", "bpf"}, CAP_BPF, "unprivileged_bpf", "kernel.unprivileged_bpf_disabled: recorded 2",
+                 {"kernel.unprivileged_bpf_disabled=0"}},
+        RuleCase{"userfaultfd", {"@W", "userfaultfd"}, CAP_SYS_PTRACE, "userfaultfd",
+                 "vm.unprivileged_userfaultfd: recorded 0", {"vm.unprivileged_userfaultfd=1"}},
+        RuleCase{"io_uring", {"@W", "io_uring"}, CAP_SYS_ADMIN, "io_uring_disabled", "kernel.io_uring_disabled: recorded 1",
+                 {"kernel.io_uring_disabled=0"}, "/proc/sys/kernel/io_uring_disabled=1"},
+        RuleCase{"mmap_low", {"@W", "mmap-low"}, CAP_SYS_RAWIO, "mmap_min_addr", "vm.mmap_min_addr: recorded 4096",
+                 {"vm.mmap_min_addr=0"}},
+        RuleCase{"link_other", {"ln", "/tmp/capaudit-rules-link/src", "/tmp/capaudit-rules-link/dst"}, CAP_FOWNER,
+                 "protected_hardlinks", "fs.protected_hardlinks: recorded 1", {"fs.protected_hardlinks=0"},
+                 "/proc/sys/fs/protected_hardlinks=1", prepare_link_setuid},
+        RuleCase{"link_regular", {"ln", "/tmp/capaudit-rules-link/src", "/tmp/capaudit-rules-link/dst"},
+                 CAP_DAC_OVERRIDE, "protected_hardlinks_dac", "fs.protected_hardlinks: recorded 1",
+                 {"fs.protected_hardlinks=0"}, "/proc/sys/fs/protected_hardlinks=1", prepare_link_regular}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace capaudit::test
