@@ -160,5 +160,93 @@ INSTANTIATE_TEST_SUITE_P(
                  {"fs.protected_hardlinks=0"}, "/proc/sys/fs/protected_hardlinks=1", prepare_link_regular}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// CAP_SYS_RESOURCE is outside this machine's bounding set: the kernel denies
+// the check, so the capability is denied_only here (a denied check is never
+// recommended) and the rule's own proof is left to the qemu guests. What this
+// kernel can show: the check's context is recorded with the deciding value
+// and the rule evaluates it.
+TEST(RuleDenied, SysResourceRulesRecordTheirValueEvenWhereTheCheckIsDenied) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (has_effective_cap(CAP_SYS_RESOURCE)) GTEST_SKIP() << "CAP_SYS_RESOURCE is granted here: RuleTest covers it";
+  struct Case {
+    const char* op;
+    const char* rule;
+    const char* value;
+  };
+  for (const Case& c : {Case{"pipe", "pipe_max_size", "F_SETPIPE_SZ to 4194304 bytes"},
+                        Case{"raise-hard", "raise_hard_limit", "rlimit.NOFILE.hard: recorded"}}) {
+    auto r = record({}, {workload(), c.op}, c.op);
+    ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+    auto rep = report_under(analyze::load_trace(r.path), {});
+    const auto* f = find_cap(rep.caps, CAP_SYS_RESOURCE);
+    ASSERT_NE(f, nullptr) << c.op;
+    EXPECT_EQ(f->category, Category::denied_only) << f->reason;
+    auto hit = std::find_if(f->rules.begin(), f->rules.end(), [&](const auto& h) { return h.rule == c.rule; });
+    ASSERT_NE(hit, f->rules.end()) << c.op;
+    EXPECT_EQ(hit->needed_recorded, std::optional<bool>(true)) << hit_text(*hit);
+    EXPECT_NE(hit_text(*hit).find(c.value), std::string::npos) << hit_text(*hit);
+    std::filesystem::remove(r.path);
+  }
+}
+
+const common::OperationFact* bind_fact(const Trace& t, int64_t port) {
+  for (const auto& o : t.operations)
+    if (o.kind == common::OpKind::bind && o.a1 == port) return &o;
+  return nullptr;
+}
+
+// `unshare -n` with the port start lowered inside: the bind is judged by the
+// namespace it ran in (no check happened there), not by the host's 1024; a
+// stricter profile still predicts the capability.
+TEST(RuleNamespaces, BindInANetnsThatLoweredThePortStartIsJudgedByThatNetns) {
+  CAPAUDIT_REQUIRE_ROOT();
+  ASSERT_EQ(read_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start"), "1024") << "the host must keep the default";
+  auto r = record({}, {"unshare", "-n", "sh", "-c",
+                       "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start && exec " + std::string(helper_path()) +
+                           " bind-tcp4-80"},
+                  "netns");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  const auto* f = bind_fact(r.trace, 80);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->state_at(common::StateSlot::port_start), std::optional<int64_t>(0));
+  EXPECT_TRUE(r.trace.checks_of(CAP_NET_BIND_SERVICE).empty());  // the kernel made none
+
+  auto run = analyze::load_trace(r.path);
+  auto rep = report_under(run, {});
+  const auto* c = find_cap(rep.caps, CAP_NET_BIND_SERVICE);
+  EXPECT_TRUE(c == nullptr || !c->recommended) << (c ? c->reason : "");
+  auto strict = report_under(run, {"net.ipv4.ip_unprivileged_port_start=1024"});
+  c = find_cap(strict.caps, CAP_NET_BIND_SERVICE);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->category, Category::conditional);
+  EXPECT_TRUE(c->predicted);
+  std::filesystem::remove(r.path);
+}
+
+// A command that enters a user namespace (and a network namespace it owns):
+// its bind to port 80 is checked against that namespace, where it is root;
+// the capability is reported per namespace and grants nothing on the host.
+TEST(RuleNamespaces, ACommandInItsOwnUserNamespaceNeedsNothingOnTheHost) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {"unshare", "-U", "-r", "-n", helper_path(), "bind-tcp4-80"}, "userns");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  const auto checks = r.trace.checks_of(CAP_NET_BIND_SERVICE);
+  ASSERT_FALSE(checks.empty());
+  EXPECT_NE(checks.front().target_userns_inum, r.trace.header.init_userns_inum);
+  const auto* f = bind_fact(r.trace, 80);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->state_at(common::StateSlot::port_start), std::optional<int64_t>(1024));  // the new netns's default
+
+  auto rep = report_under(analyze::load_trace(r.path), {});
+  const auto* host = find_cap(rep.caps, CAP_NET_BIND_SERVICE);
+  EXPECT_TRUE(host == nullptr || !host->recommended);
+  bool in_ns = false;
+  for (const auto& ns : rep.namespaces) in_ns |= find_cap(ns.caps, CAP_NET_BIND_SERVICE) != nullptr;
+  EXPECT_TRUE(in_ns);
+  std::filesystem::remove(r.path);
+}
+
 }  // namespace
 }  // namespace capaudit::test
