@@ -66,6 +66,11 @@ struct Acc {
   // A granted raw-socket check in a run whose socket facts come from cgroup
   // hooks: a refused ping socket it may be the fallback of is invisible there.
   bool raw_socket_unexplainable = false;
+  // Narrower alternatives (RuleSet::alternatives): granted checks of a broad
+  // capability in a syscall where the narrow one was denied (its fallback),
+  // and the narrow one's denied checks there, with the words that say why.
+  uint64_t fallback_granted = 0, narrow_served = 0;
+  std::set<std::string> fallback_why, narrow_why;
   std::optional<uint64_t> first_rel, last_rel;
   std::set<std::string> runs, exes;
   bool any_use = false, startup_all = true;
@@ -348,6 +353,18 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         if (!ruled && !is_check) unruled_syscalls.insert(op.syscall_nr);
       }
 
+      // Narrower alternatives: a narrow capability denied and its broad
+      // fallback granted in the same syscall of this image.
+      std::map<std::pair<int, int32_t>, const Alternative*> served_broad, served_narrow;
+      for (const auto& alt : rules.alternatives)
+        for (const auto& n : p.checks)
+          if (n.cap == alt.narrow && !n.granted && n.syscall_nr >= 0)
+            for (const auto& b : p.checks)
+              if (b.cap == alt.broad && b.granted && b.syscall_nr == n.syscall_nr) {
+                served_broad[{alt.broad, n.syscall_nr}] = &alt;
+                served_narrow[{alt.narrow, n.syscall_nr}] = &alt;
+              }
+
       // The image's own sampled paths of a key come first; without any, the
       // run's (below).
       SampledMap sampled;
@@ -430,6 +447,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               a.noise_granted += c.count;
             } else if (explained) {
               (*explained_needed ? a.explained_needed : a.explained_not_needed) += c.count;
+            } else if (auto it = served_broad.find({c.cap, c.syscall_nr}); it != served_broad.end()) {
+              a.fallback_granted += c.count;
+              a.fallback_why.insert(cap_name(it->second->narrow) + " in " + syscall_name(c.syscall_nr) + " (" +
+                                    it->second->why + ")");
             } else {
               a.plain_granted += c.count;
               if (c.cap == kCapNetRaw && raw_fallback_nr && c.syscall_nr == *raw_fallback_nr)
@@ -447,6 +468,12 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
           } else {
             a.denied += c.count;
+            if (!noise)
+              if (auto it = served_narrow.find({c.cap, c.syscall_nr}); it != served_narrow.end()) {
+                a.narrow_served += c.count;
+                a.narrow_why.insert(syscall_name(c.syscall_nr) + ", where " + cap_name(it->second->broad) +
+                                    " (granted) stood in for it: " + it->second->why);
+              }
             if (noise) {
               a.noise_denied += c.count;
             } else {
@@ -560,6 +587,13 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
       f.reason += "; the socket facts come from cgroup hooks, which never see an ICMP datagram socket refused by "
                   "net.ipv4.ping_group_range: if this raw socket is a ping fallback, a wider ping_group_range "
                   "could make the capability unnecessary, but the trace cannot show it";
+  } else if (a.narrow_served && !a.explained_needed) {
+    // The operation went through on the broad fallback: this narrow
+    // capability is what it needs, although every check of it was denied.
+    const std::string hits = needing_hits(false);
+    f.category = hits.empty() ? Category::required : Category::conditional;
+    f.reason = "denied in " + join({a.narrow_why.begin(), a.narrow_why.end()}, "; ") +
+               "; grant this narrower capability instead" + (hits.empty() ? "" : "; needed because of " + hits);
   } else if (a.explained_needed) {
     f.category = Category::conditional;
     f.reason = "needed because of " + needing_hits(false);
@@ -567,6 +601,10 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
     f.category = Category::conditional;
     f.predicted = true;
     f.reason = "predicted by " + needing_hits(true) + "; the trace shows the operation but no check";
+  } else if (a.fallback_granted && !a.predicted) {
+    f.category = Category::not_needed;
+    f.reason = "granted only as the fallback of a narrower capability that was denied: " +
+               join({a.fallback_why.begin(), a.fallback_why.end()}, "; ") + "; grant that one instead";
   } else if (a.explained_not_needed) {
     f.category = Category::not_needed;
     std::vector<std::string> why;

@@ -340,8 +340,9 @@ std::optional<bool> evaluate(const Expr& e, const OpValues& op, const Profile& p
 
 RuleParse parse_rules(std::string_view text) {
   RuleParse out;
-  enum class Section { none, constants, rule } section = Section::none;
+  enum class Section { none, constants, rule, alternative } section = Section::none;
   Rule* cur = nullptr;
+  Alternative* alt = nullptr;
   std::map<std::string, std::pair<std::string, int>> exprs;  // per rule: key -> (text, line)
   auto finish = [&]() {
     if (!cur) return;
@@ -372,9 +373,18 @@ RuleParse parse_rules(std::string_view text) {
     if (line.front() == '[' && line.back() == ']') {
       finish();
       cur = nullptr;
+      if (alt && (alt->narrow < 0 || alt->broad < 0))
+        out.errors.push_back({alt->line, "alternative " + alt->id + ": needs narrow and broad"});
+      alt = nullptr;
       auto name = trim(line.substr(1, line.size() - 2));
       if (name == "constants") {
         section = Section::constants;
+      } else if (name.rfind("alternative ", 0) == 0) {
+        section = Section::alternative;
+        out.set.alternatives.push_back(Alternative{});
+        alt = &out.set.alternatives.back();
+        alt->id = std::string(trim(name.substr(12)));
+        alt->line = line_no;
       } else if (name.rfind("rule ", 0) == 0) {
         section = Section::rule;
         out.set.rules.push_back(Rule{});
@@ -404,6 +414,16 @@ RuleParse parse_rules(std::string_view text) {
         out.errors.push_back({line_no, "constant " + key + ": not an integer"});
       else
         out.set.constants[key] = v;
+    } else if (section == Section::alternative) {
+      if (key == "narrow" || key == "broad") {
+        auto c = cap_from_name(value);
+        if (!c) out.errors.push_back({line_no, "unknown capability '" + value + "'"});
+        else (key == "narrow" ? alt->narrow : alt->broad) = *c;
+      } else if (key == "why") {
+        alt->why = value;
+      } else {
+        out.errors.push_back({line_no, "unknown key '" + key + "'"});
+      }
     } else if (section == Section::rule) {
       if (key == "check") {
         // comma-separated kernel functions; the rule is about capability checks
@@ -444,6 +464,8 @@ RuleParse parse_rules(std::string_view text) {
     }
   }
   finish();
+  if (alt && (alt->narrow < 0 || alt->broad < 0))
+    out.errors.push_back({alt->line, "alternative " + alt->id + ": needs narrow and broad"});
   return out;
 }
 

@@ -63,8 +63,20 @@ struct Rule {
   int line = 0;              // where it is defined
 };
 
+// A narrower capability the kernel tries before a broad one for the same
+// operation (perfmon_capable(): CAP_PERFMON, then CAP_SYS_ADMIN). When a run
+// shows the narrow one denied and the broad one granted in the same syscall,
+// the narrow one is what the program needs.
+struct Alternative {
+  std::string id;
+  int narrow = -1, broad = -1;
+  std::string why;
+  int line = 0;
+};
+
 struct RuleSet {
   std::vector<Rule> rules;
+  std::vector<Alternative> alternatives;
   std::map<std::string, int64_t> constants;
 };
 

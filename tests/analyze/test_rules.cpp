@@ -220,6 +220,17 @@ TEST(Rules, ValuesAtTheOperationAndTheOverlay) {
   EXPECT_EQ(eval("memlock", m, {{"rlimit.MEMLOCK.soft", "65536"}}).needed, false);
 }
 
+TEST(Rules, NarrowerAlternativesAreData) {
+  const auto& alts = builtin_rules().alternatives;
+  ASSERT_EQ(alts.size(), 4u);
+  for (const auto& a : alts) {
+    EXPECT_EQ(a.broad, 21) << a.id;  // CAP_SYS_ADMIN
+    EXPECT_FALSE(a.why.empty()) << a.id;
+  }
+  auto p = parse_rules("[alternative x]\nnarrow = CAP_PERFMON\n[alternative y]\nbroad = CAP_NOPE\n");
+  EXPECT_EQ(p.errors.size(), 3u);  // x lacks broad; y: unknown capability, lacks both
+}
+
 TEST(RuleParser, ReportsErrorsWithLines) {
   auto p = parse_rules(
       "[constants]\nX = 1\n"

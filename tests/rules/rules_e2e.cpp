@@ -189,6 +189,39 @@ TEST(RuleDenied, SysResourceRulesRecordTheirValueEvenWhereTheCheckIsDenied) {
   }
 }
 
+// Narrower alternatives on a real recording: without CAP_PERFMON (dropped
+// from the bounding set) perfmon_capable() falls back to CAP_SYS_ADMIN and
+// perf_event_open succeeds. The report recommends CAP_PERFMON and says why
+// CAP_SYS_ADMIN is not needed; likewise CAP_BPF for bpf().
+TEST(RuleAlternatives, NarrowDeniedAndSysAdminGrantedRecommendsTheNarrowOne) {
+  CAPAUDIT_REQUIRE_ROOT();
+  struct Case {
+    const char* drop;
+    const char* op;
+    int narrow;
+  };
+  for (const Case& c : {Case{"-perfmon", "perf", CAP_PERFMON}, Case{"-bpf", "bpf", CAP_BPF}}) {
+    auto r = record({}, {"setpriv", "--bounding-set", c.drop, "--", workload(), c.op}, c.op);
+    ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    auto rep = report_under(analyze::load_trace(r.path), {});
+    const analyze::ExecutableFindings* w = nullptr;
+    for (const auto& e : rep.executables)
+      if (e.path == workload()) w = &e;
+    ASSERT_NE(w, nullptr);
+    const auto* narrow = find_cap(w->caps, c.narrow);
+    ASSERT_NE(narrow, nullptr) << c.op;
+    EXPECT_TRUE(narrow->recommended) << narrow->reason;
+    EXPECT_NE(narrow->reason.find("grant this narrower capability instead"), std::string::npos) << narrow->reason;
+    EXPECT_EQ(narrow->granted, 0u);  // every check of it was denied
+    const auto* admin = find_cap(w->caps, CAP_SYS_ADMIN);
+    ASSERT_NE(admin, nullptr);
+    EXPECT_EQ(admin->category, Category::not_needed) << admin->reason;
+    EXPECT_NE(admin->reason.find("fallback"), std::string::npos) << admin->reason;
+    std::filesystem::remove(r.path);
+  }
+}
+
 const common::OperationFact* bind_fact(const Trace& t, int64_t port) {
   for (const auto& o : t.operations)
     if (o.kind == common::OpKind::bind && o.a1 == port) return &o;
