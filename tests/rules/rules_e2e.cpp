@@ -55,7 +55,7 @@ class SysctlGuard {
 
 struct RuleCase {
   const char* name;
-  std::vector<std::string> cmd;  // "@W" = the workload program
+  std::vector<std::string> cmd;  // "@W" = the workload program, "@H" = the recorder tests' helper
   int cap;
   const char* rule;
   const char* recorded;           // a substring of the hit's inputs or operation: the value at the check
@@ -64,20 +64,19 @@ struct RuleCase {
   void (*prepare)() = nullptr;    // before recording, not recorded
 };
 
-constexpr const char* kLinkDir = "/tmp/capaudit-rules-link";
-
-void prepare_link_source(mode_t mode) {
-  std::filesystem::remove_all(kLinkDir);
-  std::filesystem::create_directories(kLinkDir);
-  const std::string src = std::string(kLinkDir) + "/src";
+// One directory per case: ctest runs the cases in parallel.
+void prepare_link_source(const std::string& dir, mode_t mode) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string src = dir + "/src";
   std::ofstream(src) << "x";
   ASSERT_EQ(chown(src.c_str(), 65534, 65534), 0);  // before chmod: chown clears setuid
   ASSERT_EQ(chmod(src.c_str(), mode), 0);
 }
 // A setuid file of another user: no safe hardlink source, not the caller's.
-void prepare_link_setuid() { prepare_link_source(04755); }
+void prepare_link_setuid() { prepare_link_source("/tmp/capaudit-rules-link-setuid", 04755); }
 // Another user's regular file that only CAP_DAC_OVERRIDE lets root write.
-void prepare_link_regular() { prepare_link_source(0644); }
+void prepare_link_regular() { prepare_link_source("/tmp/capaudit-rules-link-regular", 0644); }
 
 std::ostream& operator<<(std::ostream& os, const RuleCase& c) { return os << c.name; }
 
@@ -93,7 +92,7 @@ TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
   CAPAUDIT_REQUIRE_ROOT();
   const RuleCase& c = GetParam();
   std::vector<std::string> cmd;
-  for (const auto& a : c.cmd) cmd.push_back(a == "@W" ? workload() : a);
+  for (const auto& a : c.cmd) cmd.push_back(a == "@W" ? workload() : a == "@H" ? std::string(helper_path()) : a);
   if (c.prepare) c.prepare();
   std::optional<SysctlGuard> guard;
   if (c.sysctl) {
@@ -117,7 +116,10 @@ TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
   EXPECT_TRUE(hit->check_observed);
   EXPECT_NE(hit_text(*hit).find(c.recorded), std::string::npos) << hit_text(*hit);
   EXPECT_FALSE(hit->remedy.empty());
-  EXPECT_FALSE(hit->frame.empty());
+  const auto& rules = analyze::builtin_rules().rules;
+  const auto rule = std::find_if(rules.begin(), rules.end(), [&](const auto& x) { return x.id == c.rule; });
+  ASSERT_NE(rule, rules.end());
+  if (!rule->frames.empty()) EXPECT_NE(std::find(rule->frames.begin(), rule->frames.end(), hit->frame), rule->frames.end());
   EXPECT_TRUE(f->recommended);
 
   // 2. the same trace under a profile that lifts the gate
@@ -132,6 +134,8 @@ TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
 INSTANTIATE_TEST_SUITE_P(
     ThisKernel, RuleTest,
     ::testing::Values(
+        RuleCase{"bind80", {"@H", "bind-tcp4-80"}, CAP_NET_BIND_SERVICE, "bind_port",
+                 "net.ipv4.ip_unprivileged_port_start: recorded 1024", {"net.ipv4.ip_unprivileged_port_start=0"}},
         RuleCase{"kallsyms", {"head", "-1", "/proc/kallsyms"}, CAP_SYSLOG, "kallsyms", "kernel.perf_event_paranoid: recorded 2",
                  {"kernel.perf_event_paranoid=1"}, "/proc/sys/kernel/kptr_restrict=0"},
         RuleCase{"dmesg", {"dmesg"}, CAP_SYSLOG, "dmesg_restrict_kmsg", "kernel.dmesg_restrict: recorded 1",
@@ -152,10 +156,10 @@ INSTANTIATE_TEST_SUITE_P(
                  {"kernel.io_uring_disabled=0"}, "/proc/sys/kernel/io_uring_disabled=1"},
         RuleCase{"mmap_low", {"@W", "mmap-low"}, CAP_SYS_RAWIO, "mmap_min_addr", "vm.mmap_min_addr: recorded 4096",
                  {"vm.mmap_min_addr=0"}},
-        RuleCase{"link_other", {"ln", "/tmp/capaudit-rules-link/src", "/tmp/capaudit-rules-link/dst"}, CAP_FOWNER,
+        RuleCase{"link_other", {"ln", "/tmp/capaudit-rules-link-setuid/src", "/tmp/capaudit-rules-link-setuid/dst"}, CAP_FOWNER,
                  "protected_hardlinks", "fs.protected_hardlinks: recorded 1", {"fs.protected_hardlinks=0"},
                  "/proc/sys/fs/protected_hardlinks=1", prepare_link_setuid},
-        RuleCase{"link_regular", {"ln", "/tmp/capaudit-rules-link/src", "/tmp/capaudit-rules-link/dst"},
+        RuleCase{"link_regular", {"ln", "/tmp/capaudit-rules-link-regular/src", "/tmp/capaudit-rules-link-regular/dst"},
                  CAP_DAC_OVERRIDE, "protected_hardlinks_dac", "fs.protected_hardlinks: recorded 1",
                  {"fs.protected_hardlinks=0"}, "/proc/sys/fs/protected_hardlinks=1", prepare_link_regular}),
     [](const auto& info) { return std::string(info.param.name); });
