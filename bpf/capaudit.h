@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 8
+#define CAPAUDIT_BPF_ABI_VERSION 9
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -63,6 +63,9 @@ enum capaudit_counter {
  * batch was sent, the latest any of them can have.
  */
 #define CAPAUDIT_CAP_UNTIMED 0x10
+/* The check carries its context (capaudit_cap_event.ctx): only checks that
+ * also carry a stack, i.e. within the stack budget. */
+#define CAPAUDIT_CAP_HAS_CTX 0x20
 
 /*
  * A check without a stack is sent as the part of capaudit_cap_event before
@@ -92,6 +95,24 @@ struct capaudit_event_hdr {
 	__u64 time_ns;
 };
 
+/*
+ * What the kernel holds at a check that a sysctl/rlimit rule compares with:
+ * raw, read in the capability hook, interpreted only by the analyzer's rules.
+ * state[] uses the positions of common::StateSlot; CAPAUDIT_STATE_UNSET =
+ * not read.
+ */
+#define CAPAUDIT_CTX_USER_WORDS 6
+#define CAPAUDIT_CTX_STATE 7
+#define CAPAUDIT_STATE_UNSET ((__s64)0x8000000000000000ull)
+struct capaudit_check_ctx {
+	__s64 args[6];                            /* the syscall's argument registers */
+	__s64 user[CAPAUDIT_CTX_USER_WORDS];      /* words at the syscall's pointer argument */
+	__s64 state[CAPAUDIT_CTX_STATE];
+	__u32 user_words;                         /* valid words in user[] */
+	__u32 euid, egid;                         /* the task's effective ids */
+	__u32 pad;
+};
+
 struct capaudit_cap_event {
 	struct capaudit_event_hdr hdr;
 	__s32 cap;
@@ -102,6 +123,7 @@ struct capaudit_cap_event {
 	__u32 stack_bytes; /* valid bytes in stack[] (frames * 8) */
 	__u32 pad;
 	__u64 stack[CAPAUDIT_MAX_STACK_DEPTH];
+	struct capaudit_check_ctx ctx; /* valid with CAPAUDIT_CAP_HAS_CTX */
 };
 
 struct capaudit_fork_event {
@@ -163,6 +185,7 @@ struct capaudit_op_event {
 	__s64 ret;
 	__u32 has_ret;
 	__u32 pad;
+	__s64 port_start; /* bind: the netns's ip_unprivileged_port_start, CAPAUDIT_STATE_UNSET if unknown */
 };
 
 /*

@@ -258,7 +258,24 @@ enum class OpKind : uint8_t {
   setrlimit = 15,       // a0 resource, a1 soft, a2 hard
   syslog = 16,          // a0 type
   open_sensitive = 17,  // a0 file id (see docs/trace-format.md)
+  // 1.5: the context of one capability check, taken in the kernel at the
+  // check: cap, granted, stack_id, args, user_words, state.
+  cap_check = 18,
 };
+
+// Positions in OperationFact::state: kernel state a gate compares against,
+// read at the check (or at the operation). kStateUnset = not recorded.
+enum class StateSlot : uint8_t {
+  locked_vm = 0,       // mm->locked_vm, pages
+  memlock_soft = 1,    // RLIMIT_MEMLOCK soft (RLIM_INFINITY reads as -1)
+  rtprio_soft = 2,     // RLIMIT_RTPRIO soft
+  nice_soft = 3,       // RLIMIT_NICE soft
+  arg_rlimit_hard = 4, // hard limit of the resource prlimit64()/setrlimit() names
+  mmap_min_addr = 5,   // vm.mmap_min_addr (dac_mmap_min_addr)
+  port_start = 6,      // net.ipv4.ip_unprivileged_port_start of the operation's network namespace
+  count = 7,
+};
+inline constexpr int64_t kStateUnset = INT64_MIN;
 
 struct OperationFact {
   uint64_t time_ns = 0;
@@ -270,6 +287,20 @@ struct OperationFact {
   uint32_t uid = 0;   // effective ids at the time of the operation
   uint32_t gid = 0;
   std::optional<int64_t> ret;  // syscall return, when the recorder saw it
+  // 1.5 (docs/trace-format.md)
+  int32_t cap = 0;             // cap_check: the capability (unused otherwise)
+  bool granted = false;        // cap_check: the verdict
+  uint32_t stack_id = 0;       // cap_check: its call path (0: none)
+  std::vector<int64_t> args;   // cap_check: the six syscall argument registers
+  std::vector<int64_t> user_words;  // cap_check: words at the syscall's pointer argument
+  std::vector<int64_t> state;  // StateSlot positions; kStateUnset = not recorded
+
+  // Slot S of `state`, when recorded.
+  std::optional<int64_t> state_at(StateSlot s) const {
+    auto i = static_cast<size_t>(s);
+    if (i >= state.size() || state[i] == kStateUnset) return std::nullopt;
+    return state[i];
+  }
 
   bool operator==(const OperationFact&) const = default;
 };

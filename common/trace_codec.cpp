@@ -439,6 +439,15 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
       o.setGid(e.gid);
       o.setHasRet(e.ret.has_value());
       o.setRet(e.ret.value_or(0));
+      o.setCap(e.cap);
+      o.setGranted(e.granted);
+      o.setStackId(e.stack_id);
+      auto put = [](auto list, const std::vector<int64_t>& v) {
+        for (unsigned j = 0; j < v.size(); ++j) list.set(j, v[j]);
+      };
+      if (!e.args.empty()) put(o.initArgs(static_cast<unsigned>(e.args.size())), e.args);
+      if (!e.user_words.empty()) put(o.initUserWords(static_cast<unsigned>(e.user_words.size())), e.user_words);
+      if (!e.state.empty()) put(o.initState(static_cast<unsigned>(e.state.size())), e.state);
     }
   }
   if (!batch.stacks.empty()) {
@@ -471,7 +480,7 @@ TargetMode from_capnp(schema::TargetMode m) {
 OpKind from_capnp(schema::OpKind k) {
   const auto v = static_cast<uint16_t>(k);
   // Values past the last one this build knows come from newer writers.
-  return v <= static_cast<uint16_t>(OpKind::open_sensitive) ? static_cast<OpKind>(v) : OpKind::unknown;
+  return v <= static_cast<uint16_t>(OpKind::cap_check) ? static_cast<OpKind>(v) : OpKind::unknown;
 }
 
 Header from_capnp(schema::Header::Reader r) {
@@ -624,6 +633,16 @@ void from_capnp(schema::EventBatch::Reader r, Batch& out) {
     o.uid = e.getUid();
     o.gid = e.getGid();
     if (e.getHasRet()) o.ret = e.getRet();
+    o.cap = e.getCap();
+    o.granted = e.getGranted();
+    o.stack_id = e.getStackId();
+    // Bounded by what a fact can mean: longer lists are damage, not data.
+    auto get = [](auto list, size_t max, std::vector<int64_t>& v) {
+      for (unsigned j = 0; j < list.size() && j < max; ++j) v.push_back(list[j]);
+    };
+    get(e.getArgs(), 6, o.args);
+    get(e.getUserWords(), 16, o.user_words);
+    get(e.getState(), 64, o.state);
     out.operations.push_back(o);
   }
   for (auto s : r.getStacks()) out.stacks.push_back({s.getId(), strings(s.getFrames())});

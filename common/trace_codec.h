@@ -27,7 +27,7 @@ inline constexpr size_t kPreambleSize = 16;
 inline constexpr uint32_t kFormatMajor = 1;
 // 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses;
 // 1.4: CapCheckColumns.timeSpreadNs; 1.5: HookSection.outcomeMechanism/outcomeReason,
-// Trailer.maxSizeReached
+// Trailer.maxSizeReached, OpKind capCheck, OperationFact cap/granted/stackId/args/userWords/state
 inline constexpr uint32_t kFormatMinor = 5;
 
 // Most checks a batch holds with no column storing a value per check (every

@@ -77,6 +77,7 @@ const char* to_string(OpKind k) {
     case OpKind::setrlimit: return "setrlimit";
     case OpKind::syslog: return "syslog";
     case OpKind::open_sensitive: return "open_sensitive";
+    case OpKind::cap_check: return "cap_check";
     case OpKind::unknown: break;
   }
   return "unknown";

@@ -14,10 +14,12 @@ namespace {
 // C++ side assumes, so a drifting field shows up at build time.
 static_assert(sizeof(capaudit_event_hdr) == 24);
 static_assert(offsetof(capaudit_cap_event, stack) % 8 == 0);
-static_assert(sizeof(capaudit_cap_event) == 24 + 32 + 8 * CAPAUDIT_MAX_STACK_DEPTH);
+static_assert(sizeof(capaudit_check_ctx) == 8 * (6 + CAPAUDIT_CTX_USER_WORDS + CAPAUDIT_CTX_STATE) + 16);
+static_assert(sizeof(capaudit_cap_event) == 24 + 32 + 8 * CAPAUDIT_MAX_STACK_DEPTH + sizeof(capaudit_check_ctx));
+static_assert(CAPAUDIT_CTX_STATE == static_cast<int>(common::StateSlot::count));
 static_assert(sizeof(capaudit_fork_event) == 24 + 24);
 static_assert(sizeof(capaudit_exec_event) % 8 == 0);
-static_assert(sizeof(capaudit_op_event) == 24 + 64);
+static_assert(sizeof(capaudit_op_event) == 24 + 72);
 
 template <typename T>
 std::optional<T> read_as(std::span<const uint8_t> bytes) {
@@ -91,6 +93,27 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       // The ring buffer hands out 8-byte aligned records and `stack` sits at an
       // 8-byte offset, so the frames can be viewed in place.
       d.stack = {reinterpret_cast<const uint64_t*>(record.data() + fixed), frames};
+      if (e.flags & CAPAUDIT_CAP_HAS_CTX) {
+        constexpr size_t at = offsetof(capaudit_cap_event, ctx);
+        if (record.size() < at + sizeof(capaudit_check_ctx)) return std::nullopt;
+        capaudit_check_ctx c;
+        std::memcpy(&c, record.data() + at, sizeof(c));
+        common::OperationFact f;
+        f.time_ns = d.check.time_ns;
+        f.pid = d.check.pid;
+        f.tid = d.check.tid;
+        f.kind = common::OpKind::cap_check;
+        f.syscall_nr = d.check.syscall_nr;
+        f.cap = d.check.cap;
+        f.granted = d.check.granted;
+        f.uid = c.euid;
+        f.gid = c.egid;
+        f.args.assign(std::begin(c.args), std::end(c.args));
+        const size_t words = c.user_words < CAPAUDIT_CTX_USER_WORDS ? c.user_words : CAPAUDIT_CTX_USER_WORDS;
+        f.user_words.assign(c.user, c.user + words);
+        f.state.assign(std::begin(c.state), std::end(c.state));
+        d.context = std::move(f);
+      }
       return d;
     }
     case CAPAUDIT_EV_FORK: {
@@ -140,6 +163,10 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       f.uid = e->uid;
       f.gid = e->gid;
       if (e->has_ret) f.ret = e->ret;
+      if (e->port_start != CAPAUDIT_STATE_UNSET) {
+        f.state.assign(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
+        f.state[static_cast<size_t>(common::StateSlot::port_start)] = e->port_start;
+      }
       return f;
     }
     default:

@@ -23,6 +23,10 @@ struct DecodedCheck {
   // CAPAUDIT_CAP_UNTIMED: check.time_ns is 0, or the latest this repeat can
   // have happened; decode_record() turns it into the trace's earliest + spread.
   bool untimed = false;
+  // CAPAUDIT_CAP_HAS_CTX: the check's context as a cap_check fact (time,
+  // ids, cap, verdict, syscall, args, user words, state); the recorder sets
+  // its stack_id once the stack is interned.
+  std::optional<common::OperationFact> context;
 };
 
 using DecodedEvent = std::variant<DecodedCheck, common::ForkEvent, common::ExecEvent, common::ExitEvent,

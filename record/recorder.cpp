@@ -151,6 +151,12 @@ class Session {
     caps_seen_ |= d.check.cap >= 0 && d.check.cap < 64 ? (1ull << d.check.cap) : 0;
     writer_.add(d.check);
     ++counts_.cap_checks;
+    if (d.context) {
+      // The fact ids the credentials the kernel checked at this moment; a
+      // change before the check was reported ahead of it (capset events).
+      d.context->stack_id = d.check.stack_id;
+      add(*d.context);
+    }
     // A denial that cannot matter never switches the host-wide syscall exit on.
     if (!d.check.granted && !advisory_.is_advisory(d, bpf_.opts_available()))
       start_outcome_tracking();

@@ -61,6 +61,7 @@ enum OpKind {
   setrlimit @15;
   syslog @16;
   openSensitive @17;
+  capCheck @18;      # 1.5: the context of a capability check (OperationFact.cap, args, userWords, state)
 }
 
 struct KeyValue {
@@ -321,6 +322,14 @@ struct OperationFact {
   gid @10 :UInt32;
   hasRet @11 :Bool;
   ret @12 :Int64;
+  # 1.5: taken from the kernel at the check (capCheck) or at the operation
+  # (bind); see docs/trace-format.md for what each holds.
+  cap @13 :Int32;            # capCheck: the capability checked
+  granted @14 :Bool;         # capCheck: the verdict
+  stackId @15 :UInt32;       # capCheck: the check's call path (KernelStack.id)
+  args @16 :List(Int64);     # capCheck: the syscall's six argument registers
+  userWords @17 :List(Int64);  # capCheck: 8-byte words read at the syscall's pointer argument (empty: none)
+  state @18 :List(Int64);    # kernel state slots (StateSlot); INT64_MIN = not recorded
 }
 
 struct KernelStack {

@@ -132,8 +132,23 @@ class DumpVisitor : public common::TraceVisitor {
       if (!match(e.pid)) continue;
       std::ostringstream s;
       s << format_seconds(e.time_ns) << " operation pid=" << e.pid << " tid=" << e.tid << " " << common::to_string(e.kind)
-        << " syscall=" << syscall(e.syscall_nr) << " a0=" << e.a0 << " a1=" << e.a1 << " a2=" << e.a2 << " a3=" << e.a3
-        << " uid=" << e.uid << " gid=" << e.gid << " ret=" << (e.ret ? std::to_string(*e.ret) : "?");
+        << " syscall=" << syscall(e.syscall_nr);
+      if (e.kind == common::OpKind::cap_check)
+        s << " " << common::cap_name(e.cap) << (e.granted ? " granted" : " denied") << " stack=" << e.stack_id;
+      else
+        s << " a0=" << e.a0 << " a1=" << e.a1 << " a2=" << e.a2 << " a3=" << e.a3;
+      s << " uid=" << e.uid << " gid=" << e.gid;
+      if (e.kind != common::OpKind::cap_check) s << " ret=" << (e.ret ? std::to_string(*e.ret) : "?");
+      auto list = [&](const char* name, const std::vector<int64_t>& v) {
+        if (v.empty()) return;
+        s << " " << name << "=[";
+        for (size_t i = 0; i < v.size(); ++i)
+          s << (i ? "," : "") << (v[i] == common::kStateUnset ? std::string("-") : std::to_string(v[i]));
+        s << "]";
+      };
+      list("args", e.args);
+      list("user", e.user_words);
+      list("state", e.state);
       lines_.push_back({e.time_ns, s.str()});
     }
   }

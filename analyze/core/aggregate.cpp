@@ -344,7 +344,9 @@ void Aggregator::on_operations(std::span<const common::OperationFact> events) {
     auto& p = run_.processes[image_for(e.pid, e.time_ns)];
     auto it = std::find_if(p.ops.begin(), p.ops.end(), [&](const OpAgg& o) {
       return o.kind == e.kind && o.syscall_nr == e.syscall_nr && o.a[0] == e.a0 && o.a[1] == e.a1 &&
-             o.a[2] == e.a2 && o.a[3] == e.a3 && o.uid == e.uid && o.gid == e.gid;
+             o.a[2] == e.a2 && o.a[3] == e.a3 && o.uid == e.uid && o.gid == e.gid && o.cap == e.cap &&
+             o.granted == e.granted && o.stack_id == e.stack_id && o.args == e.args && o.user_words == e.user_words &&
+             o.state == e.state;
     });
     if (it == p.ops.end()) {
       if (p.ops.size() >= kMaxShapes) {
@@ -360,6 +362,12 @@ void Aggregator::on_operations(std::span<const common::OperationFact> events) {
       o.a[3] = e.a3;
       o.uid = e.uid;
       o.gid = e.gid;
+      o.cap = e.cap;
+      o.granted = e.granted;
+      o.stack_id = e.stack_id;
+      o.args = e.args;
+      o.user_words = e.user_words;
+      o.state = e.state;
       o.first_ns = e.time_ns;
       p.ops.push_back(o);
       it = p.ops.end() - 1;

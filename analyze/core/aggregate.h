@@ -42,6 +42,11 @@ struct OpAgg {
   uint64_t count = 0;
   uint64_t first_ns = 0;
   std::optional<int64_t> ret;  // last seen
+  // cap_check facts (format 1.5) and bind's netns value: see common::OperationFact.
+  int32_t cap = 0;
+  bool granted = false;
+  uint32_t stack_id = 0;
+  std::vector<int64_t> args, user_words, state;
 };
 
 // Outcomes of syscalls that contained a denied check, by syscall.

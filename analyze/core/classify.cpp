@@ -67,6 +67,11 @@ struct Acc {
   // A granted raw-socket check in a run whose socket facts come from cgroup
   // hooks: a refused ping socket it may be the fallback of is invisible there.
   bool raw_socket_unexplainable = false;
+  // Narrower alternatives (RuleSet::alternatives): granted checks of a broad
+  // capability in a syscall where the narrow one was denied (its fallback),
+  // and the narrow one's denied checks there, with the words that say why.
+  uint64_t fallback_granted = 0, narrow_served = 0;
+  std::set<std::string> fallback_why, narrow_why;
   std::optional<uint64_t> first_rel, last_rel;
   std::set<std::string> runs, exes;
   bool any_use = false, startup_all = true;
@@ -92,6 +97,13 @@ void add_hit(Acc& a, const RuleHit& h) {
     it->count += h.count;
     it->check_observed = it->check_observed || h.check_observed;
   }
+}
+
+// Whether one of FUNCTIONS is on the call path FRAMES (offsets stripped).
+bool on_path(const std::vector<std::string>& frames, const std::vector<std::string>& functions) {
+  for (const auto& f : frames)
+    if (std::find(functions.begin(), functions.end(), f) != functions.end()) return true;
+  return false;
 }
 
 struct StackInfo {
@@ -211,17 +223,18 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     // Call paths are shared by many checks: strip and match each once per run.
     std::unordered_map<uint32_t, StackInfo> stack_cache;
     std::unordered_map<uint64_t, const NoiseEntry*> noise_cache;
-    auto stack_of = [&](const CheckAgg& c) -> const StackInfo* {
-      if (c.stack_id == 0) return nullptr;
-      auto [it, fresh] = stack_cache.try_emplace(c.stack_id);
+    auto stack_by_id = [&](uint32_t id) -> const StackInfo* {
+      if (id == 0) return nullptr;
+      auto [it, fresh] = stack_cache.try_emplace(id);
       if (fresh) {
-        if (auto st = run.stacks.find(c.stack_id); st != run.stacks.end()) {
+        if (auto st = run.stacks.find(id); st != run.stacks.end()) {
           it->second.frames = strip_offsets(st->second);
           for (const auto& f : it->second.frames) it->second.key += f + "\n";
         }
       }
       return it->second.frames.empty() ? nullptr : &it->second;
     };
+    auto stack_of = [&](const CheckAgg& c) { return stack_by_id(c.stack_id); };
     auto path_noise = [&](const CheckAgg& c, const StackInfo& stack) {
       auto [it, fresh] = noise_cache.try_emplace((uint64_t{c.stack_id} << 8) | static_cast<uint8_t>(c.cap));
       if (fresh) it->second = cat.match(c.cap, stack.frames);
@@ -263,7 +276,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       if (p.file_caps) info.file_caps = p.file_caps;
       if (!info.exec_gain) info.exec_gain = exec_gain_of(p);
       info.capset_requested |= p.capset_requested;
-      for (const auto& op : p.ops) add_operation(info.operations, op);
+      for (const auto& op : p.ops)
+        if (op.kind != common::OpKind::cap_check) add_operation(info.operations, op);
       Scope* scopes[2] = {&ev.exes[exe], &ev.exes[""]};
 
       // Rule hits for the operations this image performed.
@@ -272,6 +286,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         int32_t syscall_nr;
         std::optional<bool> needed_target;
         bool impossible;
+        const std::vector<std::string>* frames;  // check rules: the kernel functions it is about
       };
       std::vector<SegHit> seg_hits;
       // Syscalls in which the image also did an operation no rule speaks for
@@ -286,26 +301,47 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         v.uid = op.uid;
         v.gid = op.gid;
         v.ret = op.ret;
+        v.args = op.args;
+        v.user_words = op.user_words;
+        v.pid = p.pid;
+        state_keys(op.state, v);
+        constexpr int32_t kNrPtrace = 101;  // x86_64
         if (op.kind == common::OpKind::ptrace_attach) v.descendant = run.is_descendant(static_cast<uint32_t>(op.a[0]), p.pid);
+        if (op.kind == common::OpKind::cap_check && op.syscall_nr == kNrPtrace && op.args.size() > 1)
+          v.descendant = run.is_descendant(static_cast<uint32_t>(op.args[1]), p.pid);
+        OpValues vt = v;  // under the target: its overlay wins over values recorded with the operation
+        if (use_target) vt.overlay = &opts.overlay;
+        const bool is_check = op.kind == common::OpKind::cap_check;
+        const StackInfo* op_stack = is_check ? stack_by_id(op.stack_id) : nullptr;
         bool ruled = false;
         for (const auto& rule : rules.rules) {
           if (!rule.evaluable || rule.operation != op.kind) continue;
+          if (is_check && (rule.cap != op.cap || !op_stack || !on_path(op_stack->frames, rule.frames))) continue;
           if (rule.applies && evaluate(*rule.applies, v, recorded, rules) != true) continue;
           ruled = true;
           RuleHit h;
           h.rule = rule.id;
-          h.operation = describe_operation(rule, v);
+          h.operation = describe_operation(rule, v, &rules);
           h.needed_recorded = evaluate(*rule.needed, v, recorded, rules);
-          h.needed_target = evaluate(*rule.needed, v, target, rules);
-          h.impossible_target = rule.impossible && evaluate(*rule.impossible, v, target, rules) == true;
+          h.needed_target = evaluate(*rule.needed, vt, target, rules);
+          h.impossible_target = rule.impossible && evaluate(*rule.impossible, vt, target, rules) == true;
           h.count = op.count;
           h.kernel_fact = rule.kernel;
+          h.remedy = rule.remedy;
+          if (op_stack)
+            for (const auto& f : op_stack->frames)
+              if (std::find(rule.frames.begin(), rule.frames.end(), f) != rule.frames.end()) {
+                h.frame = f;
+                break;
+              }
           for (auto key : rule.inputs) {
-            if (auto b = key.find("{a"); b != std::string::npos) {
-              const char* n = rlimit_name(v.a[key[b + 2] - '0']);
-              key = key.substr(0, b) + (n ? n : "?") + key.substr(key.find('}', b) + 1);
+            if (auto b = key.find('{'); b != std::string::npos) {
+              auto e = key.find('}', b);
+              auto res = op_field(std::string_view(key).substr(b + 1, e - b - 1), v);
+              const char* n = res ? rlimit_name(*res) : nullptr;
+              key = key.substr(0, b) + (n ? n : "?") + key.substr(e + 1);
             }
-            auto rv = recorded.get(key), tv = target.get(key);
+            auto rv = key_text(key, v, recorded), tv = key_text(key, vt, target);
             h.inputs.push_back(key + ": recorded " + fmt_value(rv) + (use_target && rv != tv ? ", target " + fmt_value(tv) : ""));
           }
           bool any_check = false;
@@ -314,7 +350,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               any_check = true;
               if (c.granted) h.check_observed = true;
             }
-          seg_hits.push_back({rule.cap, op.syscall_nr, h.needed_target, h.impossible_target});
+          seg_hits.push_back({rule.cap, op.syscall_nr, h.needed_target, h.impossible_target,
+                              is_check ? &rule.frames : nullptr});
           for (Scope* s : scopes) {
             Acc& a = s->caps[rule.cap];
             // A hit only becomes evidence for the capability when it says something:
@@ -330,8 +367,21 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
           }
         }
-        if (!ruled) unruled_syscalls.insert(op.syscall_nr);
+        // A check no rule speaks for is just a check, not another operation.
+        if (!ruled && !is_check) unruled_syscalls.insert(op.syscall_nr);
       }
+
+      // Narrower alternatives: a narrow capability denied and its broad
+      // fallback granted in the same syscall of this image.
+      std::map<std::pair<int, int32_t>, const Alternative*> served_broad, served_narrow;
+      for (const auto& alt : rules.alternatives)
+        for (const auto& n : p.checks)
+          if (n.cap == alt.narrow && !n.granted && n.syscall_nr >= 0)
+            for (const auto& b : p.checks)
+              if (b.cap == alt.broad && b.granted && b.syscall_nr == n.syscall_nr) {
+                served_broad[{alt.broad, n.syscall_nr}] = &alt;
+                served_narrow[{alt.narrow, n.syscall_nr}] = &alt;
+              }
 
       // The image's own sampled paths of a key come first; without any, the
       // run's (below).
@@ -379,6 +429,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         bool explained = false;
         for (const auto& h : seg_hits)
           if (h.cap == c.cap && h.syscall_nr == c.syscall_nr && c.syscall_nr >= 0) {
+            // A check rule speaks for checks on its kernel functions' paths
+            // (and for unsampled ones of the same syscall, which repeat them).
+            if (h.frames && stack && !on_path(stack->frames, *h.frames)) continue;
             explained = true;
             bool need = h.needed_target != false && !h.impossible;
             explained_needed = explained_needed.value_or(false) || need;
@@ -412,6 +465,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               a.noise_granted += c.count;
             } else if (explained) {
               (*explained_needed ? a.explained_needed : a.explained_not_needed) += c.count;
+            } else if (auto it = served_broad.find({c.cap, c.syscall_nr}); it != served_broad.end()) {
+              a.fallback_granted += c.count;
+              a.fallback_why.insert(cap_name(it->second->narrow) + " in " + syscall_name(c.syscall_nr) + " (" +
+                                    it->second->why + ")");
             } else {
               a.plain_granted += c.count;
               if (c.cap == kCapNetRaw && raw_fallback_nr && c.syscall_nr == *raw_fallback_nr)
@@ -429,6 +486,12 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             }
           } else {
             a.denied += c.count;
+            if (!noise)
+              if (auto it = served_narrow.find({c.cap, c.syscall_nr}); it != served_narrow.end()) {
+                a.narrow_served += c.count;
+                a.narrow_why.insert(syscall_name(c.syscall_nr) + ", where " + cap_name(it->second->broad) +
+                                    " (granted) stood in for it: " + it->second->why);
+              }
             if (noise) {
               a.noise_denied += c.count;
             } else {
@@ -542,6 +605,13 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
       f.reason += "; the socket facts come from cgroup hooks, which never see an ICMP datagram socket refused by "
                   "net.ipv4.ping_group_range: if this raw socket is a ping fallback, a wider ping_group_range "
                   "could make the capability unnecessary, but the trace cannot show it";
+  } else if (a.narrow_served && !a.explained_needed) {
+    // The operation went through on the broad fallback: this narrow
+    // capability is what it needs, although every check of it was denied.
+    const std::string hits = needing_hits(false);
+    f.category = hits.empty() ? Category::required : Category::conditional;
+    f.reason = "denied in " + join({a.narrow_why.begin(), a.narrow_why.end()}, "; ") +
+               "; grant this narrower capability instead" + (hits.empty() ? "" : "; needed because of " + hits);
   } else if (a.explained_needed) {
     f.category = Category::conditional;
     f.reason = "needed because of " + needing_hits(false);
@@ -549,6 +619,10 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
     f.category = Category::conditional;
     f.predicted = true;
     f.reason = "predicted by " + needing_hits(true) + "; the trace shows the operation but no check";
+  } else if (a.fallback_granted && !a.predicted) {
+    f.category = Category::not_needed;
+    f.reason = "granted only as the fallback of a narrower capability that was denied: " +
+               join({a.fallback_why.begin(), a.fallback_why.end()}, "; ") + "; grant that one instead";
   } else if (a.explained_not_needed) {
     f.category = Category::not_needed;
     std::vector<std::string> why;

@@ -97,6 +97,8 @@ struct RuleHit {
   bool check_observed = false;     // a check of the capability was recorded in that syscall
   uint64_t count = 0;              // how many times the trace shows this operation
   std::string kernel_fact;         // the kernel behaviour behind the rule
+  std::string remedy;              // the alternative to granting the capability
+  std::string frame;               // check rules: the kernel function on the call path that decided it
 };
 
 // A capability as seen in one scope: one executable, or merged over all.

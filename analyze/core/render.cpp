@@ -34,7 +34,9 @@ Json to_json(const RuleHit& h) {
               {"impossible_target", h.impossible_target},
               {"check_observed", h.check_observed},
               {"count", h.count},
-              {"kernel_fact", h.kernel_fact}};
+              {"kernel_fact", h.kernel_fact},
+              {"remedy", h.remedy},
+              {"frame", h.frame}};
 }
 
 Json to_json(const CapFinding& f) {
@@ -318,10 +320,32 @@ void cap_block(Text& t, const CapFinding& f, bool detail) {
   if (f.first_use_ns) head += "; first use +" + ms(*f.first_use_ns) + ", last +" + ms(*f.last_use_ns);
   t.line(head, 2, 6);
   t.line("why: " + f.reason, 4, 9);
+  // The alternative to the grant, next to the capability a rule made conditional.
+  if (f.category == Category::conditional) {
+    std::vector<std::string> seen;
+    for (const auto& h : f.rules)
+      if (!h.remedy.empty() && h.needed_target != false && std::find(seen.begin(), seen.end(), h.rule) == seen.end()) {
+        seen.push_back(h.rule);
+        t.line("remedy (" + h.rule + "): " + h.remedy, 4, 9);
+      }
+  }
   if (detail && !f.call_paths.empty()) {
-    const auto& p = f.call_paths.front();
+    // The path that holds the frame a rule decided on, shown down to that frame.
+    const CallPath* p = &f.call_paths.front();
+    std::string decided;
+    for (const auto& h : f.rules)
+      if (!h.frame.empty())
+        for (const auto& cp : f.call_paths)
+          if (decided.empty() && std::find(cp.frames.begin(), cp.frames.end(), h.frame) != cp.frames.end()) {
+            p = &cp;
+            decided = h.frame;
+          }
+    size_t shown = 6;
+    if (!decided.empty())
+      shown = std::max<size_t>(shown, static_cast<size_t>(std::find(p->frames.begin(), p->frames.end(), decided) -
+                                                          p->frames.begin()) + 1);
     std::string path;
-    for (size_t i = 0; i < p.frames.size() && i < 6; ++i) path += (i ? " <- " : "") + p.frames[i];
+    for (size_t i = 0; i < p->frames.size() && i < shown; ++i) path += (i ? " <- " : "") + p->frames[i];
     t.line("call path: " + path + (f.call_paths.size() > 1 ? " (+" + std::to_string(f.call_paths.size() - 1) + " more)" : ""), 4, 9);
   }
 }

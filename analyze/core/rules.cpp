@@ -60,11 +60,12 @@ class Parser {
     if (op == "<" || op == "<=" || op == ">" || op == ">=") return 4;
     if (op == "&") return 5;
     if (op == "+" || op == "-") return 6;
+    if (op == "*") return 7;
     return -1;
   }
   std::string peek_op() {
     skip_ws();
-    for (std::string_view op : {"||", "&&", "==", "!=", "<=", ">=", "<", ">", "&", "+", "-"})
+    for (std::string_view op : {"||", "&&", "==", "!=", "<=", ">=", "<", ">", "&", "+", "-", "*"})
       if (s_.substr(pos_, op.size()) == op) return std::string(op);
     return {};
   }
@@ -133,6 +134,15 @@ class Parser {
       --pos_;
     }
     if (ident.empty()) fail("unexpected '" + std::string(s_.substr(start)) + "'");
+    if (ident == "s32") {
+      // the low 32 bits as a signed int: an int argument in a 64-bit register
+      if (!eat("(")) fail("expected '(' after s32");
+      e->kind = Expr::Kind::unary;
+      e->name = "s32";
+      e->lhs = parse_binary(0);
+      if (!eat(")")) fail("missing ')'");
+      return e;
+    }
     if (ident == "rlimit_soft" || ident == "rlimit_hard") {
       if (!eat("(")) fail("expected '(' after " + ident);
       e->kind = Expr::Kind::rlimit;
@@ -154,7 +164,9 @@ class Parser {
       }
       return e;
     }
-    static const char* const kFields[] = {"a0", "a1", "a2", "a3", "uid", "gid", "ret", "descendant"};
+    static const char* const kFields[] = {"a0",   "a1",   "a2",   "a3",   "uid", "gid", "ret", "descendant", "nr",
+                                          "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "u0", "u1", "u2",
+                                          "u3",   "u4",   "u5",   "locked_vm", "pid"};
     for (const char* f : kFields)
       if (ident == f) {
         e->kind = Expr::Kind::field;
@@ -170,6 +182,26 @@ class Parser {
   size_t pos_ = 0;
 };
 
+// An operation field by name; unknown when the fact does not carry it.
+Val field_value(std::string_view n, const OpValues& op) {
+  auto indexed = [&](std::string_view prefix, const std::vector<int64_t>& v) -> std::optional<Val> {
+    if (n.size() != prefix.size() + 1 || n.substr(0, prefix.size()) != prefix) return std::nullopt;
+    size_t i = static_cast<size_t>(n.back() - '0');
+    return i < v.size() ? Val{v[i]} : Val{};
+  };
+  if (n.size() == 2 && n[0] == 'a') return op.a[n[1] - '0'];
+  if (auto v = indexed("arg", op.args)) return *v;
+  if (auto v = indexed("u", op.user_words)) return *v;
+  if (n == "uid") return op.uid;
+  if (n == "gid") return op.gid;
+  if (n == "ret") return op.ret;
+  if (n == "nr") return op.syscall_nr;
+  if (n == "locked_vm") return op.locked_vm;
+  if (n == "pid") return op.pid;
+  if (n == "descendant") return op.descendant ? Val{*op.descendant ? 1 : 0} : Val{};
+  return {};
+}
+
 Val eval(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set) {
   switch (e.kind) {
     case Expr::Kind::number: return e.number;
@@ -177,23 +209,18 @@ Val eval(const Expr& e, const OpValues& op, const Profile& profile, const RuleSe
       auto it = set.constants.find(e.name);
       return it == set.constants.end() ? Val{} : Val{it->second};
     }
-    case Expr::Kind::field:
-      if (e.name[0] == 'a') return op.a[e.name[1] - '0'];
-      if (e.name == "uid") return op.uid;
-      if (e.name == "gid") return op.gid;
-      if (e.name == "ret") return op.ret;
-      if (e.name == "descendant") return op.descendant ? Val{*op.descendant ? 1 : 0} : Val{};
-      return {};
-    case Expr::Kind::key: return profile.get_int(e.name, e.index);
+    case Expr::Kind::field: return field_value(e.name, op);
+    case Expr::Kind::key: return key_value(e.name, e.index, op, profile);
     case Expr::Kind::rlimit: {
       auto r = eval(*e.lhs, op, profile, set);
       const char* n = r ? rlimit_name(*r) : nullptr;
       if (!n) return {};
-      return profile.get_int(std::string("rlimit.") + n + "." + e.name);
+      return key_value(std::string("rlimit.") + n + "." + e.name, 0, op, profile);
     }
     case Expr::Kind::unary: {
       auto v = eval(*e.lhs, op, profile, set);
       if (!v) return {};
+      if (e.name == "s32") return static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(*v)));
       return e.name == "!" ? Val{*v == 0 ? 1 : 0} : Val{-*v};
     }
     case Expr::Kind::binary: {
@@ -219,6 +246,7 @@ Val eval(const Expr& e, const OpValues& op, const Profile& profile, const RuleSe
       if (o == "&") return *l & *r;
       if (o == "+") return *l + *r;
       if (o == "-") return *l - *r;
+      if (o == "*") return *l * *r;
       return {};
     }
   }
@@ -264,6 +292,46 @@ std::optional<common::OpKind> op_from_name(std::string_view n) {
 
 }  // namespace
 
+std::optional<int64_t> op_field(std::string_view name, const OpValues& op) { return field_value(name, op); }
+
+void state_keys(const std::vector<int64_t>& state, OpValues& op) {
+  using common::StateSlot;
+  auto at = [&](StateSlot s) -> std::optional<int64_t> {
+    auto i = static_cast<size_t>(s);
+    if (i >= state.size() || state[i] == common::kStateUnset) return std::nullopt;
+    return state[i];
+  };
+  // RLIM_INFINITY arrives as -1 (all ones): the profile reads it as INT64_MAX.
+  auto limit = [](int64_t v) { return v < 0 ? INT64_MAX : v; };
+  if (auto v = at(StateSlot::locked_vm)) op.locked_vm = *v;
+  if (auto v = at(StateSlot::memlock_soft)) op.at_op["rlimit.MEMLOCK.soft"] = limit(*v);
+  if (auto v = at(StateSlot::rtprio_soft)) op.at_op["rlimit.RTPRIO.soft"] = limit(*v);
+  if (auto v = at(StateSlot::nice_soft)) op.at_op["rlimit.NICE.soft"] = limit(*v);
+  if (auto v = at(StateSlot::mmap_min_addr)) op.at_op["vm.mmap_min_addr"] = *v;
+  if (auto v = at(StateSlot::port_start)) op.at_op["net.ipv4.ip_unprivileged_port_start"] = *v;
+  if (auto v = at(StateSlot::arg_rlimit_hard)) {
+    // x86_64: setrlimit(resource, ...) is 160, prlimit64(pid, resource, ...) 302
+    std::optional<int64_t> res = op.syscall_nr == 160 ? op_field("arg0", op) : op.syscall_nr == 302 ? op_field("arg1", op)
+                                                                                                   : std::nullopt;
+    if (const char* n = res ? rlimit_name(*res) : nullptr) op.at_op[std::string("rlimit.") + n + ".hard"] = limit(*v);
+  }
+}
+
+std::optional<int64_t> key_value(const std::string& key, size_t index, const OpValues& op, const Profile& profile) {
+  if (op.overlay && op.overlay->get(key)) return op.overlay->get_int(key, index);
+  if (index == 0)
+    if (auto it = op.at_op.find(key); it != op.at_op.end()) return it->second;
+  return profile.get_int(key, index);
+}
+
+std::optional<std::string> key_text(const std::string& key, const OpValues& op, const Profile& profile) {
+  if (op.overlay)
+    if (auto v = op.overlay->get(key)) return v;
+  if (auto it = op.at_op.find(key); it != op.at_op.end())
+    return it->second == INT64_MAX ? std::string("unlimited") : std::to_string(it->second);
+  return profile.get(key);
+}
+
 std::optional<bool> evaluate(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set) {
   auto v = eval(e, op, profile, set);
   if (!v) return std::nullopt;
@@ -272,8 +340,9 @@ std::optional<bool> evaluate(const Expr& e, const OpValues& op, const Profile& p
 
 RuleParse parse_rules(std::string_view text) {
   RuleParse out;
-  enum class Section { none, constants, rule } section = Section::none;
+  enum class Section { none, constants, rule, alternative } section = Section::none;
   Rule* cur = nullptr;
+  Alternative* alt = nullptr;
   std::map<std::string, std::pair<std::string, int>> exprs;  // per rule: key -> (text, line)
   auto finish = [&]() {
     if (!cur) return;
@@ -304,9 +373,18 @@ RuleParse parse_rules(std::string_view text) {
     if (line.front() == '[' && line.back() == ']') {
       finish();
       cur = nullptr;
+      if (alt && (alt->narrow < 0 || alt->broad < 0))
+        out.errors.push_back({alt->line, "alternative " + alt->id + ": needs narrow and broad"});
+      alt = nullptr;
       auto name = trim(line.substr(1, line.size() - 2));
       if (name == "constants") {
         section = Section::constants;
+      } else if (name.rfind("alternative ", 0) == 0) {
+        section = Section::alternative;
+        out.set.alternatives.push_back(Alternative{});
+        alt = &out.set.alternatives.back();
+        alt->id = std::string(trim(name.substr(12)));
+        alt->line = line_no;
       } else if (name.rfind("rule ", 0) == 0) {
         section = Section::rule;
         out.set.rules.push_back(Rule{});
@@ -336,8 +414,29 @@ RuleParse parse_rules(std::string_view text) {
         out.errors.push_back({line_no, "constant " + key + ": not an integer"});
       else
         out.set.constants[key] = v;
+    } else if (section == Section::alternative) {
+      if (key == "narrow" || key == "broad") {
+        auto c = cap_from_name(value);
+        if (!c) out.errors.push_back({line_no, "unknown capability '" + value + "'"});
+        else (key == "narrow" ? alt->narrow : alt->broad) = *c;
+      } else if (key == "why") {
+        alt->why = value;
+      } else {
+        out.errors.push_back({line_no, "unknown key '" + key + "'"});
+      }
     } else if (section == Section::rule) {
-      if (key == "operation") {
+      if (key == "check") {
+        // comma-separated kernel functions; the rule is about capability checks
+        cur->operation = common::OpKind::cap_check;
+        std::string_view rest = value;
+        while (!rest.empty()) {
+          auto c = rest.find(',');
+          auto f = trim(rest.substr(0, c));
+          if (!f.empty()) cur->frames.emplace_back(f);
+          rest = c == std::string_view::npos ? std::string_view{} : rest.substr(c + 1);
+        }
+        if (cur->frames.empty()) out.errors.push_back({line_no, "check: no kernel function"});
+      } else if (key == "operation") {
         auto k = op_from_name(value);
         if (!k) out.errors.push_back({line_no, "unknown operation '" + value + "'"});
         else cur->operation = *k;
@@ -365,6 +464,8 @@ RuleParse parse_rules(std::string_view text) {
     }
   }
   finish();
+  if (alt && (alt->narrow < 0 || alt->broad < 0))
+    out.errors.push_back({alt->line, "alternative " + alt->id + ": needs narrow and broad"});
   return out;
 }
 
@@ -373,7 +474,7 @@ const RuleSet& builtin_rules() {
   return set;
 }
 
-std::string describe_operation(const Rule& r, const OpValues& op) {
+std::string describe_operation(const Rule& r, const OpValues& op, const RuleSet* set) {
   std::string out;
   std::string_view d = r.describe.empty() ? common::to_string(r.operation) : std::string_view(r.describe);
   for (size_t i = 0; i < d.size(); ++i) {
@@ -381,10 +482,15 @@ std::string describe_operation(const Rule& r, const OpValues& op) {
       auto close = d.find('}', i);
       if (close != std::string_view::npos) {
         auto f = d.substr(i + 1, close - i - 1);
-        if (f.size() == 2 && f[0] == 'a' && f[1] >= '0' && f[1] <= '3') out += std::to_string(op.a[f[1] - '0']);
-        else if (f == "uid") out += std::to_string(op.uid);
-        else if (f == "gid") out += std::to_string(op.gid);
-        else out += std::string(f);
+        // a field, or an expression over fields and constants ("{u0 & U32}")
+        Val v = field_value(f, op);
+        if (!v && set) {
+          try {
+            v = eval(*Parser(f).parse(), op, Profile{}, *set);
+          } catch (const std::invalid_argument&) {
+          }
+        }
+        out += v ? std::to_string(*v) : "?";
         i = close;
         continue;
       }

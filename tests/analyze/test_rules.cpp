@@ -42,14 +42,30 @@ OpValues op(OpKind k, int64_t a0, int64_t a1 = 0, int64_t a2 = 0, int64_t a3 = 0
   return v;
 }
 
+// A cap_check fact: syscall NR with its argument registers and user words.
+OpValues chk(int32_t nr, std::vector<int64_t> args, std::vector<int64_t> user = {}) {
+  OpValues v;
+  v.kind = OpKind::cap_check;
+  v.syscall_nr = nr;
+  args.resize(6);
+  v.args = args;
+  v.user_words = user;
+  return v;
+}
+
 TEST(Rules, BuiltinTableParsesAndCoversTheDesignTable) {
   const auto& set = builtin_rules();
-  for (const char* id : {"bind_port", "ping_group", "dmesg_restrict", "kallsyms", "perf_kernel", "unprivileged_bpf",
-                         "yama_ptrace", "io_uring_disabled", "userfaultfd", "userns_clone", "mmap_min_addr",
-                         "pipe_max_size", "mqueue_limits", "memlock", "rtprio", "raise_hard_limit"})
+  for (const char* id : {"bind_port", "ping_group", "dmesg_restrict", "dmesg_restrict_kmsg", "kallsyms", "perf_kernel",
+                         "perf_cpu", "perf_task", "unprivileged_bpf", "yama_ptrace", "io_uring_disabled", "userfaultfd",
+                         "userns_clone", "mmap_min_addr", "protected_hardlinks", "pipe_max_size", "mqueue_limits",
+                         "memlock", "rtprio", "raise_hard_limit", "nice_limit"})
     EXPECT_TRUE(rule(id).evaluable) << id;
-  EXPECT_FALSE(rule("protected_hardlinks").evaluable);
-  for (const auto& r : set.rules) EXPECT_FALSE(r.kernel.empty()) << r.id;
+  for (const auto& r : set.rules) {
+    EXPECT_FALSE(r.kernel.empty()) << r.id;
+    EXPECT_FALSE(r.remedy.empty()) << r.id;
+    // every rule but the bind/socket ones decides a check on a named kernel function
+    if (r.operation == OpKind::cap_check) EXPECT_FALSE(r.frames.empty()) << r.id;
+  }
 }
 
 TEST(Rules, BindPort) {
@@ -75,13 +91,14 @@ TEST(Rules, PingGroup) {
 }
 
 TEST(Rules, DmesgRestrict) {
-  EXPECT_EQ(eval("dmesg_restrict", op(OpKind::syslog, 3), {{"kernel.dmesg_restrict", "1"}}).needed, true);
-  EXPECT_EQ(eval("dmesg_restrict", op(OpKind::syslog, 3), {{"kernel.dmesg_restrict", "0"}}).needed, false);
-  EXPECT_EQ(eval("dmesg_restrict", op(OpKind::syslog, 5 /*CLEAR*/), {}).applies, false);
+  EXPECT_EQ(eval("dmesg_restrict", chk(103, {3}), {{"kernel.dmesg_restrict", "1"}}).needed, true);
+  EXPECT_EQ(eval("dmesg_restrict", chk(103, {3}), {{"kernel.dmesg_restrict", "0"}}).needed, false);
+  EXPECT_EQ(eval("dmesg_restrict", chk(103, {5 /*CLEAR*/}), {}).applies, false);
+  EXPECT_EQ(eval("dmesg_restrict_kmsg", chk(257, {-100}), {{"kernel.dmesg_restrict", "1"}}).needed, true);
 }
 
 TEST(Rules, KallsymsNeedsBothSysctls) {
-  auto o = op(OpKind::open_sensitive, 1);
+  auto o = chk(257, {-100});
   EXPECT_EQ(eval("kallsyms", o, {{"kernel.kptr_restrict", "0"}, {"kernel.perf_event_paranoid", "1"}}).needed, false);
   EXPECT_EQ(eval("kallsyms", o, {{"kernel.kptr_restrict", "0"}, {"kernel.perf_event_paranoid", "2"}}).needed, true);
   EXPECT_EQ(eval("kallsyms", o, {{"kernel.kptr_restrict", "1"}, {"kernel.perf_event_paranoid", "-1"}}).needed, true);
@@ -93,21 +110,35 @@ TEST(Rules, KallsymsNeedsBothSysctls) {
 }
 
 TEST(Rules, PerfEventParanoid) {
-  EXPECT_EQ(eval("perf_kernel", op(OpKind::perf_event_open, 0, -1, 0, 0), {{"kernel.perf_event_paranoid", "2"}}).needed, true);
-  EXPECT_EQ(eval("perf_kernel", op(OpKind::perf_event_open, 0, -1, 0, 1), {}).applies, false);
-  EXPECT_EQ(eval("perf_cpu", op(OpKind::perf_event_open, -1, 0, 0, 1), {{"kernel.perf_event_paranoid", "1"}}).needed, true);
-  EXPECT_EQ(eval("perf_debian_restrict", op(OpKind::perf_event_open, 0), {{"kernel.perf_event_paranoid", "3"}}).needed, true);
-  EXPECT_EQ(eval("perf_debian_restrict", op(OpKind::perf_event_open, 0), {{"kernel.perf_event_paranoid", "2"}}).needed, false);
+  // perf_event_open(attr, pid, cpu, ...): int arguments arrive as 32 bits in a 64-bit register
+  const int64_t minus1 = 0xffffffff;
+  EXPECT_EQ(eval("perf_kernel", chk(298, {0, 0, minus1}, {1, 0, 0, 0, 0, 0}), {{"kernel.perf_event_paranoid", "2"}}).needed, true);
+  EXPECT_EQ(eval("perf_kernel", chk(298, {0, 0, minus1}, {1, 0, 0, 0, 0, 0x20 /*exclude_kernel*/}), {}).applies, false);
+  EXPECT_EQ(eval("perf_cpu", chk(298, {0, minus1, 0}), {{"kernel.perf_event_paranoid", "1"}}).needed, true);
+  EXPECT_EQ(eval("perf_cpu", chk(298, {0, 0, minus1}), {}).applies, false);
+  EXPECT_EQ(eval("perf_debian_restrict", chk(298, {0}), {{"kernel.perf_event_paranoid", "3"}}).needed, true);
+  EXPECT_EQ(eval("perf_debian_restrict", chk(298, {0}), {{"kernel.perf_event_paranoid", "2"}}).needed, false);
+  // perf_check_permission(): monitoring oneself never needs it, another task is kept
+  OpValues self = chk(298, {0, 0, minus1});
+  self.pid = 77;
+  EXPECT_EQ(eval("perf_task", self, {}).needed, false);
+  self.args[1] = 77;
+  EXPECT_EQ(eval("perf_task", self, {}).needed, false);
+  self.args[1] = 78;
+  EXPECT_EQ(eval("perf_task", self, {}).needed, true);
 }
 
 TEST(Rules, UnprivilegedBpf) {
-  EXPECT_EQ(eval("unprivileged_bpf", op(OpKind::bpf, 5), {{"kernel.unprivileged_bpf_disabled", "2"}}).needed, true);
-  EXPECT_EQ(eval("unprivileged_bpf", op(OpKind::bpf, 0), {{"kernel.unprivileged_bpf_disabled", "0"}}).needed, false);
-  EXPECT_EQ(eval("unprivileged_bpf", op(OpKind::bpf, 1 /*MAP_LOOKUP*/), {}).applies, false);
+  // bpf(cmd, attr, size): u0's low 32 bits are map_type / prog_type
+  EXPECT_EQ(eval("unprivileged_bpf", chk(321, {5}, {1 /*SOCKET_FILTER*/}), {{"kernel.unprivileged_bpf_disabled", "2"}}).needed, true);
+  EXPECT_EQ(eval("unprivileged_bpf", chk(321, {0}, {2 /*ARRAY*/}), {{"kernel.unprivileged_bpf_disabled", "0"}}).needed, false);
+  EXPECT_EQ(eval("unprivileged_bpf", chk(321, {0}, {0x400000002}), {}).applies, true);  // key_size in the high half
+  EXPECT_EQ(eval("unprivileged_bpf", chk(321, {0}, {7 /*STACK_TRACE: CAP_BPF regardless*/}), {}).applies, false);
+  EXPECT_EQ(eval("unprivileged_bpf", chk(321, {1 /*MAP_LOOKUP*/}), {}).applies, false);
 }
 
 TEST(Rules, YamaPtraceScope) {
-  OpValues o = op(OpKind::ptrace_attach, 1234, 16);
+  OpValues o = chk(101, {16 /*PTRACE_ATTACH*/, 1234});
   o.descendant = false;
   EXPECT_EQ(eval("yama_ptrace", o, {{"kernel.yama.ptrace_scope", "1"}}).needed, true);
   EXPECT_EQ(eval("yama_ptrace", o, {{"kernel.yama.ptrace_scope", "0"}}).needed, false);
@@ -118,36 +149,86 @@ TEST(Rules, YamaPtraceScope) {
   o.descendant.reset();
   EXPECT_EQ(eval("yama_ptrace", o, {{"kernel.yama.ptrace_scope", "1"}}).needed, std::nullopt);
   EXPECT_EQ(eval("yama_ptrace", o, {{"kernel.yama.ptrace_scope", "2"}}).needed, true);
+  EXPECT_EQ(eval("yama_ptrace", chk(101, {0 /*TRACEME*/}), {}).applies, false);
 }
 
 TEST(Rules, IoUringUserfaultfdUserns) {
-  OpValues o = op(OpKind::io_uring_setup, 8);
+  OpValues o = chk(425, {8});
   o.gid = 50;
   EXPECT_EQ(eval("io_uring_disabled", o, {{"kernel.io_uring_disabled", "1"}, {"kernel.io_uring_group", "-1"}}).needed, true);
   EXPECT_EQ(eval("io_uring_disabled", o, {{"kernel.io_uring_disabled", "1"}, {"kernel.io_uring_group", "50"}}).needed, false);
   EXPECT_EQ(eval("io_uring_disabled", o, {{"kernel.io_uring_disabled", "2"}}).impossible, true);
-  EXPECT_EQ(eval("userfaultfd", op(OpKind::userfaultfd, 0), {{"vm.unprivileged_userfaultfd", "0"}}).needed, true);
-  EXPECT_EQ(eval("userfaultfd", op(OpKind::userfaultfd, 1), {}).applies, false);
-  EXPECT_EQ(eval("userns_clone", op(OpKind::unshare_userns, 0x10000000), {{"kernel.unprivileged_userns_clone", "0"}}).needed, true);
-  EXPECT_EQ(eval("userns_clone", op(OpKind::unshare_userns, 0x10000000), {{"user.max_user_namespaces", "0"}}).impossible, true);
+  EXPECT_EQ(eval("userfaultfd", chk(323, {0}), {{"vm.unprivileged_userfaultfd", "0"}}).needed, true);
+  EXPECT_EQ(eval("userfaultfd", chk(323, {1}), {}).applies, false);
+  EXPECT_EQ(eval("userns_clone", chk(272, {0x10000000}), {{"kernel.unprivileged_userns_clone", "0"}}).needed, true);
+  EXPECT_EQ(eval("userns_clone", chk(272, {0x10000000}), {{"user.max_user_namespaces", "0"}}).impossible, true);
+  EXPECT_EQ(eval("userns_clone", chk(272, {0x20000 /*CLONE_NEWNS*/}), {}).applies, false);
 }
 
-TEST(Rules, MmapPipeMqueue) {
-  EXPECT_EQ(eval("mmap_min_addr", op(OpKind::mmap_low, 4096), {{"vm.mmap_min_addr", "65536"}}).needed, true);
-  EXPECT_EQ(eval("mmap_min_addr", op(OpKind::mmap_low, 4096), {{"vm.mmap_min_addr", "0"}}).needed, false);
-  EXPECT_EQ(eval("pipe_max_size", op(OpKind::set_pipe_size, 2 << 20), {{"fs.pipe-max-size", "1048576"}}).needed, true);
-  EXPECT_EQ(eval("pipe_max_size", op(OpKind::set_pipe_size, 65536), {{"fs.pipe-max-size", "1048576"}}).needed, false);
-  EXPECT_EQ(eval("mqueue_limits", op(OpKind::mq_open, 10, 8192), {{"fs.mqueue.msg_max", "10"}, {"fs.mqueue.msgsize_max", "8192"}}).needed, false);
-  EXPECT_EQ(eval("mqueue_limits", op(OpKind::mq_open, 11, 8192), {{"fs.mqueue.msg_max", "10"}, {"fs.mqueue.msgsize_max", "8192"}}).needed, true);
+TEST(Rules, MmapPipeMqueueHardlinks) {
+  EXPECT_EQ(eval("mmap_min_addr", chk(9, {4096}), {{"vm.mmap_min_addr", "65536"}}).needed, true);
+  EXPECT_EQ(eval("mmap_min_addr", chk(9, {4096}), {{"vm.mmap_min_addr", "0"}}).needed, false);
+  EXPECT_EQ(eval("pipe_max_size", chk(72, {3, 1031, 2 << 20}), {{"fs.pipe-max-size", "1048576"}}).needed, true);
+  EXPECT_EQ(eval("pipe_max_size", chk(72, {3, 1031, 65536}), {{"fs.pipe-max-size", "1048576"}}).needed, false);
+  // mq_open(name, flags, mode, attr): struct mq_attr {flags, maxmsg, msgsize, curmsgs}
+  EXPECT_EQ(eval("mqueue_limits", chk(240, {0, 64}, {0, 10, 8192}), {{"fs.mqueue.msg_max", "10"}, {"fs.mqueue.msgsize_max", "8192"}}).needed, false);
+  EXPECT_EQ(eval("mqueue_limits", chk(240, {0, 64}, {0, 11, 8192}), {{"fs.mqueue.msg_max", "10"}, {"fs.mqueue.msgsize_max", "8192"}}).needed, true);
+  EXPECT_EQ(eval("protected_hardlinks", chk(86, {0, 0}), {{"fs.protected_hardlinks", "1"}}).needed, true);
+  EXPECT_EQ(eval("protected_hardlinks", chk(86, {0, 0}), {{"fs.protected_hardlinks", "0"}}).needed, false);
 }
 
 TEST(Rules, Rlimits) {
-  EXPECT_EQ(eval("memlock", op(OpKind::mlock, 1 << 20), {{"rlimit.MEMLOCK.soft", "65536"}}).needed, true);
-  EXPECT_EQ(eval("memlock", op(OpKind::mlock, 1 << 20), {{"rlimit.MEMLOCK.soft", "unlimited"}}).needed, false);
-  EXPECT_EQ(eval("rtprio", op(OpKind::sched_setscheduler, 1, 50), {{"rlimit.RTPRIO.soft", "0"}}).needed, true);
-  EXPECT_EQ(eval("rtprio", op(OpKind::sched_setscheduler, 0, 0), {}).applies, false);  // SCHED_OTHER
-  EXPECT_EQ(eval("raise_hard_limit", op(OpKind::setrlimit, 7, 4096, 1 << 20), {{"rlimit.NOFILE.hard", "524288"}}).needed, true);
-  EXPECT_EQ(eval("raise_hard_limit", op(OpKind::setrlimit, 7, 4096, 4096), {{"rlimit.NOFILE.hard", "524288"}}).needed, false);
+  OpValues m = chk(149, {0, 1 << 20});
+  m.locked_vm = 0;
+  EXPECT_EQ(eval("memlock", m, {{"rlimit.MEMLOCK.soft", "1048576"}}).needed, false);
+  EXPECT_EQ(eval("memlock", m, {{"rlimit.MEMLOCK.soft", "65536"}}).needed, true);
+  EXPECT_EQ(eval("memlock", m, {{"rlimit.MEMLOCK.soft", "unlimited"}}).needed, false);
+  m.locked_vm = 1;  // a page already locked tips it over
+  EXPECT_EQ(eval("memlock", m, {{"rlimit.MEMLOCK.soft", "1048576"}}).needed, true);
+  EXPECT_EQ(eval("memlock", chk(149, {0, 4096}), {{"rlimit.MEMLOCK.soft", "0"}}).needed, true);
+  // sched_setscheduler(pid, policy, &param): priority in u0's low half
+  EXPECT_EQ(eval("rtprio", chk(144, {0, 1}, {0x3800000032}), {{"rlimit.RTPRIO.soft", "0"}}).needed, true);
+  EXPECT_EQ(eval("rtprio", chk(144, {0, 1}, {0x3800000032}), {{"rlimit.RTPRIO.soft", "50"}}).needed, false);
+  EXPECT_EQ(eval("rtprio", chk(144, {0, 0}), {}).applies, false);  // SCHED_OTHER
+  // prlimit64(pid, resource, &new, &old): the new hard limit is u1
+  EXPECT_EQ(eval("raise_hard_limit", chk(302, {0, 7}, {4096, 1 << 20}), {{"rlimit.NOFILE.hard", "524288"}}).needed, true);
+  EXPECT_EQ(eval("raise_hard_limit", chk(302, {0, 7}, {4096, 4096}), {{"rlimit.NOFILE.hard", "524288"}}).needed, false);
+  EXPECT_EQ(eval("raise_hard_limit", chk(160, {7}, {4096, 1 << 20}), {{"rlimit.NOFILE.hard", "524288"}}).needed, true);
+  // setpriority(which, who, nice): -5 as a 32-bit int
+  EXPECT_EQ(eval("nice_limit", chk(141, {0, 0, 0xfffffffb}), {{"rlimit.NICE.soft", "0"}}).needed, true);
+  EXPECT_EQ(eval("nice_limit", chk(141, {0, 0, 0xfffffffb}), {{"rlimit.NICE.soft", "25"}}).needed, false);
+}
+
+// What the kernel reported with a fact wins over the recorded snapshot, and
+// a target profile's own setting wins over both.
+TEST(Rules, ValuesAtTheOperationAndTheOverlay) {
+  OpValues b = op(OpKind::bind, 2, 80);
+  std::vector<int64_t> state(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
+  state[static_cast<size_t>(common::StateSlot::port_start)] = 0;
+  state_keys(state, b);
+  EXPECT_EQ(eval("bind_port", b, {{"net.ipv4.ip_unprivileged_port_start", "1024"}}).needed, false);
+  Profile overlay;
+  overlay.set("net.ipv4.ip_unprivileged_port_start", "1024");
+  b.overlay = &overlay;
+  EXPECT_EQ(eval("bind_port", b, {{"net.ipv4.ip_unprivileged_port_start", "1024"}}).needed, true);
+  // RLIM_INFINITY at the check reads as unlimited
+  OpValues m = chk(149, {0, 1 << 30});
+  m.locked_vm = 0;
+  state.assign(state.size(), common::kStateUnset);
+  state[static_cast<size_t>(common::StateSlot::memlock_soft)] = -1;
+  state_keys(state, m);
+  EXPECT_EQ(eval("memlock", m, {{"rlimit.MEMLOCK.soft", "65536"}}).needed, false);
+}
+
+TEST(Rules, NarrowerAlternativesAreData) {
+  const auto& alts = builtin_rules().alternatives;
+  ASSERT_EQ(alts.size(), 4u);
+  for (const auto& a : alts) {
+    EXPECT_EQ(a.broad, 21) << a.id;  // CAP_SYS_ADMIN
+    EXPECT_FALSE(a.why.empty()) << a.id;
+  }
+  auto p = parse_rules("[alternative x]\nnarrow = CAP_PERFMON\n[alternative y]\nbroad = CAP_NOPE\n");
+  EXPECT_EQ(p.errors.size(), 3u);  // x lacks broad; y: unknown capability, lacks both
 }
 
 TEST(RuleParser, ReportsErrorsWithLines) {

@@ -136,5 +136,43 @@ TEST(TraceEvolution, Format12TraceHasNoHookMisses) {
   EXPECT_EQ(v.trailer->losses, expected);
 }
 
+// 1.5 check context from a damaged or hostile writer: lists longer than a
+// fact can mean are cut to their bounds (6 argument registers, 16 user words,
+// 64 state slots), and a fact without lists reads as one with nothing recorded.
+TEST(TraceEvolution, CheckContextListsAreBounded) {
+  std::vector<uint8_t> out;
+  append(out, codec::preamble());
+  codec::FrameEncoder enc(3);
+  {
+    capnp::MallocMessageBuilder m;
+    codec::to_capnp(test::example_header(), m.initRoot<schema::Frame>().initHeader());
+    append(out, enc.encode(m));
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto b = m.initRoot<schema::Frame>().initBatch();
+    b.setSeq(0);
+    auto ops = b.initOperations(2);
+    ops[0].setKind(schema::OpKind::CAP_CHECK);
+    ops[0].setCap(14);
+    auto args = ops[0].initArgs(1000);
+    for (unsigned i = 0; i < 1000; ++i) args.set(i, i);
+    ops[0].initUserWords(100);
+    ops[0].initState(5000);
+    ops[1].setKind(schema::OpKind::CAP_CHECK);
+    append(out, enc.encode(m));
+  }
+  test::CollectingVisitor v;
+  const ReadResult r = read_trace_bytes(out, v);
+  EXPECT_EQ(r.status, ReadStatus::truncated);  // no trailer
+  ASSERT_EQ(v.operations.size(), 2u);
+  EXPECT_EQ(v.operations[0].kind, OpKind::cap_check);
+  EXPECT_EQ(v.operations[0].args, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(v.operations[0].user_words.size(), 16u);
+  EXPECT_EQ(v.operations[0].state.size(), 64u);
+  EXPECT_TRUE(v.operations[1].args.empty());
+  EXPECT_EQ(v.operations[1].state_at(StateSlot::memlock_soft), std::nullopt);
+}
+
 }  // namespace
 }  // namespace capaudit::common

@@ -67,7 +67,8 @@ enum OpKind {
   ioUringSetup @6; userfaultfd @7; unshareUserns @8; mmapLow @9; link @10;
   setPipeSize @11; mqOpen @12; mlock @13; schedSetscheduler @14; setrlimit @15;
   syslog @16; openSensitive @17;
-  keyctl @18;   # unknown to v1
+  capCheck @18;
+  keyctl @19;   # unknown to v1
 }
 
 struct OperationFact {
@@ -84,7 +85,13 @@ struct OperationFact {
   gid @10 :UInt32;
   hasRet @11 :Bool;
   ret @12 :Int64;
-  a4 @13 :Int64;   # unknown to v1
+  cap @13 :Int32;
+  granted @14 :Bool;
+  stackId @15 :UInt32;
+  args @16 :List(Int64);
+  userWords @17 :List(Int64);
+  state @18 :List(Int64);
+  a4 @19 :Int64;   # unknown to v1
 }
 
 struct EventBatch {

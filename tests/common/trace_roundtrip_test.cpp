@@ -399,3 +399,47 @@ TEST_F(TraceFile, ReportsMissingAndForeignFiles) {
 
 }  // namespace
 }  // namespace capaudit::common
+
+namespace capaudit::common {
+namespace {
+
+// 1.5: the context of a capability check and a bind's network namespace
+// value survive the round trip, unset state slots included.
+TEST(TraceRoundTrip, CheckContextFacts) {
+  OperationFact chk;
+  chk.time_ns = 2'000'000'100;
+  chk.pid = chk.tid = 100;
+  chk.kind = OpKind::cap_check;
+  chk.syscall_nr = 149;  // mlock
+  chk.cap = 14;
+  chk.granted = true;
+  chk.stack_id = 1;
+  chk.args = {0x7f0000000000, 16 << 20, 0, -1, 0, 0};
+  chk.user_words = {1, -2};
+  chk.state.assign(static_cast<size_t>(StateSlot::count), kStateUnset);
+  chk.state[static_cast<size_t>(StateSlot::locked_vm)] = 3;
+  chk.state[static_cast<size_t>(StateSlot::memlock_soft)] = 8 << 20;
+  chk.state[static_cast<size_t>(StateSlot::rtprio_soft)] = -1;  // RLIM_INFINITY
+  chk.uid = chk.gid = 0;
+  OperationFact bind = example_operation(0);
+  bind.state.assign(static_cast<size_t>(StateSlot::count), kStateUnset);
+  bind.state[static_cast<size_t>(StateSlot::port_start)] = 0;
+
+  TraceBuilder b;
+  b.header(test::example_header());
+  b.add(KernelStack{1, {"cap_capable+0x5", "do_mlock+0x40"}}).add(chk).add(bind);
+  Trailer t;
+  t.clean_shutdown = true;
+  CollectingVisitor v;
+  const ReadResult r = read_all(b.finish(t), v);
+  ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(v.operations, (std::vector<OperationFact>{chk, bind}));
+  ASSERT_EQ(v.operations.size(), 2u);
+  EXPECT_EQ(v.operations[0].state_at(StateSlot::memlock_soft), std::optional<int64_t>(8 << 20));
+  EXPECT_EQ(v.operations[0].state_at(StateSlot::port_start), std::nullopt);
+  EXPECT_EQ(v.operations[1].state_at(StateSlot::port_start), std::optional<int64_t>(0));
+  EXPECT_EQ(v.operations[1].state_at(StateSlot::locked_vm), std::nullopt);
+}
+
+}  // namespace
+}  // namespace capaudit::common

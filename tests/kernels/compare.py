@@ -228,6 +228,10 @@ def evaluate(results, kernels, scenarios, expect, opts_rules, inlined=(), count_
                                   set(reference_summary[scenario].get("operations", []))):
                                 problems.append(f"bind/socket facts {sorted(s.get('operations', []))}, native "
                                                 f"{sorted(reference_summary[scenario].get('operations', []))}")
+                            elif (bool(s.get("check_contexts")) !=
+                                  bool(reference_summary[scenario].get("check_contexts"))):
+                                problems.append(f"{s.get('check_contexts', 0)} check contexts, native "
+                                                f"{reference_summary[scenario].get('check_contexts', 0)}")
                             elif blind:
                                 note = "unseen (cap_capable inlined): " + ", ".join(
                                     f"{c.removeprefix('cap_')} via {f}" for c, f in sorted(blind.items()))

@@ -65,7 +65,16 @@ class Summary : public TraceVisitor {
   // The facts a re-evaluation needs, by what they say (not by time or source).
   void on_operations(std::span<const OperationFact> ops) override {
     for (const auto& o : ops) {
+      // check contexts follow the stack budget and the kernel's own paths: compared as checks, not facts
+      if (o.kind == OpKind::cap_check) {
+        ++check_contexts_;
+        continue;
+      }
       std::string key = std::string(to_string(o.kind)) + ":" + std::to_string(o.a0) + ":" + std::to_string(o.a1);
+      if (o.kind == OpKind::bind) {
+        auto ps = o.state_at(StateSlot::port_start);
+        key += ":ps" + (ps ? std::to_string(*ps) : std::string("?"));
+      }
       if (o.kind == OpKind::socket) key += ":" + std::to_string(o.a2);
       operations_.insert(key);
     }
@@ -92,6 +101,7 @@ class Summary : public TraceVisitor {
                 static_cast<unsigned long long>(execs_), static_cast<unsigned long long>(outcomes_),
                 trailer_.clean_shutdown ? "true" : "false");
     const auto& l = trailer_.losses;
+    std::printf(",\"check_contexts\":%llu", static_cast<unsigned long long>(check_contexts_));
     std::printf(",\"operations\":[");
     sep = "";
     for (const auto& o : operations_) {
@@ -147,6 +157,7 @@ class Summary : public TraceVisitor {
   uint64_t execs_ = 0;
   uint64_t outcomes_ = 0;
   std::set<std::string> operations_;
+  uint64_t check_contexts_ = 0;
 };
 
 }  // namespace

@@ -159,6 +159,78 @@ TEST(Decode, CapCheckWithStackAndDenied) {
   EXPECT_EQ(c.stack[2], 0xffffffff81000030);
 }
 
+// CAPAUDIT_CAP_HAS_CTX: the check's context becomes a cap_check fact with
+// the check's identity, the argument registers, the user words the kernel
+// read and every state slot; a record cut before the context is damage.
+TEST(Decode, CapCheckContextBecomesACapCheckFact) {
+  capaudit_cap_event e{};
+  e.hdr = hdr(CAPAUDIT_EV_CAP, sizeof(e));
+  e.hdr.time_ns = 77;
+  e.cap = 14;
+  e.syscall_nr = 149;
+  e.flags = CAPAUDIT_CAP_GRANTED | CAPAUDIT_CAP_HAS_CTX;
+  e.stack_bytes = 8;
+  e.stack[0] = 0xffffffff81000010;
+  for (int i = 0; i < 6; ++i) e.ctx.args[i] = 100 + i;
+  e.ctx.user[0] = 5;
+  e.ctx.user_words = 2;
+  for (int i = 0; i < CAPAUDIT_CTX_STATE; ++i) e.ctx.state[i] = CAPAUDIT_STATE_UNSET;
+  e.ctx.state[static_cast<int>(common::StateSlot::memlock_soft)] = 8 << 20;
+  e.ctx.euid = 1000;
+  e.ctx.egid = 50;
+  std::vector<uint64_t> aligned((sizeof(e) + 7) / 8);
+  std::memcpy(aligned.data(), &e, sizeof(e));
+  auto d = decode_event({reinterpret_cast<const uint8_t*>(aligned.data()), sizeof(e)});
+  ASSERT_TRUE(d);
+  auto& c = std::get<DecodedCheck>(*d);
+  ASSERT_TRUE(c.context);
+  const auto& f = *c.context;
+  EXPECT_EQ(f.kind, common::OpKind::cap_check);
+  EXPECT_EQ(f.time_ns, 77u);
+  EXPECT_EQ(f.cap, 14);
+  EXPECT_TRUE(f.granted);
+  EXPECT_EQ(f.syscall_nr, 149);
+  EXPECT_EQ(f.uid, 1000u);
+  EXPECT_EQ(f.gid, 50u);
+  EXPECT_EQ(f.args, (std::vector<int64_t>{100, 101, 102, 103, 104, 105}));
+  EXPECT_EQ(f.user_words, (std::vector<int64_t>{5, 0}));
+  EXPECT_EQ(f.state_at(common::StateSlot::memlock_soft), std::optional<int64_t>(8 << 20));
+  EXPECT_EQ(f.state_at(common::StateSlot::locked_vm), std::nullopt);
+
+  // without the flag there is no context, whatever the bytes say
+  e.flags = CAPAUDIT_CAP_GRANTED;
+  std::memcpy(aligned.data(), &e, sizeof(e));
+  auto plain = decode_event({reinterpret_cast<const uint8_t*>(aligned.data()), sizeof(e)});
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(std::get<DecodedCheck>(*plain).context);
+
+  // the flag on a record that ends before its context: a decode error
+  e.flags = CAPAUDIT_CAP_GRANTED | CAPAUDIT_CAP_HAS_CTX;
+  e.hdr.size = offsetof(capaudit_cap_event, ctx);
+  std::memcpy(aligned.data(), &e, sizeof(e));
+  EXPECT_FALSE(decode_event({reinterpret_cast<const uint8_t*>(aligned.data()), offsetof(capaudit_cap_event, ctx)}));
+  // user_words past the array are bounded
+  e.hdr.size = sizeof(e);
+  e.ctx.user_words = 1000;
+  std::memcpy(aligned.data(), &e, sizeof(e));
+  auto big = decode_event({reinterpret_cast<const uint8_t*>(aligned.data()), sizeof(e)});
+  ASSERT_TRUE(big);
+  EXPECT_EQ(std::get<DecodedCheck>(*big).context->user_words.size(), size_t{CAPAUDIT_CTX_USER_WORDS});
+}
+
+TEST(Decode, BindFactCarriesItsNamespacesPortStart) {
+  capaudit_op_event op{};
+  op.hdr = hdr(CAPAUDIT_EV_OP, sizeof(op));
+  op.kind = CAPAUDIT_OP_BIND;
+  op.a1 = 80;
+  op.port_start = 0;
+  auto f = std::get<common::OperationFact>(*decode_event(bytes_of(op)));
+  EXPECT_EQ(f.state_at(common::StateSlot::port_start), std::optional<int64_t>(0));
+  op.port_start = CAPAUDIT_STATE_UNSET;
+  f = std::get<common::OperationFact>(*decode_event(bytes_of(op)));
+  EXPECT_TRUE(f.state.empty());
+}
+
 TEST(Decode, SynthesizedFlagIsKeptApartFromTheVerdict) {
   capaudit_cap_event e{};
   const size_t small = offsetof(capaudit_cap_event, stack);

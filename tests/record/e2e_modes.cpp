@@ -178,9 +178,10 @@ TEST(Denied, AsAnotherUserTheCheckIsDeniedAndTheOutcomeRecorded) {
   // --user: outcomes from the start; the bind fact (cgroup program, before the
   // port check) has the ids but no return value.
   EXPECT_EQ(r.trace.header.outcome_tracking, common::OutcomeTracking::from_start);
-  ASSERT_EQ(r.trace.operations.size(), 1u);
-  EXPECT_EQ(r.trace.operations[0].uid, 65534u);
-  EXPECT_FALSE(r.trace.operations[0].ret.has_value());
+  const auto facts = r.trace.facts();
+  ASSERT_EQ(facts.size(), 1u);
+  EXPECT_EQ(facts[0].uid, 65534u);
+  EXPECT_FALSE(facts[0].ret.has_value());
 }
 
 TEST(Denied, WithCapsNoneSetuidToSelfSucceedsAfterADeniedCheck) {

@@ -104,8 +104,9 @@ TEST_P(FactsTest, BindRecordsPortFamilyTypeAndResult) {
   auto r = record_with_facts("bind-udp6-80", "bindfact");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
   expect_source(r);
-  ASSERT_EQ(r.trace.operations.size(), 1u);
-  const auto& op = r.trace.operations[0];
+  const auto facts = r.trace.facts();
+  ASSERT_EQ(facts.size(), 1u);
+  const auto& op = facts[0];
   EXPECT_EQ(op.kind, common::OpKind::bind);
   EXPECT_EQ(op.a0, AF_INET6);
   EXPECT_EQ(op.a1, 80);
@@ -124,8 +125,9 @@ TEST_P(FactsTest, RawSocketRecordsTheTriple) {
   CAPAUDIT_REQUIRE_ROOT();
   auto r = record_with_facts("raw-socket", "rawfact");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
-  ASSERT_EQ(r.trace.operations.size(), 1u);
-  const auto& op = r.trace.operations[0];
+  const auto facts = r.trace.facts();
+  ASSERT_EQ(facts.size(), 1u);
+  const auto& op = facts[0];
   EXPECT_EQ(op.kind, common::OpKind::socket);
   EXPECT_EQ(op.a0, AF_INET);
   EXPECT_EQ(op.a1 & 0xf, SOCK_RAW);
@@ -144,11 +146,12 @@ TEST_P(FactsTest, IcmpSocketIsRecordedWithoutAnyCheck) {
   // a socket the kernel created, so a refused one is absent (documented).
   const bool created = r.run.exit_code() == 0;
   if (!from_sys_exit() && !created) {
-    EXPECT_TRUE(r.trace.operations.empty());
+    EXPECT_TRUE(r.trace.facts().empty());
     return;
   }
-  ASSERT_EQ(r.trace.operations.size(), 1u);
-  const auto& op = r.trace.operations[0];
+  const auto facts = r.trace.facts();
+  ASSERT_EQ(facts.size(), 1u);
+  const auto& op = facts[0];
   EXPECT_EQ(op.kind, common::OpKind::socket);
   EXPECT_EQ(op.a1 & 0xf, SOCK_DGRAM);
   EXPECT_EQ(op.a2, IPPROTO_ICMP);

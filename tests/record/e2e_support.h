@@ -55,6 +55,13 @@ struct Trace : common::TraceVisitor {
 
   // The pid that exec'd first: the command the recorder started.
   uint32_t target_pid() const { return execs.empty() ? 0 : execs.front().pid; }
+  // The operation facts (bind, socket), without the checks' contexts (cap_check, format 1.5).
+  std::vector<common::OperationFact> facts() const {
+    std::vector<common::OperationFact> out;
+    for (const auto& o : operations)
+      if (o.kind != common::OpKind::cap_check) out.push_back(o);
+    return out;
+  }
   std::vector<common::CapCheck> checks_of(int cap) const {
     std::vector<common::CapCheck> out;
     for (const auto& c : checks)

@@ -1,0 +1,289 @@
+// Every sysctl/rlimit rule on a real recording on this kernel: a small real
+// workload (a standard tool, or tests/rules/workload.c) is recorded as root,
+// and the analyzer must (1) classify the capability `conditional` with the
+// rule, the value the kernel held at the check and the operation, and (2)
+// call it `not_needed` under a profile that lifts the gate. Rules this kernel
+// cannot produce (Yama, CAP_SYS_RESOURCE outside the bounding set, Debian-only
+// knobs) are checked as far as it goes: the fact is recorded with its value.
+#include <linux/capability.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "analyze/core/aggregate.h"
+#include "analyze/core/classify.h"
+#include "analyze/core/profile.h"
+#include "tests/record/e2e_support.h"
+
+namespace capaudit::test {
+namespace {
+
+using analyze::Category;
+
+std::string workload() { return CAPAUDIT_RULES_WORKLOAD; }
+
+const analyze::CapFinding* find_cap(const std::vector<analyze::CapFinding>& caps, int cap) {
+  for (const auto& c : caps)
+    if (c.cap == cap) return &c;
+  return nullptr;
+}
+
+analyze::Report report_under(const analyze::RunAggregate& run, const std::vector<std::string>& overlay) {
+  analyze::ClassifyOptions o;
+  for (const auto& kv : overlay) {
+    auto err = analyze::parse_sysctl_flag(kv, o.overlay);
+    EXPECT_FALSE(err) << kv;
+  }
+  return analyze::classify({run}, o);
+}
+
+// Writes a sysctl for the duration of a test and puts the old value back.
+class SysctlGuard {
+ public:
+  SysctlGuard(std::string path, const std::string& value) : path_(std::move(path)), old_(read_sysctl(path_)) {
+    std::ofstream(path_) << value;
+  }
+  ~SysctlGuard() { std::ofstream(path_) << old_; }
+
+ private:
+  std::string path_, old_;
+};
+
+struct RuleCase {
+  const char* name;
+  std::vector<std::string> cmd;  // "@W" = the workload program, "@H" = the recorder tests' helper
+  int cap;
+  const char* rule;
+  const char* recorded;           // a substring of the hit's inputs or operation: the value at the check
+  std::vector<std::string> lift;  // --sysctl values under which the rule says not needed
+  const char* sysctl = nullptr;   // set this sysctl (path=value) while recording
+  void (*prepare)() = nullptr;    // before recording, not recorded
+};
+
+// One directory per case: ctest runs the cases in parallel.
+void prepare_link_source(const std::string& dir, mode_t mode) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string src = dir + "/src";
+  std::ofstream(src) << "x";
+  ASSERT_EQ(chown(src.c_str(), 65534, 65534), 0);  // before chmod: chown clears setuid
+  ASSERT_EQ(chmod(src.c_str(), mode), 0);
+}
+// A setuid file of another user: no safe hardlink source, not the caller's.
+void prepare_link_setuid() { prepare_link_source("/tmp/capaudit-rules-link-setuid", 04755); }
+// Another user's regular file that only CAP_DAC_OVERRIDE lets root write.
+void prepare_link_regular() { prepare_link_source("/tmp/capaudit-rules-link-regular", 0644); }
+
+std::ostream& operator<<(std::ostream& os, const RuleCase& c) { return os << c.name; }
+
+std::string hit_text(const analyze::RuleHit& h) {
+  std::string s = h.operation;
+  for (const auto& i : h.inputs) s += " | " + i;
+  return s;
+}
+
+class RuleTest : public ::testing::TestWithParam<RuleCase> {};
+
+TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const RuleCase& c = GetParam();
+  std::vector<std::string> cmd;
+  for (const auto& a : c.cmd) cmd.push_back(a == "@W" ? workload() : a == "@H" ? std::string(helper_path()) : a);
+  if (c.prepare) c.prepare();
+  std::optional<SysctlGuard> guard;
+  if (c.sysctl) {
+    std::string s = c.sysctl;
+    guard.emplace(s.substr(0, s.find('=')), s.substr(s.find('=') + 1));
+  }
+  auto r = record({}, cmd, c.name);
+  guard.reset();
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  auto run = analyze::load_trace(r.path);
+
+  // 1. conditional, with the rule, the recorded value and the operation
+  auto rep = report_under(run, {});
+  const auto* f = find_cap(rep.caps, c.cap);
+  ASSERT_NE(f, nullptr) << c.name << ": no finding for cap " << c.cap;
+  EXPECT_EQ(f->category, Category::conditional) << f->reason;
+  auto hit = std::find_if(f->rules.begin(), f->rules.end(), [&](const auto& h) { return h.rule == c.rule; });
+  ASSERT_NE(hit, f->rules.end()) << f->reason;
+  EXPECT_EQ(hit->needed_recorded, std::optional<bool>(true)) << hit_text(*hit);
+  EXPECT_TRUE(hit->check_observed);
+  EXPECT_NE(hit_text(*hit).find(c.recorded), std::string::npos) << hit_text(*hit);
+  EXPECT_FALSE(hit->remedy.empty());
+  const auto& rules = analyze::builtin_rules().rules;
+  const auto rule = std::find_if(rules.begin(), rules.end(), [&](const auto& x) { return x.id == c.rule; });
+  ASSERT_NE(rule, rules.end());
+  if (!rule->frames.empty()) EXPECT_NE(std::find(rule->frames.begin(), rule->frames.end(), hit->frame), rule->frames.end());
+  EXPECT_TRUE(f->recommended);
+
+  // 2. the same trace under a profile that lifts the gate
+  auto lifted = report_under(run, c.lift);
+  const auto* g = find_cap(lifted.caps, c.cap);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->category, Category::not_needed) << g->reason;
+  EXPECT_FALSE(g->recommended);
+  std::filesystem::remove(r.path);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ThisKernel, RuleTest,
+    ::testing::Values(
+        RuleCase{"bind80", {"@H", "bind-tcp4-80"}, CAP_NET_BIND_SERVICE, "bind_port",
+                 "net.ipv4.ip_unprivileged_port_start: recorded 1024", {"net.ipv4.ip_unprivileged_port_start=0"}},
+        RuleCase{"kallsyms", {"head", "-1", "/proc/kallsyms"}, CAP_SYSLOG, "kallsyms", "kernel.perf_event_paranoid: recorded 2",
+                 {"kernel.perf_event_paranoid=1"}, "/proc/sys/kernel/kptr_restrict=0"},
+        RuleCase{"dmesg", {"dmesg"}, CAP_SYSLOG, "dmesg_restrict_kmsg", "kernel.dmesg_restrict: recorded 1",
+                 {"kernel.dmesg_restrict=0"}, "/proc/sys/kernel/dmesg_restrict=1"},
+        RuleCase{"mlock", {"@W", "mlock"}, CAP_IPC_LOCK, "memlock", "rlimit.MEMLOCK.soft: recorded 8388608",
+                 {"rlimit.MEMLOCK.soft=unlimited"}},
+        RuleCase{"chrt", {"chrt", "-f", "1", "true"}, CAP_SYS_NICE, "rtprio", "priority 1",
+                 {"rlimit.RTPRIO.soft=99"}},
+        RuleCase{"nice", {"nice", "-n", "-5", "true"}, CAP_SYS_NICE, "nice_limit", "nice -5",
+                 {"rlimit.NICE.soft=40"}},
+        RuleCase{"perf", {"@W", "perf"}, CAP_PERFMON, "perf_kernel", "kernel.perf_event_paranoid: recorded 2",
+                 {"kernel.perf_event_paranoid=1"}},
+        RuleCase{"bpf", {"@W", "bpf"}, CAP_BPF, "unprivileged_bpf", "kernel.unprivileged_bpf_disabled: recorded 2",
+                 {"kernel.unprivileged_bpf_disabled=0"}},
+        RuleCase{"userfaultfd", {"@W", "userfaultfd"}, CAP_SYS_PTRACE, "userfaultfd",
+                 "vm.unprivileged_userfaultfd: recorded 0", {"vm.unprivileged_userfaultfd=1"}},
+        RuleCase{"io_uring", {"@W", "io_uring"}, CAP_SYS_ADMIN, "io_uring_disabled", "kernel.io_uring_disabled: recorded 1",
+                 {"kernel.io_uring_disabled=0"}, "/proc/sys/kernel/io_uring_disabled=1"},
+        RuleCase{"mmap_low", {"@W", "mmap-low"}, CAP_SYS_RAWIO, "mmap_min_addr", "vm.mmap_min_addr: recorded 4096",
+                 {"vm.mmap_min_addr=0"}},
+        RuleCase{"link_other", {"ln", "/tmp/capaudit-rules-link-setuid/src", "/tmp/capaudit-rules-link-setuid/dst"}, CAP_FOWNER,
+                 "protected_hardlinks", "fs.protected_hardlinks: recorded 1", {"fs.protected_hardlinks=0"},
+                 "/proc/sys/fs/protected_hardlinks=1", prepare_link_setuid},
+        RuleCase{"link_regular", {"ln", "/tmp/capaudit-rules-link-regular/src", "/tmp/capaudit-rules-link-regular/dst"},
+                 CAP_DAC_OVERRIDE, "protected_hardlinks_dac", "fs.protected_hardlinks: recorded 1",
+                 {"fs.protected_hardlinks=0"}, "/proc/sys/fs/protected_hardlinks=1", prepare_link_regular}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// CAP_SYS_RESOURCE is outside this machine's bounding set: the kernel denies
+// the check, so the capability is denied_only here (a denied check is never
+// recommended) and the rule's own proof is left to the qemu guests. What this
+// kernel can show: the check's context is recorded with the deciding value
+// and the rule evaluates it.
+TEST(RuleDenied, SysResourceRulesRecordTheirValueEvenWhereTheCheckIsDenied) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (has_effective_cap(CAP_SYS_RESOURCE)) GTEST_SKIP() << "CAP_SYS_RESOURCE is granted here: RuleTest covers it";
+  struct Case {
+    const char* op;
+    const char* rule;
+    const char* value;
+  };
+  for (const Case& c : {Case{"pipe", "pipe_max_size", "F_SETPIPE_SZ to 4194304 bytes"},
+                        Case{"raise-hard", "raise_hard_limit", "rlimit.NOFILE.hard: recorded"}}) {
+    auto r = record({}, {workload(), c.op}, c.op);
+    ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+    auto rep = report_under(analyze::load_trace(r.path), {});
+    const auto* f = find_cap(rep.caps, CAP_SYS_RESOURCE);
+    ASSERT_NE(f, nullptr) << c.op;
+    EXPECT_EQ(f->category, Category::denied_only) << f->reason;
+    auto hit = std::find_if(f->rules.begin(), f->rules.end(), [&](const auto& h) { return h.rule == c.rule; });
+    ASSERT_NE(hit, f->rules.end()) << c.op;
+    EXPECT_EQ(hit->needed_recorded, std::optional<bool>(true)) << hit_text(*hit);
+    EXPECT_NE(hit_text(*hit).find(c.value), std::string::npos) << hit_text(*hit);
+    std::filesystem::remove(r.path);
+  }
+}
+
+// Narrower alternatives on a real recording: without CAP_PERFMON (dropped
+// from the bounding set) perfmon_capable() falls back to CAP_SYS_ADMIN and
+// perf_event_open succeeds. The report recommends CAP_PERFMON and says why
+// CAP_SYS_ADMIN is not needed; likewise CAP_BPF for bpf().
+TEST(RuleAlternatives, NarrowDeniedAndSysAdminGrantedRecommendsTheNarrowOne) {
+  CAPAUDIT_REQUIRE_ROOT();
+  struct Case {
+    const char* drop;
+    const char* op;
+    int narrow;
+  };
+  for (const Case& c : {Case{"-perfmon", "perf", CAP_PERFMON}, Case{"-bpf", "bpf", CAP_BPF}}) {
+    auto r = record({}, {"setpriv", "--bounding-set", c.drop, "--", workload(), c.op}, c.op);
+    ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    auto rep = report_under(analyze::load_trace(r.path), {});
+    const analyze::ExecutableFindings* w = nullptr;
+    for (const auto& e : rep.executables)
+      if (e.path == workload()) w = &e;
+    ASSERT_NE(w, nullptr);
+    const auto* narrow = find_cap(w->caps, c.narrow);
+    ASSERT_NE(narrow, nullptr) << c.op;
+    EXPECT_TRUE(narrow->recommended) << narrow->reason;
+    EXPECT_NE(narrow->reason.find("grant this narrower capability instead"), std::string::npos) << narrow->reason;
+    EXPECT_EQ(narrow->granted, 0u);  // every check of it was denied
+    const auto* admin = find_cap(w->caps, CAP_SYS_ADMIN);
+    ASSERT_NE(admin, nullptr);
+    EXPECT_EQ(admin->category, Category::not_needed) << admin->reason;
+    EXPECT_NE(admin->reason.find("fallback"), std::string::npos) << admin->reason;
+    std::filesystem::remove(r.path);
+  }
+}
+
+const common::OperationFact* bind_fact(const Trace& t, int64_t port) {
+  for (const auto& o : t.operations)
+    if (o.kind == common::OpKind::bind && o.a1 == port) return &o;
+  return nullptr;
+}
+
+// `unshare -n` with the port start lowered inside: the bind is judged by the
+// namespace it ran in (no check happened there), not by the host's 1024; a
+// stricter profile still predicts the capability.
+TEST(RuleNamespaces, BindInANetnsThatLoweredThePortStartIsJudgedByThatNetns) {
+  CAPAUDIT_REQUIRE_ROOT();
+  ASSERT_EQ(read_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start"), "1024") << "the host must keep the default";
+  auto r = record({}, {"unshare", "-n", "sh", "-c",
+                       "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start && exec " + std::string(helper_path()) +
+                           " bind-tcp4-80"},
+                  "netns");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  const auto* f = bind_fact(r.trace, 80);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->state_at(common::StateSlot::port_start), std::optional<int64_t>(0));
+  EXPECT_TRUE(r.trace.checks_of(CAP_NET_BIND_SERVICE).empty());  // the kernel made none
+
+  auto run = analyze::load_trace(r.path);
+  auto rep = report_under(run, {});
+  const auto* c = find_cap(rep.caps, CAP_NET_BIND_SERVICE);
+  EXPECT_TRUE(c == nullptr || !c->recommended) << (c ? c->reason : "");
+  auto strict = report_under(run, {"net.ipv4.ip_unprivileged_port_start=1024"});
+  c = find_cap(strict.caps, CAP_NET_BIND_SERVICE);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->category, Category::conditional);
+  EXPECT_TRUE(c->predicted);
+  std::filesystem::remove(r.path);
+}
+
+// A command that enters a user namespace (and a network namespace it owns):
+// its bind to port 80 is checked against that namespace, where it is root;
+// the capability is reported per namespace and grants nothing on the host.
+TEST(RuleNamespaces, ACommandInItsOwnUserNamespaceNeedsNothingOnTheHost) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {"unshare", "-U", "-r", "-n", helper_path(), "bind-tcp4-80"}, "userns");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  const auto checks = r.trace.checks_of(CAP_NET_BIND_SERVICE);
+  ASSERT_FALSE(checks.empty());
+  EXPECT_NE(checks.front().target_userns_inum, r.trace.header.init_userns_inum);
+  const auto* f = bind_fact(r.trace, 80);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->state_at(common::StateSlot::port_start), std::optional<int64_t>(1024));  // the new netns's default
+
+  auto rep = report_under(analyze::load_trace(r.path), {});
+  const auto* host = find_cap(rep.caps, CAP_NET_BIND_SERVICE);
+  EXPECT_TRUE(host == nullptr || !host->recommended);
+  bool in_ns = false;
+  for (const auto& ns : rep.namespaces) in_ns |= find_cap(ns.caps, CAP_NET_BIND_SERVICE) != nullptr;
+  EXPECT_TRUE(in_ns);
+  std::filesystem::remove(r.path);
+}
+
+}  // namespace
+}  // namespace capaudit::test

@@ -1,0 +1,157 @@
+/*
+ * Small real workloads for the sysctl/rlimit rules (tests/rules): each
+ * subcommand makes one operation whose capability need a rule decides, the
+ * way a program would, and exits 0 when the kernel let it through.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "%s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+/* mlock 16 MiB under an 8 MiB RLIMIT_MEMLOCK */
+static int op_mlock(void)
+{
+	struct rlimit r = {8 << 20, 8 << 20};
+	size_t len = 16 << 20;
+	void *p;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &r))
+		return fail("setrlimit");
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap");
+	if (mlock(p, len))
+		return fail("mlock");
+	return 0;
+}
+
+/* a software event on this process, kernel included */
+static int op_perf(void)
+{
+	struct perf_event_attr a;
+	long fd;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_TASK_CLOCK;
+	fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+	if (fd < 0)
+		return fail("perf_event_open");
+	return 0;
+}
+
+/* an array map: a type unprivileged users may create when bpf is allowed them */
+static int op_bpf(void)
+{
+	union bpf_attr a;
+	long fd;
+
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_ARRAY;
+	a.key_size = 4;
+	a.value_size = 8;
+	a.max_entries = 1;
+	fd = syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof(a));
+	if (fd < 0)
+		return fail("bpf");
+	return 0;
+}
+
+/* userfaultfd that also handles kernel faults (no UFFD_USER_MODE_ONLY) */
+static int op_userfaultfd(void)
+{
+	long fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0)
+		return fail("userfaultfd");
+	return 0;
+}
+
+static int op_io_uring(void)
+{
+	char params[120];
+	long fd;
+
+	memset(params, 0, sizeof(params));
+	fd = syscall(425 /* io_uring_setup */, 4, params);
+	if (fd < 0)
+		return fail("io_uring_setup");
+	return 0;
+}
+
+/* a fixed mapping below vm.mmap_min_addr */
+static int op_mmap_low(void)
+{
+	void *p = mmap((void *)0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (p == MAP_FAILED)
+		return fail("mmap");
+	munmap(p, 4096);
+	return 0;
+}
+
+/* F_SETPIPE_SZ beyond fs.pipe-max-size */
+static int op_pipe(void)
+{
+	int p[2];
+
+	if (pipe(p))
+		return fail("pipe");
+	if (fcntl(p[0], F_SETPIPE_SZ, 4 << 20) < 0)
+		return fail("F_SETPIPE_SZ");
+	return 0;
+}
+
+/* raise RLIMIT_NOFILE's hard limit */
+static int op_raise_hard(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return fail("getrlimit");
+	r.rlim_max += 16;
+	if (r.rlim_cur > r.rlim_max)
+		r.rlim_cur = r.rlim_max;
+	if (prlimit(0, RLIMIT_NOFILE, &r, NULL))
+		return fail("prlimit");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(op, "mlock"))
+		return op_mlock();
+	if (!strcmp(op, "perf"))
+		return op_perf();
+	if (!strcmp(op, "bpf"))
+		return op_bpf();
+	if (!strcmp(op, "userfaultfd"))
+		return op_userfaultfd();
+	if (!strcmp(op, "io_uring"))
+		return op_io_uring();
+	if (!strcmp(op, "mmap-low"))
+		return op_mmap_low();
+	if (!strcmp(op, "pipe"))
+		return op_pipe();
+	if (!strcmp(op, "raise-hard"))
+		return op_raise_hard();
+	fprintf(stderr, "usage: %s mlock|perf|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard\n", argv[0]);
+	return 2;
+}
