@@ -26,8 +26,8 @@ inline constexpr uint32_t kContainerVersion = 1;
 inline constexpr size_t kPreambleSize = 16;
 inline constexpr uint32_t kFormatMajor = 1;
 // 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses;
-// 1.4: CapCheckColumns.timeSpreadNs
-inline constexpr uint32_t kFormatMinor = 4;
+// 1.4: CapCheckColumns.timeSpreadNs; 1.5: CapCheckColumns.checkedCred/checkedEuid
+inline constexpr uint32_t kFormatMinor = 5;
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
@@ -92,6 +92,8 @@ struct CheckColumns {
   capnp::List<uint64_t>::Reader target_userns_inum;
   capnp::List<uint32_t>::Reader stack_id;
   capnp::List<uint64_t>::Reader time_spread_ns;
+  capnp::List<uint8_t>::Reader checked_cred;
+  capnp::List<uint32_t>::Reader checked_euid;
 };
 // Throws on malformed columns.
 CheckColumns open_columns(schema::CapCheckColumns::Reader r);
