@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 8
+#define CAPAUDIT_BPF_ABI_VERSION 9
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 #define CAPAUDIT_FILENAME_LEN 256
@@ -63,6 +63,15 @@ enum capaudit_counter {
  * batch was sent, the latest any of them can have.
  */
 #define CAPAUDIT_CAP_UNTIMED 0x10
+/*
+ * Whose credentials were checked: the hook's cred argument is not the task's
+ * own (task->real_cred) — the kernel installed others with override_creds().
+ * checked_euid then holds that cred's euid. FOREIGN: its uid, user namespace
+ * or permitted set differ from the task's (someone else's, e.g. the overlayfs
+ * mounter's); without it the cred was built from the task's own (access()).
+ */
+#define CAPAUDIT_CAP_CRED_OVERRIDE 0x20
+#define CAPAUDIT_CAP_CRED_FOREIGN 0x40
 
 /*
  * A check without a stack is sent as the part of capaudit_cap_event before
@@ -100,7 +109,7 @@ struct capaudit_cap_event {
 	__u32 flags;
 	__u64 target_userns_inum;
 	__u32 stack_bytes; /* valid bytes in stack[] (frames * 8) */
-	__u32 pad;
+	__u32 checked_euid; /* CAPAUDIT_CAP_CRED_OVERRIDE: the checked cred's euid, else 0 */
 	__u64 stack[CAPAUDIT_MAX_STACK_DEPTH];
 };
 
@@ -185,6 +194,8 @@ struct capaudit_task_state {
 	__s32 kp_cap;
 	__u32 kp_opts;
 	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
+	__u32 kp_cred_flags; /* CAPAUDIT_CAP_CRED_* of the stashed check */
+	__u32 kp_euid;
 	__u64 cred_ptr;   /* task->real_cred when `cred` was taken */
 	__u32 batch_n;    /* checks waiting in batch[], oldest first */
 	__u32 batch_busy; /* an append is under way: sched_switch must not flush (fexit is preemptible) */
