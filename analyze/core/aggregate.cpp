@@ -73,9 +73,15 @@ size_t Aggregator::image_for(uint32_t pid, uint64_t time_ns) {
     return cache_image_;
   auto it = images_by_pid_.find(pid);
   size_t idx;
-  if (it == images_by_pid_.end() || it->second.empty()) {
-    // A process the trace never introduced: keep its checks, under an unknown executable.
+  if (it == images_by_pid_.end() || it->second.empty() ||
+      (time_ns < run_.processes[it->second.front()].begin_ns && run_.processes[it->second.front()].from_exec &&
+       !run_.parent.count(pid))) {
+    // A process the trace never introduced, or one whose first exec is
+    // known but that made checks before it without a fork the trace saw
+    // (it entered the traced cgroup): an image of its own, program unknown,
+    // not the one it later exec'd.
     idx = new_image(pid, 0);
+    run_.processes[idx].joined = true;
     it = images_by_pid_.find(pid);
   }
   const auto& list = it->second;
@@ -212,7 +218,7 @@ CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
   bool noaudit = (e.opts & kCapOptNoaudit) != 0;
   auto same = [&](const CheckAgg& c) {
     return c.cap == e.cap && c.granted == e.granted && c.syscall_nr == e.syscall_nr && c.stack_id == e.stack_id &&
-           c.userns == e.target_userns_inum && c.noaudit == noaudit;
+           c.userns == e.target_userns_inum && c.noaudit == noaudit && c.cred == e.checked_cred;
   };
   CheckAgg* hit = nullptr;
   if (p.last_check < p.checks.size() && same(p.checks[p.last_check])) {
@@ -237,6 +243,10 @@ CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
     c.stack_id = e.stack_id;
     c.userns = e.target_userns_inum;
     c.noaudit = noaudit;
+    c.cred = e.checked_cred;
+    if (e.checked_cred == common::CheckedCred::foreign && p.foreign_euids.size() < 8 &&
+        std::find(p.foreign_euids.begin(), p.foreign_euids.end(), e.checked_euid) == p.foreign_euids.end())
+      p.foreign_euids.push_back(e.checked_euid);
     c.first_ns = e.time_ns;
     c.last_ns = e.time_ns;
     p.checks.push_back(c);
@@ -396,7 +406,7 @@ void Aggregator::move_exec_checks() {
         auto same = std::find_if(to.checks.begin(), to.checks.end(), [&](const CheckAgg& c) {
           return c.cap == moved.cap && c.granted == moved.granted && c.syscall_nr == moved.syscall_nr &&
                  c.stack_id == moved.stack_id && c.userns == moved.userns && c.noaudit == moved.noaudit &&
-                 c.outcome_untracked == moved.outcome_untracked;
+                 c.outcome_untracked == moved.outcome_untracked && c.cred == moved.cred;
         });
         if (same == to.checks.end()) {
           to.checks.push_back(moved);

@@ -134,6 +134,7 @@ Json report_json(const Report& r) {
     else
       x["file_caps"] = nullptr;
     if (e.path.empty()) x["unknown_pids"] = e.unknown_pids;
+    if (e.runtime) x["runtime"] = true;  // absent: false
     x["capset_requested"] = cap_names_json(e.capset_requested);
     Json ops = Json::array();
     for (const auto& o : e.operations)
@@ -430,6 +431,21 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     if (counts[i] || i < 2) summary += std::to_string(counts[i]) + " " + to_string(static_cast<Category>(i)) + ", ";
   t.line(summary + "analysis " +
          (r.complete ? "complete" : "INCOMPLETE: some runs lost data or were cut short (see Context)"));
+
+  {
+    bool any = false;
+    for (const auto& e : r.executables) {
+      if (!e.runtime || e.caps.empty()) continue;
+      if (!any) t.heading("Container runtime / service manager: recorded, never recommended");
+      any = true;
+      std::vector<std::string> names;
+      for (const auto& c : e.caps)
+        if (c.granted) names.push_back(c.name + " x" + std::to_string(c.granted));
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      t.line(display_name(e) + ": " + (list.empty() ? std::string("denied checks only") : list), 2, 6);
+    }
+  }
 
   t.heading("Recommended");
   for (const auto& e : r.executables)
