@@ -57,6 +57,9 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   target.add_options()
       ("pid,p", po::value<long>(&pid), "attach to a running process and its future children")
       ("cgroup", po::value<std::string>(&o.cgroup), "record every task in a cgroup v2 directory")
+      ("container", po::value<std::string>(&o.container),
+       "record a running podman (or docker) container: the engine names its cgroup; the runtime's own "
+       "work there (runc init of a podman exec) is kept apart by the analyzer")
       ("user", po::value<std::string>(&o.user), "run CMD as this user (name or uid)")
       ("caps", po::value<std::string>(&o.caps), "run CMD with only these capabilities (e.g. cap_net_raw,cap_chown)")
       ("service", po::value<std::string>(&o.service),
@@ -89,7 +92,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   std::ostringstream help;
   help << "Usage: capaudit-record [OPTIONS] -o FILE -- CMD [ARGS...]\n"
           "       capaudit-record [OPTIONS] -o FILE -p PID\n"
-          "       capaudit-record [OPTIONS] -o FILE --cgroup PATH\n\n"
+          "       capaudit-record [OPTIONS] -o FILE --cgroup PATH\n"
+          "       capaudit-record [OPTIONS] -o FILE --container NAME|ID\n\n"
           "Records every Linux capability check made by a program (and its children),\n"
           "with its process lifecycle, denied-syscall outcomes and sysctl-sensitive\n"
           "operations, into a trace for capaudit-analyze.\n\n"
@@ -98,9 +102,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
           "  sudo capaudit-record -o ping.cat -- ping -c1 127.0.0.1\n"
           "  sudo capaudit-record -o svc.cat --cgroup /sys/fs/cgroup/system.slice/nginx.service --duration 1h\n"
           "  sudo capaudit-record -o app.cat --user nobody -- ./app   # shows what an unprivileged run is denied\n"
-          "  sudo capaudit-record -o web.cat --service /etc/systemd/system/web.service\n\n"
+          "  sudo capaudit-record -o web.cat --service /etc/systemd/system/web.service\n"
+          "  sudo capaudit-record -o db.cat --container db --duration 10m\n\n"
           "Needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN). Exit status: the command's own\n"
-          "status in command mode, 0 after -p/--cgroup, 1 on errors, 2 on bad usage.\n";
+          "status in command mode, 0 after -p/--cgroup/--container, 1 on errors, 2 on bad usage.\n";
   out.help_text = help.str();
 
   po::variables_map vm;
