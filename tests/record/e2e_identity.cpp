@@ -261,6 +261,34 @@ TEST(Identity, DashPNamesAWorkerThatDroppedToNobodyBeforeTheAttach) {
   fs::remove(out);
 }
 
+// access() checks with credentials built from the task's own (real uid as
+// fsuid, effective set cleared for a non-root real uid): a different struct
+// cred, but the program's own identity, so not borrowed.
+TEST(BorrowedCredentials, AccessOverridesWithCredentialsDerivedFromTheTasksOwn) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const std::string py = "/usr/bin/python3";
+  if (!fs::exists(py)) GTEST_SKIP() << "no " << py;
+  auto r = record({}, {py, "-c", "import os\nos.setresuid(1000, 0, 0)\nos.access('/root', os.W_OK)\n"}, "access");
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  bool derived = false;
+  for (const auto& c : r.trace.checks) {
+    if (c.cap != 1 /* CAP_DAC_OVERRIDE */) continue;
+    EXPECT_EQ(c.checked_cred, common::CheckedCred::derived);
+    EXPECT_EQ(c.checked_euid, 0u);
+    EXPECT_FALSE(c.granted);  // the real uid 1000 has no capabilities
+    derived = true;
+  }
+  EXPECT_TRUE(derived) << "no DAC_OVERRIDE check from access()";
+  for (const auto& c : r.trace.checks)
+    if (c.cap != 1) EXPECT_EQ(c.checked_cred, common::CheckedCred::own) << c.cap;
+  // The program's own denial, assessed as such (not advisory).
+  Json j = Json::parse(analyze({"report", "-f", "json", r.path}).out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  for (const auto& f : j["caps"])
+    if (f["name"] == "CAP_DAC_OVERRIDE") EXPECT_EQ(f["category"], "denied_only") << f.dump();
+  fs::remove(r.path);
+}
+
 // ---- containers: podman + runc, for real ----
 
 const std::string kPodman = "/usr/bin/podman";
