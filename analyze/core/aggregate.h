@@ -65,6 +65,13 @@ struct ProcessAgg {
   // its first exec — a container runtime's `runc init` (podman exec), a
   // service manager's helper. Its program is not known.
   bool joined = false;
+  // A container engine/runtime's image (is_runtime_exe), or one forked from
+  // such an image, or what such a fork exec'd (CNI plugins, iptables). The
+  // container program is exec'd in place by runc init, not by a fork: it is not.
+  bool runtime = false;
+  // `runc init` / `crun init`, or a fork of it (nsexec clones): what it execs
+  // is the container's program, not a runtime helper.
+  bool runtime_init = false;
   std::string exe;             // "" when the trace never said
   std::vector<std::string> argv;
   bool ids_known = false;
@@ -176,6 +183,10 @@ class Aggregator : public common::TraceVisitor {
   };
   std::unordered_map<uint64_t, EarlyDenials> early_denials_;  // key: image << 32 | shape
 };
+
+// Container engines and runtimes by their executable (or argv[0] when the
+// executable has no usable path: runc 1.1 re-executes itself from a memfd).
+bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv);
 
 // Classifies a denied-check syscall's return value into the assessment.
 void tally_outcome(DenialAssessment& a, int64_t ret);

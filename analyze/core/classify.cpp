@@ -182,24 +182,10 @@ std::string exe_label(const ProcessAgg& p) {
   return p.exe.empty() ? "executable not recorded (pid " + std::to_string(p.pid) + ")" : p.exe;
 }
 
-// Container engines and runtimes: what they check is their own work of
-// setting a container up, never the container program's need. runc 1.1
-// re-executes itself from a memfd ("/memfd:runc_cloned:/proc/self/exe").
-bool is_runtime_exe(const std::string& exe) {
-  static const char* const kNames[] = {"runc", "crun", "youki", "conmon", "podman", "docker", "dockerd",
-                                       "containerd", "containerd-shim", "containerd-shim-runc-v2", "catatonit"};
-  if (exe.find("runc_cloned") != std::string::npos) return true;
-  const auto slash = exe.find_last_of('/');
-  const std::string base = slash == std::string::npos ? exe : exe.substr(slash + 1);
-  for (const char* n : kNames)
-    if (base == n) return true;
-  return false;
-}
-
 // Work that belongs to whoever starts the program, not to the program: a
 // runtime by name, or a process that entered the traced cgroup on its own
 // and made checks before its exec (runc init of a podman exec).
-bool is_runtime_image(const ProcessAgg& p) { return (p.joined && p.exe.empty()) || is_runtime_exe(p.exe); }
+bool is_runtime_image(const ProcessAgg& p) { return (p.joined && p.exe.empty()) || p.runtime; }
 
 std::string fmt_value(const std::optional<std::string>& v) { return v ? *v : "unset"; }
 

@@ -9,7 +9,7 @@
 namespace capaudit::analyze::test {
 namespace {
 
-constexpr int kCapDacOverride = 1;
+constexpr int kCapDacOverride = 1, kCapNetAdmin = 12;
 
 const CapFinding* find(const std::vector<CapFinding>& caps, int cap) {
   for (const auto& c : caps)
@@ -74,10 +74,18 @@ TEST(Runtime, ARuntimeByNameIsShownApart) {
   s.exec(30, 1'000'000'000, "/usr/sbin/runc");
   s.check(30, 1'000'000'100, kCapSysAdmin, true, kMount);
   s.fork(30, 31, 1'000'000'200);
-  s.exec(31, 1'000'000'300, "/memfd:runc_cloned:/proc/self/exe (deleted)");
+  // runc 1.1 re-executes itself from a memfd, which has no path: argv says "runc init".
+  s.exec(31, 1'000'000'300, "/");
+  s.execs.back().argv = {"/usr/bin/runc", "init"};
   s.check(31, 1'000'000'400, kCapSetuid, true, kChown);
-  s.exec(31, 1'000'000'500, "/bin/busybox");
-  s.check(31, 1'000'000'600, kCapChown, true, kChown);
+  s.fork(31, 32, 1'000'000'450);  // nsexec's clone: the container's init
+  s.exec(32, 1'000'000'500, "/bin/busybox");
+  s.check(32, 1'000'000'600, kCapChown, true, kChown);
+  // A CNI plugin forks iptables: the engine's helper, not the container.
+  s.exec(40, 1'000'000'700, "/usr/lib/cni/bridge");
+  s.fork(40, 41, 1'000'000'800);
+  s.exec(41, 1'000'000'900, "/usr/sbin/xtables-nft-multi");
+  s.check(41, 1'000'001'000, kCapNetAdmin, true, kSocket);
   Report r = classify({s.aggregate()});
   EXPECT_EQ(r.recommended, cap_bit(kCapChown));
   for (const auto& e : r.executables) EXPECT_EQ(e.runtime, e.path != "/bin/busybox") << e.path;
