@@ -365,6 +365,8 @@ TEST(Container, AChownWithACopyUpIsChownOnlyAndTheRuntimeIsApart) {
     EXPECT_NE(cfg.out.find("Needed: CAP_CHOWN\n"), std::string::npos) << format << "\n" << cfg.out;
   }
   EXPECT_NE(analyze({"config", "-f", "podman", out}).out.find("--cap-drop=ALL --cap-add=CHOWN "), std::string::npos);
+  auto check = analyze({"check", "--caps", "CAP_CHOWN", out});
+  EXPECT_EQ(check.exit_code(), 0) << check.out << check.err;  // nothing missing, nothing in excess
 
   // Once it has stopped, the recorder says so instead of recording nothing.
   auto stopped = run_program({recorder_path(), "--no-status", "-o", temp_trace_path("stopped"), "--container", c.name});
