@@ -447,8 +447,33 @@ static __always_inline void check_cred(struct task_struct *task, struct capaudit
 	bpf_ringbuf_submit(e, wakeup_flag());
 }
 
+/*
+ * Whose credentials CRED (the hook's argument) are: 0 for the task's own,
+ * else CAPAUDIT_CAP_CRED_* with *EUID set. One pointer compare on the hot
+ * path; the reads happen only for an overridden cred. Reads go through the
+ * helpers so the kprobe entry (plain-number arguments) can share it.
+ */
+static __always_inline __u32 checked_cred_flags(const struct cred *cred, struct task_struct *task, __u32 *euid)
+{
+	const struct cred *own = task->real_cred;
+	kernel_cap_t a, b;
+
+	*euid = 0;
+	if (cred == own)
+		return 0;
+	*euid = BPF_CORE_READ(cred, euid.val);
+	if (bpf_probe_read_kernel(&a, sizeof(a), &cred->cap_permitted) ||
+	    bpf_probe_read_kernel(&b, sizeof(b), &own->cap_permitted))
+		return CAPAUDIT_CAP_CRED_OVERRIDE | CAPAUDIT_CAP_CRED_FOREIGN;
+	if (BPF_CORE_READ(cred, uid.val) != BPF_CORE_READ(own, uid.val) ||
+	    BPF_CORE_READ(cred, user_ns) != BPF_CORE_READ(own, user_ns) || cap_of(&a) != cap_of(&b))
+		return CAPAUDIT_CAP_CRED_OVERRIDE | CAPAUDIT_CAP_CRED_FOREIGN;
+	return CAPAUDIT_CAP_CRED_OVERRIDE;
+}
+
 static __always_inline void fill_cap_untimed(struct capaudit_cap_event *e, __u32 size, struct task_struct *task,
-					     int cap, __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum)
+					     int cap, __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum,
+					     __u32 cred_flags, __u32 euid)
 {
 	e->hdr.type = CAPAUDIT_EV_CAP;
 	e->hdr.pid = task->tgid;
@@ -458,15 +483,16 @@ static __always_inline void fill_cap_untimed(struct capaudit_cap_event *e, __u32
 	e->syscall_nr = nr;
 	e->opts = opts & ~CAPAUDIT_OPTS_SYNTHESIZED;
 	e->flags = (granted ? CAPAUDIT_CAP_GRANTED : 0) | (has_opts ? CAPAUDIT_CAP_HAS_OPTS : 0) |
-		   (opts & CAPAUDIT_OPTS_SYNTHESIZED ? CAPAUDIT_CAP_SYNTHESIZED : 0);
+		   (opts & CAPAUDIT_OPTS_SYNTHESIZED ? CAPAUDIT_CAP_SYNTHESIZED : 0) | cred_flags;
 	e->target_userns_inum = inum;
-	e->pad = 0;
+	e->checked_euid = euid;
 }
 
 static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, struct task_struct *task, int cap,
-				     __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum)
+				     __s32 nr, __u32 opts, bool has_opts, bool granted, __u64 inum, __u32 cred_flags,
+				     __u32 euid)
 {
-	fill_cap_untimed(e, size, task, cap, nr, opts, has_opts, granted, inum);
+	fill_cap_untimed(e, size, task, cap, nr, opts, has_opts, granted, inum, cred_flags, euid);
 	e->hdr.time_ns = bpf_ktime_get_boot_ns();
 }
 
@@ -474,7 +500,7 @@ static __always_inline void fill_cap(struct capaudit_cap_event *e, __u32 size, s
 static __always_inline bool same_check(const struct capaudit_cap_event *e, const struct capaudit_cap_event *prev)
 {
 	return e->cap == prev->cap && e->syscall_nr == prev->syscall_nr && e->opts == prev->opts &&
-	       e->target_userns_inum == prev->target_userns_inum &&
+	       e->target_userns_inum == prev->target_userns_inum && e->checked_euid == prev->checked_euid &&
 	       (e->flags & ~CAPAUDIT_CAP_UNTIMED) == (prev->flags & ~CAPAUDIT_CAP_UNTIMED);
 }
 
@@ -593,7 +619,8 @@ static __always_inline void fill_check_ctx(struct capaudit_check_ctx *c, struct 
 
 /* The per-check path. TASK is current, ST its traced state, NR the syscall. */
 static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
-					   __u64 inum, int cap, __u32 opts, bool has_opts, int ret, __s32 nr)
+					   __u64 inum, int cap, __u32 opts, bool has_opts, int ret, __s32 nr,
+					   __u32 cred_flags, __u32 euid)
 {
 	struct capaudit_cap_event *e;
 	bool granted = ret == 0;
@@ -620,7 +647,7 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 			count(CAPAUDIT_CNT_STACK_FAIL);
 			n = 0;
 		}
-		fill_cap(e, sizeof(*e), task, cap, nr, opts, has_opts, granted, inum);
+		fill_cap(e, sizeof(*e), task, cap, nr, opts, has_opts, granted, inum, cred_flags, euid);
 		e->stack_bytes = n;
 		if (nr >= 0) {
 			fill_check_ctx(&e->ctx, task, st, nr);
@@ -636,7 +663,7 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 	if (i >= CAPAUDIT_BATCH_CHECKS) /* never: a full batch leaves at once */
 		i = 0;
 	e = (struct capaudit_cap_event *)st->batch[i];
-	fill_cap_untimed(e, CAPAUDIT_CAP_SMALL_SIZE, task, cap, nr, opts, has_opts, granted, inum);
+	fill_cap_untimed(e, CAPAUDIT_CAP_SMALL_SIZE, task, cap, nr, opts, has_opts, granted, inum, cred_flags, euid);
 	e->stack_bytes = 0;
 	if (stacks_per_key)
 		e->flags |= CAPAUDIT_CAP_UNSAMPLED;
@@ -664,9 +691,10 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 }
 
 static __always_inline int handle_check(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
-					__u64 inum, int cap, __u32 opts, bool has_opts, int ret)
+					__u64 inum, int cap, __u32 opts, bool has_opts, int ret, __u32 cred_flags,
+					__u32 euid)
 {
-	return handle_check_nr(ctx, task, st, inum, cap, opts, has_opts, ret, syscall_nr_of(task));
+	return handle_check_nr(ctx, task, st, inum, cap, opts, has_opts, ret, syscall_nr_of(task), cred_flags, euid);
 }
 
 /* ---- fallback: callers that inline cap_capable (used by the hooks below) ---- */
@@ -701,9 +729,13 @@ int BPF_PROG(tp_cap_capable, const struct cred *cred, struct user_namespace *tar
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct capaudit_task_state *st = traced_current(task);
 
+	__u32 euid, cred_flags;
+
 	if (!st)
 		return 0;
-	return handle_check_nr(ctx, task, st, targ_ns->ns.inum, cap, 0, false, ret, syscall_nr_cached(task, st));
+	cred_flags = checked_cred_flags(cred, task, &euid);
+	return handle_check_nr(ctx, task, st, targ_ns->ns.inum, cap, 0, false, ret, syscall_nr_cached(task, st),
+			       cred_flags, euid);
 }
 
 SEC("fexit/cap_capable")
@@ -713,10 +745,13 @@ int BPF_PROG(fexit_cap_capable, const struct cred *cred, struct user_namespace *
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct capaudit_task_state *st = traced_current(task);
 
+	__u32 euid, cred_flags;
+
 	if (!st)
 		return 0;
 	note_inner_check(st, cap);
-	return handle_check(ctx, task, st, targ_ns->ns.inum, cap, opts, true, ret);
+	cred_flags = checked_cred_flags(cred, task, &euid);
+	return handle_check(ctx, task, st, targ_ns->ns.inum, cap, opts, true, ret, cred_flags, euid);
 }
 
 /* kprobe entry stashes the arguments; the kretprobe adds the verdict. */
@@ -733,6 +768,7 @@ int BPF_KPROBE(kprobe_cap_capable, const struct cred *cred, struct user_namespac
 	st->kp_cap = cap;
 	st->kp_opts = opts;
 	st->kp_targ_ns = (__u64)targ_ns;
+	st->kp_cred_flags = checked_cred_flags(cred, task, &st->kp_euid);
 	st->flags |= CAPAUDIT_TASK_KPROBE_STASH;
 	return 0;
 }
@@ -749,7 +785,8 @@ int BPF_KRETPROBE(kretprobe_cap_capable, int ret)
 	st->flags &= ~CAPAUDIT_TASK_KPROBE_STASH;
 	/* kprobe arguments are plain numbers to the verifier: read through the helper */
 	ns = (struct user_namespace *)st->kp_targ_ns;
-	return handle_check(ctx, task, st, BPF_CORE_READ(ns, ns.inum), st->kp_cap, st->kp_opts, true, ret);
+	return handle_check(ctx, task, st, BPF_CORE_READ(ns, ns.inum), st->kp_cap, st->kp_opts, true, ret,
+			    st->kp_cred_flags, st->kp_euid);
 }
 
 /* ---- process lifecycle ---- */
@@ -1360,7 +1397,8 @@ static __always_inline int inlined_caller_exit(void *ctx, __u32 caller, long ret
 		return 0;
 	}
 	count(CAPAUDIT_CNT_SYNTHESIZED);
-	return handle_check(ctx, task, st, inum, cap, opts | CAPAUDIT_OPTS_SYNTHESIZED, true, granted ? 0 : -EPERM);
+	/* rebuilt from the task's own credentials (task->cred) */
+	return handle_check(ctx, task, st, inum, cap, opts | CAPAUDIT_OPTS_SYNTHESIZED, true, granted ? 0 : -EPERM, 0, 0);
 }
 
 SEC("fentry/cap_capset")

@@ -66,6 +66,15 @@ enum capaudit_counter {
 /* The check carries its context (capaudit_cap_event.ctx): only checks that
  * also carry a stack, i.e. within the stack budget. */
 #define CAPAUDIT_CAP_HAS_CTX 0x20
+/*
+ * Whose credentials were checked: the hook's cred argument is not the task's
+ * own (task->real_cred) — the kernel installed others with override_creds().
+ * checked_euid then holds that cred's euid. FOREIGN: its uid, user namespace
+ * or permitted set differ from the task's (someone else's, e.g. the overlayfs
+ * mounter's); without it the cred was built from the task's own (access()).
+ */
+#define CAPAUDIT_CAP_CRED_OVERRIDE 0x40
+#define CAPAUDIT_CAP_CRED_FOREIGN 0x80
 
 /*
  * A check without a stack is sent as the part of capaudit_cap_event before
@@ -121,7 +130,7 @@ struct capaudit_cap_event {
 	__u32 flags;
 	__u64 target_userns_inum;
 	__u32 stack_bytes; /* valid bytes in stack[] (frames * 8) */
-	__u32 pad;
+	__u32 checked_euid; /* CAPAUDIT_CAP_CRED_OVERRIDE: the checked cred's euid, else 0 */
 	__u64 stack[CAPAUDIT_MAX_STACK_DEPTH];
 	struct capaudit_check_ctx ctx; /* valid with CAPAUDIT_CAP_HAS_CTX */
 };
@@ -208,6 +217,8 @@ struct capaudit_task_state {
 	__s32 kp_cap;
 	__u32 kp_opts;
 	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
+	__u32 kp_cred_flags; /* CAPAUDIT_CAP_CRED_* of the stashed check */
+	__u32 kp_euid;
 	__u64 cred_ptr;   /* task->real_cred when `cred` was taken */
 	__u32 batch_n;    /* checks waiting in batch[], oldest first */
 	__u32 batch_busy; /* an append is under way: sched_switch must not flush (fexit is preemptible) */

@@ -138,6 +138,13 @@ struct Header {
   bool operator==(const Header&) const = default;
 };
 
+// Whose credentials a capability check used (schema CapCheckColumns.checkedCred).
+enum class CheckedCred : uint8_t {
+  own = 0,      // the task's own (cred == task->real_cred)
+  derived = 1,  // a copy with the task's uid, user ns and permitted set (access()'s override)
+  foreign = 2,  // another identity: uid, user ns or permitted set differ (overlayfs mounter, ...)
+};
+
 // One capability check, as cap_capable() saw it.
 struct CapCheck {
   uint64_t time_ns = 0;
@@ -153,6 +160,10 @@ struct CapCheck {
   // previous check whose clock was not read (1.4): it happened in
   // [time_ns, time_ns + time_spread_ns].
   uint64_t time_spread_ns = 0;
+  // Whose credentials were checked (1.5): the hook's cred argument against
+  // the task's real_cred. Only own credentials can be the program's need.
+  CheckedCred checked_cred = CheckedCred::own;
+  uint32_t checked_euid = 0;  // the checked cred's euid, for derived/foreign
 
   bool operator==(const CapCheck&) const = default;
 };

@@ -339,6 +339,8 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
     put_column<uint64_t>(v, 0ull, [](const CapCheck& e) { return e.target_userns_inum; }, [&](unsigned n) { return c.initTargetUsernsInum(n); });
     put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.stack_id; }, [&](unsigned n) { return c.initStackId(n); });
     put_column<uint64_t>(v, 0ull, [](const CapCheck& e) { return e.time_spread_ns; }, [&](unsigned n) { return c.initTimeSpreadNs(n); });
+    put_column<uint8_t>(v, uint8_t{0}, [](const CapCheck& e) { return static_cast<uint8_t>(e.checked_cred); }, [&](unsigned n) { return c.initCheckedCred(n); });
+    put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.checked_euid; }, [&](unsigned n) { return c.initCheckedEuid(n); });
   }
   if (!batch.forks.empty()) {
     auto l = b.initForks(static_cast<unsigned>(batch.forks.size()));
@@ -674,6 +676,8 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   c.target_userns_inum = r.getTargetUsernsInum();
   c.stack_id = r.getStackId();
   c.time_spread_ns = r.getTimeSpreadNs();
+  c.checked_cred = r.getCheckedCred();
+  c.checked_euid = r.getCheckedEuid();
   check_column(c.time_deltas, c.count, "timeDeltas");
   check_column(c.pid, c.count, "pid");
   check_column(c.tid, c.count, "tid");
@@ -684,6 +688,8 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   check_column(c.target_userns_inum, c.count, "targetUsernsInum");
   check_column(c.stack_id, c.count, "stackId");
   check_column(c.time_spread_ns, c.count, "timeSpreadNs");
+  check_column(c.checked_cred, c.count, "checkedCred");
+  check_column(c.checked_euid, c.count, "checkedEuid");
   return c;
 }
 
@@ -732,6 +738,10 @@ void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck
   get_column<uint64_t>(c.target_userns_inum, first, out, 0ull, [](CapCheck& e, uint64_t v) { e.target_userns_inum = v; });
   get_column<uint32_t>(c.stack_id, first, out, 0u, [](CapCheck& e, uint32_t v) { e.stack_id = v; });
   get_column<uint64_t>(c.time_spread_ns, first, out, 0ull, [](CapCheck& e, uint64_t v) { e.time_spread_ns = v; });
+  // Values a newer writer may add read as foreign: never the program's own.
+  get_column<uint8_t>(c.checked_cred, first, out, uint8_t{0},
+                      [](CapCheck& e, uint8_t v) { e.checked_cred = v <= 2 ? static_cast<CheckedCred>(v) : CheckedCred::foreign; });
+  get_column<uint32_t>(c.checked_euid, first, out, 0u, [](CapCheck& e, uint32_t v) { e.checked_euid = v; });
 }
 
 }  // namespace capaudit::common::codec

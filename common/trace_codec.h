@@ -27,7 +27,8 @@ inline constexpr size_t kPreambleSize = 16;
 inline constexpr uint32_t kFormatMajor = 1;
 // 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses;
 // 1.4: CapCheckColumns.timeSpreadNs; 1.5: HookSection.outcomeMechanism/outcomeReason,
-// Trailer.maxSizeReached, OpKind capCheck, OperationFact cap/granted/stackId/args/userWords/state
+// Trailer.maxSizeReached, OpKind capCheck, OperationFact cap/granted/stackId/args/userWords/state,
+// CapCheckColumns.checkedCred/checkedEuid
 inline constexpr uint32_t kFormatMinor = 5;
 
 // Most checks a batch holds with no column storing a value per check (every
@@ -97,6 +98,8 @@ struct CheckColumns {
   capnp::List<uint64_t>::Reader target_userns_inum;
   capnp::List<uint32_t>::Reader stack_id;
   capnp::List<uint64_t>::Reader time_spread_ns;
+  capnp::List<uint8_t>::Reader checked_cred;
+  capnp::List<uint32_t>::Reader checked_euid;
 };
 // Throws on malformed columns.
 CheckColumns open_columns(schema::CapCheckColumns::Reader r);

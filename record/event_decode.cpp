@@ -87,6 +87,11 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       d.check.target_userns_inum = e.target_userns_inum;
       d.synthesized = (e.flags & CAPAUDIT_CAP_SYNTHESIZED) != 0;
       d.untimed = (e.flags & CAPAUDIT_CAP_UNTIMED) != 0;
+      if (e.flags & CAPAUDIT_CAP_CRED_OVERRIDE) {
+        d.check.checked_cred = (e.flags & CAPAUDIT_CAP_CRED_FOREIGN) ? common::CheckedCred::foreign
+                                                                      : common::CheckedCred::derived;
+        d.check.checked_euid = e.checked_euid;
+      }
       size_t frames = e.stack_bytes / sizeof(uint64_t);
       if (frames > CAPAUDIT_MAX_STACK_DEPTH || record.size() < fixed + frames * sizeof(uint64_t))
         return std::nullopt;

@@ -150,6 +150,9 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   target.add_options()
       ("pid,p", po::value<std::string>(&pid), "attach to a running process and its future children")
       ("cgroup", po::value<std::string>(&o.cgroup), "record every task in a cgroup v2 directory")
+      ("container", po::value<std::string>(&o.container),
+       "record a running podman (or docker) container: the engine names its cgroup; the runtime's own "
+       "work there (runc init of a podman exec) is kept apart by the analyzer")
       ("user", po::value<std::string>(&o.user), "run CMD as this user (name or uid)")
       ("caps", po::value<std::string>(&o.caps), "run CMD with only these capabilities (e.g. cap_net_raw,cap_chown)")
       ("service", po::value<std::string>(&o.service),
@@ -195,7 +198,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   std::ostringstream help;
   help << "Usage: capaudit-record [OPTIONS] -o FILE -- CMD [ARGS...]\n"
           "   or: capaudit-record [OPTIONS] -o FILE -p PID\n"
-          "   or: capaudit-record [OPTIONS] -o FILE --cgroup PATH\n\n"
+          "   or: capaudit-record [OPTIONS] -o FILE --cgroup PATH\n"
+          "   or: capaudit-record [OPTIONS] -o FILE --container NAME|ID\n\n"
           "Records every Linux capability check made by a program (and its children),\n"
           "with its process lifecycle, denied-syscall outcomes and sysctl-sensitive\n"
           "operations, into a trace for capaudit-analyze.\n\n"
@@ -204,11 +208,12 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
           "  sudo capaudit-record -o ping.cap -- ping -c1 127.0.0.1\n"
           "  sudo capaudit-record -o svc.cap --cgroup /sys/fs/cgroup/system.slice/nginx.service --duration 1h\n"
           "  sudo capaudit-record -o app.cap --user nobody -- ./app   # shows what an unprivileged run is denied\n"
-          "  sudo capaudit-record -o web.cap --service /etc/systemd/system/web.service\n\n"
+          "  sudo capaudit-record -o web.cap --service /etc/systemd/system/web.service\n"
+          "  sudo capaudit-record -o db.cap --container db --duration 10m\n\n"
           "Needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN): run it as root or through sudo;\n"
           "a setuid or file-capability copy is refused.\n\n"
           "Exit status: the command's own status in command mode (128+N if it was killed\n"
-          "by signal N), 0 after -p/--cgroup and when --duration ended the recording of\n"
+          "by signal N), 0 after -p/--cgroup/--container and when --duration ended the recording of\n"
           "a command that runs on; 1 on errors, including a recording that failed part\n"
           "way (write error, full disk, the reader of -o - went away): the trace then\n"
           "ends at its last complete batch and is marked incomplete, and the command\n"

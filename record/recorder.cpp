@@ -31,6 +31,7 @@
 #include "record/privileges.h"
 #include "record/context.h"
 #include "record/filecaps.h"
+#include "record/container.h"
 #include "record/proc_scan.h"
 
 namespace capaudit::record {
@@ -297,7 +298,7 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
     h.target = std::to_string(*options.pid);
   } else {
     h.target_mode = common::TargetMode::cgroup;
-    h.target = options.cgroup;
+    h.target = options.container.empty() ? options.cgroup : options.container + " in " + options.cgroup;
   }
   // host, kernel, clock and sysctl sections: fill_system_context()
   h.hook = bpf.hook();
@@ -371,9 +372,21 @@ RecordResult run_recording(const RecordOptions& given) {
     for (const auto& n : notes) common::log(common::LogLevel::info, "service: " + n);
     options.command = service_launch->argv;
   }
-  int modes = (!options.command.empty()) + (options.pid.has_value()) + (!options.cgroup.empty());
+  int modes = (!options.command.empty()) + (options.pid.has_value()) + (!options.cgroup.empty()) +
+              (!options.container.empty());
   if (modes != 1)
-    throw common::Error("give exactly one target: -- CMD ARGS, -p PID or --cgroup PATH", "see --help", 2);
+    throw common::Error("give exactly one target: -- CMD ARGS, -p PID, --cgroup PATH or --container NAME",
+                        "see --help", 2);
+  if (!options.container.empty()) {
+    // The engine names the cgroup; from here on it is --cgroup.
+    std::string error, hint;
+    auto c = resolve_container(options.container, &error, &hint);
+    if (!c) throw common::Error(error, hint, 1);
+    options.cgroup = c->cgroup_dir;
+    options.container = c->engine + " container " + c->name + " (" + c->id.substr(0, 12) + ")";
+    if (options.verbose)
+      fprintf(stderr, "capaudit-record: %s runs in %s\n", options.container.c_str(), c->cgroup_dir.c_str());
+  }
   if (options.output.empty()) throw common::Error("no output file", "give -o FILE (or -o - for stdout)", 2);
 
   auto privileges = check_recording_privileges();

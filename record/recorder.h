@@ -27,6 +27,7 @@ struct RecordOptions {
   std::vector<std::string> command;   // -- CMD ARGS
   std::optional<pid_t> pid;           // -p
   std::string cgroup;                 // --cgroup PATH (cgroup v2 directory)
+  std::string container;              // --container NAME|ID (podman, docker): its cgroup
   std::string user;                   // --user (run CMD as)
   std::string caps;                   // --caps (run CMD with)
   std::string service;                // --service UNIT_FILE: start ExecStart= (or CMD) as systemd would

@@ -12,6 +12,7 @@ add_library(capaudit_record_support STATIC
   ${CMAKE_CURRENT_LIST_DIR}/filecaps.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proc_scan.cpp
   ${CMAKE_CURRENT_LIST_DIR}/context.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/container.cpp
 )
 target_include_directories(capaudit_record_support PUBLIC ${PROJECT_SOURCE_DIR})
 find_package(Threads REQUIRED)

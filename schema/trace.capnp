@@ -237,6 +237,19 @@ struct CapCheckColumns {
   # for a repeat of the task's previous check whose clock the recorder did
   # not read, the check happened in [time, time + timeSpreadNs].
   timeSpreadNs @14 :List(UInt64);
+
+  # Since format 1.5: whose credentials the check was made with, from the
+  # hook's own `cred` argument compared with the task's real_cred:
+  #   0 own      the task's own credentials (cred == task->real_cred)
+  #   1 derived  another struct cred with the task's uid, user namespace and
+  #              permitted set: built from the task's own, as access()/
+  #              faccessat() does (access_override_creds)
+  #   2 foreign  another struct cred whose uid, user namespace or permitted
+  #              set differ from the task's: someone else's, e.g. the
+  #              overlayfs mounter's (override_creds(ofs->creator_cred))
+  # checkedEuid: that cred's euid (meaningful for 1 and 2).
+  checkedCred @15 :List(UInt8);
+  checkedEuid @16 :List(UInt32);
 }
 
 struct ForkEvent {

@@ -113,6 +113,9 @@ class DumpVisitor : public common::TraceVisitor {
         << (e.granted ? " granted" : " DENIED") << " syscall=" << syscall(e.syscall_nr) << " opts=" << e.opts
         << " userns=" << e.target_userns_inum << " stack=" << e.stack_id;
       if (e.time_spread_ns) s << " within_ns=" << e.time_spread_ns;  // an untimed repeat
+      if (e.checked_cred != common::CheckedCred::own)  // 1.5: borrowed credentials
+        s << " cred=" << (e.checked_cred == common::CheckedCred::derived ? "derived" : "foreign")
+          << " cred_euid=" << e.checked_euid;
       lines_.push_back({e.time_ns, s.str()});
     }
   }

@@ -22,6 +22,7 @@ ConfigInput config_input_from_report(const Report& report, const std::optional<R
   bool any_root = false;
   std::map<uint32_t, size_t> non_root_euids;  // euid -> how many executables ran with it
   for (const auto& e : report.executables) {
+    if (e.runtime) continue;  // the runtime's own work: never configured for the program
     ExecutableNeeds needs;
     needs.path = e.path;
     needs.unknown_pids = e.unknown_pids;

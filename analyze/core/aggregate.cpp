@@ -23,6 +23,27 @@ bool is_interrupted(int64_t ret) {
 
 }  // namespace
 
+bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv) {
+  static const char* const kNames[] = {"runc", "crun", "youki", "conmon", "podman", "docker", "dockerd",
+                                       "containerd", "containerd-shim", "containerd-shim-runc-v2", "catatonit",
+                                       "netavark", "aardvark-dns", "rootlessport", "slirp4netns"};
+  static const char* const kDirs[] = {"/usr/lib/cni/", "/opt/cni/bin/", "/usr/libexec/cni/", "/usr/libexec/podman/"};
+  if (exe.find("runc_cloned") != std::string::npos) return true;
+  for (const char* d : kDirs)
+    if (exe.rfind(d, 0) == 0) return true;
+  auto named = [&](const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    for (const char* n : kNames)
+      if (base == n) return true;
+    return false;
+  };
+  if (named(exe)) return true;
+  // No usable path ("/" or a memfd): argv[0] is all there is.
+  const bool pathless = exe.empty() || exe == "/" || exe.rfind("/memfd:", 0) == 0;
+  return pathless && !argv.empty() && named(argv[0]);
+}
+
 void tally_outcome(DenialAssessment& a, int64_t ret) {
   if (ret >= 0) {
     ++a.succeeded_anyway;
@@ -73,9 +94,15 @@ size_t Aggregator::image_for(uint32_t pid, uint64_t time_ns) {
     return cache_image_;
   auto it = images_by_pid_.find(pid);
   size_t idx;
-  if (it == images_by_pid_.end() || it->second.empty()) {
-    // A process the trace never introduced: keep its checks, under an unknown executable.
+  if (it == images_by_pid_.end() || it->second.empty() ||
+      (time_ns < run_.processes[it->second.front()].begin_ns && run_.processes[it->second.front()].from_exec &&
+       !run_.parent.count(pid))) {
+    // A process the trace never introduced, or one whose first exec is
+    // known but that made checks before it without a fork the trace saw
+    // (it entered the traced cgroup): an image of its own, program unknown,
+    // not the one it later exec'd.
     idx = new_image(pid, 0);
+    run_.processes[idx].joined = true;
     it = images_by_pid_.find(pid);
   }
   const auto& list = it->second;
@@ -107,6 +134,7 @@ void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
     p.cred_ids = common::CredIds{pi.uid, pi.euid, pi.gid, pi.egid};
     p.caps = pi.caps;
     p.file_caps = pi.file_caps;
+    p.runtime = is_runtime_exe(pi.exe, pi.argv);
     p.sets_known = true;
     p.cur_permitted = pi.caps.permitted;
     p.cur_effective = pi.caps.effective;
@@ -149,6 +177,8 @@ void Aggregator::apply_fork(const common::ForkEvent& e) {
       c.cred_ids = p.cred_ids;
       c.caps = p.caps;
       c.file_caps = p.file_caps;
+      c.runtime = p.runtime;
+      c.runtime_init = p.runtime_init;
       c.sets_known = p.sets_known;
       c.cur_permitted = p.cur_permitted;
       c.cur_effective = p.cur_effective;
@@ -177,6 +207,14 @@ void Aggregator::apply_exec(const common::ExecEvent& e) {
   {
     uint32_t ppid = 0;
     if (auto it = run_.parent.find(e.pid); it != run_.parent.end()) ppid = it->second;
+    // What a runtime's fork execs is the runtime's helper; what an exec'd
+    // runtime image (runc init) execs in place is the container's program.
+    bool forked_runtime = false;
+    if (auto it = images_by_pid_.find(e.pid); it != images_by_pid_.end() && !it->second.empty()) {
+      const ProcessAgg& before = run_.processes[it->second.back()];
+      forked_runtime = before.runtime && !before.runtime_init && !before.from_exec && before.begin_ns > 0 &&
+                       before.begin_ns <= e.time_ns;
+    }
     size_t idx = new_image(e.pid, e.time_ns);
     auto& p = run_.processes[idx];
     p.ppid = ppid;
@@ -184,6 +222,8 @@ void Aggregator::apply_exec(const common::ExecEvent& e) {
     p.from_exec = true;
     p.exe = e.filename;
     p.argv = e.argv;
+    p.runtime = forked_runtime || is_runtime_exe(e.filename, e.argv);
+    p.runtime_init = p.runtime && e.argv.size() >= 2 && e.argv[1] == "init";
     p.ids_known = true;
     p.uid = e.uid;
     p.euid = e.euid;
@@ -213,7 +253,7 @@ CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
   bool noaudit = (e.opts & kCapOptNoaudit) != 0;
   auto same = [&](const CheckAgg& c) {
     return c.cap == e.cap && c.granted == e.granted && c.syscall_nr == e.syscall_nr && c.stack_id == e.stack_id &&
-           c.userns == e.target_userns_inum && c.noaudit == noaudit;
+           c.userns == e.target_userns_inum && c.noaudit == noaudit && c.cred == e.checked_cred;
   };
   CheckAgg* hit = nullptr;
   if (p.last_check < p.checks.size() && same(p.checks[p.last_check])) {
@@ -238,6 +278,10 @@ CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
     c.stack_id = e.stack_id;
     c.userns = e.target_userns_inum;
     c.noaudit = noaudit;
+    c.cred = e.checked_cred;
+    if (e.checked_cred == common::CheckedCred::foreign && p.foreign_euids.size() < 8 &&
+        std::find(p.foreign_euids.begin(), p.foreign_euids.end(), e.checked_euid) == p.foreign_euids.end())
+      p.foreign_euids.push_back(e.checked_euid);
     c.first_ns = e.time_ns;
     c.last_ns = e.time_ns;
     p.checks.push_back(c);
@@ -405,7 +449,7 @@ void Aggregator::move_exec_checks() {
         auto same = std::find_if(to.checks.begin(), to.checks.end(), [&](const CheckAgg& c) {
           return c.cap == moved.cap && c.granted == moved.granted && c.syscall_nr == moved.syscall_nr &&
                  c.stack_id == moved.stack_id && c.userns == moved.userns && c.noaudit == moved.noaudit &&
-                 c.outcome_untracked == moved.outcome_untracked;
+                 c.outcome_untracked == moved.outcome_untracked && c.cred == moved.cred;
         });
         if (same == to.checks.end()) {
           to.checks.push_back(moved);

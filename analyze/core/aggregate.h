@@ -28,6 +28,9 @@ struct CheckAgg {
   // Set by Aggregator::finish(), which splits a shape that straddles the
   // window start in two. Fits the padding: a shape stays 48 bytes.
   bool outcome_untracked = false;
+  // Whose credentials the check used (format 1.5); only `own` and `derived`
+  // (built from the task's own, as access() does) are the program's.
+  common::CheckedCred cred = common::CheckedCred::own;
   uint64_t count = 0;
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
@@ -62,6 +65,18 @@ struct ProcessAgg {
   uint64_t start_time_ns = 0;  // task start; with boot id and pid the process identity
   uint64_t begin_ns = 0;       // exec (or fork) time: where this image begins
   bool from_exec = false;      // begun by an exec (not a fork or the snapshot)
+  // The trace never introduced this image (no fork, exec or snapshot): a
+  // process that entered the traced cgroup on its own and made checks before
+  // its first exec — a container runtime's `runc init` (podman exec), a
+  // service manager's helper. Its program is not known.
+  bool joined = false;
+  // A container engine/runtime's image (is_runtime_exe), or one forked from
+  // such an image, or what such a fork exec'd (CNI plugins, iptables). The
+  // container program is exec'd in place by runc init, not by a fork: it is not.
+  bool runtime = false;
+  // `runc init` / `crun init`, or a fork of it (nsexec clones): what it execs
+  // is the container's program, not a runtime helper.
+  bool runtime_init = false;
   std::string exe;             // "" when the trace never said
   std::vector<std::string> argv;
   bool ids_known = false;
@@ -87,6 +102,9 @@ struct ProcessAgg {
   // was in neither the inheritable nor the permitted set before: the one case
   // where capset()'s CAP_SETPCAP check decides anything (cap_capset()).
   bool inheritable_raised = false;
+
+  // The euids of the foreign credentials its checks were made with (few).
+  std::vector<uint32_t> foreign_euids;
 
   size_t last_check = SIZE_MAX;  // lookup cache for hot loops
 };
@@ -171,6 +189,10 @@ class Aggregator : public common::TraceVisitor {
   };
   std::unordered_map<uint64_t, EarlyDenials> early_denials_;  // key: image << 32 | shape
 };
+
+// Container engines and runtimes by their executable (or argv[0] when the
+// executable has no usable path: runc 1.1 re-executes itself from a memfd).
+bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv);
 
 // Classifies a denied-check syscall's return value into the assessment.
 void tally_outcome(DenialAssessment& a, int64_t ret);

@@ -81,8 +81,8 @@ struct Acc {
 };
 
 void note_basis(Acc& a, NoiseBasis b, const std::string& meaning) {
-  // Keep the strongest basis seen: call_path < opts < syscall in enum order.
-  if (a.noise_basis == NoiseBasis::none || static_cast<int>(b) < static_cast<int>(a.noise_basis)) {
+  // Keep the strongest basis seen (credentials, call_path, opts, syscall).
+  if (a.noise_basis == NoiseBasis::none || strength(b) < strength(a.noise_basis)) {
     a.noise_basis = b;
     a.noise_meaning = meaning;
   }
@@ -140,6 +140,7 @@ struct ExeInfo {
   CapMask capset_requested = 0;
   std::optional<uint32_t> unknown_pid;  // the key is exe_label()'s words for this pid
   std::optional<ExecPrivilegeGain> exec_gain;
+  bool runtime = false;                 // is_runtime_image(): shown apart, never recommended
 };
 
 // What the exec of this image gained by itself (ExecPrivilegeGain), from
@@ -200,8 +201,15 @@ void add_operation(std::vector<OperationSeen>& ops, const OpAgg& op) {
 // exec, no fork from a named image, no snapshot) gets words, kept apart from
 // paths by ExeInfo::unknown_pid: outputs say it is unknown, never use it as a path.
 std::string exe_label(const ProcessAgg& p) {
+  if (p.exe.empty() && p.joined)
+    return "container runtime or service manager before the exec (pid " + std::to_string(p.pid) + ")";
   return p.exe.empty() ? "executable not recorded (pid " + std::to_string(p.pid) + ")" : p.exe;
 }
+
+// Work that belongs to whoever starts the program, not to the program: a
+// runtime by name, or a process that entered the traced cgroup on its own
+// and made checks before its exec (runc init of a podman exec).
+bool is_runtime_image(const ProcessAgg& p) { return (p.joined && p.exe.empty()) || p.runtime; }
 
 std::string fmt_value(const std::optional<std::string>& v) { return v ? *v : "unset"; }
 
@@ -266,7 +274,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       if (p.checks.empty() && p.ops.empty() && p.capset_requested == 0 && !p.file_caps && p.exe.empty()) continue;
       std::string exe = exe_label(p);
       auto& info = ev.info[exe];
+      const bool runtime = is_runtime_image(p);
       if (p.exe.empty()) info.unknown_pid = p.pid;
+      info.runtime = info.runtime || runtime;
       info.runs.insert(run_id);
       info.identities.insert({run.header.boot_id, p.pid, p.start_time_ns});
       if (p.ids_known) {
@@ -278,7 +288,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       info.capset_requested |= p.capset_requested;
       for (const auto& op : p.ops)
         if (op.kind != common::OpKind::cap_check) add_operation(info.operations, op);
-      Scope* scopes[2] = {&ev.exes[exe], &ev.exes[""]};
+      // The runtime's work stays in its own scope: never in the merged view.
+      Scope runtime_sink;
+      Scope* scopes[2] = {&ev.exes[exe], runtime ? &runtime_sink : &ev.exes[""]};
 
       // Rule hits for the operations this image performed.
       struct SegHit {
@@ -402,7 +414,16 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           if (auto it = sampled.find(key); it != sampled.end()) sibling = &it->second;
           else if (auto rt = run_sampled.find(key); rt != run_sampled.end()) sibling = &rt->second;
         }
-        if (stack) {
+        if (c.cred == common::CheckedCred::foreign) {
+          // Whose credentials is a fact of the check itself: it decides first.
+          basis = NoiseBasis::credentials;
+          std::string euids;
+          for (uint32_t u : p.foreign_euids) euids += (euids.empty() ? "" : ", ") + std::to_string(u);
+          meaning = "checked with credentials that are not the program's own (euid " + euids +
+                    ", another identity the kernel installed with override_creds(), such as the overlayfs "
+                    "mounter's): the operation does not depend on the program's capabilities";
+          if (stack) entry = path_noise(c, *stack);
+        } else if (stack) {
           entry = path_noise(c, *stack);
           if (entry) {
             basis = NoiseBasis::call_path;
@@ -442,7 +463,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         if (host) {
           targets = {scopes[0], scopes[1]};
         } else {
-          targets = {&ev.namespaces[{run_id, c.userns}]};
+          targets = {runtime ? &runtime_sink : &ev.namespaces[{run_id, c.userns}]};
           explained = false;  // rules speak about the host's sysctls
         }
         for (Scope* s : targets) {
@@ -664,7 +685,8 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
                " but never exercised: a coverage gap or an unneeded grant";
   }
   if (f.noise_basis == NoiseBasis::none && (a.noise_granted || a.noise_denied)) f.noise_basis = a.noise_basis;
-  if (f.category == Category::advisory && a.noise_basis != NoiseBasis::call_path)
+  if (f.category == Category::advisory && a.noise_basis != NoiseBasis::call_path &&
+      a.noise_basis != NoiseBasis::credentials)
     f.reason += a.noise_basis == NoiseBasis::opts ? " (weaker: no call path, decided from opts)"
                                                   : " (weakest: no call path or opts, guessed from capability and syscall)";
   f.recommended = f.category == Category::required || f.category == Category::conditional;
@@ -804,6 +826,7 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     if (exe.empty()) continue;
     ExecutableFindings ef;
     const auto& info = ev.info[exe];
+    ef.runtime = info.runtime;
     if (info.unknown_pid) ef.unknown_pids.push_back(*info.unknown_pid);
     else ef.path = exe;
     ef.runs.assign(info.runs.begin(), info.runs.end());
@@ -821,6 +844,11 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     ef.capset_requested = info.capset_requested;
     ef.operations = info.operations;
     ef.caps = findings_for(scope, n);
+    if (ef.runtime)
+      for (auto& c : ef.caps) {
+        c.recommended = false;  // the runtime's own work, never the container's need
+        c.startup_only = false;
+      }
     ef.recommended = mask_of(ef.caps, false);
     ef.startup_only = mask_of(ef.caps, true);
     rep.executables.push_back(std::move(ef));

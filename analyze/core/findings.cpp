@@ -2,10 +2,22 @@
 
 namespace capaudit::analyze {
 
+int strength(NoiseBasis b) {
+  switch (b) {
+    case NoiseBasis::credentials: return 0;
+    case NoiseBasis::call_path: return 1;
+    case NoiseBasis::opts: return 2;
+    case NoiseBasis::syscall: return 3;
+    case NoiseBasis::none: break;
+  }
+  return 4;
+}
+
 std::string display_name(const ExecutableFindings& e) {
   if (!e.path.empty()) return e.path;
   std::string pids;
   for (uint32_t p : e.unknown_pids) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+  if (e.runtime) return "container runtime or service manager before the exec (pid " + pids + ")";
   return "executable not recorded (pid " + pids + ")";
 }
 
@@ -40,6 +52,7 @@ const char* to_string(NoiseBasis b) {
     case NoiseBasis::call_path: return "call_path";
     case NoiseBasis::opts: return "opts";
     case NoiseBasis::syscall: return "syscall";
+    case NoiseBasis::credentials: return "credentials";
   }
   return "unknown";
 }

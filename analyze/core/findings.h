@@ -68,7 +68,13 @@ enum class NoiseBasis : uint8_t {
   call_path,  // a catalogued kernel function is on the check's call path (strong)
   opts,       // no call path; the check carried CAP_OPT_NOAUDIT (weaker)
   syscall,    // no call path and no opts; guessed from capability + syscall (weakest)
+  // The check used credentials that are not the program's own (another
+  // identity's, installed by the kernel with override_creds(): the overlayfs
+  // mounter's). A fact from the hook's own argument: the strongest basis.
+  credentials,
 };
+// Strength order for keeping the best basis: 0 is strongest.
+int strength(NoiseBasis b);
 const char* to_string(NoiseBasis b);
 
 struct SyscallUse {
@@ -170,6 +176,10 @@ struct ExecutableFindings {
   // with no snapshot naming its executable. unknown_pids then lists them.
   std::string path;
   std::vector<uint32_t> unknown_pids;
+  // A container engine/runtime, or a process's work before its exec that
+  // the trace did not see start (runc init): recorded, shown apart, never
+  // recommended (its caps are never `recommended`, recommended is 0).
+  bool runtime = false;
   std::vector<std::string> runs;     // run ids where it ran
   uint64_t processes = 0;
   std::vector<uint32_t> uids;        // real uids it ran with

@@ -175,6 +175,7 @@ Json report_json(const Report& r) {
                                   {"file_caps_permitted", cap_names_json(g->file_caps_permitted)}};
     else
       x["exec_privilege_gain"] = nullptr;
+    if (e.runtime) x["runtime"] = true;  // absent: false
     x["capset_requested"] = cap_names_json(e.capset_requested);
     Json ops = Json::array();
     for (const auto& o : e.operations)
@@ -536,6 +537,22 @@ std::string render_text(const Report& r, const TextOptions& opts) {
                (e.startup_only ? "  (start-up only: " + cap_list(e.startup_only) + ")" : ""));
     t.line("all: " + (r.recommended ? cap_list(r.recommended) : std::string("(none)")));
   }  // full: the verdict says the same
+
+  {
+    bool any = false;
+    for (const auto& e : r.executables) {
+      if (!e.runtime || e.caps.empty()) continue;
+      if (!any) t.heading("Container runtime / service manager: recorded, never recommended");
+      any = true;
+      std::vector<std::string> names;
+      for (const auto& c : e.caps)
+        if (c.granted) names.push_back(c.name + " x" + std::to_string(c.granted));
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      t.line(display_name(e) + ": " + (list.empty() ? std::string("denied checks only") : list), 2, 6);
+    }
+  }
+
 
   if (!r.notes.empty()) {
     t.heading("Notes");

@@ -104,6 +104,10 @@ TEST(TraceColumns, WellFormedHandMadeColumnsDecode) {
         c.initCap(1).set(0, 13);
         auto spread = c.initTimeSpreadNs(3);
         spread.set(1, 40);  // an untimed repeat between the other two
+        auto cred = c.initCheckedCred(3);
+        cred.set(1, 2);  // foreign
+        cred.set(2, 9);  // a value from a newer writer
+        c.initCheckedEuid(1).set(0, 1000);
       },
       &offset);
   test::CollectingVisitor v;
@@ -116,7 +120,11 @@ TEST(TraceColumns, WellFormedHandMadeColumnsDecode) {
   EXPECT_EQ(v.checks[0].time_spread_ns, 0u);
   EXPECT_EQ(v.checks[1].time_spread_ns, 40u);
   EXPECT_EQ(v.checks[2].time_spread_ns, 0u);
+  EXPECT_EQ(v.checks[0].checked_cred, CheckedCred::own);
+  EXPECT_EQ(v.checks[1].checked_cred, CheckedCred::foreign);
+  EXPECT_EQ(v.checks[2].checked_cred, CheckedCred::foreign);  // unknown: never the program's own
   for (const auto& c : v.checks) {
+    EXPECT_EQ(c.checked_euid, 1000u);
     EXPECT_EQ(c.cap, 13);
     EXPECT_EQ(c.syscall_nr, -1);  // omitted column -> default
   }

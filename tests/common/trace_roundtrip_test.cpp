@@ -105,7 +105,10 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   b.add(stack).add(fork).add(exec).add(exec_no_filecaps);
   CapCheck repeat = check(2'000'000'260, 100, 10, false, 49);
   repeat.time_spread_ns = 1234;  // 1.4: an untimed repeat
-  b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49)).add(repeat);
+  CapCheck borrowed = check(2'000'000'270, 100, 1, true, 92);
+  borrowed.checked_cred = CheckedCred::foreign;  // 1.5: the overlayfs mounter's
+  borrowed.checked_euid = 0;
+  b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49)).add(repeat).add(borrowed);
   b.add(outcome).add(capset).add(cred_change).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
   const auto bytes = b.finish(trailer);
 
@@ -126,7 +129,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   EXPECT_EQ(v.forks, std::vector<ForkEvent>{fork});
   EXPECT_EQ(v.execs, (std::vector<ExecEvent>{exec, exec_no_filecaps}));
   EXPECT_EQ(v.checks,
-            (std::vector<CapCheck>{check(2'000'000'200, 100, 13, true, 41), check(2'000'000'250, 100, 10, false, 49), repeat}));
+            (std::vector<CapCheck>{check(2'000'000'200, 100, 13, true, 41), check(2'000'000'250, 100, 10, false, 49), repeat, borrowed}));
   EXPECT_EQ(v.outcomes, std::vector<SyscallOutcome>{outcome});
   EXPECT_EQ(v.capsets, (std::vector<CapsetEvent>{capset, cred_change}));
   EXPECT_EQ(v.operations, (std::vector<OperationFact>{example_operation(-13), example_operation(std::nullopt)}));
@@ -134,7 +137,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   ASSERT_TRUE(v.trailer.has_value());
 
   Trailer expected_trailer = trailer;
-  expected_trailer.counts = {3, 1, 2, 1, 1, 2, 2, 1};  // the writer's own tally
+  expected_trailer.counts = {4, 1, 2, 1, 1, 2, 2, 1};  // the writer's own tally
   EXPECT_EQ(*v.trailer, expected_trailer);
 }
 

@@ -252,6 +252,30 @@ TEST(Decode, SynthesizedFlagIsKeptApartFromTheVerdict) {
   EXPECT_TRUE(std::get<DecodedCheck>(*d).check.granted);
 }
 
+TEST(Decode, BorrowedCredentialsAreKeptWithTheirEuid) {
+  capaudit_cap_event e{};
+  const size_t small = offsetof(capaudit_cap_event, stack);
+  e.hdr = hdr(CAPAUDIT_EV_CAP, small);
+  e.cap = 1;
+  struct Case {
+    uint32_t flags;
+    common::CheckedCred expect;
+  } cases[] = {{0, common::CheckedCred::own},
+               {CAPAUDIT_CAP_CRED_OVERRIDE, common::CheckedCred::derived},
+               {CAPAUDIT_CAP_CRED_OVERRIDE | CAPAUDIT_CAP_CRED_FOREIGN, common::CheckedCred::foreign}};
+  for (const auto& k : cases) {
+    e.flags = CAPAUDIT_CAP_GRANTED | k.flags;
+    e.checked_euid = k.flags ? 1000 : 0;
+    auto b = bytes_of(e, small);
+    auto d = decode_event(b);
+    ASSERT_TRUE(d);
+    const auto& c = std::get<DecodedCheck>(*d).check;
+    EXPECT_EQ(c.checked_cred, k.expect) << k.flags;
+    EXPECT_EQ(c.checked_euid, k.flags ? 1000u : 0u);
+    EXPECT_TRUE(c.granted);
+  }
+}
+
 TEST(Decode, StackLongerThanTheRecordIsRejected) {
   capaudit_cap_event e{};
   const size_t small = offsetof(capaudit_cap_event, stack);

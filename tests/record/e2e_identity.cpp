@@ -261,5 +261,123 @@ TEST(Identity, DashPNamesAWorkerThatDroppedToNobodyBeforeTheAttach) {
   fs::remove(out);
 }
 
+// access() checks with credentials built from the task's own (real uid as
+// fsuid, effective set cleared for a non-root real uid): a different struct
+// cred, but the program's own identity, so not borrowed.
+TEST(BorrowedCredentials, AccessOverridesWithCredentialsDerivedFromTheTasksOwn) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const std::string py = "/usr/bin/python3";
+  if (!fs::exists(py)) GTEST_SKIP() << "no " << py;
+  auto r = record({}, {py, "-c", "import os\nos.setresuid(1000, 0, 0)\nos.access('/root', os.W_OK)\n"}, "access");
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  bool derived = false;
+  for (const auto& c : r.trace.checks) {
+    if (c.cap != 1 /* CAP_DAC_OVERRIDE */) continue;
+    EXPECT_EQ(c.checked_cred, common::CheckedCred::derived);
+    EXPECT_EQ(c.checked_euid, 0u);
+    EXPECT_FALSE(c.granted);  // the real uid 1000 has no capabilities
+    derived = true;
+  }
+  EXPECT_TRUE(derived) << "no DAC_OVERRIDE check from access()";
+  for (const auto& c : r.trace.checks)
+    if (c.cap != 1) EXPECT_EQ(c.checked_cred, common::CheckedCred::own) << c.cap;
+  // The program's own denial, assessed as such (not advisory).
+  Json j = Json::parse(analyze({"report", "-f", "json", r.path}).out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  for (const auto& f : j["caps"])
+    if (f["name"] == "CAP_DAC_OVERRIDE") EXPECT_EQ(f["category"], "denied_only") << f.dump();
+  fs::remove(r.path);
+}
+
+// ---- containers: podman + runc, for real ----
+
+const std::string kPodman = "/usr/bin/podman";
+
+// A tiny image built offline: busybox-static in an otherwise empty rootfs.
+bool build_busybox_image() {
+  const fs::path root = fs::temp_directory_path() / ("capaudit-rootfs-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "bin");
+  fs::create_directories(root / "etc");
+  fs::create_directories(root / "tmp");
+  fs::copy_file("/bin/busybox", root / "bin/busybox");
+  for (const char* a : {"sh", "chown", "sleep", "touch"}) fs::create_symlink("busybox", root / "bin" / a);
+  std::ofstream(root / "etc/passwd") << "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n";
+  auto r = run_program({"/bin/sh", "-c", "tar -C " + root.string() + " -c . | podman import - capaudit-test:busybox"});
+  fs::remove_all(root);
+  return r.exit_code() == 0;
+}
+
+struct Container {
+  std::string name = "capaudit-e2e-" + std::to_string(getpid());
+  ~Container() { run_program({kPodman, "rm", "-f", "-t", "0", name}); }
+};
+
+TEST(Container, AChownWithACopyUpIsChownOnlyAndTheRuntimeIsApart) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!fs::exists(kPodman) || !fs::exists("/usr/sbin/runc")) GTEST_SKIP() << "no podman/runc (scripts/setup installs them)";
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "no busybox-static";
+  ASSERT_TRUE(build_busybox_image());
+  Container c;
+  // crun cannot start containers on this cgroup layout; root here lacks
+  // CAP_SYS_RESOURCE, so the limits must not exceed the current ones.
+  auto run = run_program({kPodman, "run", "-d", "--name", c.name, "--runtime", "runc", "--ulimit", "nofile=1024:1024",
+                          "--ulimit", "nproc=1024:1024", "--cap-drop=ALL", "--cap-add=CHOWN", "capaudit-test:busybox",
+                          "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; chown 65534 /etc/passwd; sleep 0.3"});
+  ASSERT_EQ(run.exit_code(), 0) << run.err;
+  std::string out = temp_trace_path("container");
+  pid_t recorder = spawn({recorder_path(), "--no-status", "-o", out, "--container", c.name});
+  ASSERT_TRUE(wait_for([&] { return has_header(out); }));
+  // podman exec: runc init enters the container's cgroup, then execs touch.
+  auto go = run_program({kPodman, "exec", c.name, "touch", "/tmp/go"});
+  ASSERT_EQ(go.exit_code(), 0) << go.err;
+  auto waited = run_program({kPodman, "wait", c.name});
+  EXPECT_EQ(waited.out, "0\n") << waited.err;
+  kill(recorder, SIGINT);
+  int st = wait_status(recorder);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  EXPECT_NE(t.header.target.find("podman container " + c.name), std::string::npos) << t.header.target;
+  Json j = Json::parse(analyze({"report", "-f", "json", out}).out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["recommended"], Json::array({"CAP_CHOWN"})) << j["recommended"].dump();
+  bool credentials = false;
+  for (const auto& f : j["caps"])
+    credentials |= f["category"] == "advisory" && f["noise_basis"] == "credentials";
+  EXPECT_TRUE(credentials) << "the overlayfs copy-up's checks with the mounter's credentials";
+  bool runtime = false;
+  for (const auto& e : j["executables"]) {
+    if (!e.value("runtime", false)) continue;
+    runtime = true;
+    EXPECT_TRUE(e["recommended"].empty()) << e.dump();
+    EXPECT_FALSE(e["caps"].empty()) << "runc init's setup checks are recorded";
+  }
+  EXPECT_TRUE(runtime) << "runc init of the podman exec, shown apart";
+  for (const char* format : kFormats) {
+    auto cfg = analyze({"config", "-f", format, out});
+    EXPECT_EQ(cfg.out.find("runtime"), std::string::npos) << format << "\n" << cfg.out;
+    for (const char* cap : {"SETPCAP", "SETUID", "SETGID", "DAC_OVERRIDE", "SYS_ADMIN"})
+      EXPECT_EQ(cfg.out.find(std::string("Needed: CAP_CHOWN\n")) == std::string::npos ? cfg.out.find(cap) : std::string::npos,
+                std::string::npos)
+          << format << "\n" << cfg.out;
+    EXPECT_NE(cfg.out.find("Needed: CAP_CHOWN\n"), std::string::npos) << format << "\n" << cfg.out;
+  }
+  EXPECT_NE(analyze({"config", "-f", "podman", out}).out.find("--cap-drop=ALL --cap-add=CHOWN "), std::string::npos);
+  auto check = analyze({"check", "--caps", "CAP_CHOWN", out});
+  EXPECT_EQ(check.exit_code(), 0) << check.out << check.err;  // nothing missing, nothing in excess
+
+  // Once it has stopped, the recorder says so instead of recording nothing.
+  auto stopped = run_program({recorder_path(), "--no-status", "-o", temp_trace_path("stopped"), "--container", c.name});
+  EXPECT_EQ(stopped.exit_code(), 1);
+  EXPECT_NE(stopped.err.find("is not running"), std::string::npos) << stopped.err;
+  auto unknown = run_program({recorder_path(), "--no-status", "-o", temp_trace_path("nosuch"), "--container",
+                              "capaudit-no-such-container"});
+  EXPECT_EQ(unknown.exit_code(), 1);
+  EXPECT_NE(unknown.err.find("no running container"), std::string::npos) << unknown.err;
+  fs::remove(out);
+}
+
 }  // namespace
 }  // namespace capaudit::test

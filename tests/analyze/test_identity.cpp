@@ -1,0 +1,95 @@
+// Whose work a check is: borrowed credentials (trace format 1.5) and the
+// runtime's work before a container program's exec. Synthetic traces test
+// the engine; the real recordings are in tests/record/e2e_identity.cpp.
+#include <gtest/gtest.h>
+
+#include "analyze/core/classify.h"
+#include "synthetic.h"
+
+namespace capaudit::analyze::test {
+namespace {
+
+constexpr int kCapDacOverride = 1, kCapNetAdmin = 12;
+
+const CapFinding* find(const std::vector<CapFinding>& caps, int cap) {
+  for (const auto& c : caps)
+    if (c.cap == cap) return &c;
+  return nullptr;
+}
+
+TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) {
+  Synth s;
+  s.exec(10, 1'000'000'000, "/bin/busybox");
+  s.check(10, 1'000'000'100, kCapChown, true, kChown);  // the chown itself: own
+  s.check(10, 1'000'000'200, kCapDacOverride, true, kChown);  // overlayfs copy-up
+  s.checks.back().checked_cred = common::CheckedCred::foreign;
+  s.checks.back().checked_euid = 0;
+  s.check(10, 1'000'000'300, kCapFowner, true, kLink);  // access(): built from the task's own
+  s.checks.back().checked_cred = common::CheckedCred::derived;
+  Report r = classify({s.aggregate()});
+  const CapFinding* dac = find(r.caps, kCapDacOverride);
+  ASSERT_TRUE(dac);
+  EXPECT_EQ(dac->category, Category::advisory);
+  EXPECT_EQ(dac->noise_basis, NoiseBasis::credentials);
+  EXPECT_NE(dac->reason.find("not the program's own (euid 0"), std::string::npos) << dac->reason;
+  EXPECT_FALSE(dac->recommended);
+  ASSERT_TRUE(find(r.caps, kCapChown));
+  EXPECT_TRUE(find(r.caps, kCapChown)->recommended);
+  ASSERT_TRUE(find(r.caps, kCapFowner));
+  EXPECT_TRUE(find(r.caps, kCapFowner)->recommended);
+  EXPECT_EQ(r.recommended, cap_bit(kCapChown) | cap_bit(kCapFowner));
+}
+
+TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended) {
+  // --cgroup/--container: `podman exec` puts runc init into the cgroup; it
+  // sets the container up (prctl, setgid, setuid), then execs the command.
+  Synth s;
+  s.procs.push_back({});
+  s.procs.back().pid = 1;
+  s.procs.back().exe = "/bin/sh";  // the container's program, from the snapshot
+  s.batch = 100;                   // the exec arrives in the same batch as the checks before it
+  s.check(20, 1'000'000'100, kCapSetuid, true, kChown);
+  s.check(20, 1'000'000'200, kCapSysAdmin, true, kMount);
+  s.exec(20, 1'000'001'000, "/bin/touch");
+  s.check(20, 1'000'002'000, kCapChown, true, kChown);
+  Report r = classify({s.aggregate()});
+  EXPECT_EQ(r.recommended, cap_bit(kCapChown));
+  EXPECT_FALSE(find(r.caps, kCapSetuid));  // not even in the merged view: shown apart
+  bool runtime_seen = false;
+  for (const auto& e : r.executables) {
+    if (!e.runtime) continue;
+    runtime_seen = true;
+    EXPECT_EQ(e.recommended, 0u);
+    EXPECT_TRUE(e.path.empty());
+    EXPECT_EQ(display_name(e).find("container runtime"), 0u);
+    ASSERT_TRUE(find(e.caps, kCapSetuid));
+    EXPECT_FALSE(find(e.caps, kCapSetuid)->recommended);
+  }
+  EXPECT_TRUE(runtime_seen);
+}
+
+TEST(Runtime, ARuntimeByNameIsShownApart) {
+  // -- podman run ...: podman, conmon and runc are traced with the program.
+  Synth s;
+  s.exec(30, 1'000'000'000, "/usr/sbin/runc");
+  s.check(30, 1'000'000'100, kCapSysAdmin, true, kMount);
+  s.fork(30, 31, 1'000'000'200);
+  // runc 1.1 re-executes itself from a memfd, which has no path: argv says "runc init".
+  s.exec(31, 1'000'000'300, "/");
+  s.execs.back().argv = {"/usr/bin/runc", "init"};
+  s.check(31, 1'000'000'400, kCapSetuid, true, kChown);
+  s.fork(31, 32, 1'000'000'450);  // nsexec's clone: the container's init
+  s.exec(32, 1'000'000'500, "/bin/busybox");
+  s.check(32, 1'000'000'600, kCapChown, true, kChown);
+  // A CNI plugin forks iptables: the engine's helper, not the container.
+  s.exec(40, 1'000'000'700, "/usr/lib/cni/bridge");
+  s.fork(40, 41, 1'000'000'800);
+  s.exec(41, 1'000'000'900, "/usr/sbin/xtables-nft-multi");
+  s.check(41, 1'000'001'000, kCapNetAdmin, true, kSocket);
+  Report r = classify({s.aggregate()});
+  EXPECT_EQ(r.recommended, cap_bit(kCapChown));
+  for (const auto& e : r.executables) EXPECT_EQ(e.runtime, e.path != "/bin/busybox") << e.path;
+}
+
+}  // namespace
+}  // namespace capaudit::analyze::test
