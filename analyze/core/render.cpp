@@ -137,7 +137,7 @@ Json report_json(const Report& r) {
                         {"conditional", c.conditional},
                         {"rule", c.rule},
                         {"startup_only", c.startup_only}});
-      grants.push_back({{"path", e.path}, {"caps", caps}});
+      grants.push_back({{"path", e.path.empty() ? Json(nullptr) : Json(e.path)}, {"caps", caps}});
     }
     j["verdict"] = {{"run_failed", v.run_failed},
                     {"complete", v.complete},

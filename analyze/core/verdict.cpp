@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "analyze/core/quote.h"
 #include "common/capabilities.h"
 
 namespace capaudit::analyze {
@@ -152,7 +153,7 @@ Verdict make_verdict(const Report& r) {
   v.run_failed = std::any_of(v.problems.begin(), v.problems.end(), [](const RunProblem& p) { return p.run_failed(); });
   for (const auto& e : r.executables) {
     if (!e.recommended) continue;
-    ExecutableGrant g{e.path, {}};
+    ExecutableGrant g{e.path, display_name(e), {}};
     for (const auto& f : e.caps) {
       if (!f.recommended) continue;
       GrantLine line{f.cap, f.name, cap_purpose(f.cap), top_syscalls(f, false), f.category == Category::conditional,
@@ -170,7 +171,7 @@ std::string render_verdict_text(const Verdict& v) {
   if (v.run_failed) {
     o << "Verdict: THE RUN FAILED - do not deploy this as a working capability set\n";
     for (const auto& p : v.problems)
-      if (p.run_failed()) o << "  ! " << (p.run.empty() ? "" : p.run + ": ") << p.detail << "\n";
+      if (p.run_failed()) o << "  ! " << visible((p.run.empty() ? "" : p.run + ": ") + p.detail) << "\n";
     const bool started = std::none_of(v.problems.begin(), v.problems.end(),
                                       [](const RunProblem& p) { return p.kind == RunProblemKind::not_started; });
     if (started || v.grant) o << "  Used before it failed: " << (v.grant ? names : "no capability") << "\n";
@@ -184,7 +185,7 @@ std::string render_verdict_text(const Verdict& v) {
     o << "Verdict: no capability needed\n";
   }
   for (const auto& e : v.executables) {
-    o << "  " << e.path << "\n";
+    o << "  " << visible(e.label) << "\n";  // trace text: one visible line
     for (const auto& c : e.caps) {
       std::string line = "    " + c.name;
       line.resize(std::max<size_t>(line.size() + 2, 30), ' ');
@@ -211,9 +212,9 @@ std::string render_verdict_text(const Verdict& v) {
         facts.push_back("nothing was denied");
     }
   }
-  o << "  " << (v.run_failed ? "Run: " : v.complete ? "Trust: " : "Trust (limited): ") << join(facts, "; ") << "\n";
+  o << "  " << (v.run_failed ? "Run: " : v.complete ? "Trust: " : "Trust (limited): ") << visible(join(facts, "; ")) << "\n";
   for (const auto& p : v.problems)
-    if (p.kind == RunProblemKind::incomplete) o << "  ! " << (p.run.empty() ? "" : p.run + ": ") << p.detail << "\n";
+    if (p.kind == RunProblemKind::incomplete) o << "  ! " << visible((p.run.empty() ? "" : p.run + ": ") + p.detail) << "\n";
   return o.str();
 }
 

@@ -43,7 +43,8 @@ struct GrantLine {
 };
 
 struct ExecutableGrant {
-  std::string path;
+  std::string path;   // "" when the trace does not name the program
+  std::string label;  // display_name(): the path, or the words for an unnamed program
   std::vector<GrantLine> caps;  // what to grant this executable (its recommended set)
 };
 

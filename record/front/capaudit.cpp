@@ -355,7 +355,7 @@ std::optional<KeepFile> create_keep_file(const std::string& path, const std::opt
   k.file = Fd(openat(k.dir.fd, k.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (k.file.fd < 0) {
     if (errno == EEXIST)
-      throw Error("--keep " + path + " exists", "the trace is never written over an existing file (or link)", kExitUsage);
+      throw Error("--keep " + path + " exists", "the trace is never written over an existing file (or link)", kExitError);
     throw Error(capaudit::common::errno_message("--keep: cannot create " + path, errno));
   }
   fstat(k.file.fd, &k.st);

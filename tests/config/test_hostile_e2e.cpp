@@ -68,7 +68,7 @@ TEST_F(HostileRecording, EveryOutputParsesAndNamesTheExactPath) {
   exe_utf8.replace(exe_utf8.find('\xff'), 1, "\xef\xbf\xbd");
 
   // setcap: sh -n, stand-ins see the exact path, then the real thing.
-  const Ran setcap = run(analyze("config -f setcap " + trace.string()));
+  const Ran setcap = run(analyze("config --config setcap " + trace.string()));
   ASSERT_EQ(setcap.status, 0) << setcap.out;
   write_text(dir_ / "setcap.sh", setcap.out);
   EXPECT_EQ(run("sh -n " + (dir_ / "setcap.sh").string()).status, 0) << setcap.out;
@@ -87,32 +87,32 @@ TEST_F(HostileRecording, EveryOutputParsesAndNamesTheExactPath) {
 
   // filecap and the container formats: shell syntax.
   for (const char* f : {"filecap", "docker", "podman"}) {
-    const Ran r = run(analyze(std::string("config -f ") + f + " " + trace.string()));
+    const Ran r = run(analyze(std::string("config --config ") + f + " " + trace.string()));
     write_text(dir_ / "out.sh", r.out);
     EXPECT_EQ(run("sh -n " + (dir_ / "out.sh").string()).status, 0) << r.out;
     EXPECT_TRUE(printable_text(r.out)) << r.out;
   }
   // Python: compiles, and no statement outside the functions but the plain ones.
-  const Ran py = run(analyze("config -f python " + trace.string()));
+  const Ran py = run(analyze("config --config python " + trace.string()));
   write_text(dir_ / "snippet.py", py.out);
   const Ran ast = run("python3 -c 'import ast,sys; t=ast.parse(open(sys.argv[1], \"rb\").read()); "
                       "sys.exit(any(isinstance(n, ast.Expr) for n in t.body))' " + (dir_ / "snippet.py").string());
   EXPECT_EQ(ast.status, 0) << ast.out << py.out;
   // C: compiles with the documented flags.
-  const Ran c = run(analyze("config -f c " + trace.string()));
+  const Ran c = run(analyze("config --config c " + trace.string()));
   write_text(dir_ / "snippet.c", c.out);
   const Ran cc = c_compiles(dir_ / "snippet.c");
   EXPECT_EQ(cc.status, 0) << cc.out << c.out;
   // YAML: PyYAML and yaml-cpp load it.
   for (const char* f : {"compose", "kubernetes"}) {
-    const Ran r = run(analyze(std::string("config -f ") + f + " " + trace.string()));
+    const Ran r = run(analyze(std::string("config --config ") + f + " " + trace.string()));
     write_text(dir_ / "out.yaml", r.out);
     const Ran y = python_yaml(dir_ / "out.yaml");
     EXPECT_EQ(y.status, 0) << y.out << r.out;
     EXPECT_NO_THROW(YAML::Load(r.out)) << r.out;
   }
   // systemd: the drop-in saved where its comment says, verified with the unit.
-  const Ran sd = run(analyze("config -f systemd " + trace.string()));
+  const Ran sd = run(analyze("config --config systemd " + trace.string()));
   const size_t at = sd.out.find("# Save as ");
   ASSERT_NE(at, std::string::npos) << sd.out;
   write_text(dir_ / "word.sh", "printf '%s' " + sd.out.substr(at + 10, sd.out.find(", then run", at) - at - 10));
@@ -166,15 +166,15 @@ TEST_F(HostileRecording, ASetuidBinaryUnderUserNobodyKeepsNoNewPrivilegesOff) {
   const Ran dump = run(analyze("dump -k exec " + trace.string()));
   ASSERT_NE(dump.out.find("uid=65534 gid=65534 euid=0"), std::string::npos) << dump.out;
 
-  const Ran sd = run(analyze("config -f systemd " + trace.string()));
+  const Ran sd = run(analyze("config --config systemd " + trace.string()));
   EXPECT_NE(sd.out.find("\nNoNewPrivileges=no\n"), std::string::npos) << sd.out;
   EXPECT_NE(sd.out.find("uid 65534 ran it with euid 0 (set-user-ID bit)"), std::string::npos) << sd.out;
   EXPECT_EQ(sd.out.find("nothing relied on gaining privileges"), std::string::npos) << sd.out;
   // The account is the one that ran it (nobody), not the file owner.
   EXPECT_NE(sd.out.find("AmbientCapabilities=CAP_NET_BIND_SERVICE"), std::string::npos) << sd.out;
-  const Ran docker = run(analyze("config -f docker " + trace.string()));
+  const Ran docker = run(analyze("config --config docker " + trace.string()));
   EXPECT_EQ(docker.out.find("--security-opt=no-new-privileges"), std::string::npos) << docker.out;
-  const Ran k8s = run(analyze("config -f kubernetes " + trace.string()));
+  const Ran k8s = run(analyze("config --config kubernetes " + trace.string()));
   EXPECT_NE(k8s.out.find("allowPrivilegeEscalation: true"), std::string::npos) << k8s.out;
   const Ran json = run(analyze("report -f json " + trace.string()));
   const auto j = nlohmann::json::parse(json.out);
@@ -186,16 +186,16 @@ TEST_F(HostileRecording, ASetuidBinaryUnderUserNobodyKeepsNoNewPrivilegesOff) {
 
   // The same binary without the bit: nothing gained, no_new_privs is fine.
   chmod(exe.c_str(), 0755);
-  const Ran plain = run(analyze("config -f systemd " + record("--user nobody", exe.string() + " getppid-loop 1").string()));
+  const Ran plain = run(analyze("config --config systemd " + record("--user nobody", exe.string() + " getppid-loop 1").string()));
   EXPECT_NE(plain.out.find("\nNoNewPrivileges=yes\n"), std::string::npos) << plain.out;
 
   // With file capabilities instead: nobody's exec gains CAP_NET_BIND_SERVICE.
   ASSERT_EQ(run("setcap cap_net_bind_service=ep " + exe.string()).status, 0);
   const fs::path fc = record("--user nobody", exe.string() + " bind-tcp4-80 " + std::to_string(port_));
-  const Ran fsd = run(analyze("config -f systemd " + fc.string()));
+  const Ran fsd = run(analyze("config --config systemd " + fc.string()));
   EXPECT_NE(fsd.out.find("\nNoNewPrivileges=no\n"), std::string::npos) << fsd.out;
   EXPECT_NE(fsd.out.find("its file capabilities gave uid 65534 CAP_NET_BIND_SERVICE"), std::string::npos) << fsd.out;
-  const Ran fdocker = run(analyze("config -f docker " + fc.string()));
+  const Ran fdocker = run(analyze("config --config docker " + fc.string()));
   EXPECT_EQ(fdocker.out.find("--security-opt=no-new-privileges"), std::string::npos) << fdocker.out;
 }
 
