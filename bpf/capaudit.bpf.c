@@ -8,7 +8,7 @@
  * mitigated return (25-90 ns), so they are counted. The hot programs start
  * with a bit test on the thread id (traced_tids) and untraced tasks return
  * right there; traced ones then look up their task storage. Checks without a
- * stack leave in per-task batches (one ring-buffer call per 8), and only the
+ * stack leave in per-task batches (one ring-buffer call per 16), and only the
  * first `stacks_per_key` checks per (task, cap, syscall, verdict) pay for a
  * kernel stack walk.
  *

@@ -129,7 +129,7 @@ struct Header {
   bool opts_available = false;  // whether CapCheck::opts is meaningful
 
   // sampling and limits section
-  uint32_t stacks_per_key = 0;    // kernel stacks captured per (tid? no: cap, syscall) key
+  uint32_t stacks_per_key = 0;    // kernel stacks captured per (task, cap, syscall, verdict) key
   bool user_stacks = false;
   uint64_t ringbuf_bytes = 0;
   uint32_t max_tasks = 0;
