@@ -2,7 +2,7 @@
 // beside it, and the analyzer's findings on the trace must equal it exactly.
 // A sample directory without expected.json fails, so no sample is left
 // unchecked. The file is a small projection of the JSON report (the shape is
-// described in samples/README.md, "expected.json"); `project` below is that
+// described in docs/report-schema.md, "Sample expectations"); `project` below is that
 // projection, in one place.
 //
 // To rewrite every expected.json after an intended change of the analysis, run
