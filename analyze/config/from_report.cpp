@@ -146,9 +146,9 @@ namespace {
 std::string evaluated_under(ConfigFormat format, const std::string& profile, bool explicit_profile) {
   if (explicit_profile) return "the profile given on the command line (" + comment_text(profile) + ")";
   if (format == ConfigFormat::kubernetes)
-    return "the docker profile: this assumes containerd >= 2.0 as the node's runtime\n"
-           "(its CRI plugin sets ip_unprivileged_port_start=0 and ping_group_range=0 2147483647\n"
-           "like Docker); for another runtime pass --profile podman, --profile host or its sysctls";
+    return "the docker profile: this assumes containerd >= 2.0 on the node (its CRI\n"
+           "plugin sets ip_unprivileged_port_start=0 and ping_group_range=0 2147483647 like\n"
+           "Docker); for another engine pass --profile podman, --profile host or its sysctls";
   if (profile == "docker")
     return "the docker profile (Docker >= 20.10 sets ip_unprivileged_port_start=0 and\n"
            "ping_group_range=0 2147483647 in every container); --profile host uses the recorded host's values";
