@@ -35,17 +35,20 @@ int cmd_check(const std::vector<std::string>& args) {
   // command --caps restricts the run instead.
   po::options_description deprecated;
   deprecated.add_options()("caps,c", po::value<std::string>(), "");
-  auto vm = parse_command(args, {opts},
+  auto vm = parse_command(args, {opts, profile_options()},
                           {"capaudit-analyze check [OPTIONS] TRACE... (--against FILE | --granted LIST)",
                            "Compares what the traces needed (required + conditional capabilities) with what a "
                            "deployment grants. missing: required but not granted (the deployment fails). excess: "
                            "granted but never observed (a coverage gap or an unneeded grant). Exit 0 when nothing "
                            "is missing or in excess, 4 when the check fails (with --allow-excess: only on missing), "
                            "3 when it passed but an input trace was incomplete, 1 on errors, 2 on bad usage. "
-                           "Deprecated spelling: -c/--caps (use --granted).",
+                           "The needs are those of the recorded host, for a Kubernetes manifest or a compose file those "
+                           "under the docker profile (as config evaluates them), unless a profile option says "
+                           "otherwise. Deprecated spelling: -c/--caps (use --granted).",
                            "  capaudit-analyze check webd.cap --against /etc/systemd/system/webd.service\n"
                            "  capaudit-analyze check ci-*.cap --against k8s/deployment.yaml --allow-excess\n"
-                           "  capaudit-analyze check run.cap --granted CAP_NET_BIND_SERVICE -f json\n"},
+                           "  capaudit-analyze check run.cap --granted CAP_NET_BIND_SERVICE -f json\n"
+                           "  capaudit-analyze check run.cap --granted CAP_CHOWN --profile docker\n"},
                           &deprecated);
   if (!vm) return kExitOk;
   const std::string format = (*vm)["format"].as<std::string>();
@@ -65,7 +68,17 @@ int cmd_check(const std::vector<std::string>& args) {
     grant = std::get<Grant>(g);
   }
   const auto files = vm->count("files") ? (*vm)["files"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  const AnalyzedRuns runs = analyze_traces(files);
+  ProfileChoice profile = read_profile_options(*vm);
+  if (!profile.given() && grant.container) {
+    // As `config` evaluates the kubernetes and compose formats.
+    const std::string name = default_profile_for(ConfigFormat::kubernetes);
+    profile.overlay = named_profile(name)->profile;
+    profile.name = name;
+    grant.notes.push_back("needs evaluated under the " + name +
+                          " profile, the container runtime's defaults (Docker, containerd >= 2.0); "
+                          "--profile host or the runtime's sysctls to change it");
+  }
+  const AnalyzedRuns runs = analyze_traces(files, profile);
   const bool allow_excess = vm->count("allow-excess") > 0;
   const CheckResult result = check_grant(runs.report.recommended, grant);
   if (runs.exit_code != kExitOk && format != "json") std::cout << incomplete_banner(runs.incomplete) << "\n";

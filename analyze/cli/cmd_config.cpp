@@ -26,7 +26,7 @@ int cmd_config(const std::vector<std::string>& args) {
   // recorder and the front command.
   po::options_description deprecated;
   deprecated.add_options()("format,f", po::value<std::string>(), "")("user,u", po::value<std::string>(), "");
-  auto vm = parse_command(args, {opts},
+  auto vm = parse_command(args, {opts, profile_options()},
                           {"capaudit-analyze config [OPTIONS] TRACE...",
                            "Prints the recommended capability configuration for the programs in the traces: "
                            "the required and conditional capabilities of every executable, as a systemd drop-in, "
@@ -34,11 +34,16 @@ int cmd_config(const std::vector<std::string>& args) {
                            "Startup-only capabilities are included (deployment configs grant for the whole run) "
                            "and the code snippets show how to drop them after initialization. When a recorded "
                            "run failed (the command did not start, exited non-zero, or was denied an operation "
-                           "it needed) every config opens with a WARNING comment saying so. Deprecated "
+                           "it needed) every config opens with a WARNING comment saying so. Each format is evaluated under "
+                           "its runtime's defaults and says which: docker, compose and kubernetes under the docker "
+                           "profile (kubernetes assumes containerd >= 2.0), podman under the podman profile, systemd, "
+                           "setcap, filecap, c and python under the recorded host. A profile option applies to every "
+                           "format. Deprecated "
                            "spellings: -f/--format (use --config), -u/--user (use --deploy-as).",
                            "  capaudit-analyze config --config systemd webd.cap > capabilities.conf\n"
                            "  capaudit-analyze config --config kubernetes,compose --deploy-as 65534 run1.cap run2.cap\n"
-                           "  capaudit-analyze config --config all webd.cap\n"},
+                           "  capaudit-analyze config --config all webd.cap\n"
+                           "  capaudit-analyze config --config kubernetes --profile host webd.cap\n"},
                           &deprecated);
   if (!vm) return kExitOk;
   const auto files = vm->count("files") ? (*vm)["files"].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -54,9 +59,10 @@ int cmd_config(const std::vector<std::string>& args) {
   }
   std::optional<RunAs> run_as;
   if (auto user = option_value(*vm, "config", {"deploy-as", "user"})) run_as = parse_run_as(*user);
-  const AnalyzedRuns runs = analyze_traces(files);
-  const ConfigInput input = config_input_from_report(
-      runs.report, run_as, vm->count("name") ? (*vm)["name"].as<std::string>() : std::string());
+  const ProfileChoice profile = read_profile_options(*vm);
+  const AnalyzedRuns runs = analyze_traces(files, profile);
+  RuntimeConfigs configs(runs.runs, runs.options, profile.given(), run_as,
+                         vm->count("name") ? (*vm)["name"].as<std::string>() : std::string());
   const std::string warning = verdict_warning(make_verdict(runs.report));
   if (runs.exit_code != kExitOk) {
     // The config itself says so, in the first line, as a comment of its own language.
@@ -66,9 +72,9 @@ int cmd_config(const std::vector<std::string>& args) {
     std::cerr << "capaudit-analyze config: some input was incomplete; the configuration covers what was recorded\n";
   }
   if (list && formats.size() == 1) {
-    std::cout << render_config_with_warning(formats[0], input, warning);
+    std::cout << render_config_with_warning(formats[0], configs.input(formats[0]), warning);
   } else {
-    std::cout << render_configs(input, formats, warning);
+    std::cout << render_configs([&](ConfigFormat f) { return configs.input(f); }, formats, warning);
   }
   if (!warning.empty()) std::cerr << "capaudit-analyze config: WARNING: " << warning << "\n";
   return runs.exit_code;

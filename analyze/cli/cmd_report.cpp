@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "analyze/cli/commands.h"
+#include "analyze/cli/config_support.h"
 #include "analyze/cli/options.h"
 #include "analyze/config/check.h"
 #include "analyze/config/from_report.h"
@@ -48,21 +49,6 @@ void write_output(const std::string& path, const std::string& text) {
   if (fd != 1 && ::close(fd) != 0) throw common::Error(common::errno_message("close " + path, errno), "", kExitError);
 }
 
-// A bad --sysctl value is bad usage (exit 2); a bad file, an error (exit 1).
-void fail_on_parse_errors(const std::string& source, const std::vector<ParseError>& errors, int exit_code = kExitError) {
-  if (errors.empty()) return;
-  std::string msg = source + ": ";
-  for (size_t i = 0; i < errors.size() && i < 5; ++i)
-    msg += (i ? "; " : "") + std::string(errors[i].line ? "line " + std::to_string(errors[i].line) + ": " : "") +
-           errors[i].message;
-  throw common::Error(msg, "sysctl.conf syntax: 'key = value' per line, '#' or ';' comments", exit_code);
-}
-
-struct HeaderOnly : common::TraceVisitor {
-  std::optional<common::Header> header;
-  void on_header(const common::Header& h) override { header = h; }
-};
-
 }  // namespace
 
 int cmd_report(const std::vector<std::string>& args) {
@@ -80,12 +66,7 @@ int cmd_report(const std::vector<std::string>& args) {
        "with one trace: the name the report gives it (capaudit names the --keep copy)")
       ("exit-code", "exit 4 when the verdict says the run failed (the command did not start, exited non-zero, "
                     "or was denied an operation it needed)");
-  po::options_description prof("Re-evaluation against another system profile (later options win)");
-  prof.add_options()
-      ("profile", po::value<std::string>(), "named profile: host, docker, hardened")
-      ("profile-from", po::value<std::string>(), "use another trace's recorded sysctls and rlimits")
-      ("sysctl-profile", po::value<std::string>(), "a sysctl.conf file")
-      ("sysctl", po::value<std::vector<std::string>>()->composing(), "KEY=VALUE (repeatable)");
+  const po::options_description prof = profile_options();
   po::options_description decl("Declared capabilities");
   decl.add_options()
       ("declared-caps", po::value<std::string>(),
@@ -135,43 +116,9 @@ int cmd_report(const std::vector<std::string>& args) {
   ClassifyOptions opts;
   opts.tool_version = CAPAUDIT_VERSION;
   std::vector<std::string> declared_notes;  // what a deployment file's grant assumes
-  std::vector<std::string> sources;
-  if (vm->count("profile")) {
-    const auto name = (*vm)["profile"].as<std::string>();
-    auto p = named_profile(name);
-    if (!p) {
-      std::string known;
-      for (const auto& n : named_profiles()) known += (known.empty() ? "" : ", ") + n;
-      throw common::Error("unknown profile '" + name + "'", "named profiles: " + known, kExitUsage);
-    }
-    fail_on_parse_errors("profile " + name, p->errors);
-    opts.overlay.overlay(p->profile);
-    sources.push_back(name);
-  }
-  if (vm->count("profile-from")) {
-    const auto path = (*vm)["profile-from"].as<std::string>();
-    HeaderOnly h;
-    auto rr = common::read_trace(path, h);
-    if (!h.header) throw common::Error(path + ": no header to take a profile from (" + rr.message + ")", "", kExitError);
-    const Profile from = Profile::from_header(*h.header);
-    std::vector<ParseError> bad;
-    for (const auto& why : check_profile_values(from)) bad.push_back({0, why});
-    fail_on_parse_errors(path + " (recorded sysctls)", bad);
-    opts.overlay.overlay(from);
-    sources.push_back("trace:" + path);
-  }
-  if (vm->count("sysctl-profile")) {
-    const auto path = (*vm)["sysctl-profile"].as<std::string>();
-    auto p = parse_sysctl_conf(common::read_file_capped(path, common::kMaxProfileFileBytes, "sysctl profile"));
-    fail_on_parse_errors(path, p.errors);
-    opts.overlay.overlay(p.profile);
-    sources.push_back("file:" + path);
-  }
-  if (vm->count("sysctl")) {
-    for (const auto& f : (*vm)["sysctl"].as<std::vector<std::string>>())
-      if (auto err = parse_sysctl_flag(f, opts.overlay)) fail_on_parse_errors("--sysctl", {*err}, kExitUsage);
-    sources.push_back("custom");
-  }
+  const ProfileChoice profile = read_profile_options(*vm);
+  opts.overlay = profile.overlay;
+  opts.profile_name = profile.name;
   if (vm->count("declared-caps")) {
     auto g = grant_from_caps_list((*vm)["declared-caps"].as<std::string>());
     if (auto* err = std::get_if<std::string>(&g)) throw common::Error(*err, "e.g. --declared-caps CAP_NET_RAW,CAP_CHOWN", kExitUsage);
@@ -186,7 +133,6 @@ int cmd_report(const std::vector<std::string>& args) {
       for (const auto& note : std::get<Grant>(g).notes) declared_notes.push_back("Declared by " + path + ": " + note);
     }
   }
-  for (const auto& s : sources) opts.profile_name += (opts.profile_name.empty() ? "" : "+") + s;
 
   std::vector<RunAggregate> runs;
   int code = kExitOk;
@@ -219,8 +165,11 @@ int cmd_report(const std::vector<std::string>& args) {
     const auto color = (*vm)["color"].as<std::string>();
     t.colour = color == "always" || (color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
     t.full = vm->count("full") > 0;
-    if (!config_formats.empty())
-      t.appendix = render_report_configs(report, config_formats, verdict_warning(make_verdict(report)));
+    if (!config_formats.empty()) {
+      // Each format under its runtime's defaults unless a profile was given.
+      RuntimeConfigs configs(runs, opts, profile.given());
+      t.appendix = render_report_configs(configs, config_formats, verdict_warning(make_verdict(report)));
+    }
     text = render_text(report, t);
   }
   write_output(output, text);

@@ -9,14 +9,89 @@
 #include "analyze/core/aggregate.h"
 #include "analyze/core/classify.h"
 #include "common/error.h"
+#include "common/input_limits.h"
 #include "common/systemd_unit.h"
 
 namespace capaudit::analyze::cli {
 
-AnalyzedRuns analyze_traces(const std::vector<std::string>& files) {
+namespace {
+
+// A bad --sysctl value is bad usage (exit 2); a bad file, an error (exit 1).
+void fail_on_parse_errors(const std::string& source, const std::vector<ParseError>& errors, int exit_code = kExitError) {
+  if (errors.empty()) return;
+  std::string msg = source + ": ";
+  for (size_t i = 0; i < errors.size() && i < 5; ++i)
+    msg += (i ? "; " : "") + std::string(errors[i].line ? "line " + std::to_string(errors[i].line) + ": " : "") +
+           errors[i].message;
+  throw common::Error(msg, "sysctl.conf syntax: 'key = value' per line, '#' or ';' comments", exit_code);
+}
+
+struct HeaderOnly : common::TraceVisitor {
+  std::optional<common::Header> header;
+  void on_header(const common::Header& h) override { header = h; }
+};
+
+}  // namespace
+
+po::options_description profile_options() {
+  std::string names;
+  for (const auto& n : named_profiles()) names += (names.empty() ? "" : ", ") + n;
+  po::options_description prof("Re-evaluation against another system profile (later options win)");
+  prof.add_options()
+      ("profile", po::value<std::string>(), ("named profile: " + names).c_str())
+      ("profile-from", po::value<std::string>(), "use another trace's recorded sysctls and rlimits")
+      ("sysctl-profile", po::value<std::string>(), "a sysctl.conf file")
+      ("sysctl", po::value<std::vector<std::string>>()->composing(), "KEY=VALUE (repeatable)");
+  return prof;
+}
+
+ProfileChoice read_profile_options(const po::variables_map& vm) {
+  ProfileChoice out;
+  std::vector<std::string> sources;
+  if (vm.count("profile")) {
+    const auto name = vm["profile"].as<std::string>();
+    auto p = named_profile(name);
+    if (!p) {
+      std::string known;
+      for (const auto& n : named_profiles()) known += (known.empty() ? "" : ", ") + n;
+      throw common::Error("unknown profile '" + name + "'", "named profiles: " + known, kExitUsage);
+    }
+    fail_on_parse_errors("profile " + name, p->errors);
+    out.overlay.overlay(p->profile);
+    sources.push_back(name);
+  }
+  if (vm.count("profile-from")) {
+    const auto path = vm["profile-from"].as<std::string>();
+    HeaderOnly h;
+    auto rr = common::read_trace(path, h);
+    if (!h.header) throw common::Error(path + ": no header to take a profile from (" + rr.message + ")", "", kExitError);
+    const Profile from = Profile::from_header(*h.header);
+    std::vector<ParseError> bad;
+    for (const auto& why : check_profile_values(from)) bad.push_back({0, why});
+    fail_on_parse_errors(path + " (recorded sysctls)", bad);
+    out.overlay.overlay(from);
+    sources.push_back("trace:" + path);
+  }
+  if (vm.count("sysctl-profile")) {
+    const auto path = vm["sysctl-profile"].as<std::string>();
+    auto p = parse_sysctl_conf(common::read_file_capped(path, common::kMaxProfileFileBytes, "sysctl profile"));
+    fail_on_parse_errors(path, p.errors);
+    out.overlay.overlay(p.profile);
+    sources.push_back("file:" + path);
+  }
+  if (vm.count("sysctl")) {
+    for (const auto& f : vm["sysctl"].as<std::vector<std::string>>())
+      if (auto err = parse_sysctl_flag(f, out.overlay)) fail_on_parse_errors("--sysctl", {*err}, kExitUsage);
+    sources.push_back("custom");
+  }
+  for (const auto& s : sources) out.name += (out.name.empty() ? "" : "+") + s;
+  return out;
+}
+
+AnalyzedRuns analyze_traces(const std::vector<std::string>& files, const ProfileChoice& profile) {
   if (files.empty()) throw common::Error("no trace given", "pass one or more files written by capaudit-record", kExitUsage);
   AnalyzedRuns out;
-  std::vector<RunAggregate> runs;
+  std::vector<RunAggregate>& runs = out.runs;
   for (const auto& f : files) {
     RunAggregate run = load_trace(f);
     if (run.read.status == common::ReadStatus::error) {
@@ -25,8 +100,10 @@ AnalyzedRuns analyze_traces(const std::vector<std::string>& files) {
     out.exit_code = worst_exit(out.exit_code, exit_code_for(run.read));
     runs.push_back(std::move(run));
   }
-  ClassifyOptions opts;
+  ClassifyOptions& opts = out.options;
   opts.tool_version = CAPAUDIT_VERSION;
+  opts.overlay = profile.overlay;
+  opts.profile_name = profile.name;
   out.report = classify(runs, opts);
   if (!out.report.complete) out.exit_code = worst_exit(out.exit_code, kExitIncomplete);
   for (const auto& ri : out.report.runs)

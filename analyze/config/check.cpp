@@ -281,6 +281,7 @@ std::variant<Grant, std::string> grant_from_manifest(std::string_view yaml_text,
   }
   if (!found) return name + ": neither a compose file (services:) nor a Kubernetes manifest with containers";
   g.source = name + " (" + g.source + ")";
+  g.container = true;
   g.notes.push_back("entries that do not drop ALL start from the Docker/containerd default set");
   return g;
 }

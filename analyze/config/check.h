@@ -25,6 +25,9 @@ struct Grant {
   std::string source;               // "unit foo.service", "kubernetes container web", "--caps"
   std::vector<std::string> notes;   // what the reader must know about the assumption made
   std::vector<GrantPart> parts;     // the union of their caps is `caps`
+  // A Kubernetes manifest or compose file: the needs to compare with are the
+  // container runtime's (config evaluates those formats under the docker profile).
+  bool container = false;
 };
 
 // Docker's and containerd's default capability set, what a container gets

@@ -103,6 +103,11 @@ std::string preamble(const ConfigInput& in, std::string_view comment, std::strin
   } else {
     o << comment << "Needed: " << join(caps, " ", cap_name_systemd) << "\n";
   }
+  if (!in.evaluated_under.empty()) {
+    // Already comment-safe (from_report.cpp); one comment line per line.
+    std::istringstream lines("Evaluated under " + in.evaluated_under + ".");
+    for (std::string line; std::getline(lines, line);) o << comment << line << "\n";
+  }
   const auto startup = caps_in(in.all_startup_only());
   if (!startup.empty()) {
     o << comment << "Startup-only: " << join(startup, " ", cap_name_systemd)
@@ -199,12 +204,39 @@ std::string container_warning(const ConfigInput& in, std::string_view tool) {
   return o.str();
 }
 
+// Podman (unlike Docker) makes the added capabilities ambient for a non-root
+// --user: `podman run --user=65534:65534 --cap-add=NET_BIND_SERVICE` shows
+// CapAmb 0x400 and binds port 80. Ambient capabilities survive no_new_privs;
+// exec clears them only for a binary with file capabilities of its own.
+std::string podman_nonroot_note(const ConfigInput& in, const ExecutableNeeds*& file_capped) {
+  file_capped = nullptr;
+  for (const auto& e : in.executables)
+    if (e.caps != 0 && e.declared_file_caps && e.declared_file_caps->permitted != 0) file_capped = &e;
+  std::ostringstream o;
+  o << "# The program runs as " << who(in) << ", not root: podman gives a non-root --user the\n"
+    << "# --cap-add capabilities as ambient capabilities, so no file capabilities are needed.\n";
+  if (file_capped) {
+    o << "# no-new-privileges stays off: " << comment_text(file_capped->path) << " has file capabilities of its\n"
+      << "# own, so exec clears the ambient set for it and only its file capabilities count, which\n"
+      << "# no_new_privs would make the kernel ignore.\n";
+  }
+  return o.str();
+}
+
 std::string render_run_flags(const ConfigInput& in, std::string_view tool) {
   std::ostringstream o;
   o << preamble(in, "# ", std::string(tool) + " run flags");
   const auto caps = caps_in(in.all_caps());
-  const bool nnp = !relies_on_file_caps(in) && !exec_gainer(in);
-  if (relies_on_file_caps(in)) o << container_warning(in, tool == "docker" ? "Docker" : "Podman");
+  bool nnp = !relies_on_file_caps(in) && !exec_gainer(in);
+  if (relies_on_file_caps(in)) {
+    if (tool == "podman") {
+      const ExecutableNeeds* file_capped = nullptr;
+      o << podman_nonroot_note(in, file_capped);
+      nnp = file_capped == nullptr && !exec_gainer(in);
+    } else {
+      o << container_warning(in, "Docker");
+    }
+  }
   if (const auto* g = exec_gainer(in)) o << "# no-new-privileges stays off: " << gain_text(*g) << ".\n";
   o << tool << " run --cap-drop=ALL";
   for (int c : caps) o << " --cap-add=" << cap_name_container(c);

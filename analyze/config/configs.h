@@ -36,6 +36,9 @@ struct ConfigInput {
   std::string user;  // name for messages ("www-data"); empty = numeric only
   bool no_new_privs_recorded = false;  // the program ran with no_new_privs set
   std::string name = "app";            // service/container name used in snippets
+  // Which system profile the needs were evaluated under, as a comment line
+  // ("the docker profile (...)"); empty = say nothing (the recorded host).
+  std::string evaluated_under;
 
   uint64_t all_caps() const;          // union over executables
   uint64_t all_startup_only() const;  // caps that are startup-only in every executable using them

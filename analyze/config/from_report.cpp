@@ -1,8 +1,12 @@
 #include "analyze/config/from_report.h"
 
+#include "analyze/core/profile.h"
+#include "analyze/core/quote.h"
+
 #include <algorithm>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <variant>
 
 namespace capaudit::analyze {
@@ -124,6 +128,87 @@ std::string render_report_configs(const Report& report, const std::vector<Config
                                   const std::string& warning, const std::optional<RunAs>& run_as) {
   return "Recommended configurations\n==========================\n" +
          render_configs(config_input_from_report(report, run_as), formats, warning);
+}
+
+std::string default_profile_for(ConfigFormat format) {
+  switch (format) {
+    case ConfigFormat::docker:
+    case ConfigFormat::compose:
+    case ConfigFormat::kubernetes: return "docker";
+    case ConfigFormat::podman: return "podman";
+    default: return "";
+  }
+}
+
+namespace {
+
+// The comment line that says which profile a format was evaluated under.
+std::string evaluated_under(ConfigFormat format, const std::string& profile, bool explicit_profile) {
+  if (explicit_profile) return "the profile given on the command line (" + comment_text(profile) + ")";
+  if (format == ConfigFormat::kubernetes)
+    return "the docker profile: this assumes containerd >= 2.0 on the node (its CRI\n"
+           "plugin sets ip_unprivileged_port_start=0 and ping_group_range=0 2147483647 like\n"
+           "Docker); for another engine pass --profile podman, --profile host or its sysctls";
+  if (profile == "docker")
+    return "the docker profile (Docker >= 20.10 sets ip_unprivileged_port_start=0 and\n"
+           "ping_group_range=0 2147483647 in every container); --profile host uses the recorded host's values";
+  if (profile == "podman")
+    return "the podman profile (ip_unprivileged_port_start stays 1024, ping_group_range=0 0 from\n"
+           "containers.conf); --profile host uses the recorded host's values";
+  return "";
+}
+
+}  // namespace
+
+RuntimeConfigs::RuntimeConfigs(const std::vector<RunAggregate>& runs, ClassifyOptions base, bool explicit_profile,
+                               std::optional<RunAs> run_as, std::string name)
+    : runs_(runs), base_(std::move(base)), explicit_(explicit_profile), run_as_(std::move(run_as)), name_(std::move(name)) {}
+
+const Report& RuntimeConfigs::report(ConfigFormat format) {
+  const std::string profile = explicit_ ? base_.profile_name : default_profile_for(format);
+  auto it = reports_.find(profile);
+  if (it != reports_.end()) return it->second;
+  ClassifyOptions opts = base_;
+  if (!explicit_ && !profile.empty()) {
+    auto p = named_profile(profile);
+    // Shipped with the tool and parsed by its tests: an error is a build defect.
+    if (!p || !p->errors.empty()) throw std::logic_error("built-in profile " + profile + " does not parse");
+    opts.overlay = p->profile;
+    opts.profile_name = profile;
+  }
+  return reports_.emplace(profile, classify(runs_, opts)).first->second;
+}
+
+ConfigInput RuntimeConfigs::input(ConfigFormat format) {
+  ConfigInput in = config_input_from_report(report(format), run_as_, name_);
+  const std::string profile = explicit_ ? base_.profile_name : default_profile_for(format);
+  in.evaluated_under = evaluated_under(format, profile, explicit_);
+  return in;
+}
+
+std::string render_configs(const std::function<ConfigInput(ConfigFormat)>& input_for,
+                           const std::vector<ConfigFormat>& formats, const std::string& warning,
+                           const std::string& how_to_get_more) {
+  std::string out;
+  for (ConfigFormat f : formats) {
+    // One format at a time; the "More formats" line only after the last.
+    std::string one = render_configs(input_for(f), {f}, warning, how_to_get_more);
+    const auto more = one.find("\nMore formats: ");
+    if (more != std::string::npos) one.erase(more);
+    out += (out.empty() ? "" : "\n") + one;
+  }
+  std::string rest;
+  for (ConfigFormat f : all_config_formats())
+    if (std::find(formats.begin(), formats.end(), f) == formats.end())
+      rest += (rest.empty() ? "" : ",") + std::string(config_format_name(f));
+  if (!rest.empty()) out += "\nMore formats: " + how_to_get_more + " " + rest + " (or all)\n";
+  return out;
+}
+
+std::string render_report_configs(RuntimeConfigs& configs, const std::vector<ConfigFormat>& formats,
+                                  const std::string& warning) {
+  return "Recommended configurations\n==========================\n" +
+         render_configs([&](ConfigFormat f) { return configs.input(f); }, formats, warning);
 }
 
 std::vector<CapStatus> cap_statuses(const Report& report) {

@@ -59,7 +59,7 @@ TEST(Profiles, FromHeaderNetnsWinsAndRlimits) {
 
 TEST(Profiles, NamedProfilesShip) {
   auto names = named_profiles();
-  for (const char* n : {"host", "docker", "hardened"})
+  for (const char* n : {"host", "docker", "podman", "hardened"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   auto docker = named_profile("docker");
   ASSERT_TRUE(docker);
@@ -70,6 +70,11 @@ TEST(Profiles, NamedProfilesShip) {
   ASSERT_TRUE(hardened);
   EXPECT_TRUE(hardened->errors.empty());
   EXPECT_EQ(hardened->profile.get("kernel.yama.ptrace_scope"), "2");
+  auto podman = named_profile("podman");
+  ASSERT_TRUE(podman);
+  EXPECT_TRUE(podman->errors.empty());
+  EXPECT_EQ(podman->profile.get("net.ipv4.ip_unprivileged_port_start"), "1024");
+  EXPECT_EQ(podman->profile.get("net.ipv4.ping_group_range"), "0 0");
   EXPECT_TRUE(named_profile("host")->profile.empty());
   EXPECT_FALSE(named_profile("nonexistent"));
 }

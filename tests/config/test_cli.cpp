@@ -9,6 +9,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -54,7 +56,8 @@ TEST_F(ConfigCli, ConfigForANonRootDeploymentAndYaml) {
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("AmbientCapabilities=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
 
-  r = analyze("config --config kubernetes --deploy-as 65534:65534 " + path("v1.cap"));
+  // Kubernetes under the recorded host's sysctls (port start 1024): the bind to 80 needs the capability.
+  r = analyze("config --config kubernetes --profile host --deploy-as 65534:65534 " + path("v1.cap"));
   ASSERT_EQ(r.status, 0) << r.out;
   const YAML::Node sc = YAML::Load(r.out)["securityContext"];
   EXPECT_EQ(sc["runAsUser"].as<int>(), 65534);
@@ -166,6 +169,12 @@ TEST_F(ConfigCli, CheckAgainstUnitsManifestsAndLists) {
   write_text("sc.yaml", sc);
   r = analyze("check " + path("v1.cap") + " --against " + path("sc.yaml"));
   EXPECT_EQ(r.status, 0) << r.out;
+  // A manifest is checked under the runtime's defaults, like config's kubernetes
+  // format: no NET_BIND_SERVICE for port 80; under the recorded host it is missing.
+  EXPECT_NE(r.out.find("note: needs evaluated under the docker profile"), std::string::npos) << r.out;
+  r = analyze("check " + path("v1.cap") + " --against " + path("sc.yaml") + " --profile host");
+  EXPECT_EQ(r.status, 4) << r.out;
+  EXPECT_NE(r.out.find("missing:  CAP_NET_BIND_SERVICE"), std::string::npos) << r.out;
 
   // --granted, and --allow-excess.
   EXPECT_EQ(analyze("check " + path("v1.cap") + " --granted chown,net_bind_service").status, 0);
@@ -266,6 +275,112 @@ TEST_F(ConfigCli, DiffShowsGainedLostAndChanged) {
   EXPECT_EQ(r.out.find("CAP_NET_BIND_SERVICE"), std::string::npos) << r.out;
   const Ran same = analyze("diff " + path("v1.cap") + " -- " + path("v1.cap"));
   EXPECT_NE(same.out.find("no difference"), std::string::npos) << same.out;
+}
+
+// The section of a multi-format config output for one format.
+std::string section(const std::string& out, const std::string& format) {
+  const auto start = out.find("--- " + format + " ---\n");
+  if (start == std::string::npos) return {};
+  const auto end = out.find("\n--- ", start + 1);
+  return out.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// A bind to port 80 recorded on a host with ip_unprivileged_port_start=1024:
+// the container formats are evaluated under their runtime's defaults
+// (Docker, and containerd for Kubernetes, let a container bind low ports;
+// podman does not), the host formats under the recorded host.
+TEST_F(ConfigCli, EachFormatIsEvaluatedUnderItsRuntime) {
+  const Ran r = analyze("config --config all " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string docker = section(r.out, "docker"), compose = section(r.out, "compose"),
+                    kube = section(r.out, "kubernetes"), podman = section(r.out, "podman"),
+                    systemd = section(r.out, "systemd"), setcap = section(r.out, "setcap");
+  EXPECT_NE(docker.find("docker run --cap-drop=ALL --cap-add=CHOWN --security-opt"), std::string::npos) << docker;
+  EXPECT_NE(docker.find("# Evaluated under the docker profile"), std::string::npos) << docker;
+  EXPECT_EQ(compose.find("NET_BIND_SERVICE"), std::string::npos) << compose;
+  EXPECT_NE(compose.find("# Evaluated under the docker profile"), std::string::npos) << compose;
+  EXPECT_EQ(kube.find("NET_BIND_SERVICE"), std::string::npos) << kube;
+  EXPECT_NE(kube.find("containerd >= 2.0"), std::string::npos) << kube;
+  EXPECT_NE(podman.find("--cap-add=CHOWN --cap-add=NET_BIND_SERVICE"), std::string::npos) << podman;
+  EXPECT_NE(podman.find("# Evaluated under the podman profile"), std::string::npos) << podman;
+  EXPECT_NE(systemd.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << systemd;
+  EXPECT_EQ(systemd.find("Evaluated under"), std::string::npos) << systemd;
+  EXPECT_NE(setcap.find("setcap cap_chown,cap_net_bind_service=ep"), std::string::npos) << setcap;
+  // One format alone is evaluated the same way.
+  const Ran one = analyze("config --config compose " + path("v1.cap"));
+  ASSERT_EQ(one.status, 0) << one.out;
+  EXPECT_EQ(YAML::Load(one.out)["services"]["webd"]["cap_add"].size(), 1u) << one.out;
+  // The text report's configs too.
+  const Ran rep = analyze("report --config docker,systemd " + path("v1.cap"));
+  ASSERT_EQ(rep.status, 0) << rep.out;
+  EXPECT_NE(rep.out.find("docker run --cap-drop=ALL --cap-add=CHOWN --security-opt"), std::string::npos) << rep.out;
+  EXPECT_NE(rep.out.find("CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE\n"), std::string::npos) << rep.out;
+}
+
+// A profile option applies to every format, and the snippet says so.
+TEST_F(ConfigCli, AnExplicitProfileAppliesToEveryFormat) {
+  Ran r = analyze("config --config all --profile host " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* f : {"docker", "compose", "kubernetes", "podman", "systemd"}) {
+    EXPECT_NE(section(r.out, f).find("NET_BIND_SERVICE"), std::string::npos) << f << "\n" << r.out;
+    EXPECT_NE(section(r.out, f).find("# Evaluated under the profile given on the command line (host)."),
+              std::string::npos)
+        << f << "\n" << r.out;
+  }
+  r = analyze("config --config systemd,podman --profile docker " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("CapabilityBoundingSet=CAP_CHOWN\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("podman run --cap-drop=ALL --cap-add=CHOWN --security-opt"), std::string::npos) << r.out;
+  r = analyze("config --config docker --sysctl net.ipv4.ip_unprivileged_port_start=1024 " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("--cap-add=CHOWN --cap-add=NET_BIND_SERVICE"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(custom)"), std::string::npos) << r.out;
+  write_text("low.conf", "net.ipv4.ip_unprivileged_port_start = 0\n");
+  r = analyze("config --config setcap --sysctl-profile " + path("low.conf") + " " + path("v1.cap"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("setcap cap_chown=ep /usr/sbin/webd"), std::string::npos) << r.out;
+  EXPECT_EQ(analyze("config --profile nonexistent " + path("v1.cap")).status, 2);
+  EXPECT_EQ(analyze("config --sysctl net.ipv4.ip_unprivileged_port_start=x " + path("v1.cap")).status, 2);
+  EXPECT_EQ(analyze("config --sysctl-profile " + path("missing.conf") + " " + path("v1.cap")).status, 1);
+}
+
+TEST_F(ConfigCli, CheckTakesTheProfileOptions) {
+  // Recorded host: the bind to 80 needs NET_BIND_SERVICE.
+  EXPECT_EQ(analyze("check --granted chown " + path("v1.cap")).status, 4);
+  Ran r = analyze("check --granted chown --profile docker " + path("v1.cap"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  r = analyze("check --granted chown,net_bind_service --profile docker " + path("v1.cap"));
+  EXPECT_EQ(r.status, 4) << r.out;
+  EXPECT_NE(r.out.find("CAP_NET_BIND_SERVICE"), std::string::npos) << r.out;
+  EXPECT_EQ(analyze("check --granted chown --sysctl net.ipv4.ip_unprivileged_port_start=0 " + path("v1.cap")).status, 0);
+  EXPECT_EQ(analyze("check --granted chown --profile podman " + path("v1.cap")).status, 4);
+  EXPECT_EQ(analyze("check --granted chown --profile nonexistent " + path("v1.cap")).status, 2);
+}
+
+// Golden files for the CLI's per-runtime output (CAPAUDIT_UPDATE_GOLDEN=1 rewrites them).
+TEST_F(ConfigCli, RuntimeGoldens) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"cli_webd_runtimes.all", "config --config all " + path("v1.cap")},
+      {"cli_webd_profile_host.all", "config --config all --profile host " + path("v1.cap")},
+      {"cli_webd_nonroot_runtimes.all",
+       "config --config docker,podman,compose,kubernetes --deploy-as 65534:65534 " + path("v1.cap")},
+  };
+  const bool update = std::getenv("CAPAUDIT_UPDATE_GOLDEN") != nullptr;
+  for (const auto& [name, args] : cases) {
+    SCOPED_TRACE(name);
+    const Ran r = analyze(args);
+    ASSERT_EQ(r.status, 0) << r.out;
+    const std::string file = std::string(CAPAUDIT_GOLDEN_DIR) + "/" + name;
+    if (update) {
+      std::ofstream(file) << r.out;
+      continue;
+    }
+    std::ifstream in(file);
+    ASSERT_TRUE(in) << "missing golden file " << file;
+    std::stringstream want;
+    want << in.rdbuf();
+    EXPECT_EQ(r.out, want.str()) << file;
+  }
 }
 
 }  // namespace

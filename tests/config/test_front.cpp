@@ -211,6 +211,43 @@ TEST(FrontEndToEnd, RecordsARealCommandAndRecommendsWhatItNeeded) {
   EXPECT_NE(r.out.find("=ep " + std::string(CAPAUDIT_TEST_HELPER)), std::string::npos) << r.out;
 }
 
+// The same real recording (a bind below the host's ip_unprivileged_port_start,
+// as root), through config: systemd, setcap and podman keep
+// NET_BIND_SERVICE; docker, compose and kubernetes, evaluated under the
+// docker profile (port start 0 in the container), drop it; --profile host
+// brings it back for docker.
+TEST(FrontEndToEnd, ARealLowPortBindIsConfiguredPerRuntime) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: records with BPF";
+  std::ifstream ports("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int start = 0;
+  ports >> start;
+  const int port = 900 + (getpid() + 50) % 100;
+  if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding needs no capability";
+  ScratchDir dir("capaudit-runtime-e2e", 0755);
+  ASSERT_TRUE(dir.ok());
+  const std::string trace = (dir.path() / "bind.cap").string();
+  Ran r = run(std::string("env -u SUDO_UID -u SUDO_GID ") + CAPAUDIT_FRONT + " --keep " + trace + " --config none -- " +
+              CAPAUDIT_TEST_HELPER + " bind-tcp4-80 " + std::to_string(port));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string analyze = std::string(CAPAUDIT_ANALYZE) + " config --config ";
+  r = run(analyze + "systemd " + trace);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"), std::string::npos) << r.out;
+  r = run(analyze + "setcap " + trace);
+  EXPECT_NE(r.out.find("setcap cap_net_bind_service=ep"), std::string::npos) << r.out;
+  r = run(analyze + "podman " + trace);
+  EXPECT_NE(r.out.find("--cap-add=NET_BIND_SERVICE"), std::string::npos) << r.out;
+  for (const char* f : {"docker", "compose", "kubernetes"}) {
+    r = run(analyze + f + " " + trace);
+    ASSERT_EQ(r.status, 0) << f << "\n" << r.out;
+    EXPECT_EQ(r.out.find("NET_BIND_SERVICE\n"), std::string::npos) << f << "\n" << r.out;
+    EXPECT_EQ(r.out.find("--cap-add=NET_BIND_SERVICE"), std::string::npos) << f << "\n" << r.out;
+    EXPECT_NE(r.out.find("# Evaluated under the docker profile"), std::string::npos) << f << "\n" << r.out;
+  }
+  r = run(analyze + "docker --profile host " + trace);
+  EXPECT_NE(r.out.find("--cap-add=NET_BIND_SERVICE"), std::string::npos) << r.out;
+}
+
 // The verdict on real runs, and the exit status that goes with it (README:
 // 0 a run that worked, 4 a run that failed, whatever the reason).
 class FrontVerdict : public ::testing::Test {

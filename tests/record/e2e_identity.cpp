@@ -379,5 +379,54 @@ TEST(Container, AChownWithACopyUpIsChownOnlyAndTheRuntimeIsApart) {
   fs::remove(out);
 }
 
+
+// The podman snippet for a non-root deployment, taken as emitted (IMAGE
+// replaced): podman makes --cap-add ambient for a non-root --user, so the
+// container binds port 80 with no file capabilities, no-new-privileges on;
+// without the emitted NET_BIND_SERVICE the bind fails with EACCES. Also the
+// podman profile's values, read inside the container.
+TEST(Container, TheEmittedNonRootPodmanFlagsBindPort80) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!fs::exists(kPodman) || !fs::exists("/usr/sbin/runc")) GTEST_SKIP() << "no podman/runc (scripts/setup installs them)";
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "no busybox-static";
+  std::ifstream ports("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int start = 0;
+  ports >> start;
+  const int port = 900 + (getpid() + 75) % 100;
+  if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding needs no capability";
+  auto r = record({}, {helper_path(), "bind-tcp4-80", std::to_string(port)}, "bind");
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  auto cfg = analyze({"config", "--config", "podman", "--deploy-as", "65534:65534", r.path});
+  ASSERT_EQ(cfg.exit_code(), 0) << cfg.err;
+  const auto at = cfg.out.find("\npodman run ");
+  ASSERT_NE(at, std::string::npos) << cfg.out;
+  std::string line = cfg.out.substr(at + 1, cfg.out.find('\n', at + 1) - at - 1);
+  EXPECT_NE(line.find(" --cap-add=NET_BIND_SERVICE"), std::string::npos) << line;
+  EXPECT_NE(line.find(" --user=65534:65534"), std::string::npos) << line;
+  EXPECT_NE(line.find(" --security-opt=no-new-privileges"), std::string::npos) << line;
+  ASSERT_EQ(line.substr(line.size() - 6), " IMAGE") << line;
+  ASSERT_TRUE(build_busybox_image());
+  const std::string engine = "podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024";
+  const std::string workload =
+      " capaudit-test:busybox sh -c 'grep CapAmb /proc/self/status; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"
+      " /proc/sys/net/ipv4/ping_group_range; busybox nc -l -p 80 & sleep 0.5; busybox netstat -ltn | grep -q \":80 \""
+      " && echo bound; kill $! 2>/dev/null; wait'";
+  auto with = [&](std::string flags) {
+    flags.replace(0, std::string("podman run").size(), engine);
+    flags.resize(flags.size() - 6);  // " IMAGE"
+    return run_program({"/bin/sh", "-c", flags + workload + " 2>&1"});
+  };
+  auto ok = with(line);
+  EXPECT_NE(ok.out.find("CapAmb:\t0000000000000400"), std::string::npos) << line << "\n" << ok.out;
+  EXPECT_NE(ok.out.find("\n1024\n0\t0\n"), std::string::npos) << "the podman profile's values\n" << ok.out;
+  EXPECT_NE(ok.out.find("bound"), std::string::npos) << ok.out;
+  std::string without = line;
+  without.erase(without.find(" --cap-add=NET_BIND_SERVICE"), std::string(" --cap-add=NET_BIND_SERVICE").size());
+  auto denied = with(without);
+  EXPECT_EQ(denied.out.find("bound"), std::string::npos) << without << "\n" << denied.out;
+  EXPECT_NE(denied.out.find("Permission denied"), std::string::npos) << denied.out;
+  fs::remove(r.path);
+}
+
 }  // namespace
 }  // namespace capaudit::test
