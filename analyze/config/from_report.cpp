@@ -104,24 +104,29 @@ std::string render_config_with_warning(ConfigFormat format, const ConfigInput& i
   return out + render_config(format, input);
 }
 
+namespace {
+
+// One format's section of a multi-format listing.
+std::string config_section(ConfigFormat f, const ConfigInput& input, const std::string& warning) {
+  return "--- " + std::string(config_format_name(f)) + " ---\n" + render_config_with_warning(f, input, warning);
+}
+
+// The line naming the formats not shown, and how to get them ("" when all are).
+std::string more_formats_line(const std::vector<ConfigFormat>& shown, const std::string& how_to_get_more) {
+  std::string rest;
+  for (ConfigFormat f : all_config_formats())
+    if (std::find(shown.begin(), shown.end(), f) == shown.end())
+      rest += (rest.empty() ? "" : ",") + std::string(config_format_name(f));
+  return rest.empty() ? "" : "\nMore formats: " + how_to_get_more + " " + rest + " (or all)\n";
+}
+
+}  // namespace
+
 std::string render_configs(const ConfigInput& input, const std::vector<ConfigFormat>& formats,
                            const std::string& warning, const std::string& how_to_get_more) {
   std::string out;
-  bool first = true;
-  for (ConfigFormat f : formats) {
-    if (!first) out += "\n";
-    first = false;
-    out += "--- ";
-    out += config_format_name(f);
-    out += " ---\n";
-    out += render_config_with_warning(f, input, warning);
-  }
-  std::string rest;
-  for (ConfigFormat f : all_config_formats())
-    if (std::find(formats.begin(), formats.end(), f) == formats.end())
-      rest += (rest.empty() ? "" : ",") + std::string(config_format_name(f));
-  if (!rest.empty()) out += "\nMore formats: " + how_to_get_more + " " + rest + " (or all)\n";
-  return out;
+  for (ConfigFormat f : formats) out += (out.empty() ? "" : "\n") + config_section(f, input, warning);
+  return out + more_formats_line(formats, how_to_get_more);
 }
 
 std::string render_report_configs(const Report& report, const std::vector<ConfigFormat>& formats,
@@ -189,20 +194,10 @@ ConfigInput RuntimeConfigs::input(ConfigFormat format) {
 std::string render_configs(const std::function<ConfigInput(ConfigFormat)>& input_for,
                            const std::vector<ConfigFormat>& formats, const std::string& warning,
                            const std::string& how_to_get_more) {
+  // Each format evaluated on its own input (its runtime's profile).
   std::string out;
-  for (ConfigFormat f : formats) {
-    // One format at a time; the "More formats" line only after the last.
-    std::string one = render_configs(input_for(f), {f}, warning, how_to_get_more);
-    const auto more = one.find("\nMore formats: ");
-    if (more != std::string::npos) one.erase(more);
-    out += (out.empty() ? "" : "\n") + one;
-  }
-  std::string rest;
-  for (ConfigFormat f : all_config_formats())
-    if (std::find(formats.begin(), formats.end(), f) == formats.end())
-      rest += (rest.empty() ? "" : ",") + std::string(config_format_name(f));
-  if (!rest.empty()) out += "\nMore formats: " + how_to_get_more + " " + rest + " (or all)\n";
-  return out;
+  for (ConfigFormat f : formats) out += (out.empty() ? "" : "\n") + config_section(f, input_for(f), warning);
+  return out + more_formats_line(formats, how_to_get_more);
 }
 
 std::string render_report_configs(RuntimeConfigs& configs, const std::vector<ConfigFormat>& formats,
