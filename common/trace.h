@@ -324,6 +324,28 @@ struct KernelStack {
   bool operator==(const KernelStack&) const = default;
 };
 
+// One frame of a user-space call path (1.6). The kernel names the file an
+// address belongs to by build ID and file offset, so the analysis machine can
+// symbolize without the recording host; the path is what the recorder saw
+// mapped there and only a hint (the file may have been replaced since).
+struct UserFrame {
+  uint64_t ip = 0;           // the raw address, always kept
+  std::string build_id;      // lowercase hex; empty: the kernel could not read it
+  std::string path;          // the mapped file; empty: unknown
+  uint64_t file_offset = 0;  // offset in that file; meaningful iff has_offset
+  bool has_offset = false;
+
+  bool operator==(const UserFrame&) const = default;
+};
+
+// A user-space call path, stored once; CapCheck::user_stack_id refers to it.
+struct UserStack {
+  uint32_t id = 0;                 // >= 1
+  std::vector<UserFrame> frames;   // innermost first, as deep as the kernel could walk
+
+  bool operator==(const UserStack&) const = default;
+};
+
 // A process that already existed when recording started (-p, --cgroup).
 struct ProcessInfo {
   uint32_t pid = 0;
