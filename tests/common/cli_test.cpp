@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/scratch_dir.h"
 #include "tests/support/trace_builder.h"
 
 namespace {
@@ -37,12 +38,7 @@ const std::string kSample = std::string(CAPAUDIT_SAMPLES_DIR) + "/synthetic-basi
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/capaudit-cli-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { ASSERT_TRUE(scratch_.ok()); }
   std::string truncated_copy() {
     std::ifstream in(kSample, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -50,7 +46,8 @@ class Cli : public ::testing::Test {
     std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() - 20);
     return path;
   }
-  fs::path dir_;
+  capaudit::test::ScratchDir scratch_{"capaudit-cli"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(Cli, InfoPrintsEverySectionAndExitsZero) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/scratch_dir.h"
 #include "common/trace_codec.h"
 #include "common/trace_io.h"
 #include "tests/support/bounded_run.h"
@@ -168,9 +169,9 @@ TEST(TraceBounds, WriterCarriesALargeUniformBatchInBytes) {
 // The analyzer's commands on the same files: exit 2, the damage named with its
 // offset, within loose time and memory bounds.
 TEST(TraceBounds, AnalyzerCommandsReportHostileTracesAsCorruptQuickly) {
-  char tmpl[] = "/tmp/capaudit-bounds-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::filesystem::path dir = tmpl;
+  const capaudit::test::ScratchDir scratch("capaudit-bounds");
+  ASSERT_TRUE(scratch.ok());
+  const std::filesystem::path& dir = scratch.path();
   struct Case {
     const char* name;
     Hostile h;
@@ -189,7 +190,6 @@ TEST(TraceBounds, AnalyzerCommandsReportHostileTracesAsCorruptQuickly) {
           << cmd << " " << c.name << "\n" << m.out.substr(0, 2000);
     }
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

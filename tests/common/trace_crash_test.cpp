@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "tests/support/scratch_dir.h"
 #include "common/trace_io.h"
 #include "tests/support/trace_builder.h"
 
@@ -42,9 +43,9 @@ uint64_t now_ns() {
 }
 
 TEST(TraceCrash, SigkilledWriterLeavesAReadableTruncatedTrace) {
-  char tmpl[] = "/tmp/capaudit-crash-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::filesystem::path dir = tmpl;
+  const capaudit::test::ScratchDir scratch("capaudit-crash");
+  ASSERT_TRUE(scratch.ok());
+  const std::filesystem::path& dir = scratch.path();
   const std::string path = (dir / "killed.cap").string();
   int pipefd[2];
   ASSERT_EQ(::pipe(pipefd), 0);
@@ -73,7 +74,6 @@ TEST(TraceCrash, SigkilledWriterLeavesAReadableTruncatedTrace) {
   // Every delivered check is there, in order, with no gap: a prefix of what was written.
   ASSERT_FALSE(v.checks.empty());
   for (size_t i = 0; i < v.checks.size(); ++i) ASSERT_EQ(v.checks[i].time_ns, i + 1) << i;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

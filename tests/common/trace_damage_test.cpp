@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "tests/support/scratch_dir.h"
 #include "common/trace_io.h"
 #include "tests/support/trace_builder.h"
 
@@ -55,9 +56,9 @@ TEST(TraceDamage, TruncationAtEveryByte) {
 
 TEST(TraceDamage, TruncatedFilesOnDisk) {
   const auto full = small_trace();
-  char tmpl[] = "/tmp/capaudit-trunc-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::filesystem::path dir = tmpl;
+  const capaudit::test::ScratchDir scratch("capaudit-trunc");
+  ASSERT_TRUE(scratch.ok());
+  const std::filesystem::path& dir = scratch.path();
   for (size_t n : {size_t{0}, size_t{5}, size_t{16}, full.size() / 2, full.size() - 1}) {
     const auto path = (dir / ("t" + std::to_string(n))).string();
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(full.data()), static_cast<std::streamsize>(n));
@@ -68,7 +69,6 @@ TEST(TraceDamage, TruncatedFilesOnDisk) {
     EXPECT_EQ(a.batches, b.batches) << n;
     EXPECT_EQ(a.message, b.message) << n;
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST(TraceDamage, RandomCorruptionNeverCrashes) {

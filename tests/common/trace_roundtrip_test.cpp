@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/scratch_dir.h"
 #include "common/error.h"
 #include "common/trace_io.h"
 #include "tests/support/trace_builder.h"
@@ -320,13 +321,9 @@ TEST(TraceRoundTrip, WriterMisuseThrows) {
 
 class TempDir : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/capaudit-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  void SetUp() override { ASSERT_TRUE(scratch_.ok()); }
+  capaudit::test::ScratchDir scratch_{"capaudit-test"};
+  const std::filesystem::path& dir_ = scratch_.path();
 };
 
 using TraceFile = TempDir;

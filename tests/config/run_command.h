@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/support/scratch_dir.h"
+
 namespace capaudit::test {
 
 struct Ran {
@@ -27,29 +29,5 @@ inline Ran run(const std::string& cmd) {
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
 }
-
-// A directory under /tmp for one test, removed with everything in it.
-// `mode` lets processes that switched to another uid reach it.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& prefix, mode_t mode = 0700) {
-    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) {
-      path_ = tmpl;
-      chmod(tmpl.c_str(), mode);
-    }
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  bool ok() const { return !path_.empty(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace capaudit::test

@@ -26,13 +26,10 @@ namespace fs = std::filesystem;
 class ConfigCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/capaudit-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_TRUE(scratch_.ok());
     write("v1.cap", webd_trace(false));
     write("v2.cap", webd_trace(true));
   }
-  void TearDown() override { fs::remove_all(dir_); }
   void write(const std::string& name, const std::vector<uint8_t>& bytes) {
     write_bytes((dir_ / name).string(), bytes);
   }
@@ -40,7 +37,8 @@ class ConfigCli : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   Ran analyze(const std::string& args) const { return run(std::string(CAPAUDIT_ANALYZE) + " " + args); }
 
-  fs::path dir_;
+  capaudit::test::ScratchDir scratch_{"capaudit-cli"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(ConfigCli, ConfigSystemdFromATrace) {

@@ -18,6 +18,8 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/support/process.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/record/e2e_support.h"
 
 namespace capaudit::test {
@@ -26,22 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    std::string tmpl = "/tmp/capaudit-faults-XXXXXX";
-    if (mkdtemp(tmpl.data())) dir = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // Waits until FILE has content (the detached command got that far).
 bool wait_for_file(const fs::path& file, std::chrono::seconds limit) {
@@ -70,16 +57,16 @@ std::vector<std::string> stubborn(const fs::path& dir) {
 
 TEST(Faults, AFullDiskDetachesTheCommandAndMarksTheTraceIncomplete) {
   CAPAUDIT_REQUIRE_ROOT();
-  Scratch s;
-  ASSERT_FALSE(s.dir.empty());
-  const fs::path disk = s.dir / "disk";
+  const ScratchDir s("capaudit-faults");
+  ASSERT_TRUE(s.ok());
+  const fs::path disk = s.path() / "disk";
   fs::create_directory(disk);
   if (mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=64k") != 0) GTEST_SKIP() << "cannot mount a tmpfs: " << strerror(errno);
   struct Unmount {
     fs::path p;
     ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
   } unmount{disk};
-  const fs::path done = s.dir / "done";
+  const fs::path done = s.path() / "done";
   // ~3000 execs make far more than 64 KiB of trace.
   const std::string loop = "exec >/dev/null 2>&1; i=0; while [ $i -lt 3000 ]; do /bin/true; i=$((i+1)); done; echo $i > " +
                            done.string();
@@ -163,18 +150,18 @@ TEST(Faults, WithTraceOnStdoutTheCommandsOutputGoesToStderr) {
 
 TEST(Faults, DurationEndsTheRecordingAndTheCommandRunsOnByDefault) {
   CAPAUDIT_REQUIRE_ROOT();
-  Scratch s;
-  const std::string out = (s.dir / "t.cap").string();
+  const ScratchDir s("capaudit-faults");
+  const std::string out = (s.path() / "t.cap").string();
   std::vector<std::string> argv{recorder_path(), "--no-status", "-o", out, "--duration", "1s", "--"};
-  for (const auto& a : stubborn(s.dir)) argv.push_back(a);
+  for (const auto& a : stubborn(s.path())) argv.push_back(a);
   const auto start = std::chrono::steady_clock::now();
   RunResult r = run_program(argv);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
   EXPECT_EQ(r.exit_code(), 0) << r.err;
   EXPECT_NE(r.err.find("runs on, untraced"), std::string::npos) << r.err;
-  const pid_t cmd = read_pid(s.dir / "pid");
+  const pid_t cmd = read_pid(s.path() / "pid");
   EXPECT_TRUE(alive(cmd)) << "the command was not signalled";
-  EXPECT_EQ(slurp(s.dir / "log"), "") << "no SIGTERM either";
+  EXPECT_EQ(slurp(s.path() / "log"), "") << "no SIGTERM either";
   Trace t = load_trace(out);
   ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
   EXPECT_TRUE(t.trailer.clean_shutdown);
@@ -186,17 +173,17 @@ TEST(Faults, DurationEndsTheRecordingAndTheCommandRunsOnByDefault) {
 
 TEST(Faults, OnEndTermSendsSigtermThenSigkillAfterTheGrace) {
   CAPAUDIT_REQUIRE_ROOT();
-  Scratch s;
-  const std::string out = (s.dir / "t.cap").string();
+  const ScratchDir s("capaudit-faults");
+  const std::string out = (s.path() / "t.cap").string();
   std::vector<std::string> argv{recorder_path(), "--no-status", "-o", out, "--duration", "1s", "--on-end", "term",
                                 "--grace", "1s", "--"};
-  for (const auto& a : stubborn(s.dir)) argv.push_back(a);
+  for (const auto& a : stubborn(s.path())) argv.push_back(a);
   RunResult r = run_program(argv);
   // The command traps SIGTERM and goes on, so the grace runs out: SIGKILL.
   EXPECT_EQ(r.exit_code(), 128 + SIGKILL) << r.err;
   EXPECT_NE(r.err.find("SIGTERM sent to the command"), std::string::npos) << r.err;
-  EXPECT_NE(slurp(s.dir / "log").find("TERM"), std::string::npos) << "SIGTERM came first";
-  const pid_t cmd = read_pid(s.dir / "pid");
+  EXPECT_NE(slurp(s.path() / "log").find("TERM"), std::string::npos) << "SIGTERM came first";
+  const pid_t cmd = read_pid(s.path() / "pid");
   EXPECT_FALSE(alive(cmd));
   Trace t = load_trace(out);
   ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
@@ -209,14 +196,14 @@ TEST(Faults, OnEndTermSendsSigtermThenSigkillAfterTheGrace) {
 
 TEST(Faults, OnEndKillSendsOnlySigkill) {
   CAPAUDIT_REQUIRE_ROOT();
-  Scratch s;
-  const std::string out = (s.dir / "t.cap").string();
+  const ScratchDir s("capaudit-faults");
+  const std::string out = (s.path() / "t.cap").string();
   std::vector<std::string> argv{recorder_path(), "--no-status", "-o", out, "--duration", "1s", "--on-end", "kill", "--"};
-  for (const auto& a : stubborn(s.dir)) argv.push_back(a);
+  for (const auto& a : stubborn(s.path())) argv.push_back(a);
   RunResult r = run_program(argv);
   EXPECT_EQ(r.exit_code(), 128 + SIGKILL) << r.err;
-  EXPECT_EQ(slurp(s.dir / "log"), "");
-  EXPECT_FALSE(alive(read_pid(s.dir / "pid")));
+  EXPECT_EQ(slurp(s.path() / "log"), "");
+  EXPECT_FALSE(alive(read_pid(s.path() / "pid")));
 }
 
 // SIGTERM to the recorder reaches the command; one that ignores it is given
@@ -224,25 +211,15 @@ TEST(Faults, OnEndKillSendsOnlySigkill) {
 TEST(Faults, AfterSigtermTheGraceIsAnOptionAndTheDefaultLeavesTheCommand) {
   CAPAUDIT_REQUIRE_ROOT();
   for (const bool kill_it : {false, true}) {
-    Scratch s;
-    const std::string out = (s.dir / "t.cap").string();
+    const ScratchDir s("capaudit-faults");
+    const std::string out = (s.path() / "t.cap").string();
     std::vector<std::string> argv{recorder_path(), "--no-status", "-o", out, "--grace", "500ms"};
     if (kill_it) argv.insert(argv.end(), {"--on-end", "kill"});
     argv.push_back("--");
-    for (const auto& a : stubborn(s.dir)) argv.push_back(a);
-    pid_t rec = fork();
+    for (const auto& a : stubborn(s.path())) argv.push_back(a);
+    const pid_t rec = spawn_quiet(argv);
     ASSERT_GE(rec, 0);
-    if (rec == 0) {
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    const pid_t cmd = read_pid(s.dir / "pid");
+    const pid_t cmd = read_pid(s.path() / "pid");
     ASSERT_GT(cmd, 0);
     const auto start = std::chrono::steady_clock::now();
     kill(rec, SIGTERM);
@@ -252,7 +229,7 @@ TEST(Faults, AfterSigtermTheGraceIsAnOptionAndTheDefaultLeavesTheCommand) {
     EXPECT_GE(took, 400ms) << "waited for the command";
     EXPECT_LT(took, 3s) << "--grace 500ms, not the old fixed 3 s";
     EXPECT_TRUE(WIFEXITED(st));
-    EXPECT_NE(slurp(s.dir / "log").find("TERM"), std::string::npos) << "the SIGTERM was passed on";
+    EXPECT_NE(slurp(s.path() / "log").find("TERM"), std::string::npos) << "the SIGTERM was passed on";
     EXPECT_EQ(alive(cmd), !kill_it) << (kill_it ? "--on-end kill" : "default detach");
     Trace t = load_trace(out);
     EXPECT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
@@ -276,22 +253,22 @@ bool become_nobody() {
 // would record the host and create files in root-only directories.
 TEST(Install, AnElevatedCopyRunByNobodyIsRefusedAndCreatesNothing) {
   CAPAUDIT_REQUIRE_ROOT();
-  Scratch s;
-  ASSERT_FALSE(s.dir.empty());
-  chmod(s.dir.c_str(), 0755);
+  const ScratchDir s("capaudit-faults");
+  ASSERT_TRUE(s.ok());
+  chmod(s.path().c_str(), 0755);
   struct statvfs vfs {};
-  ASSERT_EQ(statvfs(s.dir.c_str(), &vfs), 0);
-  if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << s.dir << " is mounted nosuid";
-  const fs::path private_dir = s.dir / "root-only";
+  ASSERT_EQ(statvfs(s.path().c_str(), &vfs), 0);
+  if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << s.path() << " is mounted nosuid";
+  const fs::path private_dir = s.path() / "root-only";
   fs::create_directory(private_dir);
   chmod(private_dir.c_str(), 0700);
 
-  const fs::path suid = s.dir / "capaudit-record-suid";
+  const fs::path suid = s.path() / "capaudit-record-suid";
   fs::copy_file(recorder_path(), suid);
   ASSERT_EQ(chown(suid.c_str(), 0, 0), 0);
   ASSERT_EQ(chmod(suid.c_str(), 04755), 0);
 
-  const fs::path filecaps = s.dir / "capaudit-record-caps";
+  const fs::path filecaps = s.path() / "capaudit-record-caps";
   fs::copy_file(recorder_path(), filecaps);
   chmod(filecaps.c_str(), 0755);
   vfs_cap_data caps{};

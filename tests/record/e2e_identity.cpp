@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/process.h"
 #include "tests/record/e2e_support.h"
 
 namespace capaudit::test {
@@ -26,35 +27,8 @@ namespace fs = std::filesystem;
 const char* const kFormats[] = {"systemd", "docker", "podman", "compose", "kubernetes",
                                 "setcap",  "filecap", "c",     "python"};
 
-pid_t spawn(const std::vector<std::string>& argv) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
 
-int wait_status(pid_t pid) {
-  int st = -1;
-  waitpid(pid, &st, 0);
-  return st;
-}
 
-bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
 
 bool has_header(const std::string& path) {
   Trace t;
@@ -215,7 +189,7 @@ TEST(Identity, NginxMasterAndWorkerAreNginxInEveryConfig) {
   std::string out = temp_trace_path("nginx");
   std::vector<std::string> argv{recorder_path(), "--no-status", "-o", out, "--"};
   for (const auto& a : ngx.argv()) argv.push_back(a);
-  pid_t recorder = spawn(argv);
+  pid_t recorder = spawn_quiet(argv);
   ASSERT_TRUE(wait_for([&] { return ngx.serving(); })) << "nginx did not serve";
   pid_t master = ngx.master();
   ASSERT_GT(master, 0);
@@ -236,12 +210,12 @@ TEST(Identity, DashPNamesAWorkerThatDroppedToNobodyBeforeTheAttach) {
   if (!fs::exists(Nginx::kBin)) GTEST_SKIP() << "no nginx (scripts/setup installs nginx-light)";
   Nginx ngx("pid");
   ASSERT_NE(ngx.port, 0);
-  pid_t launcher = spawn(ngx.argv());
+  pid_t launcher = spawn_quiet(ngx.argv());
   ASSERT_TRUE(wait_for([&] { return ngx.serving(); })) << "nginx did not serve";
   pid_t master = ngx.master();
   ASSERT_EQ(master, launcher);
   std::string out = temp_trace_path("nginx-p");
-  pid_t recorder = spawn({recorder_path(), "--no-status", "-o", out, "-p", std::to_string(master)});
+  pid_t recorder = spawn_quiet({recorder_path(), "--no-status", "-o", out, "-p", std::to_string(master)});
   ASSERT_TRUE(wait_for([&] { return has_header(out); }));
   // A reload: the master forks new workers (setgid/setuid again), the old one quits.
   kill(master, SIGHUP);
@@ -326,7 +300,7 @@ TEST(Container, AChownWithACopyUpIsChownOnlyAndTheRuntimeIsApart) {
                           "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; chown 65534 /etc/passwd; sleep 0.3"});
   ASSERT_EQ(run.exit_code(), 0) << run.err;
   std::string out = temp_trace_path("container");
-  pid_t recorder = spawn({recorder_path(), "--no-status", "-o", out, "--container", c.name});
+  pid_t recorder = spawn_quiet({recorder_path(), "--no-status", "-o", out, "--container", c.name});
   ASSERT_TRUE(wait_for([&] { return has_header(out); }));
   // podman exec: runc init enters the container's cgroup, then execs touch.
   auto go = run_program({kPodman, "exec", c.name, "touch", "/tmp/go"});

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/process.h"
 #include "bpf/capaudit.h"
 #include "tests/record/e2e_support.h"
 
@@ -22,30 +23,14 @@ namespace {
 using namespace std::chrono_literals;
 
 // Starts PROGRAM detached (stdout/stderr to /dev/null); the caller waits.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& cgroup_procs = {}) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    if (!cgroup_procs.empty()) {
-      int fd = open(cgroup_procs.c_str(), O_WRONLY);
-      if (fd < 0 || write(fd, "0", 1) != 1) _exit(125);
-      close(fd);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
 
-int wait_status(pid_t pid) {
-  int st = -1;
-  waitpid(pid, &st, 0);
-  return st;
+
+// In a forked child: moves this process into cgroup CG.
+bool join_cgroup(const std::string& cg) {
+  const int fd = open((cg + "/cgroup.procs").c_str(), O_WRONLY);
+  const bool ok = fd >= 0 && write(fd, "0", 1) == 1;
+  if (fd >= 0) close(fd);
+  return ok;
 }
 
 std::vector<std::string> recorder_argv(const std::string& out, std::vector<std::string> extra) {
@@ -210,7 +195,7 @@ TEST(Denied, CapsKeepsOnlyTheListedCapability) {
 TEST(Privileges, RecorderDropsItsCapabilitiesOnceAttached) {
   CAPAUDIT_REQUIRE_ROOT();
   std::string out = temp_trace_path("drop");
-  pid_t recorder = spawn(recorder_argv(out, {"--", helper_path(), "sleep", "3"}));
+  pid_t recorder = spawn_quiet(recorder_argv(out, {"--", helper_path(), "sleep", "3"}));
   ASSERT_TRUE(wait_for_header(out));
   std::ifstream status("/proc/" + std::to_string(recorder) + "/status");
   std::string key, value;
@@ -233,9 +218,9 @@ TEST(Modes, AttachToARunningProcessWithDashP) {
   // then exec()s the helper in place: same pid, new program, and a new child.
   std::string flag = temp_trace_path("pid-go");
   std::string script = "while [ ! -e " + flag + " ]; do sleep 0.05; done; exec " + helper_path() + " fork-exec setgid";
-  pid_t target = spawn({"/bin/sh", "-c", script});
+  pid_t target = spawn_quiet({"/bin/sh", "-c", script});
   std::string out = temp_trace_path("pid");
-  pid_t recorder = spawn(recorder_argv(out, {"-p", std::to_string(target)}));
+  pid_t recorder = spawn_quiet(recorder_argv(out, {"-p", std::to_string(target)}));
   ASSERT_TRUE(wait_for_header(out));
   std::ofstream(flag).put('1');
   int st = wait_status(target);
@@ -268,12 +253,12 @@ TEST(Modes, DashPOnABusyProcessRecordsItsNextChecks) {
   const bool pin = std::thread::hardware_concurrency() >= 2;
   std::vector<std::string> target_argv{helper_path(), "setuid-loop", "4000000000"};
   if (pin) target_argv.insert(target_argv.begin(), {"/usr/bin/taskset", "-c", "1", "/usr/bin/chrt", "-f", "10"});
-  pid_t target = spawn(target_argv);
+  pid_t target = spawn_quiet(target_argv);
   std::this_thread::sleep_for(300ms);  // running its loop (taskset has exec'd it)
   std::string out = temp_trace_path("pid-busy");
   std::vector<std::string> rec_argv = recorder_argv(out, {"-p", std::to_string(target), "--duration", "1s"});
   if (pin) rec_argv.insert(rec_argv.begin(), {"/usr/bin/taskset", "-c", "0"});
-  pid_t recorder = spawn(rec_argv);
+  pid_t recorder = spawn_quiet(rec_argv);
   int rst = wait_status(recorder);
   kill(target, SIGKILL);
   wait_status(target);
@@ -307,15 +292,15 @@ TEST(Modes, CgroupRecordsMembersOnly) {
   std::string cg = root + "/capaudit-e2e-" + std::to_string(getpid());
   ASSERT_EQ(mkdir(cg.c_str(), 0755), 0) << strerror(errno);
   std::string out = temp_trace_path("cgroup");
-  pid_t recorder = spawn(recorder_argv(out, {"--cgroup", cg, "--duration", "4s"}));
+  pid_t recorder = spawn_quiet(recorder_argv(out, {"--cgroup", cg, "--duration", "4s"}));
   ASSERT_TRUE(wait_for_header(out));
-  pid_t inside = spawn({helper_path(), "chown"}, cg + "/cgroup.procs");
-  pid_t outside = spawn({helper_path(), "setgid"});
+  pid_t inside = spawn_quiet({helper_path(), "chown"}, [&] { return join_cgroup(cg); });
+  pid_t outside = spawn_quiet({helper_path(), "setgid"});
   // A running process moved into a child cgroup, no exec after: found at its
   // next check (the kernel's ancestor test), its earlier one stays out.
   std::string child_cg = cg + "/child";
   ASSERT_EQ(mkdir(child_cg.c_str(), 0755), 0) << strerror(errno);
-  pid_t mover = spawn({helper_path(), "repeat", "2", "1", "setgroups"});
+  pid_t mover = spawn_quiet({helper_path(), "repeat", "2", "1", "setgroups"});
   std::this_thread::sleep_for(300ms);
   std::ofstream(child_cg + "/cgroup.procs") << mover;
   int st_in = wait_status(inside), st_out = wait_status(outside), st_mv = wait_status(mover);
@@ -348,7 +333,7 @@ TEST(Modes, CgroupRecordsMembersOnly) {
 TEST(Signals, SigintLeavesACompleteTrace) {
   CAPAUDIT_REQUIRE_ROOT();
   std::string out = temp_trace_path("sigint");
-  pid_t recorder = spawn(recorder_argv(out, {"--", helper_path(), "sleep", "30"}));
+  pid_t recorder = spawn_quiet(recorder_argv(out, {"--", helper_path(), "sleep", "30"}));
   ASSERT_TRUE(wait_for_header(out));
   std::this_thread::sleep_for(300ms);
   kill(recorder, SIGINT);
@@ -380,7 +365,7 @@ Trace sigkill_after(pid_t recorder, const std::string& out, std::chrono::millise
 TEST(Signals, SigkillLeavesAReadableTruncatedTrace) {
   CAPAUDIT_REQUIRE_ROOT();
   std::string out = temp_trace_path("sigkill");
-  pid_t recorder = spawn(recorder_argv(out, {"--", helper_path(), "sleep", "30"}));
+  pid_t recorder = spawn_quiet(recorder_argv(out, {"--", helper_path(), "sleep", "30"}));
   ASSERT_TRUE(wait_for_header(out));
   // Past the writer's one-second flush interval, so the exec batch is on disk.
   Trace t = sigkill_after(recorder, out, 1800ms);
@@ -399,7 +384,7 @@ TEST(Signals, ABlockedTargetsChecksAreOnDiskBeforeTheEnd) {
   std::string out = temp_trace_path("blocked");
   // No stacks: a check with one is sent at once, this one must wait in the batch.
   pid_t recorder =
-      spawn(recorder_argv(out, {"--stacks-per-key", "0", "--", helper_path(), "repeat", "2", "30", "chown"}));
+      spawn_quiet(recorder_argv(out, {"--stacks-per-key", "0", "--", helper_path(), "repeat", "2", "30", "chown"}));
   ASSERT_TRUE(wait_for_header(out));
   Trace t = sigkill_after(recorder, out, 2500ms);
   EXPECT_EQ(t.read.status, common::ReadStatus::truncated) << t.read.message;

@@ -1,3 +1,4 @@
+#include "tests/support/scratch_dir.h"
 #include "record/context.h"
 
 #include <gtest/gtest.h>
@@ -45,18 +46,7 @@ const common::KeyValue* find(const std::vector<common::KeyValue>& kvs, const std
   return it == kvs.end() ? nullptr : &*it;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char name[] = "/tmp/capaudit-context-XXXXXX";
-    path = mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  void write(const std::string& rel, const std::string& text) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << text;
-  }
-};
+using TempDir = capaudit::test::ScratchDir;
 
 TEST(Sysctls, ReadsPresentOmitsAbsentKeepsInnerWhitespace) {
   TempDir root;
@@ -65,13 +55,13 @@ TEST(Sysctls, ReadsPresentOmitsAbsentKeepsInnerWhitespace) {
   root.write("fs/mqueue/msg_max", "10\n");
   root.write("fs/mqueue/queues_max", "256\n");
   auto values = read_sysctls({"kernel.kptr_restrict", "kernel.yama.ptrace_scope", "net.ipv4.ping_group_range"},
-                             root.path);
+                             root.path());
   ASSERT_EQ(values.size(), 2u);
   EXPECT_EQ(values[0].key, "kernel.kptr_restrict");
   EXPECT_EQ(values[0].value, "1");
   EXPECT_EQ(values[1].value, "0\t2147483647");
 
-  auto names = global_sysctl_names(root.path);
+  auto names = global_sysctl_names(root.path());
   auto at = std::find(names.begin(), names.end(), "fs.mqueue.msg_max");
   ASSERT_NE(at, names.end());
   EXPECT_EQ(*(at + 1), "fs.mqueue.queues_max");
@@ -182,7 +172,7 @@ TEST(Security, ReadsMountedSecurityfsFiles) {
   TempDir dir;
   dir.write("lsm", "capability,bpf\n");
   dir.write("lockdown", "none [integrity] confidentiality\n");
-  auto info = read_security_info(dir.path);
+  auto info = read_security_info(dir.path());
   EXPECT_EQ(info.lockdown, "none [integrity] confidentiality");
   EXPECT_EQ(info.lsms, (std::vector<std::string>{"capability", "bpf"}));
 }

@@ -1,3 +1,4 @@
+#include "tests/support/scratch_dir.h"
 #include "record/filecaps.h"
 
 #include <gtest/gtest.h>
@@ -82,14 +83,11 @@ TEST(FileCapsDecode, RejectsMalformedValues) {
 
 // A private copy of a binary, so setcap never touches the system's.
 struct BinaryCopy {
-  std::filesystem::path dir, path;
-  explicit BinaryCopy(const char* source) {
-    char name[] = "/tmp/capaudit-filecaps-XXXXXX";
-    dir = mkdtemp(name);
-    path = dir / std::filesystem::path(source).filename();
+  capaudit::test::ScratchDir dir{"capaudit-filecaps"};
+  std::filesystem::path path;
+  explicit BinaryCopy(const char* source) : path(dir / std::filesystem::path(source).filename().string()) {
     std::filesystem::copy_file(source, path);
   }
-  ~BinaryCopy() { std::filesystem::remove_all(dir); }
   int setcap(const std::string& spec) const {
     return capaudit::test::run_program({"/sbin/setcap", spec, path.string()}).exit_code();
   }

@@ -1,3 +1,4 @@
+#include "tests/support/scratch_dir.h"
 #include "record/proc_scan.h"
 
 #include <gtest/gtest.h>
@@ -167,8 +168,9 @@ TEST(ProcScan, TreeHoldsDescendantsAndThreads) {
 
 TEST(ProcScan, ReadsFileCapsOfTheRunningBinary) {
   if (!capaudit::test::running_as_root()) GTEST_SKIP() << "setcap needs root";
-  char name[] = "/tmp/capaudit-procscan-XXXXXX";
-  std::filesystem::path dir = mkdtemp(name);
+  const capaudit::test::ScratchDir scratch("capaudit-procscan");
+  ASSERT_TRUE(scratch.ok());
+  const std::filesystem::path& dir = scratch.path();
   auto bin = dir / "sleep";
   std::filesystem::copy_file("/bin/sleep", bin);
   ASSERT_EQ(capaudit::test::run_program({"/sbin/setcap", "cap_net_raw+ep", bin.string()}).exit_code(), 0);
@@ -188,7 +190,6 @@ TEST(ProcScan, ReadsFileCapsOfTheRunningBinary) {
   auto after_delete = read_process(static_cast<uint32_t>(child));
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
-  std::filesystem::remove_all(dir);
   ASSERT_TRUE(info);
   EXPECT_EQ(info->exe, bin.string());
   EXPECT_EQ(info->argv, (std::vector<std::string>{"sleep", "100"}));
