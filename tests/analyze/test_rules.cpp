@@ -118,6 +118,9 @@ TEST(Rules, PerfEventParanoid) {
   EXPECT_EQ(eval("perf_cpu", chk(298, {0, 0, minus1}), {}).applies, false);
   EXPECT_EQ(eval("perf_debian_restrict", chk(298, {0}), {{"kernel.perf_event_paranoid", "3"}}).needed, true);
   EXPECT_EQ(eval("perf_debian_restrict", chk(298, {0}), {{"kernel.perf_event_paranoid", "2"}}).needed, false);
+  // Debian's patch asks capable(CAP_SYS_ADMIN), not perfmon_capable(): seen in
+  // the 6.1/6.12 guests (tests/kernels/rules, perf_debian_restrict)
+  EXPECT_EQ(rule("perf_debian_restrict").cap, 21 /* CAP_SYS_ADMIN */);
   // perf_check_permission(): monitoring oneself never needs it, another task is kept
   OpValues self = chk(298, {0, 0, minus1});
   self.pid = 77;

@@ -62,6 +62,7 @@ struct RuleCase {
   std::vector<std::string> lift;  // --sysctl values under which the rule says not needed
   const char* sysctl = nullptr;   // set this sysctl (path=value) while recording
   void (*prepare)() = nullptr;    // before recording, not recorded
+  const char* frame = nullptr;    // the kernel function that decided, when the rule names several
 };
 
 // One directory per case: ctest runs the cases in parallel.
@@ -120,6 +121,7 @@ TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
   const auto rule = std::find_if(rules.begin(), rules.end(), [&](const auto& x) { return x.id == c.rule; });
   ASSERT_NE(rule, rules.end());
   if (!rule->frames.empty()) EXPECT_NE(std::find(rule->frames.begin(), rule->frames.end(), hit->frame), rule->frames.end());
+  if (c.frame) EXPECT_EQ(hit->frame, c.frame);
   EXPECT_TRUE(f->recommended);
 
   // 2. the same trace under a profile that lifts the gate
@@ -148,6 +150,10 @@ INSTANTIATE_TEST_SUITE_P(
                  {"rlimit.NICE.soft=40"}},
         RuleCase{"perf", {"@W", "perf"}, CAP_PERFMON, "perf_kernel", "kernel.perf_event_paranoid: recorded 2",
                  {"kernel.perf_event_paranoid=1"}},
+        RuleCase{"perf_cpu", {"@W", "perf-cpu"}, CAP_PERFMON, "perf_cpu", "kernel.perf_event_paranoid: recorded 2",
+                 {"kernel.perf_event_paranoid=0"}, nullptr, nullptr, "find_get_context"},
+        RuleCase{"syslog", {"@W", "syslog"}, CAP_SYSLOG, "dmesg_restrict", "kernel.dmesg_restrict: recorded 1",
+                 {"kernel.dmesg_restrict=0"}, "/proc/sys/kernel/dmesg_restrict=1"},
         RuleCase{"bpf", {"@W", "bpf"}, CAP_BPF, "unprivileged_bpf", "kernel.unprivileged_bpf_disabled: recorded 2",
                  {"kernel.unprivileged_bpf_disabled=0"}},
         RuleCase{"userfaultfd", {"@W", "userfaultfd"}, CAP_SYS_PTRACE, "userfaultfd",

@@ -13,7 +13,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <mqueue.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/klog.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int fail(const char *what)
@@ -39,8 +45,8 @@ static int op_mlock(void)
 	return 0;
 }
 
-/* a software event on this process, kernel included */
-static int op_perf(void)
+/* a software event on process PID (0 = itself) or, with PID -1, on CPU 0 */
+static int perf_open(int pid, int exclude_kernel)
 {
 	struct perf_event_attr a;
 	long fd;
@@ -48,10 +54,95 @@ static int op_perf(void)
 	memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
 	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_TASK_CLOCK;
-	fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+	a.config = pid == -1 ? PERF_COUNT_SW_CPU_CLOCK : PERF_COUNT_SW_TASK_CLOCK;
+	a.exclude_kernel = exclude_kernel;
+	fd = syscall(SYS_perf_event_open, &a, pid, pid == -1 ? 0 : -1, -1, 0);
 	if (fd < 0)
 		return fail("perf_event_open");
+	return 0;
+}
+
+/* this process, kernel included */
+static int op_perf(void)
+{
+	return perf_open(0, 0);
+}
+
+/* this process, user space only: no kernel-measuring gate at all */
+static int op_perf_user(void)
+{
+	return perf_open(0, 1);
+}
+
+/* every task on CPU 0, user space only */
+static int op_perf_cpu(void)
+{
+	return perf_open(-1, 1);
+}
+
+/* syslog(2) SYSLOG_ACTION_READ_ALL, as dmesg(1) without /dev/kmsg does */
+static int op_syslog(void)
+{
+	static char buf[4096];
+
+	if (klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf)) < 0)
+		return fail("syslog");
+	return 0;
+}
+
+/* a new message queue with more messages than fs.mqueue.msg_max (10) */
+static int op_mq_open(void)
+{
+	struct mq_attr a = {.mq_maxmsg = 64, .mq_msgsize = 128};
+	mqd_t q = mq_open("/capaudit-rules", O_CREAT | O_EXCL | O_RDWR, 0600, &a);
+
+	if (q == (mqd_t)-1)
+		return fail("mq_open");
+	mq_unlink("/capaudit-rules");
+	return 0;
+}
+
+/*
+ * PTRACE_SEIZE of a sibling: the tracer and the target are both children of
+ * this process, so the target is not the tracer's descendant (what
+ * kernel.yama.ptrace_scope=1 asks about).
+ */
+static int op_ptrace_sibling(void)
+{
+	int pipefd[2], status;
+	pid_t target, tracer;
+	char c;
+
+	if (pipe(pipefd))
+		return fail("pipe");
+	target = fork();
+	if (target < 0)
+		return fail("fork");
+	if (target == 0) {
+		close(pipefd[1]);
+		read(pipefd[0], &c, 1); /* until the parent closes it */
+		_exit(0);
+	}
+	tracer = fork();
+	if (tracer < 0)
+		return fail("fork");
+	if (tracer == 0) {
+		if (ptrace(PTRACE_SEIZE, target, 0, 0))
+			_exit(fail("ptrace(PTRACE_SEIZE)"));
+		ptrace(PTRACE_DETACH, target, 0, 0);
+		_exit(0);
+	}
+	waitpid(tracer, &status, 0);
+	close(pipefd[1]);
+	waitpid(target, NULL, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* a new user namespace (unshare -U) */
+static int op_userns(void)
+{
+	if (unshare(CLONE_NEWUSER))
+		return fail("unshare(CLONE_NEWUSER)");
 	return 0;
 }
 
@@ -152,6 +243,19 @@ int main(int argc, char **argv)
 		return op_pipe();
 	if (!strcmp(op, "raise-hard"))
 		return op_raise_hard();
-	fprintf(stderr, "usage: %s mlock|perf|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard\n", argv[0]);
+	if (!strcmp(op, "perf-user"))
+		return op_perf_user();
+	if (!strcmp(op, "perf-cpu"))
+		return op_perf_cpu();
+	if (!strcmp(op, "syslog"))
+		return op_syslog();
+	if (!strcmp(op, "mq-open"))
+		return op_mq_open();
+	if (!strcmp(op, "ptrace-sibling"))
+		return op_ptrace_sibling();
+	if (!strcmp(op, "userns"))
+		return op_userns();
+	fprintf(stderr, "usage: %s mlock|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
+		"syslog|mq-open|ptrace-sibling|userns\n", argv[0]);
 	return 2;
 }
