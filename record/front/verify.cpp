@@ -181,6 +181,7 @@ std::string tool(const char* name, const char* build_path) {
 struct Account {
   uid_t uid = 65534;
   gid_t gid = 65534;
+  bool sudo_user = false;  // else nobody, for root who started us
 };
 
 // capaudit's rule: the sudo user, else nobody.
@@ -194,6 +195,7 @@ Account analysis_account() {
     if (std::holds_alternative<uint32_t>(uid) && std::holds_alternative<uint32_t>(gid) && std::get<uint32_t>(uid) != 0) {
       a.uid = std::get<uint32_t>(uid);
       a.gid = std::get<uint32_t>(gid);
+      a.sudo_user = true;
     }
   }
   return a;
@@ -296,6 +298,7 @@ class Verifier {
   Account account_;
   fs::path dir_;
   std::map<std::string, int> fd_of_;
+  std::vector<int> given_fds_;  // the given traces, opened by root when root itself asked
 };
 
 std::string Verifier::record(const std::string& name, const std::vector<std::string>& recorder_opts,
@@ -325,11 +328,19 @@ std::string Verifier::record(const std::string& name, const std::vector<std::str
 }
 
 std::vector<std::string> Verifier::original_inputs(std::vector<std::pair<int, int>>& fds) const {
-  std::vector<std::string> out = opts_.traces;
-  if (out.empty()) {
-    fds.emplace_back(fd_of_.at("original"), kFirstInputFd);
-    out.push_back("fd:" + std::to_string(kFirstInputFd));
+  std::vector<std::string> out;
+  if (!given_fds_.empty()) {
+    // Root asked (no sudo user): root's own descriptors of the given traces.
+    for (int fd : given_fds_) {
+      const int to = kFirstInputFd + static_cast<int>(fds.size());
+      fds.emplace_back(fd, to);
+      out.push_back("fd:" + std::to_string(to));
+    }
+    return out;
   }
+  if (!opts_.traces.empty()) return opts_.traces;  // the sudo user's files, opened as the sudo user
+  fds.emplace_back(fd_of_.at("original"), kFirstInputFd);
+  out.push_back("fd:" + std::to_string(kFirstInputFd));
   return out;
 }
 
@@ -414,6 +425,15 @@ std::string Verifier::rerun(const std::string& name, const Plan& p) {
 }
 
 int Verifier::run_all() {
+  // Under sudo the analyzer opens the given traces as the sudo user (who
+  // named them); root itself is trusted with its own choice of files.
+  if (!account_.sudo_user) {
+    for (const auto& t : opts_.traces) {
+      const int fd = open(t.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw Error(common::errno_message("open " + t, errno));
+      given_fds_.push_back(fd);
+    }
+  }
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
