@@ -135,6 +135,7 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
   const std::string arch = run.has_header ? run.header.arch : std::string();
   for (const auto& p : run.processes) {
     if (runtime_image(p)) continue;
+    if (p.ids_known) f.euids.insert(p.euid);
     for (const auto& c : p.checks) {
       if (!own_credentials(c)) continue;
       if (c.granted) {
@@ -276,7 +277,9 @@ std::string render_verify_text(const VerifyResult& r) {
     if (p.kind == VerifyProblemKind::denied_failure) missing |= cap_bit(p.failure.cap);
   if (missing) o << "  Missing: " << caps_text(missing) << "\n";
   const auto& f = r.rerun.facts;
-  o << "  Re-run: " << (f.exit_status ? "the command " + end_text(*f.exit_status) : std::string("no exit status"))
+  std::string euids;
+  for (uint32_t id : f.euids) euids += (euids.empty() ? "" : ", ") + std::to_string(id);
+  o << "  Re-run: " << (euids.empty() ? std::string() : "ran as euid " + euids + "; ") << (f.exit_status ? "the command " + end_text(*f.exit_status) : std::string("no exit status"))
     << "; " << r.operations.size() << " operation(s) of the original to cover, "
     << (r.operations.size() - static_cast<size_t>(std::count_if(r.rerun.problems.begin(), r.rerun.problems.end(),
                                                                 [](const VerifyProblem& p) {

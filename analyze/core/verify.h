@@ -72,6 +72,7 @@ struct RunFacts {
   // Denied checks per capability and how their syscalls ended.
   std::map<int, DenialAssessment> denials;
   std::string kernel_release, hostname, boot_id;
+  std::set<uint32_t> euids;  // the program's processes' effective uids (after exec)
 };
 
 // Facts of one trace. `errnos` may be null (the failures then have no errno).

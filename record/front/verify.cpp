@@ -419,6 +419,8 @@ std::string Verifier::rerun(const std::string& name, const Plan& p) {
     for (const auto& l : p.unit_lines) out << l << "\n";
     out.close();
     if (!out) throw Error("cannot write " + unit.string());
+    if (opts_.verbose)
+      for (const auto& l : p.unit_lines) say("  " + name + ".service: " + l);
     ropts.insert(ropts.end(), {"--service", unit.string()});
   }
   return record(name, ropts, target);
@@ -443,6 +445,9 @@ int Verifier::run_all() {
     if (opts_.runtime == "podman") {
       target.insert(target.end(), {"podman", "run", "--rm"});
       target.insert(target.end(), opts_.engine_args.begin(), opts_.engine_args.end());
+      // podman's default set: with every capability (--cap-add=ALL) the
+      // container's credentials equal the overlay mounter's, and its
+      // copy-up checks could no longer be told apart from the program's.
       target.push_back(opts_.image);
     }
     target.insert(target.end(), opts_.command.begin(), opts_.command.end());
@@ -455,7 +460,7 @@ int Verifier::run_all() {
     return kExitNegative;
   }
   const std::string who = full.root ? "root" : "uid " + std::to_string(full.uid);
-  say("re-running as " + who + " with " + full.caps + (opts_.runtime == "host" ? "" : " (" + opts_.runtime + ")"));
+  say("re-running as " + who + " with " + (full.caps == "none" ? "no capabilities" : full.caps) + (opts_.runtime == "host" ? "" : " (" + opts_.runtime + ")"));
   rerun("rerun", full);
   std::vector<std::pair<std::string, std::string>> without;  // cap -> run name
   if (opts_.minimize && full.caps != "none") {

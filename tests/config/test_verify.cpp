@@ -138,5 +138,54 @@ TEST(VerifyPing, PingsDeniedButHarmlessChecksDoNotFailIt) {
   EXPECT_NE(raw.find("the command did not start"), std::string::npos) << r.out;
 }
 
+// The drop-in's settings through the service-mode launcher: User=65534,
+// AmbientCapabilities=CAP_NET_BIND_SERVICE; with no capabilities the bind
+// fails and verify says so.
+TEST_F(Verify, TheSystemdDropInsSettingsRunThroughTheServiceLauncher) {
+  const std::string cmd = " -o - -- " + kHelper + " bind-tcp4-80 " + std::to_string(port_);
+  const Ran ok = run(kFront + " verify -v --runtime systemd --deploy-as 65534" + cmd);
+  ASSERT_EQ(ok.status, 0) << ok.out;
+  EXPECT_NE(ok.out.find("Verify: PASSED: CAP_NET_BIND_SERVICE for uid 65534 (gid 65534) under systemd works"),
+            std::string::npos)
+      << ok.out;
+  EXPECT_NE(ok.out.find("rerun.service: AmbientCapabilities=CAP_NET_BIND_SERVICE"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("rerun.service: User=65534"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("Re-run: ran as euid 65534;"), std::string::npos) << ok.out;
+  const Ran bad = run(kFront + " verify --runtime systemd --deploy-as 65534 --caps none" + cmd);
+  ASSERT_EQ(bad.status, 4) << bad.out;
+  EXPECT_NE(bad.out.find("CAP_NET_BIND_SERVICE was denied and bind() then failed with EACCES"), std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find("Missing: CAP_NET_BIND_SERVICE\n"), std::string::npos) << bad.out;
+}
+
+// The emitted podman flags, run in real podman (runc, an offline-imported
+// busybox image, the lowered ulimits this host needs; see
+// Container.TheEmittedNonRootPodmanFlagsBindPort80).
+TEST(VerifyPodman, TheEmittedPodmanFlagsChownInAContainer) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: records with BPF";
+  if (!fs::exists("/usr/bin/podman") || !fs::exists("/usr/sbin/runc")) GTEST_SKIP() << "no podman/runc (scripts/setup)";
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "no busybox-static";
+  ScratchDir root("capaudit-verify-image", 0755);
+  fs::create_directories(root.path() / "bin");
+  fs::create_directories(root.path() / "etc");
+  fs::copy_file("/bin/busybox", root.path() / "bin/busybox");
+  for (const char* a : {"sh", "chown"}) fs::create_symlink("busybox", root.path() / "bin" / a);
+  std::ofstream(root.path() / "etc/passwd") << "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n";
+  const Ran image = run("tar -C " + root.path().string() + " -c . | podman import - capaudit-verify:busybox");
+  ASSERT_EQ(image.status, 0) << image.out;
+  const std::string engine = " --runtime podman --image capaudit-verify:busybox --engine-arg=--runtime=runc"
+                             " --engine-arg=--ulimit=nofile=1024:1024 --engine-arg=--ulimit=nproc=1024:1024";
+  const Ran ok = run(kFront + " verify --minimize -v" + engine + " -o - -- chown 65534 /etc/passwd");
+  ASSERT_EQ(ok.status, 0) << ok.out;
+  EXPECT_NE(ok.out.find("Verify: PASSED: CAP_CHOWN for root under podman works"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("--cap-drop=ALL --cap-add=CHOWN"), std::string::npos) << "the emitted flags ran\n" << ok.out;
+  EXPECT_NE(minimize_entry(ok.out, "CAP_CHOWN").find("CAP_CHOWN was denied and chown() then failed with EPERM"),
+            std::string::npos)
+      << ok.out;
+  const Ran bad = run(kFront + " verify --caps none" + engine + " -o - -- chown 65534 /etc/passwd");
+  ASSERT_EQ(bad.status, 4) << bad.out;
+  EXPECT_NE(bad.out.find("Missing: CAP_CHOWN\n"), std::string::npos) << bad.out;
+}
+
 }  // namespace
 }  // namespace capaudit::test
