@@ -31,6 +31,7 @@ int cmd_report(const std::vector<std::string>& args);
 int cmd_config(const std::vector<std::string>& args);
 int cmd_check(const std::vector<std::string>& args);
 int cmd_diff(const std::vector<std::string>& args);
+int cmd_verify(const std::vector<std::string>& args);
 
 // Exit code for a finished read: complete -> ok, truncated/corrupt -> incomplete, error -> error.
 int exit_code_for(const common::ReadResult& r);

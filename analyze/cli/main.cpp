@@ -18,6 +18,7 @@ constexpr cli::Command kCommands[] = {
     {"config", "recommended configs: systemd, docker, podman, compose, kubernetes, setcap, filecap, c, python", cli::cmd_config},
     {"check", "gate: compare needed capabilities with a unit, manifest or list (exit 4 on mismatch)", cli::cmd_check},
     {"diff", "capabilities gained, lost or changed between two sets of runs (OLD... -- NEW...)", cli::cmd_diff},
+    {"verify", "judge a re-run under the recommended set (capaudit verify records it; exit 4 if it fails)", cli::cmd_verify},
 };
 
 void usage(std::ostream& out) {
@@ -63,6 +64,6 @@ int main(int argc, char** argv) {
     }
   }
   std::cerr << "capaudit-analyze: unknown command '" << name << "'\n"
-            << "  hint: commands are info, dump, report, config, check, diff; see capaudit-analyze --help\n";
+            << "  hint: commands are info, dump, report, config, check, diff, verify; see capaudit-analyze --help\n";
   return cli::kExitUsage;
 }

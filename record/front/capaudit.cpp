@@ -38,6 +38,7 @@
 
 #include "common/error.h"
 #include "common/systemd_unit.h"
+#include "record/front/verify.h"
 #include "record/privileges.h"
 
 namespace {
@@ -496,6 +497,7 @@ int real_main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    if (argc > 1 && std::string(argv[1]) == "verify") return capaudit::front::verify_main(argc - 1, argv + 1);
     return real_main(argc, argv);
   } catch (const Error& e) {
     std::cerr << "capaudit: " << e.what() << "\n";

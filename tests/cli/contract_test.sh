@@ -49,7 +49,7 @@ done
 # capaudit-analyze: every sub-command.
 expect 2 "$A"
 expect 2 "$A frobnicate"
-for cmd in info dump report config check diff; do
+for cmd in info dump report config check diff verify; do
   expect 0 "$A $cmd --version" "capaudit-analyze $version"
   expect 0 "$A $cmd --help" "Exit codes"
   expect 2 "$A $cmd --no-such-option $sample"
@@ -58,6 +58,8 @@ for cmd in info dump report config check; do
   expect 2 "$A $cmd"                     # no trace given
 done
 expect 2 "$A diff $sample"               # no '--' and no new traces
+expect 2 "$A verify $ping"               # neither --rerun nor --plan
+expect 2 "$A verify --runtime docker --plan $ping"
 expect 2 "$A dump $sample $sample"
 expect 2 "$A dump -k nonsense $sample"
 expect 2 "$A report -f xml $sample"
@@ -94,6 +96,9 @@ expect 0 "$A check --allow-excess $ping --granted net_raw,chown"
 expect 0 "$A diff $ping -- $bind"
 expect 4 "$A diff --exit-code $ping -- $bind"
 expect 0 "$A diff --exit-code $ping -- $ping"
+expect 0 "$A verify --rerun $ping $ping" "Verify: PASSED: CAP_NET_RAW for root works"
+expect 4 "$A verify --rerun $bind $ping" "the command exited 124; the original run exited 0"
+expect 4 "$A verify --plan $bind"        # the original run failed: nothing to verify
 expect 0 "$A report --exit-code $ping" "Verdict: grant CAP_NET_RAW"
 expect 0 "$A report $bind" "the command exited with status 124"
 expect 4 "$A report --exit-code $bind" "THE RUN FAILED"
