@@ -12,6 +12,8 @@
 #include <random>
 #include <sstream>
 
+#include "analyze/core/render.h"
+#include "analyze/symbolize/report.h"
 #include "analyze/symbolize/symbolize.h"
 
 namespace capaudit::analyze::symbolize {
@@ -62,7 +64,7 @@ uint64_t symbol_vaddr(const std::string& binary, const std::string& name, bool d
   while (std::getline(in, line)) {  // "ADDR TYPE NAME"; undefined symbols have no ADDR
     std::istringstream l(line);
     std::string addr, type, sym;
-    if (l >> addr >> type >> sym && sym == name) return std::stoull(addr, nullptr, 16);
+    if (l >> addr >> type >> sym && sym.substr(0, sym.find('@')) == name) return std::stoull(addr, nullptr, 16);
   }
   ADD_FAILURE() << name << " not in nm " << binary;
   return 0;
@@ -321,6 +323,90 @@ TEST_F(SymbolizeTest, DamagedElfGivesACleanProblem) {
     EXPECT_TRUE(r.source != SymbolSource::none || !r.problem.empty()) << round;
     (void)s.symbolize(f, true);
   }
+}
+
+// A finding's user path through libc's bind() into the program: the call site
+// is the program's frame, libc's function is the wrapper, and the text names
+// both with the source line.
+TEST_F(SymbolizeTest, ReportNamesTheProgramsCallSiteAndTheWrapper) {
+  const std::string libc = "/lib/x86_64-linux-gnu/libc.so.6";
+  if (!fs::exists(libc)) GTEST_SKIP() << "no " << libc;
+  UserFrameInfo wrapper;
+  wrapper.object = libc;
+  wrapper.build_id = build_id_of(libc);
+  wrapper.offset = file_offset(libc, symbol_vaddr(libc, "bind", true)) + 8;
+  wrapper.ip = 0x7f1000000000;
+  const common::UserFrame site_frame = frame_in(path("prog"), "exported_work", 1);  // a return address: looked up 1 byte before, the first instruction
+  UserFrameInfo site;
+  site.object = site_frame.path;
+  site.build_id = site_frame.build_id;
+  site.offset = site_frame.file_offset;
+  UserFrameInfo caller = site;
+  caller.offset = frame_in(path("prog"), "main", 8).file_offset;
+
+  CapFinding f;
+  f.cap = 10;
+  f.name = "CAP_NET_BIND_SERVICE";
+  f.executables = {path("prog")};
+  UserCallPath up;
+  up.syscall = "bind";
+  up.checks = 1;
+  up.frames = {wrapper, site, caller};
+  choose_call_site(up, f.executables);
+  EXPECT_EQ(up.call_site, 1);
+  EXPECT_EQ(up.wrapper, 0);
+  f.user_paths.push_back(up);
+  Report r;
+  r.caps.push_back(f);
+  r.executables.push_back({});
+  r.executables.back().path = path("prog");
+  r.executables.back().caps.push_back(f);
+
+  Symbolizer s(isolated());
+  auto stats = symbolize_report(r, s);
+  EXPECT_EQ(stats.frames, 3u);
+  EXPECT_EQ(stats.debuginfo, 2u);
+  const auto& frames = r.caps[0].user_paths[0].frames;
+  EXPECT_EQ(frames[0].function, "bind") << frames[0].problem;
+  EXPECT_EQ(frames[1].function, "exported_work");
+  EXPECT_EQ(frames[1].source, "debuginfo");
+  EXPECT_EQ(frames[2].function, "main");
+
+  TextOptions t;
+  t.full = true;
+  t.width = 400;
+  const std::string text = render_text(r, t);
+  EXPECT_NE(text.find("call site: `bind` in `exported_work` (prog.c:" + std::to_string(marker_line("LINE_EXPORTED")) + ")"),
+            std::string::npos)
+      << text;
+  const std::string json = render_json(r);
+  EXPECT_NE(json.find("\"source\": \"debuginfo\""), std::string::npos);
+  EXPECT_NE(json.find("\"build_id\": \"" + site.build_id + "\""), std::string::npos);
+}
+
+// Unsymbolized (--no-symbolize, or nothing found): the text shows file+offset.
+TEST_F(SymbolizeTest, UnsymbolizedCallSiteIsFilePlusOffset) {
+  CapFinding f;
+  f.name = "CAP_CHOWN";
+  f.executables = {"/usr/bin/gone"};
+  UserCallPath up;
+  up.syscall = "fchownat";
+  up.frames.resize(2);
+  up.frames[0].object = "/lib/x86_64-linux-gnu/libc.so.6";
+  up.frames[0].offset = 0x10;
+  up.frames[1].object = "/usr/bin/gone";
+  up.frames[1].offset = 0x1234;
+  choose_call_site(up, f.executables);
+  f.user_paths.push_back(up);
+  Report r;
+  r.caps.push_back(f);
+  r.executables.push_back({});
+  r.executables.back().path = "/usr/bin/gone";
+  r.executables.back().caps.push_back(f);
+  TextOptions t;
+  t.width = 400;
+  EXPECT_NE(render_text(r, t).find("call site: `fchownat` in `/usr/bin/gone+0x1234`"), std::string::npos)
+      << render_text(r, t);
 }
 
 }  // namespace
