@@ -121,7 +121,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 5;
+  expected_header.format_minor = 6;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
