@@ -37,6 +37,9 @@ inline constexpr uint32_t kFormatMinor = 6;
 // column empty or one shared value); ReadLimits::max_uncarried_checks.
 inline constexpr uint32_t kMaxSharedChecks = 1u << 16;
 
+// Longest build ID a reader accepts (MappedFile.buildId): sha256-sized.
+inline constexpr size_t kMaxBuildIdBytes = 32;
+
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
 // Compresses one message into one self-delimiting zstd frame (content size and
@@ -70,11 +73,16 @@ struct Batch {
   std::vector<CapsetEvent> capsets;
   std::vector<OperationFact> operations;
   std::vector<KernelStack> stacks;
+  std::vector<UserStack> user_stacks;
 
   size_t size() const;
   void clear();  // keeps capacity
 };
+// Writes the batch's user stacks with their file dictionary; every build ID
+// must pass is_build_id_hex.
 void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b);
+// Empty, or an even number of lowercase hex digits of at most kMaxBuildIdBytes bytes.
+bool is_build_id_hex(const std::string& s);
 
 // Readers throw kj::Exception or std::exception on malformed input; the trace
 // reader converts both into ReadStatus::corrupt.
@@ -102,6 +110,7 @@ struct CheckColumns {
   capnp::List<uint64_t>::Reader time_spread_ns;
   capnp::List<uint8_t>::Reader checked_cred;
   capnp::List<uint32_t>::Reader checked_euid;
+  capnp::List<uint32_t>::Reader user_stack_id;
 };
 // Throws on malformed columns.
 CheckColumns open_columns(schema::CapCheckColumns::Reader r);
