@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 abi_version = CAPAUDIT_BPF_ABI_VERSION;
 const volatile __u32 recorder_tgid = 0;
 const volatile __u32 stacks_per_key = 4;
+const volatile __u32 user_stacks = 0;        /* also walk the user stack of a sampled check */
 const volatile __u64 filter_cgroup_id = 0;   /* 0: no cgroup filter */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this backlog */
 /* 0 where the kernel refuses task storage in cgroup programs (6.1, 6.12): the
@@ -617,6 +618,22 @@ static __always_inline void fill_check_ctx(struct capaudit_check_ctx *c, struct 
 	c->state[6] = task_port_start(task);
 }
 
+/*
+ * The user stack of a sampled check, walked twice: raw addresses, then the
+ * kernel's build ID + file offset for each (BPF_F_USER_BUILD_ID; a frame
+ * whose file it cannot read comes back as status IP). The walk follows frame
+ * pointers: in code built without them it ends early, and what it got is
+ * what the trace says. Both helpers take the task's user registers when the
+ * hook's own are kernel ones (kprobe, fexit, tp_btf alike).
+ */
+static __always_inline void fill_ustack(void *ctx, struct capaudit_ustack *u)
+{
+	u->ip_bytes = bpf_get_stack(ctx, u->ip, sizeof(u->ip), BPF_F_USER_STACK);
+	u->id_bytes = bpf_get_stack(ctx, u->id, sizeof(u->id), BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	if (u->ip_bytes < 0 && u->id_bytes < 0)
+		count(CAPAUDIT_CNT_USTACK_FAIL);
+}
+
 /* The per-check path. TASK is current, ST its traced state, NR the syscall. */
 static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, struct capaudit_task_state *st,
 					   __u64 inum, int cap, __u32 opts, bool has_opts, int ret, __s32 nr,
@@ -653,7 +670,16 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 			fill_check_ctx(&e->ctx, task, st, nr);
 			e->flags |= CAPAUDIT_CAP_HAS_CTX;
 		}
-		if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
+		if (user_stacks && !(task->flags & PF_KTHREAD)) {
+			fill_ustack(ctx, &e->ustack);
+			e->flags |= CAPAUDIT_CAP_HAS_USTACK;
+			e->hdr.size = sizeof(*e);
+			if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
+				count(CAPAUDIT_CNT_RINGBUF_DROPS);
+			return 0;
+		}
+		e->hdr.size = __builtin_offsetof(struct capaudit_cap_event, ustack);
+		if (bpf_ringbuf_output(&events, e, __builtin_offsetof(struct capaudit_cap_event, ustack), wakeup_flag()))
 			count(CAPAUDIT_CNT_RINGBUF_DROPS);
 		return 0;
 	}

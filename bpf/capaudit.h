@@ -16,9 +16,11 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 9
+#define CAPAUDIT_BPF_ABI_VERSION 10
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
+/* User-space frames asked for per sampled check (bpf_get_stack, BPF_F_USER_STACK) */
+#define CAPAUDIT_MAX_USTACK_DEPTH 32
 #define CAPAUDIT_FILENAME_LEN 256
 #define CAPAUDIT_ARGS_LEN 1024
 
@@ -40,7 +42,8 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_STR_TRUNCATED = 3,
 	CAPAUDIT_CNT_OUTCOMES_MISSED = 4,
 	CAPAUDIT_CNT_SYNTHESIZED = 5,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
-	CAPAUDIT_CNT_MAX = 6,
+	CAPAUDIT_CNT_USTACK_FAIL = 6,  /* sampled checks whose user stack walks both failed */
+	CAPAUDIT_CNT_MAX = 7,
 };
 
 /* Values of cap_event.flags */
@@ -75,6 +78,9 @@ enum capaudit_counter {
  */
 #define CAPAUDIT_CAP_CRED_OVERRIDE 0x40
 #define CAPAUDIT_CAP_CRED_FOREIGN 0x80
+/* The check carries a user-space stack (capaudit_cap_event.ustack): only
+ * checks that also carry a kernel stack, when user stacks are on. */
+#define CAPAUDIT_CAP_HAS_USTACK 0x100
 
 /*
  * A check without a stack is sent as the part of capaudit_cap_event before
@@ -122,6 +128,36 @@ struct capaudit_check_ctx {
 	__u32 pad;
 };
 
+/*
+ * One frame as bpf_get_stack(BPF_F_USER_STACK | BPF_F_USER_BUILD_ID) writes
+ * it: struct bpf_stack_build_id of <linux/bpf.h>, mirrored so both sides
+ * agree without that header. VALID: build_id + offset in the file; IP: the
+ * kernel could not read the file's build ID (mmap lock busy, page not
+ * cached, no note), only the raw address; EMPTY: no frame.
+ */
+#define CAPAUDIT_BUILD_ID_SIZE 20
+#define CAPAUDIT_STACK_BUILD_ID_EMPTY 0
+#define CAPAUDIT_STACK_BUILD_ID_VALID 1
+#define CAPAUDIT_STACK_BUILD_ID_IP 2
+struct capaudit_ustack_frame {
+	__s32 status;
+	__u8 build_id[CAPAUDIT_BUILD_ID_SIZE];
+	__u64 offset_or_ip;
+};
+
+/*
+ * The same user stack walked twice (two calls, one walk each): the raw
+ * addresses, and the kernel's own naming of each address's file. The first
+ * keeps every address; the second names files without the recording host.
+ * A byte count < 0 is the helper's error.
+ */
+struct capaudit_ustack {
+	__s32 ip_bytes;  /* valid bytes in ip[] (frames * 8), or -errno */
+	__s32 id_bytes;  /* valid bytes in id[] (frames * 32), or -errno */
+	__u64 ip[CAPAUDIT_MAX_USTACK_DEPTH];
+	struct capaudit_ustack_frame id[CAPAUDIT_MAX_USTACK_DEPTH];
+};
+
 struct capaudit_cap_event {
 	struct capaudit_event_hdr hdr;
 	__s32 cap;
@@ -133,6 +169,8 @@ struct capaudit_cap_event {
 	__u32 checked_euid; /* CAPAUDIT_CAP_CRED_OVERRIDE: the checked cred's euid, else 0 */
 	__u64 stack[CAPAUDIT_MAX_STACK_DEPTH];
 	struct capaudit_check_ctx ctx; /* valid with CAPAUDIT_CAP_HAS_CTX */
+	/* With CAPAUDIT_CAP_HAS_USTACK only; the record ends before it otherwise. */
+	struct capaudit_ustack ustack;
 };
 
 struct capaudit_fork_event {

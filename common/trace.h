@@ -134,6 +134,7 @@ struct Header {
   uint64_t ringbuf_bytes = 0;
   uint32_t max_tasks = 0;
   uint32_t max_stacks = 0;
+  uint32_t user_stack_depth = 0;  // 1.6: most frames a user stack may hold (0: user stacks off)
 
   bool operator==(const Header&) const = default;
 };
@@ -164,6 +165,7 @@ struct CapCheck {
   // the task's real_cred. Only own credentials can be the program's need.
   CheckedCred checked_cred = CheckedCred::own;
   uint32_t checked_euid = 0;  // the checked cred's euid, for derived/foreign
+  uint32_t user_stack_id = 0;  // 1.6: its user-space call path (UserStack::id); 0 = none stored
 
   bool operator==(const CapCheck&) const = default;
 };
@@ -370,6 +372,7 @@ struct EventCounts {
   uint64_t capsets = 0;
   uint64_t operations = 0;
   uint64_t stacks = 0;
+  uint64_t user_stacks = 0;  // 1.6
 
   bool operator==(const EventCounts&) const = default;
 };
@@ -387,6 +390,9 @@ struct Losses {
   // Runs of our programs the kernel skipped because one was already running
   // on that CPU (bpf_prog_info.recursion_misses): each may be a lost check.
   uint64_t hook_misses = 0;
+  // Sampled checks whose user-space stack walk failed (1.6): no user stack
+  // stored although one was asked for. Not counted: kernel threads (none to walk).
+  uint64_t user_stack_fail = 0;
 
   bool operator==(const Losses&) const = default;
 };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include "common/error.h"
@@ -167,7 +168,138 @@ void put_time_column(const std::vector<CapCheck>& v, schema::CapCheckColumns::Bu
   }
 }
 
+// Build IDs: lowercase hex in memory, bytes on disk.
+std::vector<uint8_t> build_id_bytes(const std::string& hex) {
+  auto nibble = [&](char c) -> uint8_t {
+    if (c >= '0' && c <= '9') return static_cast<uint8_t>(c - '0');
+    if (c >= 'a' && c <= 'f') return static_cast<uint8_t>(c - 'a' + 10);
+    throw Error("build ID '" + hex + "' is not lowercase hex");
+  };
+  if (hex.size() % 2 != 0) throw Error("build ID '" + hex + "' has an odd number of digits");
+  std::vector<uint8_t> out(hex.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  return out;
+}
+
+std::string build_id_hex(capnp::Data::Reader bytes) {
+  // GNU build IDs are 20 bytes (sha1), at most 32 (sha256) elsewhere; the
+  // kernel reads at most 20 (BUILD_ID_SIZE_MAX). More is damage.
+  if (bytes.size() > kMaxBuildIdBytes)
+    throw std::runtime_error("build ID of " + std::to_string(bytes.size()) + " bytes (at most " +
+                             std::to_string(kMaxBuildIdBytes) + ")");
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+// A user stack's columns (UserStack in trace.capnp): omitted when every frame
+// has the default, else one value per frame.
+template <typename T, typename Get, typename Init>
+void put_frame_column(const std::vector<UserFrame>& frames, Get get, Init init) {
+  bool any = false;
+  for (const auto& f : frames) any = any || get(f) != T{};
+  if (!any) return;
+  auto list = init(static_cast<unsigned>(frames.size()));
+  for (unsigned j = 0; j < frames.size(); ++j) list.set(j, get(frames[j]));
+}
+
+void put_user_stacks(const std::vector<UserStack>& stacks, schema::EventBatch::Builder b) {
+  // The batch's file dictionary: each (build ID, path) once, in first-use order.
+  std::map<std::pair<std::string, std::string>, uint32_t> index;
+  std::vector<const UserFrame*> files;
+  std::vector<std::vector<uint32_t>> refs(stacks.size());
+  for (size_t i = 0; i < stacks.size(); ++i) {
+    for (const auto& f : stacks[i].frames) {
+      uint32_t ref = 0;
+      if (!f.build_id.empty() || !f.path.empty()) {
+        auto [it, added] = index.try_emplace({f.build_id, f.path}, static_cast<uint32_t>(files.size() + 1));
+        if (added) files.push_back(&f);
+        ref = it->second;
+      }
+      refs[i].push_back(ref);
+    }
+  }
+  auto l = b.initUserStacks(static_cast<unsigned>(stacks.size()));
+  for (unsigned i = 0; i < stacks.size(); ++i) {
+    const auto& frames = stacks[i].frames;
+    auto o = l[i];
+    o.setId(stacks[i].id);
+    put_frame_column<uint64_t>(frames, [](const UserFrame& f) { return f.ip; }, [&](unsigned n) { return o.initIp(n); });
+    bool any_file = false;
+    for (uint32_t r : refs[i]) any_file = any_file || r != 0;
+    if (any_file) {
+      auto list = o.initFile(static_cast<unsigned>(frames.size()));
+      for (unsigned j = 0; j < frames.size(); ++j) list.set(j, refs[i][j]);
+    }
+    put_frame_column<uint64_t>(frames, [](const UserFrame& f) { return f.has_offset ? f.file_offset : 0; },
+                               [&](unsigned n) { return o.initFileOffset(n); });
+    put_frame_column<bool>(frames, [](const UserFrame& f) { return f.has_offset; }, [&](unsigned n) { return o.initHasOffset(n); });
+  }
+  if (files.empty()) return;
+  auto m = b.initMappedFiles(static_cast<unsigned>(files.size()));
+  for (unsigned i = 0; i < files.size(); ++i) {
+    auto bytes = build_id_bytes(files[i]->build_id);
+    m[i].setBuildId(kj::arrayPtr(bytes.data(), bytes.size()));
+    m[i].setPath(sp(files[i]->path));
+  }
+}
+
+std::vector<UserStack> get_user_stacks(schema::EventBatch::Reader r) {
+  std::vector<UserStack> out;
+  auto stacks = r.getUserStacks();
+  if (stacks.size() == 0) return out;
+  struct File {
+    std::string build_id, path;
+  };
+  std::vector<File> files;
+  for (auto m : r.getMappedFiles()) files.push_back({build_id_hex(m.getBuildId()), str(m.getPath())});
+  out.reserve(stacks.size());
+  for (auto s : stacks) {
+    auto ip = s.getIp();
+    auto file = s.getFile();
+    auto offset = s.getFileOffset();
+    auto has_offset = s.getHasOffset();
+    const unsigned n = std::max({ip.size(), file.size(), offset.size(), has_offset.size()});
+    for (auto [len, name] : {std::pair{ip.size(), "ip"}, std::pair{file.size(), "file"},
+                             std::pair{offset.size(), "fileOffset"}, std::pair{has_offset.size(), "hasOffset"}}) {
+      if (len != 0 && len != n)
+        throw std::runtime_error("user stack " + std::to_string(s.getId()) + " column " + name + " has " +
+                                 std::to_string(len) + " values for " + std::to_string(n) + " frames");
+    }
+    UserStack u;
+    u.id = s.getId();
+    u.frames.resize(n);
+    for (unsigned j = 0; j < n; ++j) {
+      UserFrame& f = u.frames[j];
+      if (ip.size()) f.ip = ip[j];
+      if (file.size() && file[j] != 0) {
+        if (file[j] > files.size())
+          throw std::runtime_error("user stack " + std::to_string(u.id) + " names file " + std::to_string(file[j]) +
+                                   " of a batch with " + std::to_string(files.size()));
+        f.build_id = files[file[j] - 1].build_id;
+        f.path = files[file[j] - 1].path;
+      }
+      f.has_offset = has_offset.size() && has_offset[j];
+      if (f.has_offset && offset.size()) f.file_offset = offset[j];
+    }
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
 }  // namespace
+
+bool is_build_id_hex(const std::string& s) {
+  if (s.size() % 2 != 0 || s.size() > 2 * kMaxBuildIdBytes) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version, uint32_t flags) {
   std::array<uint8_t, kPreambleSize> p{};
@@ -254,6 +386,7 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   s.setRingbufBytes(h.ringbuf_bytes);
   s.setMaxTasks(h.max_tasks);
   s.setMaxStacks(h.max_stacks);
+  s.setUserStackDepth(h.user_stack_depth);
 }
 
 void to_capnp(std::span<const ProcessInfo> procs, schema::ProcessSnapshot::Builder b) {
@@ -291,6 +424,7 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   c.setCapsets(t.counts.capsets);
   c.setOperations(t.counts.operations);
   c.setStacks(t.counts.stacks);
+  c.setUserStacks(t.counts.user_stacks);
   auto l = b.initLosses();
   l.setRingbufDrops(t.losses.ringbuf_drops);
   l.setTaskMapFull(t.losses.task_map_full);
@@ -301,6 +435,7 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   l.setStringsTruncated(t.losses.strings_truncated);
   l.setDecodeErrors(t.losses.decode_errors);
   l.setHookMisses(t.losses.hook_misses);
+  l.setUserStackFail(t.losses.user_stack_fail);
   b.setBatches(batches);
   b.setOutcomesFromNs(t.outcomes_from_ns);
   b.setMaxSizeReached(t.max_size_reached);
@@ -308,7 +443,7 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
 
 size_t Batch::size() const {
   return checks.size() + forks.size() + execs.size() + exits.size() + outcomes.size() + capsets.size() +
-         operations.size() + stacks.size();
+         operations.size() + stacks.size() + user_stacks.size();
 }
 
 void Batch::clear() {
@@ -320,6 +455,7 @@ void Batch::clear() {
   capsets.clear();
   operations.clear();
   stacks.clear();
+  user_stacks.clear();
 }
 
 void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
@@ -341,6 +477,7 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
     put_column<uint64_t>(v, 0ull, [](const CapCheck& e) { return e.time_spread_ns; }, [&](unsigned n) { return c.initTimeSpreadNs(n); });
     put_column<uint8_t>(v, uint8_t{0}, [](const CapCheck& e) { return static_cast<uint8_t>(e.checked_cred); }, [&](unsigned n) { return c.initCheckedCred(n); });
     put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.checked_euid; }, [&](unsigned n) { return c.initCheckedEuid(n); });
+    put_column<uint32_t>(v, 0u, [](const CapCheck& e) { return e.user_stack_id; }, [&](unsigned n) { return c.initUserStackId(n); });
   }
   if (!batch.forks.empty()) {
     auto l = b.initForks(static_cast<unsigned>(batch.forks.size()));
@@ -459,6 +596,7 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
       set_strings(l[i].initFrames(static_cast<unsigned>(batch.stacks[i].frames.size())), batch.stacks[i].frames);
     }
   }
+  if (!batch.user_stacks.empty()) put_user_stacks(batch.user_stacks, b);
 }
 
 Hook from_capnp(schema::Hook h) {
@@ -535,6 +673,7 @@ Header from_capnp(schema::Header::Reader r) {
   h.ringbuf_bytes = s.getRingbufBytes();
   h.max_tasks = s.getMaxTasks();
   h.max_stacks = s.getMaxStacks();
+  h.user_stack_depth = s.getUserStackDepth();
   return h;
 }
 
@@ -569,11 +708,11 @@ Trailer from_capnp(schema::Trailer::Reader r) {
   if (r.getHasTargetExitStatus()) t.target_exit_status = r.getTargetExitStatus();
   auto c = r.getCounts();
   t.counts = {c.getCapChecks(), c.getForks(), c.getExecs(), c.getExits(),
-              c.getOutcomes(), c.getCapsets(), c.getOperations(), c.getStacks()};
+              c.getOutcomes(), c.getCapsets(), c.getOperations(), c.getStacks(), c.getUserStacks()};
   auto l = r.getLosses();
   t.losses = {l.getRingbufDrops(), l.getTaskMapFull(), l.getStackMapFull(), l.getStacksUnsampled(),
               l.getUntracedProcesses(), l.getOutcomesMissed(), l.getStringsTruncated(), l.getDecodeErrors(),
-              l.getHookMisses()};
+              l.getHookMisses(), l.getUserStackFail()};
   t.outcomes_from_ns = r.getOutcomesFromNs();
   t.max_size_reached = r.getMaxSizeReached();
   return t;
@@ -648,6 +787,7 @@ void from_capnp(schema::EventBatch::Reader r, Batch& out) {
     out.operations.push_back(o);
   }
   for (auto s : r.getStacks()) out.stacks.push_back({s.getId(), strings(s.getFrames())});
+  out.user_stacks = get_user_stacks(r);
 }
 
 CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
@@ -678,6 +818,7 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   c.time_spread_ns = r.getTimeSpreadNs();
   c.checked_cred = r.getCheckedCred();
   c.checked_euid = r.getCheckedEuid();
+  c.user_stack_id = r.getUserStackId();
   check_column(c.time_deltas, c.count, "timeDeltas");
   check_column(c.pid, c.count, "pid");
   check_column(c.tid, c.count, "tid");
@@ -690,6 +831,7 @@ CheckColumns open_columns(schema::CapCheckColumns::Reader r) {
   check_column(c.time_spread_ns, c.count, "timeSpreadNs");
   check_column(c.checked_cred, c.count, "checkedCred");
   check_column(c.checked_euid, c.count, "checkedEuid");
+  check_column(c.user_stack_id, c.count, "userStackId");
   return c;
 }
 
@@ -698,7 +840,7 @@ bool has_per_check_column(const CheckColumns& c) {
   return c.time_delta_planes.size() != 0 || c.time_deltas.size() == c.count || c.pid.size() == c.count ||
          c.tid.size() == c.count || c.cap.size() == c.count || c.granted.size() == c.count ||
          c.syscall_nr.size() == c.count || c.opts.size() == c.count || c.target_userns_inum.size() == c.count ||
-         c.stack_id.size() == c.count || c.time_spread_ns.size() == c.count;
+         c.stack_id.size() == c.count || c.time_spread_ns.size() == c.count || c.user_stack_id.size() == c.count;
 }
 
 void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck> out, uint64_t& running_time) {
@@ -742,6 +884,7 @@ void decode_cap_checks(const CheckColumns& c, uint32_t first, std::span<CapCheck
   get_column<uint8_t>(c.checked_cred, first, out, uint8_t{0},
                       [](CapCheck& e, uint8_t v) { e.checked_cred = v <= 2 ? static_cast<CheckedCred>(v) : CheckedCred::foreign; });
   get_column<uint32_t>(c.checked_euid, first, out, 0u, [](CapCheck& e, uint32_t v) { e.checked_euid = v; });
+  get_column<uint32_t>(c.user_stack_id, first, out, 0u, [](CapCheck& e, uint32_t v) { e.user_stack_id = v; });
 }
 
 }  // namespace capaudit::common::codec

@@ -28,12 +28,17 @@ inline constexpr uint32_t kFormatMajor = 1;
 // 1.1: time delta byte planes; 1.2: cred changes, facts source; 1.3: Losses.hookMisses;
 // 1.4: CapCheckColumns.timeSpreadNs; 1.5: HookSection.outcomeMechanism/outcomeReason,
 // Trailer.maxSizeReached, OpKind capCheck, OperationFact cap/granted/stackId/args/userWords/state,
-// CapCheckColumns.checkedCred/checkedEuid
-inline constexpr uint32_t kFormatMinor = 5;
+// CapCheckColumns.checkedCred/checkedEuid; 1.6: user stacks (CapCheckColumns.userStackId,
+// EventBatch.userStacks/mappedFiles, SamplingSection.userStackDepth, EventCounts.userStacks,
+// Losses.userStackFail)
+inline constexpr uint32_t kFormatMinor = 6;
 
 // Most checks a batch holds with no column storing a value per check (every
 // column empty or one shared value); ReadLimits::max_uncarried_checks.
 inline constexpr uint32_t kMaxSharedChecks = 1u << 16;
+
+// Longest build ID a reader accepts (MappedFile.buildId): sha256-sized.
+inline constexpr size_t kMaxBuildIdBytes = 32;
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
@@ -68,11 +73,16 @@ struct Batch {
   std::vector<CapsetEvent> capsets;
   std::vector<OperationFact> operations;
   std::vector<KernelStack> stacks;
+  std::vector<UserStack> user_stacks;
 
   size_t size() const;
   void clear();  // keeps capacity
 };
+// Writes the batch's user stacks with their file dictionary; every build ID
+// must pass is_build_id_hex.
 void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b);
+// Empty, or an even number of lowercase hex digits of at most kMaxBuildIdBytes bytes.
+bool is_build_id_hex(const std::string& s);
 
 // Readers throw kj::Exception or std::exception on malformed input; the trace
 // reader converts both into ReadStatus::corrupt.
@@ -100,6 +110,7 @@ struct CheckColumns {
   capnp::List<uint64_t>::Reader time_spread_ns;
   capnp::List<uint8_t>::Reader checked_cred;
   capnp::List<uint32_t>::Reader checked_euid;
+  capnp::List<uint32_t>::Reader user_stack_id;
 };
 // Throws on malformed columns.
 CheckColumns open_columns(schema::CapCheckColumns::Reader r);

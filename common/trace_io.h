@@ -48,6 +48,7 @@ class TraceWriter {
   virtual void add(const CapsetEvent& e) = 0;
   virtual void add(const OperationFact& e) = 0;
   virtual void add(const KernelStack& s) = 0;
+  virtual void add(const UserStack& s) = 0;  // 1.6; its files go into the batch's dictionary
 
   // Seals the current batch if it is non-empty and now_ns is at least
   // flush_interval_ns past the last flush (the first call counts as due).
@@ -93,7 +94,7 @@ struct ReadLimits {
 
 // Receives the content of a trace in file order. Batches arrive as spans
 // valid only during the call, so memory does not grow with the trace. Within
-// one batch the order is: stacks, forks, execs, capsets, cap checks (possibly
+// one batch the order is: stacks, user stacks, forks, execs, capsets, cap checks (possibly
 // in several calls), outcomes, operations, exits, then on_batch_end. Exceptions
 // thrown by a visitor propagate out of read_trace unchanged.
 class TraceVisitor {
@@ -109,6 +110,7 @@ class TraceVisitor {
   virtual void on_capsets(std::span<const CapsetEvent>) {}
   virtual void on_operations(std::span<const OperationFact>) {}
   virtual void on_stacks(std::span<const KernelStack>) {}
+  virtual void on_user_stacks(std::span<const UserStack>) {}  // 1.6
   // After all events of batch `seq` (0, 1, ...): kinds arrive grouped within a
   // batch, so consumers that need time order across kinds sort at this point.
   virtual void on_batch_end(uint64_t /*seq*/) {}

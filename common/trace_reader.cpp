@@ -306,7 +306,8 @@ class Reader {
                {std::tuple{"capability checks", c.cap_checks, d.cap_checks}, std::tuple{"forks", c.forks, d.forks},
                 std::tuple{"execs", c.execs, d.execs}, std::tuple{"exits", c.exits, d.exits},
                 std::tuple{"outcomes", c.outcomes, d.outcomes}, std::tuple{"capsets", c.capsets, d.capsets},
-                std::tuple{"operations", c.operations, d.operations}, std::tuple{"stacks", c.stacks, d.stacks}}) {
+                std::tuple{"operations", c.operations, d.operations}, std::tuple{"stacks", c.stacks, d.stacks},
+                std::tuple{"user stacks", c.user_stacks, d.user_stacks}}) {
             if (claimed != held)
               throw std::runtime_error("trailer counts " + std::to_string(claimed) + " " + what + ", the batches hold " +
                                        std::to_string(held));
@@ -362,6 +363,7 @@ class Reader {
   // lifecycle, then checks and what follows from them, exits last.
   std::optional<ReadResult> deliver_batch(const codec::CheckColumns& columns, const std::string& where, uint64_t offset) {
     if (!batch_.stacks.empty()) visitor_.on_stacks(batch_.stacks);
+    if (!batch_.user_stacks.empty()) visitor_.on_user_stacks(batch_.user_stacks);
     if (!batch_.forks.empty()) visitor_.on_forks(batch_.forks);
     if (!batch_.execs.empty()) visitor_.on_execs(batch_.execs);
     if (!batch_.capsets.empty()) visitor_.on_capsets(batch_.capsets);
@@ -389,6 +391,7 @@ class Reader {
     delivered_.capsets += batch_.capsets.size();
     delivered_.operations += batch_.operations.size();
     delivered_.stacks += batch_.stacks.size();
+    delivered_.user_stacks += batch_.user_stacks.size();
     if (!batch_.outcomes.empty()) visitor_.on_outcomes(batch_.outcomes);
     if (!batch_.operations.empty()) visitor_.on_operations(batch_.operations);
     if (!batch_.exits.empty()) visitor_.on_exits(batch_.exits);

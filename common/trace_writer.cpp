@@ -60,6 +60,12 @@ class FdTraceWriter final : public TraceWriter {
   void add(const CapsetEvent& e) override { push(batch_.capsets, e, counts_.capsets); }
   void add(const OperationFact& e) override { push(batch_.operations, e, counts_.operations); }
   void add(const KernelStack& s) override { push(batch_.stacks, s, counts_.stacks); }
+  void add(const UserStack& s) override {
+    // Checked here, so a bad value fails its own add() rather than a later flush.
+    for (const auto& f : s.frames)
+      if (!codec::is_build_id_hex(f.build_id)) throw Error("trace writer: build ID '" + f.build_id + "' is not lowercase hex");
+    push(batch_.user_stacks, s, counts_.user_stacks);
+  }
 
   void flush_if_due(uint64_t now_ns) override {
     // The first call starts the clock (the writer cannot know the caller's
@@ -118,6 +124,7 @@ class FdTraceWriter final : public TraceWriter {
       counts_.capsets -= batch_.capsets.size();
       counts_.operations -= batch_.operations.size();
       counts_.stacks -= batch_.stacks.size();
+      counts_.user_stacks -= batch_.user_stacks.size();
       batch_.clear();
       pending_ = 0;
       if (bytes_ != good_bytes_) {

@@ -42,6 +42,7 @@ bool parse_facts_choice(const std::string& text, FactsChoice& out);
 struct BpfConfig {
   HookChoice hook = HookChoice::automatic;
   uint32_t stacks_per_key = 4;
+  bool user_stacks = false;              // walk the user stack of each sampled check
   uint64_t ringbuf_bytes = 16ull << 20;  // rounded up to a power of two
   uint64_t cgroup_id = 0;                // 0: no cgroup filter
   std::string cgroup_path;               // the same cgroup (v2 directory), when cgroup_id is set

@@ -15,7 +15,11 @@ namespace {
 static_assert(sizeof(capaudit_event_hdr) == 24);
 static_assert(offsetof(capaudit_cap_event, stack) % 8 == 0);
 static_assert(sizeof(capaudit_check_ctx) == 8 * (6 + CAPAUDIT_CTX_USER_WORDS + CAPAUDIT_CTX_STATE) + 16);
-static_assert(sizeof(capaudit_cap_event) == 24 + 32 + 8 * CAPAUDIT_MAX_STACK_DEPTH + sizeof(capaudit_check_ctx));
+static_assert(sizeof(capaudit_ustack_frame) == 32);  // struct bpf_stack_build_id
+static_assert(offsetof(capaudit_ustack_frame, offset_or_ip) == 24);
+static_assert(sizeof(capaudit_ustack) == 8 + 8 * CAPAUDIT_MAX_USTACK_DEPTH + 32 * CAPAUDIT_MAX_USTACK_DEPTH);
+static_assert(sizeof(capaudit_cap_event) ==
+              24 + 32 + 8 * CAPAUDIT_MAX_STACK_DEPTH + sizeof(capaudit_check_ctx) + sizeof(capaudit_ustack));
 static_assert(CAPAUDIT_CTX_STATE == static_cast<int>(common::StateSlot::count));
 static_assert(sizeof(capaudit_fork_event) == 24 + 24);
 static_assert(sizeof(capaudit_exec_event) % 8 == 0);
@@ -118,6 +122,37 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
         f.user_words.assign(c.user, c.user + words);
         f.state.assign(std::begin(c.state), std::end(c.state));
         d.context = std::move(f);
+      }
+      if (e.flags & CAPAUDIT_CAP_HAS_USTACK) {
+        constexpr size_t at = offsetof(capaudit_cap_event, ustack);
+        if (record.size() < at + sizeof(capaudit_ustack)) return std::nullopt;
+        // Large: read in place (the record is 8-byte aligned, ustack too).
+        const auto* u = reinterpret_cast<const capaudit_ustack*>(record.data() + at);
+        RawUserStack raw;
+        if (u->ip_bytes < 0) {
+          raw.ips_error = u->ip_bytes;
+        } else {
+          const size_t n = static_cast<size_t>(u->ip_bytes) / sizeof(uint64_t);
+          if (n > CAPAUDIT_MAX_USTACK_DEPTH) return std::nullopt;
+          raw.ips.assign(u->ip, u->ip + n);
+        }
+        if (u->id_bytes < 0) {
+          raw.named_error = u->id_bytes;
+        } else {
+          const size_t n = static_cast<size_t>(u->id_bytes) / sizeof(capaudit_ustack_frame);
+          if (n > CAPAUDIT_MAX_USTACK_DEPTH) return std::nullopt;
+          for (size_t i = 0; i < n; ++i) {
+            const auto& f = u->id[i];
+            KernelNamedFrame k;
+            k.status = f.status == CAPAUDIT_STACK_BUILD_ID_VALID ? KernelNamedFrame::Status::valid
+                       : f.status == CAPAUDIT_STACK_BUILD_ID_IP  ? KernelNamedFrame::Status::ip
+                                                                 : KernelNamedFrame::Status::empty;
+            std::memcpy(k.build_id.data(), f.build_id, k.build_id.size());
+            k.offset_or_ip = f.offset_or_ip;
+            raw.named.push_back(k);
+          }
+        }
+        d.user_stack = std::move(raw);
       }
       return d;
     }

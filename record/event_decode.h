@@ -3,6 +3,7 @@
 // error, never a crash, so it is unit-tested with hand-made bytes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -12,6 +13,22 @@
 #include "common/trace.h"
 
 namespace capaudit::record {
+
+// A user-space stack as the kernel side sent it (CAPAUDIT_CAP_HAS_USTACK):
+// the raw walk and the kernel's build-ID naming of the same walk, not yet
+// resolved against the process's mappings (record/user_stacks.h does that).
+struct KernelNamedFrame {
+  enum class Status : uint8_t { empty, valid, ip };  // bpf_stack_build_id.status
+  Status status = Status::empty;
+  std::array<uint8_t, 20> build_id{};  // valid: as the kernel read it, zero-padded to 20 bytes
+  uint64_t offset_or_ip = 0;           // valid: offset in the file; ip: the raw address
+};
+struct RawUserStack {
+  std::vector<uint64_t> ips;              // raw addresses, innermost first
+  int ips_error = 0;                      // the raw walk failed with this -errno (ips empty)
+  std::vector<KernelNamedFrame> named;    // the same frames named by the kernel
+  int named_error = 0;                    // that walk failed with this -errno (named empty)
+};
 
 struct DecodedCheck {
   common::CapCheck check;             // stack_id still 0: the recorder interns the stack
@@ -27,6 +44,8 @@ struct DecodedCheck {
   // ids, cap, verdict, syscall, args, user words, state); the recorder sets
   // its stack_id once the stack is interned.
   std::optional<common::OperationFact> context;
+  // CAPAUDIT_CAP_HAS_USTACK: the user-space stack, for the recorder to resolve and intern.
+  std::optional<RawUserStack> user_stack;
 };
 
 using DecodedEvent = std::variant<DecodedCheck, common::ForkEvent, common::ExecEvent, common::ExitEvent,

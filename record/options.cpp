@@ -145,7 +145,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
 
   std::string hook = "auto", ringbuf = "16M", duration, max_size, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
-              on_end = "detach";
+              on_end = "detach", user_stacks = "sampled";
   po::options_description target("Target (exactly one)");
   target.add_options()
       ("pid,p", po::value<std::string>(&pid), "attach to a running process and its future children")
@@ -168,6 +168,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("hook", po::value<std::string>(&hook), "capability hook: auto|tp_btf|fexit|kprobe (default auto)")
       ("stacks-per-key", po::value<std::string>(&stacks),
        "kernel stacks captured per (process, capability, syscall, verdict), 0 to 65535; 0 = none (default 4)")
+      ("user-stacks", po::value<std::string>(&user_stacks),
+       "user-space call paths: sampled (default: with each kernel stack, i.e. within the --stacks-per-key "
+       "budget, named by build ID and file offset) or off. Frames the kernel could not walk (code built "
+       "without frame pointers) are not there")
       ("ringbuf-size", po::value<std::string>(&ringbuf), "ring buffer size, 4K to 2G (default 16M)")
       ("outcomes", po::value<std::string>(&outcomes),
        "return values of syscalls with a denied check: all|first-denial|off. Tracking them slows every "
@@ -248,6 +252,9 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     throw common::Error("unknown --facts '" + facts + "'", "use auto or sys_exit", 2);
   o.ringbuf_bytes = parse_ringbuf_size(ringbuf);
   o.stacks_per_key = static_cast<uint32_t>(parse_count("--stacks-per-key", stacks, 0, kMaxStacksPerKey));
+  if (user_stacks == "sampled") o.user_stacks = true;
+  else if (user_stacks == "off") o.user_stacks = false;
+  else throw common::Error("unknown --user-stacks '" + user_stacks + "'", "use sampled or off", 2);
   if (vm.count("duration")) o.duration_ms = parse_duration_ms("--duration", duration, false);
   o.grace_ms = parse_duration_ms("--grace", grace, true);
   if (o.grace_ms > kMaxGraceMs) throw common::Error("--grace '" + grace + "': too long (at most 1h)", "", 2);

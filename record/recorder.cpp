@@ -25,6 +25,7 @@
 #include "record/advisory.h"
 #include "record/event_decode.h"
 #include "record/kernel_stacks.h"
+#include "record/user_stacks.h"
 #include "common/log.h"
 #include "record/launch.h"
 #include "record/service.h"
@@ -113,7 +114,16 @@ class Session {
  public:
   Session(const RecordOptions& options, BpfSession& bpf, common::TraceWriter& writer, const KernelSymbols& syms,
           const KeepAfterAttach& keep)
-      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep), advisory_(syms) {}
+      : options_(options), bpf_(bpf), writer_(writer), stacks_(syms), keep_(keep), advisory_(syms),
+        user_resolver_(proc_files_) {
+    // The libraries the recorder maps itself (libc, ld.so, ...) are the
+    // host's: path hints for short-lived processes' frames in them.
+    if (options_.user_stacks) {
+      if (auto own = proc_files_.maps(static_cast<uint32_t>(getpid())))
+        for (const auto& m : *own)
+          if (m.executable) user_resolver_.note_file(proc_files_.build_id(static_cast<uint32_t>(getpid()), m), m.path);
+    }
+  }
 
   // Called by libbpf, C code an exception must not cross: a failure (the
   // trace cannot be written) is kept, stops this consume with an error, and is
@@ -149,6 +159,19 @@ class Session {
       }
     }
     if (d.unsampled) ++losses_.stacks_unsampled;
+    if (d.user_stack) {
+      // Named now, while the process (and its /proc/PID/maps) may still live.
+      scratch_user_stack_.frames = user_resolver_.resolve(d.check.pid, *d.user_stack);
+      if (!scratch_user_stack_.frames.empty()) {
+        bool is_new = false;
+        d.check.user_stack_id = user_stacks_.intern(scratch_user_stack_.frames, &is_new);
+        if (is_new) {
+          scratch_user_stack_.id = d.check.user_stack_id;
+          writer_.add(scratch_user_stack_);
+          ++counts_.user_stacks;
+        }
+      }
+    }
     caps_seen_ |= d.check.cap >= 0 && d.check.cap < 64 ? (1ull << d.check.cap) : 0;
     writer_.add(d.check);
     ++counts_.cap_checks;
@@ -201,13 +224,26 @@ class Session {
     }
     e.cgroup = cgroups_.name(e.cgroup_id, clock_ns(CLOCK_MONOTONIC));
     if (!e.filename.empty() && e.filename[0] == '/') e.file_caps = read_file_caps(e.filename, nullptr);
+    if (options_.user_stacks && !e.filename.empty() && e.filename[0] == '/') {
+      // A path hint for frames the kernel names by this build ID once the
+      // process is gone (keyed by the ID, so a replaced file never lends its path).
+      int fd = ::open(e.filename.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+      if (fd >= 0) {
+        user_resolver_.note_file(read_build_id(fd), e.filename);
+        ::close(fd);
+      }
+    }
     live_.insert(e.pid);
+    user_resolver_.forget(e.pid);  // a new image: its mappings are new
     writer_.add(e);
     ++counts_.execs;
   }
   void add(common::ExitEvent& e) {
     advisory_.forget(e.tid);
-    if (e.group_dead) live_.erase(e.pid);
+    if (e.group_dead) {
+      live_.erase(e.pid);
+      user_resolver_.forget(e.pid);
+    }
     writer_.add(e);
     ++counts_.exits;
   }
@@ -242,7 +278,9 @@ class Session {
     losses_.stack_map_full = c[CAPAUDIT_CNT_STACK_FAIL];
     losses_.outcomes_missed = c[CAPAUDIT_CNT_OUTCOMES_MISSED];
     losses_.strings_truncated = c[CAPAUDIT_CNT_STR_TRUNCATED];
+    losses_.user_stack_fail = c[CAPAUDIT_CNT_USTACK_FAIL];
   }
+  const ResolveStats& user_frame_stats() const { return user_resolver_.stats(); }
 
   common::EventCounts counts_;
   common::Losses losses_;
@@ -260,6 +298,10 @@ class Session {
   bool outcome_start_failed_ = false;
   common::KernelStack scratch_stack_;
   CgroupNames cgroups_;
+  ProcFiles proc_files_;
+  UserStackResolver user_resolver_;
+  UserStackTable user_stacks_;
+  common::UserStack scratch_user_stack_;
 };
 
 struct RingBufferDeleter {
@@ -312,6 +354,9 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
       bpf.outcome_tracking() == common::OutcomeTracking::off ? common::OutcomeMechanism::none : common::OutcomeMechanism::sys_exit;
   h.outcome_reason = outcome_reason(bpf, options.stacks_per_key);
   h.stacks_per_key = options.stacks_per_key;
+  // User stacks ride on the kernel stack budget: no budget, none.
+  h.user_stacks = options.user_stacks && options.stacks_per_key > 0;
+  h.user_stack_depth = h.user_stacks ? CAPAUDIT_MAX_USTACK_DEPTH : 0;
   h.ringbuf_bytes = bpf.ringbuf_bytes();
   return h;
 }
@@ -396,6 +441,7 @@ RecordResult run_recording(const RecordOptions& given) {
   BpfConfig config;
   config.hook = options.hook;
   config.stacks_per_key = options.stacks_per_key;
+  config.user_stacks = options.user_stacks && options.stacks_per_key > 0;
   config.ringbuf_bytes = options.ringbuf_bytes;
   config.recorder_tgid = getpid();
   config.verbose = options.verbose;
@@ -639,6 +685,12 @@ RecordResult run_recording(const RecordOptions& given) {
   if (uint64_t rebuilt = counters[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)
     fprintf(stderr, "capaudit-record: %llu checks rebuilt at callers that inline cap_capable\n",
             static_cast<unsigned long long>(rebuilt));
+  if (const ResolveStats& u = session.user_frame_stats(); options.verbose && (u.by_kernel + u.by_maps + u.address_only))
+    fprintf(stderr,
+            "capaudit-record: user frames named by the kernel's build ID: %llu, by /proc/PID/maps: %llu, "
+            "by address only: %llu\n",
+            static_cast<unsigned long long>(u.by_kernel), static_cast<unsigned long long>(u.by_maps),
+            static_cast<unsigned long long>(u.address_only));
   if (child && !child_reaped) {
     if (auto st = child->try_wait()) result.target_status = *st;
   }

@@ -181,6 +181,7 @@ struct SamplingSection {
   ringbufBytes @2 :UInt64;
   maxTasks @3 :UInt32;
   maxStacks @4 :UInt32;
+  userStackDepth @5 :UInt32;  # 1.6: most user-space frames one stack may hold (0: none asked for)
 }
 
 struct ProcessInfo {
@@ -250,6 +251,9 @@ struct CapCheckColumns {
   # checkedEuid: that cred's euid (meaningful for 1 and 2).
   checkedCred @15 :List(UInt8);
   checkedEuid @16 :List(UInt32);
+
+  # Since format 1.6: the check's user-space call path (UserStack.id); 0 = none.
+  userStackId @17 :List(UInt32);
 }
 
 struct ForkEvent {
@@ -350,6 +354,25 @@ struct KernelStack {
   frames @1 :List(Text);   # innermost first
 }
 
+# 1.6: a file user-space frames point into. A batch's mappedFiles is the
+# dictionary of the files its userStacks name (each batch carries its own, so
+# a batch reads alone); frames refer to it by position + 1.
+struct MappedFile {
+  buildId @0 :Data;  # the ELF build ID (NT_GNU_BUILD_ID) bytes; empty: not known
+  path @1 :Text;     # the file mapped there when the recorder looked; empty: not known
+}
+
+# 1.6: a user-space call path, stored once per trace like KernelStack, as
+# columns over its frames (innermost first, as deep as the kernel walked).
+# Every column has length 0 (every frame the default) or one per frame.
+struct UserStack {
+  id @0 :UInt32;
+  ip @1 :List(UInt64);          # the raw address; 0: the kernel gave only file and offset
+  file @2 :List(UInt32);        # position + 1 in the batch's mappedFiles; 0: file not known
+  fileOffset @3 :List(UInt64);  # offset in that file, meaningful where hasOffset
+  hasOffset @4 :List(Bool);
+}
+
 # One batch of events. Capability checks (the hot path) are columnar; the
 # other kinds are rare and variable-sized, so plain struct lists are clearer.
 struct EventBatch {
@@ -362,6 +385,8 @@ struct EventBatch {
   capsets @6 :List(CapsetEvent);
   operations @7 :List(OperationFact);
   stacks @8 :List(KernelStack);
+  userStacks @9 :List(UserStack);      # 1.6
+  mappedFiles @10 :List(MappedFile);   # 1.6: the files userStacks name
 }
 
 struct EventCounts {
@@ -373,6 +398,7 @@ struct EventCounts {
   capsets @5 :UInt64;
   operations @6 :UInt64;
   stacks @7 :UInt64;
+  userStacks @8 :UInt64;  # 1.6
 }
 
 struct Losses {
@@ -385,6 +411,7 @@ struct Losses {
   stringsTruncated @6 :UInt64;
   decodeErrors @7 :UInt64;
   hookMisses @8 :UInt64;  # 1.3: runs of our programs the kernel skipped because one was already running on that CPU
+  userStackFail @9 :UInt64;  # 1.6: sampled checks whose user-space stack walk failed (no user stack stored)
 }
 
 struct Trailer {

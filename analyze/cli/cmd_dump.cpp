@@ -1,6 +1,7 @@
 // `capaudit-analyze dump FILE`: every event on one line, time-ordered within
 // each batch, with capability and syscall names resolved.
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -23,7 +24,29 @@ std::string word(const std::string& s) {
   return v.empty() || v.find_first_of(" \"") != std::string::npos ? visible_quoted(s) : v;
 }
 
-const std::set<std::string> kKinds = {"check", "fork", "exec", "exit", "outcome", "capset", "operation", "stack"};
+const std::set<std::string> kKinds = {"check", "fork", "exec", "exit", "outcome", "capset", "operation", "stack", "ustack"};
+
+// A user-space frame as recorded (format 1.6), unsymbolized: "path+0xoff
+// [build-id]" as far as the file is known, else the raw address.
+std::string user_frame_text(const common::UserFrame& f) {
+  char hex[32];
+  std::string out;
+  if (f.has_offset) {
+    snprintf(hex, sizeof(hex), "+0x%llx", static_cast<unsigned long long>(f.file_offset));
+    out = (f.path.empty() ? std::string("?") : word(f.path)) + hex;
+    if (!f.build_id.empty()) out += " [" + f.build_id + "]";
+    if (f.ip) {
+      snprintf(hex, sizeof(hex), " ip=0x%llx", static_cast<unsigned long long>(f.ip));
+      out += hex;
+    }
+    return out;
+  }
+  snprintf(hex, sizeof(hex), "0x%llx", static_cast<unsigned long long>(f.ip));
+  out = hex;
+  if (!f.path.empty()) out += " " + word(f.path);
+  if (!f.build_id.empty()) out += " [" + f.build_id + "]";
+  return out;
+}
 
 std::string quoted_list(const std::vector<std::string>& v) {
   std::string out = "[";
@@ -61,6 +84,14 @@ class DumpVisitor : public common::TraceVisitor {
     for (const auto& st : s) {
       std::string line = "stack id=" + std::to_string(st.id);
       for (const auto& f : st.frames) line += " " + word(f);
+      lines_.push_back({0, line});
+    }
+  }
+  void on_user_stacks(std::span<const common::UserStack> s) override {
+    if (!want("ustack")) return;
+    for (const auto& st : s) {
+      std::string line = "ustack id=" + std::to_string(st.id) + " frames=" + std::to_string(st.frames.size());
+      for (const auto& f : st.frames) line += " | " + user_frame_text(f);
       lines_.push_back({0, line});
     }
   }
@@ -112,6 +143,7 @@ class DumpVisitor : public common::TraceVisitor {
       s << format_seconds(e.time_ns) << " check pid=" << e.pid << " tid=" << e.tid << " " << common::cap_name(e.cap)
         << (e.granted ? " granted" : " DENIED") << " syscall=" << syscall(e.syscall_nr) << " opts=" << e.opts
         << " userns=" << e.target_userns_inum << " stack=" << e.stack_id;
+      if (e.user_stack_id) s << " ustack=" << e.user_stack_id;  // 1.6
       if (e.time_spread_ns) s << " within_ns=" << e.time_spread_ns;  // an untimed repeat
       if (e.checked_cred != common::CheckedCred::own)  // 1.5: borrowed credentials
         s << " cred=" << (e.checked_cred == common::CheckedCred::derived ? "derived" : "foreign")
@@ -192,7 +224,7 @@ class DumpVisitor : public common::TraceVisitor {
 int cmd_dump(const std::vector<std::string>& args) {
   po::options_description filter("Filter");
   filter.add_options()("kind,k", po::value<std::vector<std::string>>()->composing(),
-                       "only events of this kind (repeatable): check, fork, exec, exit, outcome, capset, operation, stack")(
+                       "only events of this kind (repeatable): check, fork, exec, exit, outcome, capset, operation, stack, ustack")(
       "pid,p", po::value<uint32_t>(), "only events of this process id");
   const CommandHelp help{"capaudit-analyze dump [OPTIONS] FILE",
                          "Prints the events of a trace, one per line: time (CLOCK_BOOTTIME seconds),\n"

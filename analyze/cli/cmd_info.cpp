@@ -85,7 +85,11 @@ struct InfoVisitor : common::TraceVisitor {
     }
     out << "[sampling]\n"
         << "  kernel stacks per key: " << h.stacks_per_key << "\n"
-        << "  user stacks:  " << (h.user_stacks ? "yes" : "no") << "\n"
+        << "  user stacks:  "
+        << (!h.user_stacks ? std::string("no")
+                           : h.user_stack_depth ? "yes, up to " + std::to_string(h.user_stack_depth) + " frames each"
+                                                : std::string("yes"))
+        << "\n"
         << "  ring buffer:  " << h.ringbuf_bytes << " bytes\n"
         << "  max tasks:    " << h.max_tasks << "\n"
         << "  max stacks:   " << h.max_stacks << "\n";
@@ -106,6 +110,16 @@ struct InfoVisitor : common::TraceVisitor {
   void on_capsets(std::span<const common::CapsetEvent> e) override { seen.capsets += e.size(); }
   void on_operations(std::span<const common::OperationFact> e) override { seen.operations += e.size(); }
   void on_stacks(std::span<const common::KernelStack> e) override { seen.stacks += e.size(); }
+  void on_user_stacks(std::span<const common::UserStack> e) override {
+    seen.user_stacks += e.size();
+    for (const auto& u : e) {
+      user_frames += u.frames.size();
+      for (const auto& f : u.frames) {
+        if (!f.build_id.empty()) ++frames_with_build_id;
+        else if (f.has_offset) ++frames_with_file_only;
+      }
+    }
+  }
 
   void on_trailer(const common::Trailer& t) override {
     out << "[trailer]\n"
@@ -134,7 +148,8 @@ struct InfoVisitor : common::TraceVisitor {
           << "    outcomes missed:     " << l.outcomes_missed << "\n"
           << "    strings truncated:   " << l.strings_truncated << "\n"
           << "    decode errors:       " << l.decode_errors << "\n"
-          << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n";
+          << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n"
+          << "    user stack walks failed: " << l.user_stack_fail << "\n";
     }
     if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
     if (t.max_size_reached)
@@ -164,12 +179,19 @@ struct InfoVisitor : common::TraceVisitor {
     row("capsets", seen.capsets, trailer_counts.capsets);
     row("operations", seen.operations, trailer_counts.operations);
     row("stacks", seen.stacks, trailer_counts.stacks);
+    row("user stacks", seen.user_stacks, trailer_counts.user_stacks);
+    if (user_frames) {
+      out << "    " << user_frames << " frames: " << frames_with_build_id << " named by build ID, " << frames_with_file_only
+          << " by file and offset only, " << (user_frames - frames_with_build_id - frames_with_file_only)
+          << " by address only\n";
+    }
   }
 
   common::EventCounts trailer_counts;
   bool has_trailer = false;
   uint64_t untimed = 0;  // checks with a time interval (format 1.4)
   uint64_t max_spread_ns = 0;
+  uint64_t user_frames = 0, frames_with_build_id = 0, frames_with_file_only = 0;  // format 1.6
 };
 
 }  // namespace

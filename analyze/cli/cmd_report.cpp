@@ -12,12 +12,14 @@
 #include "analyze/cli/commands.h"
 #include "analyze/cli/config_support.h"
 #include "analyze/cli/options.h"
+#include "analyze/cli/symbol_options.h"
 #include "analyze/config/check.h"
 #include "analyze/config/from_report.h"
 #include "analyze/core/aggregate.h"
 #include "analyze/core/classify.h"
 #include "analyze/core/render.h"
 #include "analyze/core/verdict.h"
+#include "analyze/symbolize/report.h"
 #include "common/error.h"
 #include "common/input_limits.h"
 
@@ -83,7 +85,9 @@ int cmd_report(const std::vector<std::string>& args) {
       "against other sysctl/rlimit values and the report lists what appears or vanishes, and why.\n"
       "The text opens with the verdict: what to grant to which executable and what for, and whether\n"
       "the run can be trusted (complete, the command started and exited 0, no denial that made an\n"
-      "operation fail); a run that failed says so there and in every config. Then only the sections\n"
+      "operation fail); a run that failed says so there and in every config. With user stacks in the\n"
+      "trace each capability names the program's call site (\"`bind` in `main_bind80` (helper.c:123)\"),\n"
+      "symbolized here from the binaries and debuginfo by build ID. Then only the sections\n"
       "with content (--full: all), then the configs asked for (--config). JSON/YAML are always complete.\n"
       "Rules and their kernel facts: docs/analysis.md; JSON/YAML schema: docs/report-schema.md.",
       "  capaudit-analyze report trace.cap\n"
@@ -93,8 +97,10 @@ int cmd_report(const std::vector<std::string>& args) {
       "  capaudit-analyze report --profile docker trace.cap\n"
       "  capaudit-analyze report --sysctl net.ipv4.ip_unprivileged_port_start=1024 trace.cap\n"
       "  capaudit-analyze report --sysctl-profile /etc/sysctl.d/99-hardening.conf trace.cap\n"
-      "  capaudit-analyze report --declared /etc/systemd/system/webd.service --declared k8s/web.yaml trace.cap\n"};
-  auto vm = parse_command(args, {out_opts, prof, decl}, help);
+      "  capaudit-analyze report --declared /etc/systemd/system/webd.service --declared k8s/web.yaml trace.cap\n"
+      "  capaudit-analyze report --debuginfo /srv/host-root trace.cap\n"};
+  const po::options_description syms = symbol_options();
+  auto vm = parse_command(args, {out_opts, prof, decl, syms}, help);
   if (!vm) return kExitOk;
   if (!vm->count("files")) throw common::Error("no trace given", "capaudit-analyze report TRACE...", kExitUsage);
   const auto files = (*vm)["files"].as<std::vector<std::string>>();
@@ -102,6 +108,7 @@ int cmd_report(const std::vector<std::string>& args) {
   if (format != "text" && format != "json" && format != "yaml")
     throw common::Error("unknown format '" + format + "'", "use -f text, json or yaml", kExitUsage);
   const std::string output = (*vm)["output"].as<std::string>();
+  const auto symbols = read_symbol_options(*vm);
   std::vector<ConfigFormat> config_formats;
   if (const auto list = (*vm)["config"].as<std::string>(); list != "none") {
     auto parsed = parse_config_list(list);
@@ -150,6 +157,10 @@ int cmd_report(const std::vector<std::string>& args) {
   report.notes.insert(report.notes.end(), declared_notes.begin(), declared_notes.end());
   if (vm->count("trace-name") && report.runs.size() == 1) report.runs[0].path = (*vm)["trace-name"].as<std::string>();
   code = worst_exit(code, analyze::exit_code_for(report));
+  if (symbols) {
+    symbolize::Symbolizer symbolizer(*symbols);
+    symbolize::symbolize_report(report, symbolizer);
+  }
 
   std::string text;
   if (format == "json") {

@@ -249,11 +249,16 @@ void Aggregator::on_stacks(std::span<const common::KernelStack> stacks) {
   for (const auto& s : stacks) run_.stacks[s.id] = s.frames;
 }
 
+void Aggregator::on_user_stacks(std::span<const common::UserStack> stacks) {
+  run_.events += stacks.size();
+  for (const auto& s : stacks) run_.user_stacks[s.id] = s.frames;
+}
+
 CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
   bool noaudit = (e.opts & kCapOptNoaudit) != 0;
   auto same = [&](const CheckAgg& c) {
     return c.cap == e.cap && c.granted == e.granted && c.syscall_nr == e.syscall_nr && c.stack_id == e.stack_id &&
-           c.userns == e.target_userns_inum && c.noaudit == noaudit && c.cred == e.checked_cred;
+           c.user_stack_id == e.user_stack_id && c.userns == e.target_userns_inum && c.noaudit == noaudit && c.cred == e.checked_cred;
   };
   CheckAgg* hit = nullptr;
   if (p.last_check < p.checks.size() && same(p.checks[p.last_check])) {
@@ -276,6 +281,7 @@ CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
     c.granted = e.granted;
     c.syscall_nr = e.syscall_nr;
     c.stack_id = e.stack_id;
+    c.user_stack_id = e.user_stack_id;
     c.userns = e.target_userns_inum;
     c.noaudit = noaudit;
     c.cred = e.checked_cred;
@@ -448,7 +454,7 @@ void Aggregator::move_exec_checks() {
         const CheckAgg moved = *it;
         auto same = std::find_if(to.checks.begin(), to.checks.end(), [&](const CheckAgg& c) {
           return c.cap == moved.cap && c.granted == moved.granted && c.syscall_nr == moved.syscall_nr &&
-                 c.stack_id == moved.stack_id && c.userns == moved.userns && c.noaudit == moved.noaudit &&
+                 c.stack_id == moved.stack_id && c.user_stack_id == moved.user_stack_id && c.userns == moved.userns && c.noaudit == moved.noaudit &&
                  c.outcome_untracked == moved.outcome_untracked && c.cred == moved.cred;
         });
         if (same == to.checks.end()) {

@@ -20,13 +20,14 @@ struct CheckAgg {
   int32_t syscall_nr = -1;
   uint32_t stack_id = 0;
   uint64_t userns = 0;
+  uint32_t user_stack_id = 0;  // format 1.6: its user-space call path (RunAggregate::user_stacks)
   int16_t cap = 0;
   bool granted = false;
   bool noaudit = false;  // CAP_OPT_NOAUDIT, meaningful iff Header::opts_available
   // Denied checks whose syscall outcome the recorder was not tracking
   // (Header::outcome_tracking off, or before Trailer::outcomes_from_ns).
   // Set by Aggregator::finish(), which splits a shape that straddles the
-  // window start in two. Fits the padding: a shape stays 48 bytes.
+  // window start in two. Fits the padding (with user_stack_id: 56 bytes).
   bool outcome_untracked = false;
   // Whose credentials the check used (format 1.5); only `own` and `derived`
   // (built from the task's own, as access() does) are the program's.
@@ -117,6 +118,7 @@ struct RunAggregate {
   std::optional<common::Trailer> trailer;
   std::vector<ProcessAgg> processes;
   std::unordered_map<uint32_t, std::vector<std::string>> stacks;  // id -> frames
+  std::unordered_map<uint32_t, std::vector<common::UserFrame>> user_stacks;  // id -> frames (format 1.6)
   std::unordered_map<uint32_t, uint32_t> parent;                  // pid -> parent pid
   uint64_t events = 0;
   uint64_t shapes_dropped = 0;  // distinct shapes beyond the per-process bound (counted, not kept)
@@ -143,6 +145,7 @@ class Aggregator : public common::TraceVisitor {
   void on_capsets(std::span<const common::CapsetEvent> events) override;
   void on_operations(std::span<const common::OperationFact> events) override;
   void on_stacks(std::span<const common::KernelStack> stacks) override;
+  void on_user_stacks(std::span<const common::UserStack> stacks) override;
   void on_trailer(const common::Trailer& t) override;
 
   // Hands over the aggregate.

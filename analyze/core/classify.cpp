@@ -58,6 +58,7 @@ struct Acc {
   std::string noise_meaning;
   std::map<int32_t, SyscallUse> syscalls;
   std::map<std::string, CallPath> paths;  // key: frames joined
+  std::map<std::string, UserCallPath> user_paths;  // key: syscall and frames (user_path_key)
   std::vector<RuleHit> hits;
   DenialAssessment denial;
   bool has_denial = false;
@@ -79,6 +80,29 @@ struct Acc {
   bool kept_by_drop = false;  // capset_req from credential changes (kept at a drop)
   std::set<std::string> capset_exes, declared_exes;
 };
+
+// A user-space path's identity: its syscall and each frame's file and offset
+// (the address where the file is unknown).
+std::string user_path_key(int32_t syscall_nr, const std::vector<common::UserFrame>& frames) {
+  std::string k = std::to_string(syscall_nr);
+  for (const auto& f : frames)
+    k += "\n" + f.build_id + "\t" + f.path + "\t" + (f.has_offset ? std::to_string(f.file_offset) : "ip" + std::to_string(f.ip));
+  return k;
+}
+
+UserCallPath user_path_of(int32_t syscall_nr, const std::vector<common::UserFrame>& frames) {
+  UserCallPath p;
+  p.syscall = syscall_nr < 0 ? "(none)" : syscall_name(syscall_nr);
+  for (const auto& f : frames) {
+    UserFrameInfo u;
+    u.ip = f.ip;
+    u.object = f.path;
+    u.build_id = f.build_id;
+    if (f.has_offset) u.offset = f.file_offset;
+    p.frames.push_back(std::move(u));
+  }
+  return p;
+}
 
 void note_basis(Acc& a, NoiseBasis b, const std::string& meaning) {
   // Keep the strongest basis seen (credentials, call_path, opts, syscall).
@@ -479,6 +503,12 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             cp.checks += c.count;
             if (entry) cp.noise_entry = entry->function;
           }
+          if (c.user_stack_id)
+            if (auto us = run.user_stacks.find(c.user_stack_id); us != run.user_stacks.end() && !us->second.empty()) {
+              auto [up, fresh] = a.user_paths.try_emplace(user_path_key(c.syscall_nr, us->second));
+              if (fresh) up->second = user_path_of(c.syscall_nr, us->second);
+              up->second.checks += c.count;
+            }
           if (noise) note_basis(a, basis, meaning);
           if (c.granted) {
             a.granted += c.count;
@@ -606,6 +636,14 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   }
   for (const auto& [k, cp] : a.paths) f.call_paths.push_back(cp);
   std::sort(f.call_paths.begin(), f.call_paths.end(), [](const CallPath& x, const CallPath& y) { return x.checks > y.checks; });
+  for (const auto& [k, up] : a.user_paths) f.user_paths.push_back(up);
+  std::stable_sort(f.user_paths.begin(), f.user_paths.end(),
+                   [](const UserCallPath& x, const UserCallPath& y) { return x.checks > y.checks; });
+  if (f.user_paths.size() > kMaxUserPaths) {
+    f.user_paths_omitted = f.user_paths.size() - kMaxUserPaths;
+    f.user_paths.resize(kMaxUserPaths);
+  }
+  for (auto& up : f.user_paths) choose_call_site(up, f.executables);
   f.rules = a.hits;
   if (a.has_denial) f.denial = a.denial;
   if (a.declared) f.declared_by.assign(a.declared_exes.begin(), a.declared_exes.end());

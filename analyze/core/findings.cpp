@@ -1,5 +1,7 @@
 #include "analyze/core/findings.h"
 
+#include <algorithm>
+
 namespace capaudit::analyze {
 
 int strength(NoiseBasis b) {
@@ -73,6 +75,35 @@ DenialOutcome DenialAssessment::summary() const {
   if (other_error) return DenialOutcome::other_error;
   if (no_outcome) return DenialOutcome::no_outcome;
   return not_tracked ? DenialOutcome::not_tracked : DenialOutcome::no_outcome;
+}
+
+}  // namespace capaudit::analyze
+
+namespace capaudit::analyze {
+namespace {
+
+// The C library and the dynamic loader: where syscall wrappers live, never
+// the program's own decision to make the call.
+bool is_runtime_library(const std::string& object) {
+  const std::string base = object.substr(object.rfind('/') + 1);
+  for (const char* prefix : {"libc.so", "libc-", "libpthread", "ld-linux", "ld-musl", "libc.musl", "ld64.so", "ld.so"})
+    if (base.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+void choose_call_site(UserCallPath& p, const std::vector<std::string>& executables) {
+  p.call_site = p.wrapper = -1;
+  const int n = static_cast<int>(p.frames.size());
+  for (int i = 0; i < n && p.call_site < 0; ++i)
+    if (!p.frames[i].object.empty() &&
+        std::find(executables.begin(), executables.end(), p.frames[i].object) != executables.end())
+      p.call_site = i;
+  for (int i = 0; i < n && p.call_site < 0; ++i)
+    if (!p.frames[i].object.empty() && !is_runtime_library(p.frames[i].object)) p.call_site = i;
+  if (p.call_site < 0 && n > 0) p.call_site = 0;
+  if (p.call_site > 0) p.wrapper = 0;
 }
 
 }  // namespace capaudit::analyze

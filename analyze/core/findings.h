@@ -16,7 +16,7 @@
 
 namespace capaudit::analyze {
 
-inline constexpr const char* kReportSchemaVersion = "1.2";
+inline constexpr const char* kReportSchemaVersion = "1.3";
 
 // A set of capabilities as a bit mask (bit n = capability n). 64 bits covers
 // every capability the kernel defines (40 as of 6.18) with room to grow.
@@ -90,6 +90,40 @@ struct CallPath {
   std::string noise_entry;          // catalogued function that made it advisory, "" if none
 };
 
+// One user-space frame (format 1.6 traces): where the recorder saw it (the
+// mapped file, its build ID and the offset in it) and, once symbolized
+// (analyze/symbolize, run by the CLI: it reads files), what code it is.
+struct UserFrameInfo {
+  uint64_t ip = 0;
+  std::string object;              // the mapped file as recorded; "" unknown
+  std::string build_id;            // lowercase hex; "" unknown
+  std::optional<uint64_t> offset;  // offset in `object`; nullopt: only the address is known
+  std::string function;            // "" unknown (or not symbolized)
+  std::string file;                // source file, debuginfo only
+  uint32_t line = 0;
+  // debuginfo, symtab, dynsym or none (symbolize::SymbolSource); "" when
+  // symbolization was not run (--no-symbolize).
+  std::string source;
+  std::string problem;  // why less than debuginfo: "build ID mismatch: recorded X, file has Y", ...
+};
+
+// A distinct user-space call path of a capability's checks.
+struct UserCallPath {
+  std::string syscall;  // the checks' syscall ("bind"); "(none)" outside a syscall
+  std::vector<UserFrameInfo> frames;  // innermost first, as deep as the kernel walked
+  uint64_t checks = 0;
+  // The program's call site: the first frame in the executable itself (else
+  // the first outside the C library and the dynamic loader); -1 when no frame.
+  int call_site = -1;
+  // The syscall wrapper the call site called (libc's bind): the innermost
+  // frame when it is not the call site; -1 when none.
+  int wrapper = -1;
+};
+
+// Picks UserCallPath::call_site and wrapper from the frames' files (not from
+// symbols: it works unsymbolized). `executables` are the finding's programs.
+void choose_call_site(UserCallPath& p, const std::vector<std::string>& executables);
+
 // One causal rule evaluated on one operation the trace recorded.
 struct RuleHit {
   std::string rule;            // rule id from analyze/data/sysctl_rules.conf
@@ -108,6 +142,8 @@ struct RuleHit {
 };
 
 // A capability as seen in one scope: one executable, or merged over all.
+inline constexpr size_t kMaxUserPaths = 16;
+
 struct CapFinding {
   int cap = 0;
   std::string name;  // "CAP_NET_BIND_SERVICE"
@@ -126,6 +162,10 @@ struct CapFinding {
   uint64_t denied = 0;
   std::vector<SyscallUse> syscalls;
   std::vector<CallPath> call_paths;
+  // The program's own call paths (traces with user stacks), most checks
+  // first, at most kMaxUserPaths; the rest are counted in user_paths_omitted.
+  std::vector<UserCallPath> user_paths;
+  uint64_t user_paths_omitted = 0;
   std::vector<RuleHit> rules;
   std::optional<DenialAssessment> denial;  // denied checks present
   // Relative to the start of the process that made the check; over all processes.

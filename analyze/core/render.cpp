@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -39,6 +40,29 @@ Json to_json(const RuleHit& h) {
               {"frame", h.frame}};
 }
 
+Json user_paths_json(const CapFinding& f) {
+  Json a = Json::array();
+  for (const auto& p : f.user_paths) {
+    Json frames = Json::array();
+    for (const auto& u : p.frames)
+      frames.push_back({{"ip", u.ip},
+                        {"object", u.object},
+                        {"build_id", u.build_id},
+                        {"offset", u.offset ? Json(*u.offset) : Json(nullptr)},
+                        {"function", u.function},
+                        {"file", u.file},
+                        {"line", u.line},
+                        {"source", u.source.empty() ? Json(nullptr) : Json(u.source)},
+                        {"problem", u.problem}});
+    a.push_back({{"syscall", p.syscall},
+                 {"checks", p.checks},
+                 {"call_site", p.call_site >= 0 ? Json(p.call_site) : Json(nullptr)},
+                 {"wrapper", p.wrapper >= 0 ? Json(p.wrapper) : Json(nullptr)},
+                 {"frames", frames}});
+  }
+  return a;
+}
+
 Json to_json(const CapFinding& f) {
   Json j{{"cap", f.cap},
          {"name", f.name},
@@ -57,6 +81,8 @@ Json to_json(const CapFinding& f) {
   for (const auto& p : f.call_paths)
     paths.push_back({{"frames", p.frames}, {"checks", p.checks}, {"noise_entry", p.noise_entry}});
   j["call_paths"] = paths;
+  j["user_paths"] = user_paths_json(f);
+  j["user_paths_omitted"] = f.user_paths_omitted;
   Json rules = Json::array();
   for (const auto& h : f.rules) rules.push_back(to_json(h));
   j["rules"] = rules;
@@ -316,11 +342,54 @@ std::string exes_text(const CapFinding& f) {
   return out.empty() ? "-" : out;
 }
 
+// A user-space frame in words: "`main_bind80` (helper.c:123)", the function
+// with where its name came from when there is no line, "file+0xoffset" unsymbolized.
+std::string user_frame_text(const UserFrameInfo& u, bool say_why) {
+  char off[32] = "";
+  if (u.offset) std::snprintf(off, sizeof off, "+0x%llx", static_cast<unsigned long long>(*u.offset));
+  const std::string where = u.offset ? (u.object.empty() ? "[unknown]" : u.object) + off : [&] {
+    char ip[32];
+    std::snprintf(ip, sizeof ip, "0x%llx", static_cast<unsigned long long>(u.ip));
+    return std::string(ip);
+  }();
+  if (u.function.empty())
+    return "`" + where + "`" + (say_why && !u.problem.empty() ? " (unsymbolized: " + u.problem + ")" : "");
+  std::string out = "`" + u.function + "`";
+  if (u.line) return out + " (" + u.file + ":" + std::to_string(u.line) + ")";
+  if (!say_why) return out;
+  if (u.source == "dynsym") return out + " (" + where + ", stripped: name from .dynsym, no line)";
+  return out + " (" + where + ", no debuginfo: no line)";
+}
+
+// "call site: `bind` in `main_bind80` (helper.c:123)" for the most frequent
+// user-space paths; with detail, each whole path.
+void user_sites(Text& t, const CapFinding& f, bool detail) {
+  const size_t shown = detail ? f.user_paths.size() : std::min<size_t>(f.user_paths.size(), 3);
+  for (size_t i = 0; i < shown; ++i) {
+    const auto& p = f.user_paths[i];
+    if (p.call_site < 0) continue;
+    std::string wrapper = "`" + p.syscall + "`";
+    if (p.wrapper >= 0 && !p.frames[static_cast<size_t>(p.wrapper)].function.empty())
+      wrapper = "`" + p.frames[static_cast<size_t>(p.wrapper)].function + "`";
+    std::string line = "call site: " + wrapper + " in " + user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true);
+    if (f.user_paths.size() > 1) line += ", " + std::to_string(p.checks) + (p.checks == 1 ? " check" : " checks");
+    t.line(line, 4, 9);
+    if (detail) {
+      std::string path;
+      for (const auto& u : p.frames) path += (path.empty() ? "" : " <- ") + user_frame_text(u, false);
+      t.line("user stack: " + path, 6, 11);
+    }
+  }
+  const uint64_t more = f.user_paths.size() - shown + f.user_paths_omitted;
+  if (more) t.line("(+" + std::to_string(more) + " more user-space call paths" + (detail ? "" : "; --full or -f json") + ")", 4, 9);
+}
+
 void cap_block(Text& t, const CapFinding& f, bool detail) {
   std::string head = f.name + "  [" + exes_text(f) + "]  " + syscalls_text(f) + "; " + coverage_text(f);
   if (f.first_use_ns) head += "; first use +" + ms(*f.first_use_ns) + ", last +" + ms(*f.last_use_ns);
   t.line(head, 2, 6);
   t.line("why: " + f.reason, 4, 9);
+  user_sites(t, f, detail);
   // The alternative to the grant, next to the capability a rule made conditional.
   if (f.category == Category::conditional) {
     std::vector<std::string> seen;

@@ -162,7 +162,7 @@ TEST_F(Cli, CompleteTraceExitsZeroWithJson) {
   EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
   EXPECT_EQ(j["complete"], true);
   ASSERT_EQ(run("report -f yaml " + path, out), 0);
-  EXPECT_NE(out.find("schema_version: \"1.2\""), std::string::npos);
+  EXPECT_NE(out.find("schema_version: \"1.3\""), std::string::npos);
   ASSERT_EQ(run("report " + path, out), 0);
   EXPECT_NE(out.find("Recommended"), std::string::npos);
   EXPECT_EQ(out.find("\033["), std::string::npos);  // a pipe gets no colour

@@ -135,4 +135,49 @@ TEST_F(Cli, DumpPrintsOneLinePerEvent) {
   EXPECT_EQ(count(filtered.out, " exec "), 0u);
 }
 
+// Format 1.6: info says whether user stacks were recorded and how many, and
+// how their frames are named; dump prints each frame raw.
+TEST_F(Cli, InfoAndDumpShowUserStacks) {
+  using namespace capaudit::common;
+  Header h = capaudit::test::example_header();
+  h.user_stacks = true;
+  h.user_stack_depth = 32;
+  capaudit::test::TraceBuilder b;
+  b.header(h);
+  const std::string id = "95ff61706a0a1adef7adb985ecb5408d8069a7cf";
+  b.add(UserStack{1, {UserFrame{0x7f0000001234, "93ac", "/usr/lib/libc.so.6", 0x10a787, true},
+                      UserFrame{0x555500003f32, id, "/opt/my app/helper", 0x3f32, true},
+                      UserFrame{0, id, "", 0x2000, true},
+                      UserFrame{0x7ffd00000010, "", "", 0, false}}});
+  CapCheck c = capaudit::test::check(1000, 7, 10, true, 49);
+  c.user_stack_id = 1;
+  b.add(c);
+  Trailer t;
+  t.clean_shutdown = true;
+  t.stop_reason = "target exited";
+  const auto bytes = b.finish(t);
+  const auto path = (dir_ / "ustack.cap").string();
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+
+  const CliRun info = run("info " + path);
+  ASSERT_EQ(info.rc, 0) << info.out;
+  EXPECT_NE(info.out.find("user stacks:  yes, up to 32 frames each"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("user stacks   1"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("4 frames: 3 named by build ID, 0 by file and offset only, 1 by address only"), std::string::npos)
+      << info.out;
+
+  const CliRun dump = run("dump -k ustack -k check " + path);
+  ASSERT_EQ(dump.rc, 0) << dump.out;
+  EXPECT_NE(dump.out.find("ustack id=1 frames=4 | /usr/lib/libc.so.6+0x10a787 [93ac] ip=0x7f0000001234 | "
+                          "\"/opt/my app/helper\"+0x3f32 [" + id + "] ip=0x555500003f32 | ?+0x2000 [" + id +
+                          "] | 0x7ffd00000010\n"),
+            std::string::npos)
+      << dump.out;
+  EXPECT_NE(dump.out.find("syscall=bind opts=0 userns=4026531837 stack=0 ustack=1"), std::string::npos) << dump.out;
+
+  // A trace without user stacks says so.
+  const CliRun old = run("info " + kSample);
+  EXPECT_NE(old.out.find("user stacks:  no"), std::string::npos) << old.out;
+}
+
 }  // namespace

@@ -42,6 +42,10 @@ struct TouchingVisitor : common::TraceVisitor {
   void on_stacks(std::span<const common::KernelStack> s) override {
     for (const auto& e : s) sum += e.frames.size();
   }
+  void on_user_stacks(std::span<const common::UserStack> s) override {
+    for (const auto& e : s)
+      for (const auto& f : e.frames) sum += f.ip + f.file_offset + f.build_id.size() + f.path.size();
+  }
   void on_trailer(const common::Trailer& t) override { sum += t.counts.cap_checks; }
 };
 

@@ -8,6 +8,11 @@
 #include <fstream>
 #include <random>
 
+#include <capnp/message.h>
+
+#include <functional>
+
+#include "common/trace_codec.h"
 #include "tests/support/scratch_dir.h"
 #include "common/trace_io.h"
 #include "tests/support/trace_builder.h"
@@ -150,6 +155,124 @@ TEST(TraceDamage, WrongContainerVersionIsRefused) {
   EXPECT_EQ(r.status, ReadStatus::error);
   EXPECT_NE(r.message.find("container version 2"), std::string::npos) << r.message;
   EXPECT_EQ(v.headers, 0);
+}
+
+// A header, one good batch, one batch whose user stacks MAKE writes
+// (hand-built, as damage or an attacker would), and a trailer that counts both.
+struct Damaged {
+  std::vector<uint8_t> bytes;
+  uint64_t bad_batch_offset = 0;
+};
+Damaged with_user_stack_batch(const std::function<void(schema::EventBatch::Builder)>& make, uint64_t user_stacks) {
+  Damaged d;
+  auto put = [&](capnp::MallocMessageBuilder& m, codec::FrameEncoder& enc) {
+    auto f = enc.encode(m);
+    d.bytes.insert(d.bytes.end(), f.begin(), f.end());
+  };
+  codec::FrameEncoder enc(3);
+  auto pre = codec::preamble();
+  d.bytes.assign(pre.begin(), pre.end());
+  {
+    capnp::MallocMessageBuilder m;
+    codec::to_capnp(test::example_header(), m.initRoot<schema::Frame>().initHeader());
+    put(m, enc);
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    codec::Batch good;
+    good.user_stacks.push_back(UserStack{1, {UserFrame{0x401000, "00ff", "/bin/x", 0x1000, true}}});
+    codec::to_capnp(good, 0, m.initRoot<schema::Frame>().initBatch());
+    put(m, enc);
+  }
+  d.bad_batch_offset = d.bytes.size();
+  {
+    capnp::MallocMessageBuilder m;
+    auto b = m.initRoot<schema::Frame>().initBatch();
+    b.setSeq(1);
+    make(b);
+    put(m, enc);
+  }
+  capnp::MallocMessageBuilder m;
+  Trailer t;
+  t.clean_shutdown = true;
+  t.counts.user_stacks = user_stacks;
+  codec::to_capnp(t, 2, m.initRoot<schema::Frame>().initTrailer());
+  put(m, enc);
+  return d;
+}
+
+// Damaged user-stack sections (1.6): corrupt at the batch that holds them,
+// the batches before it delivered, and the message says what is wrong.
+TEST(TraceDamage, UserStackSectionsAreChecked) {
+  struct Case {
+    const char* what;
+    std::function<void(schema::EventBatch::Builder)> make;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"columns of different lengths",
+       [](schema::EventBatch::Builder b) {
+         auto u = b.initUserStacks(1)[0];
+         u.setId(2);
+         u.initIp(3);
+         u.initFileOffset(2);
+       },
+       "column fileOffset has 2 values for 3 frames"},
+      {"a file the batch does not name",
+       [](schema::EventBatch::Builder b) {
+         auto u = b.initUserStacks(1)[0];
+         u.setId(2);
+         u.initFile(1).set(0, 2);
+         b.initMappedFiles(1)[0].setPath("/bin/x");
+       },
+       "names file 2 of a batch with 1"},
+      {"a build ID longer than any",
+       [](schema::EventBatch::Builder b) {
+         auto u = b.initUserStacks(1)[0];
+         u.setId(2);
+         u.initFile(1).set(0, 1);
+         b.initMappedFiles(1)[0].initBuildId(33);
+       },
+       "build ID of 33 bytes"},
+      {"a user stack id column of the wrong length",
+       [](schema::EventBatch::Builder b) {
+         auto c = b.initCapChecks();
+         c.setCount(3);
+         c.initUserStackId(2);
+       },
+       "userStackId has 2 values for 3 events"},
+  };
+  for (const auto& c : cases) {
+    const Damaged d = with_user_stack_batch(c.make, 2);
+    CollectingVisitor v;
+    const ReadResult r = read_trace_bytes(d.bytes, v);
+    EXPECT_EQ(r.status, ReadStatus::corrupt) << c.what << ": " << r.message;
+    EXPECT_EQ(r.error_offset, d.bad_batch_offset) << c.what;
+    EXPECT_NE(r.message.find(c.message), std::string::npos) << c.what << ": " << r.message;
+    ASSERT_EQ(v.user_stacks.size(), 1u) << c.what << ": the good batch is delivered";
+    EXPECT_EQ(v.user_stacks[0].frames[0].build_id, "00ff");
+  }
+  // The same frame built well reads complete, so the cases above fail for their damage.
+  const Damaged fine = with_user_stack_batch(
+      [](schema::EventBatch::Builder b) {
+        auto u = b.initUserStacks(1)[0];
+        u.setId(2);
+        u.initFile(1).set(0, 1);
+        b.initMappedFiles(1)[0].initBuildId(32);
+      },
+      2);
+  CollectingVisitor v;
+  const ReadResult r = read_trace_bytes(fine.bytes, v);
+  EXPECT_EQ(r.status, ReadStatus::complete) << r.message;
+  ASSERT_EQ(v.user_stacks.size(), 2u);
+  EXPECT_EQ(v.user_stacks[1].frames[0].build_id, std::string(64, '0'));
+
+  // A trailer that counts user stacks the batches do not hold.
+  const Damaged forged = with_user_stack_batch([](schema::EventBatch::Builder) {}, 5);
+  CollectingVisitor f;
+  const ReadResult fr = read_trace_bytes(forged.bytes, f);
+  EXPECT_EQ(fr.status, ReadStatus::corrupt);
+  EXPECT_NE(fr.message.find("trailer counts 5 user stacks, the batches hold 1"), std::string::npos) << fr.message;
 }
 
 }  // namespace

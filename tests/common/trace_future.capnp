@@ -104,5 +104,7 @@ struct EventBatch {
   capsets @6 :AnyPointer;
   operations @7 :List(OperationFact);
   stacks @8 :AnyPointer;
-  mounts @9 :List(Text);   # an event kind unknown to v1
+  userStacks @9 :AnyPointer;   # 1.6
+  mappedFiles @10 :AnyPointer; # 1.6
+  mounts @11 :List(Text);   # an event kind unknown to v1
 }

@@ -64,10 +64,27 @@ OperationFact example_operation(std::optional<int64_t> ret) {
   return o;
 }
 
+// A user-space call path as the recorder stores it (1.6): frames the kernel
+// named by build ID, one whose file the recorder found in /proc/PID/maps, and
+// one nobody could name.
+UserStack example_user_stack() {
+  UserStack u;
+  u.id = 7;
+  u.frames = {
+      {0x55d0c0a01234, "0123456789abcdef0123456789abcdef01234567", "/usr/sbin/helper", 0x1234, true},
+      {0, "0123456789abcdef0123456789abcdef01234567", "", 0x2000, true},  // the kernel gave only file + offset
+      {0x7f0011223344, "", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x27344, true},
+      {0x7ffd00000010, "", "", 0, false},
+  };
+  return u;
+}
+
 TEST(TraceRoundTrip, EveryMessageKind) {
   Header header = test::example_header();
   header.outcome_mechanism = OutcomeMechanism::none;  // 1.5
   header.outcome_reason = "--outcomes off";
+  header.user_stacks = true;  // 1.6
+  header.user_stack_depth = 32;
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;
@@ -89,6 +106,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   CapsetEvent cred_change{2'000'000'600, 100, 101, 0, 0, 0, CapsetSource::cred_change, 0, CredIds{0, 65534, 0, 65534}};
   cred_change.ambient = 1u << 10;
   const KernelStack stack{1, {"cap_capable+0x5", "ns_capable+0x2d", "__sys_bind+0x9e"}};
+  const UserStack ustack = example_user_stack();  // 1.6
   ExecEvent exec_no_filecaps = exec;
   exec_no_filecaps.file_caps.reset();
 
@@ -97,18 +115,19 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.end_time_ns = 3'000'000'000;
   trailer.stop_reason = "target exited";
   trailer.target_exit_status = 256;
-  trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   trailer.outcomes_from_ns = 2'000'000'300;
   trailer.max_size_reached = true;  // 1.5
 
   TraceBuilder b;
   b.header(header).processes({proc, bare});
-  b.add(stack).add(fork).add(exec).add(exec_no_filecaps);
+  b.add(stack).add(ustack).add(fork).add(exec).add(exec_no_filecaps);
   CapCheck repeat = check(2'000'000'260, 100, 10, false, 49);
   repeat.time_spread_ns = 1234;  // 1.4: an untimed repeat
   CapCheck borrowed = check(2'000'000'270, 100, 1, true, 92);
   borrowed.checked_cred = CheckedCred::foreign;  // 1.5: the overlayfs mounter's
   borrowed.checked_euid = 0;
+  borrowed.user_stack_id = ustack.id;  // 1.6
   b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49)).add(repeat).add(borrowed);
   b.add(outcome).add(capset).add(cred_change).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
   const auto bytes = b.finish(trailer);
@@ -122,11 +141,12 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 5;
+  expected_header.format_minor = 6;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
   EXPECT_EQ(v.stacks, std::vector<KernelStack>{stack});
+  EXPECT_EQ(v.user_stacks, std::vector<UserStack>{ustack});
   EXPECT_EQ(v.forks, std::vector<ForkEvent>{fork});
   EXPECT_EQ(v.execs, (std::vector<ExecEvent>{exec, exec_no_filecaps}));
   EXPECT_EQ(v.checks,
@@ -138,8 +158,55 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   ASSERT_TRUE(v.trailer.has_value());
 
   Trailer expected_trailer = trailer;
-  expected_trailer.counts = {4, 1, 2, 1, 1, 2, 2, 1};  // the writer's own tally
+  expected_trailer.counts = {4, 1, 2, 1, 1, 2, 2, 1, 1};  // the writer's own tally
   EXPECT_EQ(*v.trailer, expected_trailer);
+}
+
+// User stacks across batches: each batch names its own files (a reader of
+// one batch needs no other), the same file twice in a batch is stored once,
+// and frames keep exactly what was known about them.
+TEST(TraceRoundTrip, UserStacksAndTheirFiles) {
+  const std::string libc = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+  std::vector<UserStack> stacks;
+  for (uint32_t id = 1; id <= 5; ++id) {
+    UserStack u;
+    u.id = id;
+    for (uint32_t j = 0; j < id; ++j) {
+      UserFrame f;
+      f.ip = 0x400000 + 16 * id + j;
+      if (j % 2 == 0) f.build_id = libc;
+      if (j % 3 != 2) f.path = j % 2 ? "/opt/a b/prog" : "/lib/libc.so.6";
+      f.has_offset = j != 4;
+      f.file_offset = f.has_offset ? 0x1000 * j + id : 0;
+      u.frames.push_back(f);
+    }
+    stacks.push_back(u);
+  }
+  stacks.push_back(UserStack{6, {}});  // nothing walked
+  TraceBuilder b;
+  for (size_t i = 0; i < stacks.size(); ++i) {
+    b.add(stacks[i]);
+    CapCheck c = check(1000 + i, 9, 12, true, 54);
+    c.user_stack_id = stacks[i].id;
+    b.add(c);
+    if (i % 2) b.flush();
+  }
+  CollectingVisitor v;
+  const ReadResult r = read_all(b.finish(), v);
+  ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(v.user_stacks, stacks);
+  ASSERT_EQ(v.checks.size(), stacks.size());
+  for (size_t i = 0; i < stacks.size(); ++i) EXPECT_EQ(v.checks[i].user_stack_id, stacks[i].id);
+  ASSERT_TRUE(v.trailer);
+  EXPECT_EQ(v.trailer->counts.user_stacks, stacks.size());
+}
+
+TEST(TraceRoundTrip, WriterRefusesABuildIdThatIsNotHex) {
+  for (const std::string& bad : std::vector<std::string>{"ABCDEF", "abc", "xy", std::string(66, 'a')}) {
+    TraceBuilder b;
+    UserStack u{1, {UserFrame{1, bad, "", 0, false}}};
+    EXPECT_THROW(b.add(u), Error) << bad;
+  }
 }
 
 // Every column shape: omitted (default), one shared value, one value per event,
@@ -170,6 +237,7 @@ TEST(TraceRoundTrip, CapCheckColumnShapes) {
       c.opts = i % 4;
       c.target_userns_inum = 4026531837ull + i % 2;
       c.stack_id = i % 9;
+      c.user_stack_id = i % 4;
       v.push_back(c);
     }
     cases.push_back(v);

@@ -62,6 +62,7 @@ struct CollectingVisitor : common::TraceVisitor {
   std::vector<common::CapsetEvent> capsets;
   std::vector<common::OperationFact> operations;
   std::vector<common::KernelStack> stacks;
+  std::vector<common::UserStack> user_stacks;
   std::optional<common::Trailer> trailer;
   size_t check_calls = 0;
 
@@ -80,6 +81,9 @@ struct CollectingVisitor : common::TraceVisitor {
     operations.insert(operations.end(), e.begin(), e.end());
   }
   void on_stacks(std::span<const common::KernelStack> s) override { stacks.insert(stacks.end(), s.begin(), s.end()); }
+  void on_user_stacks(std::span<const common::UserStack> s) override {
+    user_stacks.insert(user_stacks.end(), s.begin(), s.end());
+  }
   void on_trailer(const common::Trailer& t) override { trailer = t; }
 };
 

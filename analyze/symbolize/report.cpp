@@ -1,0 +1,53 @@
+#include "analyze/symbolize/report.h"
+
+#include <set>
+#include <tuple>
+
+namespace capaudit::analyze::symbolize {
+
+common::UserFrame to_user_frame(const UserFrameInfo& u) {
+  common::UserFrame f;
+  f.ip = u.ip;
+  f.build_id = u.build_id;
+  f.path = u.object;
+  f.has_offset = u.offset.has_value();
+  f.file_offset = u.offset.value_or(0);
+  return f;
+}
+
+ReportSymbols symbolize_report(Report& r, Symbolizer& s) {
+  ReportSymbols out;
+  std::set<std::tuple<std::string, std::string, uint64_t, uint64_t>> seen;
+  auto fill = [&](std::vector<CapFinding>& caps) {
+    for (auto& c : caps)
+      for (auto& p : c.user_paths)
+        for (auto& u : p.frames) {
+          const Symbol sym = s.symbolize(to_user_frame(u), true);
+          u.function = sym.function;
+          u.file = sym.file;
+          u.line = sym.line;
+          u.source = to_string(sym.source);
+          u.problem = sym.problem;
+          if (!seen.insert({u.build_id, u.object, u.offset.value_or(0), u.offset ? 0 : u.ip}).second) continue;
+          ++out.frames;
+          switch (sym.source) {
+            case SymbolSource::debuginfo: ++out.debuginfo; break;
+            case SymbolSource::symtab: ++out.symtab; break;
+            case SymbolSource::dynsym: ++out.dynsym; break;
+            case SymbolSource::none: ++out.none; break;
+          }
+        }
+  };
+  fill(r.caps);
+  for (auto& e : r.executables) fill(e.caps);
+  for (auto& n : r.namespaces) fill(n.caps);
+  if (out.none || out.dynsym)
+    r.notes.push_back("User-space frames: " + std::to_string(out.frames) + " distinct, " + std::to_string(out.debuginfo) +
+                      " with source lines (debuginfo), " + std::to_string(out.symtab) + " from symbol tables, " +
+                      std::to_string(out.dynsym) + " from .dynsym only (stripped), " + std::to_string(out.none) +
+                      " unsymbolized (shown as file+offset; each frame's problem says why). Install the debug "
+                      "packages or point --debuginfo at a directory with the binaries or their .build-id debug files.");
+  return out;
+}
+
+}  // namespace capaudit::analyze::symbolize
