@@ -7,6 +7,8 @@
 #include <sstream>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 #include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/syscalls.h"
@@ -121,6 +123,7 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
     f.kernel_release = run.header.kernel_release;
     f.hostname = run.header.hostname;
     f.boot_id = run.header.boot_id;
+    f.realtime_ns = run.header.clock_realtime_ns;
   }
   if (run.trailer) {
     f.stop_reason = run.trailer->stop_reason;
@@ -331,6 +334,57 @@ std::string render_verify_text(const VerifyResult& r) {
        "sysctl values, and what the command does after the recording ends.\n";
   if (!r.complete) o << "INCOMPLETE INPUT: a trace lost events or was damaged; the verdict covers what was recorded\n";
   return o.str();
+}
+
+std::string render_verify_json(const VerifyResult& r) {
+  using Json = nlohmann::ordered_json;
+  auto caps = [](CapMask m) {
+    Json a = Json::array();
+    for (int c = 0; c < 64; ++c)
+      if (has_cap(m, c)) a.push_back(cap_text(c));
+    return a;
+  };
+  auto utf8 = [](const std::string& s) { return utf8_or_replacement(s); };
+  auto problems = [&](const RunJudgement& j) {
+    Json a = Json::array();
+    for (const auto& p : j.problems) {
+      Json e{{"kind", to_string(p.kind)}, {"text", utf8(problem_text(p))}};
+      if (p.kind == VerifyProblemKind::denied_failure) {
+        e["capability"] = cap_text(p.failure.cap);
+        e["syscall"] = p.failure.syscall;
+        Json errs = Json::array();
+        for (int64_t x : p.failure.errors) errs.push_back(errno_text(x));
+        e["errors"] = errs;
+      }
+      a.push_back(e);
+    }
+    return a;
+  };
+  const auto& f = r.rerun.facts;
+  Json j;
+  j["verify_schema_version"] = "1.0";
+  j["passed"] = r.passed();
+  j["rerun_passed"] = !r.original_failed && !r.rerun.broke();
+  j["runtime"] = r.runtime.empty() ? "host" : r.runtime;
+  j["granted"] = caps(r.granted);
+  j["recommended"] = caps(r.recommended);
+  j["account"] = utf8(r.account);
+  j["started_realtime_ns"] = f.realtime_ns;
+  j["kernel_release"] = utf8(f.kernel_release);
+  j["hostname"] = utf8(f.hostname);
+  j["boot_id"] = utf8(f.boot_id);
+  j["command"] = utf8(r.command_line);
+  j["complete"] = r.complete;
+  j["original_failed"] = r.original_failed;
+  Json ops = Json::array();
+  for (const auto& op : r.operations) ops.push_back({{"capability", cap_text(op.cap)}, {"syscall", op.syscall}});
+  j["operations"] = ops;
+  j["problems"] = problems(r.rerun);
+  Json mins = Json::array();
+  for (const auto& e : r.minimize)
+    mins.push_back({{"capability", e.name}, {"shown_needed", e.shown_needed()}, {"breaks", problems(e.without)}});
+  j["minimize"] = mins;
+  return j.dump(2) + "\n";
 }
 
 }  // namespace capaudit::analyze

@@ -73,6 +73,7 @@ struct RunFacts {
   std::map<int, DenialAssessment> denials;
   std::string kernel_release, hostname, boot_id;
   std::set<uint32_t> euids;  // the program's processes' effective uids (after exec)
+  int64_t realtime_ns = 0;   // when the recording started (wall clock), 0 unknown
 };
 
 // Facts of one trace. `errnos` may be null (the failures then have no errno).
@@ -123,6 +124,7 @@ struct VerifyResult {
   std::vector<VerifyOperation> operations;  // what the re-run must cover
   RunJudgement rerun;
   std::vector<CapEvidence> minimize;  // empty without --minimize
+  std::string command_line;           // the verify command that ran the re-runs ("" unknown)
   bool complete = true;               // every input complete
   bool original_failed = false;       // the original run itself failed: nothing to prove
   // The verdict: the set works (and, with --minimize, every capability in it
@@ -140,6 +142,9 @@ RunJudgement judge_run(std::string label, CapMask granted, RunFacts rerun, const
 
 // The text the command prints: the verdict first, then the evidence.
 std::string render_verify_text(const VerifyResult& r);
+
+// The result as JSON (docs/verify.md, "Result file"): what `report --verified` reads.
+std::string render_verify_json(const VerifyResult& r);
 
 // "EACCES" for -13, "error 999" for an unknown value, "succeeded" for >= 0.
 std::string errno_text(int64_t ret);
