@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analyze/core/catalogue.h"
 #include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/syscalls.h"
@@ -24,6 +25,17 @@ bool runtime_image(const ProcessAgg& p) { return (p.joined && p.exe.empty()) || 
 
 bool own_credentials(const CheckAgg& c) {
   return c.cred == common::CheckedCred::own || c.cred == common::CheckedCred::derived;
+}
+
+// A check the noise catalogue calls advisory (by its call path, or by
+// capability and syscall when it has no stack): not an operation to cover.
+bool advisory(const RunAggregate& run, const CheckAgg& c) {
+  const Catalogue& cat = builtin_catalogue();
+  if (c.stack_id != 0) {
+    auto it = run.stacks.find(c.stack_id);
+    if (it != run.stacks.end()) return cat.match(c.cap, it->second) != nullptr;
+  }
+  return cat.match_fallback(c.cap, c.syscall_nr) != nullptr;
 }
 
 std::string exe_of(const ProcessAgg& p) { return p.exe.empty() ? "(program not named by the trace)" : p.exe; }
@@ -65,6 +77,8 @@ std::string problem_text(const VerifyProblem& p) {
       return cap_text(p.failure.cap) + " was denied and " + p.failure.syscall + "() then failed with " +
              errors_text(p.failure.errors) + " (x" + std::to_string(p.failure.failed) + ", " +
              visible(p.failure.executable) + ")";
+    case VerifyProblemKind::more_than_granted:
+      return "the program had " + caps_text(p.extra) + " beyond the set after exec: this run does not test the set";
     case VerifyProblemKind::operation_missing:
       return "operation not performed: " + cap_text(p.operation.cap) + " in " + p.operation.syscall + "() (" +
              visible(p.operation.executable) + " did it in the original run)";
@@ -110,6 +124,7 @@ const char* to_string(VerifyProblemKind k) {
     case VerifyProblemKind::denied_failure: return "denied_failure";
     case VerifyProblemKind::operation_missing: return "operation_missing";
     case VerifyProblemKind::no_exit_status: return "no_exit_status";
+    case VerifyProblemKind::more_than_granted: return "more_than_granted";
   }
   return "unknown";
 }
@@ -139,8 +154,13 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
   for (const auto& p : run.processes) {
     if (runtime_image(p)) continue;
     if (p.ids_known) f.euids.insert(p.euid);
+    if (p.from_exec && p.caps) f.permitted_after_exec = f.permitted_after_exec.value_or(0) | p.caps->permitted;
     for (const auto& c : p.checks) {
       if (!own_credentials(c)) continue;
+      if (c.granted && advisory(run, c)) {
+        f.advisory_checks += c.count;
+        continue;
+      }
       if (c.granted) {
         auto& op = ops[{c.cap, c.syscall_nr}];
         if (op.count == 0) {
@@ -214,6 +234,12 @@ RunJudgement judge_run(std::string label, CapMask granted, RunFacts rerun, const
     p.detail = rerun.stop_reason.rfind("error: ", 0) == 0 ? rerun.stop_reason.substr(7) : rerun.stop_reason;
     j.problems.push_back(p);
   }
+  if (rerun.permitted_after_exec && (*rerun.permitted_after_exec & ~granted) != 0) {
+    VerifyProblem p;
+    p.kind = VerifyProblemKind::more_than_granted;
+    p.extra = *rerun.permitted_after_exec & ~granted;
+    j.problems.push_back(p);
+  }
   for (const auto& df : rerun.failures) {
     VerifyProblem p;
     p.kind = VerifyProblemKind::denied_failure;
@@ -269,7 +295,8 @@ std::string render_verify_text(const VerifyResult& r) {
   if (!r.rerun.broke()) {
     o << "Verify: PASSED: " << caps_text(r.granted) << " for " << r.account << runtime << " works\n";
   } else {
-    o << "Verify: FAILED: " << caps_text(r.granted) << " for " << r.account << runtime << " is not enough\n";
+    o << "Verify: FAILED: " << caps_text(r.granted) << " for " << r.account << runtime
+      << ": the re-run did not work as the original\n";
   }
   if (r.granted != r.recommended)
     o << "  (the set given with --caps; the traces recommend " << caps_text(r.recommended) << ")\n";

@@ -74,6 +74,12 @@ struct RunFacts {
   std::string kernel_release, hostname, boot_id;
   std::set<uint32_t> euids;  // the program's processes' effective uids (after exec)
   int64_t realtime_ns = 0;   // when the recording started (wall clock), 0 unknown
+  // Union of the permitted sets the program's images had right after exec
+  // (what the deployment actually gave it); nullopt when no exec recorded them.
+  std::optional<CapMask> permitted_after_exec;
+  // Granted checks left out of `operations`: the noise catalogue's (the
+  // overcommit heuristic's CAP_SYS_ADMIN), which the kernel makes only sometimes.
+  uint64_t advisory_checks = 0;
 };
 
 // Facts of one trace. `errnos` may be null (the failures then have no errno).
@@ -85,6 +91,7 @@ enum class VerifyProblemKind : uint8_t {
   denied_failure,     // a denied check whose syscall then failed
   operation_missing,  // an operation of the original run the re-run did not perform
   no_exit_status,     // the re-run's trace does not say how the command ended
+  more_than_granted,  // the program had capabilities beyond the set: the re-run proves nothing about the set
 };
 const char* to_string(VerifyProblemKind k);
 
@@ -95,6 +102,7 @@ struct VerifyProblem {
   std::vector<int32_t> expected_status;  // exit_status: the original run(s)' raw wait statuses
   std::optional<int32_t> status;        // exit_status: the re-run's
   std::string detail;                   // not_started: the recorder's stop reason
+  CapMask extra = 0;                    // more_than_granted: what it had beyond the set
 };
 
 struct RunJudgement {
