@@ -542,6 +542,13 @@ int Verifier::run_all() {
   Fd report_fd(report);
   const int status = run(argv, account_, fds, report_fd.fd);
   const int code = exit_code_of(status);
+  if (code != kExitOk && code != kExitIncomplete && code != kExitNegative && result_fd.fd >= 0) {
+    // No verdict, no result: remove the file we created (only if it still is ours and empty).
+    struct stat mine {}, now {};
+    if (fstat(result_fd.fd, &mine) == 0 && mine.st_size == 0 && lstat(opts_.result.c_str(), &now) == 0 &&
+        now.st_dev == mine.st_dev && now.st_ino == mine.st_ino)
+      unlink(opts_.result.c_str());
+  }
   if (plan_exit == kExitIncomplete && code == kExitOk) return kExitIncomplete;
   return code;
 }
