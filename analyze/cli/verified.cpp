@@ -35,7 +35,8 @@ VerifiedLine read_verified(const std::string& path, const Report& report) {
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("verify_schema_version") || !j.contains("passed") ||
       !j["passed"].is_boolean() || !j.contains("granted") || !j["granted"].is_array())
-    throw common::Error(path + ": not a capaudit verify result", "capaudit verify --result FILE writes one", kExitError);
+    throw common::Error(path + ": not a capaudit verify result", "capaudit verify --result FILE writes one",
+                        kExitError);
   // Does the proven set match what this report recommends?
   CapMask granted = 0;
   for (const auto& c : j["granted"])

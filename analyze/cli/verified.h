@@ -10,8 +10,8 @@
 namespace capaudit::analyze::cli {
 
 struct VerifiedLine {
-  std::string text;   // "Verified: the host config (CAP_CHOWN for root) PASSED ..."
-  std::string json;   // the result object, as read (re-serialized), with "file" and "matches_recommendation"
+  std::string text;  // "Verified: the host config (CAP_CHOWN for root) PASSED ..."
+  std::string json;  // the result object, as read (re-serialized), with "file" and "matches_recommendation"
 };
 
 // Reads one result file (at most 1 MiB of JSON). Throws common::Error

@@ -21,7 +21,9 @@ namespace {
 constexpr size_t kMaxErrnosPerSyscall = 4;
 
 // A container engine's or runtime's own work (classify.cpp's rule): never the program's.
-bool runtime_image(const ProcessAgg& p) { return (p.joined && p.exe.empty()) || p.runtime; }
+bool runtime_image(const ProcessAgg& p) {
+  return (p.joined && p.exe.empty()) || p.runtime;
+}
 
 bool own_credentials(const CheckAgg& c) {
   return c.cred == common::CheckedCred::own || c.cred == common::CheckedCred::derived;
@@ -38,9 +40,13 @@ bool advisory(const RunAggregate& run, const CheckAgg& c) {
   return cat.match_fallback(c.cap, c.syscall_nr) != nullptr;
 }
 
-std::string exe_of(const ProcessAgg& p) { return p.exe.empty() ? "(program not named by the trace)" : p.exe; }
+std::string exe_of(const ProcessAgg& p) {
+  return p.exe.empty() ? "(program not named by the trace)" : p.exe;
+}
 
-std::string cap_text(int cap) { return common::cap_name(cap, common::CapNameStyle::upper); }
+std::string cap_text(int cap) {
+  return common::cap_name(cap, common::CapNameStyle::upper);
+}
 
 std::string caps_text(CapMask m) {
   std::string out;
@@ -290,8 +296,8 @@ std::string render_verify_text(const VerifyResult& r) {
       << "  (capaudit-analyze report says why; record a run that works, then verify)\n";
     return o.str();
   }
-  const bool minimized_ok = std::all_of(r.minimize.begin(), r.minimize.end(),
-                                        [](const CapEvidence& e) { return e.shown_needed(); });
+  const bool minimized_ok =
+      std::all_of(r.minimize.begin(), r.minimize.end(), [](const CapEvidence& e) { return e.shown_needed(); });
   if (!r.rerun.broke()) {
     o << "Verify: PASSED: " << caps_text(r.granted) << " for " << r.account << runtime << " works\n";
   } else {
@@ -309,8 +315,9 @@ std::string render_verify_text(const VerifyResult& r) {
   const auto& f = r.rerun.facts;
   std::string euids;
   for (uint32_t id : f.euids) euids += (euids.empty() ? "" : ", ") + std::to_string(id);
-  o << "  Re-run: " << (euids.empty() ? std::string() : "ran as euid " + euids + "; ") << (f.exit_status ? "the command " + end_text(*f.exit_status) : std::string("no exit status"))
-    << "; " << r.operations.size() << " operation(s) of the original to cover, "
+  o << "  Re-run: " << (euids.empty() ? std::string() : "ran as euid " + euids + "; ")
+    << (f.exit_status ? "the command " + end_text(*f.exit_status) : std::string("no exit status")) << "; "
+    << r.operations.size() << " operation(s) of the original to cover, "
     << (r.operations.size() - static_cast<size_t>(std::count_if(r.rerun.problems.begin(), r.rerun.problems.end(),
                                                                 [](const VerifyProblem& p) {
                                                                   return p.kind == VerifyProblemKind::operation_missing;
@@ -353,10 +360,10 @@ std::string render_verify_text(const VerifyResult& r) {
       o << "  A capability not shown to be needed stays in the set until a run shows what it is for\n"
            "  (a code path this run did not take) or you remove it knowingly.\n";
   }
-  o << "\nProven: the command, re-run as " << r.account << runtime << " with exactly "
-    << caps_text(r.granted) << ", " << (r.rerun.broke() ? "did not work the same" : "worked the same")
-    << " on kernel " << (f.kernel_release.empty() ? std::string("?") : visible(f.kernel_release)) << " ("
-    << visible(f.hostname) << ").\n"
+  o << "\nProven: the command, re-run as " << r.account << runtime << " with exactly " << caps_text(r.granted) << ", "
+    << (r.rerun.broke() ? "did not work the same" : "worked the same") << " on kernel "
+    << (f.kernel_release.empty() ? std::string("?") : visible(f.kernel_release)) << " (" << visible(f.hostname)
+    << ").\n"
     << "Not proven: code paths neither run took (error handling, other inputs), other kernels or\n"
        "sysctl values, and what the command does after the recording ends.\n";
   if (!r.complete) o << "INCOMPLETE INPUT: a trace lost events or was damaged; the verdict covers what was recorded\n";

@@ -43,9 +43,7 @@ struct VerifyOperation {
   std::string syscall;     // "bind"
   std::string executable;  // the first one seen doing it (for the reader)
   uint64_t count = 0;
-  bool operator<(const VerifyOperation& o) const {
-    return std::tie(cap, syscall_nr) < std::tie(o.cap, o.syscall_nr);
-  }
+  bool operator<(const VerifyOperation& o) const { return std::tie(cap, syscall_nr) < std::tie(o.cap, o.syscall_nr); }
 };
 
 // A denied check whose syscall then failed: an operation the program lost.
@@ -63,9 +61,9 @@ struct RunFacts {
   std::string path;
   bool complete = true;
   std::vector<std::string> incomplete_reasons;
-  bool command_mode = false;            // the trailer has the command's exit status
-  std::optional<int32_t> exit_status;   // raw wait status
-  bool started = true;                  // some process of the command ran
+  bool command_mode = false;           // the trailer has the command's exit status
+  std::optional<int32_t> exit_status;  // raw wait status
+  bool started = true;                 // some process of the command ran
   std::string stop_reason;
   std::vector<VerifyOperation> operations;  // sorted by (cap, syscall)
   std::vector<DeniedFailure> failures;
@@ -97,16 +95,16 @@ const char* to_string(VerifyProblemKind k);
 
 struct VerifyProblem {
   VerifyProblemKind kind = VerifyProblemKind::denied_failure;
-  DeniedFailure failure;                // denied_failure
-  VerifyOperation operation;            // operation_missing
+  DeniedFailure failure;                 // denied_failure
+  VerifyOperation operation;             // operation_missing
   std::vector<int32_t> expected_status;  // exit_status: the original run(s)' raw wait statuses
-  std::optional<int32_t> status;        // exit_status: the re-run's
-  std::string detail;                   // not_started: the recorder's stop reason
-  CapMask extra = 0;                    // more_than_granted: what it had beyond the set
+  std::optional<int32_t> status;         // exit_status: the re-run's
+  std::string detail;                    // not_started: the recorder's stop reason
+  CapMask extra = 0;                     // more_than_granted: what it had beyond the set
 };
 
 struct RunJudgement {
-  std::string label;     // "CAP_A,CAP_B" granted / "without CAP_X"
+  std::string label;  // "CAP_A,CAP_B" granted / "without CAP_X"
   CapMask granted = 0;
   RunFacts facts;
   std::vector<VerifyProblem> problems;
@@ -124,10 +122,10 @@ struct CapEvidence {
 };
 
 struct VerifyResult {
-  CapMask granted = 0;            // the set the re-run had (the recommendation, or --caps)
-  CapMask recommended = 0;        // what the original traces recommend
-  std::string account;            // "root" / "uid 65534 (gid 65534)"
-  std::string runtime;            // "host", "podman", "systemd"
+  CapMask granted = 0;      // the set the re-run had (the recommendation, or --caps)
+  CapMask recommended = 0;  // what the original traces recommend
+  std::string account;      // "root" / "uid 65534 (gid 65534)"
+  std::string runtime;      // "host", "podman", "systemd"
   std::vector<RunFacts> originals;
   std::vector<VerifyOperation> operations;  // what the re-run must cover
   RunJudgement rerun;
