@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "analyze/cli/commands.h"
+#include "analyze/cli/verified.h"
 #include "analyze/cli/config_support.h"
 #include "analyze/cli/options.h"
 #include "analyze/cli/symbol_options.h"
@@ -67,7 +68,9 @@ int cmd_report(const std::vector<std::string>& args) {
       ("trace-name", po::value<std::string>(),
        "with one trace: the name the report gives it (capaudit names the --keep copy)")
       ("exit-code", "exit 4 when the verdict says the run failed (the command did not start, exited non-zero, "
-                    "or was denied an operation it needed)");
+                    "or was denied an operation it needed)")
+      ("verified", po::value<std::vector<std::string>>()->composing(),
+       "FILE (repeatable): a `capaudit verify --result` file; the report says what it proved");
   const po::options_description prof = profile_options();
   po::options_description decl("Declared capabilities");
   decl.add_options()
@@ -162,9 +165,15 @@ int cmd_report(const std::vector<std::string>& args) {
     symbolize::symbolize_report(report, symbolizer);
   }
 
+  std::vector<VerifiedLine> verified;
+  if (vm->count("verified"))
+    for (const auto& f : (*vm)["verified"].as<std::vector<std::string>>()) verified.push_back(read_verified(f, report));
+  if (format == "yaml")
+    for (const auto& v : verified) report.notes.push_back(v.text);
+
   std::string text;
   if (format == "json") {
-    text = render_json(report);
+    text = insert_verified_json(render_json(report), verified);
   } else if (format == "yaml") {
     text = render_yaml(report);
   } else {
@@ -181,7 +190,7 @@ int cmd_report(const std::vector<std::string>& args) {
       RuntimeConfigs configs(runs, opts, profile.given());
       t.appendix = render_report_configs(configs, config_formats, verdict_warning(make_verdict(report)));
     }
-    text = render_text(report, t);
+    text = insert_verified_text(render_text(report, t), verified);
   }
   write_output(output, text);
   if (!report.complete)

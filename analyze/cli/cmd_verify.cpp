@@ -10,6 +10,7 @@
 //
 // An input may be "fd:N": the trace is read from descriptor N, which the
 // front command opened (root's own file; the analysis account never gets a path).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -230,6 +231,32 @@ int print_plan(const Plan& p, const po::variables_map& vm, const std::vector<std
   return p.exit_code;
 }
 
+// FILE (created new, never overwritten) or fd:N (opened for us by the front command).
+void write_result(const std::string& where, const std::string& json) {
+  int fd = -1;
+  if (where.rfind("fd:", 0) == 0) {
+    const std::string n = where.substr(3);
+    if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos)
+      throw common::Error("bad --result '" + where + "'", "fd:N names an open descriptor", kExitUsage);
+    fd = dup(std::stoi(n));
+  } else {
+    fd = ::open(where.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) throw common::Error(common::errno_message("--result " + where, errno));
+  size_t done = 0;
+  while (done < json.size()) {
+    const ssize_t w = ::write(fd, json.data() + done, json.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int err = errno;
+      ::close(fd);
+      throw common::Error(common::errno_message("write --result " + where, err));
+    }
+    done += static_cast<size_t>(w);
+  }
+  ::close(fd);
+}
+
 }  // namespace
 
 int cmd_verify(const std::vector<std::string>& all_args) {
@@ -250,7 +277,10 @@ int cmd_verify(const std::vector<std::string>& all_args) {
       ("caps", po::value<std::string>(), "verify this set instead of the recommended one (e.g. a wrong one)")
       ("rerun", po::value<std::string>(), "the trace of the re-run with the set (FILE or fd:N)")
       ("without", po::value<std::vector<std::string>>()->composing(),
-       "CAP=FILE: the trace of a re-run without CAP (--minimize; repeatable)");
+       "CAP=FILE: the trace of a re-run without CAP (--minimize; repeatable)")
+      ("result", po::value<std::string>(),
+       "also write the result as JSON to FILE (new; or fd:N) for `report --verified`")
+      ("command-line", po::value<std::string>(), "the verify command, recorded in the result");
   auto vm = parse_command(args, {opts, profile_options()},
                           {"capaudit-analyze verify [OPTIONS] --rerun FILE TRACE...",
                            "Judges a re-run of the command under the recommended capability set against the "
@@ -307,7 +337,9 @@ int cmd_verify(const std::vector<std::string>& all_args) {
     }
   }
   r.complete = exit_code == kExitOk;
+  if (vm->count("command-line")) r.command_line = (*vm)["command-line"].as<std::string>();
   std::cout << render_verify_text(r);
+  if (vm->count("result")) write_result((*vm)["result"].as<std::string>(), render_verify_json(r));
   if (!r.passed()) return kExitNegative;
   return exit_code == kExitOk ? kExitOk : worst_exit(exit_code, kExitIncomplete);
 }

@@ -7,6 +7,9 @@
 #include <sstream>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
+#include "analyze/core/catalogue.h"
 #include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/syscalls.h"
@@ -18,15 +21,32 @@ namespace {
 constexpr size_t kMaxErrnosPerSyscall = 4;
 
 // A container engine's or runtime's own work (classify.cpp's rule): never the program's.
-bool runtime_image(const ProcessAgg& p) { return (p.joined && p.exe.empty()) || p.runtime; }
+bool runtime_image(const ProcessAgg& p) {
+  return (p.joined && p.exe.empty()) || p.runtime;
+}
 
 bool own_credentials(const CheckAgg& c) {
   return c.cred == common::CheckedCred::own || c.cred == common::CheckedCred::derived;
 }
 
-std::string exe_of(const ProcessAgg& p) { return p.exe.empty() ? "(program not named by the trace)" : p.exe; }
+// A check the noise catalogue calls advisory (by its call path, or by
+// capability and syscall when it has no stack): not an operation to cover.
+bool advisory(const RunAggregate& run, const CheckAgg& c) {
+  const Catalogue& cat = builtin_catalogue();
+  if (c.stack_id != 0) {
+    auto it = run.stacks.find(c.stack_id);
+    if (it != run.stacks.end()) return cat.match(c.cap, it->second) != nullptr;
+  }
+  return cat.match_fallback(c.cap, c.syscall_nr) != nullptr;
+}
 
-std::string cap_text(int cap) { return common::cap_name(cap, common::CapNameStyle::upper); }
+std::string exe_of(const ProcessAgg& p) {
+  return p.exe.empty() ? "(program not named by the trace)" : p.exe;
+}
+
+std::string cap_text(int cap) {
+  return common::cap_name(cap, common::CapNameStyle::upper);
+}
 
 std::string caps_text(CapMask m) {
   std::string out;
@@ -63,6 +83,8 @@ std::string problem_text(const VerifyProblem& p) {
       return cap_text(p.failure.cap) + " was denied and " + p.failure.syscall + "() then failed with " +
              errors_text(p.failure.errors) + " (x" + std::to_string(p.failure.failed) + ", " +
              visible(p.failure.executable) + ")";
+    case VerifyProblemKind::more_than_granted:
+      return "the program had " + caps_text(p.extra) + " beyond the set after exec: this run does not test the set";
     case VerifyProblemKind::operation_missing:
       return "operation not performed: " + cap_text(p.operation.cap) + " in " + p.operation.syscall + "() (" +
              visible(p.operation.executable) + " did it in the original run)";
@@ -108,6 +130,7 @@ const char* to_string(VerifyProblemKind k) {
     case VerifyProblemKind::denied_failure: return "denied_failure";
     case VerifyProblemKind::operation_missing: return "operation_missing";
     case VerifyProblemKind::no_exit_status: return "no_exit_status";
+    case VerifyProblemKind::more_than_granted: return "more_than_granted";
   }
   return "unknown";
 }
@@ -121,6 +144,7 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
     f.kernel_release = run.header.kernel_release;
     f.hostname = run.header.hostname;
     f.boot_id = run.header.boot_id;
+    f.realtime_ns = run.header.clock_realtime_ns;
   }
   if (run.trailer) {
     f.stop_reason = run.trailer->stop_reason;
@@ -136,8 +160,13 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
   for (const auto& p : run.processes) {
     if (runtime_image(p)) continue;
     if (p.ids_known) f.euids.insert(p.euid);
+    if (p.from_exec && p.caps) f.permitted_after_exec = f.permitted_after_exec.value_or(0) | p.caps->permitted;
     for (const auto& c : p.checks) {
       if (!own_credentials(c)) continue;
+      if (c.granted && advisory(run, c)) {
+        f.advisory_checks += c.count;
+        continue;
+      }
       if (c.granted) {
         auto& op = ops[{c.cap, c.syscall_nr}];
         if (op.count == 0) {
@@ -211,6 +240,12 @@ RunJudgement judge_run(std::string label, CapMask granted, RunFacts rerun, const
     p.detail = rerun.stop_reason.rfind("error: ", 0) == 0 ? rerun.stop_reason.substr(7) : rerun.stop_reason;
     j.problems.push_back(p);
   }
+  if (rerun.permitted_after_exec && (*rerun.permitted_after_exec & ~granted) != 0) {
+    VerifyProblem p;
+    p.kind = VerifyProblemKind::more_than_granted;
+    p.extra = *rerun.permitted_after_exec & ~granted;
+    j.problems.push_back(p);
+  }
   for (const auto& df : rerun.failures) {
     VerifyProblem p;
     p.kind = VerifyProblemKind::denied_failure;
@@ -261,12 +296,13 @@ std::string render_verify_text(const VerifyResult& r) {
       << "  (capaudit-analyze report says why; record a run that works, then verify)\n";
     return o.str();
   }
-  const bool minimized_ok = std::all_of(r.minimize.begin(), r.minimize.end(),
-                                        [](const CapEvidence& e) { return e.shown_needed(); });
+  const bool minimized_ok =
+      std::all_of(r.minimize.begin(), r.minimize.end(), [](const CapEvidence& e) { return e.shown_needed(); });
   if (!r.rerun.broke()) {
     o << "Verify: PASSED: " << caps_text(r.granted) << " for " << r.account << runtime << " works\n";
   } else {
-    o << "Verify: FAILED: " << caps_text(r.granted) << " for " << r.account << runtime << " is not enough\n";
+    o << "Verify: FAILED: " << caps_text(r.granted) << " for " << r.account << runtime
+      << ": the re-run did not work as the original\n";
   }
   if (r.granted != r.recommended)
     o << "  (the set given with --caps; the traces recommend " << caps_text(r.recommended) << ")\n";
@@ -279,8 +315,9 @@ std::string render_verify_text(const VerifyResult& r) {
   const auto& f = r.rerun.facts;
   std::string euids;
   for (uint32_t id : f.euids) euids += (euids.empty() ? "" : ", ") + std::to_string(id);
-  o << "  Re-run: " << (euids.empty() ? std::string() : "ran as euid " + euids + "; ") << (f.exit_status ? "the command " + end_text(*f.exit_status) : std::string("no exit status"))
-    << "; " << r.operations.size() << " operation(s) of the original to cover, "
+  o << "  Re-run: " << (euids.empty() ? std::string() : "ran as euid " + euids + "; ")
+    << (f.exit_status ? "the command " + end_text(*f.exit_status) : std::string("no exit status")) << "; "
+    << r.operations.size() << " operation(s) of the original to cover, "
     << (r.operations.size() - static_cast<size_t>(std::count_if(r.rerun.problems.begin(), r.rerun.problems.end(),
                                                                 [](const VerifyProblem& p) {
                                                                   return p.kind == VerifyProblemKind::operation_missing;
@@ -323,14 +360,65 @@ std::string render_verify_text(const VerifyResult& r) {
       o << "  A capability not shown to be needed stays in the set until a run shows what it is for\n"
            "  (a code path this run did not take) or you remove it knowingly.\n";
   }
-  o << "\nProven: the command, re-run as " << r.account << runtime << " with exactly "
-    << caps_text(r.granted) << ", " << (r.rerun.broke() ? "did not work the same" : "worked the same")
-    << " on kernel " << (f.kernel_release.empty() ? std::string("?") : visible(f.kernel_release)) << " ("
-    << visible(f.hostname) << ").\n"
+  o << "\nProven: the command, re-run as " << r.account << runtime << " with exactly " << caps_text(r.granted) << ", "
+    << (r.rerun.broke() ? "did not work the same" : "worked the same") << " on kernel "
+    << (f.kernel_release.empty() ? std::string("?") : visible(f.kernel_release)) << " (" << visible(f.hostname)
+    << ").\n"
     << "Not proven: code paths neither run took (error handling, other inputs), other kernels or\n"
        "sysctl values, and what the command does after the recording ends.\n";
   if (!r.complete) o << "INCOMPLETE INPUT: a trace lost events or was damaged; the verdict covers what was recorded\n";
   return o.str();
+}
+
+std::string render_verify_json(const VerifyResult& r) {
+  using Json = nlohmann::ordered_json;
+  auto caps = [](CapMask m) {
+    Json a = Json::array();
+    for (int c = 0; c < 64; ++c)
+      if (has_cap(m, c)) a.push_back(cap_text(c));
+    return a;
+  };
+  auto utf8 = [](const std::string& s) { return utf8_or_replacement(s); };
+  auto problems = [&](const RunJudgement& j) {
+    Json a = Json::array();
+    for (const auto& p : j.problems) {
+      Json e{{"kind", to_string(p.kind)}, {"text", utf8(problem_text(p))}};
+      if (p.kind == VerifyProblemKind::denied_failure) {
+        e["capability"] = cap_text(p.failure.cap);
+        e["syscall"] = p.failure.syscall;
+        Json errs = Json::array();
+        for (int64_t x : p.failure.errors) errs.push_back(errno_text(x));
+        e["errors"] = errs;
+      }
+      a.push_back(e);
+    }
+    return a;
+  };
+  const auto& f = r.rerun.facts;
+  Json j;
+  j["verify_schema_version"] = "1.0";
+  j["passed"] = r.passed();
+  j["rerun_passed"] = !r.original_failed && !r.rerun.broke();
+  j["runtime"] = r.runtime.empty() ? "host" : r.runtime;
+  j["granted"] = caps(r.granted);
+  j["recommended"] = caps(r.recommended);
+  j["account"] = utf8(r.account);
+  j["started_realtime_ns"] = f.realtime_ns;
+  j["kernel_release"] = utf8(f.kernel_release);
+  j["hostname"] = utf8(f.hostname);
+  j["boot_id"] = utf8(f.boot_id);
+  j["command"] = utf8(r.command_line);
+  j["complete"] = r.complete;
+  j["original_failed"] = r.original_failed;
+  Json ops = Json::array();
+  for (const auto& op : r.operations) ops.push_back({{"capability", cap_text(op.cap)}, {"syscall", op.syscall}});
+  j["operations"] = ops;
+  j["problems"] = problems(r.rerun);
+  Json mins = Json::array();
+  for (const auto& e : r.minimize)
+    mins.push_back({{"capability", e.name}, {"shown_needed", e.shown_needed()}, {"breaks", problems(e.without)}});
+  j["minimize"] = mins;
+  return j.dump(2) + "\n";
 }
 
 }  // namespace capaudit::analyze

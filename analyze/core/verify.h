@@ -43,9 +43,7 @@ struct VerifyOperation {
   std::string syscall;     // "bind"
   std::string executable;  // the first one seen doing it (for the reader)
   uint64_t count = 0;
-  bool operator<(const VerifyOperation& o) const {
-    return std::tie(cap, syscall_nr) < std::tie(o.cap, o.syscall_nr);
-  }
+  bool operator<(const VerifyOperation& o) const { return std::tie(cap, syscall_nr) < std::tie(o.cap, o.syscall_nr); }
 };
 
 // A denied check whose syscall then failed: an operation the program lost.
@@ -63,9 +61,9 @@ struct RunFacts {
   std::string path;
   bool complete = true;
   std::vector<std::string> incomplete_reasons;
-  bool command_mode = false;            // the trailer has the command's exit status
-  std::optional<int32_t> exit_status;   // raw wait status
-  bool started = true;                  // some process of the command ran
+  bool command_mode = false;           // the trailer has the command's exit status
+  std::optional<int32_t> exit_status;  // raw wait status
+  bool started = true;                 // some process of the command ran
   std::string stop_reason;
   std::vector<VerifyOperation> operations;  // sorted by (cap, syscall)
   std::vector<DeniedFailure> failures;
@@ -73,6 +71,13 @@ struct RunFacts {
   std::map<int, DenialAssessment> denials;
   std::string kernel_release, hostname, boot_id;
   std::set<uint32_t> euids;  // the program's processes' effective uids (after exec)
+  int64_t realtime_ns = 0;   // when the recording started (wall clock), 0 unknown
+  // Union of the permitted sets the program's images had right after exec
+  // (what the deployment actually gave it); nullopt when no exec recorded them.
+  std::optional<CapMask> permitted_after_exec;
+  // Granted checks left out of `operations`: the noise catalogue's (the
+  // overcommit heuristic's CAP_SYS_ADMIN), which the kernel makes only sometimes.
+  uint64_t advisory_checks = 0;
 };
 
 // Facts of one trace. `errnos` may be null (the failures then have no errno).
@@ -84,20 +89,22 @@ enum class VerifyProblemKind : uint8_t {
   denied_failure,     // a denied check whose syscall then failed
   operation_missing,  // an operation of the original run the re-run did not perform
   no_exit_status,     // the re-run's trace does not say how the command ended
+  more_than_granted,  // the program had capabilities beyond the set: the re-run proves nothing about the set
 };
 const char* to_string(VerifyProblemKind k);
 
 struct VerifyProblem {
   VerifyProblemKind kind = VerifyProblemKind::denied_failure;
-  DeniedFailure failure;                // denied_failure
-  VerifyOperation operation;            // operation_missing
+  DeniedFailure failure;                 // denied_failure
+  VerifyOperation operation;             // operation_missing
   std::vector<int32_t> expected_status;  // exit_status: the original run(s)' raw wait statuses
-  std::optional<int32_t> status;        // exit_status: the re-run's
-  std::string detail;                   // not_started: the recorder's stop reason
+  std::optional<int32_t> status;         // exit_status: the re-run's
+  std::string detail;                    // not_started: the recorder's stop reason
+  CapMask extra = 0;                     // more_than_granted: what it had beyond the set
 };
 
 struct RunJudgement {
-  std::string label;     // "CAP_A,CAP_B" granted / "without CAP_X"
+  std::string label;  // "CAP_A,CAP_B" granted / "without CAP_X"
   CapMask granted = 0;
   RunFacts facts;
   std::vector<VerifyProblem> problems;
@@ -115,14 +122,15 @@ struct CapEvidence {
 };
 
 struct VerifyResult {
-  CapMask granted = 0;            // the set the re-run had (the recommendation, or --caps)
-  CapMask recommended = 0;        // what the original traces recommend
-  std::string account;            // "root" / "uid 65534 (gid 65534)"
-  std::string runtime;            // "host", "podman", "systemd"
+  CapMask granted = 0;      // the set the re-run had (the recommendation, or --caps)
+  CapMask recommended = 0;  // what the original traces recommend
+  std::string account;      // "root" / "uid 65534 (gid 65534)"
+  std::string runtime;      // "host", "podman", "systemd"
   std::vector<RunFacts> originals;
   std::vector<VerifyOperation> operations;  // what the re-run must cover
   RunJudgement rerun;
   std::vector<CapEvidence> minimize;  // empty without --minimize
+  std::string command_line;           // the verify command that ran the re-runs ("" unknown)
   bool complete = true;               // every input complete
   bool original_failed = false;       // the original run itself failed: nothing to prove
   // The verdict: the set works (and, with --minimize, every capability in it
@@ -140,6 +148,9 @@ RunJudgement judge_run(std::string label, CapMask granted, RunFacts rerun, const
 
 // The text the command prints: the verdict first, then the evidence.
 std::string render_verify_text(const VerifyResult& r);
+
+// The result as JSON (docs/verify.md, "Result file"): what `report --verified` reads.
+std::string render_verify_json(const VerifyResult& r);
 
 // "EACCES" for -13, "error 999" for an unknown value, "succeeded" for >= 0.
 std::string errno_text(int64_t ret);

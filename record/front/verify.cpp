@@ -68,6 +68,8 @@ struct Options {
   std::string caps;                      // a set given by hand instead of the recommendation
   bool minimize = false;
   std::string output;                    // the verdict: "" stderr, "-" stdout, else a new file
+  std::string result;                    // --result FILE: the verdict as JSON, for `report --verified`
+  std::string command_line;              // as given, for the result
   bool verbose = false;
 };
 
@@ -123,6 +125,8 @@ Options parse(int argc, char** argv) {
       ("caps", po::value<std::string>(), "verify this set instead of the recommended one (cap_chown,cap_net_raw or none)")
       ("minimize", "also re-run once without each capability: show what each is needed for")
       ("output,o", po::value<std::string>(), "write the verdict to FILE (never overwritten; - = stdout; default stderr)")
+      ("result", po::value<std::string>(),
+       "also write the verdict as JSON to FILE (never overwritten), for capaudit-analyze report --verified")
       ("verbose,v", "say what runs, as whom");
   po::options_description general("General");
   general.add_options()("help,h", "this help");
@@ -158,12 +162,25 @@ Options parse(int argc, char** argv) {
   if (vm.count("caps")) o.caps = vm["caps"].as<std::string>();
   o.minimize = vm.count("minimize") > 0;
   if (vm.count("output")) o.output = vm["output"].as<std::string>();
+  if (vm.count("result")) o.result = vm["result"].as<std::string>();
+  // As a shell would take it back: words with anything but plain characters single-quoted.
+  o.command_line = "capaudit";
+  for (int i = 0; i < argc; ++i) {
+    const std::string w = argv[i];
+    const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789-_=+/.,:@%") == std::string::npos;
+    std::string q = "'";
+    for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    o.command_line += " " + (plain ? w : q + "'");
+  }
   o.verbose = vm.count("verbose") > 0;
   if (o.command.empty())
     throw Error("no command to verify", "sudo capaudit verify [TRACE...] -- CMD ARGS... (the same command)", kExitUsage);
   struct stat st {};
   if (!o.output.empty() && o.output != "-" && lstat(o.output.c_str(), &st) == 0)
     throw Error("-o " + o.output + ": File exists", "remove it first or choose another name", kExitError);
+  if (!o.result.empty() && lstat(o.result.c_str(), &st) == 0)
+    throw Error("--result " + o.result + ": File exists", "remove it first or choose another name", kExitError);
   return o;
 }
 
@@ -226,7 +243,10 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as,
   std::vector<Fd> fresh;
   std::vector<std::pair<int, int>> placed;
   for (const auto& [from, to] : fds) {
-    fresh.emplace_back(open(("/proc/self/fd/" + std::to_string(from)).c_str(), O_RDONLY | O_CLOEXEC));
+    // A trace is reopened read-only; the result file (write-only) is passed as it is.
+    const bool read_only = (fcntl(from, F_GETFL) & O_ACCMODE) == O_RDONLY;
+    fresh.emplace_back(read_only ? open(("/proc/self/fd/" + std::to_string(from)).c_str(), O_RDONLY | O_CLOEXEC)
+                                 : fcntl(from, F_DUPFD_CLOEXEC, 0));
     if (fresh.back().fd < 0) throw Error(common::errno_message("reopen a trace", errno));
     placed.emplace_back(fresh.back().fd, to);
   }
@@ -293,6 +313,7 @@ class Verifier {
   std::vector<std::string> analyzer_base(const char* what, const std::string& caps) const;
   Plan plan(const std::string& caps_override, int* exit_code);
   std::string rerun(const std::string& name, const Plan& p);
+  int open_new(const std::string& path) const;
 
   Options opts_;
   Account account_;
@@ -426,6 +447,19 @@ std::string Verifier::rerun(const std::string& name, const Plan& p) {
   return record(name, ropts, target);
 }
 
+// A new output file (never overwritten), given to the analysis account, which writes it.
+int Verifier::open_new(const std::string& path) const {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(common::errno_message("create " + path, errno));
+  if (fchown(fd, account_.uid, account_.gid) != 0) {
+    const int err = errno;
+    close(fd);
+    unlink(path.c_str());
+    throw Error(common::errno_message("chown " + path, err));
+  }
+  return fd;
+}
+
 int Verifier::run_all() {
   // Under sudo the analyzer opens the given traces as the sudo user (who
   // named them); root itself is trusted with its own choice of files.
@@ -489,6 +523,13 @@ int Verifier::run_all() {
     fds.emplace_back(fd_of_.at(name), next);
     argv.insert(argv.end(), {"--without", cap + "=fd:" + std::to_string(next++)});
   }
+  argv.insert(argv.end(), {"--command-line", opts_.command_line});
+  Fd result_fd;
+  if (!opts_.result.empty()) {
+    result_fd.fd = open_new(opts_.result);
+    fds.emplace_back(result_fd.fd, next);
+    argv.insert(argv.end(), {"--result", "fd:" + std::to_string(next++)});
+  }
   argv.insert(argv.end(), inputs.begin(), inputs.end());
   int report = -1;
   if (opts_.output.empty()) {
@@ -496,17 +537,18 @@ int Verifier::run_all() {
   } else if (opts_.output == "-") {
     report = dup(1);
   } else {
-    report = open(opts_.output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (report < 0) throw Error(common::errno_message("create " + opts_.output, errno));
-    if (fchown(report, account_.uid, account_.gid) != 0) {
-      const int err = errno;
-      close(report);
-      throw Error(common::errno_message("chown " + opts_.output, err));
-    }
+    report = open_new(opts_.output);
   }
   Fd report_fd(report);
   const int status = run(argv, account_, fds, report_fd.fd);
   const int code = exit_code_of(status);
+  if (code != kExitOk && code != kExitIncomplete && code != kExitNegative && result_fd.fd >= 0) {
+    // No verdict, no result: remove the file we created (only if it still is ours and empty).
+    struct stat mine {}, now {};
+    if (fstat(result_fd.fd, &mine) == 0 && mine.st_size == 0 && lstat(opts_.result.c_str(), &now) == 0 &&
+        now.st_dev == mine.st_dev && now.st_ino == mine.st_ino)
+      unlink(opts_.result.c_str());
+  }
   if (plan_exit == kExitIncomplete && code == kExitOk) return kExitIncomplete;
   return code;
 }

@@ -78,19 +78,44 @@ TEST_F(Verify, TheRecommendedSetPassesAndEachCapabilityIsShownToBreakItsOperatio
   EXPECT_EQ(r.out.find("NOT SHOWN"), std::string::npos) << r.out;
 }
 
+// Also the result file and the report's "Verified:" line from it.
 TEST_F(Verify, ANonRootDeploymentGetsTheSetAsAmbientCapabilities) {
-  const Ran r = run(kFront + " verify --deploy-as 65534 -o - -- sh -c '" + kHelper + " bind-tcp4-80 " +
-                    std::to_string(port_) + " && " + kHelper + " raw-socket'");
+  ScratchDir dir("capaudit-verify", 0755);
+  const std::string trace = (dir.path() / "ops.cap").string();
+  const std::string result = (dir.path() / "verified.json").string();
+  const std::string cmd =
+      "sh -c '" + kHelper + " bind-tcp4-80 " + std::to_string(port_) + " && " + kHelper + " raw-socket'";
+  const Ran rec = run(std::string(CAPAUDIT_RECORD) + " --no-status -o " + trace + " -- " + cmd);
+  ASSERT_EQ(rec.status, 0) << rec.out;
+  const Ran r = run(kFront + " verify --deploy-as 65534 --result " + result + " -o - " + trace + " -- " + cmd);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("Verify: PASSED: CAP_NET_BIND_SERVICE, CAP_NET_RAW for uid 65534 (gid 65534) works"),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("Re-run: ran as euid 65534;"), std::string::npos) << r.out;
+  const Ran report = run(std::string(CAPAUDIT_ANALYZE) + " report --config none --verified " + result + " " + trace);
+  ASSERT_EQ(report.status, 0) << report.out;
+  const auto verdict = report.out.find("\nVerdict: grant CAP_NET_BIND_SERVICE CAP_NET_RAW");
+  const auto line = report.out.find(
+      "\nVerified: the host config (CAP_NET_BIND_SERVICE, CAP_NET_RAW for uid 65534 (gid "
+      "65534)) PASSED ");
+  ASSERT_NE(line, std::string::npos) << report.out;
+  EXPECT_LT(verdict, line) << "the verdict stays first\n" << report.out;
+  const std::string text = report.out.substr(line, report.out.find('\n', line + 1) - line);
+  EXPECT_NE(text.find(" by `capaudit verify --deploy-as 65534 --result "), std::string::npos) << text;
+  EXPECT_NE(text.find(" -- sh -c '" + kHelper + " bind-tcp4-80 "), std::string::npos) << "quoted as typed\n" << text;
+  EXPECT_NE(text.find("that is the set this report recommends"), std::string::npos) << text;
+  const Ran json = run(std::string(CAPAUDIT_ANALYZE) + " report -f json --verified " + result + " " + trace);
+  EXPECT_NE(json.out.find("\"verified\": ["), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"matches_recommendation\": true"), std::string::npos) << json.out;
 }
 
 TEST_F(Verify, ASetMissingACapabilityFailsNamingItAndTheFailedOperation) {
   const Ran r = run(kFront + " verify --caps cap_chown,cap_net_bind_service -o - -- " + three_ops(port_));
   ASSERT_EQ(r.status, 4) << r.out;
-  EXPECT_NE(r.out.find("Verify: FAILED: CAP_CHOWN, CAP_NET_BIND_SERVICE for root is not enough"), std::string::npos)
+  EXPECT_NE(
+      r.out.find("Verify: FAILED: CAP_CHOWN, CAP_NET_BIND_SERVICE for root: the re-run did not work as the original"),
+      std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("CAP_NET_RAW was denied and socket() then failed with EPERM (x1, " + kHelper + ")"),
             std::string::npos)
@@ -173,8 +198,9 @@ TEST(VerifyPodman, TheEmittedPodmanFlagsChownInAContainer) {
   std::ofstream(root.path() / "etc/passwd") << "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n";
   const Ran image = run("tar -C " + root.path().string() + " -c . | podman import - capaudit-verify:busybox");
   ASSERT_EQ(image.status, 0) << image.out;
-  const std::string engine = " --runtime podman --image capaudit-verify:busybox --engine-arg=--runtime=runc"
-                             " --engine-arg=--ulimit=nofile=1024:1024 --engine-arg=--ulimit=nproc=1024:1024";
+  const std::string engine =
+      " --runtime podman --image capaudit-verify:busybox --engine-arg=--runtime=runc"
+      " --engine-arg=--ulimit=nofile=1024:1024 --engine-arg=--ulimit=nproc=1024:1024";
   const Ran ok = run(kFront + " verify --minimize -v" + engine + " -o - -- chown 65534 /etc/passwd");
   ASSERT_EQ(ok.status, 0) << ok.out;
   EXPECT_NE(ok.out.find("Verify: PASSED: CAP_CHOWN for root under podman works"), std::string::npos) << ok.out;
