@@ -512,11 +512,16 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           if (noise) note_basis(a, basis, meaning);
           if (c.granted) {
             a.granted += c.count;
+            // A rule that says "not needed" yields to a narrower alternative: the
+            // broad check was the fallback for a denied narrow one (perf_event_open's
+            // CAP_SYS_ADMIN is both perfmon_capable()'s fallback and, on Debian,
+            // the paranoid=3 gate, in the same frame).
+            const auto broad = served_broad.find({c.cap, c.syscall_nr});
             if (noise) {
               a.noise_granted += c.count;
-            } else if (explained) {
+            } else if (explained && (*explained_needed || broad == served_broad.end())) {
               (*explained_needed ? a.explained_needed : a.explained_not_needed) += c.count;
-            } else if (auto it = served_broad.find({c.cap, c.syscall_nr}); it != served_broad.end()) {
+            } else if (auto it = broad; it != served_broad.end()) {
               a.fallback_granted += c.count;
               a.fallback_why.insert(cap_name(it->second->narrow) + " in " + syscall_name(c.syscall_nr) + " (" +
                                     it->second->why + ")");

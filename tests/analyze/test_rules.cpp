@@ -58,7 +58,7 @@ TEST(Rules, BuiltinTableParsesAndCoversTheDesignTable) {
   for (const char* id : {"bind_port", "ping_group", "dmesg_restrict", "dmesg_restrict_kmsg", "kallsyms", "perf_kernel",
                          "perf_cpu", "perf_task", "unprivileged_bpf", "yama_ptrace", "io_uring_disabled", "userfaultfd",
                          "userns_clone", "mmap_min_addr", "protected_hardlinks", "pipe_max_size", "mqueue_limits",
-                         "memlock", "rtprio", "raise_hard_limit", "nice_limit"})
+                         "memlock", "rtprio", "raise_hard_limit", "raise_hard_limit_setrlimit", "nice_limit"})
     EXPECT_TRUE(rule(id).evaluable) << id;
   for (const auto& r : set.rules) {
     EXPECT_FALSE(r.kernel.empty()) << r.id;
@@ -196,7 +196,13 @@ TEST(Rules, Rlimits) {
   // prlimit64(pid, resource, &new, &old): the new hard limit is u1
   EXPECT_EQ(eval("raise_hard_limit", chk(302, {0, 7}, {4096, 1 << 20}), {{"rlimit.NOFILE.hard", "524288"}}).needed, true);
   EXPECT_EQ(eval("raise_hard_limit", chk(302, {0, 7}, {4096, 4096}), {{"rlimit.NOFILE.hard", "524288"}}).needed, false);
-  EXPECT_EQ(eval("raise_hard_limit", chk(160, {7}, {4096, 1 << 20}), {{"rlimit.NOFILE.hard", "524288"}}).needed, true);
+  EXPECT_EQ(eval("raise_hard_limit_setrlimit", chk(160, {7}, {4096, 1 << 20}), {{"rlimit.NOFILE.hard", "524288"}}).needed, true);
+  EXPECT_EQ(eval("raise_hard_limit_setrlimit", chk(160, {7}, {4096, 4096}), {{"rlimit.NOFILE.hard", "524288"}}).needed, false);
+  // Each names only the limit its call changes: a prlimit report listed
+  // rlimit_hard(arg0) (pid 0 -> rlimit.CPU.hard) beside the real one.
+  EXPECT_EQ(rule("raise_hard_limit").inputs, std::vector<std::string>{"rlimit.{arg1}.hard"});
+  EXPECT_EQ(rule("raise_hard_limit_setrlimit").inputs, std::vector<std::string>{"rlimit.{arg0}.hard"});
+  EXPECT_EQ(eval("raise_hard_limit", chk(160, {7}, {4096, 1 << 20}), {}).applies, false);
   // setpriority(which, who, nice): -5 as a 32-bit int
   EXPECT_EQ(eval("nice_limit", chk(141, {0, 0, 0xfffffffb}), {{"rlimit.NICE.soft", "0"}}).needed, true);
   EXPECT_EQ(eval("nice_limit", chk(141, {0, 0, 0xfffffffb}), {{"rlimit.NICE.soft", "25"}}).needed, false);
