@@ -67,6 +67,8 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   Header header = test::example_header();
   header.outcome_mechanism = OutcomeMechanism::none;  // 1.5
   header.outcome_reason = "--outcomes off";
+  header.containers = {{std::string(64, 'a'), "web", "podman", "/libpod_parent/libpod-" + std::string(64, 'a')},
+                       {std::string(64, 'b'), "", "", "/system.slice/docker-" + std::string(64, 'b') + ".scope"}};  // 1.6
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;
@@ -121,7 +123,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 5;
+  expected_header.format_minor = 6;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
