@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "analyze/core/classify.h"
+#include "analyze/core/embedded_data.h"
 #include "synthetic.h"
 
 namespace capaudit::analyze::test {
@@ -89,6 +90,35 @@ TEST(Runtime, ARuntimeByNameIsShownApart) {
   Report r = classify({s.aggregate()});
   EXPECT_EQ(r.recommended, cap_bit(kCapChown));
   for (const auto& e : r.executables) EXPECT_EQ(e.runtime, e.path != "/bin/busybox") << e.path;
+}
+
+// The runtime programs are data (analyze/data/runtime_programs.conf): each
+// kind of entry matches as the file says.
+TEST(Runtime, TheRuntimeProgramsComeFromTheDataFile) {
+  const auto parsed = parse_runtime_programs(*embedded_file("runtime_programs.conf"));
+  EXPECT_TRUE(parsed.errors.empty());
+  EXPECT_EQ(parsed.programs.names, builtin_runtime_programs().names);
+  for (const char* exe : {"/usr/sbin/runc", "/usr/bin/conmon", "/usr/bin/podman", "/usr/bin/catatonit",
+                          "/usr/lib/cni/bridge", "/usr/libexec/podman/netavark", "/memfd:runc_cloned:/proc/self/exe (deleted)",
+                          "/usr/bin/containerd-shim-runc-v2"})
+    EXPECT_TRUE(is_runtime_exe(exe, {})) << exe;
+  for (const char* exe : {"/bin/busybox", "/usr/sbin/nginx", "/usr/lib/cnix", "/usr/bin/runc-helper", ""})
+    EXPECT_FALSE(is_runtime_exe(exe, {})) << exe;
+  // No usable path: argv[0] decides; with a path, argv[0] does not.
+  EXPECT_TRUE(is_runtime_exe("/", {"runc", "init"}));
+  EXPECT_TRUE(is_runtime_exe("/memfd:x (deleted)", {"/usr/sbin/runc", "init"}));
+  EXPECT_FALSE(is_runtime_exe("/bin/sh", {"runc", "init"}));
+  // A list of its own, and the errors a bad file gives.
+  const auto mine = parse_runtime_programs("# c\nname foo\ndir /opt/x/\ncontains bar\n");
+  ASSERT_TRUE(mine.errors.empty());
+  EXPECT_TRUE(is_runtime_exe("/usr/bin/foo", {}, mine.programs));
+  EXPECT_TRUE(is_runtime_exe("/opt/x/y", {}, mine.programs));
+  EXPECT_TRUE(is_runtime_exe("/tmp/abarc", {}, mine.programs));
+  EXPECT_FALSE(is_runtime_exe("/usr/sbin/runc", {}, mine.programs));
+  const auto bad = parse_runtime_programs("name\nprogram runc\n");
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_EQ(bad.errors[0].line, 1);
+  EXPECT_EQ(bad.errors[1].line, 2);
 }
 
 }  // namespace
