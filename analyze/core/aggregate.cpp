@@ -156,6 +156,7 @@ void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
     p.start_time_ns = pi.start_time_ns;
     p.exe = pi.exe;
     p.argv = pi.argv;
+    p.cgroup = pi.cgroup;
     p.ids_known = true;
     p.uid = pi.uid;
     p.euid = pi.euid;
@@ -199,6 +200,7 @@ void Aggregator::apply_fork(const common::ForkEvent& e) {
       const auto& p = run_.processes[parent_idx];
       c.exe = p.exe;
       c.argv = p.argv;
+      c.cgroup = p.cgroup;
       c.ids_known = p.ids_known;
       c.uid = p.uid;
       c.euid = p.euid;
@@ -251,6 +253,7 @@ void Aggregator::apply_exec(const common::ExecEvent& e) {
     p.from_exec = true;
     p.exe = e.filename;
     p.argv = e.argv;
+    p.cgroup = e.cgroup;
     p.runtime = forked_runtime || is_runtime_exe(e.filename, e.argv);
     p.runtime_init = p.runtime && e.argv.size() >= 2 && e.argv[1] == "init";
     p.ids_known = true;

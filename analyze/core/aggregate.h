@@ -80,6 +80,7 @@ struct ProcessAgg {
   bool runtime_init = false;
   std::string exe;             // "" when the trace never said
   std::vector<std::string> argv;
+  std::string cgroup;          // from its exec or the snapshot, else its parent's (fork)
   bool ids_known = false;
   uint32_t uid = 0, euid = 0, gid = 0;
   std::optional<common::CredIds> cred_ids;  // current ids: exec, snapshot or the last credential change

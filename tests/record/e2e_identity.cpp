@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -507,6 +508,92 @@ TEST(Container, TheEmittedRootPodmanFlagsGiveExactlyTheRecordedSet) {
     EXPECT_EQ(field(denied.out, "CapEff"), said & ~(uint64_t{1} << *common::parse_cap(cap))) << denied.out;
   }
   fs::remove(r.path);
+}
+
+// Two real containers in one recording (--cgroup over podman's parent
+// cgroup): one chowns, one binds port 80. The report groups the findings per
+// container under the names podman gave them, and config --per-container
+// emits each container's own flags. Other tests' containers may run in the
+// same parent cgroup meanwhile: only these two are asserted on.
+TEST(Container, TwoContainersInOneRecordingAreReportedPerContainer) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!fs::exists(kPodman) || !fs::exists("/usr/sbin/runc")) GTEST_SKIP() << "no podman/runc (scripts/setup installs them)";
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "no busybox-static";
+  ASSERT_TRUE(build_busybox_image());
+  Container files, web;
+  files.name += "-files";
+  web.name += "-web";
+  const std::vector<std::string> engine{kPodman, "run", "-d", "--runtime", "runc", "--ulimit", "nofile=1024:1024",
+                                        "--ulimit", "nproc=1024:1024", "--cap-drop=ALL"};
+  const std::string wait_go = "while [ ! -e /tmp/go ]; do sleep 0.1; done; ";
+  auto start = [&](const Container& c, const std::string& cap, const std::string& script) {
+    std::vector<std::string> argv = engine;
+    argv.insert(argv.end(), {"--name", c.name, "--cap-add=" + cap, "capaudit-test:busybox", "sh", "-c", wait_go + script});
+    return run_program(argv);
+  };
+  auto a = start(files, "CHOWN", "touch /tmp/f; chown 65534 /tmp/f; sleep 0.3");
+  ASSERT_EQ(a.exit_code(), 0) << a.err;
+  auto b = start(web, "NET_BIND_SERVICE", "busybox nc -l -p 80 & sleep 0.3; kill $!; sleep 0.3");
+  ASSERT_EQ(b.exit_code(), 0) << b.err;
+  // Both run in the same parent cgroup (cgroupfs: /libpod_parent; systemd: machine.slice).
+  auto pid_of = [](const Container& c) {
+    return run_program({kPodman, "inspect", "--format", "{{.State.Pid}}", c.name}).out;
+  };
+  std::ifstream cg("/proc/" + pid_of(files).substr(0, pid_of(files).find('\n')) + "/cgroup");
+  std::string line, rel;
+  while (std::getline(cg, line))
+    if (line.rfind("0::", 0) == 0) rel = line.substr(3);
+  ASSERT_FALSE(rel.empty());
+  const std::string parent_rel = rel.substr(0, rel.rfind('/'));
+  std::string parent;
+  for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+    if (parent.empty() && fs::exists(std::string(root) + rel + "/cgroup.procs")) parent = root + parent_rel;
+  ASSERT_FALSE(parent.empty()) << rel;
+
+  std::string out = temp_trace_path("two-containers");
+  pid_t recorder = spawn({recorder_path(), "--no-status", "-o", out, "--cgroup", parent});
+  ASSERT_TRUE(wait_for([&] { return has_header(out); }));
+  for (const auto* c : {&files, &web}) {
+    auto go = run_program({kPodman, "exec", c->name, "touch", "/tmp/go"});
+    ASSERT_EQ(go.exit_code(), 0) << go.err;
+  }
+  for (const auto* c : {&files, &web}) EXPECT_EQ(run_program({kPodman, "wait", c->name}).out, "0\n") << c->name;
+  kill(recorder, SIGINT);
+  int st = wait_status(recorder);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  std::map<std::string, std::string> named;  // name -> id, as the recorder asked podman
+  for (const auto& c : t.header.containers) named[c.name] = c.id;
+  ASSERT_TRUE(named.count(files.name) && named.count(web.name)) << t.header.containers.size();
+  Json j = Json::parse(analyze({"report", "-f", "json", out}).out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  std::map<std::string, Json> per;
+  for (const auto& c : j["containers"]) per[c["name"].is_string() ? c["name"].get<std::string>() : ""] = c;
+  ASSERT_TRUE(per.count(files.name) && per.count(web.name)) << j["containers"].dump();
+  EXPECT_EQ(per[files.name]["recommended"], Json::array({"CAP_CHOWN"})) << per[files.name].dump();
+  EXPECT_EQ(per[web.name]["recommended"], Json::array({"CAP_NET_BIND_SERVICE"})) << per[web.name].dump();
+  EXPECT_EQ(per[files.name]["id"], named[files.name]);
+  EXPECT_EQ(per[files.name]["engine"], "podman");
+  auto text = analyze({"report", out}).out;
+  EXPECT_NE(text.find(files.name + " (podman " + named[files.name].substr(0, 12) + "): CAP_CHOWN"), std::string::npos)
+      << text;
+
+  auto cfg = analyze({"config", "--config", "podman", "--per-container", out});
+  ASSERT_EQ(cfg.exit_code(), 0) << cfg.err;
+  auto flags_of = [&](const std::string& name) {
+    const auto at = cfg.out.find("# Container " + name + " (podman), id ");
+    if (at == std::string::npos) return std::string();
+    const auto run = cfg.out.find("\npodman run ", at);
+    return cfg.out.substr(run + 1, cfg.out.find('\n', run + 1) - run - 1);
+  };
+  EXPECT_EQ(flags_of(files.name), "podman run --cap-drop=ALL --cap-add=CHOWN --security-opt=no-new-privileges IMAGE")
+      << cfg.out;
+  EXPECT_EQ(flags_of(web.name),
+            "podman run --cap-drop=ALL --cap-add=NET_BIND_SERVICE --security-opt=no-new-privileges IMAGE")
+      << cfg.out;
+  fs::remove(out);
 }
 
 }  // namespace
