@@ -86,6 +86,16 @@ struct FileCaps {
   bool operator==(const FileCaps&) const = default;
 };
 
+// A container under the traced cgroup, as its engine names it (1.6).
+struct ContainerName {
+  std::string id;      // full id, as in the cgroup path
+  std::string name;    // "" when no engine knew it
+  std::string engine;  // "podman", "docker" or ""
+  std::string cgroup;  // cgroup path as exec events show it
+
+  bool operator==(const ContainerName&) const = default;
+};
+
 struct Header {
   // Filled by the writer/reader, not by the recorder.
   uint32_t format_major = 0;
@@ -96,6 +106,7 @@ struct Header {
   std::vector<std::string> recorder_argv;
   TargetMode target_mode = TargetMode::unknown;
   std::string target;  // command line, pid or cgroup path, human-readable
+  std::vector<ContainerName> containers;  // 1.6: containers under the traced cgroup, named by their engine
 
   // host/kernel section
   std::string hostname;

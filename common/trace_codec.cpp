@@ -336,6 +336,15 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   set_strings(rec.initArgv(static_cast<unsigned>(h.recorder_argv.size())), h.recorder_argv);
   rec.setTargetMode(to_capnp(h.target_mode));
   rec.setTarget(sp(h.target));
+  if (!h.containers.empty()) {
+    auto cs = rec.initContainers(static_cast<unsigned>(h.containers.size()));
+    for (unsigned i = 0; i < h.containers.size(); ++i) {
+      cs[i].setId(sp(h.containers[i].id));
+      cs[i].setName(sp(h.containers[i].name));
+      cs[i].setEngine(sp(h.containers[i].engine));
+      cs[i].setCgroup(sp(h.containers[i].cgroup));
+    }
+  }
 
   auto host = b.initHost();
   host.setHostname(sp(h.hostname));
@@ -632,6 +641,8 @@ Header from_capnp(schema::Header::Reader r) {
   h.recorder_argv = strings(rec.getArgv());
   h.target_mode = from_capnp(rec.getTargetMode());
   h.target = str(rec.getTarget());
+  for (auto c : rec.getContainers())
+    h.containers.push_back({str(c.getId()), str(c.getName()), str(c.getEngine()), str(c.getCgroup())});
   auto host = r.getHost();
   h.hostname = str(host.getHostname());
   h.kernel_release = str(host.getKernelRelease());

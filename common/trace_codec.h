@@ -30,7 +30,8 @@ inline constexpr uint32_t kFormatMajor = 1;
 // Trailer.maxSizeReached, OpKind capCheck, OperationFact cap/granted/stackId/args/userWords/state,
 // CapCheckColumns.checkedCred/checkedEuid; 1.6: user stacks (CapCheckColumns.userStackId,
 // EventBatch.userStacks/mappedFiles, SamplingSection.userStackDepth, EventCounts.userStacks,
-// Losses.userStackFail)
+// Losses.userStackFail;
+// RecorderSection.containers)
 inline constexpr uint32_t kFormatMinor = 6;
 
 // Most checks a batch holds with no column storing a value per check (every

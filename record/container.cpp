@@ -6,10 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <map>
+#include <memory>
 #include <fstream>
 #include <sstream>
 
+#include "common/container_ids.h"
 #include "record/proc_scan.h"
 
 namespace capaudit::record {
@@ -145,6 +151,67 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
     *hint = "list containers with podman ps / docker ps";
   }
   return std::nullopt;
+}
+
+namespace {
+
+// Every directory at and below DIR (REL: its cgroup path) that names a
+// container, the outermost directory of each id.
+void find_containers(const std::string& dir, const std::string& rel, int depth,
+                     std::map<std::string, std::string>& found) {
+  if (found.size() >= 256) return;
+  if (auto id = common::container_id_of_cgroup(rel); !id.empty()) found.emplace(id, rel);
+  if (depth > 16) return;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  if (!d) return;
+  while (auto* ent = readdir(d.get())) {
+    if (ent->d_type != DT_DIR || ent->d_name[0] == '.') continue;
+    find_containers(dir + "/" + ent->d_name, rel + "/" + ent->d_name, depth + 1, found);
+  }
+}
+
+}  // namespace
+
+std::vector<common::ContainerName> containers_under(const std::string& cgroup_dir, const CommandRunner& run,
+                                                    const std::vector<std::string>& cgroup_roots) {
+  std::string rel;
+  for (const auto& root : cgroup_roots) {
+    if (cgroup_dir == root) {
+      rel = "/";
+      break;
+    }
+    if (cgroup_dir.rfind(root + "/", 0) == 0) {
+      rel = cgroup_dir.substr(root.size());
+      break;
+    }
+  }
+  std::vector<common::ContainerName> out;
+  if (rel.empty()) return out;  // not below a cgroup mount this knows: exec events name no ids either
+  std::map<std::string, std::string> found;  // id -> cgroup path
+  find_containers(cgroup_dir, rel == "/" ? "" : rel, 0, found);
+  std::vector<std::string> missing;  // engines not installed: asked no more
+  for (const auto& [id, cgroup] : found) {
+    common::ContainerName c;
+    c.id = id;
+    c.cgroup = cgroup;
+    for (const std::string engine : {"podman", "docker"}) {
+      if (std::find(missing.begin(), missing.end(), engine) != missing.end()) continue;
+      auto r = run({engine, "inspect", "--type", "container", "--format", "{{.Name}}", id});
+      if (!r) {
+        missing.push_back(engine);
+        continue;
+      }
+      if (r->exit_code != 0) continue;
+      std::string name = trim(r->out);
+      if (!name.empty() && name[0] == '/') name.erase(0, 1);  // docker's names start with '/'
+      if (name.empty() || name.find('\n') != std::string::npos) continue;
+      c.name = name;
+      c.engine = engine;
+      break;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace capaudit::record

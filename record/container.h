@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/trace.h"
+
 namespace capaudit::record {
 
 struct ContainerTarget {
@@ -37,5 +39,15 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
                                                  const std::string& proc_root = "/proc",
                                                  const std::vector<std::string>& cgroup_roots = {
                                                      "/sys/fs/cgroup/unified", "/sys/fs/cgroup"});
+
+// The containers in or under the cgroup v2 directory CGROUP_DIR (its
+// directories whose path names a container id: common/container_ids.h),
+// each named by the first engine that knows the id. Ask while privileged:
+// podman run by root without capabilities takes itself for a rootless podman.
+// At most 256 containers; a container no engine knows keeps its id, name "".
+std::vector<common::ContainerName> containers_under(const std::string& cgroup_dir,
+                                                    const CommandRunner& run = run_command,
+                                                    const std::vector<std::string>& cgroup_roots = {
+                                                        "/sys/fs/cgroup/unified", "/sys/fs/cgroup"});
 
 }  // namespace capaudit::record

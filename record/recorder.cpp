@@ -524,6 +524,9 @@ RecordResult run_recording(const RecordOptions& given) {
   // worker that dropped to nobody, needs CAP_SYS_PTRACE). After marking them,
   // so a fork between the two is a fork event rather than a gap.
   std::vector<common::ProcessInfo> running;
+  // The containers under the cgroup, named while podman still answers a root
+  // without capabilities as root.
+  if (!options.cgroup.empty()) header.containers = containers_under(options.cgroup);
   if (options.pid) {
     running = read_processes(std::vector<uint32_t>(tree.begin(), tree.end()));
   } else if (!options.cgroup.empty()) {

@@ -115,6 +115,16 @@ struct RecorderSection {
   argv @1 :List(Text);
   targetMode @2 :TargetMode;
   target @3 :Text;
+  containers @4 :List(ContainerName);  # 1.6: the engine's names of the containers under the target cgroup
+}
+
+# 1.6: a container the recorder found under the traced cgroup, named by its
+# engine (`podman inspect`, else `docker inspect`) while still privileged.
+struct ContainerName {
+  id @0 :Text;       # full id, as in the cgroup path (libpod-ID, docker-ID.scope, ...)
+  name @1 :Text;     # "" when no engine knew the id
+  engine @2 :Text;   # "podman", "docker" or ""
+  cgroup @3 :Text;   # its cgroup path as the trace's exec events show it
 }
 
 struct HostSection {

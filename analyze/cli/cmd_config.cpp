@@ -5,6 +5,7 @@
 #include "analyze/cli/commands.h"
 #include "analyze/cli/config_support.h"
 #include "analyze/cli/options.h"
+#include "analyze/core/quote.h"
 #include "analyze/core/verdict.h"
 #include "common/error.h"
 #include "common/input_limits.h"
@@ -20,7 +21,10 @@ int cmd_config(const std::vector<std::string>& args) {
        "all (default: systemd,docker). One format alone is printed bare, ready to save as a file")
       ("deploy-as", po::value<std::string>(),
        "deploy as USER[:GROUP] (name or id) instead of the account the trace shows")
-      ("name", po::value<std::string>(), "service/container name used in the snippets");
+      ("name", po::value<std::string>(), "service/container name used in the snippets")
+      ("per-container", po::bool_switch(),
+       "one configuration per container of the recording (a --cgroup over a pod or a slice of containers, "
+       "or several --container runs), each from that container's programs only and named after it");
   // Old spellings: -f/--format meant the config format here but text/json/yaml
   // elsewhere; --user meant the deployment account here but "run as" in the
   // recorder and the front command.
@@ -61,6 +65,13 @@ int cmd_config(const std::vector<std::string>& args) {
   if (auto user = option_value(*vm, "config", {"deploy-as", "user"})) run_as = parse_run_as(*user);
   const ProfileChoice profile = read_profile_options(*vm);
   const AnalyzedRuns runs = analyze_traces(files, profile);
+  const bool per_container = (*vm)["per-container"].as<bool>();
+  if (per_container && runs.report.containers.empty())
+    throw common::Error("--per-container: no process of the recording ran in a container",
+                        "record a container's cgroup (--cgroup, --container); its cgroup path names the container id",
+                        kExitUsage);
+  if (per_container && vm->count("name"))
+    throw common::Error("--per-container names each configuration after its container", "drop --name", kExitUsage);
   RuntimeConfigs configs(runs.runs, runs.options, profile.given(), run_as,
                          vm->count("name") ? (*vm)["name"].as<std::string>() : std::string());
   const std::string warning = verdict_warning(make_verdict(runs.report));
@@ -71,7 +82,21 @@ int cmd_config(const std::vector<std::string>& args) {
       common::log(common::LogLevel::warn, "incomplete: " + common::visible_bytes(why));
     std::cerr << "capaudit-analyze config: some input was incomplete; the configuration covers what was recorded\n";
   }
-  if (list && formats.size() == 1) {
+  if (per_container) {
+    // Each container classified on its own processes, under the same profile choice.
+    const char* comment = formats.size() == 1 && formats[0] == ConfigFormat::c ? "// " : "# ";
+    bool first = true;
+    for (const auto& c : runs.report.containers) {
+      ClassifyOptions one = runs.options;
+      one.container = c.id;
+      RuntimeConfigs mine(runs.runs, one, profile.given(), run_as, c.name.empty() ? c.id.substr(0, 12) : c.name);
+      std::cout << (first ? "" : "\n") << comment << "Container " << comment_text(display_name(c))
+                << (c.engine.empty() ? "" : " (" + comment_text(c.engine) + ")") << ", id " << c.id << "\n";
+      first = false;
+      if (list && formats.size() == 1) std::cout << render_config_with_warning(formats[0], mine.input(formats[0]), warning);
+      else std::cout << render_configs([&](ConfigFormat f) { return mine.input(f); }, formats, warning);
+    }
+  } else if (list && formats.size() == 1) {
     std::cout << render_config_with_warning(formats[0], configs.input(formats[0]), warning);
   } else {
     std::cout << render_configs([&](ConfigFormat f) { return configs.input(f); }, formats, warning);

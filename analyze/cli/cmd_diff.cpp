@@ -22,15 +22,18 @@ int cmd_diff(const std::vector<std::string>& args) {
   opts.add_options()
       ("format,f", po::value<std::string>()->default_value("text"), "text or json")
       ("exit-code", "exit 4 when the two sets of runs differ, 0 when they do not (like git diff --exit-code)");
-  auto vm = parse_command(old_args, {opts},
+  auto vm = parse_command(old_args, {opts, profile_options()},
                           {"capaudit-analyze diff [OPTIONS] OLD_TRACE... -- NEW_TRACE...",
                            "Compares the merged conclusions of two sets of runs. gained: recommended now, not "
                            "before. lost: recommended before, not now. changed: the category moved otherwise "
                            "(e.g. required -> conditional, a capability that became denied-only). Exit 0 after "
                            "a complete comparison whether or not anything differs; with --exit-code, 4 when "
-                           "something differs.",
+                           "something differs. A profile option (--profile, --profile-from, --sysctl-profile, "
+                           "--sysctl) evaluates both sets under that profile, as report does; without one each run "
+                           "is evaluated under its recorded host.",
                            "  capaudit-analyze diff v1-*.cap -- v2-*.cap\n"
-                           "  capaudit-analyze diff --exit-code -f json v1.cap -- v2.cap\n"});
+                           "  capaudit-analyze diff --exit-code -f json v1.cap -- v2.cap\n"
+                           "  capaudit-analyze diff --profile docker laptop.cap -- ci.cap\n"});
   if (!vm) return kExitOk;
   const std::string format = (*vm)["format"].as<std::string>();
   if (format != "text" && format != "json")
@@ -41,8 +44,9 @@ int cmd_diff(const std::vector<std::string>& args) {
     throw common::Error("diff needs old traces, '--', then new traces", "capaudit-analyze diff OLD... -- NEW...",
                         kExitUsage);
   }
-  const AnalyzedRuns before = analyze_traces(old_files);
-  const AnalyzedRuns after = analyze_traces(new_files);
+  const ProfileChoice profile = read_profile_options(*vm);
+  const AnalyzedRuns before = analyze_traces(old_files, profile);
+  const AnalyzedRuns after = analyze_traces(new_files, profile);
   if (format != "json") {
     if (before.exit_code != kExitOk) std::cout << "old: " << incomplete_banner(before.incomplete) << "\n";
     if (after.exit_code != kExitOk) std::cout << "new: " << incomplete_banner(after.incomplete) << "\n";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "analyze/core/embedded_data.h"
 #include "common/syscalls.h"
 
 namespace capaudit::analyze {
@@ -23,25 +24,53 @@ bool is_interrupted(int64_t ret) {
 
 }  // namespace
 
-bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv) {
-  static const char* const kNames[] = {"runc", "crun", "youki", "conmon", "podman", "docker", "dockerd",
-                                       "containerd", "containerd-shim", "containerd-shim-runc-v2", "catatonit",
-                                       "netavark", "aardvark-dns", "rootlessport", "slirp4netns"};
-  static const char* const kDirs[] = {"/usr/lib/cni/", "/opt/cni/bin/", "/usr/libexec/cni/", "/usr/libexec/podman/"};
-  if (exe.find("runc_cloned") != std::string::npos) return true;
-  for (const char* d : kDirs)
+RuntimeProgramsParse parse_runtime_programs(std::string_view text) {
+  RuntimeProgramsParse out;
+  int line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const auto nl = text.find('\n');
+    const std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.find_first_of(" \t");
+    const std::string_view kind = line.substr(0, space);
+    const std::string value(space == std::string_view::npos ? std::string_view{} : trim(line.substr(space)));
+    if (value.empty()) {
+      out.errors.push_back({line_no, "expected 'name|dir|contains VALUE'"});
+      continue;
+    }
+    if (kind == "name") out.programs.names.push_back(value);
+    else if (kind == "dir") out.programs.dirs.push_back(value);
+    else if (kind == "contains") out.programs.contains.push_back(value);
+    else out.errors.push_back({line_no, "unknown kind '" + std::string(kind) + "'"});
+  }
+  return out;
+}
+
+const RuntimePrograms& builtin_runtime_programs() {
+  static const RuntimePrograms programs = parse_embedded("runtime_programs.conf", parse_runtime_programs).programs;
+  return programs;
+}
+
+bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv, const RuntimePrograms& programs) {
+  for (const auto& c : programs.contains)
+    if (exe.find(c) != std::string::npos) return true;
+  for (const auto& d : programs.dirs)
     if (exe.rfind(d, 0) == 0) return true;
   auto named = [&](const std::string& path) {
     const auto slash = path.find_last_of('/');
     const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    for (const char* n : kNames)
-      if (base == n) return true;
-    return false;
+    return std::find(programs.names.begin(), programs.names.end(), base) != programs.names.end();
   };
   if (named(exe)) return true;
   // No usable path ("/" or a memfd): argv[0] is all there is.
   const bool pathless = exe.empty() || exe == "/" || exe.rfind("/memfd:", 0) == 0;
   return pathless && !argv.empty() && named(argv[0]);
+}
+
+bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv) {
+  return is_runtime_exe(exe, argv, builtin_runtime_programs());
 }
 
 void tally_outcome(DenialAssessment& a, int64_t ret) {
@@ -127,6 +156,7 @@ void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
     p.start_time_ns = pi.start_time_ns;
     p.exe = pi.exe;
     p.argv = pi.argv;
+    p.cgroup = pi.cgroup;
     p.ids_known = true;
     p.uid = pi.uid;
     p.euid = pi.euid;
@@ -170,6 +200,7 @@ void Aggregator::apply_fork(const common::ForkEvent& e) {
       const auto& p = run_.processes[parent_idx];
       c.exe = p.exe;
       c.argv = p.argv;
+      c.cgroup = p.cgroup;
       c.ids_known = p.ids_known;
       c.uid = p.uid;
       c.euid = p.euid;
@@ -222,6 +253,7 @@ void Aggregator::apply_exec(const common::ExecEvent& e) {
     p.from_exec = true;
     p.exe = e.filename;
     p.argv = e.argv;
+    p.cgroup = e.cgroup;
     p.runtime = forked_runtime || is_runtime_exe(e.filename, e.argv);
     p.runtime_init = p.runtime && e.argv.size() >= 2 && e.argv[1] == "init";
     p.ids_known = true;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -80,6 +81,7 @@ struct ProcessAgg {
   bool runtime_init = false;
   std::string exe;             // "" when the trace never said
   std::vector<std::string> argv;
+  std::string cgroup;          // from its exec or the snapshot, else its parent's (fork)
   bool ids_known = false;
   uint32_t uid = 0, euid = 0, gid = 0;
   std::optional<common::CredIds> cred_ids;  // current ids: exec, snapshot or the last credential change
@@ -193,8 +195,27 @@ class Aggregator : public common::TraceVisitor {
   std::unordered_map<uint64_t, EarlyDenials> early_denials_;  // key: image << 32 | shape
 };
 
+// Container engines, runtimes and their helpers, from
+// analyze/data/runtime_programs.conf (the file says what each kind means).
+struct RuntimePrograms {
+  std::vector<std::string> names;     // base names
+  std::vector<std::string> dirs;      // path prefixes
+  std::vector<std::string> contains;  // path substrings
+};
+struct RuntimeProgramsParse {
+  RuntimePrograms programs;
+  struct Error {
+    int line = 0;
+    std::string message;
+  };
+  std::vector<Error> errors;
+};
+RuntimeProgramsParse parse_runtime_programs(std::string_view text);
+const RuntimePrograms& builtin_runtime_programs();
+
 // Container engines and runtimes by their executable (or argv[0] when the
 // executable has no usable path: runc 1.1 re-executes itself from a memfd).
+bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv, const RuntimePrograms& programs);
 bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv);
 
 // Classifies a denied-check syscall's return value into the assessment.

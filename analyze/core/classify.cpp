@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "analyze/core/names.h"
+#include "common/container_ids.h"
 #include "common/syscalls.h"
 #include "analyze/core/completeness.h"
 
@@ -296,6 +297,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
 
     for (const auto& p : run.processes) {
       if (p.checks.empty() && p.ops.empty() && p.capset_requested == 0 && !p.file_caps && p.exe.empty()) continue;
+      if (!opts.container.empty() && (is_runtime_image(p) || common::container_id_of_cgroup(p.cgroup) != opts.container))
+        continue;
       std::string exe = exe_label(p);
       auto& info = ev.info[exe];
       const bool runtime = is_runtime_image(p);
@@ -837,6 +840,41 @@ std::vector<Change> compare(const Evidence& before, const Evidence& after, size_
   return out;
 }
 
+// Each container's findings: the runs classified again with only its
+// processes (ClassifyOptions::container), named from the runs' headers.
+std::vector<ContainerFindings> containers_of(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts) {
+  std::map<std::string, ContainerFindings> by_id;
+  for (const auto& run : runs) {
+    for (const auto& p : run.processes) {
+      if (p.checks.empty() || is_runtime_image(p)) continue;
+      const std::string id = common::container_id_of_cgroup(p.cgroup);
+      if (!id.empty()) by_id[id].id = id;
+    }
+  }
+  for (const auto& run : runs)
+    for (const auto& c : run.header.containers)
+      if (auto it = by_id.find(c.id); it != by_id.end() && it->second.name.empty() && !c.name.empty()) {
+        it->second.name = c.name;
+        it->second.engine = c.engine;
+      }
+  std::vector<ContainerFindings> out;
+  for (auto& [id, cf] : by_id) {
+    ClassifyOptions one = opts;
+    one.container = id;
+    Report sub = classify(runs, one);
+    for (const auto& e : sub.executables)
+      if (!e.caps.empty()) cf.executables.push_back(display_name(e));
+    std::set<std::string> ran;
+    for (const auto& e : sub.executables) ran.insert(e.runs.begin(), e.runs.end());
+    cf.runs.assign(ran.begin(), ran.end());
+    cf.caps = std::move(sub.caps);
+    cf.recommended = sub.recommended;
+    cf.startup_only = sub.startup_only;
+    out.push_back(std::move(cf));
+  }
+  return out;
+}
+
 }  // namespace
 
 Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts) {
@@ -913,6 +951,7 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
   }
 
   if (reevaluate) rep.changes = compare(gather(runs, opts, false, rules, cat), ev, n);
+  if (opts.container.empty()) rep.containers = containers_of(runs, opts);
 
   // Only notes that apply to what this report shows.
   const auto shows = [&](auto pred) { return std::any_of(rep.caps.begin(), rep.caps.end(), pred); };

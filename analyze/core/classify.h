@@ -29,6 +29,10 @@ struct ClassifyOptions {
   std::vector<Declaration> declared;
   const RuleSet* rules = nullptr;          // nullptr = builtin_rules()
   const Catalogue* catalogue = nullptr;    // nullptr = builtin_catalogue()
+  // Only the processes of this container (its id, as in its cgroup path:
+  // common/container_ids.h); "" = every process. Report::containers is
+  // filled only without it.
+  std::string container;
 };
 
 Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts = {});

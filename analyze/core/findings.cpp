@@ -23,6 +23,10 @@ std::string display_name(const ExecutableFindings& e) {
   return "executable not recorded (pid " + pids + ")";
 }
 
+std::string display_name(const ContainerFindings& c) {
+  return c.name.empty() ? c.id.substr(0, 12) + " (name not recorded)" : c.name;
+}
+
 const char* to_string(Category c) {
   switch (c) {
     case Category::required: return "required";

@@ -241,6 +241,23 @@ struct ExecutableFindings {
 // trace does not name it. Never a path-like placeholder.
 std::string display_name(const ExecutableFindings& e);
 
+// One container of the recording (processes whose cgroup path names its id):
+// what its programs need, classified on their own. The runtime's work is
+// never a container's.
+struct ContainerFindings {
+  std::string id;      // full id from the cgroup path
+  std::string name;    // as the engine named it when the recorder attached; "" = unknown
+  std::string engine;  // "podman", "docker" or ""
+  std::vector<std::string> runs;
+  std::vector<std::string> executables;  // display names of its programs with capability checks
+  std::vector<CapFinding> caps;
+  CapMask recommended = 0;
+  CapMask startup_only = 0;
+};
+
+// How people read a container's name: its engine's name, else the short id.
+std::string display_name(const ContainerFindings& c);
+
 enum class ChangeKind : uint8_t { appeared, vanished, changed_reason };
 const char* to_string(ChangeKind k);
 
@@ -306,6 +323,7 @@ struct Report {
   std::vector<CapFinding> caps;  // merged over all runs and executables (host namespace)
   std::vector<ExecutableFindings> executables;
   std::vector<NamespaceFinding> namespaces;
+  std::vector<ContainerFindings> containers;  // by id; empty when no process ran in a container
   std::vector<Change> changes;  // empty when no profile was given
 
   CapMask recommended = 0;   // union over executables

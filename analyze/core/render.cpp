@@ -220,6 +220,19 @@ Json report_json(const Report& r) {
   Json ns = Json::array();
   for (const auto& n : r.namespaces) ns.push_back({{"run", n.run}, {"userns_inum", n.userns_inum}, {"caps", caps_json(n.caps)}});
   j["namespaces"] = ns;
+  if (!r.containers.empty()) {  // absent: no process ran in a container
+    Json cs = Json::array();
+    for (const auto& c : r.containers)
+      cs.push_back({{"id", c.id},
+                    {"name", c.name.empty() ? Json(nullptr) : Json(c.name)},
+                    {"engine", c.engine.empty() ? Json(nullptr) : Json(c.engine)},
+                    {"runs", c.runs},
+                    {"executables", c.executables},
+                    {"recommended", cap_names_json(c.recommended)},
+                    {"startup_only", cap_names_json(c.startup_only)},
+                    {"caps", caps_json(c.caps)}});
+    j["containers"] = cs;
+  }
   Json ch = Json::array();
   for (const auto& c : r.changes)
     ch.push_back({{"cap", c.cap},
@@ -606,6 +619,18 @@ std::string render_text(const Report& r, const TextOptions& opts) {
                (e.startup_only ? "  (start-up only: " + cap_list(e.startup_only) + ")" : ""));
     t.line("all: " + (r.recommended ? cap_list(r.recommended) : std::string("(none)")));
   }  // full: the verdict says the same
+
+  if (!r.containers.empty()) {
+    t.heading("Per container (" + std::to_string(r.containers.size()) + ")");
+    for (const auto& c : r.containers) {
+      std::string programs;
+      for (const auto& e : c.executables) programs += (programs.empty() ? "" : ", ") + e;
+      t.line(display_name(c) + (c.engine.empty() ? "" : " (" + c.engine + " " + c.id.substr(0, 12) + ")") + ": " +
+                 (c.recommended ? cap_list(c.recommended) : std::string("(none)")) +
+                 (programs.empty() ? "" : "  (" + programs + ")"),
+             2, 6);
+    }
+  }
 
   {
     bool any = false;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "analyze/core/classify.h"
+#include "analyze/core/embedded_data.h"
+#include "common/container_ids.h"
 #include "synthetic.h"
 
 namespace capaudit::analyze::test {
@@ -89,6 +91,96 @@ TEST(Runtime, ARuntimeByNameIsShownApart) {
   Report r = classify({s.aggregate()});
   EXPECT_EQ(r.recommended, cap_bit(kCapChown));
   for (const auto& e : r.executables) EXPECT_EQ(e.runtime, e.path != "/bin/busybox") << e.path;
+}
+
+// The runtime programs are data (analyze/data/runtime_programs.conf): each
+// kind of entry matches as the file says.
+TEST(Runtime, TheRuntimeProgramsComeFromTheDataFile) {
+  const auto parsed = parse_runtime_programs(*embedded_file("runtime_programs.conf"));
+  EXPECT_TRUE(parsed.errors.empty());
+  EXPECT_EQ(parsed.programs.names, builtin_runtime_programs().names);
+  for (const char* exe : {"/usr/sbin/runc", "/usr/bin/conmon", "/usr/bin/podman", "/usr/bin/catatonit",
+                          "/usr/lib/cni/bridge", "/usr/libexec/podman/netavark", "/memfd:runc_cloned:/proc/self/exe (deleted)",
+                          "/usr/bin/containerd-shim-runc-v2"})
+    EXPECT_TRUE(is_runtime_exe(exe, {})) << exe;
+  for (const char* exe : {"/bin/busybox", "/usr/sbin/nginx", "/usr/lib/cnix", "/usr/bin/runc-helper", ""})
+    EXPECT_FALSE(is_runtime_exe(exe, {})) << exe;
+  // No usable path: argv[0] decides; with a path, argv[0] does not.
+  EXPECT_TRUE(is_runtime_exe("/", {"runc", "init"}));
+  EXPECT_TRUE(is_runtime_exe("/memfd:x (deleted)", {"/usr/sbin/runc", "init"}));
+  EXPECT_FALSE(is_runtime_exe("/bin/sh", {"runc", "init"}));
+  // A list of its own, and the errors a bad file gives.
+  const auto mine = parse_runtime_programs("# c\nname foo\ndir /opt/x/\ncontains bar\n");
+  ASSERT_TRUE(mine.errors.empty());
+  EXPECT_TRUE(is_runtime_exe("/usr/bin/foo", {}, mine.programs));
+  EXPECT_TRUE(is_runtime_exe("/opt/x/y", {}, mine.programs));
+  EXPECT_TRUE(is_runtime_exe("/tmp/abarc", {}, mine.programs));
+  EXPECT_FALSE(is_runtime_exe("/usr/sbin/runc", {}, mine.programs));
+  const auto bad = parse_runtime_programs("name\nprogram runc\n");
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_EQ(bad.errors[0].line, 1);
+  EXPECT_EQ(bad.errors[1].line, 2);
+}
+
+// Per container: processes are grouped by the container id in their cgroup
+// path, named from the header the recorder filled; two --container runs
+// merge into one report with each container's needs apart.
+TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
+  const std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
+  Synth one;
+  one.header.containers = {{a, "files", "podman", "/libpod_parent/libpod-" + a}};
+  one.exec(10, 1'000'000'000, "/bin/busybox");
+  one.execs.back().cgroup = "/libpod_parent/libpod-" + a;
+  one.check(10, 1'000'000'100, kCapChown, true, kChown);
+  one.exec(11, 1'000'000'000, "/usr/bin/conmon");  // the runtime's: in no container's findings
+  one.execs.back().cgroup = "/libpod_parent/conmon";
+  one.check(11, 1'000'000'100, kCapSysAdmin, true, kMount);
+  Synth two;
+  two.header.containers = {{b, "web", "podman", "/machine.slice/libpod-" + b + ".scope"}};
+  two.exec(20, 1'000'000'000, "/bin/busybox");
+  two.execs.back().cgroup = "/machine.slice/libpod-" + b + ".scope/container";
+  two.check(20, 1'000'000'100, kCapNetBindService, true, kBind);
+  two.exec(21, 1'000'000'000, "/bin/busybox");  // started after the attach: no name
+  two.execs.back().cgroup = "/system.slice/docker-" + c + ".scope";
+  two.check(21, 1'000'000'100, kCapFowner, true, kLink);
+  Report r = classify({one.aggregate(), two.aggregate()});
+  ASSERT_EQ(r.containers.size(), 3u);
+  EXPECT_EQ(r.containers[0].id, a);
+  EXPECT_EQ(r.containers[0].name, "files");
+  EXPECT_EQ(r.containers[0].engine, "podman");
+  EXPECT_EQ(r.containers[0].recommended, cap_bit(kCapChown));
+  EXPECT_EQ(r.containers[0].runs, std::vector<std::string>{"run1"});
+  EXPECT_EQ(r.containers[0].executables, std::vector<std::string>{"/bin/busybox"});
+  EXPECT_EQ(r.containers[1].name, "web");
+  EXPECT_EQ(r.containers[1].recommended, cap_bit(kCapNetBindService));
+  EXPECT_EQ(r.containers[1].runs, std::vector<std::string>{"run2"});
+  EXPECT_EQ(r.containers[2].name, "");
+  EXPECT_EQ(display_name(r.containers[2]), std::string(12, 'c') + " (name not recorded)");
+  EXPECT_EQ(r.containers[2].recommended, cap_bit(kCapFowner));
+  // The merged view still has them all; conmon's SYS_ADMIN is nobody's.
+  EXPECT_EQ(r.recommended, cap_bit(kCapChown) | cap_bit(kCapNetBindService) | cap_bit(kCapFowner));
+  // One container alone, as config --per-container classifies it.
+  ClassifyOptions only;
+  only.container = b;
+  Report web = classify({one.aggregate(), two.aggregate()}, only);
+  EXPECT_EQ(web.recommended, cap_bit(kCapNetBindService));
+  EXPECT_TRUE(web.containers.empty());
+}
+
+TEST(Containers, IdsInCgroupPaths) {
+  const std::string id(64, 'e');
+  EXPECT_EQ(common::container_id_of_cgroup("/libpod_parent/libpod-" + id), id);
+  EXPECT_EQ(common::container_id_of_cgroup("/machine.slice/libpod-" + id + ".scope/container"), id);
+  EXPECT_EQ(common::container_id_of_cgroup("/system.slice/docker-" + id + ".scope"), id);
+  EXPECT_EQ(common::container_id_of_cgroup("/docker/" + id), id);
+  EXPECT_EQ(common::container_id_of_cgroup("/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + id + ".scope"), id);
+  EXPECT_EQ(common::container_id_of_cgroup("/kubepods/crio-" + id), id);
+  EXPECT_EQ(common::container_id_of_cgroup("/libpod_parent/libpod-conmon-" + id), "");  // podman's monitor
+  EXPECT_EQ(common::container_id_of_cgroup("/libpod_parent/conmon"), "");
+  EXPECT_EQ(common::container_id_of_cgroup("/libpod-" + id.substr(1)), "");  // 63 digits
+  EXPECT_EQ(common::container_id_of_cgroup("/libpod-" + std::string(64, 'E')), "");
+  EXPECT_EQ(common::container_id_of_cgroup("/system.slice/nginx.service"), "");
+  EXPECT_EQ(common::container_id_of_cgroup(""), "");
 }
 
 }  // namespace

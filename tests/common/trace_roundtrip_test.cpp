@@ -85,6 +85,8 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   header.outcome_reason = "--outcomes off";
   header.user_stacks = true;  // 1.6
   header.user_stack_depth = 32;
+  header.containers = {{std::string(64, 'a'), "web", "podman", "/libpod_parent/libpod-" + std::string(64, 'a')},
+                       {std::string(64, 'b'), "", "", "/system.slice/docker-" + std::string(64, 'b') + ".scope"}};  // 1.6
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;

@@ -11,9 +11,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/capabilities.h"
 #include "tests/support/process.h"
 #include "tests/record/e2e_support.h"
 
@@ -400,6 +402,172 @@ TEST(Container, TheEmittedNonRootPodmanFlagsBindPort80) {
   EXPECT_EQ(denied.out.find("bound"), std::string::npos) << without << "\n" << denied.out;
   EXPECT_NE(denied.out.find("Permission denied"), std::string::npos) << denied.out;
   fs::remove(r.path);
+}
+
+// The podman flags for a root container, taken as emitted (IMAGE replaced):
+// a real recording of busybox doing a chown and a bind below 1024 as root
+// gives `--cap-drop=ALL --cap-add=CHOWN --cap-add=NET_BIND_SERVICE`. In the
+// container, /proc/self/status shows exactly the added set as CapEff, CapPrm
+// and CapBnd (--cap-drop=ALL removes podman's defaults), nothing ambient for
+// root; both operations succeed, and each fails with the errno the kernel
+// gives when its emitted capability is removed.
+TEST(Container, TheEmittedRootPodmanFlagsGiveExactlyTheRecordedSet) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!fs::exists(kPodman) || !fs::exists("/usr/sbin/runc")) GTEST_SKIP() << "no podman/runc (scripts/setup installs them)";
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "no busybox-static";
+  std::ifstream ports("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int start = 0;
+  ports >> start;
+  const int port = 900 + (getpid() + 31) % 100;
+  if (start <= port) GTEST_SKIP() << "ip_unprivileged_port_start=" << start << ": binding needs no capability";
+  const std::string file = (fs::temp_directory_path() / ("capaudit-chown-" + std::to_string(getpid()))).string();
+  // The same applets as in the container: touch, chown, nc -l.
+  auto r = record({}, {"/bin/busybox", "sh", "-c",
+                       "busybox touch " + file + " && busybox chown 65534 " + file + " && { busybox nc -l -p " +
+                           std::to_string(port) + " & sleep 0.3; kill $!; }"},
+                  "rootpodman");
+  fs::remove(file);
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  auto cfg = analyze({"config", "--config", "podman", r.path});
+  ASSERT_EQ(cfg.exit_code(), 0) << cfg.err;
+  const auto at = cfg.out.find("\npodman run ");
+  ASSERT_NE(at, std::string::npos) << cfg.out;
+  std::string line = cfg.out.substr(at + 1, cfg.out.find('\n', at + 1) - at - 1);
+  ASSERT_EQ(line.rfind("podman run --cap-drop=ALL ", 0), 0u) << line;
+  EXPECT_EQ(line.find("--user"), std::string::npos) << "a root recording runs as root\n" << line;
+  ASSERT_EQ(line.substr(line.size() - 6), " IMAGE") << line;
+  // The set the config says, from its own --cap-add flags.
+  uint64_t said = 0;
+  std::vector<std::string> adds;
+  for (size_t p = line.find(" --cap-add="); p != std::string::npos; p = line.find(" --cap-add=", p + 1)) {
+    const size_t b = p + std::string(" --cap-add=").size();
+    adds.push_back(line.substr(b, line.find(' ', b) - b));
+    auto cap = common::parse_cap(adds.back());
+    ASSERT_TRUE(cap) << adds.back();
+    said |= uint64_t{1} << *cap;
+  }
+  EXPECT_EQ(said, (uint64_t{1} << 0) | (uint64_t{1} << 10)) << "CHOWN and NET_BIND_SERVICE\n" << line;
+
+  ASSERT_TRUE(build_busybox_image());
+  const std::string engine = "podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024";
+  const std::string workload =
+      " capaudit-test:busybox sh -c 'grep ^Cap /proc/self/status; touch /tmp/f; chown 65534 /tmp/f && echo chowned;"
+      " busybox nc -l -p 80 & sleep 0.5; busybox netstat -ltn | grep -q \":80 \" && echo bound; kill $! 2>/dev/null;"
+      " wait'";
+  auto with = [&](std::string flags) {
+    flags.replace(0, std::string("podman run").size(), engine);
+    flags.resize(flags.size() - 6);  // " IMAGE"
+    return run_program({"/bin/sh", "-c", flags + workload + " 2>&1"});
+  };
+  auto field = [](const std::string& out, const std::string& key) -> std::optional<uint64_t> {
+    const auto p = out.find(key + ":\t");
+    if (p == std::string::npos) return std::nullopt;
+    return std::strtoull(out.c_str() + p + key.size() + 2, nullptr, 16);
+  };
+  auto ok = with(line);
+  for (const char* key : {"CapEff", "CapPrm", "CapBnd"}) EXPECT_EQ(field(ok.out, key), said) << key << "\n" << ok.out;
+  EXPECT_EQ(field(ok.out, "CapAmb"), uint64_t{0}) << ok.out;
+  EXPECT_NE(ok.out.find("chowned"), std::string::npos) << line << "\n" << ok.out;
+  EXPECT_NE(ok.out.find("bound"), std::string::npos) << line << "\n" << ok.out;
+  // Each emitted capability removed in turn: its operation fails, the other works.
+  for (const auto& cap : adds) {
+    std::string without = line;
+    without.erase(without.find(" --cap-add=" + cap), (" --cap-add=" + cap).size());
+    auto denied = with(without);
+    const bool chown_cap = cap == "CHOWN";
+    EXPECT_EQ(denied.out.find("chowned") == std::string::npos, chown_cap) << without << "\n" << denied.out;
+    EXPECT_EQ(denied.out.find("bound") == std::string::npos, !chown_cap) << without << "\n" << denied.out;
+    EXPECT_NE(denied.out.find(chown_cap ? "Operation not permitted" : "Permission denied"), std::string::npos)
+        << without << "\n" << denied.out;
+    EXPECT_EQ(field(denied.out, "CapEff"), said & ~(uint64_t{1} << *common::parse_cap(cap))) << denied.out;
+  }
+  fs::remove(r.path);
+}
+
+// Two real containers in one recording (--cgroup over podman's parent
+// cgroup): one chowns, one binds port 80. The report groups the findings per
+// container under the names podman gave them, and config --per-container
+// emits each container's own flags. Other tests' containers may run in the
+// same parent cgroup meanwhile: only these two are asserted on.
+TEST(Container, TwoContainersInOneRecordingAreReportedPerContainer) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!fs::exists(kPodman) || !fs::exists("/usr/sbin/runc")) GTEST_SKIP() << "no podman/runc (scripts/setup installs them)";
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "no busybox-static";
+  ASSERT_TRUE(build_busybox_image());
+  Container files, web;
+  files.name += "-files";
+  web.name += "-web";
+  const std::vector<std::string> engine{kPodman, "run", "-d", "--runtime", "runc", "--ulimit", "nofile=1024:1024",
+                                        "--ulimit", "nproc=1024:1024", "--cap-drop=ALL"};
+  const std::string wait_go = "while [ ! -e /tmp/go ]; do sleep 0.1; done; ";
+  auto start = [&](const Container& c, const std::string& cap, const std::string& script) {
+    std::vector<std::string> argv = engine;
+    argv.insert(argv.end(), {"--name", c.name, "--cap-add=" + cap, "capaudit-test:busybox", "sh", "-c", wait_go + script});
+    return run_program(argv);
+  };
+  auto a = start(files, "CHOWN", "touch /tmp/f; chown 65534 /tmp/f; sleep 0.3");
+  ASSERT_EQ(a.exit_code(), 0) << a.err;
+  auto b = start(web, "NET_BIND_SERVICE", "busybox nc -l -p 80 & sleep 0.3; kill $!; sleep 0.3");
+  ASSERT_EQ(b.exit_code(), 0) << b.err;
+  // Both run in the same parent cgroup (cgroupfs: /libpod_parent; systemd: machine.slice).
+  auto pid_of = [](const Container& c) {
+    return run_program({kPodman, "inspect", "--format", "{{.State.Pid}}", c.name}).out;
+  };
+  std::ifstream cg("/proc/" + pid_of(files).substr(0, pid_of(files).find('\n')) + "/cgroup");
+  std::string line, rel;
+  while (std::getline(cg, line))
+    if (line.rfind("0::", 0) == 0) rel = line.substr(3);
+  ASSERT_FALSE(rel.empty());
+  const std::string parent_rel = rel.substr(0, rel.rfind('/'));
+  std::string parent;
+  for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+    if (parent.empty() && fs::exists(std::string(root) + rel + "/cgroup.procs")) parent = root + parent_rel;
+  ASSERT_FALSE(parent.empty()) << rel;
+
+  std::string out = temp_trace_path("two-containers");
+  pid_t recorder = spawn_quiet({recorder_path(), "--no-status", "-o", out, "--cgroup", parent});
+  ASSERT_TRUE(wait_for([&] { return has_header(out); }));
+  for (const auto* c : {&files, &web}) {
+    auto go = run_program({kPodman, "exec", c->name, "touch", "/tmp/go"});
+    ASSERT_EQ(go.exit_code(), 0) << go.err;
+  }
+  for (const auto* c : {&files, &web}) EXPECT_EQ(run_program({kPodman, "wait", c->name}).out, "0\n") << c->name;
+  kill(recorder, SIGINT);
+  int st = wait_status(recorder);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+
+  Trace t = load_trace(out);
+  ASSERT_EQ(t.read.status, common::ReadStatus::complete) << t.read.message;
+  std::map<std::string, std::string> named;  // name -> id, as the recorder asked podman
+  for (const auto& c : t.header.containers) named[c.name] = c.id;
+  ASSERT_TRUE(named.count(files.name) && named.count(web.name)) << t.header.containers.size();
+  Json j = Json::parse(analyze({"report", "-f", "json", out}).out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  std::map<std::string, Json> per;
+  for (const auto& c : j["containers"]) per[c["name"].is_string() ? c["name"].get<std::string>() : ""] = c;
+  ASSERT_TRUE(per.count(files.name) && per.count(web.name)) << j["containers"].dump();
+  EXPECT_EQ(per[files.name]["recommended"], Json::array({"CAP_CHOWN"})) << per[files.name].dump();
+  EXPECT_EQ(per[web.name]["recommended"], Json::array({"CAP_NET_BIND_SERVICE"})) << per[web.name].dump();
+  EXPECT_EQ(per[files.name]["id"], named[files.name]);
+  EXPECT_EQ(per[files.name]["engine"], "podman");
+  auto text = analyze({"report", out}).out;
+  EXPECT_NE(text.find(files.name + " (podman " + named[files.name].substr(0, 12) + "): CAP_CHOWN"), std::string::npos)
+      << text;
+
+  auto cfg = analyze({"config", "--config", "podman", "--per-container", out});
+  ASSERT_EQ(cfg.exit_code(), 0) << cfg.err;
+  auto flags_of = [&](const std::string& name) {
+    const auto at = cfg.out.find("# Container " + name + " (podman), id ");
+    if (at == std::string::npos) return std::string();
+    const auto run = cfg.out.find("\npodman run ", at);
+    return cfg.out.substr(run + 1, cfg.out.find('\n', run + 1) - run - 1);
+  };
+  EXPECT_EQ(flags_of(files.name), "podman run --cap-drop=ALL --cap-add=CHOWN --security-opt=no-new-privileges IMAGE")
+      << cfg.out;
+  EXPECT_EQ(flags_of(web.name),
+            "podman run --cap-drop=ALL --cap-add=NET_BIND_SERVICE --security-opt=no-new-privileges IMAGE")
+      << cfg.out;
+  fs::remove(out);
 }
 
 }  // namespace
