@@ -29,7 +29,7 @@ inline constexpr uint32_t kFormatMajor = 1;
 // 1.4: CapCheckColumns.timeSpreadNs; 1.5: HookSection.outcomeMechanism/outcomeReason,
 // Trailer.maxSizeReached, OpKind capCheck, OperationFact cap/granted/stackId/args/userWords/state,
 // CapCheckColumns.checkedCred/checkedEuid
-inline constexpr uint32_t kFormatMinor = 5;
+inline constexpr uint32_t kFormatMinor = 6;
 
 // Most checks a batch holds with no column storing a value per check (every
 // column empty or one shared value); ReadLimits::max_uncarried_checks.
@@ -68,6 +68,7 @@ struct Batch {
   std::vector<CapsetEvent> capsets;
   std::vector<OperationFact> operations;
   std::vector<KernelStack> stacks;
+  std::vector<OutcomeWindow> windows;
 
   size_t size() const;
   void clear();  // keeps capacity

@@ -60,6 +60,7 @@ class FdTraceWriter final : public TraceWriter {
   void add(const CapsetEvent& e) override { push(batch_.capsets, e, counts_.capsets); }
   void add(const OperationFact& e) override { push(batch_.operations, e, counts_.operations); }
   void add(const KernelStack& s) override { push(batch_.stacks, s, counts_.stacks); }
+  void add(const OutcomeWindow& w) override { push(batch_.windows, w, windows_); }
 
   void flush_if_due(uint64_t now_ns) override {
     // The first call starts the clock (the writer cannot know the caller's
@@ -118,6 +119,7 @@ class FdTraceWriter final : public TraceWriter {
       counts_.capsets -= batch_.capsets.size();
       counts_.operations -= batch_.operations.size();
       counts_.stacks -= batch_.stacks.size();
+      windows_ -= batch_.windows.size();
       batch_.clear();
       pending_ = 0;
       if (bytes_ != good_bytes_) {
@@ -204,6 +206,7 @@ class FdTraceWriter final : public TraceWriter {
   bool header_written_ = false;
   bool finished_ = false;
   EventCounts counts_;
+  uint64_t windows_ = 0;  // outcome window records (not events)
 };
 
 }  // namespace

@@ -67,6 +67,8 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   Header header = test::example_header();
   header.outcome_mechanism = OutcomeMechanism::none;  // 1.5
   header.outcome_reason = "--outcomes off";
+  header.outcome_tracking = OutcomeTracking::in_windows;  // 1.6
+  header.outcome_window_ns = 1'000'000'000;
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;
@@ -99,6 +101,13 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   trailer.outcomes_from_ns = 2'000'000'300;
   trailer.max_size_reached = true;  // 1.5
+  trailer.outcome_windows = 1;       // 1.6
+  trailer.outcome_windows_ns = 600;
+  const OutcomeWindow opened{2'000'000'300, 0, 2'000'000'250, 100, 100, 10, 49, WindowEnd::open, 0};
+  OutcomeWindow closed = opened;
+  closed.end_ns = 2'000'000'900;
+  closed.closed_by = WindowEnd::quiet;
+  closed.denials = 3;
 
   TraceBuilder b;
   b.header(header).processes({proc, bare});
@@ -109,6 +118,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   borrowed.checked_cred = CheckedCred::foreign;  // 1.5: the overlayfs mounter's
   borrowed.checked_euid = 0;
   b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49)).add(repeat).add(borrowed);
+  b.add(opened).add(closed);
   b.add(outcome).add(capset).add(cred_change).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
   const auto bytes = b.finish(trailer);
 
@@ -121,7 +131,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 5;
+  expected_header.format_minor = 6;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
@@ -134,6 +144,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   EXPECT_EQ(v.capsets, (std::vector<CapsetEvent>{capset, cred_change}));
   EXPECT_EQ(v.operations, (std::vector<OperationFact>{example_operation(-13), example_operation(std::nullopt)}));
   EXPECT_EQ(v.exits, std::vector<ExitEvent>{exit});
+  EXPECT_EQ(v.windows, (std::vector<OutcomeWindow>{opened, closed}));
   ASSERT_TRUE(v.trailer.has_value());
 
   Trailer expected_trailer = trailer;

@@ -62,6 +62,7 @@ struct CollectingVisitor : common::TraceVisitor {
   std::vector<common::CapsetEvent> capsets;
   std::vector<common::OperationFact> operations;
   std::vector<common::KernelStack> stacks;
+  std::vector<common::OutcomeWindow> windows;
   std::optional<common::Trailer> trailer;
   size_t check_calls = 0;
 
@@ -80,6 +81,9 @@ struct CollectingVisitor : common::TraceVisitor {
     operations.insert(operations.end(), e.begin(), e.end());
   }
   void on_stacks(std::span<const common::KernelStack> s) override { stacks.insert(stacks.end(), s.begin(), s.end()); }
+  void on_outcome_windows(std::span<const common::OutcomeWindow> w) override {
+    windows.insert(windows.end(), w.begin(), w.end());
+  }
   void on_trailer(const common::Trailer& t) override { trailer = t; }
 };
 
