@@ -145,7 +145,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
 
   std::string hook = "auto", ringbuf = "16M", duration, max_size, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
-              on_end = "detach";
+              on_end = "detach", outcome_window = "1s";
   po::options_description target("Target (exactly one)");
   target.add_options()
       ("pid,p", po::value<std::string>(&pid), "attach to a running process and its future children")
@@ -174,6 +174,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
        "syscall on the host while on; first-denial (default) starts at the first denied check that can matter "
        "(never an advisory one: CAP_OPT_NOAUDIT, or a call path of the noise catalogue), all "
        "(default with --user/--caps/--service) from the start")
+      ("outcome-window", po::value<std::string>(&outcome_window),
+       "with first-denial: detach the syscall-exit tracepoint again once no denied check that can matter "
+       "came for this long, re-attach on the next (default 1s, at most 1h; 0 = stay attached). Each window "
+       "is in the trace; a denial outside every window has no outcome recorded")
       ("facts", po::value<std::string>(&facts),
        "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
        "outside ping_group_range, are not seen) or sys_exit (every attempt with its result, host-wide cost)")
@@ -254,6 +258,9 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   if (!parse_end_action(on_end, o.on_end))
     throw common::Error("unknown --on-end '" + on_end + "'", "use detach, term or kill", 2);
   if (vm.count("max-size")) o.max_size_bytes = parse_max_size(max_size);
+  o.outcome_window_ms = parse_duration_ms("--outcome-window", outcome_window, true);
+  if (o.outcome_window_ms > kMaxGraceMs)
+    throw common::Error("--outcome-window '" + outcome_window + "': too long (at most 1h)", "", 2);
   if (vm.count("pid")) o.pid = static_cast<pid_t>(parse_count("--pid", pid, 1, kMaxPid));
   if ((vm.count("on-end") || vm.count("grace")) && o.command.empty() && o.service.empty())
     throw common::Error("--on-end and --grace are about a command the recorder starts",

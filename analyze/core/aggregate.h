@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -123,6 +124,9 @@ struct RunAggregate {
   // Capset events by source: format 1.2 recorders report credential changes
   // (setuid away from root included), older ones only capset() calls.
   uint64_t capset_syscalls = 0, cred_changes = 0;
+  // OutcomeTracking::in_windows (format 1.6): start_ns -> the window's last
+  // record (end_ns 0: its close was never written, it ran to the end).
+  std::map<uint64_t, common::OutcomeWindow> outcome_windows;
 
   // Whether `pid` descends from `ancestor` in the recorded fork tree; unknown
   // when the trace never saw `pid` being forked.
@@ -144,6 +148,7 @@ class Aggregator : public common::TraceVisitor {
   void on_operations(std::span<const common::OperationFact> events) override;
   void on_stacks(std::span<const common::KernelStack> stacks) override;
   void on_trailer(const common::Trailer& t) override;
+  void on_outcome_windows(std::span<const common::OutcomeWindow> windows) override;
 
   // Hands over the aggregate.
   RunAggregate finish(const common::ReadResult& result);
@@ -165,7 +170,12 @@ class Aggregator : public common::TraceVisitor {
   std::vector<common::ForkEvent> pending_forks_;
   void move_exec_checks();
   // Returns the shape the check was counted in (nullptr: beyond the bound).
-  CheckAgg* add_check(ProcessAgg& p, const common::CapCheck& e);
+  // UNTRACKED: a denied check whose outcome the recorder was not tracking,
+  // known at once (in_windows); such checks form shapes of their own.
+  CheckAgg* add_check(ProcessAgg& p, const common::CapCheck& e, bool untracked = false);
+  // in_windows: whether TIME lies inside an outcome window delivered so far
+  // (a window's records precede every check made inside or after it).
+  bool in_outcome_window(uint64_t time_ns) const;
   void note_early_denial(ProcessAgg& p, const CheckAgg& shape, uint64_t time_ns);
   void apply_capset(ProcessAgg& p, const common::CapsetEvent& e);
   void count_untracked_outcomes();

@@ -38,6 +38,7 @@ struct Trace : common::TraceVisitor {
   std::vector<common::CapsetEvent> capsets;
   std::vector<common::OperationFact> operations;
   std::vector<common::KernelStack> stacks;
+  std::vector<common::OutcomeWindow> windows;
   common::Trailer trailer;
   common::ReadResult read;
 
@@ -51,6 +52,7 @@ struct Trace : common::TraceVisitor {
   void on_capsets(std::span<const common::CapsetEvent> s) override { capsets.insert(capsets.end(), s.begin(), s.end()); }
   void on_operations(std::span<const common::OperationFact> s) override { operations.insert(operations.end(), s.begin(), s.end()); }
   void on_stacks(std::span<const common::KernelStack> s) override { stacks.insert(stacks.end(), s.begin(), s.end()); }
+  void on_outcome_windows(std::span<const common::OutcomeWindow> s) override { windows.insert(windows.end(), s.begin(), s.end()); }
   void on_trailer(const common::Trailer& t) override { trailer = t; }
 
   // The pid that exec'd first: the command the recorder started.
