@@ -126,6 +126,10 @@ struct Header {
   OutcomeMechanism outcome_mechanism = OutcomeMechanism::sys_exit;
   std::string outcome_reason;  // what starts outcome tracking (which denials may), and why (1.5)
   uint64_t outcome_window_ns = 0;  // in_windows: the quiet time (no further denial) that closes a window (1.6)
+
+  // split section (1.6): one recording in numbered files; empty run id = not split
+  std::string split_run_id;
+  uint32_t split_piece = 0;  // 1, 2, ...
   Hook hook = Hook::unknown;
   std::vector<HookAttempt> hook_attempts;
   bool opts_available = false;  // whether CapCheck::opts is meaningful
@@ -430,6 +434,7 @@ struct Trailer {
   bool max_size_reached = false;  // --max-size ended the recording (1.5): the target ran on unrecorded
   uint64_t outcome_windows = 0;     // in_windows: windows opened (1.6)
   uint64_t outcome_windows_ns = 0;  // their total length: host time on the slow syscall path (1.6)
+  bool continued = false;  // split (1.6): the recording goes on in the next piece
 
   bool operator==(const Trailer&) const = default;
 };

@@ -249,6 +249,12 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   hook.setOutcomeReason(sp(h.outcome_reason));
   hook.setOutcomeWindowNs(h.outcome_window_ns);
 
+  if (!h.split_run_id.empty()) {
+    auto sp_ = b.initSplit();
+    sp_.setRunId(sp(h.split_run_id));
+    sp_.setPiece(h.split_piece);
+  }
+
   auto s = b.initSampling();
   s.setStacksPerKey(h.stacks_per_key);
   s.setUserStacks(h.user_stacks);
@@ -307,6 +313,7 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   b.setMaxSizeReached(t.max_size_reached);
   b.setOutcomeWindows(t.outcome_windows);
   b.setOutcomeWindowsNs(t.outcome_windows_ns);
+  b.setContinued(t.continued);
 }
 
 size_t Batch::size() const {
@@ -549,6 +556,10 @@ Header from_capnp(schema::Header::Reader r) {
                                                                     : OutcomeMechanism::sys_exit;
   h.outcome_reason = str(hook.getOutcomeReason());
   h.outcome_window_ns = hook.getOutcomeWindowNs();
+  if (r.hasSplit()) {
+    h.split_run_id = str(r.getSplit().getRunId());
+    h.split_piece = r.getSplit().getPiece();
+  }
   auto s = r.getSampling();
   h.stacks_per_key = s.getStacksPerKey();
   h.user_stacks = s.getUserStacks();
@@ -598,6 +609,7 @@ Trailer from_capnp(schema::Trailer::Reader r) {
   t.max_size_reached = r.getMaxSizeReached();
   t.outcome_windows = r.getOutcomeWindows();
   t.outcome_windows_ns = r.getOutcomeWindowsNs();
+  t.continued = r.getContinued();
   return t;
 }
 

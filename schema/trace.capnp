@@ -108,6 +108,14 @@ struct Header {
   sysctls @5 :SysctlSection;
   hook @6 :HookSection;
   sampling @7 :SamplingSection;
+  split @8 :SplitSection;  # 1.6: absent unless the recording was split into numbered files
+}
+
+# One recording written as numbered files (--split-size/--split-time), each a
+# whole trace (header, batches, trailer); read together they are one run (1.6).
+struct SplitSection {
+  runId @0 :Text;    # the same in every piece of one recording
+  piece @1 :UInt32;  # 1, 2, 3, ... in recording order
 }
 
 struct RecorderSection {
@@ -426,4 +434,6 @@ struct Trailer {
   maxSizeReached @9 :Bool;    # 1.5: --max-size ended the recording: the target ran on unrecorded
   outcomeWindows @10 :UInt64;    # 1.6: inWindows: how many windows opened
   outcomeWindowsNs @11 :UInt64;  # 1.6: their total length: the time every task on the host ran the slow syscall path
+  continued @12 :Bool;           # 1.6: split: the recording goes on in the next piece (counts are this piece's;
+                                 # losses and outcome-window totals are the recording's so far)
 }

@@ -34,7 +34,8 @@ struct Header {
   sysctls @5 :AnyPointer;
   hook @6 :HookSection;
   sampling @7 :AnyPointer;
-  containerRuntime @8 :Text;   # unknown to v1
+  split @8 :AnyPointer;        # 1.6
+  containerRuntime @9 :Text;   # unknown to v1
 }
 
 struct HostSection {
@@ -104,5 +105,6 @@ struct EventBatch {
   capsets @6 :AnyPointer;
   operations @7 :List(OperationFact);
   stacks @8 :AnyPointer;
-  mounts @9 :List(Text);   # an event kind unknown to v1
+  outcomeWindows @9 :AnyPointer;  # 1.6
+  mounts @10 :List(Text);   # an event kind unknown to v1
 }

@@ -69,6 +69,8 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   header.outcome_reason = "--outcomes off";
   header.outcome_tracking = OutcomeTracking::in_windows;  // 1.6
   header.outcome_window_ns = 1'000'000'000;
+  header.split_run_id = "0123456789abcdef0123456789abcdef";  // 1.6
+  header.split_piece = 2;
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;
@@ -103,6 +105,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.max_size_reached = true;  // 1.5
   trailer.outcome_windows = 1;       // 1.6
   trailer.outcome_windows_ns = 600;
+  trailer.continued = true;
   const OutcomeWindow opened{2'000'000'300, 0, 2'000'000'250, 100, 100, 10, 49, WindowEnd::open, 0};
   OutcomeWindow closed = opened;
   closed.end_ns = 2'000'000'900;
