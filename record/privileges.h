@@ -73,7 +73,9 @@ std::optional<std::string> elevated_exec_reason();  // this process (getauxval(A
 //   outcome windows (the default) it is re-attached on every window, so
 //   BPF stays for the whole recording (kernels with
 //   unprivileged_bpf_disabled set keep it for the map reads anyway).
-// - No DAC_OVERRIDE/DAC_READ_SEARCH/SYS_PTRACE/SYS_ADMIN: the output file is
+// - DAC_OVERRIDE (and CHOWN under sudo) only with --split-size/--split-time:
+//   the later pieces are created after the drop, beside the first one.
+// - No DAC_OVERRIDE/DAC_READ_SEARCH/SYS_PTRACE/SYS_ADMIN otherwise: the output file is
 //   opened and chowned, /proc/kallsyms read, the system context taken
 //   (fill_system_context) and the -p/--cgroup snapshot read (read_processes)
 //   before the drop; event data comes from the kernel, not from reading other

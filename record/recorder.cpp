@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@
 #include "record/advisory.h"
 #include "record/event_decode.h"
 #include "record/kernel_stacks.h"
+#include "record/split_writer.h"
 #include "common/log.h"
 #include "record/launch.h"
 #include "record/service.h"
@@ -489,7 +491,16 @@ RecordResult run_recording(const RecordOptions& given) {
   // Created only once the BPF side works, so a failed start leaves no file behind.
   common::OutputOptions out_opts;
   apply_invoking_user(out_opts);
-  auto writer = common::TraceWriter::create(options.output, out_opts);
+  std::unique_ptr<common::TraceWriter> writer;
+  SplitWriter* split = nullptr;
+  if (options.split_bytes || options.split_ms) {
+    auto w = std::make_unique<SplitWriter>(options.output, out_opts,
+                                           SplitOptions{options.split_bytes, options.split_ms * 1'000'000ull});
+    split = w.get();
+    writer = std::move(w);
+  } else {
+    writer = common::TraceWriter::create(options.output, out_opts);
+  }
 
   std::unique_ptr<Launcher> child;
   if (!options.command.empty()) {
@@ -530,6 +541,10 @@ RecordResult run_recording(const RecordOptions& given) {
   KeepAfterAttach keep;
   keep.signal_other_uid = launch.user.has_value() && launch.user->uid != 0;
   keep.bpf_map_access = read_first_line("/proc/sys/kernel/unprivileged_bpf_disabled") != "0";
+  // Split output creates its later pieces after the drop: beside the first,
+  // in a directory that may be the invoking user's (DAC_OVERRIDE), owned by
+  // that user under sudo (CHOWN).
+  if (split) keep.extra |= (1ull << CAP_DAC_OVERRIDE) | (out_opts.owner_uid >= 0 ? (1ull << CAP_CHOWN) : 0);
   // in_windows re-attaches on every window: CAP_BPF stays for the recording.
   keep.attach_later = bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial ||
                       bpf->outcome_tracking() == common::OutcomeTracking::in_windows;
@@ -539,6 +554,16 @@ RecordResult run_recording(const RecordOptions& given) {
   if (!running.empty()) writer->write_processes(running);
 
   Session session(options, *bpf, *writer, syms, keep);
+  if (split)
+    split->set_running_trailer([&session, &bpf]() {
+      session.fill_losses(bpf->read_counters(), bpf->hook_misses());
+      common::Trailer t;
+      t.end_time_ns = clock_ns(CLOCK_BOOTTIME);
+      t.losses = session.losses_;
+      t.outcome_windows = session.windows_;
+      t.outcome_windows_ns = session.windows_ns_;
+      return t;
+    });
   std::unique_ptr<ring_buffer, RingBufferDeleter> rb(
       ring_buffer__new(bpf->ringbuf_fd(), &Session::on_record, &session, nullptr));
   if (!rb) throw common::Error(common::errno_message("opening the ring buffer", errno));

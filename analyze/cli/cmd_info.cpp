@@ -8,6 +8,8 @@
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
+#include "analyze/core/aggregate.h"
+#include "analyze/core/completeness.h"
 #include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/syscalls.h"
@@ -86,6 +88,10 @@ struct InfoVisitor : common::TraceVisitor {
     for (const auto& a : h.hook_attempts) {
       out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << visible(a.reason) << "\n";
     }
+    if (!h.split_run_id.empty())
+      out << "[split]\n"
+          << "  run id:       " << visible(h.split_run_id) << "\n"
+          << "  piece:        " << h.split_piece << "\n";
     out << "[sampling]\n"
         << "  kernel stacks per key: " << h.stacks_per_key << "\n"
         << "  user stacks:  " << (h.user_stacks ? "yes" : "no") << "\n"
@@ -143,6 +149,7 @@ struct InfoVisitor : common::TraceVisitor {
           << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n";
     }
     outcome_windows_claimed = t.outcome_windows;
+    if (t.continued) out << "  continued:    yes: the recording goes on in the next piece\n";
     if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
     if (t.max_size_reached)
       out << "  size limit:   reached (--max-size): the trace is whole, but the target ran on unrecorded\n";
@@ -235,12 +242,26 @@ int cmd_info(const std::vector<std::string>& args) {
 
   int rc = kExitOk;
   bool first = true;
-  for (const auto& path : (*vm)["files"].as<std::vector<std::string>>()) {
+  const auto& files = (*vm)["files"].as<std::vector<std::string>>();
+  // Pieces of one split recording are read as one run: a piece whose next
+  // one is given too is not incomplete for saying the recording continued.
+  const std::vector<RunFiles> runs = group_runs(files);
+  auto next_piece_given = [&](const std::string& path) {
+    for (const auto& run : runs)
+      for (size_t i = 0; i + 1 < run.paths.size(); ++i)
+        if (run.paths[i] == path && run.pieces[i + 1] == run.pieces[i] + 1) return true;
+    return false;
+  };
+  for (const auto& path : files) {
     if (!first) std::cout << "\n";
     first = false;
     std::cout << "== " << visible(path) << " ==\n";
     InfoVisitor v(std::cout);
-    const CheckedRead cr = read_trace_checked(path, v, rl);
+    CheckedRead cr = read_trace_checked(path, v, rl);
+    if (next_piece_given(path)) {
+      std::erase_if(cr.incomplete, [](const std::string& why) { return why.rfind(kSplitContinued, 0) == 0; });
+      cr.exit_code = exit_code_for(cr.read, cr.incomplete);
+    }
     const common::ReadResult& r = cr.read;
     if (r.has_header) {
       v.print_counts();
@@ -254,6 +275,23 @@ int cmd_info(const std::vector<std::string>& args) {
     }
     report_incomplete(path, cr);
     rc = worst_exit(rc, cr.exit_code);
+  }
+  // Each split recording as one run: which pieces were given, which are missing.
+  for (const auto& run : runs) {
+    if (run.run_id.empty()) continue;
+    std::cout << "\n== split run " << visible(run.run_id) << ": " << run.paths.size() << " piece(s) given ==\n";
+    std::vector<std::string> missing;
+    uint32_t expect = 1;
+    for (size_t i = 0; i < run.paths.size(); ++i) {
+      std::cout << "  piece " << run.pieces[i] << ": " << visible(run.paths[i]) << "\n";
+      for (uint32_t p = expect; p < run.pieces[i]; ++p) missing.push_back("piece " + std::to_string(p) + " is missing");
+      expect = run.pieces[i] + 1;
+    }
+    std::cout << "  run:    " << (missing.empty() ? "pieces in order, none missing before the last given"
+                                                  : "INCOMPLETE (exit 3)")
+              << "\n";
+    for (const auto& m : missing) std::cout << "    " << m << "\n";
+    if (!missing.empty()) rc = worst_exit(rc, kExitIncomplete);
   }
   return rc;
 }

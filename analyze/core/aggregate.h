@@ -127,6 +127,10 @@ struct RunAggregate {
   // OutcomeTracking::in_windows (format 1.6): start_ns -> the window's last
   // record (end_ns 0: its close was never written, it ran to the end).
   std::map<uint64_t, common::OutcomeWindow> outcome_windows;
+  // A split recording read as one (load_run): how many pieces, and what is
+  // missing ("piece 2 of run 0a1b… missing"); any problem makes it incomplete.
+  uint32_t pieces = 1;
+  std::vector<std::string> split_problems;
 
   // Whether `pid` descends from `ancestor` in the recorded fork tree; unknown
   // when the trace never saw `pid` being forked.
@@ -209,5 +213,23 @@ void tally_outcome(DenialAssessment& a, int64_t ret);
 
 // Reads one trace file into an aggregate (the only I/O of the load stage; load.cpp).
 RunAggregate load_trace(const std::string& path);
+
+// The files of one run: a single trace, or the pieces of a split recording
+// (Header::split_run_id) in piece order.
+struct RunFiles {
+  std::vector<std::string> paths;
+  std::string run_id;            // empty: not split
+  std::vector<uint32_t> pieces;  // piece number of each path
+};
+// Groups FILES by run: pieces of one split recording (read from their
+// headers) become one RunFiles, in piece order, at the place of the first;
+// every other file is a run of its own. A piece given twice is kept once.
+std::vector<RunFiles> group_runs(const std::vector<std::string>& files);
+
+// Reads the files of one run into one aggregate: a split recording's pieces
+// in order, as if they were one trace. A missing piece (a gap, a first
+// piece after 1, a last one whose trailer says the recording continued)
+// makes the run incomplete (RunAggregate::split_problems).
+RunAggregate load_run(const RunFiles& run);
 
 }  // namespace capaudit::analyze

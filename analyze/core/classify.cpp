@@ -763,6 +763,9 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
     ri.stop_reason = t.stop_reason;
   }
   if (r.shapes_dropped) why.push_back(std::to_string(r.shapes_dropped) + " distinct event shapes beyond the per-process bound");
+  why.insert(why.end(), r.split_problems.begin(), r.split_problems.end());
+  if (r.pieces > 1) ri.path += " (+" + std::to_string(r.pieces - 1) + " more pieces of split run " +
+                               h.split_run_id.substr(0, 12) + ")";
   ri.incomplete = !why.empty();
   return ri;
 }
