@@ -56,7 +56,8 @@ _Static_assert(__builtin_offsetof(struct capaudit_cap_event, stack) == CAPAUDIT_
 
 /* Set by the recorder after load: the facts and outcome paths it attached. */
 __u32 facts_in_sys_exit = 0; /* bind/socket facts come from on_sys_exit, not cgroup programs */
-__u32 outcomes_live = 0;     /* on_sys_exit is attached: denied checks await their outcome */
+__u32 outcomes_live = 0;     /* on_sys_exit is attached: denied checks await their outcome; the value
+			      * is the outcome window's number (low 16 bits), kept with a pending flag */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -648,7 +649,7 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 	 * ids come from direct loads, and checks leave in batches. */
 	check_cred(task, st);
 	if (!granted && nr >= 0 && outcomes_live) {
-		st->flags |= CAPAUDIT_TASK_PENDING_OUTCOME;
+		st->flags = (st->flags & 0xffff) | CAPAUDIT_TASK_PENDING_OUTCOME | (outcomes_live << 16);
 		st->pending_nr = nr;
 	}
 
@@ -1175,8 +1176,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		struct capaudit_outcome_event *e;
 
 		st->flags &= ~CAPAUDIT_TASK_PENDING_OUTCOME;
-		/* a denial from before this program was attached belongs to an earlier syscall */
-		if (st->pending_nr != nr) {
+		/* a denial from before this program was attached (an earlier outcome
+		 * window) belongs to an earlier syscall */
+		if (st->pending_nr != nr || (st->flags >> 16) != (outcomes_live & 0xffff)) {
 			count(CAPAUDIT_CNT_OUTCOMES_MISSED);
 		} else if ((e = bpf_ringbuf_reserve(&events, sizeof(*e), 0))) {
 			fill_hdr(&e->hdr, CAPAUDIT_EV_OUTCOME, sizeof(*e), task);

@@ -30,6 +30,7 @@ enum class OutcomeTracking : uint8_t {
   from_start = 0,
   from_first_denial = 1,  // from Trailer::outcomes_from_ns on
   off = 2,
+  in_windows = 3,  // (1.6) inside the OutcomeWindows: attached on a denial, detached after a quiet time
 };
 
 // How the return value of a syscall with a denied check is taken (1.5).
@@ -135,6 +136,11 @@ struct Header {
   OutcomeTracking outcome_tracking = OutcomeTracking::from_start;
   OutcomeMechanism outcome_mechanism = OutcomeMechanism::sys_exit;
   std::string outcome_reason;  // what starts outcome tracking (which denials may), and why (1.5)
+  uint64_t outcome_window_ns = 0;  // in_windows: the quiet time (no further denial) that closes a window (1.6)
+
+  // split section (1.6): one recording in numbered files; empty run id = not split
+  std::string split_run_id;
+  uint32_t split_piece = 0;  // 1, 2, ...
   Hook hook = Hook::unknown;
   std::vector<HookAttempt> hook_attempts;
   bool opts_available = false;  // whether CapCheck::opts is meaningful
@@ -232,6 +238,32 @@ struct SyscallOutcome {
   int64_t ret = 0;  // raw return value (-errno on failure)
 
   bool operator==(const SyscallOutcome&) const = default;
+};
+
+// How an outcome window ended (1.6).
+enum class WindowEnd : uint8_t {
+  open = 0,           // not closed when the record was written (a later record closes it)
+  quiet = 1,          // no further denial for Header::outcome_window_ns
+  recording_end = 2,  // the recording ended with it open
+};
+
+// One stretch of time with the syscall-exit tracepoint attached (1.6): a
+// denied check in [start_ns, end_ns) has its syscall's return value recorded,
+// one outside every window has not. A window is written when it opens
+// (end_ns 0) and again, complete, when it closes; readers keep the last
+// record of each start_ns.
+struct OutcomeWindow {
+  uint64_t start_ns = 0;         // attached (BOOTTIME)
+  uint64_t end_ns = 0;           // detached; 0 = open when written
+  uint64_t trigger_time_ns = 0;  // the denied check that opened it (its own outcome is not recorded)
+  uint32_t trigger_pid = 0;
+  uint32_t trigger_tid = 0;
+  int32_t trigger_cap = -1;
+  int32_t trigger_syscall = -1;
+  WindowEnd closed_by = WindowEnd::open;
+  uint64_t denials = 0;  // non-advisory denied checks the recorder saw inside it
+
+  bool operator==(const OutcomeWindow&) const = default;
 };
 
 enum class CapsetSource : uint8_t {
@@ -417,6 +449,9 @@ struct Trailer {
   Losses losses;
   uint64_t outcomes_from_ns = 0;  // OutcomeTracking::from_first_denial: when it began (0: never)
   bool max_size_reached = false;  // --max-size ended the recording (1.5): the target ran on unrecorded
+  uint64_t outcome_windows = 0;     // in_windows: windows opened (1.6)
+  uint64_t outcome_windows_ns = 0;  // their total length: host time on the slow syscall path (1.6)
+  bool continued = false;  // split (1.6): the recording goes on in the next piece
 
   bool operator==(const Trailer&) const = default;
 };

@@ -388,6 +388,13 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   hook.setOutcomeTracking(static_cast<schema::OutcomeTracking>(h.outcome_tracking));
   hook.setOutcomeMechanism(static_cast<schema::OutcomeMechanism>(h.outcome_mechanism));
   hook.setOutcomeReason(sp(h.outcome_reason));
+  hook.setOutcomeWindowNs(h.outcome_window_ns);
+
+  if (!h.split_run_id.empty()) {
+    auto sp_ = b.initSplit();
+    sp_.setRunId(sp(h.split_run_id));
+    sp_.setPiece(h.split_piece);
+  }
 
   auto s = b.initSampling();
   s.setStacksPerKey(h.stacks_per_key);
@@ -448,11 +455,14 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   b.setBatches(batches);
   b.setOutcomesFromNs(t.outcomes_from_ns);
   b.setMaxSizeReached(t.max_size_reached);
+  b.setOutcomeWindows(t.outcome_windows);
+  b.setOutcomeWindowsNs(t.outcome_windows_ns);
+  b.setContinued(t.continued);
 }
 
 size_t Batch::size() const {
   return checks.size() + forks.size() + execs.size() + exits.size() + outcomes.size() + capsets.size() +
-         operations.size() + stacks.size() + user_stacks.size();
+         operations.size() + stacks.size() + user_stacks.size() + windows.size();
 }
 
 void Batch::clear() {
@@ -465,6 +475,7 @@ void Batch::clear() {
   operations.clear();
   stacks.clear();
   user_stacks.clear();
+  windows.clear();
 }
 
 void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
@@ -546,6 +557,21 @@ void to_capnp(const Batch& batch, uint64_t seq, schema::EventBatch::Builder b) {
       l[i].setTid(e.tid);
       l[i].setSyscallNr(e.syscall_nr);
       l[i].setRet(e.ret);
+    }
+  }
+  if (!batch.windows.empty()) {
+    auto l = b.initOutcomeWindows(static_cast<unsigned>(batch.windows.size()));
+    for (unsigned i = 0; i < batch.windows.size(); ++i) {
+      const auto& w = batch.windows[i];
+      l[i].setStartNs(w.start_ns);
+      l[i].setEndNs(w.end_ns);
+      l[i].setTriggerTimeNs(w.trigger_time_ns);
+      l[i].setTriggerPid(w.trigger_pid);
+      l[i].setTriggerTid(w.trigger_tid);
+      l[i].setTriggerCap(w.trigger_cap);
+      l[i].setTriggerSyscall(w.trigger_syscall);
+      l[i].setClosedBy(static_cast<schema::WindowEnd>(w.closed_by));
+      l[i].setDenials(w.denials);
     }
   }
   if (!batch.capsets.empty()) {
@@ -673,11 +699,16 @@ Header from_capnp(schema::Header::Reader r) {
   h.cred_changes = hook.getCredChanges();
   auto tracking = hook.getOutcomeTracking();
   h.outcome_tracking =
-      tracking <= schema::OutcomeTracking::OFF ? static_cast<OutcomeTracking>(tracking) : OutcomeTracking::from_start;
+      tracking <= schema::OutcomeTracking::IN_WINDOWS ? static_cast<OutcomeTracking>(tracking) : OutcomeTracking::from_start;
   auto mechanism = hook.getOutcomeMechanism();
   h.outcome_mechanism = mechanism <= schema::OutcomeMechanism::NONE ? static_cast<OutcomeMechanism>(mechanism)
                                                                     : OutcomeMechanism::sys_exit;
   h.outcome_reason = str(hook.getOutcomeReason());
+  h.outcome_window_ns = hook.getOutcomeWindowNs();
+  if (r.hasSplit()) {
+    h.split_run_id = str(r.getSplit().getRunId());
+    h.split_piece = r.getSplit().getPiece();
+  }
   auto s = r.getSampling();
   h.stacks_per_key = s.getStacksPerKey();
   h.user_stacks = s.getUserStacks();
@@ -726,6 +757,9 @@ Trailer from_capnp(schema::Trailer::Reader r) {
               l.getHookMisses(), l.getUserStackFail()};
   t.outcomes_from_ns = r.getOutcomesFromNs();
   t.max_size_reached = r.getMaxSizeReached();
+  t.outcome_windows = r.getOutcomeWindows();
+  t.outcome_windows_ns = r.getOutcomeWindowsNs();
+  t.continued = r.getContinued();
   return t;
 }
 
@@ -799,6 +833,14 @@ void from_capnp(schema::EventBatch::Reader r, Batch& out) {
   }
   for (auto s : r.getStacks()) out.stacks.push_back({s.getId(), strings(s.getFrames())});
   out.user_stacks = get_user_stacks(r);
+  for (auto w : r.getOutcomeWindows()) {
+    OutcomeWindow o{w.getStartNs(), w.getEndNs(), w.getTriggerTimeNs(), w.getTriggerPid(), w.getTriggerTid(),
+                    w.getTriggerCap(), w.getTriggerSyscall()};
+    const auto end = w.getClosedBy();
+    o.closed_by = end <= schema::WindowEnd::RECORDING_END ? static_cast<WindowEnd>(end) : WindowEnd::open;
+    o.denials = w.getDenials();
+    out.windows.push_back(o);
+  }
 }
 
 CheckColumns open_columns(schema::CapCheckColumns::Reader r) {

@@ -31,7 +31,7 @@ inline constexpr uint32_t kFormatMajor = 1;
 // CapCheckColumns.checkedCred/checkedEuid; 1.6: user stacks (CapCheckColumns.userStackId,
 // EventBatch.userStacks/mappedFiles, SamplingSection.userStackDepth, EventCounts.userStacks,
 // Losses.userStackFail;
-// RecorderSection.containers)
+// RecorderSection.containers; outcome windows and split pieces)
 inline constexpr uint32_t kFormatMinor = 6;
 
 // Most checks a batch holds with no column storing a value per check (every
@@ -75,6 +75,7 @@ struct Batch {
   std::vector<OperationFact> operations;
   std::vector<KernelStack> stacks;
   std::vector<UserStack> user_stacks;
+  std::vector<OutcomeWindow> windows;
 
   size_t size() const;
   void clear();  // keeps capacity

@@ -49,6 +49,8 @@ class TraceWriter {
   virtual void add(const OperationFact& e) = 0;
   virtual void add(const KernelStack& s) = 0;
   virtual void add(const UserStack& s) = 0;  // 1.6; its files go into the batch's dictionary
+  // An outcome window opened (end_ns 0) or closed (1.6); not an event: not in Trailer::counts.
+  virtual void add(const OutcomeWindow& w) = 0;
 
   // Seals the current batch if it is non-empty and now_ns is at least
   // flush_interval_ns past the last flush (the first call counts as due).
@@ -111,6 +113,8 @@ class TraceVisitor {
   virtual void on_operations(std::span<const OperationFact>) {}
   virtual void on_stacks(std::span<const KernelStack>) {}
   virtual void on_user_stacks(std::span<const UserStack>) {}  // 1.6
+  // Outcome windows as written (1.6): each start_ns first open, later closed.
+  virtual void on_outcome_windows(std::span<const OutcomeWindow>) {}
   // After all events of batch `seq` (0, 1, ...): kinds arrive grouped within a
   // batch, so consumers that need time order across kinds sort at this point.
   virtual void on_batch_end(uint64_t /*seq*/) {}
@@ -145,5 +149,6 @@ const char* to_string(OpKind k);
 const char* to_string(FactsSource f);
 const char* to_string(OutcomeTracking t);
 const char* to_string(OutcomeMechanism m);
+const char* to_string(WindowEnd e);
 
 }  // namespace capaudit::common

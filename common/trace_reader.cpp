@@ -367,6 +367,7 @@ class Reader {
     if (!batch_.forks.empty()) visitor_.on_forks(batch_.forks);
     if (!batch_.execs.empty()) visitor_.on_execs(batch_.execs);
     if (!batch_.capsets.empty()) visitor_.on_capsets(batch_.capsets);
+    if (!batch_.windows.empty()) visitor_.on_outcome_windows(batch_.windows);
     const uint32_t count = columns.count;
     uint64_t running_time = columns.time_base_ns;
     for (uint32_t first = 0; first < count; first += kCheckChunk) {

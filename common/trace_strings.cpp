@@ -46,6 +46,7 @@ const char* to_string(OutcomeTracking t) {
     case OutcomeTracking::from_start: return "from_start";
     case OutcomeTracking::from_first_denial: return "from_first_denial";
     case OutcomeTracking::off: return "off";
+    case OutcomeTracking::in_windows: return "in_windows";
   }
   return "unknown";
 }
@@ -54,6 +55,15 @@ const char* to_string(OutcomeMechanism m) {
   switch (m) {
     case OutcomeMechanism::sys_exit: return "sys_exit";
     case OutcomeMechanism::none: return "none";
+  }
+  return "unknown";
+}
+
+const char* to_string(WindowEnd e) {
+  switch (e) {
+    case WindowEnd::open: return "open";
+    case WindowEnd::quiet: return "quiet";
+    case WindowEnd::recording_end: return "recording_end";
   }
   return "unknown";
 }

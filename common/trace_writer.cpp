@@ -66,6 +66,7 @@ class FdTraceWriter final : public TraceWriter {
       if (!codec::is_build_id_hex(f.build_id)) throw Error("trace writer: build ID '" + f.build_id + "' is not lowercase hex");
     push(batch_.user_stacks, s, counts_.user_stacks);
   }
+  void add(const OutcomeWindow& w) override { push(batch_.windows, w, windows_); }
 
   void flush_if_due(uint64_t now_ns) override {
     // The first call starts the clock (the writer cannot know the caller's
@@ -125,6 +126,7 @@ class FdTraceWriter final : public TraceWriter {
       counts_.operations -= batch_.operations.size();
       counts_.stacks -= batch_.stacks.size();
       counts_.user_stacks -= batch_.user_stacks.size();
+      windows_ -= batch_.windows.size();
       batch_.clear();
       pending_ = 0;
       if (bytes_ != good_bytes_) {
@@ -211,6 +213,7 @@ class FdTraceWriter final : public TraceWriter {
   bool header_written_ = false;
   bool finished_ = false;
   EventCounts counts_;
+  uint64_t windows_ = 0;  // outcome window records (not events)
 };
 
 }  // namespace

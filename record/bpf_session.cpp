@@ -522,9 +522,11 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   } else if (sys_exit_now) {
     session->outcome_tracking_ = common::OutcomeTracking::from_start;
     skel->bss->outcomes_live = 1;
-    session->outcomes_from_ns_ = boottime_ns();
+    session->windows_opened_ = 1;
+    session->outcomes_from_ns_ = session->window_start_ns_ = boottime_ns();
   } else {
-    session->outcome_tracking_ = common::OutcomeTracking::from_first_denial;
+    session->outcome_tracking_ = config.outcome_window_ns ? common::OutcomeTracking::in_windows
+                                                          : common::OutcomeTracking::from_first_denial;
   }
 
   switch (chosen) {
@@ -540,9 +542,10 @@ std::unique_ptr<BpfSession> BpfSession::open(const BpfConfig& config) {
   return session;
 }
 
-uint64_t BpfSession::start_outcome_tracking(std::string* error) {
-  if (outcomes_from_ns_) return outcomes_from_ns_;
-  if (outcome_tracking_ != common::OutcomeTracking::from_first_denial) {
+uint64_t BpfSession::open_outcome_window(std::string* error) {
+  if (window_start_ns_) return window_start_ns_;
+  if (outcome_tracking_ != common::OutcomeTracking::from_first_denial &&
+      outcome_tracking_ != common::OutcomeTracking::in_windows) {
     if (error) *error = "outcome tracking is off";
     return 0;
   }
@@ -553,10 +556,24 @@ uint64_t BpfSession::start_outcome_tracking(std::string* error) {
     return 0;
   }
   // Live only once attached: a denial flagged earlier would wait for an exit
-  // that never comes through this program.
-  skel->bss->outcomes_live = 1;
-  outcomes_from_ns_ = boottime_ns();
-  return outcomes_from_ns_;
+  // that never comes through this program. The value numbers the window (never
+  // 0): a flag left from an earlier window is not taken for this one's.
+  skel->bss->outcomes_live = windows_opened_++ % 0xffff + 1;
+  window_start_ns_ = boottime_ns();
+  if (!outcomes_from_ns_) outcomes_from_ns_ = window_start_ns_;
+  return window_start_ns_;
+}
+
+uint64_t BpfSession::close_outcome_window() {
+  if (!window_start_ns_ || outcome_tracking_ != common::OutcomeTracking::in_windows) return 0;
+  auto* skel = skel_.get();
+  // Detached first: a check flagged in between keeps this window's number
+  // and is counted as a missed outcome when the next window's exit sees it.
+  bpf_link__destroy(skel->links.on_sys_exit);
+  skel->links.on_sys_exit = nullptr;
+  skel->bss->outcomes_live = 0;
+  window_start_ns_ = 0;
+  return boottime_ns();
 }
 
 capaudit_bpf* BpfSession::open_skeleton(const BpfConfig& config) {

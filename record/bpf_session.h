@@ -48,6 +48,10 @@ struct BpfConfig {
   std::string cgroup_path;               // the same cgroup (v2 directory), when cgroup_id is set
   pid_t recorder_tgid = 0;               // never traced
   OutcomeMode outcomes = OutcomeMode::first_denial;
+  // first_denial: outcome windows (OutcomeTracking::in_windows) closed after
+  // this long without a denial; 0 keeps the first one open to the end
+  // (OutcomeTracking::from_first_denial).
+  uint64_t outcome_window_ns = 0;
   FactsChoice facts = FactsChoice::automatic;
   bool verbose = false;                  // pass libbpf's own messages to stderr
 };
@@ -87,11 +91,17 @@ class BpfSession {
   // Why the facts came from where they did ("cgroup programs on /sys/fs/cgroup/unified").
   const std::string& facts_reason() const { return facts_reason_; }
 
-  // OutcomeMode::first_denial: attaches the syscall-exit program now. Returns
-  // CLOCK_BOOTTIME at which tracking began (denials from then on get their
-  // outcome), or an error text. A no-op returning the first time when already on.
-  uint64_t start_outcome_tracking(std::string* error);
-  bool outcomes_live() const { return outcomes_from_ns_ != 0; }
+  // OutcomeMode::first_denial: attaches the syscall-exit program now (opens
+  // an outcome window). Returns CLOCK_BOOTTIME at which it was attached
+  // (denials from then on get their outcome), or 0 and an error text. A no-op
+  // returning the window's start when one is open.
+  uint64_t open_outcome_window(std::string* error);
+  // Detaches it again (in_windows only). Returns CLOCK_BOOTTIME after the
+  // detach, or 0 when no window was open.
+  uint64_t close_outcome_window();
+  bool outcomes_live() const { return window_start_ns_ != 0; }
+  uint64_t window_start_ns() const { return window_start_ns_; }
+  // When tracking first began (the first window's start; 0: never).
   uint64_t outcomes_from_ns() const { return outcomes_from_ns_; }
 
   // Trace PID from its next exec (the launcher holds it before exec).
@@ -136,6 +146,8 @@ class BpfSession {
   common::OutcomeTracking outcome_tracking_ = common::OutcomeTracking::from_start;
   std::string facts_reason_;
   uint64_t outcomes_from_ns_ = 0;
+  uint64_t window_start_ns_ = 0;  // the open window's start (0: none open)
+  uint32_t windows_opened_ = 0;   // numbers the windows for the kernel side's pending flags
 };
 
 }  // namespace capaudit::record

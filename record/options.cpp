@@ -37,8 +37,8 @@ bool leading_digits(const std::string& text, uint64_t* value, std::string* rest)
 
 // --max-size: digits with an optional K/M/G (binary) suffix, at least 64K
 // (a header and a batch must fit), with no overflow, sign or other text.
-uint64_t parse_max_size(const std::string& text) {
-  const common::Error bad("bad --max-size '" + text + "'", "use e.g. 512M or 2G (at least 64K)", 2);
+uint64_t parse_max_size(const std::string& text, const std::string& option = "--max-size") {
+  const common::Error bad("bad " + option + " '" + text + "'", "use e.g. 512M or 2G (at least 64K)", 2);
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   if (digits == 0 || digits > 19) throw bad;
@@ -145,7 +145,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
 
   std::string hook = "auto", ringbuf = "16M", duration, max_size, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
-              on_end = "detach", user_stacks = "sampled";
+              on_end = "detach", user_stacks = "sampled", outcome_window = "1s", split_size, split_time;
   po::options_description target("Target (exactly one)");
   target.add_options()
       ("pid,p", po::value<std::string>(&pid), "attach to a running process and its future children")
@@ -178,6 +178,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
        "syscall on the host while on; first-denial (default) starts at the first denied check that can matter "
        "(never an advisory one: CAP_OPT_NOAUDIT, or a call path of the noise catalogue), all "
        "(default with --user/--caps/--service) from the start")
+      ("outcome-window", po::value<std::string>(&outcome_window),
+       "with first-denial: detach the syscall-exit tracepoint again once no denied check that can matter "
+       "came for this long, re-attach on the next (default 1s, at most 1h; 0 = stay attached). Each window "
+       "is in the trace; a denial outside every window has no outcome recorded")
       ("facts", po::value<std::string>(&facts),
        "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
        "outside ping_group_range, are not seen) or sys_exit (every attempt with its result, host-wide cost)")
@@ -191,6 +195,12 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("max-size", po::value<std::string>(&max_size),
        "stop once the trace has reached this size (e.g. 512M, 2G; at most a second of events and the trailer "
        "more); the trailer says so and the analyzer counts the run as incomplete")
+      ("split-size", po::value<std::string>(&split_size),
+       "write the trace as numbered files (FILE.0001.cap, FILE.0002.cap, ... for -o FILE.cap), a new one once "
+       "this size is reached (e.g. 256M; at least 64K); each is a whole trace, and capaudit-analyze given all "
+       "of them reads one run")
+      ("split-time", po::value<std::string>(&split_time),
+       "the same, a new file after this long (e.g. 1h, 10m)")
       ("grace", po::value<std::string>(&grace),
        "after SIGINT/SIGTERM reached the command (passed on, or --on-end term), keep recording this long "
        "for it to end (default 3s, 0 to 1h)");
@@ -261,6 +271,13 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   if (!parse_end_action(on_end, o.on_end))
     throw common::Error("unknown --on-end '" + on_end + "'", "use detach, term or kill", 2);
   if (vm.count("max-size")) o.max_size_bytes = parse_max_size(max_size);
+  if (vm.count("split-size")) o.split_bytes = parse_max_size(split_size, "--split-size");
+  if (vm.count("split-time")) o.split_ms = parse_duration_ms("--split-time", split_time, false);
+  if ((o.split_bytes || o.split_ms) && o.output == "-")
+    throw common::Error("--split-size/--split-time write numbered files", "give -o FILE, not -o -", 2);
+  o.outcome_window_ms = parse_duration_ms("--outcome-window", outcome_window, true);
+  if (o.outcome_window_ms > kMaxGraceMs)
+    throw common::Error("--outcome-window '" + outcome_window + "': too long (at most 1h)", "", 2);
   if (vm.count("pid")) o.pid = static_cast<pid_t>(parse_count("--pid", pid, 1, kMaxPid));
   if ((vm.count("on-end") || vm.count("grace")) && o.command.empty() && o.service.empty())
     throw common::Error("--on-end and --grace are about a command the recorder starts",

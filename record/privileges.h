@@ -69,8 +69,13 @@ std::optional<std::string> elevated_exec_reason();  // this process (getauxval(A
 // - BPF until the first denied check when outcomes are tracked from then on
 //   (OutcomeMode::first_denial): the syscall-exit program, loaded before the
 //   drop, is attached then (bpf() on held fds; no PERFMON needed on 6.18,
-//   measured); dropped right after unless map reads need it anyway.
-// - No DAC_OVERRIDE/DAC_READ_SEARCH/SYS_PTRACE/SYS_ADMIN: the output file is
+//   measured); dropped right after unless map reads need it anyway. With
+//   outcome windows (the default) it is re-attached on every window, so
+//   BPF stays for the whole recording (kernels with
+//   unprivileged_bpf_disabled set keep it for the map reads anyway).
+// - DAC_OVERRIDE (and CHOWN under sudo) only with --split-size/--split-time:
+//   the later pieces are created after the drop, beside the first one.
+// - No DAC_OVERRIDE/DAC_READ_SEARCH/SYS_PTRACE/SYS_ADMIN otherwise: the output file is
 //   opened and chowned, /proc/kallsyms read, the system context taken
 //   (fill_system_context) and the -p/--cgroup snapshot read (read_processes)
 //   before the drop; event data comes from the kernel, not from reading other
@@ -78,7 +83,7 @@ std::optional<std::string> elevated_exec_reason();  // this process (getauxval(A
 struct KeepAfterAttach {
   bool signal_other_uid = false;  // keep CAP_KILL
   bool bpf_map_access = false;    // keep CAP_BPF
-  bool attach_later = false;      // keep CAP_BPF: a program is attached on the first denial
+  bool attach_later = false;      // keep CAP_BPF: a program is attached on a later denial
   uint64_t extra = 0;             // anything else the caller justifies
 };
 uint64_t mask_to_keep(const KeepAfterAttach& keep);

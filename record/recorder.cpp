@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@
 #include "record/event_decode.h"
 #include "record/kernel_stacks.h"
 #include "record/user_stacks.h"
+#include "record/split_writer.h"
 #include "common/log.h"
 #include "record/launch.h"
 #include "record/service.h"
@@ -182,30 +184,61 @@ class Session {
       add(*d.context);
     }
     // A denial that cannot matter never switches the host-wide syscall exit on.
-    if (!d.check.granted && !advisory_.is_advisory(d, bpf_.opts_available()))
-      start_outcome_tracking();
+    if (!d.check.granted && !advisory_.is_advisory(d, bpf_.opts_available())) on_denial(d.check);
   }
 
-  // OutcomeMode::first_denial: this denial's syscall has long returned; the
-  // ones after it get their outcome. The capabilities kept for this attach go.
-  void start_outcome_tracking() {
-    if (bpf_.outcome_tracking() != common::OutcomeTracking::from_first_denial || bpf_.outcomes_live() ||
-        outcome_start_failed_)
+  // A denied check that can matter: opens an outcome window (this denial's
+  // syscall has long returned: the ones after it get their outcome) or keeps
+  // the open one open. The capabilities kept for this attach go when no
+  // later one can come (from_first_denial: the window never closes).
+  void on_denial(const common::CapCheck& c) {
+    const auto mode = bpf_.outcome_tracking();
+    if (mode != common::OutcomeTracking::from_first_denial && mode != common::OutcomeTracking::in_windows) return;
+    last_denial_ns_ = std::max(last_denial_ns_, c.time_ns);
+    if (bpf_.outcomes_live()) {
+      if (c.time_ns >= window_.start_ns) ++window_.denials;
       return;
+    }
+    if (outcome_start_failed_) return;
     std::string error;
-    if (!bpf_.start_outcome_tracking(&error)) {
+    const uint64_t start = bpf_.open_outcome_window(&error);
+    if (!start) {
       outcome_start_failed_ = true;
       common::log(common::LogLevel::warn, "denied-syscall outcomes will not be recorded: " + error);
       return;
     }
+    window_ = common::OutcomeWindow{start, 0, c.time_ns, c.pid, c.tid, c.cap, c.syscall_nr, common::WindowEnd::open, 0};
+    writer_.add(window_);
+    ++windows_;
     if (options_.verbose)
-      fprintf(stderr, "capaudit-record: first denied check seen: tracking denied-syscall outcomes from now on\n");
-    if (keep_.attach_later) {
+      fprintf(stderr, "capaudit-record: denied check seen (tid %u, capability %d): tracking denied-syscall outcomes%s\n",
+              c.tid, c.cap, mode == common::OutcomeTracking::in_windows ? " until a quiet window" : " from now on");
+    if (keep_.attach_later && mode == common::OutcomeTracking::from_first_denial) {
       keep_.attach_later = false;
       if (auto err = drop_after_attach(keep_))
         common::log(common::LogLevel::warn, "dropping the capabilities kept for a later attach failed: " + *err);
     }
   }
+
+  // in_windows: closes the open window once no denial that can matter came
+  // for the window length (now: BOOTTIME), or at the end of the recording.
+  void maybe_close_window(uint64_t now, bool recording_end) {
+    if (!bpf_.outcomes_live() || bpf_.outcome_tracking() != common::OutcomeTracking::in_windows) return;
+    const uint64_t quiet_since = std::max(last_denial_ns_, window_.start_ns);
+    if (!recording_end && now < quiet_since + options_.outcome_window_ms * 1'000'000ull) return;
+    const uint64_t end = bpf_.close_outcome_window();
+    if (!end) return;
+    window_.end_ns = end;
+    window_.closed_by = recording_end ? common::WindowEnd::recording_end : common::WindowEnd::quiet;
+    windows_ns_ += end - window_.start_ns;
+    writer_.add(window_);
+    if (options_.verbose)
+      fprintf(stderr, "capaudit-record: outcome window closed after %.3f s (%llu denials in it)\n",
+              (end - window_.start_ns) / 1e9, static_cast<unsigned long long>(window_.denials));
+  }
+  uint64_t windows_ = 0;     // opened
+  uint64_t windows_ns_ = 0;  // closed ones' total length
+
   void add(common::ForkEvent& e) {
     if (!e.is_thread) live_.insert(e.child_pid);
     writer_.add(e);
@@ -296,6 +329,8 @@ class Session {
   KeepAfterAttach keep_;
   AdvisoryDenials advisory_;
   bool outcome_start_failed_ = false;
+  common::OutcomeWindow window_;  // the open (or last) outcome window
+  uint64_t last_denial_ns_ = 0;   // the latest denial that can matter
   common::KernelStack scratch_stack_;
   CgroupNames cgroups_;
   ProcFiles proc_files_;
@@ -316,10 +351,13 @@ std::string outcome_reason(const BpfSession& bpf, uint32_t stacks_per_key) {
       return bpf.facts_source() == common::FactsSource::sys_exit
                  ? "syscall-exit tracepoint from the start: it carries the bind/socket facts"
                  : "syscall-exit tracepoint from the start (--outcomes all, the default with --user/--caps/--service)";
-    case common::OutcomeTracking::from_first_denial: break;
+    case common::OutcomeTracking::from_first_denial:
+    case common::OutcomeTracking::in_windows: break;
   }
-  std::string why =
-      "syscall-exit tracepoint from the first denied check that can matter: none with CAP_OPT_NOAUDIT";
+  std::string why = bpf.outcome_tracking() == common::OutcomeTracking::in_windows
+                        ? "syscall-exit tracepoint in windows: attached on a denied check that can matter, detached "
+                          "again after a quiet time without one (--outcome-window); no denial with CAP_OPT_NOAUDIT"
+                        : "syscall-exit tracepoint from the first denied check that can matter: none with CAP_OPT_NOAUDIT";
   why += bpf.opts_available() ? "" : " (this hook gives no opts)";
   why += stacks_per_key ? ", none on a call path of the noise catalogue (a check without a stack counts as "
                           "its thread's stacked checks of the same capability and syscall did)"
@@ -353,6 +391,8 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.outcome_mechanism =
       bpf.outcome_tracking() == common::OutcomeTracking::off ? common::OutcomeMechanism::none : common::OutcomeMechanism::sys_exit;
   h.outcome_reason = outcome_reason(bpf, options.stacks_per_key);
+  if (bpf.outcome_tracking() == common::OutcomeTracking::in_windows)
+    h.outcome_window_ns = options.outcome_window_ms * 1'000'000ull;
   h.stacks_per_key = options.stacks_per_key;
   // User stacks ride on the kernel stack budget: no budget, none.
   h.user_stacks = options.user_stacks && options.stacks_per_key > 0;
@@ -452,6 +492,7 @@ RecordResult run_recording(const RecordOptions& given) {
                     : (!options.user.empty() || !options.caps.empty() || !options.service.empty())
                         ? OutcomeMode::all
                         : OutcomeMode::first_denial;
+  config.outcome_window_ns = options.outcome_window_ms * 1'000'000ull;
   if (!options.cgroup.empty()) {
     config.cgroup_id = cgroup_id_of(options.cgroup);
     config.cgroup_path = options.cgroup;
@@ -496,7 +537,16 @@ RecordResult run_recording(const RecordOptions& given) {
   // Created only once the BPF side works, so a failed start leaves no file behind.
   common::OutputOptions out_opts;
   apply_invoking_user(out_opts);
-  auto writer = common::TraceWriter::create(options.output, out_opts);
+  std::unique_ptr<common::TraceWriter> writer;
+  SplitWriter* split = nullptr;
+  if (options.split_bytes || options.split_ms) {
+    auto w = std::make_unique<SplitWriter>(options.output, out_opts,
+                                           SplitOptions{options.split_bytes, options.split_ms * 1'000'000ull});
+    split = w.get();
+    writer = std::move(w);
+  } else {
+    writer = common::TraceWriter::create(options.output, out_opts);
+  }
 
   std::unique_ptr<Launcher> child;
   if (!options.command.empty()) {
@@ -540,13 +590,29 @@ RecordResult run_recording(const RecordOptions& given) {
   KeepAfterAttach keep;
   keep.signal_other_uid = launch.user.has_value() && launch.user->uid != 0;
   keep.bpf_map_access = read_first_line("/proc/sys/kernel/unprivileged_bpf_disabled") != "0";
-  keep.attach_later = bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial;
+  // Split output creates its later pieces after the drop: beside the first,
+  // in a directory that may be the invoking user's (DAC_OVERRIDE), owned by
+  // that user under sudo (CHOWN).
+  if (split) keep.extra |= (1ull << CAP_DAC_OVERRIDE) | (out_opts.owner_uid >= 0 ? (1ull << CAP_CHOWN) : 0);
+  // in_windows re-attaches on every window: CAP_BPF stays for the recording.
+  keep.attach_later = bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial ||
+                      bpf->outcome_tracking() == common::OutcomeTracking::in_windows;
   if (auto err = drop_after_attach(keep)) throw common::Error("dropping capabilities failed: " + *err);
 
   writer->write_header(header);
   if (!running.empty()) writer->write_processes(running);
 
   Session session(options, *bpf, *writer, syms, keep);
+  if (split)
+    split->set_running_trailer([&session, &bpf]() {
+      session.fill_losses(bpf->read_counters(), bpf->hook_misses());
+      common::Trailer t;
+      t.end_time_ns = clock_ns(CLOCK_BOOTTIME);
+      t.losses = session.losses_;
+      t.outcome_windows = session.windows_;
+      t.outcome_windows_ns = session.windows_ns_;
+      return t;
+    });
   std::unique_ptr<ring_buffer, RingBufferDeleter> rb(
       ring_buffer__new(bpf->ringbuf_fd(), &Session::on_record, &session, nullptr));
   if (!rb) throw common::Error(common::errno_message("opening the ring buffer", errno));
@@ -590,6 +656,7 @@ RecordResult run_recording(const RecordOptions& given) {
       ring_buffer__consume(rb.get());
       session.rethrow_failure();
       uint64_t now = clock_ns(CLOCK_MONOTONIC);
+      session.maybe_close_window(clock_ns(CLOCK_BOOTTIME), false);
       writer->flush_if_due(now);
       // Checked after each flush: the file ends at most one batch (a second
       // of events) and the trailer past the limit.
@@ -670,6 +737,10 @@ RecordResult run_recording(const RecordOptions& given) {
 
   // The target may still run (detached, -p, --cgroup): its events after this
   // point are not recorded, and the trailer says why.
+  if (!session.failure_) {
+    ring_buffer__consume(rb.get());  // the denials still queued may still keep the window open
+    session.maybe_close_window(clock_ns(CLOCK_BOOTTIME), true);
+  }
   if (auto err = bpf->stop_and_drain()) {
     common::log(common::LogLevel::warn, *err + ": checks made since the traced tasks last left their CPU are missing");
     if (result.stop_reason.rfind("error", 0) != 0) result.stop_reason = "error: " + *err;
@@ -707,8 +778,11 @@ RecordResult run_recording(const RecordOptions& given) {
   trailer.target_exit_status = result.target_status;
   trailer.counts = session.counts_;
   trailer.losses = session.losses_;
-  if (bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial)
-    trailer.outcomes_from_ns = bpf->outcomes_from_ns();
+  if (bpf->outcome_tracking() == common::OutcomeTracking::from_first_denial ||
+      bpf->outcome_tracking() == common::OutcomeTracking::in_windows)
+    trailer.outcomes_from_ns = bpf->outcomes_from_ns();  // in_windows: the first window's (what a 1.5 reader knows)
+  trailer.outcome_windows = session.windows_;
+  trailer.outcome_windows_ns = session.windows_ns_;
   trailer.max_size_reached = max_size_reached;
   if (!failure) {
     trailer.clean_shutdown = result.stop_reason.rfind("error", 0) != 0;

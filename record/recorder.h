@@ -41,6 +41,13 @@ struct RecordOptions {
   EndAction on_end = EndAction::detach;
   uint64_t grace_ms = 3000;           // after SIGINT/SIGTERM reached the command
   uint64_t max_size_bytes = 0;        // 0 = no limit; else stop once the trace has reached this size
+  // first_denial: detach the syscall-exit tracepoint after this long without a
+  // denial that can matter (0: never, tracking runs to the end).
+  uint64_t outcome_window_ms = 1000;
+  // Write numbered pieces (trace.0001.cap, ...) of at most about this size /
+  // this long each (0: no bound; both 0: one file).
+  uint64_t split_bytes = 0;
+  uint64_t split_ms = 0;
   bool verbose = false;
   bool status_line = true;            // shown on a terminal, or on a pipe with verbose
   std::vector<std::string> argv;      // the recorder's own command line, for the header

@@ -108,6 +108,14 @@ struct Header {
   sysctls @5 :SysctlSection;
   hook @6 :HookSection;
   sampling @7 :SamplingSection;
+  split @8 :SplitSection;  # 1.6: absent unless the recording was split into numbered files
+}
+
+# One recording written as numbered files (--split-size/--split-time), each a
+# whole trace (header, batches, trailer); read together they are one run (1.6).
+struct SplitSection {
+  runId @0 :Text;    # the same in every piece of one recording
+  piece @1 :UInt32;  # 1, 2, 3, ... in recording order
 }
 
 struct RecorderSection {
@@ -161,6 +169,7 @@ struct HookSection {
   credChanges @6 :Bool;                # 1.2: every credential change is recorded (CapsetEvent credChange)
   outcomeMechanism @7 :OutcomeMechanism; # 1.5: how denied-syscall outcomes are taken
   outcomeReason @8 :Text;              # 1.5: what starts it (which denials may), and why
+  outcomeWindowNs @9 :UInt64;          # 1.6: inWindows: the quiet time (no further denial) that closes a window
 }
 
 # How the return value of a syscall with a denied check is taken (1.5).
@@ -183,6 +192,30 @@ enum OutcomeTracking {
   fromStart @0;        # the syscall-exit tracepoint is attached for the whole recording
   fromFirstDenial @1;  # attached once the first denied check arrives; see Trailer.outcomesFromNs
   off @2;
+  inWindows @3;        # 1.6: attached on a denial, detached after HookSection.outcomeWindowNs without
+                       # another; each window is in EventBatch.outcomeWindows
+}
+
+# One stretch of time with the syscall-exit tracepoint attached (1.6). A denied
+# check inside [startNs, endNs) has its syscall's return value recorded; one
+# outside every window has not. Written when the window opens (endNs 0) and
+# again, complete, when it closes: a trace cut short still says it was open.
+struct OutcomeWindow {
+  startNs @0 :UInt64;        # tracepoint attached (BOOTTIME)
+  endNs @1 :UInt64;          # detached; 0: still open when this record was written
+  triggerTimeNs @2 :UInt64;  # the denied check that opened it (its own outcome is before startNs: not recorded)
+  triggerPid @3 :UInt32;
+  triggerTid @4 :UInt32;
+  triggerCap @5 :Int32;
+  triggerSyscall @6 :Int32;
+  closedBy @7 :WindowEnd;
+  denials @8 :UInt64;        # non-advisory denied checks the recorder saw inside it
+}
+
+enum WindowEnd {
+  open @0;       # not closed (yet) when written
+  quiet @1;      # no further denial for outcomeWindowNs
+  recordingEnd @2;
 }
 
 struct SamplingSection {
@@ -397,6 +430,7 @@ struct EventBatch {
   stacks @8 :List(KernelStack);
   userStacks @9 :List(UserStack);      # 1.6
   mappedFiles @10 :List(MappedFile);   # 1.6: the files userStacks name
+  outcomeWindows @11 :List(OutcomeWindow);  # 1.6: opened or closed while this batch was filled
 }
 
 struct EventCounts {
@@ -435,4 +469,8 @@ struct Trailer {
   batches @7 :UInt64;
   outcomesFromNs @8 :UInt64;  # 1.2: with fromFirstDenial, when tracking began (0: never)
   maxSizeReached @9 :Bool;    # 1.5: --max-size ended the recording: the target ran on unrecorded
+  outcomeWindows @10 :UInt64;    # 1.6: inWindows: how many windows opened
+  outcomeWindowsNs @11 :UInt64;  # 1.6: their total length: the time every task on the host ran the slow syscall path
+  continued @12 :Bool;           # 1.6: split: the recording goes on in the next piece (counts are this piece's;
+                                 # losses and outcome-window totals are the recording's so far)
 }

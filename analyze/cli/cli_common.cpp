@@ -40,6 +40,7 @@ struct TrailerTap final : common::TraceVisitor {
   void on_operations(std::span<const common::OperationFact> e) override { inner.on_operations(e); }
   void on_stacks(std::span<const common::KernelStack> e) override { inner.on_stacks(e); }
   void on_user_stacks(std::span<const common::UserStack> e) override { inner.on_user_stacks(e); }
+  void on_outcome_windows(std::span<const common::OutcomeWindow> w) override { inner.on_outcome_windows(w); }
   void on_batch_end(uint64_t seq) override { inner.on_batch_end(seq); }
   void on_trailer(const common::Trailer& t) override {
     trailer = t;

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
+#include "analyze/core/aggregate.h"
+#include "analyze/core/completeness.h"
 #include "analyze/core/quote.h"
 #include "common/capabilities.h"
+#include "common/syscalls.h"
 #include "common/error.h"
 
 namespace capaudit::analyze::cli {
@@ -45,6 +49,7 @@ struct InfoVisitor : common::TraceVisitor {
   explicit InfoVisitor(std::ostream& o) : out(o) {}
 
   void on_header(const common::Header& h) override {
+    header = h;
     out << "format:         " << h.format_major << "." << h.format_minor << "\n";
     out << "[recorder]\n"
         << "  version:      " << visible(h.recorder_version) << "\n"
@@ -83,6 +88,10 @@ struct InfoVisitor : common::TraceVisitor {
     for (const auto& a : h.hook_attempts) {
       out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << visible(a.reason) << "\n";
     }
+    if (!h.split_run_id.empty())
+      out << "[split]\n"
+          << "  run id:       " << visible(h.split_run_id) << "\n"
+          << "  piece:        " << h.split_piece << "\n";
     out << "[sampling]\n"
         << "  kernel stacks per key: " << h.stacks_per_key << "\n"
         << "  user stacks:  "
@@ -120,6 +129,9 @@ struct InfoVisitor : common::TraceVisitor {
       }
     }
   }
+  void on_outcome_windows(std::span<const common::OutcomeWindow> w) override {
+    for (const auto& x : w) windows[x.start_ns] = x;  // the close replaces the open record
+  }
 
   void on_trailer(const common::Trailer& t) override {
     out << "[trailer]\n"
@@ -151,13 +163,52 @@ struct InfoVisitor : common::TraceVisitor {
           << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n"
           << "    user stack walks failed: " << l.user_stack_fail << "\n";
     }
+    outcome_windows_claimed = t.outcome_windows;
+    if (t.continued) out << "  continued:    yes: the recording goes on in the next piece\n";
     if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
     if (t.max_size_reached)
       out << "  size limit:   reached (--max-size): the trace is whole, but the target ran on unrecorded\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
     trailer_counts = t.counts;
     has_trailer = true;
+    end_time_ns = t.end_time_ns;
   }
+
+  // in_windows (format 1.6): each stretch the syscall-exit tracepoint was
+  // attached, what opened it, and what they cost the host in all.
+  void print_windows() {
+    if (header.outcome_tracking != common::OutcomeTracking::in_windows) return;
+    const uint64_t t0 = header.clock_boottime_ns;
+    auto rel = [&](uint64_t ns) { return "+" + format_seconds(ns >= t0 ? ns - t0 : 0) + "s"; };
+    uint64_t total = 0;
+    for (const auto& [start, w] : windows) total += (w.end_ns ? w.end_ns : std::max(end_time_ns, start)) - start;
+    out << "[outcome windows]\n"
+        << "  quiet time:   " << format_seconds(header.outcome_window_ns) << " s (--outcome-window)\n"
+        << "  outcome windows: " << windows.size() << ", " << format_seconds(total) << " s in all";
+    if (has_trailer && end_time_ns > t0 && t0)
+      out << " (" << (100.0 * static_cast<double>(total) / static_cast<double>(end_time_ns - t0)) << "% of the recording)";
+    out << ": every task on the host took the slow syscall path then\n";
+    if (has_trailer && windows.size() != outcome_windows_claimed)
+      out << "  (trailer says " << outcome_windows_claimed << " windows)\n";
+    size_t shown = 0;
+    for (const auto& [start, w] : windows) {
+      if (++shown > kMaxWindowsShown) {
+        out << "  ... " << windows.size() - kMaxWindowsShown << " more\n";
+        break;
+      }
+      out << "  " << rel(start) << " for "
+          << (w.end_ns ? format_seconds(w.end_ns - start) + " s" : std::string("the rest of the trace"))
+          << ": opened by pid " << w.trigger_pid << " tid " << w.trigger_tid << " denied "
+          << common::cap_name(w.trigger_cap) << " in " << visible(common::syscall_name(w.trigger_syscall, header.arch))
+          << " at " << rel(w.trigger_time_ns) << " (its own outcome not recorded), " << w.denials
+          << " denial(s) inside, closed: " << common::to_string(w.closed_by) << "\n";
+    }
+  }
+  static constexpr size_t kMaxWindowsShown = 20;
+  common::Header header;
+  std::map<uint64_t, common::OutcomeWindow> windows;
+  uint64_t end_time_ns = 0;
+  uint64_t outcome_windows_claimed = 0;
 
   void print_counts() {
     auto row = [&](const char* name, uint64_t read, uint64_t claimed) {
@@ -213,14 +264,31 @@ int cmd_info(const std::vector<std::string>& args) {
 
   int rc = kExitOk;
   bool first = true;
-  for (const auto& path : (*vm)["files"].as<std::vector<std::string>>()) {
+  const auto& files = (*vm)["files"].as<std::vector<std::string>>();
+  // Pieces of one split recording are read as one run: a piece whose next
+  // one is given too is not incomplete for saying the recording continued.
+  const std::vector<RunFiles> runs = group_runs(files);
+  auto next_piece_given = [&](const std::string& path) {
+    for (const auto& run : runs)
+      for (size_t i = 0; i + 1 < run.paths.size(); ++i)
+        if (run.paths[i] == path && run.pieces[i + 1] == run.pieces[i] + 1) return true;
+    return false;
+  };
+  for (const auto& path : files) {
     if (!first) std::cout << "\n";
     first = false;
     std::cout << "== " << visible(path) << " ==\n";
     InfoVisitor v(std::cout);
-    const CheckedRead cr = read_trace_checked(path, v, rl);
+    CheckedRead cr = read_trace_checked(path, v, rl);
+    if (next_piece_given(path)) {
+      std::erase_if(cr.incomplete, [](const std::string& why) { return why.rfind(kSplitContinued, 0) == 0; });
+      cr.exit_code = exit_code_for(cr.read, cr.incomplete);
+    }
     const common::ReadResult& r = cr.read;
-    if (r.has_header) v.print_counts();
+    if (r.has_header) {
+      v.print_counts();
+      v.print_windows();
+    }
     std::cout << "[status]\n  " << common::to_string(r.status) << ": " << visible(r.message) << "\n";
     if (r.status != common::ReadStatus::error) {
       // The same rule as every other command: losses make the input incomplete.
@@ -229,6 +297,23 @@ int cmd_info(const std::vector<std::string>& args) {
     }
     report_incomplete(path, cr);
     rc = worst_exit(rc, cr.exit_code);
+  }
+  // Each split recording as one run: which pieces were given, which are missing.
+  for (const auto& run : runs) {
+    if (run.run_id.empty()) continue;
+    std::cout << "\n== split run " << visible(run.run_id) << ": " << run.paths.size() << " piece(s) given ==\n";
+    std::vector<std::string> missing;
+    uint32_t expect = 1;
+    for (size_t i = 0; i < run.paths.size(); ++i) {
+      std::cout << "  piece " << run.pieces[i] << ": " << visible(run.paths[i]) << "\n";
+      for (uint32_t p = expect; p < run.pieces[i]; ++p) missing.push_back("piece " + std::to_string(p) + " is missing");
+      expect = run.pieces[i] + 1;
+    }
+    std::cout << "  run:    " << (missing.empty() ? "pieces in order, none missing before the last given"
+                                                  : "INCOMPLETE (exit 3)")
+              << "\n";
+    for (const auto& m : missing) std::cout << "    " << m << "\n";
+    if (!missing.empty()) rc = worst_exit(rc, kExitIncomplete);
   }
   return rc;
 }

@@ -146,9 +146,10 @@ int cmd_report(const std::vector<std::string>& args) {
 
   std::vector<RunAggregate> runs;
   int code = kExitOk;
-  for (const auto& f : files) {
-    runs.push_back(load_trace(f));
+  for (const auto& run : group_runs(files)) {
+    runs.push_back(load_run(run));
     const auto& rr = runs.back().read;
+    const std::string& f = run.paths.front();
     // One line naming the file and what is wrong with it; `info` would
     // only say the same.
     if (rr.status == common::ReadStatus::error) throw common::Error(f + ": " + rr.message, "", kExitError);

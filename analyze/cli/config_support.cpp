@@ -92,10 +92,10 @@ AnalyzedRuns analyze_traces(const std::vector<std::string>& files, const Profile
   if (files.empty()) throw common::Error("no trace given", "pass one or more files written by capaudit-record", kExitUsage);
   AnalyzedRuns out;
   std::vector<RunAggregate>& runs = out.runs;
-  for (const auto& f : files) {
-    RunAggregate run = load_trace(f);
+  for (const auto& piece_set : group_runs(files)) {
+    RunAggregate run = load_run(piece_set);
     if (run.read.status == common::ReadStatus::error) {
-      throw common::Error(f + ": " + run.read.message);
+      throw common::Error(piece_set.paths.front() + ": " + run.read.message);
     }
     out.exit_code = worst_exit(out.exit_code, exit_code_for(run.read));
     runs.push_back(std::move(run));

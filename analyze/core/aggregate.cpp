@@ -286,11 +286,12 @@ void Aggregator::on_user_stacks(std::span<const common::UserStack> stacks) {
   for (const auto& s : stacks) run_.user_stacks[s.id] = s.frames;
 }
 
-CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
+CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e, bool untracked) {
   bool noaudit = (e.opts & kCapOptNoaudit) != 0;
   auto same = [&](const CheckAgg& c) {
     return c.cap == e.cap && c.granted == e.granted && c.syscall_nr == e.syscall_nr && c.stack_id == e.stack_id &&
-           c.user_stack_id == e.user_stack_id && c.userns == e.target_userns_inum && c.noaudit == noaudit && c.cred == e.checked_cred;
+           c.user_stack_id == e.user_stack_id && c.userns == e.target_userns_inum && c.noaudit == noaudit &&
+           c.cred == e.checked_cred && c.outcome_untracked == untracked;
   };
   CheckAgg* hit = nullptr;
   if (p.last_check < p.checks.size() && same(p.checks[p.last_check])) {
@@ -317,6 +318,7 @@ CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e) {
     c.userns = e.target_userns_inum;
     c.noaudit = noaudit;
     c.cred = e.checked_cred;
+    c.outcome_untracked = untracked;
     if (e.checked_cred == common::CheckedCred::foreign && p.foreign_euids.size() < 8 &&
         std::find(p.foreign_euids.begin(), p.foreign_euids.end(), e.checked_euid) == p.foreign_euids.end())
       p.foreign_euids.push_back(e.checked_euid);
@@ -346,9 +348,25 @@ void Aggregator::note_early_denial(ProcessAgg& p, const CheckAgg& shape, uint64_
   }
 }
 
+bool Aggregator::in_outcome_window(uint64_t time_ns) const {
+  auto it = run_.outcome_windows.upper_bound(time_ns);
+  if (it == run_.outcome_windows.begin()) return false;
+  --it;
+  return it->second.end_ns == 0 || time_ns < it->second.end_ns;
+}
+
+void Aggregator::on_outcome_windows(std::span<const common::OutcomeWindow> windows) {
+  // A later record of the same window (its close) replaces the earlier.
+  for (const auto& w : windows) run_.outcome_windows[w.start_ns] = w;
+}
+
 void Aggregator::on_cap_checks(std::span<const common::CapCheck> events) {
   settle_forks();
-  if (run_.header.outcome_tracking != common::OutcomeTracking::from_first_denial) {
+  if (run_.header.outcome_tracking == common::OutcomeTracking::in_windows) {
+    // Decided at once: every window a check can lie in came before it.
+    for (const auto& e : events)
+      add_check(run_.processes[image_for(e.pid, e.time_ns)], e, !e.granted && !in_outcome_window(e.time_ns));
+  } else if (run_.header.outcome_tracking != common::OutcomeTracking::from_first_denial) {
     for (const auto& e : events) add_check(run_.processes[image_for(e.pid, e.time_ns)], e);
   } else {
     // Kept apart so that the common case pays nothing for it.
@@ -507,7 +525,7 @@ void Aggregator::move_exec_checks() {
 // trailer (if any) gives the window start.
 void Aggregator::count_untracked_outcomes() {
   const auto mode = run_.header.outcome_tracking;
-  if (mode == common::OutcomeTracking::from_start) return;
+  if (mode == common::OutcomeTracking::from_start || mode == common::OutcomeTracking::in_windows) return;
   // from_first_denial: tracking began at outcomes_from_ns (0: never). A
   // trace cut short has no trailer; then only a recorded outcome proves that
   // tracking had begun, so everything before the first one is untracked.

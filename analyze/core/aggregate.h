@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,6 +128,13 @@ struct RunAggregate {
   // Capset events by source: format 1.2 recorders report credential changes
   // (setuid away from root included), older ones only capset() calls.
   uint64_t capset_syscalls = 0, cred_changes = 0;
+  // OutcomeTracking::in_windows (format 1.6): start_ns -> the window's last
+  // record (end_ns 0: its close was never written, it ran to the end).
+  std::map<uint64_t, common::OutcomeWindow> outcome_windows;
+  // A split recording read as one (load_run): how many pieces, and what is
+  // missing ("piece 2 of run 0a1b… missing"); any problem makes it incomplete.
+  uint32_t pieces = 1;
+  std::vector<std::string> split_problems;
 
   // Whether `pid` descends from `ancestor` in the recorded fork tree; unknown
   // when the trace never saw `pid` being forked.
@@ -149,6 +157,7 @@ class Aggregator : public common::TraceVisitor {
   void on_stacks(std::span<const common::KernelStack> stacks) override;
   void on_user_stacks(std::span<const common::UserStack> stacks) override;
   void on_trailer(const common::Trailer& t) override;
+  void on_outcome_windows(std::span<const common::OutcomeWindow> windows) override;
 
   // Hands over the aggregate.
   RunAggregate finish(const common::ReadResult& result);
@@ -170,7 +179,12 @@ class Aggregator : public common::TraceVisitor {
   std::vector<common::ForkEvent> pending_forks_;
   void move_exec_checks();
   // Returns the shape the check was counted in (nullptr: beyond the bound).
-  CheckAgg* add_check(ProcessAgg& p, const common::CapCheck& e);
+  // UNTRACKED: a denied check whose outcome the recorder was not tracking,
+  // known at once (in_windows); such checks form shapes of their own.
+  CheckAgg* add_check(ProcessAgg& p, const common::CapCheck& e, bool untracked = false);
+  // in_windows: whether TIME lies inside an outcome window delivered so far
+  // (a window's records precede every check made inside or after it).
+  bool in_outcome_window(uint64_t time_ns) const;
   void note_early_denial(ProcessAgg& p, const CheckAgg& shape, uint64_t time_ns);
   void apply_capset(ProcessAgg& p, const common::CapsetEvent& e);
   void count_untracked_outcomes();
@@ -223,5 +237,23 @@ void tally_outcome(DenialAssessment& a, int64_t ret);
 
 // Reads one trace file into an aggregate (the only I/O of the load stage; load.cpp).
 RunAggregate load_trace(const std::string& path);
+
+// The files of one run: a single trace, or the pieces of a split recording
+// (Header::split_run_id) in piece order.
+struct RunFiles {
+  std::vector<std::string> paths;
+  std::string run_id;            // empty: not split
+  std::vector<uint32_t> pieces;  // piece number of each path
+};
+// Groups FILES by run: pieces of one split recording (read from their
+// headers) become one RunFiles, in piece order, at the place of the first;
+// every other file is a run of its own. A piece given twice is kept once.
+std::vector<RunFiles> group_runs(const std::vector<std::string>& files);
+
+// Reads the files of one run into one aggregate: a split recording's pieces
+// in order, as if they were one trace. A missing piece (a gap, a first
+// piece after 1, a last one whose trailer says the recording continued)
+// makes the run incomplete (RunAggregate::split_problems).
+RunAggregate load_run(const RunFiles& run);
 
 }  // namespace capaudit::analyze

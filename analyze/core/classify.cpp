@@ -779,6 +779,20 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
   ri.has_stacks = !r.stacks.empty();
   ri.facts_source = common::to_string(h.facts_source);
   ri.outcome_tracking = common::to_string(h.outcome_tracking);
+  if (h.outcome_tracking == common::OutcomeTracking::in_windows) {
+    // A window whose close was never written (a trace cut short) ran to the
+    // end of what was recorded: the trailer's end, else its own start.
+    ri.outcome_windows = r.outcome_windows.size();
+    ri.outcome_windows_ns = 0;
+    for (const auto& [start, w] : r.outcome_windows) {
+      const uint64_t end = w.end_ns ? w.end_ns : r.trailer ? std::max(r.trailer->end_time_ns, start) : start;
+      *ri.outcome_windows_ns += end - start;
+    }
+    if (!r.outcome_windows.empty()) {
+      const uint64_t first = r.outcome_windows.begin()->first;
+      ri.outcomes_from_ns = first >= h.clock_boottime_ns ? first - h.clock_boottime_ns : first;
+    }
+  }
   if (h.outcome_tracking == common::OutcomeTracking::from_first_denial && r.trailer && r.trailer->outcomes_from_ns)
     ri.outcomes_from_ns = r.trailer->outcomes_from_ns >= h.clock_boottime_ns ? r.trailer->outcomes_from_ns - h.clock_boottime_ns
                                                                              : r.trailer->outcomes_from_ns;
@@ -795,6 +809,9 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
     ri.stop_reason = t.stop_reason;
   }
   if (r.shapes_dropped) why.push_back(std::to_string(r.shapes_dropped) + " distinct event shapes beyond the per-process bound");
+  why.insert(why.end(), r.split_problems.begin(), r.split_problems.end());
+  if (r.pieces > 1) ri.path += " (+" + std::to_string(r.pieces - 1) + " more pieces of split run " +
+                               h.split_run_id.substr(0, 12) + ")";
   ri.incomplete = !why.empty();
   return ri;
 }
@@ -985,6 +1002,11 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       any_denied && !ids.empty())
     rep.notes.push_back("Denied-syscall outcomes were tracked only from the first denial on in " + ids +
                         ": denied checks before that are assessed not_tracked, not no_outcome.");
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "in_windows"; });
+      any_denied && !ids.empty())
+    rep.notes.push_back("Denied-syscall outcomes were tracked only inside outcome windows in " + ids +
+                        " (from just after a denial until no further one came for a while): denied checks outside "
+                        "them, each window's opening denial among them, are assessed not_tracked, not no_outcome.");
   if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "off"; }); any_denied && !ids.empty())
     rep.notes.push_back("Denied-syscall outcomes were not tracked in " + ids + ": their denied checks are assessed not_tracked.");
   if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "cgroup_hooks"; });

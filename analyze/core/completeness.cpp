@@ -11,6 +11,7 @@ std::vector<std::string> incomplete_reasons(const common::ReadResult& read, bool
   if (trailer) {
     const auto& t = *trailer;
     if (!t.clean_shutdown) why.push_back("recorder did not shut down cleanly (" + t.stop_reason + ")");
+    if (t.continued) why.push_back(std::string(kSplitContinued) + " (" + t.stop_reason + ")");
     if (t.max_size_reached) why.push_back("--max-size ended the recording: the target ran on unrecorded");
     const auto& l = t.losses;
     auto add = [&](uint64_t n, const char* what) {

@@ -15,6 +15,10 @@
 
 namespace capaudit::analyze {
 
+// The reason given for a piece of a split recording whose next piece was
+// not read with it (Trailer::continued); `info` drops it when it was.
+inline constexpr const char* kSplitContinued = "split recording: the pieces after this one were not read with it";
+
 // Why a trace is incomplete, in words ("truncated: ...", "12 events dropped
 // (ring buffer full)"); empty when it is complete.
 std::vector<std::string> incomplete_reasons(const common::ReadResult& read, bool has_header,

@@ -285,7 +285,11 @@ struct RunInfo {
   bool has_stacks = false;
   std::string facts_source;      // common::to_string(FactsSource): sys_exit, cgroup_hooks, none
   std::string outcome_tracking;  // common::to_string(OutcomeTracking): from_start, from_first_denial, off
-  std::optional<uint64_t> outcomes_from_ns;  // from_first_denial: relative to the recording start
+  std::optional<uint64_t> outcomes_from_ns;  // from_first_denial (in_windows: the first window): relative to the recording start
+  // in_windows (format 1.6): how many outcome windows, and their total length
+  // (the time every task on the recording host took the slow syscall path).
+  std::optional<uint64_t> outcome_windows;
+  std::optional<uint64_t> outcome_windows_ns;
   // Capability drops come from credential changes (format 1.2 recorders:
   // setuid away from root included), not only from capset() calls.
   bool cred_changes = false;

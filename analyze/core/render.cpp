@@ -143,6 +143,12 @@ Json report_json(const Report& r) {
                     {"duration_ns", ri.duration_ns},
                     {"exit_status", ri.exit_status ? Json(*ri.exit_status) : Json(nullptr)},
                     {"stop_reason", ri.stop_reason}});
+  // Only with in_windows (trace format 1.6), so other reports stay as they were.
+  for (size_t i = 0; i < r.runs.size(); ++i)
+    if (r.runs[i].outcome_windows) {
+      runs[i]["outcome_windows"] = *r.runs[i].outcome_windows;
+      runs[i]["outcome_windows_ns"] = r.runs[i].outcome_windows_ns.value_or(0);
+    }
   j["runs"] = runs;
   {
     const Verdict v = make_verdict(r);
@@ -474,6 +480,11 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     } else if (ri.outcome_tracking == "from_first_denial")
       t.line("denied-syscall outcomes tracked from the first denial on" +
                  (ri.outcomes_from_ns ? " (+" + ms(*ri.outcomes_from_ns) + ")" : std::string(" (no start recorded)")),
+             6, 8);
+    else if (ri.outcome_tracking == "in_windows")
+      t.line("denied-syscall outcomes tracked in " + std::to_string(ri.outcome_windows.value_or(0)) +
+                 " window(s) after denials, " + ms(ri.outcome_windows_ns.value_or(0)) +
+                 " in all; denials outside them have no outcome recorded",
              6, 8);
     else if (ri.outcome_tracking == "off")
       t.line("denied-syscall outcomes not tracked", 6, 8);

@@ -292,6 +292,41 @@ TEST(OutcomeWindow, WithoutATrailerOnlyARecordedOutcomeProvesTracking) {
   EXPECT_EQ(untracked_of(image(run, "/usr/bin/tool")), std::make_pair(uint64_t{2}, uint64_t{3}));
 }
 
+// Format 1.6: tracked only inside the recorded windows; a window whose close
+// was never written runs to the trailer's end.
+TEST(OutcomeWindow, InWindowsOnlyDenialsInsideAWindowAreTracked) {
+  Synth s;
+  s.header.outcome_tracking = common::OutcomeTracking::in_windows;
+  s.header.outcome_window_ns = 1000;
+  s.exec(900, kT0, "/usr/bin/tool", 1000, 0);
+  common::OutcomeWindow first{kT0 + 1500, 0, kT0 + 1000, 900, 900, kCapSysAdmin, kMount};
+  common::OutcomeWindow closed = first;
+  closed.end_ns = kT0 + 2500;
+  closed.closed_by = common::WindowEnd::quiet;
+  common::OutcomeWindow second{kT0 + 5000, 0, kT0 + 4900, 900, 900, kCapNetRaw, kSocket};
+  s.windows = {first, closed, second};
+  s.check(900, kT0 + 1000, kCapSysAdmin, false, kMount);  // opened the first window: not tracked
+  s.check(900, kT0 + 2000, kCapSysAdmin, false, kMount);  // inside it, failed
+  s.outcome(900, kT0 + 2100, kMount, -1);
+  s.check(900, kT0 + 3000, kCapSysAdmin, false, kMount);  // after its close: not tracked
+  s.check(900, kT0 + 4900, kCapNetRaw, false, kSocket);   // opened the second
+  s.check(900, kT0 + 6000, kCapNetRaw, false, kSocket);   // inside the open one, exit never seen
+  s.trailer->end_time_ns = kT0 + 8000;
+  Json rep = report_of({s.aggregate()});
+  const Json& admin = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
+  EXPECT_EQ(admin["failed"], 1);
+  EXPECT_EQ(admin["not_tracked"], 2);
+  const Json& raw = (*cap(rep["caps"], "CAP_NET_RAW"))["denial"];
+  EXPECT_EQ(raw["no_outcome"], 1);
+  EXPECT_EQ(raw["not_tracked"], 1);
+  const Json& run = rep["runs"][0];
+  EXPECT_EQ(run["outcome_tracking"], "in_windows");
+  EXPECT_EQ(run["outcome_windows"], 2);
+  EXPECT_EQ(run["outcome_windows_ns"], 1000 + 3000);
+  EXPECT_EQ(run["outcomes_from_ns"], kT0 + 1500 - s.header.clock_boottime_ns);
+  EXPECT_TRUE(has_note(rep, "only inside outcome windows in run1"));
+}
+
 TEST(OutcomeWindow, NotTrackedRanksBelowEveryObservedOutcome) {
   DenialAssessment a;
   a.not_tracked = 3;

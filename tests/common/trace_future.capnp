@@ -34,7 +34,8 @@ struct Header {
   sysctls @5 :AnyPointer;
   hook @6 :HookSection;
   sampling @7 :AnyPointer;
-  containerRuntime @8 :Text;   # unknown to v1
+  split @8 :AnyPointer;        # 1.6
+  containerRuntime @9 :Text;   # unknown to v1
 }
 
 struct HostSection {
@@ -106,5 +107,6 @@ struct EventBatch {
   stacks @8 :AnyPointer;
   userStacks @9 :AnyPointer;   # 1.6
   mappedFiles @10 :AnyPointer; # 1.6
-  mounts @11 :List(Text);   # an event kind unknown to v1
+  outcomeWindows @11 :AnyPointer;  # 1.6
+  mounts @12 :List(Text);   # an event kind unknown to v1
 }

@@ -87,6 +87,10 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   header.user_stack_depth = 32;
   header.containers = {{std::string(64, 'a'), "web", "podman", "/libpod_parent/libpod-" + std::string(64, 'a')},
                        {std::string(64, 'b'), "", "", "/system.slice/docker-" + std::string(64, 'b') + ".scope"}};  // 1.6
+  header.outcome_tracking = OutcomeTracking::in_windows;  // 1.6
+  header.outcome_window_ns = 1'000'000'000;
+  header.split_run_id = "0123456789abcdef0123456789abcdef";  // 1.6
+  header.split_piece = 2;
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;
@@ -120,6 +124,14 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   trailer.outcomes_from_ns = 2'000'000'300;
   trailer.max_size_reached = true;  // 1.5
+  trailer.outcome_windows = 1;       // 1.6
+  trailer.outcome_windows_ns = 600;
+  trailer.continued = true;
+  const OutcomeWindow opened{2'000'000'300, 0, 2'000'000'250, 100, 100, 10, 49, WindowEnd::open, 0};
+  OutcomeWindow closed = opened;
+  closed.end_ns = 2'000'000'900;
+  closed.closed_by = WindowEnd::quiet;
+  closed.denials = 3;
 
   TraceBuilder b;
   b.header(header).processes({proc, bare});
@@ -131,6 +143,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   borrowed.checked_euid = 0;
   borrowed.user_stack_id = ustack.id;  // 1.6
   b.add(check(2'000'000'200, 100, 13, true, 41)).add(check(2'000'000'250, 100, 10, false, 49)).add(repeat).add(borrowed);
+  b.add(opened).add(closed);
   b.add(outcome).add(capset).add(cred_change).add(example_operation(-13)).add(example_operation(std::nullopt)).add(exit);
   const auto bytes = b.finish(trailer);
 
@@ -157,6 +170,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   EXPECT_EQ(v.capsets, (std::vector<CapsetEvent>{capset, cred_change}));
   EXPECT_EQ(v.operations, (std::vector<OperationFact>{example_operation(-13), example_operation(std::nullopt)}));
   EXPECT_EQ(v.exits, std::vector<ExitEvent>{exit});
+  EXPECT_EQ(v.windows, (std::vector<OutcomeWindow>{opened, closed}));
   ASSERT_TRUE(v.trailer.has_value());
 
   Trailer expected_trailer = trailer;

@@ -5,9 +5,10 @@
  * deny it: advisory noise. After a pause (long enough for a recorder to react
  * to that denial) the worker binds port 80 BINDS times, PAUSE_MS apart: a
  * denial that matters (EACCES with ip_unprivileged_port_start above 80). It
- * pauses once more and exits.
+ * pauses once more and exits. With GROUPS > 1 the binds come in GROUPS groups
+ * of BINDS, the groups IDLE_MS apart: a denial, then a quiet time, then more.
  *
- * Usage: capaudit-test-drop-daemon [PAUSE_MS [BINDS]]   (default 1000 1)
+ * Usage: capaudit-test-drop-daemon [PAUSE_MS [BINDS [IDLE_MS GROUPS]]]   (default 1000 1 0 1)
  * Exit status 0 when the worker saw what it expected.
  */
 #include <arpa/inet.h>
@@ -50,7 +51,7 @@ static int bind_80(void)
 	return 0;
 }
 
-static int worker(long pause, long binds)
+static int worker(long pause, long binds, long idle, long groups)
 {
 	if (setgroups(0, NULL) || setgid(65534) || setuid(65534)) {
 		perror("drop-daemon: dropping to nobody");
@@ -67,10 +68,14 @@ static int worker(long pause, long binds)
 		memset(p, 1, 4096);
 	}
 	free(malloc(1 << 20));
-	for (long i = 0; i < binds; i++) {
-		pause_ms(pause);
-		if (bind_80())
-			return 1;
+	for (long g = 0; g < groups; g++) {
+		if (g)
+			pause_ms(idle);
+		for (long i = 0; i < binds; i++) {
+			pause_ms(pause);
+			if (bind_80())
+				return 1;
+		}
 	}
 	pause_ms(pause);
 	return 0;
@@ -80,6 +85,8 @@ int main(int argc, char **argv)
 {
 	long pause = argc > 1 ? atol(argv[1]) : 1000;
 	long binds = argc > 2 ? atol(argv[2]) : 1;
+	long idle = argc > 3 ? atol(argv[3]) : 0;
+	long groups = argc > 4 ? atol(argv[4]) : 1;
 	int status;
 	pid_t pid;
 
@@ -93,7 +100,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (pid == 0)
-		_exit(worker(pause, binds));
+		_exit(worker(pause, binds, idle, groups));
 	if (waitpid(pid, &status, 0) < 0)
 		return 1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;

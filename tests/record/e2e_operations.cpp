@@ -234,7 +234,7 @@ TEST(Operations, WithoutADenialTheSyscallExitTracepointIsNeverAttached) {
   auto r = record({}, {helper_path(), "bind-tcp4-80"}, "no-denial");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete);
   EXPECT_EQ(r.trace.header.facts_source, common::FactsSource::cgroup_hooks);
-  EXPECT_EQ(r.trace.header.outcome_tracking, common::OutcomeTracking::from_first_denial);
+  EXPECT_EQ(r.trace.header.outcome_tracking, common::OutcomeTracking::in_windows);
   EXPECT_EQ(r.trace.trailer.outcomes_from_ns, 0u);
   EXPECT_TRUE(r.trace.outcomes.empty());
 }

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -40,6 +41,20 @@ std::set<std::string> attached_tracepoints(pid_t pid) {
   return out;
 }
 
+// The stdout of a program (ARGS[0] is its path).
+std::string capture(const std::vector<std::string>& args) {
+  std::string cmd;
+  for (const auto& a : args) cmd += "'" + a + "' ";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    pclose(p);
+  }
+  return out;
+}
+
 uint64_t boottime_now() {
   timespec ts{};
   clock_gettime(CLOCK_BOOTTIME, &ts);
@@ -50,6 +65,8 @@ struct Watched {
   Recording rec;
   bool saw_cap_capable = false;  // the watch works: the capability hook's link was seen
   uint64_t sys_exit_seen_ns = 0;  // CLOCK_BOOTTIME (the trace's clock) of the first sighting, 0: never
+  // Every change of "sys_exit attached" the watch saw: (CLOCK_BOOTTIME, attached).
+  std::vector<std::pair<uint64_t, bool>> sys_exit_changes;
 };
 
 // Records the daemon (DAEMON_ARGS) with EXTRA options, watching the recorder's links every 10 ms.
@@ -73,7 +90,10 @@ Watched record_watching(const std::vector<std::string>& extra, const std::vector
   for (;;) {
     auto tps = attached_tracepoints(pid);
     w.saw_cap_capable |= tps.count("cap_capable") > 0;
-    if (!w.sys_exit_seen_ns && tps.count("sys_exit")) w.sys_exit_seen_ns = boottime_now();
+    const bool on = tps.count("sys_exit") > 0;
+    if (!w.sys_exit_seen_ns && on) w.sys_exit_seen_ns = boottime_now();
+    if (w.saw_cap_capable && (w.sys_exit_changes.empty() ? on : w.sys_exit_changes.back().second != on))
+      w.sys_exit_changes.emplace_back(boottime_now(), on);
     if (waitpid(pid, &status, WNOHANG) == pid) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -117,18 +137,21 @@ TEST(Outcomes, ADaemonDroppingRootDoesNotPutTheHostOnTheSyscallExitPath) {
   // The advisory denial happened: CAP_SYS_ADMIN in mmap, as nobody.
   EXPECT_FALSE(denied(t, worker, CAP_SYS_ADMIN, SYS_mmap).empty());
   EXPECT_EQ(w.sys_exit_seen_ns, 0u) << "the syscall-exit tracepoint was attached";
-  EXPECT_EQ(t.header.outcome_tracking, common::OutcomeTracking::from_first_denial);
+  EXPECT_EQ(t.header.outcome_tracking, common::OutcomeTracking::in_windows);
+  EXPECT_EQ(t.header.outcome_window_ns, 1'000'000'000u);
+  EXPECT_EQ(t.trailer.outcome_windows, 0u);
   EXPECT_EQ(t.header.outcome_mechanism, common::OutcomeMechanism::sys_exit);
   EXPECT_NE(t.header.outcome_reason.find("noise catalogue"), std::string::npos) << t.header.outcome_reason;
   EXPECT_EQ(t.trailer.outcomes_from_ns, 0u);
 }
 
 // Then two binds of port 80: the first denial that matters starts tracking
-// (after the noise, not at it), the second bind gets its outcome.
+// (after the noise, not at it), the second bind gets its outcome. The window
+// is longer than the pause between them.
 TEST(Outcomes, ADenialThatMattersStillStartsTrackingAndGetsItsOutcome) {
   CAPAUDIT_REQUIRE_ROOT();
   if (!low_ports_privileged()) GTEST_SKIP() << "ip_unprivileged_port_start lets nobody bind 80";
-  auto w = record_watching({}, {"1000", "2"}, "drop-daemon-bind");
+  auto w = record_watching({"--outcome-window", "20s"}, {"1000", "2"}, "drop-daemon-bind");
   expect_clean_run(w);
   const auto& t = w.rec.trace;
   const uint32_t worker = worker_pid(t);
@@ -145,6 +168,78 @@ TEST(Outcomes, ADenialThatMattersStillStartsTrackingAndGetsItsOutcome) {
   for (const auto& o : t.outcomes) outcome |= o.pid == worker && o.syscall_nr == SYS_bind && o.ret == -EACCES;
   EXPECT_TRUE(outcome);
   EXPECT_EQ(t.trailer.losses.outcomes_missed, 0u);
+}
+
+// The windows of tracepoint time: a denial that matters attaches it, a quiet
+// time detaches it again, the next denial re-attaches it and gets the
+// outcome of the one after it. Two groups of two binds, 3 s apart, with a 1 s
+// window (the default). Seen three ways: the recorder's links (fdinfo), the
+// windows in the trace, and the analyzer's reading of them.
+TEST(Outcomes, AQuietTimeDetachesTheTracepointAndTheNextDenialReattachesIt) {
+  CAPAUDIT_REQUIRE_ROOT();
+  if (!low_ports_privileged()) GTEST_SKIP() << "ip_unprivileged_port_start lets nobody bind 80";
+  auto w = record_watching({}, {"200", "2", "3000", "2"}, "drop-daemon-windows");
+  expect_clean_run(w);
+  const auto& t = w.rec.trace;
+  const uint32_t worker = worker_pid(t);
+  ASSERT_NE(worker, 0u);
+  auto binds = denied(t, worker, CAP_NET_BIND_SERVICE, SYS_bind);
+  ASSERT_EQ(binds.size(), 4u);
+  EXPECT_EQ(t.header.outcome_tracking, common::OutcomeTracking::in_windows);
+
+  // fdinfo: on, off, on, off — detached during the idle time between the groups.
+  ASSERT_GE(w.sys_exit_changes.size(), 3u);
+  EXPECT_TRUE(w.sys_exit_changes[0].second);
+  EXPECT_FALSE(w.sys_exit_changes[1].second);
+  EXPECT_TRUE(w.sys_exit_changes[2].second);
+  EXPECT_GT(w.sys_exit_changes[1].first, binds[1].time_ns) << "detached before the second bind";
+  EXPECT_LT(w.sys_exit_changes[1].first, binds[2].time_ns) << "not detached in the idle time";
+  EXPECT_GT(w.sys_exit_changes[2].first, binds[2].time_ns) << "re-attached only on a denial";
+
+  // The trace: each window's last record, by start.
+  std::map<uint64_t, common::OutcomeWindow> windows;
+  for (const auto& win : t.windows) windows[win.start_ns] = win;
+  ASSERT_EQ(windows.size(), 2u);
+  const auto first = windows.begin()->second, second = std::next(windows.begin())->second;
+  EXPECT_EQ(first.trigger_tid, binds[0].tid);
+  EXPECT_EQ(first.trigger_time_ns, binds[0].time_ns);
+  EXPECT_EQ(first.trigger_cap, CAP_NET_BIND_SERVICE);
+  EXPECT_EQ(first.trigger_syscall, SYS_bind);
+  EXPECT_EQ(first.closed_by, common::WindowEnd::quiet);
+  EXPECT_EQ(first.denials, 1u);
+  EXPECT_GT(first.start_ns, binds[0].time_ns);
+  EXPECT_LT(first.start_ns, binds[1].time_ns);
+  // closed a window length after the last denial in it, give or take the poll
+  EXPECT_GE(first.end_ns, binds[1].time_ns + 1'000'000'000u);
+  EXPECT_LT(first.end_ns, binds[2].time_ns);
+  EXPECT_EQ(second.trigger_time_ns, binds[2].time_ns);
+  EXPECT_GT(second.start_ns, binds[2].time_ns);
+  EXPECT_LT(second.start_ns, binds[3].time_ns);
+  EXPECT_NE(second.closed_by, common::WindowEnd::open);
+  EXPECT_EQ(t.trailer.outcome_windows, 2u);
+  EXPECT_EQ(t.trailer.outcome_windows_ns, (first.end_ns - first.start_ns) + (second.end_ns - second.start_ns));
+  EXPECT_EQ(t.trailer.outcomes_from_ns, first.start_ns);
+
+  // The outcomes: the second bind of each group, -EACCES, inside its window.
+  std::vector<common::SyscallOutcome> bind_outcomes;
+  for (const auto& o : t.outcomes)
+    if (o.pid == worker && o.syscall_nr == SYS_bind) bind_outcomes.push_back(o);
+  ASSERT_EQ(bind_outcomes.size(), 2u);
+  EXPECT_EQ(bind_outcomes[0].ret, -EACCES);
+  EXPECT_EQ(bind_outcomes[1].ret, -EACCES);
+  EXPECT_GT(bind_outcomes[1].time_ns, second.start_ns) << "the re-attached window's outcome";
+  EXPECT_EQ(t.trailer.losses.outcomes_missed, 0u);
+
+#ifdef CAPAUDIT_ANALYZE_BIN
+  // The analyzer: info lists the windows; the report counts the two binds
+  // outside them (the triggers) as "outcome not recorded".
+  const std::string info = capture({CAPAUDIT_ANALYZE_BIN, "info", w.rec.path});
+  EXPECT_NE(info.find("outcome windows: 2"), std::string::npos) << info;
+  EXPECT_NE(info.find("closed: quiet"), std::string::npos) << info;
+  const std::string report = capture({CAPAUDIT_ANALYZE_BIN, "report", "-f", "json", w.rec.path});
+  EXPECT_NE(report.find("\"outcome_windows\": 2"), std::string::npos) << report.substr(0, 2000);
+  EXPECT_NE(report.find("\"not_tracked\": 2"), std::string::npos) << report.substr(0, 4000);
+#endif
 }
 
 // Without call paths (--stacks-per-key 0) a hook without opts cannot tell the

@@ -39,6 +39,7 @@ struct Trace : common::TraceVisitor {
   std::vector<common::OperationFact> operations;
   std::vector<common::KernelStack> stacks;
   std::vector<common::UserStack> user_stacks;
+  std::vector<common::OutcomeWindow> windows;
   common::Trailer trailer;
   common::ReadResult read;
 
@@ -55,6 +56,7 @@ struct Trace : common::TraceVisitor {
   void on_user_stacks(std::span<const common::UserStack> s) override {
     user_stacks.insert(user_stacks.end(), s.begin(), s.end());
   }
+  void on_outcome_windows(std::span<const common::OutcomeWindow> s) override { windows.insert(windows.end(), s.begin(), s.end()); }
   void on_trailer(const common::Trailer& t) override { trailer = t; }
 
   // The pid that exec'd first: the command the recorder started.

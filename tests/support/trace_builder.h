@@ -63,6 +63,7 @@ struct CollectingVisitor : common::TraceVisitor {
   std::vector<common::OperationFact> operations;
   std::vector<common::KernelStack> stacks;
   std::vector<common::UserStack> user_stacks;
+  std::vector<common::OutcomeWindow> windows;
   std::optional<common::Trailer> trailer;
   size_t check_calls = 0;
 
@@ -83,6 +84,9 @@ struct CollectingVisitor : common::TraceVisitor {
   void on_stacks(std::span<const common::KernelStack> s) override { stacks.insert(stacks.end(), s.begin(), s.end()); }
   void on_user_stacks(std::span<const common::UserStack> s) override {
     user_stacks.insert(user_stacks.end(), s.begin(), s.end());
+  }
+  void on_outcome_windows(std::span<const common::OutcomeWindow> w) override {
+    windows.insert(windows.end(), w.begin(), w.end());
   }
   void on_trailer(const common::Trailer& t) override { trailer = t; }
 };
