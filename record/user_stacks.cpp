@@ -157,6 +157,10 @@ const Mapping* UserStackResolver::find(uint32_t pid, uint64_t ip) {
   return lookup(slot);
 }
 
+namespace {
+constexpr uint64_t kMaxPlausibleFileOffset = uint64_t{1} << 47;
+}  // namespace
+
 std::vector<common::UserFrame> UserStackResolver::resolve(uint32_t pid, const RawUserStack& raw) {
   // The two walks read the same frames unless the stack changed in between
   // (another thread writing it): then the raw addresses are not trusted to
@@ -185,6 +189,15 @@ std::vector<common::UserFrame> UserStackResolver::resolve(uint32_t pid, const Ra
     if (aligned && i < raw.ips.size()) f.ip = raw.ips[i];
     else if (k && k->status == KernelNamedFrame::Status::ip) f.ip = k->offset_or_ip;
     const Mapping* m = f.ip ? find(pid, f.ip) : nullptr;
+    // The kernel names a frame by the first mapping that ENDS above the
+    // address (find_vma), even when the address lies below its start: a
+    // garbage return address from a frame-pointer-less caller then comes back
+    // "valid" with an offset that wrapped below zero. No file is 2^47 bytes
+    // long, so such a name is not used.
+    if (k && k->status == KernelNamedFrame::Status::valid && k->offset_or_ip >= kMaxPlausibleFileOffset) {
+      ++stats_.address_only;
+      continue;
+    }
     if (k && k->status == KernelNamedFrame::Status::valid) {
       f.build_id = hex(k->build_id.data(), k->build_id.size());
       f.file_offset = k->offset_or_ip;

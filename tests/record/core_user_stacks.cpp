@@ -260,6 +260,24 @@ TEST(UserStackResolve, AProcessGoneKeepsWhatTheKernelGave) {
   EXPECT_EQ(frames[1], (common::UserFrame{0x20, "", "", 0, false}));
 }
 
+// Recorded from /usr/bin/chown (no frame pointers): the kernel said "valid"
+// with offset 0xffffaa11a4b0d0e8 for a garbage return address below the
+// mapping (find_vma finds the next mapping up). Such a frame is an address.
+TEST(UserStackResolve, AnOffsetThatWrappedBelowTheMappingIsNotAName) {
+  FakeFiles files;  // maps unreadable (a root target after the recorder dropped its capabilities)
+  UserStackResolver r(files);
+  RawUserStack raw;
+  raw.ips = {0x10, 0x555500001234};
+  raw.named = {valid(0x03, 0xffffaa11a4b0d0e8), valid(0x03, 0x1234)};
+  const auto frames = r.resolve(9, raw);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0], (common::UserFrame{0x10, "", "", 0, false}));
+  EXPECT_TRUE(frames[1].has_offset);
+  EXPECT_EQ(frames[1].file_offset, 0x1234u);
+  EXPECT_EQ(r.stats().address_only, 1u);
+  EXPECT_EQ(r.stats().by_kernel, 1u);
+}
+
 TEST(UserStackResolve, WalksThatDisagreeAreNotZipped) {
   FakeFiles files;
   files.by_pid[7] = {mapping(0x1000, 0x9000, 0, 11, "/bin/p")};
