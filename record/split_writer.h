@@ -46,6 +46,7 @@ class SplitWriter final : public common::TraceWriter {
   void add(const common::CapsetEvent& e) override { w_->add(e); }
   void add(const common::OperationFact& e) override { w_->add(e); }
   void add(const common::KernelStack& s) override { w_->add(s); }
+  void add(const common::UserStack& s) override { w_->add(s); }
   void add(const common::OutcomeWindow& w) override { w_->add(w); }
   void flush_if_due(uint64_t now_ns) override;
   void flush() override { w_->flush(); }
