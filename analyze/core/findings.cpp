@@ -99,6 +99,7 @@ bool is_runtime_library(const std::string& object) {
 
 void choose_call_site(UserCallPath& p, const std::vector<std::string>& executables) {
   p.call_site = p.wrapper = -1;
+  p.caller_not_walked = false;
   const int n = static_cast<int>(p.frames.size());
   for (int i = 0; i < n && p.call_site < 0; ++i)
     if (!p.frames[i].object.empty() &&
@@ -106,7 +107,10 @@ void choose_call_site(UserCallPath& p, const std::vector<std::string>& executabl
       p.call_site = i;
   for (int i = 0; i < n && p.call_site < 0; ++i)
     if (!p.frames[i].object.empty() && !is_runtime_library(p.frames[i].object)) p.call_site = i;
-  if (p.call_site < 0 && n > 0) p.call_site = 0;
+  if (p.call_site < 0 && n > 0) {
+    p.call_site = 0;
+    p.caller_not_walked = true;
+  }
   if (p.call_site > 0) p.wrapper = 0;
 }
 

@@ -118,6 +118,9 @@ struct UserCallPath {
   // The syscall wrapper the call site called (libc's bind): the innermost
   // frame when it is not the call site; -1 when none.
   int wrapper = -1;
+  // No frame outside the C library and the loader was walked (a caller
+  // without frame pointers): the call site is the wrapper itself.
+  bool caller_not_walked = false;
 };
 
 // Picks UserCallPath::call_site and wrapper from the frames' files (not from

@@ -390,7 +390,12 @@ void user_sites(Text& t, const CapFinding& f, bool detail) {
     std::string wrapper = "`" + p.syscall + "`";
     if (p.wrapper >= 0 && !p.frames[static_cast<size_t>(p.wrapper)].function.empty())
       wrapper = "`" + p.frames[static_cast<size_t>(p.wrapper)].function + "`";
-    std::string line = "call site: " + wrapper + " in " + user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true);
+    // No frame of the program itself was walked (a caller without frame
+    // pointers): the wrapper is all there is, and the line says so.
+    std::string line = p.caller_not_walked
+                           ? "call site: " + user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true) +
+                                 "; its caller was not walked"
+                           : "call site: " + wrapper + " in " + user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true);
     if (f.user_paths.size() > 1) line += ", " + std::to_string(p.checks) + (p.checks == 1 ? " check" : " checks");
     t.line(line, 4, 9);
     if (detail) {
