@@ -212,7 +212,8 @@ TEST(Operations, OutcomesAreTrackedFromTheFirstDenialOn) {
   CAPAUDIT_REQUIRE_ROOT();
   // Two denied binds half a second apart: the first starts outcome tracking
   // (its own syscall has returned by then), the second gets its outcome.
-  auto r = record({"--outcomes", "first-denial", "--caps", "none"},
+  // --outcome-window 0: attached from the first denial to the end (the windows have their own test).
+  auto r = record({"--outcomes", "first-denial", "--outcome-window", "0", "--caps", "none"},
                   {helper_path(), "repeat", "2", "0.5", "bind-tcp4-80"}, "lazy-outcomes");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.run.err;
   EXPECT_EQ(r.trace.header.outcome_tracking, common::OutcomeTracking::from_first_denial);
