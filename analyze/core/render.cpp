@@ -371,7 +371,11 @@ void user_sites(Text& t, const CapFinding& f, bool detail) {
     std::string wrapper = "`" + p.syscall + "`";
     if (p.wrapper >= 0 && !p.frames[static_cast<size_t>(p.wrapper)].function.empty())
       wrapper = "`" + p.frames[static_cast<size_t>(p.wrapper)].function + "`";
-    std::string line = "call site: " + wrapper + " in " + user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true);
+    // Through a wrapper (libc's bind) the site is where the program's walk
+    // resumes: a frame-pointer walk skips the function that called a library
+    // built without frame pointers, so the site may be that function's caller.
+    std::string line = "call site: " + wrapper + (p.wrapper >= 0 ? " reached from " : " in ") +
+                       user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true);
     if (f.user_paths.size() > 1) line += ", " + std::to_string(p.checks) + (p.checks == 1 ? " check" : " checks");
     t.line(line, 4, 9);
     if (detail) {

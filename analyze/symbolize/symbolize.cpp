@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 namespace capaudit::analyze::symbolize {
 namespace {
@@ -395,6 +396,10 @@ Symbol Symbolizer::symbolize(const common::UserFrame& f, bool return_address) {
         if (!dir.empty() && dir.back() != '/') dir += '/';
         if (!dir.empty() && s.file.size() > dir.size() && s.file.compare(0, dir.size(), dir) == 0)
           s.file = s.file.substr(dir.size());
+        // A name that climbs out of the compilation directory (ccache's base_dir
+        // rewrite, out-of-tree builds: "../../src/x.c") says more made whole.
+        if (s.file.rfind("../", 0) == 0 && !dir.empty() && dir.front() == '/')
+          s.file = std::filesystem::path(dir + s.file).lexically_normal().string();
       }
     }
   }
