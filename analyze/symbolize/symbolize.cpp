@@ -74,7 +74,18 @@ struct ElfFile {
 std::unique_ptr<ElfFile> open_elf(const std::string& path, uint64_t max_bytes, std::string& error) {
   init_libelf();
   auto f = std::make_unique<ElfFile>();
-  // O_NONBLOCK: a FIFO named by a hostile trace must not hang the open.
+  // A device named by a hostile trace is never opened (opening some has
+  // effects); O_NONBLOCK keeps a FIFO swapped in meanwhile from hanging the
+  // open, and the fstat below checks what was opened.
+  struct stat pre{};
+  if (::stat(path.c_str(), &pre) != 0) {
+    error = errno == ENOENT ? "not found" : std::strerror(errno);
+    return nullptr;
+  }
+  if (!S_ISREG(pre.st_mode)) {
+    error = "not a regular file";
+    return nullptr;
+  }
   f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (f->fd < 0) {
     error = errno == ENOENT ? "not found" : std::strerror(errno);
