@@ -97,11 +97,12 @@ class DumpVisitor : public common::TraceVisitor {
       lines_.push_back({0, line});
     }
   }
-  // " -> main (src/x.c:12) [debuginfo]", " -> ? (why)"; "" without symbolization.
+  // " -> main (src/x.c:12) [debuginfo]"; "" when nothing names the frame
+  // (`report` says why) or without symbolization.
   std::string symbol_text(const common::UserFrame& f) {
     if (!symbols_) return "";
     const auto sym = symbols_->symbolize(f, true);
-    if (sym.function.empty()) return " -> ? (" + sym.problem + ")";
+    if (sym.function.empty()) return "";
     std::string out = " -> " + word(sym.function);
     if (sym.line) out += " (" + word(sym.file) + ":" + std::to_string(sym.line) + ")";
     return out + " [" + symbolize::to_string(sym.source) + "]";

@@ -41,12 +41,6 @@ ReportSymbols symbolize_report(Report& r, Symbolizer& s) {
   fill(r.caps);
   for (auto& e : r.executables) fill(e.caps);
   for (auto& n : r.namespaces) fill(n.caps);
-  if (out.none || out.dynsym)
-    r.notes.push_back("User-space frames: " + std::to_string(out.frames) + " distinct, " + std::to_string(out.debuginfo) +
-                      " with source lines (debuginfo), " + std::to_string(out.symtab) + " from symbol tables, " +
-                      std::to_string(out.dynsym) + " from .dynsym only (stripped), " + std::to_string(out.none) +
-                      " unsymbolized (shown as file+offset; each frame's problem says why). Install the debug "
-                      "packages or point --debuginfo at a directory with the binaries or their .build-id debug files.");
   return out;
 }
 
