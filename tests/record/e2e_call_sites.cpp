@@ -128,6 +128,12 @@ TEST_P(CallSiteTest, ReportNamesTheHelpersFunctionAndSourceLine) {
   auto text = analyze({"report", "--config", "none", "--width", "400", r.path});
   EXPECT_NE(text.out.find("` reached from `" + function + "` (" + file + ":" + std::to_string(line) + ")"), std::string::npos)
       << text.out;
+  // dump names the same frame; --no-symbolize leaves it file+offset.
+  const std::string named = "-> " + function + " (" + file + ":" + std::to_string(line) + ") [debuginfo]";
+  EXPECT_NE(analyze({"dump", "-k", "ustack", r.path}).out.find(named), std::string::npos);
+  auto raw = analyze({"dump", "-k", "ustack", "--no-symbolize", r.path});
+  EXPECT_EQ(raw.out.find(named), std::string::npos);
+  EXPECT_NE(raw.out.find(helper + "+0x"), std::string::npos) << raw.out;
   fs::remove(r.path);
 }
 
