@@ -138,6 +138,9 @@ struct InfoVisitor : common::TraceVisitor {
     common::Losses l = t.losses;
     const uint64_t unsampled = l.stacks_unsampled;
     l.stacks_unsampled = 0;
+    // A failed user stack walk loses no event and no kernel call path.
+    const uint64_t user_stack_fail = l.user_stack_fail;
+    l.user_stack_fail = 0;
     const bool lossless = l == common::Losses{};
     out << "  losses:       " << (lossless ? "none" : "SOME EVENTS WERE NOT RECORDED") << "\n";
     if (!lossless) {
@@ -148,13 +151,13 @@ struct InfoVisitor : common::TraceVisitor {
           << "    outcomes missed:     " << l.outcomes_missed << "\n"
           << "    strings truncated:   " << l.strings_truncated << "\n"
           << "    decode errors:       " << l.decode_errors << "\n"
-          << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n"
-          << "    user stack walks failed: " << l.user_stack_fail << "\n";
+          << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n";
     }
     if (t.outcomes_from_ns) out << "  outcomes from: " << format_seconds(t.outcomes_from_ns) << " s (boottime)\n";
     if (t.max_size_reached)
       out << "  size limit:   reached (--max-size): the trace is whole, but the target ran on unrecorded\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
+    if (user_stack_fail) out << "  user stacks:  " << user_stack_fail << " sampled checks whose user stack could not be walked\n";
     trailer_counts = t.counts;
     has_trailer = true;
   }

@@ -158,6 +158,7 @@ TEST_F(Cli, InfoAndDumpShowUserStacks) {
   Trailer t;
   t.clean_shutdown = true;
   t.stop_reason = "target exited";
+  t.losses.user_stack_fail = 3;  // loses no event: not counted as a loss
   const auto bytes = b.finish(t);
   const auto path = (dir_ / "ustack.cap").string();
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -168,6 +169,8 @@ TEST_F(Cli, InfoAndDumpShowUserStacks) {
   EXPECT_NE(info.out.find("user stacks   1"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("4 frames: 3 named by build ID, 0 by file and offset only, 1 by address only"), std::string::npos)
       << info.out;
+  EXPECT_NE(info.out.find("losses:       none"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("3 sampled checks whose user stack could not be walked"), std::string::npos) << info.out;
 
   const CliRun dump = run("dump -k ustack -k check " + path);
   ASSERT_EQ(dump.rc, 0) << dump.out;

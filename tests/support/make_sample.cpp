@@ -70,10 +70,33 @@ void write_repeats(capaudit::common::TraceWriter& w) {
   w.finish({});
 }
 
+// User stacks as format 1.6 records them: frames named by build ID, by path
+// only and by address only, in two batches with their own file dictionaries.
+void write_user_stacks(capaudit::common::TraceWriter& w) {
+  using namespace capaudit::common;
+  Header h = capaudit::test::example_header();
+  h.user_stacks = true;
+  h.user_stack_depth = 32;
+  w.write_header(h);
+  const std::string id = "95ff61706a0a1adef7adb985ecb5408d8069a7cf";
+  for (uint32_t s = 1; s <= 2; ++s) {
+    w.add(UserStack{s, {UserFrame{0x7f0000001234 + s, "93ac61ec5a8eb1396f9fbd350e3169a558528a40", "/usr/lib/libc.so.6",
+                                  0x10a787, true},
+                        UserFrame{0x555500003f32, id, "/usr/bin/helper", 0x3f32 + s, true},
+                        UserFrame{0, id, "", 0x2000, true}, UserFrame{0x7ffd00000010, "", "", 0, false}}});
+    CapCheck c{.time_ns = 1000 * s, .pid = 42, .tid = 42, .cap = 10, .granted = true, .syscall_nr = 49};
+    c.user_stack_id = s;
+    w.add(c);
+    w.flush();
+  }
+  w.finish({});
+}
+
 int fuzz_seeds(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   size_t n = write_trace_seeds(dir, "basic", trace_bytes([](auto& w) { capaudit::test::write_synthetic_basic(w); }));
   n += write_trace_seeds(dir, "repeats", trace_bytes(write_repeats));
+  n += write_trace_seeds(dir, "user-stacks", trace_bytes(write_user_stacks));
   std::cerr << "wrote " << n << " seeds to " << dir << "\n";
   return 0;
 }
