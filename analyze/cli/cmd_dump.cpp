@@ -9,6 +9,7 @@
 
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
+#include "analyze/cli/symbol_options.h"
 #include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/error.h"
@@ -69,8 +70,9 @@ std::string caps_text(uint64_t mask) {
 
 class DumpVisitor : public common::TraceVisitor {
  public:
-  DumpVisitor(std::ostream& out, std::set<std::string> kinds, std::optional<uint32_t> pid)
-      : out_(out), kinds_(std::move(kinds)), pid_(pid) {}
+  DumpVisitor(std::ostream& out, std::set<std::string> kinds, std::optional<uint32_t> pid,
+              symbolize::Symbolizer* symbols = nullptr)
+      : out_(out), kinds_(std::move(kinds)), pid_(pid), symbols_(symbols) {}
 
   void on_header(const common::Header& h) override {
     syscalls_.emplace(h.arch);
@@ -91,9 +93,19 @@ class DumpVisitor : public common::TraceVisitor {
     if (!want("ustack")) return;
     for (const auto& st : s) {
       std::string line = "ustack id=" + std::to_string(st.id) + " frames=" + std::to_string(st.frames.size());
-      for (const auto& f : st.frames) line += " | " + user_frame_text(f);
+      for (const auto& f : st.frames) line += " | " + user_frame_text(f) + symbol_text(f);
       lines_.push_back({0, line});
     }
+  }
+  // " -> main (src/x.c:12) [debuginfo]"; "" when nothing names the frame
+  // (`report` says why) or without symbolization.
+  std::string symbol_text(const common::UserFrame& f) {
+    if (!symbols_) return "";
+    const auto sym = symbols_->symbolize(f, true);
+    if (sym.function.empty()) return "";
+    std::string out = " -> " + word(sym.function);
+    if (sym.line) out += " (" + word(sym.file) + ":" + std::to_string(sym.line) + ")";
+    return out + " [" + symbolize::to_string(sym.source) + "]";
   }
   void on_forks(std::span<const common::ForkEvent> ev) override {
     if (!want("fork")) return;
@@ -214,6 +226,7 @@ class DumpVisitor : public common::TraceVisitor {
 
   std::ostream& out_;
   std::set<std::string> kinds_;
+  symbolize::Symbolizer* symbols_ = nullptr;  // ustack frames: function and line
   std::optional<uint32_t> pid_;
   std::optional<common::SyscallTable> syscalls_;
   std::vector<std::pair<uint64_t, std::string>> lines_;
@@ -229,9 +242,12 @@ int cmd_dump(const std::vector<std::string>& args) {
   const CommandHelp help{"capaudit-analyze dump [OPTIONS] FILE",
                          "Prints the events of a trace, one per line: time (CLOCK_BOOTTIME seconds),\n"
                          "kind, then fields. Capability and syscall names are resolved for the\n"
-                         "trace's architecture. Lines are time-ordered within each batch.",
+                         "trace's architecture. Lines are time-ordered within each batch. User-space\n"
+                         "frames (ustack) are symbolized from the binaries and debuginfo by build ID\n"
+                         "(-> function (file:line) [source]) unless --no-symbolize.",
                          "  capaudit-analyze dump run.cap\n  capaudit-analyze dump -k check -k outcome -p 1234 run.cap\n"};
-  auto vm = parse_command(args, {filter}, help);
+  const po::options_description syms = symbol_options();
+  auto vm = parse_command(args, {filter, syms}, help);
   if (!vm) return kExitOk;
   if (!vm->count("files")) throw common::Error("no input file", "give a trace file ('-' = stdin)", kExitUsage);
   const auto files = (*vm)["files"].as<std::vector<std::string>>();
@@ -246,7 +262,9 @@ int cmd_dump(const std::vector<std::string>& args) {
   std::optional<uint32_t> pid;
   if (vm->count("pid")) pid = (*vm)["pid"].as<uint32_t>();
 
-  DumpVisitor v(std::cout, kinds, pid);
+  std::optional<symbolize::Symbolizer> symbolizer;
+  if (auto o = read_symbol_options(*vm)) symbolizer.emplace(*o);
+  DumpVisitor v(std::cout, kinds, pid, symbolizer ? &*symbolizer : nullptr);
   const CheckedRead r = read_trace_checked(files[0], v);
   // Events stream out as they are read, so the verdict comes last.
   if (r.read.status != common::ReadStatus::error && !r.incomplete.empty())

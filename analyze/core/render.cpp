@@ -361,9 +361,18 @@ std::string exes_text(const CapFinding& f) {
   return out.empty() ? "-" : out;
 }
 
+// Why a frame has no name, in a few words for the short text: the build-ID
+// refusal in full (it is the point), else "stripped" or "unsymbolized".
+std::string short_problem(const std::string& problem) {
+  if (auto at = problem.find("build ID mismatch"); at != std::string::npos)
+    return problem.substr(at, problem.find_first_of(";)", at) - at);
+  return problem.find("stripped") != std::string::npos ? "stripped, no debuginfo" : "unsymbolized";
+}
+
 // A user-space frame in words: "`main_bind80` (helper.c:123)", the function
-// with where its name came from when there is no line, "file+0xoffset" unsymbolized.
-std::string user_frame_text(const UserFrameInfo& u, bool say_why) {
+// with where its name came from when there is no line, "file+0xoffset"
+// unsymbolized. `why`: 0 none, 1 short, 2 the whole problem.
+std::string user_frame_text(const UserFrameInfo& u, int why) {
   char off[32] = "";
   if (u.offset) std::snprintf(off, sizeof off, "+0x%llx", static_cast<unsigned long long>(*u.offset));
   const std::string where = u.offset ? (u.object.empty() ? "[unknown]" : u.object) + off : [&] {
@@ -371,13 +380,15 @@ std::string user_frame_text(const UserFrameInfo& u, bool say_why) {
     std::snprintf(ip, sizeof ip, "0x%llx", static_cast<unsigned long long>(u.ip));
     return std::string(ip);
   }();
-  if (u.function.empty())
-    return "`" + where + "`" + (say_why && !u.problem.empty() ? " (unsymbolized: " + u.problem + ")" : "");
+  if (u.function.empty()) {
+    if (!why || u.source.empty()) return "`" + where + "`";  // "" source: symbolization was off
+    return "`" + where + "` (" + (why == 2 && !u.problem.empty() ? "unsymbolized: " + u.problem : short_problem(u.problem)) + ")";
+  }
   std::string out = "`" + u.function + "`";
   if (u.line) return out + " (" + u.file + ":" + std::to_string(u.line) + ")";
-  if (!say_why) return out;
-  if (u.source == "dynsym") return out + " (" + where + ", stripped: name from .dynsym, no line)";
-  return out + " (" + where + ", no debuginfo: no line)";
+  if (!why) return out;
+  if (u.source == "dynsym") return out + " (" + (why == 2 ? where + ", " : "") + "stripped: name from .dynsym, no line)";
+  return out + " (" + (why == 2 ? where + ", " : "") + "no debuginfo: no line)";
 }
 
 // "call site: `bind` in `main_bind80` (helper.c:123)" for the most frequent
@@ -390,17 +401,18 @@ void user_sites(Text& t, const CapFinding& f, bool detail) {
     std::string wrapper = "`" + p.syscall + "`";
     if (p.wrapper >= 0 && !p.frames[static_cast<size_t>(p.wrapper)].function.empty())
       wrapper = "`" + p.frames[static_cast<size_t>(p.wrapper)].function + "`";
-    // No frame of the program itself was walked (a caller without frame
-    // pointers): the wrapper is all there is, and the line says so.
-    std::string line = p.caller_not_walked
-                           ? "call site: " + user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true) +
-                                 "; its caller was not walked"
-                           : "call site: " + wrapper + " in " + user_frame_text(p.frames[static_cast<size_t>(p.call_site)], true);
+    // Through a wrapper (libc's bind) the site is where the program's walk
+    // resumes: a frame-pointer walk skips the function that called a library
+    // built without frame pointers, so the site may be that function's caller.
+    // With no frame of the program walked at all, the wrapper is all there is.
+    const std::string site = user_frame_text(p.frames[static_cast<size_t>(p.call_site)], detail ? 2 : 1);
+    std::string line = p.caller_not_walked ? "call site: " + site + "; its caller was not walked"
+                                           : "call site: " + wrapper + (p.wrapper >= 0 ? " reached from " : " in ") + site;
     if (f.user_paths.size() > 1) line += ", " + std::to_string(p.checks) + (p.checks == 1 ? " check" : " checks");
     t.line(line, 4, 9);
     if (detail) {
       std::string path;
-      for (const auto& u : p.frames) path += (path.empty() ? "" : " <- ") + user_frame_text(u, false);
+      for (const auto& u : p.frames) path += (path.empty() ? "" : " <- ") + user_frame_text(u, 0);
       t.line("user stack: " + path, 6, 11);
     }
   }

@@ -15,8 +15,9 @@ struct ReportSymbols {
   uint64_t debuginfo = 0, symtab = 0, dynsym = 0, none = 0;
 };
 
-// Fills function, file, line, source and problem of every frame, and adds a
-// report note when some frames stayed unsymbolized or lack lines.
+// Fills function, file, line, source and problem of every frame (each frame
+// says itself why it has less than debuginfo); returns how many distinct
+// frames each source named.
 ReportSymbols symbolize_report(Report& r, Symbolizer& s);
 
 // The frame as the symbolizer takes it.

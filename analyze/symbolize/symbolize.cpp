@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 namespace capaudit::analyze::symbolize {
 namespace {
@@ -73,7 +74,18 @@ struct ElfFile {
 std::unique_ptr<ElfFile> open_elf(const std::string& path, uint64_t max_bytes, std::string& error) {
   init_libelf();
   auto f = std::make_unique<ElfFile>();
-  // O_NONBLOCK: a FIFO named by a hostile trace must not hang the open.
+  // A device named by a hostile trace is never opened (opening some has
+  // effects); O_NONBLOCK keeps a FIFO swapped in meanwhile from hanging the
+  // open, and the fstat below checks what was opened.
+  struct stat pre{};
+  if (::stat(path.c_str(), &pre) != 0) {
+    error = errno == ENOENT ? "not found" : std::strerror(errno);
+    return nullptr;
+  }
+  if (!S_ISREG(pre.st_mode)) {
+    error = "not a regular file";
+    return nullptr;
+  }
   f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (f->fd < 0) {
     error = errno == ENOENT ? "not found" : std::strerror(errno);
@@ -395,6 +407,10 @@ Symbol Symbolizer::symbolize(const common::UserFrame& f, bool return_address) {
         if (!dir.empty() && dir.back() != '/') dir += '/';
         if (!dir.empty() && s.file.size() > dir.size() && s.file.compare(0, dir.size(), dir) == 0)
           s.file = s.file.substr(dir.size());
+        // A name that climbs out of the compilation directory (ccache's base_dir
+        // rewrite, out-of-tree builds: "../../src/x.c") says more made whole.
+        if (s.file.rfind("../", 0) == 0 && !dir.empty() && dir.front() == '/')
+          s.file = std::filesystem::path(dir + s.file).lexically_normal().string();
       }
     }
   }

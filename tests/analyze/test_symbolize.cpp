@@ -376,7 +376,7 @@ TEST_F(SymbolizeTest, ReportNamesTheProgramsCallSiteAndTheWrapper) {
   t.full = true;
   t.width = 400;
   const std::string text = render_text(r, t);
-  EXPECT_NE(text.find("call site: `bind` in `exported_work` (prog.c:" + std::to_string(marker_line("LINE_EXPORTED")) + ")"),
+  EXPECT_NE(text.find("call site: `bind` reached from `exported_work` (prog.c:" + std::to_string(marker_line("LINE_EXPORTED")) + ")"),
             std::string::npos)
       << text;
   const std::string json = render_json(r);
@@ -405,7 +405,7 @@ TEST_F(SymbolizeTest, UnsymbolizedCallSiteIsFilePlusOffset) {
   r.executables.back().caps.push_back(f);
   TextOptions t;
   t.width = 400;
-  EXPECT_NE(render_text(r, t).find("call site: `fchownat` in `/usr/bin/gone+0x1234`"), std::string::npos)
+  EXPECT_NE(render_text(r, t).find("call site: `fchownat` reached from `/usr/bin/gone+0x1234`"), std::string::npos)
       << render_text(r, t);
 }
 
