@@ -409,5 +409,36 @@ TEST_F(SymbolizeTest, UnsymbolizedCallSiteIsFilePlusOffset) {
       << render_text(r, t);
 }
 
+// A program without frame pointers (/usr/bin/chown): the walk holds only
+// libc frames. The wrapper is the call site, and the line says the caller is
+// missing rather than "`fchownat` in `fchownat`".
+TEST_F(SymbolizeTest, OnlyLibraryFramesSayTheCallerWasNotWalked) {
+  CapFinding f;
+  f.name = "CAP_CHOWN";
+  f.executables = {"/usr/bin/chown"};
+  UserCallPath up;
+  up.syscall = "fchownat";
+  up.frames.resize(2);
+  up.frames[0].object = "/lib/x86_64-linux-gnu/libc.so.6";
+  up.frames[0].offset = 0x10;
+  up.frames[0].function = "fchownat";
+  up.frames[1].object = "/lib/x86_64-linux-gnu/libc.so.6";
+  up.frames[1].offset = 0x2724a;
+  choose_call_site(up, f.executables);
+  EXPECT_TRUE(up.caller_not_walked);
+  EXPECT_EQ(up.call_site, 0);
+  f.user_paths.push_back(up);
+  Report r;
+  r.caps.push_back(f);
+  r.executables.push_back({});
+  r.executables.back().path = "/usr/bin/chown";
+  r.executables.back().caps.push_back(f);
+  TextOptions t;
+  t.width = 400;
+  const std::string text = render_text(r, t);
+  EXPECT_NE(text.find("call site: `fchownat` (no debuginfo: no line); its caller was not walked"), std::string::npos) << text;
+  EXPECT_EQ(text.find("`fchownat` in `fchownat`"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace capaudit::analyze::symbolize
