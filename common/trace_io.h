@@ -121,6 +121,30 @@ class TraceVisitor {
   virtual void on_trailer(const Trailer&) {}
 };
 
+// Passes every call on to another visitor: a filter overrides only the calls
+// it changes, so a new event kind is forwarded by adding it here once.
+class ForwardingVisitor : public TraceVisitor {
+ public:
+  explicit ForwardingVisitor(TraceVisitor& inner) : inner_(inner) {}
+  void on_header(const Header& h) override { inner_.on_header(h); }
+  void on_processes(std::span<const ProcessInfo> p) override { inner_.on_processes(p); }
+  void on_cap_checks(std::span<const CapCheck> e) override { inner_.on_cap_checks(e); }
+  void on_forks(std::span<const ForkEvent> e) override { inner_.on_forks(e); }
+  void on_execs(std::span<const ExecEvent> e) override { inner_.on_execs(e); }
+  void on_exits(std::span<const ExitEvent> e) override { inner_.on_exits(e); }
+  void on_outcomes(std::span<const SyscallOutcome> e) override { inner_.on_outcomes(e); }
+  void on_capsets(std::span<const CapsetEvent> e) override { inner_.on_capsets(e); }
+  void on_operations(std::span<const OperationFact> e) override { inner_.on_operations(e); }
+  void on_stacks(std::span<const KernelStack> e) override { inner_.on_stacks(e); }
+  void on_user_stacks(std::span<const UserStack> e) override { inner_.on_user_stacks(e); }
+  void on_outcome_windows(std::span<const OutcomeWindow> w) override { inner_.on_outcome_windows(w); }
+  void on_batch_end(uint64_t seq) override { inner_.on_batch_end(seq); }
+  void on_trailer(const Trailer& t) override { inner_.on_trailer(t); }
+
+ protected:
+  TraceVisitor& inner_;
+};
+
 enum class ReadStatus : uint8_t {
   complete = 0,   // header, batches and trailer all read
   truncated = 1,  // the file ends early (no trailer): everything up to the last complete batch was delivered

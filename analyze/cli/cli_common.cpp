@@ -25,26 +25,12 @@ int exit_code_for(const common::ReadResult& r, const std::vector<std::string>& i
 
 namespace {
 // Passes everything on and keeps the trailer.
-struct TrailerTap final : common::TraceVisitor {
-  common::TraceVisitor& inner;
+struct TrailerTap final : common::ForwardingVisitor {
   std::optional<common::Trailer> trailer;
-  explicit TrailerTap(common::TraceVisitor& v) : inner(v) {}
-  void on_header(const common::Header& h) override { inner.on_header(h); }
-  void on_processes(std::span<const common::ProcessInfo> p) override { inner.on_processes(p); }
-  void on_cap_checks(std::span<const common::CapCheck> e) override { inner.on_cap_checks(e); }
-  void on_forks(std::span<const common::ForkEvent> e) override { inner.on_forks(e); }
-  void on_execs(std::span<const common::ExecEvent> e) override { inner.on_execs(e); }
-  void on_exits(std::span<const common::ExitEvent> e) override { inner.on_exits(e); }
-  void on_outcomes(std::span<const common::SyscallOutcome> e) override { inner.on_outcomes(e); }
-  void on_capsets(std::span<const common::CapsetEvent> e) override { inner.on_capsets(e); }
-  void on_operations(std::span<const common::OperationFact> e) override { inner.on_operations(e); }
-  void on_stacks(std::span<const common::KernelStack> e) override { inner.on_stacks(e); }
-  void on_user_stacks(std::span<const common::UserStack> e) override { inner.on_user_stacks(e); }
-  void on_outcome_windows(std::span<const common::OutcomeWindow> w) override { inner.on_outcome_windows(w); }
-  void on_batch_end(uint64_t seq) override { inner.on_batch_end(seq); }
+  using ForwardingVisitor::ForwardingVisitor;
   void on_trailer(const common::Trailer& t) override {
     trailer = t;
-    inner.on_trailer(t);
+    inner_.on_trailer(t);
   }
 };
 }  // namespace

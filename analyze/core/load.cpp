@@ -25,33 +25,21 @@ struct HeaderOnly final : common::TraceVisitor {
 
 // Passes the pieces of one recording on as one trace: the header once, the
 // trailer of the last piece (with every piece's counts) at the end.
-struct PieceJoiner final : common::TraceVisitor {
-  common::TraceVisitor& inner;
+struct PieceJoiner final : common::ForwardingVisitor {
   bool header_sent = false;
   std::optional<common::Trailer> trailer;
   common::EventCounts counts;
-  explicit PieceJoiner(common::TraceVisitor& v) : inner(v) {}
+  using ForwardingVisitor::ForwardingVisitor;
   void on_header(const common::Header& h) override {
-    if (!header_sent) inner.on_header(h);
+    if (!header_sent) inner_.on_header(h);
     header_sent = true;
   }
-  void on_processes(std::span<const common::ProcessInfo> p) override { inner.on_processes(p); }
-  void on_cap_checks(std::span<const common::CapCheck> e) override { inner.on_cap_checks(e); }
-  void on_forks(std::span<const common::ForkEvent> e) override { inner.on_forks(e); }
-  void on_execs(std::span<const common::ExecEvent> e) override { inner.on_execs(e); }
-  void on_exits(std::span<const common::ExitEvent> e) override { inner.on_exits(e); }
-  void on_outcomes(std::span<const common::SyscallOutcome> e) override { inner.on_outcomes(e); }
-  void on_capsets(std::span<const common::CapsetEvent> e) override { inner.on_capsets(e); }
-  void on_operations(std::span<const common::OperationFact> e) override { inner.on_operations(e); }
-  void on_stacks(std::span<const common::KernelStack> e) override { inner.on_stacks(e); }
-  void on_outcome_windows(std::span<const common::OutcomeWindow> w) override { inner.on_outcome_windows(w); }
-  void on_batch_end(uint64_t seq) override { inner.on_batch_end(seq); }
   void on_trailer(const common::Trailer& t) override {
     trailer = t;
     const auto& c = t.counts;
     counts = {counts.cap_checks + c.cap_checks, counts.forks + c.forks,         counts.execs + c.execs,
               counts.exits + c.exits,           counts.outcomes + c.outcomes,   counts.capsets + c.capsets,
-              counts.operations + c.operations, counts.stacks + c.stacks};
+              counts.operations + c.operations, counts.stacks + c.stacks,       counts.user_stacks + c.user_stacks};
   }
 };
 

@@ -72,6 +72,7 @@ TEST(Split, PiecesAreWholeTracesAndReadAsOneRunInAnyOrder) {
   EXPECT_EQ(count_of(in_order, "\"id\": \"run"), 1u) << "one run";
   EXPECT_NE(in_order.find("\"incomplete\": false"), std::string::npos);
   EXPECT_NE(in_order.find("bind x8"), std::string::npos) << "every piece's binds in the one run";
+  EXPECT_NE(in_order.find("\"call_site\""), std::string::npos) << "the pieces' user stacks reach the joined run";
   std::vector<std::string> reversed{CAPAUDIT_ANALYZE_BIN, "report", "-f", "json"};
   reversed.insert(reversed.end(), pieces.rbegin(), pieces.rend());
   EXPECT_EQ(run_capture(reversed, &code), in_order) << "the order of the files given does not matter";
