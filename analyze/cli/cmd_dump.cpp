@@ -25,7 +25,7 @@ std::string word(const std::string& s) {
   return v.empty() || v.find_first_of(" \"") != std::string::npos ? visible_quoted(s) : v;
 }
 
-const std::set<std::string> kKinds = {"check", "fork", "exec", "exit", "outcome", "capset", "operation", "stack", "ustack"};
+const std::set<std::string> kKinds = {"check", "fork", "exec", "exit", "outcome", "capset", "operation", "stack", "ustack", "window"};
 
 // A user-space frame as recorded (format 1.6), unsymbolized: "path+0xoff
 // [build-id]" as far as the file is known, else the raw address.
@@ -199,6 +199,26 @@ class DumpVisitor : public common::TraceVisitor {
       lines_.push_back({e.time_ns, s.str()});
     }
   }
+  // Each record of a window as written: one when it opens (the denial that
+  // attached the syscall-exit tracepoint), one when it closes (1.6).
+  void on_outcome_windows(std::span<const common::OutcomeWindow> ws) override {
+    if (!want("window")) return;
+    for (const auto& w : ws) {
+      if (!match(w.trigger_pid)) continue;
+      std::ostringstream s;
+      if (w.closed_by == common::WindowEnd::open) {
+        s << format_seconds(w.start_ns) << " window opened start=" << format_seconds(w.start_ns);
+      } else {
+        s << format_seconds(w.end_ns) << " window closed start=" << format_seconds(w.start_ns)
+          << " end=" << format_seconds(w.end_ns) << " by=" << common::to_string(w.closed_by)
+          << " denials=" << w.denials;
+      }
+      s << " trigger pid=" << w.trigger_pid << " tid=" << w.trigger_tid << " "
+        << (w.trigger_cap >= 0 ? common::cap_name(w.trigger_cap) : std::string("?"))
+        << " syscall=" << syscall(w.trigger_syscall) << " at=" << format_seconds(w.trigger_time_ns);
+      lines_.push_back({w.closed_by == common::WindowEnd::open ? w.start_ns : w.end_ns, s.str()});
+    }
+  }
   void on_exits(std::span<const common::ExitEvent> ev) override {
     if (!want("exit")) return;
     for (const auto& e : ev) {
@@ -237,7 +257,8 @@ class DumpVisitor : public common::TraceVisitor {
 int cmd_dump(const std::vector<std::string>& args) {
   po::options_description filter("Filter");
   filter.add_options()("kind,k", po::value<std::vector<std::string>>()->composing(),
-                       "only events of this kind (repeatable): check, fork, exec, exit, outcome, capset, operation, stack, ustack")(
+                       "only events of this kind (repeatable): check, fork, exec, exit, outcome, capset, operation, stack, ustack,\n"
+                       "window (when the syscall-exit tracepoint was attached and why)")(
       "pid,p", po::value<uint32_t>(), "only events of this process id");
   const CommandHelp help{"capaudit-analyze dump [OPTIONS] FILE",
                          "Prints the events of a trace, one per line: time (CLOCK_BOOTTIME seconds),\n"

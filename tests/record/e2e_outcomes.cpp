@@ -236,6 +236,17 @@ TEST(Outcomes, AQuietTimeDetachesTheTracepointAndTheNextDenialReattachesIt) {
   const std::string info = capture({CAPAUDIT_ANALYZE_BIN, "info", w.rec.path});
   EXPECT_NE(info.find("outcome windows: 2"), std::string::npos) << info;
   EXPECT_NE(info.find("closed: quiet"), std::string::npos) << info;
+  // dump: each window's open and close records, with the denial that opened it.
+  const std::string dump = capture({CAPAUDIT_ANALYZE_BIN, "dump", "-k", "window", w.rec.path});
+  size_t opened = 0, closed = 0;
+  for (size_t at = 0; (at = dump.find(" window opened ", at)) != std::string::npos; ++at) ++opened;
+  for (size_t at = 0; (at = dump.find(" window closed ", at)) != std::string::npos; ++at) ++closed;
+  EXPECT_EQ(opened, 2u) << dump;
+  EXPECT_EQ(closed, 2u) << dump;
+  EXPECT_NE(dump.find("by=quiet denials=1 trigger pid=" + std::to_string(worker) + " tid=" +
+                      std::to_string(binds[0].tid) + " CAP_NET_BIND_SERVICE syscall=bind"),
+            std::string::npos)
+      << dump;
   const std::string report = capture({CAPAUDIT_ANALYZE_BIN, "report", "-f", "json", w.rec.path});
   EXPECT_NE(report.find("\"outcome_windows\": 2"), std::string::npos) << report.substr(0, 2000);
   EXPECT_NE(report.find("\"not_tracked\": 2"), std::string::npos) << report.substr(0, 4000);
