@@ -36,6 +36,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "common/command_line.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
 #include "record/front/verify.h"
@@ -111,13 +112,8 @@ std::string help_text(const po::options_description& visible) {
 Options parse(int argc, char** argv) {
   Options o;
   // Everything after "--" is the command, untouched.
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
+  auto [split, command] = capaudit::common::split_at_double_dash(argc, argv);
+  o.command = std::move(command);
 
   po::options_description target("What to record (passed to capaudit-record)");
   target.add_options()

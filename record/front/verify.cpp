@@ -39,6 +39,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "common/command_line.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
 #include "record/privileges.h"
@@ -108,13 +109,8 @@ std::string help_text(const po::options_description& visible) {
 
 Options parse(int argc, char** argv) {
   Options o;
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
+  auto [split, command] = common::split_at_double_dash(argc, argv);
+  o.command = std::move(command);
   po::options_description opts("Verify");
   opts.add_options()
       ("deploy-as", po::value<std::string>(), "deploy as USER[:GROUP] (name or id); default: as config decides")
