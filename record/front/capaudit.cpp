@@ -37,10 +37,10 @@
 #include <boost/program_options.hpp>
 
 #include "common/command_line.h"
+#include "common/elevated_exec.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
 #include "record/front/verify.h"
-#include "record/privileges.h"
 
 namespace {
 
@@ -394,7 +394,7 @@ bool copy_trace(int from, int to, std::string* error) {
 int real_main(int argc, char** argv) {
   // A setuid or file-capability copy would record and write files as root for
   // whoever runs it (e.g. --keep into a root-only directory).
-  if (auto why = capaudit::record::elevated_exec_reason())
+  if (auto why = capaudit::common::elevated_exec_reason())
     throw Error("refusing to run: this copy " + *why, "run capaudit as root (sudo); never install it setuid or with file capabilities");
   const Options opts = parse(argc, argv);
   const Account account = analysis_account();

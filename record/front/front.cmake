@@ -11,6 +11,6 @@ if(TARGET capaudit-analyze)
 endif()
 add_executable(capaudit ${CMAKE_CURRENT_LIST_DIR}/capaudit.cpp ${CMAKE_CURRENT_LIST_DIR}/verify.cpp)
 find_package(Boost REQUIRED COMPONENTS program_options)
-target_link_libraries(capaudit PRIVATE capaudit_unit capaudit_common capaudit_record_support Boost::program_options)
+target_link_libraries(capaudit PRIVATE capaudit_common Boost::program_options)
 target_compile_definitions(capaudit PRIVATE CAPAUDIT_RECORD_PATH="${_capaudit_record_path}"
                                             CAPAUDIT_ANALYZE_PATH="${_capaudit_analyze_path}")

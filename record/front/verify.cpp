@@ -40,9 +40,9 @@
 #include <boost/program_options.hpp>
 
 #include "common/command_line.h"
+#include "common/elevated_exec.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
-#include "record/privileges.h"
 
 namespace capaudit::front {
 
@@ -552,7 +552,7 @@ int Verifier::run_all() {
 }  // namespace
 
 int verify_main(int argc, char** argv) {
-  if (auto why = record::elevated_exec_reason())
+  if (auto why = common::elevated_exec_reason())
     throw Error("refusing to run: this copy " + *why, "run capaudit as root (sudo); never install it setuid or with file capabilities");
   Verifier v(parse(argc, argv));
   return v.run_all();
