@@ -14,7 +14,7 @@
 // user, else nobody) only as open read-only descriptors ("fd:N"); traces
 // given on the command line are opened by the analyzer itself, with the
 // analysis account's own permissions.
-#include "record/front/verify.h"
+#include "front/verify.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -43,6 +43,7 @@
 #include "common/elevated_exec.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
+#include "front/tools.h"
 
 namespace capaudit::front {
 
@@ -180,17 +181,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string tool(const char* name, const char* build_path) {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path sibling = self.parent_path() / name;
-    if (access(sibling.c_str(), X_OK) == 0) return sibling;
-  }
-  if (build_path[0] && access(build_path, X_OK) == 0) return build_path;
-  return name;
-}
-
 struct Account {
   uid_t uid = 65534;
   gid_t gid = 65534;
@@ -321,7 +311,7 @@ class Verifier {
 std::string Verifier::record(const std::string& name, const std::vector<std::string>& recorder_opts,
                              const std::vector<std::string>& target) {
   const fs::path path = dir_ / (name + ".cap");
-  std::vector<std::string> argv{tool("capaudit-record", CAPAUDIT_RECORD_PATH), "-o", path.string(), "--no-status"};
+  std::vector<std::string> argv{find_tool("capaudit-record"), "-o", path.string(), "--no-status"};
   argv.insert(argv.end(), recorder_opts.begin(), recorder_opts.end());
   argv.insert(argv.end(), target.begin(), target.end());
   if (opts_.verbose) {
@@ -362,7 +352,7 @@ std::vector<std::string> Verifier::original_inputs(std::vector<std::pair<int, in
 }
 
 std::vector<std::string> Verifier::analyzer_base(const char* what, const std::string& caps) const {
-  std::vector<std::string> argv{tool("capaudit-analyze", CAPAUDIT_ANALYZE_PATH), "verify", "--runtime", opts_.runtime};
+  std::vector<std::string> argv{find_tool("capaudit-analyze"), "verify", "--runtime", opts_.runtime};
   if (what[0]) argv.push_back(what);
   if (!opts_.deploy_as.empty()) argv.insert(argv.end(), {"--deploy-as", opts_.deploy_as});
   if (!caps.empty()) argv.insert(argv.end(), {"--caps", caps});

@@ -40,7 +40,8 @@
 #include "common/elevated_exec.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
-#include "record/front/verify.h"
+#include "front/tools.h"
+#include "front/verify.h"
 
 namespace {
 
@@ -205,19 +206,6 @@ Options parse(int argc, char** argv) {
   if (!o.output.empty() && o.output != "-" && lstat(o.output.c_str(), &st) == 0)
     throw Error("-o " + o.output + ": File exists", "remove it first or choose another name", kExitError);
   return o;
-}
-
-// The sibling tools: next to this binary (installed together, or the build
-// tree's paths compiled in), else PATH.
-std::string tool(const char* name, const char* build_path) {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path sibling = self.parent_path() / name;
-    if (access(sibling.c_str(), X_OK) == 0) return sibling;
-  }
-  if (build_path[0] && access(build_path, X_OK) == 0) return build_path;
-  return name;  // execvp searches PATH
 }
 
 struct Account {
@@ -436,7 +424,7 @@ int real_main(int argc, char** argv) {
   signal(SIGTERM, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
 
-  std::vector<std::string> record{tool("capaudit-record", CAPAUDIT_RECORD_PATH), "-o", trace.string()};
+  std::vector<std::string> record{capaudit::front::find_tool("capaudit-record"), "-o", trace.string()};
   record.insert(record.end(), opts.record_args.begin(), opts.record_args.end());
   if (!opts.command.empty()) {
     record.push_back("--");
@@ -472,7 +460,7 @@ int real_main(int argc, char** argv) {
     }
   }
   if (opts.verbose) std::cerr << "capaudit: analyzing as uid " << account.uid << " (" << account.why << ")\n";
-  std::vector<std::string> analyze{tool("capaudit-analyze", CAPAUDIT_ANALYZE_PATH), "report", "--exit-code",
+  std::vector<std::string> analyze{capaudit::front::find_tool("capaudit-analyze"), "report", "--exit-code",
                                    "--trace-name", kept.empty() ? "(not kept: --keep FILE keeps it)" : kept};
   analyze.insert(analyze.end(), opts.analyze_args.begin(), opts.analyze_args.end());
   // The analyzer reads the trace from stdin: its own open file description
