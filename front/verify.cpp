@@ -43,6 +43,7 @@
 #include "common/elevated_exec.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
+#include "front/account.h"
 #include "front/tools.h"
 
 namespace capaudit::front {
@@ -181,40 +182,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-struct Account {
-  uid_t uid = 65534;
-  gid_t gid = 65534;
-  bool sudo_user = false;  // else nobody, for root who started us
-};
-
-// capaudit's rule: the sudo user, else nobody.
-Account analysis_account() {
-  Account a;
-  const char* su = std::getenv("SUDO_UID");
-  const char* sg = std::getenv("SUDO_GID");
-  if (su && sg) {
-    auto uid = common::parse_unit_id(su);
-    auto gid = common::parse_unit_id(sg);
-    if (std::holds_alternative<uint32_t>(uid) && std::holds_alternative<uint32_t>(gid) && std::get<uint32_t>(uid) != 0) {
-      a.uid = std::get<uint32_t>(uid);
-      a.gid = std::get<uint32_t>(gid);
-      a.sudo_user = true;
-    }
-  }
-  return a;
-}
-
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f = -1) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // Runs argv (as `as`, when given: groups, gid, uid dropped for good,
 // no_new_privs) with `fds` (from, to) placed for it, stdout to `out_fd` when
@@ -246,9 +213,7 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as,
       if (dup2(from, to) < 0) _exit(kExitError);
     if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) _exit(kExitError);
     if (as) {
-      if (setgroups(0, nullptr) != 0 || setresgid(as->gid, as->gid, as->gid) != 0 ||
-          setresuid(as->uid, as->uid, as->uid) != 0 || getuid() != as->uid || geteuid() != as->uid ||
-          prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || chdir("/") != 0) {
+      if (!become(*as)) {
         std::fprintf(stderr, "capaudit verify: cannot drop to uid %u: %s\n", as->uid, std::strerror(errno));
         _exit(kExitError);
       }
@@ -257,10 +222,7 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as,
     std::fprintf(stderr, "capaudit verify: cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return status;
+  return wait_for(pid);
 }
 
 int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : kExitError; }
