@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "common/elevated_exec.h"
 #include "common/error.h"
 #include "record/options.h"
 #include "record/privileges.h"
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   // Before anything else, --help included: a setuid or file-capability copy
   // hands the host to whoever runs it.
-  if (auto why = record::elevated_exec_reason()) {
+  if (auto why = common::elevated_exec_reason()) {
     fprintf(stderr,
             "capaudit-record: refusing to run: this copy %s\n"
             "  hint: run capaudit-record as root (sudo); never install it setuid or with file capabilities\n",

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <sstream>
 
+#include "common/command_line.h"
 #include "common/error.h"
 
 namespace capaudit::record {
@@ -136,13 +137,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   RecordOptions& o = out.options;
   for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
 
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
+  auto [split, command] = common::split_at_double_dash(argc, argv);
+  o.command = std::move(command);
 
   std::string hook = "auto", ringbuf = "16M", duration, max_size, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
               on_end = "detach", user_stacks = "sampled", outcome_window = "1s", split_size, split_time;

@@ -2,7 +2,6 @@
 
 #include <cap-ng.h>
 #include <linux/capability.h>
-#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -122,21 +121,9 @@ PrivilegeVerdict evaluate_recording_privileges(uint64_t effective) {
   std::string names = cap_list(v.missing);
   v.message = "cannot record: missing " + names + " in the effective capability set (loading and attaching " +
               "BPF tracing programs needs cap_bpf and cap_perfmon, or cap_sys_admin)";
-  // No setcap hint: a file-capability copy is refused (elevated_exec_reason).
+  // No setcap hint: a file-capability copy is refused (common/elevated_exec.h).
   v.hint = "run it as root (e.g. sudo capaudit-record ...)";
   return v;
-}
-
-std::optional<std::string> elevated_exec_reason(uint32_t uid, uint32_t euid, uint32_t gid, uint32_t egid,
-                                                bool at_secure) {
-  if (uid != euid) return "runs setuid (real uid " + std::to_string(uid) + ", effective uid " + std::to_string(euid) + ")";
-  if (gid != egid) return "runs setgid (real gid " + std::to_string(gid) + ", effective gid " + std::to_string(egid) + ")";
-  if (at_secure) return std::string("was given privileges its caller does not hold (file capabilities or a setuid/setgid exec)");
-  return std::nullopt;
-}
-
-std::optional<std::string> elevated_exec_reason() {
-  return elevated_exec_reason(getuid(), geteuid(), getgid(), getegid(), getauxval(AT_SECURE) != 0);
 }
 
 PrivilegeVerdict check_recording_privileges() {

@@ -45,16 +45,6 @@ PrivilegeVerdict evaluate_recording_privileges(uint64_t effective);
 // Reads this process's effective set; uid 0 without the capabilities is refused.
 PrivilegeVerdict check_recording_privileges();
 
-// Refuses an elevated exec: setuid/setgid bits, or file capabilities that
-// raised this process above its caller (the kernel's AT_SECURE). Such a copy
-// would let its caller record the whole host, write trace files as root
-// anywhere, and drive the launcher's user switch; only root (or sudo, or a
-// unit that grants the capabilities) may run the recorder. Returns the
-// reason to refuse, nullopt when the exec was ordinary.
-std::optional<std::string> elevated_exec_reason(uint32_t uid, uint32_t euid, uint32_t gid, uint32_t egid,
-                                                bool at_secure);
-std::optional<std::string> elevated_exec_reason();  // this process (getauxval(AT_SECURE))
-
 // What the recorder still needs after its BPF programs are attached. Every
 // other capability is dropped from all five sets. Decisions:
 // - Launching: the command is forked (Launcher::start) BEFORE the drop, with the

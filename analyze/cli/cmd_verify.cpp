@@ -3,7 +3,7 @@
 //   verify --plan [--deploy-as U] [--runtime R] [--caps LIST] TRACE... [-- CMD...]
 //       what the re-run must be: the set to grant, the account, and for a
 //       runtime the emitted podman flags or the systemd unit to run, one
-//       "key value" per line (read by the front command, record/front/verify.cpp).
+//       "key value" per line (read by the front command, front/verify.cpp).
 //   verify [--deploy-as U] [--runtime R] [--caps LIST] --rerun FILE [--without CAP=FILE]... TRACE...
 //       the verdict: the re-run against the original traces (and, with
 //       --without, one run per capability left out).

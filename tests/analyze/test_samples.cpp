@@ -36,11 +36,20 @@ Json analyze(const fs::path& trace, const std::string& profile = "") {
   return Json::parse(render_json(classify({load_trace(trace.string())}, o)));
 }
 
-// Per capability: category, recommended flag, executables, rules that were
-// evaluated on it (ids, sorted, distinct) and the denial outcome counts.
+// Per capability: category, why it is advisory (the noise basis and the
+// catalogue entries that matched its call paths), recommended flag,
+// executables, rules that were evaluated on it (ids, sorted, distinct) and
+// the denial outcome counts.
 Json project_cap(const Json& c) {
   Json out = Json::object();
   out["category"] = c["category"];
+  out["noise_basis"] = c["noise_basis"];
+  std::vector<std::string> entries;
+  for (const auto& p : c["call_paths"])
+    if (!p.value("noise_entry", std::string()).empty()) entries.push_back(p["noise_entry"].get<std::string>());
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  out["noise_entries"] = entries;
   out["recommended"] = c["recommended"];
   out["startup_only"] = c["startup_only"];
   out["executables"] = c["executables"];

@@ -1,5 +1,5 @@
 // The verdict's facts from plain Report values (synthetic: the claims about
-// real runs are in tests/config/test_front.cpp, FrontVerdict).
+// real runs are in tests/front/test_front.cpp, FrontVerdict).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 

@@ -1,6 +1,6 @@
 // The verify judge (analyze/core/verify.h) on hand-made facts: synthetic,
 // it tests the engine; the claims are proven on real recordings in
-// tests/config/test_verify.cpp.
+// tests/front/test_verify.cpp.
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>

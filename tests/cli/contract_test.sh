@@ -7,7 +7,7 @@ build=$1
 src=$2
 A=$build/analyze/cli/capaudit-analyze
 R=$build/record/capaudit-record
-F=$build/record/capaudit
+F=$build/front/capaudit
 tmp=$(mktemp -d /tmp/capaudit-contract-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 version=$(sed -n 's/^project(capaudit VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")

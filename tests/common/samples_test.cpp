@@ -9,6 +9,7 @@
 
 #include "common/trace_io.h"
 #include "tests/support/synthetic.h"
+#include "tests/support/collector.h"
 #include "tests/support/trace_builder.h"
 
 namespace capaudit::common {
@@ -74,6 +75,7 @@ TEST(Samples, SyntheticBasicHoldsItsGeneratedContent) {
   EXPECT_EQ(committed.capsets, expected.capsets);
   EXPECT_EQ(committed.operations, expected.operations);
   EXPECT_EQ(committed.stacks, expected.stacks);
+  EXPECT_EQ(committed.trailers, expected.trailers);
   EXPECT_EQ(committed.trailer, expected.trailer);
   EXPECT_EQ(committed.checks.size(), 2003u);
 }

@@ -7,6 +7,7 @@
 
 #include "common/trace_codec.h"
 #include "common/trace_io.h"
+#include "tests/support/collector.h"
 #include "tests/support/trace_builder.h"
 
 namespace capaudit::common {

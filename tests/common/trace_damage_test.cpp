@@ -15,6 +15,7 @@
 #include "common/trace_codec.h"
 #include "tests/support/scratch_dir.h"
 #include "common/trace_io.h"
+#include "tests/support/collector.h"
 #include "tests/support/trace_builder.h"
 
 namespace capaudit::common {
@@ -116,6 +117,7 @@ TEST(TraceDamage, RandomCorruptionNeverCrashes) {
       EXPECT_EQ(v.processes, original.processes);
       EXPECT_EQ(v.exits, original.exits);
       EXPECT_EQ(v.header, original.header);
+      EXPECT_EQ(v.trailers, original.trailers);
       EXPECT_EQ(v.trailer, original.trailer);
     }
   }

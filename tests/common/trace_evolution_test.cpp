@@ -6,6 +6,7 @@
 #include "common/trace_codec.h"
 #include "common/trace_io.h"
 #include "tests/common/trace_future.capnp.h"
+#include "tests/support/collector.h"
 #include "tests/support/trace_builder.h"
 
 namespace capaudit::common {
@@ -111,7 +112,7 @@ TEST(TraceEvolution, ReadsUnknownFieldsEnumsAndFrameKinds) {
   EXPECT_EQ(v.operations[1].a1, 80);
   EXPECT_EQ(v.operations[1].ret, std::optional<int64_t>(0));
   EXPECT_EQ(v.checks, std::vector<CapCheck>{test::check(20, 5, 13, true, 41)});
-  EXPECT_TRUE(v.trailer.has_value());
+  EXPECT_EQ(v.trailers, 1);
 }
 
 TEST(TraceEvolution, RefusesANewMajorVersion) {
@@ -131,9 +132,9 @@ TEST(TraceEvolution, Format12TraceHasNoHookMisses) {
   const ReadResult r = read_trace(CAPAUDIT_FIXTURES_DIR "/losses-1.2.cap", v);
   ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
   EXPECT_EQ(v.header.format_minor, 2u);
-  ASSERT_TRUE(v.trailer.has_value());
+  ASSERT_EQ(v.trailers, 1);
   const Losses expected{1, 2, 3, 4, 5, 6, 7, 8, 0};
-  EXPECT_EQ(v.trailer->losses, expected);
+  EXPECT_EQ(v.trailer.losses, expected);
 }
 
 // 1.5 check context from a damaged or hostile writer: lists longer than a

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "run_command.h"
+#include "tests/support/run_command.h"
 
 namespace capaudit::test {
 

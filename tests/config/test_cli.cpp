@@ -2,7 +2,7 @@
 // the production writer, the real executable run on them.
 #include <gtest/gtest.h>
 
-#include "run_command.h"
+#include "tests/support/run_command.h"
 #include <linux/capability.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include <fstream>
 #include <map>
 
-#include "cli_traces.h"
+#include "tests/support/cli_traces.h"
 
 namespace capaudit::test {
 namespace {

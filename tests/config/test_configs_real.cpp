@@ -3,7 +3,7 @@
 // skips otherwise — scripts/test makes a skip fail under CI=true.
 #include <gtest/gtest.h>
 
-#include "run_command.h"
+#include "tests/support/run_command.h"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -15,7 +15,7 @@
 #include "analyze/config/check.h"
 #include "analyze/core/profile.h"
 #include "common/systemd_unit.h"
-#include "run_command.h"
+#include "tests/support/run_command.h"
 #include "tests/support/bounded_run.h"
 
 namespace capaudit::analyze {

@@ -14,7 +14,7 @@
 
 #include "record/launch.h"
 #include "record/service.h"
-#include "tests/config/run_command.h"
+#include "tests/support/run_command.h"
 
 namespace capaudit::record {
 namespace {

@@ -16,6 +16,7 @@
 #include "common/trace_io.h"
 #include "record/recorder.h"
 #include "tests/record/helper/run_helper.h"
+#include "tests/support/collector.h"
 
 namespace capaudit::test {
 
@@ -26,38 +27,10 @@ namespace capaudit::test {
 
 inline const char* recorder_path() { return CAPAUDIT_RECORD_BIN; }
 
-// Everything in a trace, kept in memory (test traces are small).
-struct Trace : common::TraceVisitor {
-  common::Header header;
-  std::vector<common::ProcessInfo> processes;
-  std::vector<common::CapCheck> checks;
-  std::vector<common::ForkEvent> forks;
-  std::vector<common::ExecEvent> execs;
-  std::vector<common::ExitEvent> exits;
-  std::vector<common::SyscallOutcome> outcomes;
-  std::vector<common::CapsetEvent> capsets;
-  std::vector<common::OperationFact> operations;
-  std::vector<common::KernelStack> stacks;
-  std::vector<common::UserStack> user_stacks;
-  std::vector<common::OutcomeWindow> windows;
-  common::Trailer trailer;
+// Everything in a trace, kept in memory (test traces are small), and how
+// the read went.
+struct Trace : CollectingVisitor {
   common::ReadResult read;
-
-  void on_header(const common::Header& h) override { header = h; }
-  void on_processes(std::span<const common::ProcessInfo> p) override { processes.insert(processes.end(), p.begin(), p.end()); }
-  void on_cap_checks(std::span<const common::CapCheck> s) override { checks.insert(checks.end(), s.begin(), s.end()); }
-  void on_forks(std::span<const common::ForkEvent> s) override { forks.insert(forks.end(), s.begin(), s.end()); }
-  void on_execs(std::span<const common::ExecEvent> s) override { execs.insert(execs.end(), s.begin(), s.end()); }
-  void on_exits(std::span<const common::ExitEvent> s) override { exits.insert(exits.end(), s.begin(), s.end()); }
-  void on_outcomes(std::span<const common::SyscallOutcome> s) override { outcomes.insert(outcomes.end(), s.begin(), s.end()); }
-  void on_capsets(std::span<const common::CapsetEvent> s) override { capsets.insert(capsets.end(), s.begin(), s.end()); }
-  void on_operations(std::span<const common::OperationFact> s) override { operations.insert(operations.end(), s.begin(), s.end()); }
-  void on_stacks(std::span<const common::KernelStack> s) override { stacks.insert(stacks.end(), s.begin(), s.end()); }
-  void on_user_stacks(std::span<const common::UserStack> s) override {
-    user_stacks.insert(user_stacks.end(), s.begin(), s.end());
-  }
-  void on_outcome_windows(std::span<const common::OutcomeWindow> s) override { windows.insert(windows.end(), s.begin(), s.end()); }
-  void on_trailer(const common::Trailer& t) override { trailer = t; }
 
   // The pid that exec'd first: the command the recorder started.
   uint32_t target_pid() const { return execs.empty() ? 0 : execs.front().pid; }

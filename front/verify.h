@@ -1,5 +1,5 @@
 // `capaudit verify`: re-runs a command under its recommended capability set
-// and has the analyzer judge the run (record/front/verify.cpp).
+// and has the analyzer judge the run (front/verify.cpp).
 #pragma once
 
 namespace capaudit::front {

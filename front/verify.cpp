@@ -14,7 +14,7 @@
 // user, else nobody) only as open read-only descriptors ("fd:N"); traces
 // given on the command line are opened by the analyzer itself, with the
 // analysis account's own permissions.
-#include "record/front/verify.h"
+#include "front/verify.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -39,9 +39,12 @@
 
 #include <boost/program_options.hpp>
 
+#include "common/command_line.h"
+#include "common/elevated_exec.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
-#include "record/privileges.h"
+#include "front/account.h"
+#include "front/tools.h"
 
 namespace capaudit::front {
 
@@ -108,13 +111,8 @@ std::string help_text(const po::options_description& visible) {
 
 Options parse(int argc, char** argv) {
   Options o;
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
+  auto [split, command] = common::split_at_double_dash(argc, argv);
+  o.command = std::move(command);
   po::options_description opts("Verify");
   opts.add_options()
       ("deploy-as", po::value<std::string>(), "deploy as USER[:GROUP] (name or id); default: as config decides")
@@ -184,51 +182,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string tool(const char* name, const char* build_path) {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path sibling = self.parent_path() / name;
-    if (access(sibling.c_str(), X_OK) == 0) return sibling;
-  }
-  if (build_path[0] && access(build_path, X_OK) == 0) return build_path;
-  return name;
-}
-
-struct Account {
-  uid_t uid = 65534;
-  gid_t gid = 65534;
-  bool sudo_user = false;  // else nobody, for root who started us
-};
-
-// capaudit's rule: the sudo user, else nobody.
-Account analysis_account() {
-  Account a;
-  const char* su = std::getenv("SUDO_UID");
-  const char* sg = std::getenv("SUDO_GID");
-  if (su && sg) {
-    auto uid = common::parse_unit_id(su);
-    auto gid = common::parse_unit_id(sg);
-    if (std::holds_alternative<uint32_t>(uid) && std::holds_alternative<uint32_t>(gid) && std::get<uint32_t>(uid) != 0) {
-      a.uid = std::get<uint32_t>(uid);
-      a.gid = std::get<uint32_t>(gid);
-      a.sudo_user = true;
-    }
-  }
-  return a;
-}
-
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f = -1) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // Runs argv (as `as`, when given: groups, gid, uid dropped for good,
 // no_new_privs) with `fds` (from, to) placed for it, stdout to `out_fd` when
@@ -260,9 +213,7 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as,
       if (dup2(from, to) < 0) _exit(kExitError);
     if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) _exit(kExitError);
     if (as) {
-      if (setgroups(0, nullptr) != 0 || setresgid(as->gid, as->gid, as->gid) != 0 ||
-          setresuid(as->uid, as->uid, as->uid) != 0 || getuid() != as->uid || geteuid() != as->uid ||
-          prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || chdir("/") != 0) {
+      if (!become(*as)) {
         std::fprintf(stderr, "capaudit verify: cannot drop to uid %u: %s\n", as->uid, std::strerror(errno));
         _exit(kExitError);
       }
@@ -271,10 +222,7 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as,
     std::fprintf(stderr, "capaudit verify: cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return status;
+  return wait_for(pid);
 }
 
 int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : kExitError; }
@@ -325,7 +273,7 @@ class Verifier {
 std::string Verifier::record(const std::string& name, const std::vector<std::string>& recorder_opts,
                              const std::vector<std::string>& target) {
   const fs::path path = dir_ / (name + ".cap");
-  std::vector<std::string> argv{tool("capaudit-record", CAPAUDIT_RECORD_PATH), "-o", path.string(), "--no-status"};
+  std::vector<std::string> argv{find_tool("capaudit-record"), "-o", path.string(), "--no-status"};
   argv.insert(argv.end(), recorder_opts.begin(), recorder_opts.end());
   argv.insert(argv.end(), target.begin(), target.end());
   if (opts_.verbose) {
@@ -366,7 +314,7 @@ std::vector<std::string> Verifier::original_inputs(std::vector<std::pair<int, in
 }
 
 std::vector<std::string> Verifier::analyzer_base(const char* what, const std::string& caps) const {
-  std::vector<std::string> argv{tool("capaudit-analyze", CAPAUDIT_ANALYZE_PATH), "verify", "--runtime", opts_.runtime};
+  std::vector<std::string> argv{find_tool("capaudit-analyze"), "verify", "--runtime", opts_.runtime};
   if (what[0]) argv.push_back(what);
   if (!opts_.deploy_as.empty()) argv.insert(argv.end(), {"--deploy-as", opts_.deploy_as});
   if (!caps.empty()) argv.insert(argv.end(), {"--caps", caps});
@@ -556,7 +504,7 @@ int Verifier::run_all() {
 }  // namespace
 
 int verify_main(int argc, char** argv) {
-  if (auto why = record::elevated_exec_reason())
+  if (auto why = common::elevated_exec_reason())
     throw Error("refusing to run: this copy " + *why, "run capaudit as root (sudo); never install it setuid or with file capabilities");
   Verifier v(parse(argc, argv));
   return v.run_all();

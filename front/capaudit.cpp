@@ -36,15 +36,22 @@
 
 #include <boost/program_options.hpp>
 
+#include "common/command_line.h"
+#include "common/elevated_exec.h"
 #include "common/error.h"
 #include "common/systemd_unit.h"
-#include "record/front/verify.h"
-#include "record/privileges.h"
+#include "front/account.h"
+#include "front/tools.h"
+#include "front/verify.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using capaudit::common::Error;
+using capaudit::front::Account;
+using capaudit::front::analysis_account;
+using capaudit::front::Fd;
+using capaudit::front::wait_for;
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
@@ -111,13 +118,8 @@ std::string help_text(const po::options_description& visible) {
 Options parse(int argc, char** argv) {
   Options o;
   // Everything after "--" is the command, untouched.
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  for (int i = split + 1; i < argc; ++i) o.command.emplace_back(argv[i]);
+  auto [split, command] = capaudit::common::split_at_double_dash(argc, argv);
+  o.command = std::move(command);
 
   po::options_description target("What to record (passed to capaudit-record)");
   target.add_options()
@@ -211,51 +213,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The sibling tools: next to this binary (installed together, or the build
-// tree's paths compiled in), else PATH.
-std::string tool(const char* name, const char* build_path) {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path sibling = self.parent_path() / name;
-    if (access(sibling.c_str(), X_OK) == 0) return sibling;
-  }
-  if (build_path[0] && access(build_path, X_OK) == 0) return build_path;
-  return name;  // execvp searches PATH
-}
-
-struct Account {
-  uid_t uid = 65534;
-  gid_t gid = 65534;
-  std::string why;
-};
-
-Account analysis_account() {
-  Account a;
-  const char* su = std::getenv("SUDO_UID");
-  const char* sg = std::getenv("SUDO_GID");
-  if (su && sg) {
-    auto uid = capaudit::common::parse_unit_id(su);
-    auto gid = capaudit::common::parse_unit_id(sg);
-    if (std::holds_alternative<uint32_t>(uid) && std::holds_alternative<uint32_t>(gid) && std::get<uint32_t>(uid) != 0) {
-      a.uid = std::get<uint32_t>(uid);
-      a.gid = std::get<uint32_t>(gid);
-      a.why = "the sudo user";
-      return a;
-    }
-  }
-  a.why = "nobody: not started through sudo by a non-root user";
-  return a;
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return status;
-}
-
 // Runs argv (as `as`, when given) and waits. stdin_fd >= 0 becomes the
 // child's stdin (how the analyzer gets the trace: an open file, never a name);
 // stdout_fd >= 0 its stdout (-1: ours).
@@ -274,9 +231,7 @@ int run(const std::vector<std::string>& argv, const std::optional<Account>& as, 
     if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0) _exit(kExitError);
     if (as) {
       // Fail closed: any step that does not take means no analysis.
-      if (setgroups(0, nullptr) != 0 || setresgid(as->gid, as->gid, as->gid) != 0 ||
-          setresuid(as->uid, as->uid, as->uid) != 0 || getuid() != as->uid || geteuid() != as->uid ||
-          prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || chdir("/") != 0) {
+      if (!capaudit::front::become(*as)) {
         std::fprintf(stderr, "capaudit: cannot drop to uid %u: %s\n", as->uid, std::strerror(errno));
         _exit(kExitError);
       }
@@ -307,22 +262,6 @@ int open_report(const Options& opts, const Account& account) {
   }
   return fd;
 }
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd, o.fd);
-    return *this;
-  }
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // --keep FILE, created by root before the recording: O_EXCL|O_NOFOLLOW in a
 // directory held open, mode 0600, owned by the sudo user (else root). Root
@@ -398,13 +337,13 @@ bool copy_trace(int from, int to, std::string* error) {
 int real_main(int argc, char** argv) {
   // A setuid or file-capability copy would record and write files as root for
   // whoever runs it (e.g. --keep into a root-only directory).
-  if (auto why = capaudit::record::elevated_exec_reason())
+  if (auto why = capaudit::common::elevated_exec_reason())
     throw Error("refusing to run: this copy " + *why, "run capaudit as root (sudo); never install it setuid or with file capabilities");
   const Options opts = parse(argc, argv);
   const Account account = analysis_account();
   // The kept trace belongs to whoever asked for it: the sudo user, else root.
   std::optional<Account> keep_owner;
-  if (account.why == "the sudo user") keep_owner = account;
+  if (account.sudo_user) keep_owner = account;
 
   // Root's private directory: 0700 root, never handed to anyone. Nothing an
   // unprivileged account runs (the analyzer, a helper the traced command left
@@ -440,7 +379,7 @@ int real_main(int argc, char** argv) {
   signal(SIGTERM, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
 
-  std::vector<std::string> record{tool("capaudit-record", CAPAUDIT_RECORD_PATH), "-o", trace.string()};
+  std::vector<std::string> record{capaudit::front::find_tool("capaudit-record"), "-o", trace.string()};
   record.insert(record.end(), opts.record_args.begin(), opts.record_args.end());
   if (!opts.command.empty()) {
     record.push_back("--");
@@ -475,8 +414,8 @@ int real_main(int argc, char** argv) {
       kept = keep->path;
     }
   }
-  if (opts.verbose) std::cerr << "capaudit: analyzing as uid " << account.uid << " (" << account.why << ")\n";
-  std::vector<std::string> analyze{tool("capaudit-analyze", CAPAUDIT_ANALYZE_PATH), "report", "--exit-code",
+  if (opts.verbose) std::cerr << "capaudit: analyzing as uid " << account.uid << " (" << account.why() << ")\n";
+  std::vector<std::string> analyze{capaudit::front::find_tool("capaudit-analyze"), "report", "--exit-code",
                                    "--trace-name", kept.empty() ? "(not kept: --keep FILE keeps it)" : kept};
   analyze.insert(analyze.end(), opts.analyze_args.begin(), opts.analyze_args.end());
   // The analyzer reads the trace from stdin: its own open file description

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "run_command.h"
+#include "tests/support/run_command.h"
 
 namespace capaudit::test {
 namespace {
