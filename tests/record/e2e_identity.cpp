@@ -265,6 +265,22 @@ TEST(BorrowedCredentials, AccessOverridesWithCredentialsDerivedFromTheTasksOwn) 
   fs::remove(r.path);
 }
 
+// An exec from a memfd (what runc 1.1 falls back to) is named as /proc
+// names it, "/memfd:NAME (deleted)", not "/".
+TEST(Identity, AnExecFromAMemfdIsNamedAsTheKernelNamesIt) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const std::string py = "/usr/bin/python3";
+  if (!fs::exists(py)) GTEST_SKIP() << "no " << py;
+  auto r = record({}, {py, "-c",
+                       "import os\nfd = os.memfd_create('capaudit-test', 0)\n"
+                       "os.write(fd, open('/bin/true', 'rb').read())\nos.execve(fd, ['mytrue'], {})\n"},
+                  "memfd");
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  ASSERT_EQ(r.trace.execs.size(), 2u);
+  EXPECT_EQ(r.trace.execs[1].filename, "/memfd:capaudit-test (deleted)");
+  fs::remove(r.path);
+}
+
 // ---- containers: podman and docker (both run runc), for real ----
 
 // A container engine as these tests drive it.
@@ -689,6 +705,36 @@ TEST_P(ContainerIn, TwoContainersInOneRecordingAreReportedPerContainer) {
         << cfg.out;
   }
   fs::remove(out);
+}
+
+// runc 1.1 re-executes `runc init` from a copy of itself (cloned_binary.c,
+// CVE-2019-5736): a read-only bind mount of its binary, lazily unmounted
+// before the exec (bindfd), or else a memfd. /proc calls the first "/"
+// (the root of a detached mount); the recorder names it by its path within
+// its filesystem, here runc's own path. Recorded by following a whole
+// `podman run` (docker's runc is started by containerd, outside the tree of
+// `docker run`).
+TEST_F(Podman, RuncsReExecOfItselfIsNamedByItsFile) {
+  auto version = run_program({"/usr/sbin/runc", "--version"});
+  if (version.out.find("runc version 1.1.") == std::string::npos) GTEST_SKIP() << "not runc 1.1: " << version.out;
+  std::vector<std::string> argv{e_.bin};
+  argv.insert(argv.end(), e_.run.begin(), e_.run.end());
+  argv.insert(argv.end(), {"--rm", "capaudit-test:busybox", "sh", "-c", "exit 0"});
+  auto r = record({}, argv, "reexec");
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  const std::string runc = fs::canonical("/usr/sbin/runc").string();
+  std::map<uint32_t, int> init_execs;  // pid -> execs of `runc init` named as runc
+  for (const auto& e : r.trace.execs) {
+    EXPECT_NE(e.filename, "/") << "argv[0] " << (e.argv.empty() ? "" : e.argv[0]);
+    if (e.argv.size() >= 2 && e.argv[1] == "init") {
+      EXPECT_EQ(e.filename, runc);
+      if (e.filename == runc) ++init_execs[e.pid];
+    }
+  }
+  bool reexec = false;
+  for (const auto& [pid, n] : init_execs) reexec |= n >= 2;
+  EXPECT_TRUE(reexec) << "runc init's exec, then its re-exec from the copy";
+  fs::remove(r.path);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ContainerIn, ::testing::Values("podman", "docker"),
