@@ -866,6 +866,38 @@ struct {
 #define PATH_COMPONENTS 32
 
 /*
+ * A file's dentry that is its own parent without being its mount's root is
+ * in no directory: a pseudo file (alloc_file_pseudo(), as memfd_create()
+ * makes). d_path() names it as simple_dname() does, "/NAME (deleted)", and
+ * so does this: runc 1.1 re-executes itself from a memfd named
+ * "runc_cloned:/proc/self/exe", which the walk in real_path() called "/".
+ */
+static __always_inline long pseudo_name(struct dentry *d, char *out)
+{
+	static const char deleted[] = " (deleted)";
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	long n;
+	__u32 at;
+
+	out[0] = '/';
+	n = bpf_probe_read_kernel_str(out + 1, CAPAUDIT_FILENAME_LEN - sizeof(deleted), name);
+	if (n <= 0)
+		return -1;
+	/*
+	 * out[n] is the NUL. Bounded on the register that indexes: clang folds
+	 * the two tests on n into one on a copy (n - 246), whose bounds the
+	 * 6.1 verifier does not carry back to n ("R1 min value is negative").
+	 */
+	at = n & (CAPAUDIT_FILENAME_LEN - 1);
+	barrier_var(at);
+	if (at > CAPAUDIT_FILENAME_LEN - sizeof(deleted))
+		return -1;
+	if (bpf_probe_read_kernel(out + at, sizeof(deleted), deleted))
+		return -1;
+	return at + sizeof(deleted);
+}
+
+/*
  * The absolute path of FILE (d_path() as seen from the initial mount
  * namespace), into OUT. An exec through /proc/self/exe, /dev/fd/N or a
  * relative name names no file a config can use, and the recorder, having
@@ -880,7 +912,7 @@ static __always_inline long real_path(struct file *file, char *out)
 	struct mount *mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
 	struct path_scratch *buf;
 	__u32 zero = 0, off = CAPAUDIT_FILENAME_LEN - 1;
-	bool complete = false;
+	bool complete = false, detached = false;
 
 	buf = bpf_map_lookup_elem(&path_scratch, &zero);
 	if (!buf)
@@ -891,17 +923,31 @@ static __always_inline long real_path(struct file *file, char *out)
 		struct qstr name;
 		__u32 len;
 
-		if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (d == parent || (!detached && d == BPF_CORE_READ(vm, mnt_root))) {
+			struct mount *up;
 
-			if (up == mnt) {
+			if (i == 0 && d == parent && d != BPF_CORE_READ(vm, mnt_root))
+				return pseudo_name(d, out);
+			up = BPF_CORE_READ(mnt, mnt_parent);
+			if (up != mnt && !detached) {
+				d = BPF_CORE_READ(mnt, mnt_mountpoint);
+				mnt = up;
+				vm = (void *)up + bpf_core_field_offset(struct mount, mnt);
+				continue;
+			}
+			if (d == parent || BPF_CORE_READ(mnt, mnt_ns)) {
 				complete = true;
 				break;
 			}
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vm = (void *)up + bpf_core_field_offset(struct mount, mnt);
-			continue;
+			/*
+			 * The root of a detached mount (lazily unmounted: no
+			 * namespace) that is not its filesystem's root: d_path()
+			 * says "/", which names nothing. runc 1.1 re-executes
+			 * itself through such a read-only bind mount of its own
+			 * binary (bindfd in cloned_binary.c). Name the file by
+			 * its path within its filesystem instead.
+			 */
+			detached = true;
 		}
 		name = BPF_CORE_READ(d, d_name);
 		len = name.len;

@@ -37,15 +37,21 @@ LibbpfLog& libbpf_log() {
 }
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-  char buf[1024];
-  vsnprintf(buf, sizeof(buf), fmt, args);
+  // A refused program's verifier log comes as one message of many kilobytes:
+  // formatted whole, or -v shows its first lines and never the reason.
+  va_list measure;
+  va_copy(measure, args);
+  const int n = vsnprintf(nullptr, 0, fmt, measure);
+  va_end(measure);
+  std::string buf(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+  if (n > 0) vsnprintf(buf.data(), buf.size() + 1, fmt, args);
   auto& log = libbpf_log();
   std::lock_guard lock(log.mu);
   if (level != LIBBPF_DEBUG) {
     log.last += buf;
     if (log.last.size() > 4096) log.last.erase(0, log.last.size() - 4096);
   }
-  if (log.verbose && level != LIBBPF_DEBUG) fputs(buf, stderr);
+  if (log.verbose && level != LIBBPF_DEBUG) fputs(buf.c_str(), stderr);
   return 0;
 }
 

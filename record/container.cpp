@@ -90,6 +90,7 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
                                                  const CommandRunner& run, const std::string& proc_root,
                                                  const std::vector<std::string>& cgroup_roots) {
   std::vector<std::string> missing, unknown;
+  bool daemon_down = false;
   for (const std::string engine : {"podman", "docker"}) {
     // One line: id, running, status, pid (Go templates; both engines take them).
     auto r = run({engine, "inspect", "--type", "container", "--format",
@@ -99,7 +100,15 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
       continue;
     }
     if (r->exit_code != 0) {
-      unknown.push_back(engine + ": " + trim(r->err.empty() ? r->out : r->err));
+      const std::string said = trim(r->err.empty() ? r->out : r->err);
+      // The docker CLI is only a client: without its daemon it knows no
+      // container at all, which is not "no such container".
+      if (engine == "docker" && said.find("Cannot connect to the Docker daemon") != std::string::npos) {
+        daemon_down = true;
+        unknown.push_back("docker: the Docker daemon is not running (" + said + ")");
+      } else {
+        unknown.push_back(engine + ": " + said);
+      }
       continue;
     }
     std::istringstream in(r->out);
@@ -148,7 +157,8 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
   } else {
     *error = "no running container '" + name + "'";
     for (const auto& u : unknown) *error += "; " + u;
-    *hint = "list containers with podman ps / docker ps";
+    *hint = daemon_down ? "if it is a docker container, start the Docker daemon first (systemctl start docker, or dockerd)"
+                        : "list containers with podman ps / docker ps";
   }
   return std::nullopt;
 }

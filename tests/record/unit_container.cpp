@@ -74,6 +74,25 @@ TEST(Container, AnUnknownNameQuotesTheEngine) {
   EXPECT_EQ(error, "no running container 'nosuch'; podman: Error: no such container nosuch");
 }
 
+// docker is a client of dockerd: with the daemon down it knows no container
+// at all, which the error says instead of "no such container".
+TEST(Container, ADockerDaemonThatIsNotRunningIsSaidSo) {
+  std::string error, hint;
+  const std::string down = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n";
+  auto c = resolve_container("web", &error, &hint, engine("docker", CommandOutput{1, "\n", down}));
+  EXPECT_FALSE(c);
+  EXPECT_EQ(error, "no running container 'web'; docker: the Docker daemon is not running (" + down.substr(0, down.size() - 1) + ")");
+  EXPECT_NE(hint.find("start the Docker daemon"), std::string::npos) << hint;
+  // Beside podman, which was asked first and does not know the name.
+  auto both = [&](const std::vector<std::string>& argv) -> std::optional<CommandOutput> {
+    if (argv.at(0) == "podman") return CommandOutput{125, "", "Error: no such container web\n"};
+    return CommandOutput{1, "\n", down};
+  };
+  EXPECT_FALSE(resolve_container("web", &error, &hint, both));
+  EXPECT_EQ(error.rfind("no running container 'web'; podman: Error: no such container web; docker: the Docker daemon is not running (", 0), 0u)
+      << error;
+}
+
 TEST(Container, RunCommandSaysWhenAProgramIsMissing) {
   EXPECT_FALSE(run_command({"capaudit-no-such-program-xyz"}));
   auto r = run_command({"sh", "-c", "echo out; echo err >&2; exit 3"});
