@@ -16,26 +16,6 @@ namespace {
 
 constexpr int kCapNetRaw = 13;  // include/uapi/linux/capability.h
 
-const char* status_name(common::ReadStatus s) {
-  switch (s) {
-    case common::ReadStatus::complete: return "complete";
-    case common::ReadStatus::truncated: return "truncated";
-    case common::ReadStatus::corrupt: return "corrupt";
-    case common::ReadStatus::error: return "error";
-  }
-  return "unknown";
-}
-
-const char* hook_name(common::Hook h) {
-  switch (h) {
-    case common::Hook::unknown: return "unknown";
-    case common::Hook::tp_btf: return "tp_btf";
-    case common::Hook::fexit: return "fexit";
-    case common::Hook::kprobe: return "kprobe";
-  }
-  return "unknown";
-}
-
 // Frames innermost first, offsets stripped. Frames inside cap_capable (the
 // recorder's own probe: bpf_prog_*, bpf_trace_run*, __traceiter_*) are cut.
 std::vector<std::string> strip_offsets(const std::vector<std::string>& frames) {
@@ -766,19 +746,19 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
   RunInfo ri;
   ri.id = "run" + std::to_string(index + 1);
   ri.path = r.path;
-  ri.status = status_name(r.read.status);
+  ri.status = r.read.status;
   ri.message = r.read.message;
   const auto& h = r.header;
   ri.hostname = h.hostname;
   ri.kernel_release = h.kernel_release;
   ri.arch = h.arch;
   ri.boot_id = h.boot_id;
-  ri.hook = hook_name(h.hook);
+  ri.hook = h.hook;
   ri.target = h.target;
   ri.opts_available = h.opts_available;
   ri.has_stacks = !r.stacks.empty();
-  ri.facts_source = common::to_string(h.facts_source);
-  ri.outcome_tracking = common::to_string(h.outcome_tracking);
+  ri.facts_source = h.facts_source;
+  ri.outcome_tracking = h.outcome_tracking;
   if (h.outcome_tracking == common::OutcomeTracking::in_windows) {
     // A window whose close was never written (a trace cut short) ran to the
     // end of what was recorded: the trailer's end, else its own start.
@@ -998,24 +978,24 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
   else if (auto ids = runs_where([](const RunInfo& ri) { return !ri.cred_tracking; }); !ids.empty())
     rep.notes.push_back("Startup-only is judged from capset() drops in " + ids +
                         " (no credential changes recorded); a setuid() away from root is not recorded there and so not seen as a drop.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "from_first_denial"; });
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == common::OutcomeTracking::from_first_denial; });
       any_denied && !ids.empty())
     rep.notes.push_back("Denied-syscall outcomes were tracked only from the first denial on in " + ids +
                         ": denied checks before that are assessed not_tracked, not no_outcome.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "in_windows"; });
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == common::OutcomeTracking::in_windows; });
       any_denied && !ids.empty())
     rep.notes.push_back("Denied-syscall outcomes were tracked only inside outcome windows in " + ids +
                         " (from just after a denial until no further one came for a while): denied checks outside "
                         "them, each window's opening denial among them, are assessed not_tracked, not no_outcome.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "off"; }); any_denied && !ids.empty())
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == common::OutcomeTracking::off; }); any_denied && !ids.empty())
     rep.notes.push_back("Denied-syscall outcomes were not tracked in " + ids + ": their denied checks are assessed not_tracked.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "cgroup_hooks"; });
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == common::FactsSource::cgroup_hooks; });
       shows_cap(kCapNetRaw) && !ids.empty())
     rep.notes.push_back("bind/socket facts of " + ids +
                         " come from cgroup hooks: they carry no return value, and an ICMP datagram socket refused by "
                         "net.ipv4.ping_group_range is not seen, so the ping_group rule cannot explain a raw-socket "
                         "fallback (CAP_NET_RAW) there.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "none"; }); net_facts_matter && !ids.empty())
+  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == common::FactsSource::none; }); net_facts_matter && !ids.empty())
     rep.notes.push_back("No bind/socket facts were recorded in " + ids + ": rules on those operations cannot fire there.");
   if (!rep.namespaces.empty())
     rep.notes.push_back("Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.");

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "common/trace_io.h"
+
 namespace capaudit::analyze {
 
 inline constexpr const char* kReportSchemaVersion = "1.3";
@@ -278,16 +280,18 @@ struct Change {
 struct RunInfo {
   std::string id;        // "run1", ... in input order
   std::string path;      // trace file
-  std::string status;    // to_string(common::ReadStatus): complete, truncated, corrupt
+  common::ReadStatus status = common::ReadStatus::complete;  // named by common::to_string
   std::string message;   // reader message (byte offsets of damage)
   bool incomplete = false;
   std::vector<std::string> incomplete_reasons;  // "truncated", "12 ring-buffer drops", ...
-  std::string hostname, kernel_release, arch, boot_id, hook;
+  std::string hostname, kernel_release, arch, boot_id;
+  common::Hook hook = common::Hook::unknown;
   std::string target;
   bool opts_available = false;
   bool has_stacks = false;
-  std::string facts_source;      // common::to_string(FactsSource): sys_exit, cgroup_hooks, none
-  std::string outcome_tracking;  // common::to_string(OutcomeTracking): from_start, from_first_denial, off
+  // Run facts stay enums; outputs name them with common::to_string.
+  common::FactsSource facts_source = common::FactsSource::sys_exit;
+  common::OutcomeTracking outcome_tracking = common::OutcomeTracking::from_start;
   std::optional<uint64_t> outcomes_from_ns;  // from_first_denial (in_windows: the first window): relative to the recording start
   // in_windows (format 1.6): how many outcome windows, and their total length
   // (the time every task on the recording host took the slow syscall path).

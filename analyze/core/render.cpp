@@ -122,7 +122,7 @@ Json report_json(const Report& r) {
   for (const auto& ri : r.runs)
     runs.push_back({{"id", ri.id},
                     {"path", ri.path},
-                    {"status", ri.status},
+                    {"status", common::to_string(ri.status)},
                     {"message", ri.message},
                     {"incomplete", ri.incomplete},
                     {"incomplete_reasons", ri.incomplete_reasons},
@@ -130,12 +130,12 @@ Json report_json(const Report& r) {
                     {"kernel_release", ri.kernel_release},
                     {"arch", ri.arch},
                     {"boot_id", ri.boot_id},
-                    {"hook", ri.hook},
+                    {"hook", common::to_string(ri.hook)},
                     {"target", ri.target},
                     {"opts_available", ri.opts_available},
                     {"has_stacks", ri.has_stacks},
-                    {"facts_source", ri.facts_source},
-                    {"outcome_tracking", ri.outcome_tracking},
+                    {"facts_source", common::to_string(ri.facts_source)},
+                    {"outcome_tracking", common::to_string(ri.outcome_tracking)},
                     {"outcomes_from_ns", opt_u64(ri.outcomes_from_ns)},
                     {"cred_changes", ri.cred_changes},
                     {"events", ri.events},
@@ -488,27 +488,27 @@ std::string render_text(const Report& r, const TextOptions& opts) {
   t.heading("Context");
   for (const auto& ri : r.runs) {
     t.line(ri.id + "  " + ri.path + "  host " + (ri.hostname.empty() ? "?" : ri.hostname) + ", kernel " +
-           (ri.kernel_release.empty() ? "?" : ri.kernel_release) + ", hook " + ri.hook + ", " +
+           (ri.kernel_release.empty() ? "?" : ri.kernel_release) + ", hook " + common::to_string(ri.hook) + ", " +
            std::to_string(ri.events) + " events, " + std::to_string(ri.processes) + " process images" +
-           (ri.duration_ns ? ", " + ms(ri.duration_ns) : "") + ", " + ri.status +
+           (ri.duration_ns ? ", " + ms(ri.duration_ns) : "") + ", " + common::to_string(ri.status) +
            (ri.target.empty() ? "" : ", target: " + ri.target));
     if (!full) {
       // How facts were gathered matters only where there is something to read them on.
-    } else if (ri.outcome_tracking == "from_first_denial")
+    } else if (ri.outcome_tracking == common::OutcomeTracking::from_first_denial)
       t.line("denied-syscall outcomes tracked from the first denial on" +
                  (ri.outcomes_from_ns ? " (+" + ms(*ri.outcomes_from_ns) + ")" : std::string(" (no start recorded)")),
              6, 8);
-    else if (ri.outcome_tracking == "in_windows")
+    else if (ri.outcome_tracking == common::OutcomeTracking::in_windows)
       t.line("denied-syscall outcomes tracked in " + std::to_string(ri.outcome_windows.value_or(0)) +
                  " window(s) after denials, " + ms(ri.outcome_windows_ns.value_or(0)) +
                  " in all; denials outside them have no outcome recorded",
              6, 8);
-    else if (ri.outcome_tracking == "off")
+    else if (ri.outcome_tracking == common::OutcomeTracking::off)
       t.line("denied-syscall outcomes not tracked", 6, 8);
     if (!full) {
-    } else if (ri.facts_source == "cgroup_hooks")
+    } else if (ri.facts_source == common::FactsSource::cgroup_hooks)
       t.line("bind/socket facts from cgroup hooks (no return values, refused ping sockets unseen)", 6, 8);
-    else if (ri.facts_source == "none")
+    else if (ri.facts_source == common::FactsSource::none)
       t.line("no bind/socket facts recorded", 6, 8);
     for (const auto& why : ri.incomplete_reasons) t.line("incomplete: " + why, 6, 8);
   }
