@@ -2,6 +2,7 @@
 
 #include "analyze/core/profile.h"
 #include "analyze/core/quote.h"
+#include "analyze/core/render.h"
 
 #include <algorithm>
 #include <map>
@@ -209,7 +210,7 @@ std::string render_report_configs(RuntimeConfigs& configs, const std::vector<Con
 std::vector<CapStatus> cap_statuses(const Report& report) {
   std::vector<CapStatus> out;
   for (const auto& f : report.caps) {
-    out.push_back({f.cap, to_string(f.category), f.recommended, f.reason});
+    out.push_back({f.cap, to_string(f.category), f.recommended, reason_text(f)});
   }
   return out;
 }

@@ -16,26 +16,6 @@ namespace {
 
 constexpr int kCapNetRaw = 13;  // include/uapi/linux/capability.h
 
-const char* status_name(common::ReadStatus s) {
-  switch (s) {
-    case common::ReadStatus::complete: return "complete";
-    case common::ReadStatus::truncated: return "truncated";
-    case common::ReadStatus::corrupt: return "corrupt";
-    case common::ReadStatus::error: return "error";
-  }
-  return "unknown";
-}
-
-const char* hook_name(common::Hook h) {
-  switch (h) {
-    case common::Hook::unknown: return "unknown";
-    case common::Hook::tp_btf: return "tp_btf";
-    case common::Hook::fexit: return "fexit";
-    case common::Hook::kprobe: return "kprobe";
-  }
-  return "unknown";
-}
-
 // Frames innermost first, offsets stripped. Frames inside cap_capable (the
 // recorder's own probe: bpf_prog_*, bpf_trace_run*, __traceiter_*) are cut.
 std::vector<std::string> strip_offsets(const std::vector<std::string>& frames) {
@@ -56,7 +36,7 @@ struct Acc {
   std::map<int32_t, uint64_t> denied_gating_syscalls;
   bool predicted = false;
   NoiseBasis noise_basis = NoiseBasis::none;
-  std::string noise_meaning;
+  NoiseCause noise_cause;  // with the strongest basis
   std::map<int32_t, SyscallUse> syscalls;
   std::map<std::string, CallPath> paths;  // key: frames joined
   std::map<std::string, UserCallPath> user_paths;  // key: syscall and frames (user_path_key)
@@ -71,15 +51,15 @@ struct Acc {
   bool raw_socket_unexplainable = false;
   // Narrower alternatives (RuleSet::alternatives): granted checks of a broad
   // capability in a syscall where the narrow one was denied (its fallback),
-  // and the narrow one's denied checks there, with the words that say why.
+  // and the narrow one's denied checks there, with the alternative.
   uint64_t fallback_granted = 0, narrow_served = 0;
-  std::set<std::string> fallback_why, narrow_why;
+  std::set<StoodIn> fallback_of, narrow_for;
   std::optional<uint64_t> first_rel, last_rel;
   std::set<std::string> runs, exes;
   bool any_use = false, startup_all = true;
   bool capset_req = false, declared = false;
   bool kept_by_drop = false;  // capset_req from credential changes (kept at a drop)
-  std::set<std::string> capset_exes, declared_exes;
+  std::set<std::string> capset_exes, declared_exes;  // declared_exes: CapFinding::declared_by
 };
 
 // A user-space path's identity: its syscall and each frame's file and offset
@@ -105,11 +85,11 @@ UserCallPath user_path_of(int32_t syscall_nr, const std::vector<common::UserFram
   return p;
 }
 
-void note_basis(Acc& a, NoiseBasis b, const std::string& meaning) {
+void note_basis(Acc& a, NoiseBasis b, const NoiseCause& cause) {
   // Keep the strongest basis seen (credentials, call_path, opts, syscall).
   if (a.noise_basis == NoiseBasis::none || strength(b) < strength(a.noise_basis)) {
     a.noise_basis = b;
-    a.noise_meaning = meaning;
+    a.noise_cause = cause;
   }
 }
 
@@ -433,7 +413,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         // siblings'), then opts, then capability+syscall.
         const NoiseEntry* entry = nullptr;
         NoiseBasis basis = NoiseBasis::none;
-        std::string meaning;
+        NoiseCause cause;
         const StackInfo* stack = stack_of(c);
         const Sampled* sibling = nullptr;
         if (!stack) {
@@ -444,32 +424,28 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         if (c.cred == common::CheckedCred::foreign) {
           // Whose credentials is a fact of the check itself: it decides first.
           basis = NoiseBasis::credentials;
-          std::string euids;
-          for (uint32_t u : p.foreign_euids) euids += (euids.empty() ? "" : ", ") + std::to_string(u);
-          meaning = "checked with credentials that are not the program's own (euid " + euids +
-                    ", another identity the kernel installed with override_creds(), such as the overlayfs "
-                    "mounter's): the operation does not depend on the program's capabilities";
+          cause.kind = NoiseCause::Kind::foreign_credentials;
+          cause.euids = p.foreign_euids;
           if (stack) entry = path_noise(c, *stack);
         } else if (stack) {
           entry = path_noise(c, *stack);
           if (entry) {
             basis = NoiseBasis::call_path;
-            meaning = entry->meaning;
+            cause = {NoiseCause::Kind::catalogue, entry->function, entry->meaning, {}};
           }
         } else if (sibling && sibling->all_noise && sibling->entry) {
           basis = NoiseBasis::call_path;
-          meaning = sibling->entry->meaning;
+          cause = {NoiseCause::Kind::catalogue, sibling->entry->function, sibling->entry->meaning, {}};
         } else if (run.header.opts_available && c.noaudit) {
           basis = NoiseBasis::opts;
-          meaning = "checked with CAP_OPT_NOAUDIT: the kernel itself treats it as a probe";
+          cause.kind = NoiseCause::Kind::noaudit;
         } else if (const auto* fb = cat.match_fallback(c.cap, c.syscall_nr)) {
           basis = NoiseBasis::syscall;
-          meaning = fb->meaning;
+          cause = {NoiseCause::Kind::catalogue_fallback, "", fb->meaning, {}};
         }
         if (basis == NoiseBasis::none && capset_setpcap_unused(c, stack, p)) {
           basis = stack ? NoiseBasis::call_path : NoiseBasis::syscall;
-          meaning = "capset() asks for CAP_SETPCAP on every call (cap_capset()), but it decides only a raise of the "
-                    "inheritable set beyond inheritable and permitted, which this program never made";
+          cause.kind = NoiseCause::Kind::capset_setpcap;
         }
         bool noise = basis != NoiseBasis::none;
 
@@ -512,7 +488,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               if (fresh) up->second = user_path_of(c.syscall_nr, us->second);
               up->second.checks += c.count;
             }
-          if (noise) note_basis(a, basis, meaning);
+          if (noise) note_basis(a, basis, cause);
           if (c.granted) {
             a.granted += c.count;
             // A rule that says "not needed" yields to a narrower alternative: the
@@ -526,8 +502,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               (*explained_needed ? a.explained_needed : a.explained_not_needed) += c.count;
             } else if (auto it = broad; it != served_broad.end()) {
               a.fallback_granted += c.count;
-              a.fallback_why.insert(cap_name(it->second->narrow) + " in " + syscall_name(c.syscall_nr) + " (" +
-                                    it->second->why + ")");
+              a.fallback_of.insert({it->second->narrow, it->second->broad, c.syscall_nr, it->second->why});
             } else {
               a.plain_granted += c.count;
               if (c.cap == kCapNetRaw && raw_fallback_nr && c.syscall_nr == *raw_fallback_nr)
@@ -548,8 +523,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             if (!noise)
               if (auto it = served_narrow.find({c.cap, c.syscall_nr}); it != served_narrow.end()) {
                 a.narrow_served += c.count;
-                a.narrow_why.insert(syscall_name(c.syscall_nr) + ", where " + cap_name(it->second->broad) +
-                                    " (granted) stood in for it: " + it->second->why);
+                a.narrow_for.insert({it->second->narrow, it->second->broad, c.syscall_nr, it->second->why});
               }
             if (noise) {
               a.noise_denied += c.count;
@@ -616,15 +590,6 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
-std::string syscall_list(const Acc& a, bool granted) {
-  std::vector<std::string> out;
-  for (const auto& [nr, su] : a.syscalls) {
-    uint64_t n = granted ? su.granted : su.denied;
-    if (n) out.push_back(syscall_name(nr) + " x" + std::to_string(n));
-  }
-  return out.empty() ? "no syscall" : join(out, ", ");
-}
-
 CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   CapFinding f;
   f.cap = cap;
@@ -656,88 +621,59 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   if (a.has_denial) f.denial = a.denial;
   if (a.declared) f.declared_by.assign(a.declared_exes.begin(), a.declared_exes.end());
 
-  auto needing_hits = [&](bool predicted_only) {
-    std::vector<std::string> out;
-    for (const auto& h : a.hits)
-      if (h.needed_target != false && !h.impossible_target && (!predicted_only || !h.check_observed))
-        out.push_back("rule " + h.rule + ": " + h.operation + " (" + join(h.inputs, "; ") + ")" +
-                      (h.needed_target ? "" : " - a value the rule reads is unknown, so the capability is kept"));
-    return join(out, "; ");
-  };
-
+  // Whether a rule hit keeps the capability (it is needed, or a value the rule reads is unknown).
+  const bool hits_need = std::any_of(a.hits.begin(), a.hits.end(), [](const RuleHit& h) {
+    return h.needed_target != false && !h.impossible_target;
+  });
+  using K = CategoryReason::Kind;
+  CategoryReason& why = f.reason;
   if (a.plain_granted) {
     f.category = Category::required;
-    f.reason = "granted in " + syscall_list(a, true) + "; no sysctl rule or noise entry explains the check";
-    if (a.raw_socket_unexplainable)
-      f.reason += "; the socket facts come from cgroup hooks, which never see an ICMP datagram socket refused by "
-                  "net.ipv4.ping_group_range: if this raw socket is a ping fallback, a wider ping_group_range "
-                  "could make the capability unnecessary, but the trace cannot show it";
+    why.kind = K::unexplained_grant;
+    why.raw_socket_unexplainable = a.raw_socket_unexplainable;
   } else if (a.narrow_served && !a.explained_needed) {
     // The operation went through on the broad fallback: this narrow
     // capability is what it needs, although every check of it was denied.
-    const std::string hits = needing_hits(false);
-    f.category = hits.empty() ? Category::required : Category::conditional;
-    f.reason = "denied in " + join({a.narrow_why.begin(), a.narrow_why.end()}, "; ") +
-               "; grant this narrower capability instead" + (hits.empty() ? "" : "; needed because of " + hits);
+    f.category = hits_need ? Category::conditional : Category::required;
+    why.kind = K::narrower_instead;
+    why.stood_in.assign(a.narrow_for.begin(), a.narrow_for.end());
   } else if (a.explained_needed) {
     f.category = Category::conditional;
-    f.reason = "needed because of " + needing_hits(false);
+    why.kind = K::rule_needed;
   } else if (a.predicted) {
     f.category = Category::conditional;
     f.predicted = true;
-    f.reason = "predicted by " + needing_hits(true) + "; the trace shows the operation but no check";
+    why.kind = K::rule_predicted;
   } else if (a.fallback_granted && !a.predicted) {
     f.category = Category::not_needed;
-    f.reason = "granted only as the fallback of a narrower capability that was denied: " +
-               join({a.fallback_why.begin(), a.fallback_why.end()}, "; ") + "; grant that one instead";
+    why.kind = K::fallback_only;
+    why.stood_in.assign(a.fallback_of.begin(), a.fallback_of.end());
   } else if (a.explained_not_needed) {
     f.category = Category::not_needed;
-    std::vector<std::string> why;
-    for (const auto& h : a.hits)
-      why.push_back("rule " + h.rule + ": " + h.operation +
-                    (h.impossible_target ? " fails under the target profile whatever the capabilities"
-                                         : " does not need it") +
-                    " (" + join(h.inputs, "; ") + ")");
-    f.reason = "checks seen in " + syscall_list(a, true) + ", but " + join(why, "; ");
+    why.kind = K::rule_not_needed;
   } else if (a.denied_gating) {
     // A denied gating check says more than advisory granted ones beside it.
     f.category = Category::denied_only;
-    std::vector<std::string> gating;
-    for (const auto& [nr, n] : a.denied_gating_syscalls) gating.push_back(syscall_name(nr) + " x" + std::to_string(n));
-    f.reason = "only denied checks (" + join(gating, ", ") + "): " + to_string(a.denial.summary()) +
-               (a.denial.summary() == DenialOutcome::not_tracked
-                    ? " (the recorder was not tracking syscall outcomes when they were denied)"
-                    : "") +
-               "; a denied check is never added automatically" +
-               (a.noise_granted + a.noise_denied
-                    ? "; " + std::to_string(a.noise_granted + a.noise_denied) + " other checks were advisory (" + a.noise_meaning + ")"
-                    : "");
-  } else if (a.noise_granted) {
+    why.kind = K::denied_only;
+    for (const auto& [nr, n] : a.denied_gating_syscalls) why.denied_syscalls.push_back({nr, syscall_name(nr), 0, n});
+    why.advisory_checks = a.noise_granted + a.noise_denied;
+    if (why.advisory_checks) why.noise = a.noise_cause;
+  } else if (a.noise_granted || a.noise_denied) {
     f.category = Category::advisory;
     f.noise_basis = a.noise_basis;
-    f.reason = a.noise_meaning;
-  } else if (a.noise_denied) {
-    f.category = Category::advisory;
-    f.noise_basis = a.noise_basis;
-    f.reason = a.noise_meaning + " (denied)";
+    why.kind = a.noise_granted ? K::noise : K::noise_denied;
+    why.noise = a.noise_cause;
   } else if (a.capset_req) {
     f.category = Category::capset_only;
-    const std::string exes = join({a.capset_exes.begin(), a.capset_exes.end()}, ", ");
-    f.reason = a.kept_by_drop ? "kept by the program's own capability drop (capset/prctl) in " + exes + " but never checked"
-                              : "requested by capset() in " + exes + " but never checked";
+    why.kind = a.kept_by_drop ? K::capset_kept : K::capset_requested;
+    why.requested_by.assign(a.capset_exes.begin(), a.capset_exes.end());
   } else {
     f.category = Category::declared_unobserved;
-    f.reason = "declared by " + join({a.declared_exes.begin(), a.declared_exes.end()}, ", ") +
-               " but never exercised: a coverage gap or an unneeded grant";
+    why.kind = K::declared;
   }
   if (f.noise_basis == NoiseBasis::none && (a.noise_granted || a.noise_denied)) f.noise_basis = a.noise_basis;
-  if (f.category == Category::advisory && a.noise_basis != NoiseBasis::call_path &&
-      a.noise_basis != NoiseBasis::credentials)
-    f.reason += a.noise_basis == NoiseBasis::opts ? " (weaker: no call path, decided from opts)"
-                                                  : " (weakest: no call path or opts, guessed from capability and syscall)";
   f.recommended = f.category == Category::required || f.category == Category::conditional;
   f.startup_only = f.recommended && a.any_use && a.startup_all;
-  if (f.startup_only) f.reason += "; every use came before the process's first capability drop";
   return f;
 }
 
@@ -766,19 +702,19 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
   RunInfo ri;
   ri.id = "run" + std::to_string(index + 1);
   ri.path = r.path;
-  ri.status = status_name(r.read.status);
+  ri.status = r.read.status;
   ri.message = r.read.message;
   const auto& h = r.header;
   ri.hostname = h.hostname;
   ri.kernel_release = h.kernel_release;
   ri.arch = h.arch;
   ri.boot_id = h.boot_id;
-  ri.hook = hook_name(h.hook);
+  ri.hook = h.hook;
   ri.target = h.target;
   ri.opts_available = h.opts_available;
   ri.has_stacks = !r.stacks.empty();
-  ri.facts_source = common::to_string(h.facts_source);
-  ri.outcome_tracking = common::to_string(h.outcome_tracking);
+  ri.facts_source = h.facts_source;
+  ri.outcome_tracking = h.outcome_tracking;
   if (h.outcome_tracking == common::OutcomeTracking::in_windows) {
     // A window whose close was never written (a trace cut short) ran to the
     // end of what was recorded: the trailer's end, else its own start.
@@ -840,17 +776,8 @@ std::vector<Change> compare(const Evidence& before, const Evidence& after, size_
       if (b) ch.before = b->category;
       if (a) ch.after = a->category;
       ch.kind = rec_a && !rec_b ? ChangeKind::appeared : !rec_a && rec_b ? ChangeKind::vanished : ChangeKind::changed_reason;
-      const auto& hits = a ? a->rules : b->rules;
-      std::vector<std::string> why;
-      for (const auto& h : hits)
-        if (h.needed_recorded != h.needed_target || h.impossible_target) {
-          auto tri = [](std::optional<bool> v) { return !v ? "unknown" : *v ? "needed" : "not needed"; };
-          why.push_back("rule " + h.rule + ": " + h.operation + " is " + tri(h.needed_recorded) +
-                        " under the recorded profile and " + (h.impossible_target ? "impossible" : tri(h.needed_target)) +
-                        " under the target (" + join(h.inputs, "; ") + ")");
-        }
-      auto cat = [](const std::optional<CapFinding>& f) { return f ? to_string(f->category) : "absent"; };
-      ch.why = why.empty() ? std::string("category changed from ") + cat(b) + " to " + cat(a) : join(why, "; ");
+      for (const auto& h : a ? a->rules : b->rules)
+        if (h.needed_recorded != h.needed_target || h.impossible_target) ch.rules.push_back(h);
       out.push_back(ch);
     }
   }
@@ -975,50 +902,42 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
   const auto shows_cap = [&](int cap) { return shows([cap](const CapFinding& f) { return f.cap == cap; }); };
   const bool any_denied = shows([](const CapFinding& f) { return f.denied > 0; });
   const bool net_facts_matter = shows_cap(kCapNetRaw) || shows_cap(10 /* CAP_NET_BIND_SERVICE */);
-  if (n > 1) rep.notes.push_back("\"seen in k of n runs\" counts observations; it is not a confidence level.");
+  if (n > 1) rep.notes.emplace_back(NoteKind::runs_counted);
   if (!rep.caps.empty() && std::any_of(rep.runs.begin(), rep.runs.end(), [](const RunInfo& r) { return !r.has_stacks; }))
-    rep.notes.push_back("Some runs have no kernel call paths: advisory decisions there fall back to opts or capability+syscall and are weaker.");
+    rep.notes.emplace_back(NoteKind::no_call_paths);
   std::vector<std::string> pending;
   for (const auto& r : rules.rules)
     if (!r.evaluable && shows_cap(r.cap)) pending.push_back(r.id);
-  if (!pending.empty())
-    rep.notes.push_back("Rules not yet evaluable (the trace does not record what they need): " + join(pending, ", ") + ".");
+  if (!pending.empty()) rep.notes.emplace_back(NoteKind::rules_not_evaluable, pending);
   // Per-run limits of what the trace can show, named by run.
   auto runs_where = [&](auto pred) {
     std::vector<std::string> ids;
     for (const auto& ri : rep.runs)
       if (pred(ri)) ids.push_back(ri.id);
-    return join(ids, ", ");
+    return ids;
   };
-  const auto without_creds = std::count_if(rep.runs.begin(), rep.runs.end(), [](const RunInfo& ri) { return !ri.cred_tracking; });
+  auto tracking = [&](common::OutcomeTracking t) {
+    return runs_where([t](const RunInfo& ri) { return ri.outcome_tracking == t; });
+  };
+  auto facts = [&](common::FactsSource f) { return runs_where([f](const RunInfo& ri) { return ri.facts_source == f; }); };
+  const auto without_creds = runs_where([](const RunInfo& ri) { return !ri.cred_tracking; });
   if (rep.recommended == 0) {
     // Startup-only is about recommended capabilities: nothing to judge.
-  } else if (without_creds > 0 && static_cast<size_t>(without_creds) == n)
-    rep.notes.push_back("Startup-only is judged from capset() drops; a setuid() away from root is not recorded and so not seen as a drop.");
-  else if (auto ids = runs_where([](const RunInfo& ri) { return !ri.cred_tracking; }); !ids.empty())
-    rep.notes.push_back("Startup-only is judged from capset() drops in " + ids +
-                        " (no credential changes recorded); a setuid() away from root is not recorded there and so not seen as a drop.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "from_first_denial"; });
-      any_denied && !ids.empty())
-    rep.notes.push_back("Denied-syscall outcomes were tracked only from the first denial on in " + ids +
-                        ": denied checks before that are assessed not_tracked, not no_outcome.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "in_windows"; });
-      any_denied && !ids.empty())
-    rep.notes.push_back("Denied-syscall outcomes were tracked only inside outcome windows in " + ids +
-                        " (from just after a denial until no further one came for a while): denied checks outside "
-                        "them, each window's opening denial among them, are assessed not_tracked, not no_outcome.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.outcome_tracking == "off"; }); any_denied && !ids.empty())
-    rep.notes.push_back("Denied-syscall outcomes were not tracked in " + ids + ": their denied checks are assessed not_tracked.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "cgroup_hooks"; });
-      shows_cap(kCapNetRaw) && !ids.empty())
-    rep.notes.push_back("bind/socket facts of " + ids +
-                        " come from cgroup hooks: they carry no return value, and an ICMP datagram socket refused by "
-                        "net.ipv4.ping_group_range is not seen, so the ping_group rule cannot explain a raw-socket "
-                        "fallback (CAP_NET_RAW) there.");
-  if (auto ids = runs_where([](const RunInfo& ri) { return ri.facts_source == "none"; }); net_facts_matter && !ids.empty())
-    rep.notes.push_back("No bind/socket facts were recorded in " + ids + ": rules on those operations cannot fire there.");
-  if (!rep.namespaces.empty())
-    rep.notes.push_back("Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.");
+  } else if (!without_creds.empty() && without_creds.size() == n)
+    rep.notes.emplace_back(NoteKind::startup_from_capset);
+  else if (!without_creds.empty())
+    rep.notes.emplace_back(NoteKind::startup_from_capset_in, without_creds);
+  using OT = common::OutcomeTracking;
+  if (auto ids = tracking(OT::from_first_denial); any_denied && !ids.empty())
+    rep.notes.emplace_back(NoteKind::outcomes_from_first_denial, ids);
+  if (auto ids = tracking(OT::in_windows); any_denied && !ids.empty())
+    rep.notes.emplace_back(NoteKind::outcomes_in_windows, ids);
+  if (auto ids = tracking(OT::off); any_denied && !ids.empty()) rep.notes.emplace_back(NoteKind::outcomes_off, ids);
+  if (auto ids = facts(common::FactsSource::cgroup_hooks); shows_cap(kCapNetRaw) && !ids.empty())
+    rep.notes.emplace_back(NoteKind::facts_from_cgroup_hooks, ids);
+  if (auto ids = facts(common::FactsSource::none); net_facts_matter && !ids.empty())
+    rep.notes.emplace_back(NoteKind::no_net_facts, ids);
+  if (!rep.namespaces.empty()) rep.notes.emplace_back(NoteKind::other_namespaces);
   return rep;
 }
 

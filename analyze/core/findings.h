@@ -12,7 +12,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include "common/trace_io.h"
 
 namespace capaudit::analyze {
 
@@ -144,6 +147,65 @@ struct RuleHit {
   std::string frame;               // check rules: the kernel function on the call path that decided it
 };
 
+// Why checks were judged advisory: the noise decision and its facts.
+// render.h's reason_text() says it in words.
+struct NoiseCause {
+  enum class Kind : uint8_t {
+    none,
+    catalogue,            // a catalogued kernel function on the call path (its own, or its sampled siblings')
+    catalogue_fallback,   // no call path: the catalogue's capability+syscall fallback entry
+    noaudit,              // no call path: the check carried CAP_OPT_NOAUDIT
+    foreign_credentials,  // checked with credentials that are not the program's own (override_creds())
+    capset_setpcap,       // capset()'s CAP_SETPCAP check, which decides nothing for this program
+  };
+  Kind kind = Kind::none;
+  std::string function;         // catalogue: the catalogued kernel function
+  std::string meaning;          // catalogue, catalogue_fallback: the entry's own words (analyze/data)
+  std::vector<uint32_t> euids;  // foreign_credentials: the euids of the credentials checked
+};
+
+// A broad capability granted where a narrower alternative (RuleSet::
+// alternatives) was denied in the same syscall: the broad one stood in.
+struct StoodIn {
+  int narrow = 0, broad = 0;
+  int32_t syscall_nr = -1;
+  std::string why;  // the alternative's own words (analyze/data/sysctl_rules.conf)
+  bool operator<(const StoodIn& o) const {
+    return std::tie(narrow, broad, syscall_nr, why) < std::tie(o.narrow, o.broad, o.syscall_nr, o.why);
+  }
+};
+
+// Which of classification's cases decided a capability's category, with the
+// facts it decided on. No words: render.h's reason_text() makes the
+// sentence, once, for every output. Facts the finding holds anyway (its
+// syscalls, rule hits, denial assessment, declared_by, startup_only,
+// noise_basis) are read from the finding.
+struct CategoryReason {
+  enum class Kind : uint8_t {
+    unexplained_grant,   // required: granted checks no sysctl rule or noise entry explains
+    narrower_instead,    // required/conditional: denied, but a broader capability stood in (stood_in)
+    rule_needed,         // conditional: rule hits explain the checks as needed
+    rule_predicted,      // conditional, predicted: a rule predicts the need from an operation without a check
+    fallback_only,       // not_needed: granted only as the fallback of a denied narrower capability (stood_in)
+    rule_not_needed,     // not_needed: rules say the checked operations do not need it
+    denied_only,         // only denied checks that gate something (denied_syscalls, CapFinding::denial)
+    noise,               // advisory (noise)
+    noise_denied,        // advisory, every check denied (noise)
+    capset_requested,    // capset_only: requested by capset() (requested_by)
+    capset_kept,         // capset_only: kept at the program's own capability drop (requested_by)
+    declared,            // declared_unobserved (CapFinding::declared_by)
+  };
+  Kind kind = Kind::unexplained_grant;
+  // unexplained_grant: a granted raw-socket check in a run whose socket
+  // facts come from cgroup hooks, which never see a refused ping socket.
+  bool raw_socket_unexplainable = false;
+  std::vector<StoodIn> stood_in;
+  std::vector<SyscallUse> denied_syscalls;  // denied_only: the denied checks that gate something
+  uint64_t advisory_checks = 0;             // denied_only: other checks, judged advisory (noise)
+  NoiseCause noise;                         // noise, noise_denied; denied_only when advisory_checks
+  std::vector<std::string> requested_by;    // capset_*: the executables
+};
+
 // A capability as seen in one scope: one executable, or merged over all.
 inline constexpr size_t kMaxUserPaths = 16;
 
@@ -159,7 +221,7 @@ struct CapFinding {
   // under the target profile from an operation the trace shows.
   bool predicted = false;
   NoiseBasis noise_basis = NoiseBasis::none;
-  std::string reason;  // one sentence a person can check
+  CategoryReason reason;  // why this category; reason_text() (render.h) says it in one sentence
 
   uint64_t granted = 0;
   uint64_t denied = 0;
@@ -272,22 +334,27 @@ struct Change {
   ChangeKind kind = ChangeKind::changed_reason;
   std::optional<Category> before;  // nullopt: no finding under that profile
   std::optional<Category> after;
-  std::string why;
+  // The rule hits whose answer differs between the profiles (needed under
+  // one, not the other, or impossible under the target); none: only the
+  // category changed. why_text() (render.h) says it in words.
+  std::vector<RuleHit> rules;
 };
 
 struct RunInfo {
   std::string id;        // "run1", ... in input order
   std::string path;      // trace file
-  std::string status;    // to_string(common::ReadStatus): complete, truncated, corrupt
+  common::ReadStatus status = common::ReadStatus::complete;  // named by common::to_string
   std::string message;   // reader message (byte offsets of damage)
   bool incomplete = false;
   std::vector<std::string> incomplete_reasons;  // "truncated", "12 ring-buffer drops", ...
-  std::string hostname, kernel_release, arch, boot_id, hook;
+  std::string hostname, kernel_release, arch, boot_id;
+  common::Hook hook = common::Hook::unknown;
   std::string target;
   bool opts_available = false;
   bool has_stacks = false;
-  std::string facts_source;      // common::to_string(FactsSource): sys_exit, cgroup_hooks, none
-  std::string outcome_tracking;  // common::to_string(OutcomeTracking): from_start, from_first_denial, off
+  // Run facts stay enums; outputs name them with common::to_string.
+  common::FactsSource facts_source = common::FactsSource::sys_exit;
+  common::OutcomeTracking outcome_tracking = common::OutcomeTracking::from_start;
   std::optional<uint64_t> outcomes_from_ns;  // from_first_denial (in_windows: the first window): relative to the recording start
   // in_windows (format 1.6): how many outcome windows, and their total length
   // (the time every task on the recording host took the slow syscall path).
@@ -320,6 +387,34 @@ struct ProfileInfo {
   std::vector<ProfileSetting> settings;  // only keys the profile sets
 };
 
+// A limit of the analysis the reader must know, as facts; note_text()
+// (render.h) says it in words.
+enum class NoteKind : uint8_t {
+  given,                       // words from outside the analysis (the CLI: a deployment file, a verify result)
+  runs_counted,                // "seen in k of n runs" is an observation
+  no_call_paths,               // some runs have no kernel call paths
+  rules_not_evaluable,         // ids: the rules
+  startup_from_capset,         // every run: no credential changes recorded
+  startup_from_capset_in,      // ids: the runs without credential changes recorded
+  outcomes_from_first_denial,  // ids: runs
+  outcomes_in_windows,         // ids: runs
+  outcomes_off,                // ids: runs
+  facts_from_cgroup_hooks,     // ids: runs
+  no_net_facts,                // ids: runs
+  other_namespaces,            // checks against non-initial user namespaces
+};
+
+struct Note {
+  NoteKind kind = NoteKind::given;
+  std::vector<std::string> ids;  // the runs or rules it names
+  std::string text;              // given only
+  Note() = default;
+  Note(NoteKind k, std::vector<std::string> i = {}) : kind(k), ids(std::move(i)) {}
+  // Words from outside the analysis.
+  Note(std::string given) : text(std::move(given)) {}  // NOLINT(google-explicit-constructor)
+  Note(const char* given) : text(given) {}             // NOLINT(google-explicit-constructor)
+};
+
 struct Report {
   std::string schema_version = kReportSchemaVersion;
   std::string tool_version;
@@ -335,7 +430,7 @@ struct Report {
 
   CapMask recommended = 0;   // union over executables
   CapMask startup_only = 0;  // caps that every executable using them needs only at start-up
-  std::vector<std::string> notes;  // limits of the analysis the reader must know
+  std::vector<Note> notes;  // limits of the analysis the reader must know
 };
 
 }  // namespace capaudit::analyze

@@ -71,7 +71,7 @@ Json to_json(const CapFinding& f) {
          {"startup_only", f.startup_only},
          {"predicted", f.predicted},
          {"noise_basis", to_string(f.noise_basis)},
-         {"reason", f.reason},
+         {"reason", reason_text(f)},
          {"granted", f.granted},
          {"denied", f.denied}};
   Json sys = Json::array();
@@ -122,7 +122,7 @@ Json report_json(const Report& r) {
   for (const auto& ri : r.runs)
     runs.push_back({{"id", ri.id},
                     {"path", ri.path},
-                    {"status", ri.status},
+                    {"status", common::to_string(ri.status)},
                     {"message", ri.message},
                     {"incomplete", ri.incomplete},
                     {"incomplete_reasons", ri.incomplete_reasons},
@@ -130,12 +130,12 @@ Json report_json(const Report& r) {
                     {"kernel_release", ri.kernel_release},
                     {"arch", ri.arch},
                     {"boot_id", ri.boot_id},
-                    {"hook", ri.hook},
+                    {"hook", common::to_string(ri.hook)},
                     {"target", ri.target},
                     {"opts_available", ri.opts_available},
                     {"has_stacks", ri.has_stacks},
-                    {"facts_source", ri.facts_source},
-                    {"outcome_tracking", ri.outcome_tracking},
+                    {"facts_source", common::to_string(ri.facts_source)},
+                    {"outcome_tracking", common::to_string(ri.outcome_tracking)},
                     {"outcomes_from_ns", opt_u64(ri.outcomes_from_ns)},
                     {"cred_changes", ri.cred_changes},
                     {"events", ri.events},
@@ -247,9 +247,11 @@ Json report_json(const Report& r) {
                   {"kind", to_string(c.kind)},
                   {"before", c.before ? Json(to_string(*c.before)) : Json(nullptr)},
                   {"after", c.after ? Json(to_string(*c.after)) : Json(nullptr)},
-                  {"why", c.why}});
+                  {"why", why_text(c)}});
   j["changes"] = ch;
-  j["notes"] = r.notes;
+  Json notes = Json::array();
+  for (const auto& n : r.notes) notes.push_back(note_text(n));
+  j["notes"] = notes;
   return j;
 }
 
@@ -424,7 +426,7 @@ void cap_block(Text& t, const CapFinding& f, bool detail) {
   std::string head = f.name + "  [" + exes_text(f) + "]  " + syscalls_text(f) + "; " + coverage_text(f);
   if (f.first_use_ns) head += "; first use +" + ms(*f.first_use_ns) + ", last +" + ms(*f.last_use_ns);
   t.line(head, 2, 6);
-  t.line("why: " + f.reason, 4, 9);
+  t.line("why: " + reason_text(f), 4, 9);
   user_sites(t, f, detail);
   // The alternative to the grant, next to the capability a rule made conditional.
   if (f.category == Category::conditional) {
@@ -488,27 +490,27 @@ std::string render_text(const Report& r, const TextOptions& opts) {
   t.heading("Context");
   for (const auto& ri : r.runs) {
     t.line(ri.id + "  " + ri.path + "  host " + (ri.hostname.empty() ? "?" : ri.hostname) + ", kernel " +
-           (ri.kernel_release.empty() ? "?" : ri.kernel_release) + ", hook " + ri.hook + ", " +
+           (ri.kernel_release.empty() ? "?" : ri.kernel_release) + ", hook " + common::to_string(ri.hook) + ", " +
            std::to_string(ri.events) + " events, " + std::to_string(ri.processes) + " process images" +
-           (ri.duration_ns ? ", " + ms(ri.duration_ns) : "") + ", " + ri.status +
+           (ri.duration_ns ? ", " + ms(ri.duration_ns) : "") + ", " + common::to_string(ri.status) +
            (ri.target.empty() ? "" : ", target: " + ri.target));
     if (!full) {
       // How facts were gathered matters only where there is something to read them on.
-    } else if (ri.outcome_tracking == "from_first_denial")
+    } else if (ri.outcome_tracking == common::OutcomeTracking::from_first_denial)
       t.line("denied-syscall outcomes tracked from the first denial on" +
                  (ri.outcomes_from_ns ? " (+" + ms(*ri.outcomes_from_ns) + ")" : std::string(" (no start recorded)")),
              6, 8);
-    else if (ri.outcome_tracking == "in_windows")
+    else if (ri.outcome_tracking == common::OutcomeTracking::in_windows)
       t.line("denied-syscall outcomes tracked in " + std::to_string(ri.outcome_windows.value_or(0)) +
                  " window(s) after denials, " + ms(ri.outcome_windows_ns.value_or(0)) +
                  " in all; denials outside them have no outcome recorded",
              6, 8);
-    else if (ri.outcome_tracking == "off")
+    else if (ri.outcome_tracking == common::OutcomeTracking::off)
       t.line("denied-syscall outcomes not tracked", 6, 8);
     if (!full) {
-    } else if (ri.facts_source == "cgroup_hooks")
+    } else if (ri.facts_source == common::FactsSource::cgroup_hooks)
       t.line("bind/socket facts from cgroup hooks (no return values, refused ping sockets unseen)", 6, 8);
-    else if (ri.facts_source == "none")
+    else if (ri.facts_source == common::FactsSource::none)
       t.line("no bind/socket facts recorded", 6, 8);
     for (const auto& why : ri.incomplete_reasons) t.line("incomplete: " + why, 6, 8);
   }
@@ -538,7 +540,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     if (!adv.empty() || full) t.heading("Advisory / noise, never recommended (" + std::to_string(adv.size()) + ")");
     if (adv.empty() && full) t.line("none");
     for (const auto* c : adv)
-      t.line(c->name + ": " + std::to_string(c->granted + c->denied) + " checks - " + c->reason + " [" +
+      t.line(c->name + ": " + std::to_string(c->granted + c->denied) + " checks - " + reason_text(*c) + " [" +
              to_string(c->noise_basis) + "]");
   }
 
@@ -578,8 +580,9 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     for (const auto& c : r.caps) {
       if (c.category != Category::declared_unobserved) continue;
       ++count;
-      auto it = std::find_if(by_reason.begin(), by_reason.end(), [&](const auto& p) { return p.first == c.reason; });
-      if (it == by_reason.end()) by_reason.emplace_back(c.reason, c.name);
+      const std::string reason = reason_text(c);
+      auto it = std::find_if(by_reason.begin(), by_reason.end(), [&](const auto& p) { return p.first == reason; });
+      if (it == by_reason.end()) by_reason.emplace_back(reason, c.name);
       else it->second += ", " + c.name;
     }
     if (count || full) t.heading("Declared but unobserved (" + std::to_string(count) + ")");
@@ -605,7 +608,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     for (const auto* c : shown)
       t.line(c->name + " " + to_string(c->kind) + " (" + (c->executable.empty() ? "all executables" : c->executable) +
              ", " + (c->before ? to_string(*c->before) : "absent") + " -> " +
-             (c->after ? to_string(*c->after) : "absent") + "): " + c->why);
+             (c->after ? to_string(*c->after) : "absent") + "): " + why_text(*c));
   }
 
   {
@@ -678,7 +681,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
 
   if (!r.notes.empty()) {
     t.heading("Notes");
-    for (const auto& n : r.notes) t.line("- " + n, 2, 4);
+    for (const auto& n : r.notes) t.line("- " + note_text(n), 2, 4);
   }
   if (!opts.appendix.empty()) t.raw("\n" + opts.appendix);
   return t.str();

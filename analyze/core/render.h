@@ -21,6 +21,13 @@ std::string render_text(const Report& r, const TextOptions& opts = {});
 std::string render_json(const Report& r);  // schema: docs/report-schema.md
 std::string render_yaml(const Report& r);  // the same tree as the JSON
 
+// The sentences of the findings (words.cpp), the same in every output: why
+// a capability is in its category, why a conclusion changed between
+// profiles, what a note says.
+std::string reason_text(const CapFinding& f);
+std::string why_text(const Change& c);
+std::string note_text(const Note& n);
+
 // "cap_chown,cap_net_raw" style (setcap/libcap names), "" for an empty set.
 std::string cap_list(CapMask m, const char* sep = ", ");
 

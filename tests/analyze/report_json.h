@@ -15,8 +15,9 @@ namespace capaudit::analyze::test {
 
 using Json = nlohmann::json;
 
-inline Json report_of(const std::vector<RunAggregate>& runs, const std::string& profile = "",
-                      std::vector<std::string> flags = {}) {
+// The typed findings, classified against PROFILE (a named one) and FLAGS.
+inline Report classified(const std::vector<RunAggregate>& runs, const std::string& profile = "",
+                         std::vector<std::string> flags = {}) {
   ClassifyOptions o;
   if (!profile.empty()) {
     auto p = named_profile(profile);
@@ -29,10 +30,28 @@ inline Json report_of(const std::vector<RunAggregate>& runs, const std::string& 
     if (o.profile_name.empty()) o.profile_name = "custom";
   }
   Report r = classify(runs, o);
-  // Every format must render; the JSON is what the assertions read.
+  // Every format must render.
   EXPECT_FALSE(render_text(r).empty());
   EXPECT_FALSE(render_yaml(r).empty());
-  return Json::parse(render_json(r));
+  return r;
+}
+
+inline Json report_of(const std::vector<RunAggregate>& runs, const std::string& profile = "",
+                      std::vector<std::string> flags = {}) {
+  return Json::parse(render_json(classified(runs, profile, std::move(flags))));
+}
+
+inline const CapFinding* finding(const std::vector<CapFinding>& caps, int cap) {
+  for (const auto& c : caps)
+    if (c.cap == cap) return &c;
+  return nullptr;
+}
+
+// The note of KIND, if the report has one.
+inline const Note* note(const Report& r, NoteKind kind) {
+  for (const auto& n : r.notes)
+    if (n.kind == kind) return &n;
+  return nullptr;
 }
 
 inline const Json* cap(const Json& caps, const std::string& name) {

@@ -33,7 +33,9 @@ TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) 
   ASSERT_TRUE(dac);
   EXPECT_EQ(dac->category, Category::advisory);
   EXPECT_EQ(dac->noise_basis, NoiseBasis::credentials);
-  EXPECT_NE(dac->reason.find("not the program's own (euid 0"), std::string::npos) << dac->reason;
+  EXPECT_EQ(dac->reason.kind, CategoryReason::Kind::noise);
+  EXPECT_EQ(dac->reason.noise.kind, NoiseCause::Kind::foreign_credentials);
+  EXPECT_EQ(dac->reason.noise.euids, std::vector<uint32_t>{0});
   EXPECT_FALSE(dac->recommended);
   ASSERT_TRUE(find(r.caps, kCapChown));
   EXPECT_TRUE(find(r.caps, kCapChown)->recommended);

@@ -12,10 +12,10 @@ namespace {
 
 using common::OpKind;
 
-bool has_note(const Json& rep, const std::string& part) {
-  for (const auto& n : rep["notes"])
-    if (n.get<std::string>().find(part) != std::string::npos) return true;
-  return false;
+// Whether the report has a note of KIND naming exactly RUNS.
+bool has_note(const Report& r, NoteKind kind, const std::vector<std::string>& runs = {}) {
+  const Note* n = note(r, kind);
+  return n && n->ids == runs;
 }
 
 std::vector<std::string> capset_only(const Json& rep) {
@@ -53,7 +53,8 @@ TEST(CredChange, SetuidAwayFromRootAfterABindMakesTheBindCapStartupOnly) {
   s.op(100, kT0 + 1000, OpKind::bind, kBind, 2, 80, 1, 0);
   s.check(100, kT0 + 1100, kCapNetBindService, true, kBind);
   s.cred_change(100, kT0 + 5000, 0, 0, 33, 33);  // setuid(33): every set cleared
-  Json rep = report_of({s.aggregate()});
+  const Report typed = classified({s.aggregate()});
+  Json rep = Json::parse(render_json(typed));
   const Json* bind = cap(rep["caps"], "CAP_NET_BIND_SERVICE");
   ASSERT_NE(bind, nullptr);
   EXPECT_EQ((*bind)["category"], "conditional");
@@ -61,22 +62,23 @@ TEST(CredChange, SetuidAwayFromRootAfterABindMakesTheBindCapStartupOnly) {
   EXPECT_EQ(rep["startup_only"], Json::array({"CAP_NET_BIND_SERVICE"}));
   EXPECT_TRUE(capset_only(rep).empty());  // setuid() kept nothing by choice
   EXPECT_EQ(rep["runs"][0]["cred_changes"], true);
-  EXPECT_FALSE(has_note(rep, "setuid() away from root is not recorded"));
+  EXPECT_FALSE(note(typed, NoteKind::startup_from_capset));
 
   // The same program in an old trace: no event for the setuid(), so no drop.
   Synth old = s;
   old.capsets.clear();
-  Json old_rep = report_of({old.aggregate()});
-  EXPECT_EQ((*cap(old_rep["caps"], "CAP_NET_BIND_SERVICE"))["startup_only"], false);
-  EXPECT_TRUE(has_note(old_rep, "setuid() away from root is not recorded"));
+  const Report old_rep = classified({old.aggregate()});
+  EXPECT_FALSE(finding(old_rep.caps, kCapNetBindService)->startup_only);
+  EXPECT_TRUE(has_note(old_rep, NoteKind::startup_from_capset));
 
   // A recorder that says it reports every credential change, with none in the
   // trace: nothing happened, and the report must not claim setuid() is unseen.
   Synth quiet = old;
   quiet.header.cred_changes = true;
-  Json quiet_rep = report_of({quiet.aggregate()});
-  EXPECT_FALSE(has_note(quiet_rep, "setuid() away from root is not recorded"));
-  EXPECT_EQ((*cap(quiet_rep["caps"], "CAP_NET_BIND_SERVICE"))["startup_only"], false);
+  const Report quiet_rep = classified({quiet.aggregate()});
+  EXPECT_FALSE(note(quiet_rep, NoteKind::startup_from_capset));
+  EXPECT_FALSE(note(quiet_rep, NoteKind::startup_from_capset_in));
+  EXPECT_FALSE(finding(quiet_rep.caps, kCapNetBindService)->startup_only);
 }
 
 TEST(CredChange, ACapsetDropKeepingAnUnusedCapIsCapsetOnly) {
@@ -86,10 +88,10 @@ TEST(CredChange, ACapsetDropKeepingAnUnusedCapIsCapsetOnly) {
   const uint64_t keep = cap_bit(25) | kNetBind;
   s.cred_change(200, kT0 + 2000, keep, keep, 0, 0);  // capset() as root: ids unchanged
   s.check(200, kT0 + 3000, 25, true, 305);
-  Json rep = report_of({s.aggregate()});
+  const Report typed = classified({s.aggregate()});
+  Json rep = Json::parse(render_json(typed));
   EXPECT_EQ(capset_only(rep), std::vector<std::string>{"CAP_NET_BIND_SERVICE"});
-  const Json* nb = cap(rep["caps"], "CAP_NET_BIND_SERVICE");
-  EXPECT_NE((*nb)["reason"].get<std::string>().find("kept by the program's own capability drop"), std::string::npos);
+  EXPECT_EQ(finding(typed.caps, kCapNetBindService)->reason.kind, CategoryReason::Kind::capset_kept);
   EXPECT_FALSE(recommended(rep, "CAP_NET_BIND_SERVICE"));
   const Json* time = cap(rep["caps"], "CAP_SYS_TIME");
   EXPECT_EQ((*time)["category"], "required");
@@ -207,17 +209,19 @@ Synth denied_mount(common::OutcomeTracking mode) {
 }
 
 TEST(OutcomeWindow, TrackingOffIsNotTrackedRatherThanNoOutcome) {
-  Json rep = report_of({denied_mount(common::OutcomeTracking::off).aggregate()});
+  const Report typed = classified({denied_mount(common::OutcomeTracking::off).aggregate()});
+  Json rep = Json::parse(render_json(typed));
   const Json& d = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
   EXPECT_EQ(d["assessment"], "not_tracked");
   EXPECT_EQ(d["not_tracked"], 1);
   EXPECT_EQ(d["no_outcome"], 0);
   EXPECT_EQ(rep["runs"][0]["outcome_tracking"], "off");
-  EXPECT_TRUE(has_note(rep, "outcomes were not tracked in run1"));
+  EXPECT_TRUE(has_note(typed, NoteKind::outcomes_off, {"run1"}));
   // Recorded from the start, the same trace means "the recorder saw no exit".
-  Json from_start = report_of({denied_mount(common::OutcomeTracking::from_start).aggregate()});
-  EXPECT_EQ((*cap(from_start["caps"], "CAP_SYS_ADMIN"))["denial"]["assessment"], "no_outcome");
-  EXPECT_FALSE(has_note(from_start, "outcomes were"));
+  const Report from_start = classified({denied_mount(common::OutcomeTracking::from_start).aggregate()});
+  EXPECT_EQ(finding(from_start.caps, kCapSysAdmin)->denial->summary(), DenialOutcome::no_outcome);
+  for (NoteKind k : {NoteKind::outcomes_off, NoteKind::outcomes_from_first_denial, NoteKind::outcomes_in_windows})
+    EXPECT_FALSE(note(from_start, k));
 }
 
 TEST(OutcomeWindow, FromFirstDenialSplitsChecksAtTheWindowStart) {
@@ -227,7 +231,8 @@ TEST(OutcomeWindow, FromFirstDenialSplitsChecksAtTheWindowStart) {
   s.outcome(700, kT0 + 2100, kMount, -1);
   s.check(700, kT0 + 3000, kCapNetRaw, false, kSocket);  // inside the window, exit never seen
   s.check(700, kT0 + 500, kCapFowner, false, kLink);     // before the window only
-  Json rep = report_of({s.aggregate()});
+  const Report typed = classified({s.aggregate()});
+  Json rep = Json::parse(render_json(typed));
   const Json& admin = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
   EXPECT_EQ(admin["assessment"], "failed");
   EXPECT_EQ(admin["failed"], 1);
@@ -238,7 +243,7 @@ TEST(OutcomeWindow, FromFirstDenialSplitsChecksAtTheWindowStart) {
   EXPECT_EQ((*cap(rep["caps"], "CAP_FOWNER"))["denial"]["assessment"], "not_tracked");
   // Relative to the recording start (the header clock reading, 1 s in Synth).
   EXPECT_EQ(rep["runs"][0]["outcomes_from_ns"], kT0 + 1500 - s.header.clock_boottime_ns);
-  EXPECT_TRUE(has_note(rep, "only from the first denial on in run1"));
+  EXPECT_TRUE(has_note(typed, NoteKind::outcomes_from_first_denial, {"run1"}));
 }
 
 TEST(OutcomeWindow, NeverStartedMeansNothingWasTracked) {
@@ -324,7 +329,7 @@ TEST(OutcomeWindow, InWindowsOnlyDenialsInsideAWindowAreTracked) {
   EXPECT_EQ(run["outcome_windows"], 2);
   EXPECT_EQ(run["outcome_windows_ns"], 1000 + 3000);
   EXPECT_EQ(run["outcomes_from_ns"], kT0 + 1500 - s.header.clock_boottime_ns);
-  EXPECT_TRUE(has_note(rep, "only inside outcome windows in run1"));
+  EXPECT_TRUE(has_note(classified({s.aggregate()}), NoteKind::outcomes_in_windows, {"run1"}));
 }
 
 TEST(OutcomeWindow, NotTrackedRanksBelowEveryObservedOutcome) {
@@ -377,16 +382,17 @@ Synth raw_socket(common::FactsSource facts) {
 }
 
 TEST(CgroupFacts, ARawSocketCannotBeExplainedByAPingSocketTheTraceCannotShow) {
-  Json rep = report_of({raw_socket(common::FactsSource::cgroup_hooks).aggregate()});
-  const Json* raw = cap(rep["caps"], "CAP_NET_RAW");
-  EXPECT_EQ((*raw)["category"], "required");
-  EXPECT_NE((*raw)["reason"].get<std::string>().find("cgroup hooks"), std::string::npos);
-  EXPECT_TRUE(has_note(rep, "come from cgroup hooks"));
-  EXPECT_EQ(rep["runs"][0]["facts_source"], "cgroup_hooks");
+  const Report rep = classified({raw_socket(common::FactsSource::cgroup_hooks).aggregate()});
+  const CapFinding* raw = finding(rep.caps, kCapNetRaw);
+  EXPECT_EQ(raw->category, Category::required);
+  EXPECT_EQ(raw->reason.kind, CategoryReason::Kind::unexplained_grant);
+  EXPECT_TRUE(raw->reason.raw_socket_unexplainable);
+  EXPECT_TRUE(has_note(rep, NoteKind::facts_from_cgroup_hooks, {"run1"}));
+  EXPECT_EQ(rep.runs[0].facts_source, common::FactsSource::cgroup_hooks);
 
-  Json sys_exit = report_of({raw_socket(common::FactsSource::sys_exit).aggregate()});
-  EXPECT_EQ((*cap(sys_exit["caps"], "CAP_NET_RAW"))["reason"].get<std::string>().find("cgroup hooks"), std::string::npos);
-  EXPECT_FALSE(has_note(sys_exit, "cgroup hooks"));
+  const Report sys_exit = classified({raw_socket(common::FactsSource::sys_exit).aggregate()});
+  EXPECT_FALSE(finding(sys_exit.caps, kCapNetRaw)->reason.raw_socket_unexplainable);
+  EXPECT_FALSE(note(sys_exit, NoteKind::facts_from_cgroup_hooks));
 }
 
 TEST(CgroupFacts, BindFactsWithoutAReturnValueStillDriveTheRule) {

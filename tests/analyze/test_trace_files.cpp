@@ -115,7 +115,7 @@ TEST(TraceFiles, Format12FieldsSurviveTheRealWriterAndReader) {
   EXPECT_EQ(findings_only(a), findings_only(classify({s.aggregate()})));
   EXPECT_EQ(a.startup_only, cap_bit(kCapNetBindService));
   EXPECT_TRUE(a.runs[0].cred_changes);
-  EXPECT_EQ(a.runs[0].facts_source, "cgroup_hooks");
+  EXPECT_EQ(a.runs[0].facts_source, common::FactsSource::cgroup_hooks);
   const auto admin = std::find_if(a.caps.begin(), a.caps.end(), [](const CapFinding& f) { return f.cap == kCapSysAdmin; });
   ASSERT_NE(admin, a.caps.end());
   ASSERT_TRUE(admin->denial);

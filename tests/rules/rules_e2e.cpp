@@ -18,12 +18,16 @@
 #include "analyze/core/aggregate.h"
 #include "analyze/core/classify.h"
 #include "analyze/core/profile.h"
+#include "analyze/core/render.h"
 #include "tests/record/e2e_support.h"
 
 namespace capaudit::test {
 namespace {
 
 using analyze::Category;
+using analyze::CategoryReason;
+using analyze::reason_text;
+using analyze::RuleHit;
 
 std::string workload() { return CAPAUDIT_RULES_WORKLOAD; }
 
@@ -111,9 +115,9 @@ TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
   auto rep = report_under(run, {});
   const auto* f = find_cap(rep.caps, c.cap);
   ASSERT_NE(f, nullptr) << c.name << ": no finding for cap " << c.cap;
-  EXPECT_EQ(f->category, Category::conditional) << f->reason;
+  EXPECT_EQ(f->category, Category::conditional) << reason_text(*f);
   auto hit = std::find_if(f->rules.begin(), f->rules.end(), [&](const auto& h) { return h.rule == c.rule; });
-  ASSERT_NE(hit, f->rules.end()) << f->reason;
+  ASSERT_NE(hit, f->rules.end()) << reason_text(*f);
   EXPECT_EQ(hit->needed_recorded, std::optional<bool>(true)) << hit_text(*hit);
   EXPECT_TRUE(hit->check_observed);
   EXPECT_NE(hit_text(*hit).find(c.recorded), std::string::npos) << hit_text(*hit);
@@ -129,7 +133,7 @@ TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
   auto lifted = report_under(run, c.lift);
   const auto* g = find_cap(lifted.caps, c.cap);
   ASSERT_NE(g, nullptr);
-  EXPECT_EQ(g->category, Category::not_needed) << g->reason;
+  EXPECT_EQ(g->category, Category::not_needed) << reason_text(*g);
   EXPECT_FALSE(g->recommended);
   std::filesystem::remove(r.path);
 }
@@ -191,7 +195,7 @@ TEST(RuleDenied, SysResourceRulesRecordTheirValueEvenWhereTheCheckIsDenied) {
     auto rep = report_under(analyze::load_trace(r.path), {});
     const auto* f = find_cap(rep.caps, CAP_SYS_RESOURCE);
     ASSERT_NE(f, nullptr) << c.op;
-    EXPECT_EQ(f->category, Category::denied_only) << f->reason;
+    EXPECT_EQ(f->category, Category::denied_only) << reason_text(*f);
     auto hit = std::find_if(f->rules.begin(), f->rules.end(), [&](const auto& h) { return h.rule == c.rule; });
     ASSERT_NE(hit, f->rules.end()) << c.op;
     EXPECT_EQ(hit->needed_recorded, std::optional<bool>(true)) << hit_text(*hit);
@@ -221,18 +225,21 @@ TEST(RulePaths, TwoOperationsOfOneSyscallInOneProcessAreJudgedByTheirOwnRules) {
   auto rep = report_under(run, {});
   const auto* f = find_cap(rep.caps, CAP_SYSLOG);
   ASSERT_NE(f, nullptr);
-  EXPECT_EQ(f->category, Category::conditional) << f->reason;
+  EXPECT_EQ(f->category, Category::conditional) << reason_text(*f);
   std::set<std::string> rules;
   for (const auto& h : f->rules) rules.insert(h.rule);
-  EXPECT_EQ(rules, (std::set<std::string>{"kallsyms", "dmesg_restrict_kmsg"})) << f->reason;
+  EXPECT_EQ(rules, (std::set<std::string>{"kallsyms", "dmesg_restrict_kmsg"})) << reason_text(*f);
 
   const auto* g = find_cap(report_under(run, {"kernel.perf_event_paranoid=1"}).caps, CAP_SYSLOG);
   ASSERT_NE(g, nullptr);
-  EXPECT_EQ(g->category, Category::conditional) << g->reason;  // /dev/kmsg still needs it
-  EXPECT_NE(g->reason.find("dmesg_restrict_kmsg"), std::string::npos) << g->reason;
+  EXPECT_EQ(g->category, Category::conditional) << reason_text(*g);  // /dev/kmsg still needs it
+  EXPECT_EQ(g->reason.kind, CategoryReason::Kind::rule_needed) << reason_text(*g);
+  EXPECT_TRUE(std::any_of(g->rules.begin(), g->rules.end(), [](const RuleHit& r) {
+    return r.rule == "dmesg_restrict_kmsg" && r.needed_target != false;
+  })) << reason_text(*g);
   const auto* h = find_cap(report_under(run, {"kernel.perf_event_paranoid=1", "kernel.dmesg_restrict=0"}).caps, CAP_SYSLOG);
   ASSERT_NE(h, nullptr);
-  EXPECT_EQ(h->category, Category::not_needed) << h->reason;
+  EXPECT_EQ(h->category, Category::not_needed) << reason_text(*h);
   std::filesystem::remove(r.path);
 }
 
@@ -258,13 +265,13 @@ TEST(RuleAlternatives, NarrowDeniedAndSysAdminGrantedRecommendsTheNarrowOne) {
     ASSERT_NE(w, nullptr);
     const auto* narrow = find_cap(w->caps, c.narrow);
     ASSERT_NE(narrow, nullptr) << c.op;
-    EXPECT_TRUE(narrow->recommended) << narrow->reason;
-    EXPECT_NE(narrow->reason.find("grant this narrower capability instead"), std::string::npos) << narrow->reason;
+    EXPECT_TRUE(narrow->recommended) << reason_text(*narrow);
+    EXPECT_EQ(narrow->reason.kind, CategoryReason::Kind::narrower_instead) << reason_text(*narrow);
     EXPECT_EQ(narrow->granted, 0u);  // every check of it was denied
     const auto* admin = find_cap(w->caps, CAP_SYS_ADMIN);
     ASSERT_NE(admin, nullptr);
-    EXPECT_EQ(admin->category, Category::not_needed) << admin->reason;
-    EXPECT_NE(admin->reason.find("fallback"), std::string::npos) << admin->reason;
+    EXPECT_EQ(admin->category, Category::not_needed) << reason_text(*admin);
+    EXPECT_EQ(admin->reason.kind, CategoryReason::Kind::fallback_only) << reason_text(*admin);
     std::filesystem::remove(r.path);
   }
 }
@@ -295,7 +302,7 @@ TEST(RuleNamespaces, BindInANetnsThatLoweredThePortStartIsJudgedByThatNetns) {
   auto run = analyze::load_trace(r.path);
   auto rep = report_under(run, {});
   const auto* c = find_cap(rep.caps, CAP_NET_BIND_SERVICE);
-  EXPECT_TRUE(c == nullptr || !c->recommended) << (c ? c->reason : "");
+  EXPECT_TRUE(c == nullptr || !c->recommended) << (c ? reason_text(*c) : "");
   auto strict = report_under(run, {"net.ipv4.ip_unprivileged_port_start=1024"});
   c = find_cap(strict.caps, CAP_NET_BIND_SERVICE);
   ASSERT_NE(c, nullptr);
