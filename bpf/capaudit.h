@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 10
+#define CAPAUDIT_BPF_ABI_VERSION 11
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 /* User-space frames asked for per sampled check (bpf_get_stack, BPF_F_USER_STACK) */
@@ -146,6 +146,18 @@ struct capaudit_ustack_frame {
 };
 
 /*
+ * Values of capaudit_ustack.leaf_flags: what was read about the word at the
+ * user stack pointer of the registers the syscall was entered with (the
+ * return address into the caller of a leaf syscall wrapper, which a
+ * frame-pointer walk skips; anything when the wrapper pushed something).
+ */
+#define CAPAUDIT_LEAF_READ 0x1      /* leaf_word holds the word at [sp] */
+#define CAPAUDIT_LEAF_CODE 0x2      /* leaf_code holds the 8 bytes of memory ending at leaf_word */
+#define CAPAUDIT_LEAF_VMA 0x4       /* leaf_vm_* describe the mapping holding leaf_word (bpf_find_vma) */
+#define CAPAUDIT_LEAF_VMA_EXEC 0x8  /* that mapping is executable (VM_EXEC) */
+#define CAPAUDIT_LEAF_VMA_FILE 0x10 /* ... and backed by a file */
+
+/*
  * The same user stack walked twice (two calls, one walk each): the raw
  * addresses, and the kernel's own naming of each address's file. The first
  * keeps every address; the second names files without the recording host.
@@ -156,6 +168,13 @@ struct capaudit_ustack {
 	__s32 id_bytes;  /* valid bytes in id[] (frames * 32), or -errno */
 	__u64 ip[CAPAUDIT_MAX_USTACK_DEPTH];
 	struct capaudit_ustack_frame id[CAPAUDIT_MAX_USTACK_DEPTH];
+	__u64 leaf_word;     /* CAPAUDIT_LEAF_READ: the word at [sp] at syscall entry */
+	__u64 leaf_code;     /* CAPAUDIT_LEAF_CODE: memory at leaf_word - 8 .. leaf_word - 1 */
+	__u64 leaf_vm_start; /* CAPAUDIT_LEAF_VMA: [start, end) of its mapping */
+	__u64 leaf_vm_end;
+	__u64 leaf_vm_pgoff; /* file offset of leaf_vm_start, in bytes */
+	__u32 leaf_flags;
+	__s32 leaf_vma_err;  /* bpf_find_vma()'s result (0, -ENOENT, -EBUSY; -EOPNOTSUPP: no such helper) */
 };
 
 struct capaudit_cap_event {

@@ -383,10 +383,25 @@ struct UserFrame {
   bool operator==(const UserFrame&) const = default;
 };
 
+// The word at the user stack pointer when the syscall was entered (1.7),
+// read with a user stack: the return address into the syscall wrapper's
+// caller when the wrapper is a leaf (libc's), anything otherwise. A fact, not
+// a frame: the analyzer decides whether to use it (analyze/core/findings.h).
+struct UserLeaf {
+  // ip: the word read. build_id/path/file_offset: named as a frame would be,
+  // only when it lies in an executable file mapping.
+  UserFrame word;
+  uint64_t code_before = 0;  // the 8 bytes of the task's memory ending at word.ip (little-endian)
+  bool has_code = false;
+
+  bool operator==(const UserLeaf&) const = default;
+};
+
 // A user-space call path, stored once; CapCheck::user_stack_id refers to it.
 struct UserStack {
   uint32_t id = 0;                 // >= 1
   std::vector<UserFrame> frames;   // innermost first, as deep as the kernel could walk
+  std::optional<UserLeaf> leaf;    // 1.7: not read (older traces, or the read failed)
 
   bool operator==(const UserStack&) const = default;
 };

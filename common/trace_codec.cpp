@@ -213,16 +213,16 @@ void put_user_stacks(const std::vector<UserStack>& stacks, schema::EventBatch::B
   std::map<std::pair<std::string, std::string>, uint32_t> index;
   std::vector<const UserFrame*> files;
   std::vector<std::vector<uint32_t>> refs(stacks.size());
+  std::vector<uint32_t> leaf_refs(stacks.size(), 0);
+  auto ref_of = [&](const UserFrame& f) -> uint32_t {
+    if (f.build_id.empty() && f.path.empty()) return 0;
+    auto [it, added] = index.try_emplace({f.build_id, f.path}, static_cast<uint32_t>(files.size() + 1));
+    if (added) files.push_back(&f);
+    return it->second;
+  };
   for (size_t i = 0; i < stacks.size(); ++i) {
-    for (const auto& f : stacks[i].frames) {
-      uint32_t ref = 0;
-      if (!f.build_id.empty() || !f.path.empty()) {
-        auto [it, added] = index.try_emplace({f.build_id, f.path}, static_cast<uint32_t>(files.size() + 1));
-        if (added) files.push_back(&f);
-        ref = it->second;
-      }
-      refs[i].push_back(ref);
-    }
+    for (const auto& f : stacks[i].frames) refs[i].push_back(ref_of(f));
+    if (stacks[i].leaf) leaf_refs[i] = ref_of(stacks[i].leaf->word);
   }
   auto l = b.initUserStacks(static_cast<unsigned>(stacks.size()));
   for (unsigned i = 0; i < stacks.size(); ++i) {
@@ -239,6 +239,15 @@ void put_user_stacks(const std::vector<UserStack>& stacks, schema::EventBatch::B
     put_frame_column<uint64_t>(frames, [](const UserFrame& f) { return f.has_offset ? f.file_offset : 0; },
                                [&](unsigned n) { return o.initFileOffset(n); });
     put_frame_column<bool>(frames, [](const UserFrame& f) { return f.has_offset; }, [&](unsigned n) { return o.initHasOffset(n); });
+    if (const auto& leaf = stacks[i].leaf) {
+      auto w = o.initLeaf();
+      w.setIp(leaf->word.ip);
+      w.setFile(leaf_refs[i]);
+      w.setHasOffset(leaf->word.has_offset);
+      if (leaf->word.has_offset) w.setFileOffset(leaf->word.file_offset);
+      w.setHasCode(leaf->has_code);
+      if (leaf->has_code) w.setCodeBefore(leaf->code_before);
+    }
   }
   if (files.empty()) return;
   auto m = b.initMappedFiles(static_cast<unsigned>(files.size()));
@@ -286,6 +295,23 @@ std::vector<UserStack> get_user_stacks(schema::EventBatch::Reader r) {
       }
       f.has_offset = has_offset.size() && has_offset[j];
       if (f.has_offset && offset.size()) f.file_offset = offset[j];
+    }
+    if (s.hasLeaf()) {  // 1.7
+      auto w = s.getLeaf();
+      UserLeaf leaf;
+      leaf.word.ip = w.getIp();
+      if (const uint32_t ref = w.getFile(); ref != 0) {
+        if (ref > files.size())
+          throw std::runtime_error("user stack " + std::to_string(u.id) + " leaf names file " + std::to_string(ref) +
+                                   " of a batch with " + std::to_string(files.size()));
+        leaf.word.build_id = files[ref - 1].build_id;
+        leaf.word.path = files[ref - 1].path;
+      }
+      leaf.word.has_offset = w.getHasOffset();
+      if (leaf.word.has_offset) leaf.word.file_offset = w.getFileOffset();
+      leaf.has_code = w.getHasCode();
+      if (leaf.has_code) leaf.code_before = w.getCodeBefore();
+      u.leaf = leaf;
     }
     out.push_back(std::move(u));
   }

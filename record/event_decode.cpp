@@ -17,7 +17,7 @@ static_assert(offsetof(capaudit_cap_event, stack) % 8 == 0);
 static_assert(sizeof(capaudit_check_ctx) == 8 * (6 + CAPAUDIT_CTX_USER_WORDS + CAPAUDIT_CTX_STATE) + 16);
 static_assert(sizeof(capaudit_ustack_frame) == 32);  // struct bpf_stack_build_id
 static_assert(offsetof(capaudit_ustack_frame, offset_or_ip) == 24);
-static_assert(sizeof(capaudit_ustack) == 8 + 8 * CAPAUDIT_MAX_USTACK_DEPTH + 32 * CAPAUDIT_MAX_USTACK_DEPTH);
+static_assert(sizeof(capaudit_ustack) == 8 + 8 * CAPAUDIT_MAX_USTACK_DEPTH + 32 * CAPAUDIT_MAX_USTACK_DEPTH + 48);
 static_assert(sizeof(capaudit_cap_event) ==
               24 + 32 + 8 * CAPAUDIT_MAX_STACK_DEPTH + sizeof(capaudit_check_ctx) + sizeof(capaudit_ustack));
 static_assert(CAPAUDIT_CTX_STATE == static_cast<int>(common::StateSlot::count));
@@ -151,6 +151,17 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
             k.offset_or_ip = f.offset_or_ip;
             raw.named.push_back(k);
           }
+        }
+        if (u->leaf_flags & CAPAUDIT_LEAF_READ) {
+          RawLeaf leaf;
+          leaf.word = u->leaf_word;
+          if (u->leaf_flags & CAPAUDIT_LEAF_CODE) leaf.code = u->leaf_code;
+          if (u->leaf_flags & CAPAUDIT_LEAF_VMA) {
+            leaf.vma = RawLeaf::Vma{u->leaf_vm_start, u->leaf_vm_end, u->leaf_vm_pgoff,
+                                    (u->leaf_flags & CAPAUDIT_LEAF_VMA_EXEC) != 0, (u->leaf_flags & CAPAUDIT_LEAF_VMA_FILE) != 0};
+          }
+          leaf.vma_error = u->leaf_vma_err;
+          raw.leaf = leaf;
         }
         d.user_stack = std::move(raw);
       }

@@ -23,11 +23,24 @@ struct KernelNamedFrame {
   std::array<uint8_t, 20> build_id{};  // valid: as the kernel read it, zero-padded to 20 bytes
   uint64_t offset_or_ip = 0;           // valid: offset in the file; ip: the raw address
 };
+// The word at the user stack pointer at syscall entry (CAPAUDIT_LEAF_READ),
+// with what the kernel side read about it.
+struct RawLeaf {
+  uint64_t word = 0;
+  std::optional<uint64_t> code;  // the 8 bytes of memory ending at word
+  struct Vma {
+    uint64_t start = 0, end = 0, pgoff = 0;  // pgoff: file offset of start, in bytes
+    bool exec = false, file = false;
+  };
+  std::optional<Vma> vma;  // the mapping holding word (bpf_find_vma)
+  int vma_error = 0;       // bpf_find_vma's -errno when vma is empty
+};
 struct RawUserStack {
   std::vector<uint64_t> ips;              // raw addresses, innermost first
   int ips_error = 0;                      // the raw walk failed with this -errno (ips empty)
   std::vector<KernelNamedFrame> named;    // the same frames named by the kernel
   int named_error = 0;                    // that walk failed with this -errno (named empty)
+  std::optional<RawLeaf> leaf;            // not read (outside a syscall, unreadable stack)
 };
 
 struct DecodedCheck {

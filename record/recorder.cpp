@@ -164,9 +164,10 @@ class Session {
     if (d.user_stack) {
       // Named now, while the process (and its /proc/PID/maps) may still live.
       scratch_user_stack_.frames = user_resolver_.resolve(d.check.pid, *d.user_stack);
+      scratch_user_stack_.leaf = user_resolver_.resolve_leaf(d.check.pid, *d.user_stack, scratch_user_stack_.frames);
       if (!scratch_user_stack_.frames.empty()) {
         bool is_new = false;
-        d.check.user_stack_id = user_stacks_.intern(scratch_user_stack_.frames, &is_new);
+        d.check.user_stack_id = user_stacks_.intern(scratch_user_stack_.frames, scratch_user_stack_.leaf, &is_new);
         if (is_new) {
           scratch_user_stack_.id = d.check.user_stack_id;
           writer_.add(scratch_user_stack_);
@@ -762,9 +763,10 @@ RecordResult run_recording(const RecordOptions& given) {
   if (const ResolveStats& u = session.user_frame_stats(); options.verbose && (u.by_kernel + u.by_maps + u.address_only))
     fprintf(stderr,
             "capaudit-record: user frames named by the kernel's build ID: %llu, by /proc/PID/maps: %llu, "
-            "by address only: %llu\n",
+            "by address only: %llu; words at [sp] in an executable file mapping: %llu, elsewhere: %llu\n",
             static_cast<unsigned long long>(u.by_kernel), static_cast<unsigned long long>(u.by_maps),
-            static_cast<unsigned long long>(u.address_only));
+            static_cast<unsigned long long>(u.address_only), static_cast<unsigned long long>(u.leaves_named),
+            static_cast<unsigned long long>(u.leaves_unnamed));
   if (child && !child_reaped) {
     if (auto st = child->try_wait()) result.target_status = *st;
   }

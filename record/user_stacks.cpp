@@ -233,10 +233,68 @@ std::vector<common::UserFrame> UserStackResolver::resolve(uint32_t pid, const Ra
   return out;
 }
 
-uint32_t UserStackTable::intern(const std::vector<common::UserFrame>& frames, bool* is_new) {
+std::optional<common::UserLeaf> UserStackResolver::resolve_leaf(uint32_t pid, const RawUserStack& raw,
+                                                                const std::vector<common::UserFrame>& frames) {
+  if (!raw.leaf) return std::nullopt;
+  const RawLeaf& r = *raw.leaf;
+  common::UserLeaf out;
+  out.word.ip = r.word;
+  out.has_code = r.code.has_value();
+  out.code_before = r.code.value_or(0);
+  // The mapping: the kernel's (exact, at the check), else /proc/PID/maps now.
+  uint64_t start = 0, end = 0, pgoff = 0;
+  bool exec_file = false;
+  const Mapping* m = nullptr;
+  if (r.vma) {
+    start = r.vma->start;
+    end = r.vma->end;
+    pgoff = r.vma->pgoff;
+    exec_file = r.vma->exec && r.vma->file && r.word >= start && r.word < end;
+  } else if (r.word && (m = find(pid, r.word)) != nullptr) {
+    start = m->start;
+    end = m->end;
+    pgoff = m->pgoff;
+    exec_file = m->executable;
+  }
+  if (!exec_file) {
+    ++stats_.leaves_unnamed;
+    return out;
+  }
+  out.word.has_offset = true;
+  out.word.file_offset = r.word - start + pgoff;
+  // The file: a frame the kernel named in the same mapping at the offset the
+  // mapping gives it (the executable's text, typically: the wrapper's caller
+  // lives beside the caller's caller the walk found).
+  for (size_t i = 0; i < frames.size() && out.word.build_id.empty(); ++i) {
+    const auto& f = frames[i];
+    if (f.ip && f.ip >= start && f.ip < end && f.has_offset && f.file_offset == f.ip - start + pgoff &&
+        (!f.build_id.empty() || !f.path.empty())) {
+      out.word.build_id = f.build_id;
+      out.word.path = f.path;
+    }
+  }
+  if (out.word.build_id.empty() && out.word.path.empty()) {
+    if (!m) m = find(pid, r.word);
+    if (m && m->start == start && m->pgoff == pgoff) {
+      out.word.path = m->path;
+      out.word.build_id = files_.build_id(pid, *m);
+      note_file(out.word.build_id, out.word.path);
+    }
+  }
+  ++stats_.leaves_named;
+  return out;
+}
+
+uint32_t UserStackTable::intern(const std::vector<common::UserFrame>& frames, const std::optional<common::UserLeaf>& leaf,
+                                bool* is_new) {
   Key key;
-  key.reserve(frames.size());
+  key.reserve(frames.size() + 2);
   for (const auto& f : frames) key.emplace_back(f.ip, f.build_id, f.path, f.file_offset, f.has_offset);
+  if (leaf) {  // after a marker no frame has (has_offset true, offset ~0, ip 0)
+    key.emplace_back(0, "leaf", "", ~uint64_t{0}, true);
+    key.emplace_back(leaf->word.ip, leaf->word.build_id, leaf->word.path, leaf->word.file_offset, leaf->word.has_offset);
+    key.emplace_back(leaf->code_before, "", "", 0, leaf->has_code);
+  }
   auto [it, inserted] = ids_.try_emplace(std::move(key), static_cast<uint32_t>(ids_.size() + 1));
   *is_new = inserted;
   return it->second;

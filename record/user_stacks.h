@@ -70,6 +70,8 @@ struct ResolveStats {
   uint64_t by_kernel = 0;      // build ID + offset from the kernel
   uint64_t by_maps = 0;        // file + offset from /proc/PID/maps (build ID when readable)
   uint64_t address_only = 0;   // neither: the raw address alone
+  uint64_t leaves_named = 0;   // leaf words in an executable file mapping (named as a frame would be)
+  uint64_t leaves_unnamed = 0; // leaf words read but not in one (or not known to be)
 };
 
 // Resolves raw stacks of one process at a time, caching each process's maps
@@ -78,6 +80,14 @@ class UserStackResolver {
  public:
   explicit UserStackResolver(ProcessFiles& files) : files_(files) {}
   std::vector<common::UserFrame> resolve(uint32_t pid, const RawUserStack& raw);
+  // The stack's leaf word (RAW.leaf) as a fact: always its value and the
+  // code before it when read; named by file and offset like a frame only
+  // when it lies in an executable file mapping (the kernel's bpf_find_vma,
+  // else /proc/PID/maps). Its build ID is that of a frame of FRAMES (RAW
+  // resolved) in the same mapping, else read from the mapped file. Whether
+  // it is a frame is not decided here (the analyzer does).
+  std::optional<common::UserLeaf> resolve_leaf(uint32_t pid, const RawUserStack& raw,
+                                               const std::vector<common::UserFrame>& frames);
   void forget(uint32_t pid) { maps_.erase(pid); }
   // FILE was seen with this build ID (an exec, a mapping read): a frame the
   // kernel names by that ID gets it as its path hint when its process's maps
@@ -97,7 +107,10 @@ class UserStackResolver {
 // always get the same id (>= 1).
 class UserStackTable {
  public:
-  uint32_t intern(const std::vector<common::UserFrame>& frames, bool* is_new);
+  // The leaf word is part of the identity: the same walk under two
+  // different callers of a wrapper is two call paths.
+  uint32_t intern(const std::vector<common::UserFrame>& frames, bool* is_new) { return intern(frames, std::nullopt, is_new); }
+  uint32_t intern(const std::vector<common::UserFrame>& frames, const std::optional<common::UserLeaf>& leaf, bool* is_new);
   size_t size() const { return ids_.size(); }
 
  private:

@@ -414,6 +414,22 @@ struct UserStack {
   file @2 :List(UInt32);        # position + 1 in the batch's mappedFiles; 0: file not known
   fileOffset @3 :List(UInt64);  # offset in that file, meaningful where hasOffset
   hasOffset @4 :List(Bool);
+  leaf @5 :UserLeaf;            # 1.7: the word at the stack pointer at syscall entry; absent: not read
+}
+
+# 1.7: the 8-byte word at the user stack pointer of the registers the syscall
+# was entered with, read with the user stack. Where the syscall wrapper is a
+# leaf (pushes nothing before `syscall`: libc's), it is the return address
+# into the wrapper's caller, the frame a frame-pointer walk skips. Where the
+# wrapper pushed something it is anything: the analyzer decides whether it
+# is a frame (docs/trace-format.md, "User stacks"), the trace holds the fact.
+struct UserLeaf {
+  ip @0 :UInt64;          # the word read
+  file @1 :UInt32;        # position + 1 in the batch's mappedFiles; 0: in no executable file mapping the recorder could name
+  fileOffset @2 :UInt64;  # offset of ip in that file, meaningful where hasOffset
+  hasOffset @3 :Bool;
+  codeBefore @4 :UInt64;  # the 8 bytes of the task's memory that end at ip (little-endian: ip-1 is the top byte)
+  hasCode @5 :Bool;       # codeBefore was read
 }
 
 # One batch of events. Capability checks (the hot path) are columnar; the

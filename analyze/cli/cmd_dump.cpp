@@ -10,6 +10,7 @@
 #include "analyze/cli/commands.h"
 #include "analyze/cli/options.h"
 #include "analyze/cli/symbol_options.h"
+#include "analyze/core/findings.h"
 #include "analyze/core/quote.h"
 #include "common/capabilities.h"
 #include "common/error.h"
@@ -94,6 +95,14 @@ class DumpVisitor : public common::TraceVisitor {
     for (const auto& st : s) {
       std::string line = "ustack id=" + std::to_string(st.id) + " frames=" + std::to_string(st.frames.size());
       for (const auto& f : st.frames) line += " | " + user_frame_text(f) + symbol_text(f);
+      if (st.leaf) {  // 1.7: the word at [sp] at syscall entry, and whether the analysis takes it as frame 1
+        char code[40] = "";
+        if (st.leaf->has_code)
+          std::snprintf(code, sizeof code, " code=%016llx", static_cast<unsigned long long>(st.leaf->code_before));
+        const bool taken = analyze::user_frames_of(st).entry_sp >= 0;
+        line += " || sp-word " + user_frame_text(st.leaf->word) + (taken ? symbol_text(st.leaf->word) : "") + code +
+                (taken ? " (the caller: frame 1)" : " (not a frame)");
+      }
       lines_.push_back({0, line});
     }
   }

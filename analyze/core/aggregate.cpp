@@ -283,7 +283,7 @@ void Aggregator::on_stacks(std::span<const common::KernelStack> stacks) {
 
 void Aggregator::on_user_stacks(std::span<const common::UserStack> stacks) {
   run_.events += stacks.size();
-  for (const auto& s : stacks) run_.user_stacks[s.id] = s.frames;
+  for (const auto& s : stacks) run_.user_stacks[s.id] = user_frames_of(s);
 }
 
 CheckAgg* Aggregator::add_check(ProcessAgg& p, const common::CapCheck& e, bool untracked) {

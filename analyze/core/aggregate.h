@@ -121,7 +121,7 @@ struct RunAggregate {
   std::optional<common::Trailer> trailer;
   std::vector<ProcessAgg> processes;
   std::unordered_map<uint32_t, std::vector<std::string>> stacks;  // id -> frames
-  std::unordered_map<uint32_t, std::vector<common::UserFrame>> user_stacks;  // id -> frames (format 1.6)
+  std::unordered_map<uint32_t, UserStackView> user_stacks;  // id -> frames (format 1.6; the leaf word judged, 1.7)
   std::unordered_map<uint32_t, uint32_t> parent;                  // pid -> parent pid
   uint64_t events = 0;
   uint64_t shapes_dropped = 0;  // distinct shapes beyond the per-process bound (counted, not kept)

@@ -64,22 +64,23 @@ struct Acc {
 
 // A user-space path's identity: its syscall and each frame's file and offset
 // (the address where the file is unknown).
-std::string user_path_key(int32_t syscall_nr, const std::vector<common::UserFrame>& frames) {
+std::string user_path_key(int32_t syscall_nr, const UserStackView& v) {
   std::string k = std::to_string(syscall_nr);
-  for (const auto& f : frames)
+  for (const auto& f : v.frames)
     k += "\n" + f.build_id + "\t" + f.path + "\t" + (f.has_offset ? std::to_string(f.file_offset) : "ip" + std::to_string(f.ip));
-  return k;
+  return k + "\nsp" + std::to_string(v.entry_sp);
 }
 
-UserCallPath user_path_of(int32_t syscall_nr, const std::vector<common::UserFrame>& frames) {
+UserCallPath user_path_of(int32_t syscall_nr, const UserStackView& v) {
   UserCallPath p;
   p.syscall = syscall_nr < 0 ? "(none)" : syscall_name(syscall_nr);
-  for (const auto& f : frames) {
+  for (const auto& f : v.frames) {
     UserFrameInfo u;
     u.ip = f.ip;
     u.object = f.path;
     u.build_id = f.build_id;
     if (f.has_offset) u.offset = f.file_offset;
+    u.from_entry_sp = static_cast<int>(p.frames.size()) == v.entry_sp;
     p.frames.push_back(std::move(u));
   }
   return p;
@@ -483,7 +484,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             if (entry) cp.noise_entry = entry->function;
           }
           if (c.user_stack_id)
-            if (auto us = run.user_stacks.find(c.user_stack_id); us != run.user_stacks.end() && !us->second.empty()) {
+            if (auto us = run.user_stacks.find(c.user_stack_id); us != run.user_stacks.end() && !us->second.frames.empty()) {
               auto [up, fresh] = a.user_paths.try_emplace(user_path_key(c.syscall_nr, us->second));
               if (fresh) up->second = user_path_of(c.syscall_nr, us->second);
               up->second.checks += c.count;

@@ -114,4 +114,43 @@ void choose_call_site(UserCallPath& p, const std::vector<std::string>& executabl
   if (p.call_site > 0) p.wrapper = 0;
 }
 
+bool ends_with_call(uint64_t code_before) {
+  uint8_t b[8];  // b[7] is the byte just before the address
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(code_before >> (8 * i));
+  auto modrm_call = [](uint8_t m, int mod) { return (m & 0x38) == 0x10 && (m >> 6) == mod; };
+  if (b[3] == 0xe8) return true;                                    // call rel32
+  if (b[2] == 0xff && b[3] == 0x15) return true;                    // call *disp32(%rip)
+  if (b[6] == 0xff && modrm_call(b[7], 3)) return true;             // call *%reg
+  if (b[6] == 0xff && modrm_call(b[7], 0) && (b[7] & 7) != 4 && (b[7] & 7) != 5) return true;  // call *(%reg)
+  if (b[5] == 0xff && modrm_call(b[6], 0) && (b[6] & 7) == 4 && (b[7] & 7) != 5) return true;  // call *(%base,%idx)
+  if (b[5] == 0xff && modrm_call(b[6], 1) && (b[6] & 7) != 4) return true;                     // call *d8(%reg)
+  if (b[4] == 0xff && modrm_call(b[5], 1) && (b[5] & 7) == 4) return true;                     // call *d8(%base,%idx)
+  if (b[2] == 0xff && modrm_call(b[3], 2) && (b[3] & 7) != 4) return true;                     // call *d32(%reg)
+  if (b[1] == 0xff && modrm_call(b[2], 2) && (b[2] & 7) == 4) return true;                     // call *d32(%base,%idx)
+  return false;
+}
+
+UserStackView user_frames_of(const common::UserStack& s) {
+  UserStackView v;
+  v.frames = s.frames;
+  if (!s.leaf || v.frames.empty()) return v;
+  const common::UserFrame& w = s.leaf->word;
+  const common::UserFrame& f0 = v.frames[0];
+  if (f0.path.empty() || !is_runtime_library(f0.path)) return v;
+  if (!w.ip || !w.has_offset || (w.build_id.empty() && w.path.empty())) return v;
+  if (!s.leaf->has_code || !ends_with_call(s.leaf->code_before)) return v;
+  if (w.ip == f0.ip) return v;
+  auto same = [&](const common::UserFrame& f) {
+    if (f.ip && w.ip) return f.ip == w.ip;
+    return f.has_offset && f.file_offset == w.file_offset && f.build_id == w.build_id && f.path == w.path;
+  };
+  if (v.frames.size() > 1 && same(v.frames[1])) {
+    v.entry_sp = 1;
+    return v;
+  }
+  v.frames.insert(v.frames.begin() + 1, w);
+  v.entry_sp = 1;
+  return v;
+}
+
 }  // namespace capaudit::analyze

@@ -108,6 +108,11 @@ struct UserFrameInfo {
   // symbolization was not run (--no-symbolize).
   std::string source;
   std::string problem;  // why less than debuginfo: "build ID mismatch: recorded X, file has Y", ...
+  // The return address read at the user stack pointer at syscall entry
+  // (UserStack::leaf, format 1.7), judged to be the wrapper's caller: the
+  // frame a frame-pointer walk skips, inserted as frame 1, or the walked
+  // frame 1 it confirmed (user_frames_of).
+  bool from_entry_sp = false;
 };
 
 // A distinct user-space call path of a capability's checks.
@@ -129,6 +134,32 @@ struct UserCallPath {
 // Picks UserCallPath::call_site and wrapper from the frames' files (not from
 // symbols: it works unsymbolized). `executables` are the finding's programs.
 void choose_call_site(UserCallPath& p, const std::vector<std::string>& executables);
+
+// True when CODE_BEFORE, the 8 bytes that end at an address (little-endian:
+// the byte at address-1 is the top one), ends with an x86-64 call
+// instruction: call rel32 (e8), call through the GOT (ff 15 disp32), or
+// call *reg / *(reg) / *disp(reg) (ff /2, with SIB forms). A return address
+// always does; an arbitrary word rarely.
+bool ends_with_call(uint64_t code_before);
+
+// A user stack's frames as the analysis uses them. The walked frames, and
+// the stack's leaf word (the word at [sp] at syscall entry) as frame 1 when
+// it passes every test of a return address into the wrapper's caller:
+//   - frame 0 is in the C library or the loader (their syscall wrappers are
+//     leaves: they push nothing before `syscall`);
+//   - the word lies in an executable file mapping (the recorder named its
+//     file and offset);
+//   - the bytes before it, read at the check, end with a call instruction;
+//   - it is not frame 0 itself.
+// When the walk's frame 1 already is that address (the wrapper kept a frame
+// pointer), it is marked and not repeated. Anything else (a word the wrapper
+// pushed, a syscall made by a function with a frame) is left out: the trace
+// keeps it, no frame is made of it.
+struct UserStackView {
+  std::vector<common::UserFrame> frames;
+  int entry_sp = -1;  // index of the frame the leaf word gave or confirmed; -1 none
+};
+UserStackView user_frames_of(const common::UserStack& s);
 
 // One causal rule evaluated on one operation the trace recorded.
 struct RuleHit {

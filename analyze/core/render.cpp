@@ -53,7 +53,8 @@ Json user_paths_json(const CapFinding& f) {
                         {"file", u.file},
                         {"line", u.line},
                         {"source", u.source.empty() ? Json(nullptr) : Json(u.source)},
-                        {"problem", u.problem}});
+                        {"problem", u.problem},
+                        {"from_entry_sp", u.from_entry_sp}});
     a.push_back({{"syscall", p.syscall},
                  {"checks", p.checks},
                  {"call_site", p.call_site >= 0 ? Json(p.call_site) : Json(nullptr)},
@@ -405,16 +406,21 @@ void user_sites(Text& t, const CapFinding& f, bool detail) {
       wrapper = "`" + p.frames[static_cast<size_t>(p.wrapper)].function + "`";
     // Through a wrapper (libc's bind) the site is where the program's walk
     // resumes: a frame-pointer walk skips the function that called a library
-    // built without frame pointers, so the site may be that function's caller.
+    // built without frame pointers, so the site may be that function's caller
+    // ("reached from") — unless the site is the return address read at [sp]
+    // at syscall entry right after the wrapper: then it is the caller ("in").
     // With no frame of the program walked at all, the wrapper is all there is.
-    const std::string site = user_frame_text(p.frames[static_cast<size_t>(p.call_site)], detail ? 2 : 1);
+    const auto& at = p.frames[static_cast<size_t>(p.call_site)];
+    const bool direct = p.wrapper < 0 || (at.from_entry_sp && p.call_site == p.wrapper + 1);
+    const std::string site = user_frame_text(at, detail ? 2 : 1);
     std::string line = p.caller_not_walked ? "call site: " + site + "; its caller was not walked"
-                                           : "call site: " + wrapper + (p.wrapper >= 0 ? " reached from " : " in ") + site;
+                                           : "call site: " + wrapper + (direct ? " in " : " reached from ") + site;
     if (f.user_paths.size() > 1) line += ", " + std::to_string(p.checks) + (p.checks == 1 ? " check" : " checks");
     t.line(line, 4, 9);
     if (detail) {
       std::string path;
-      for (const auto& u : p.frames) path += (path.empty() ? "" : " <- ") + user_frame_text(u, 0);
+      for (const auto& u : p.frames)
+        path += (path.empty() ? "" : " <- ") + user_frame_text(u, 0) + (u.from_entry_sp ? " [return address at sp]" : "");
       t.line("user stack: " + path, 6, 11);
     }
   }

@@ -30,6 +30,7 @@ struct Synth {
   std::vector<common::CapsetEvent> capsets;
   std::vector<common::OperationFact> ops;
   std::vector<common::KernelStack> stacks;
+  std::vector<common::UserStack> user_stacks;  // format 1.6
   std::vector<common::OutcomeWindow> windows;  // delivered first, as written (format 1.6)
   std::optional<common::Trailer> trailer = common::Trailer{};
   common::ReadStatus status = common::ReadStatus::complete;
@@ -127,6 +128,7 @@ struct Synth {
     agg.on_header(header);
     if (!procs.empty()) agg.on_processes(procs);
     agg.on_stacks(stacks);
+    if (!user_stacks.empty()) agg.on_user_stacks(user_stacks);
     if (!windows.empty()) agg.on_outcome_windows(windows);
     struct Ref {
       uint64_t t;

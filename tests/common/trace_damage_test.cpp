@@ -228,6 +228,17 @@ TEST(TraceDamage, UserStackSectionsAreChecked) {
          b.initMappedFiles(1)[0].setPath("/bin/x");
        },
        "names file 2 of a batch with 1"},
+      {"a leaf naming a file the batch does not name (1.7)",
+       [](schema::EventBatch::Builder b) {
+         auto u = b.initUserStacks(1)[0];
+         u.setId(2);
+         u.initIp(1).set(0, 0x401000);
+         auto w = u.initLeaf();
+         w.setIp(0x401234);
+         w.setFile(1);
+         w.setHasOffset(true);
+       },
+       "leaf names file 1 of a batch with 0"},
       {"a build ID longer than any",
        [](schema::EventBatch::Builder b) {
          auto u = b.initUserStacks(1)[0];

@@ -77,6 +77,9 @@ UserStack example_user_stack() {
       {0x7f0011223344, "", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x27344, true},
       {0x7ffd00000010, "", "", 0, false},
   };
+  // 1.7: the word at [sp], named in the executable, with the code before it.
+  u.leaf = UserLeaf{{0x55d0c0a01300, "0123456789abcdef0123456789abcdef01234567", "/usr/sbin/helper", 0x1300, true},
+                    0xfffe8be8c7894800, true};
   return u;
 }
 
@@ -157,7 +160,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 6;
+  expected_header.format_minor = 7;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
@@ -199,7 +202,13 @@ TEST(TraceRoundTrip, UserStacksAndTheirFiles) {
     }
     stacks.push_back(u);
   }
-  stacks.push_back(UserStack{6, {}});  // nothing walked
+  stacks.push_back(UserStack{6, {}, std::nullopt});  // nothing walked
+  // 1.7 leaves: one named in a file no frame of the batch names, one that
+  // shares its file with frames, one bare word without code, one all zero.
+  stacks[0].leaf = UserLeaf{{0x555500001005, "", "/opt/other", 0x1005, true}, 0x1122334455667788, true};
+  stacks[2].leaf = UserLeaf{{0x400111, libc, "/lib/libc.so.6", 0x111, true}, 0, true};
+  stacks[3].leaf = UserLeaf{{0x7ffd12345678, "", "", 0, false}, 0, false};
+  stacks[5].leaf = UserLeaf{};
   TraceBuilder b;
   for (size_t i = 0; i < stacks.size(); ++i) {
     b.add(stacks[i]);
@@ -221,7 +230,7 @@ TEST(TraceRoundTrip, UserStacksAndTheirFiles) {
 TEST(TraceRoundTrip, WriterRefusesABuildIdThatIsNotHex) {
   for (const std::string& bad : std::vector<std::string>{"ABCDEF", "abc", "xy", std::string(66, 'a')}) {
     TraceBuilder b;
-    UserStack u{1, {UserFrame{1, bad, "", 0, false}}};
+    UserStack u{1, {UserFrame{1, bad, "", 0, false}}, std::nullopt};
     EXPECT_THROW(b.add(u), Error) << bad;
   }
 }

@@ -381,5 +381,98 @@ TEST(UserStackTable, SameFramesSameId) {
   EXPECT_FALSE(fresh);
 }
 
+// Format 1.7: the word at [sp] at syscall entry comes through the record...
+TEST(UserStackDecode, TheLeafWordComesThrough) {
+  auto e = std::make_unique<capaudit_cap_event>();
+  *e = {};
+  e->hdr = {CAPAUDIT_EV_CAP, 100, 101, sizeof(*e), 5555};
+  e->flags = CAPAUDIT_CAP_GRANTED | CAPAUDIT_CAP_HAS_USTACK;
+  e->ustack.ip_bytes = 8;
+  e->ustack.ip[0] = 0x7f0000001234;
+  e->ustack.id_bytes = -14;
+  e->ustack.leaf_word = 0x555500001300;
+  e->ustack.leaf_code = 0xfffe8b12e8000000;
+  e->ustack.leaf_vm_start = 0x555500001000;
+  e->ustack.leaf_vm_end = 0x555500003000;
+  e->ustack.leaf_vm_pgoff = 0x1000;
+  e->ustack.leaf_flags = CAPAUDIT_LEAF_READ | CAPAUDIT_LEAF_CODE | CAPAUDIT_LEAF_VMA | CAPAUDIT_LEAF_VMA_EXEC |
+                         CAPAUDIT_LEAF_VMA_FILE;
+  auto bytes = aligned_copy(*e, sizeof(*e));
+  auto d = decode_event({reinterpret_cast<const uint8_t*>(bytes.data()), sizeof(*e)});
+  ASSERT_TRUE(d);
+  const auto& u = *std::get<DecodedCheck>(*d).user_stack;
+  ASSERT_TRUE(u.leaf);
+  EXPECT_EQ(u.leaf->word, 0x555500001300u);
+  EXPECT_EQ(u.leaf->code, 0xfffe8b12e8000000u);
+  ASSERT_TRUE(u.leaf->vma);
+  EXPECT_EQ(u.leaf->vma->start, 0x555500001000u);
+  EXPECT_TRUE(u.leaf->vma->exec && u.leaf->vma->file);
+
+  e->ustack.leaf_flags = 0;  // not read: no leaf at all
+  bytes = aligned_copy(*e, sizeof(*e));
+  d = decode_event({reinterpret_cast<const uint8_t*>(bytes.data()), sizeof(*e)});
+  EXPECT_FALSE(std::get<DecodedCheck>(*d).user_stack->leaf);
+}
+
+// ... and is named like a frame only inside an executable file mapping: by
+// the kernel's mapping and a frame of the same mapping (a root target's maps
+// are unreadable after the recorder dropped its capabilities), else by the
+// maps; kept as a bare word otherwise.
+TEST(UserStackResolve, TheLeafWordIsNamedOnlyInAnExecutableFileMapping) {
+  FakeFiles files;  // no maps: a root target
+  UserStackResolver r(files);
+  RawUserStack raw;
+  raw.ips = {0x7f0000000010, 0x555500001400};
+  raw.named = {ip_only(0x7f0000000010), valid(0x01, 0x1400)};
+  const auto frames = r.resolve(7, raw);
+  RawLeaf leaf;
+  leaf.word = 0x555500001300;
+  leaf.code = 0xfffe8b12e8000000;
+  leaf.vma = RawLeaf::Vma{0x555500001000, 0x555500003000, 0x1000, true, true};
+  raw.leaf = leaf;
+  auto w = r.resolve_leaf(7, raw, frames);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->word.ip, 0x555500001300u);
+  EXPECT_TRUE(w->word.has_offset);
+  EXPECT_EQ(w->word.file_offset, 0x1300u);
+  EXPECT_EQ(w->word.build_id, frames[1].build_id) << "the walked frame in the same mapping names the file";
+  EXPECT_TRUE(w->has_code);
+  EXPECT_EQ(w->code_before, 0xfffe8b12e8000000u);
+
+  // in a writable data mapping, or anonymous memory (a pushed pointer): a bare word
+  for (auto [exec, file] : {std::pair{false, true}, std::pair{true, false}}) {
+    raw.leaf->vma = RawLeaf::Vma{0x555500001000, 0x555500003000, 0x1000, exec, file};
+    w = r.resolve_leaf(7, raw, frames);
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->word, (common::UserFrame{0x555500001300, "", "", 0, false}));
+  }
+  // no mapping from the kernel (-EBUSY under the mmap lock): the maps, when readable
+  raw.leaf->vma.reset();
+  raw.leaf->vma_error = -16;
+  w = r.resolve_leaf(7, raw, frames);
+  EXPECT_FALSE(w->word.has_offset);
+  files.by_pid[8] = {mapping(0x555500001000, 0x555500003000, 0x1000, 11, "/usr/bin/prog")};
+  files.ids[11] = "beef";
+  w = r.resolve_leaf(8, raw, {});
+  EXPECT_EQ(w->word, (common::UserFrame{0x555500001300, "beef", "/usr/bin/prog", 0x1300, true}));
+  EXPECT_EQ(r.stats().leaves_named, 2u);
+  EXPECT_EQ(r.stats().leaves_unnamed, 3u);
+
+  raw.leaf.reset();
+  EXPECT_FALSE(r.resolve_leaf(7, raw, frames));
+}
+
+TEST(UserStackTable, TheLeafWordIsPartOfTheIdentity) {
+  UserStackTable t;
+  std::vector<common::UserFrame> a = {{0x10, "ab", "/bin/p", 0x10, true}};
+  common::UserLeaf one{{0x20, "ab", "/bin/p", 0x20, true}, 0, false}, two{{0x30, "ab", "/bin/p", 0x30, true}, 0, false};
+  bool fresh = false;
+  EXPECT_EQ(t.intern(a, &fresh), 1u);
+  EXPECT_EQ(t.intern(a, one, &fresh), 2u);
+  EXPECT_EQ(t.intern(a, two, &fresh), 3u);
+  EXPECT_EQ(t.intern(a, one, &fresh), 2u);
+  EXPECT_FALSE(fresh);
+}
+
 }  // namespace
 }  // namespace capaudit::record

@@ -1,9 +1,11 @@
 // The program's call site of each capability, on real recordings (issue 18,
 // items 3-4): the test helper (built with -g and frame pointers) makes a
 // privileged operation under capaudit-record; capaudit-analyze report must
-// name the helper's function and source line, from the helper's own
-// debuginfo, and the line must be the one binutils' addr2line gives for the
-// recorded offset. A stripped copy, a copy replaced after recording, and a
+// name the helper's function that called libc's wrapper and its source line,
+// from the helper's own debuginfo, and the line must be the one binutils'
+// addr2line gives for the recorded offset. libc keeps no frame pointers, so
+// the frame-pointer walk skips that function: it comes from the return
+// address read at the stack pointer at syscall entry (format 1.7). A stripped copy, a copy replaced after recording, and a
 // --debuginfo root are recorded and analyzed the same way.
 #include <linux/capability.h>
 #include <unistd.h>
@@ -88,6 +90,7 @@ Json user_path(const Json& report, const std::string& exe, const std::string& ca
 struct Case {
   const char* op;
   const char* cap;
+  const char* function;  // the helper function that calls libc's wrapper
 };
 std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.op; }
 
@@ -114,7 +117,8 @@ TEST_P(CallSiteTest, ReportNamesTheHelpersFunctionAndSourceLine) {
   EXPECT_EQ(site["source"], "debuginfo") << site.dump(2);
   EXPECT_EQ(site["problem"], "");
   const std::string function = site["function"].get<std::string>();
-  EXPECT_FALSE(function.empty());
+  EXPECT_NE(function.find(c.function), std::string::npos) << "the caller of libc's wrapper, not its caller's caller: "
+                                                          << p.dump(2);
   const std::string file = site["file"].get<std::string>();
   EXPECT_EQ(fs::path(file).filename(), "capaudit_test_helper.cpp") << file;
   const uint32_t line = site["line"].get<uint32_t>();
@@ -124,13 +128,21 @@ TEST_P(CallSiteTest, ReportNamesTheHelpersFunctionAndSourceLine) {
   ASSERT_TRUE(p["wrapper"].is_number());
   const Json& wrapper = p["frames"][p["wrapper"].get<size_t>()];
   EXPECT_NE(wrapper["object"].get<std::string>().find("libc"), std::string::npos) << wrapper.dump();
+  // The site is the wrapper's caller, read at [sp], right after the wrapper.
+  EXPECT_EQ(p["call_site"].get<size_t>(), p["wrapper"].get<size_t>() + 1) << p.dump(2);
+  EXPECT_EQ(site["from_entry_sp"], true) << site.dump(2);
 
-  auto text = analyze({"report", "--config", "none", "--width", "400", r.path});
-  EXPECT_NE(text.out.find("` reached from `" + function + "` (" + file + ":" + std::to_string(line) + ")"), std::string::npos)
+  auto text = analyze({"report", "--config", "none", "--width", "2000", r.path});  // C++ names are long
+  EXPECT_NE(text.out.find("` in `" + function + "` (" + file + ":" + std::to_string(line) + ")"), std::string::npos)
       << text.out;
+  EXPECT_EQ(text.out.find("reached from `" + function), std::string::npos) << text.out;
   // dump names the same frame; --no-symbolize leaves it file+offset.
-  const std::string named = "-> " + function + " (" + file + ":" + std::to_string(line) + ") [debuginfo]";
-  EXPECT_NE(analyze({"dump", "-k", "ustack", r.path}).out.find(named), std::string::npos);
+  // (dump quotes a name with spaces: the C++ signature)
+  const std::string named = " (" + file + ":" + std::to_string(line) + ") [debuginfo]";
+  const std::string dumped = analyze({"dump", "-k", "ustack", r.path}).out;
+  EXPECT_NE(dumped.find(named), std::string::npos) << dumped;
+  EXPECT_NE(dumped.find(") [debuginfo] code="), std::string::npos) << "the word at [sp] is the named one: " << dumped;
+  EXPECT_NE(dumped.find("(the caller: frame 1)"), std::string::npos) << dumped;
   auto raw = analyze({"dump", "-k", "ustack", "--no-symbolize", r.path});
   EXPECT_EQ(raw.out.find(named), std::string::npos);
   EXPECT_NE(raw.out.find(helper + "+0x"), std::string::npos) << raw.out;
@@ -138,7 +150,8 @@ TEST_P(CallSiteTest, ReportNamesTheHelpersFunctionAndSourceLine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Helper, CallSiteTest,
-                         ::testing::Values(Case{"bind-tcp4-80", "CAP_NET_BIND_SERVICE"}, Case{"chown", "CAP_CHOWN"}));
+                         ::testing::Values(Case{"bind-tcp4-80", "CAP_NET_BIND_SERVICE", "bind_port"},
+                                           Case{"chown", "CAP_CHOWN", "op_chown"}));
 
 class CopiedHelper : public ::testing::Test {
  protected:
