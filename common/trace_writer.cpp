@@ -64,6 +64,8 @@ class FdTraceWriter final : public TraceWriter {
     // Checked here, so a bad value fails its own add() rather than a later flush.
     for (const auto& f : s.frames)
       if (!codec::is_build_id_hex(f.build_id)) throw Error("trace writer: build ID '" + f.build_id + "' is not lowercase hex");
+    if (s.leaf && !codec::is_build_id_hex(s.leaf->word.build_id))
+      throw Error("trace writer: build ID '" + s.leaf->word.build_id + "' is not lowercase hex");
     push(batch_.user_stacks, s, counts_.user_stacks);
   }
   void add(const OutcomeWindow& w) override { push(batch_.windows, w, windows_); }

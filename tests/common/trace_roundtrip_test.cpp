@@ -232,6 +232,8 @@ TEST(TraceRoundTrip, WriterRefusesABuildIdThatIsNotHex) {
     TraceBuilder b;
     UserStack u{1, {UserFrame{1, bad, "", 0, false}}, std::nullopt};
     EXPECT_THROW(b.add(u), Error) << bad;
+    UserStack leaf{2, {UserFrame{1, "", "", 0, false}}, UserLeaf{UserFrame{2, bad, "/bin/x", 2, true}, 0, false}};
+    EXPECT_THROW(b.add(leaf), Error) << "leaf " << bad;
   }
 }
 
