@@ -1,6 +1,7 @@
 // `capaudit-analyze report`: load -> merge -> classify -> render. Every piece
 // of analysis lives in analyze/core; this file only turns options into a
-// ClassifyOptions, files into aggregates, and the report into bytes.
+// ClassifyOptions, files into findings (analyze_traces, as every command
+// does), and the report into bytes.
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -124,7 +125,6 @@ int cmd_report(const std::vector<std::string>& args) {
     throw common::Error("create " + output + ": File exists", "remove it first or choose another -o name", kExitError);
 
   ClassifyOptions opts;
-  opts.tool_version = CAPAUDIT_VERSION;
   std::vector<std::string> declared_notes;  // what a deployment file's grant assumes
   const ProfileChoice profile = read_profile_options(*vm);
   opts.overlay = profile.overlay;
@@ -144,23 +144,17 @@ int cmd_report(const std::vector<std::string>& args) {
     }
   }
 
-  std::vector<RunAggregate> runs;
-  int code = kExitOk;
-  for (const auto& run : group_runs(files)) {
-    runs.push_back(load_run(run));
-    const auto& rr = runs.back().read;
-    const std::string& f = run.paths.front();
-    // One line naming the file and what is wrong with it; `info` would
-    // only say the same.
-    if (rr.status == common::ReadStatus::error) throw common::Error(f + ": " + rr.message, "", kExitError);
-    if (rr.status != common::ReadStatus::complete) report_read_problem(f, rr);
-    code = worst_exit(code, exit_code_for(rr));
-  }
-
-  Report report = classify(runs, opts);
+  // One line naming each damaged file and what is wrong with it, as it is
+  // read; `info` would only say the same.
+  AnalyzedRuns analyzed = analyze_traces(files, opts, [](const RunAggregate& run) {
+    if (run.read.status != common::ReadStatus::complete) report_read_problem(run.path, run.read);
+  });
+  const std::vector<RunAggregate>& runs = analyzed.runs;
+  opts = analyzed.options;
+  int code = analyzed.exit_code;
+  Report report = std::move(analyzed.report);
   report.notes.insert(report.notes.end(), declared_notes.begin(), declared_notes.end());
   if (vm->count("trace-name") && report.runs.size() == 1) report.runs[0].path = (*vm)["trace-name"].as<std::string>();
-  code = worst_exit(code, analyze::exit_code_for(report));
   if (symbols) {
     symbolize::Symbolizer symbolizer(*symbols);
     symbolize::symbolize_report(report, symbolizer);

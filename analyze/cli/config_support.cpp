@@ -88,27 +88,33 @@ ProfileChoice read_profile_options(const po::variables_map& vm) {
   return out;
 }
 
-AnalyzedRuns analyze_traces(const std::vector<std::string>& files, const ProfileChoice& profile) {
+AnalyzedRuns analyze_traces(const std::vector<std::string>& files, ClassifyOptions opts,
+                            const std::function<void(const RunAggregate&)>& on_loaded) {
   if (files.empty()) throw common::Error("no trace given", "pass one or more files written by capaudit-record", kExitUsage);
   AnalyzedRuns out;
   std::vector<RunAggregate>& runs = out.runs;
   for (const auto& piece_set : group_runs(files)) {
     RunAggregate run = load_run(piece_set);
-    if (run.read.status == common::ReadStatus::error) {
-      throw common::Error(piece_set.paths.front() + ": " + run.read.message);
-    }
+    if (run.read.status == common::ReadStatus::error)
+      throw common::Error(piece_set.paths.front() + ": " + run.read.message, "", kExitError);
+    if (on_loaded) on_loaded(run);
     out.exit_code = worst_exit(out.exit_code, exit_code_for(run.read));
     runs.push_back(std::move(run));
   }
-  ClassifyOptions& opts = out.options;
-  opts.tool_version = CAPAUDIT_VERSION;
-  opts.overlay = profile.overlay;
-  opts.profile_name = profile.name;
-  out.report = classify(runs, opts);
+  out.options = std::move(opts);
+  out.options.tool_version = CAPAUDIT_VERSION;
+  out.report = classify(runs, out.options);
   if (!out.report.complete) out.exit_code = worst_exit(out.exit_code, kExitIncomplete);
   for (const auto& ri : out.report.runs)
     for (const auto& why : ri.incomplete_reasons) out.incomplete.push_back(ri.path + ": " + why);
   return out;
+}
+
+AnalyzedRuns analyze_traces(const std::vector<std::string>& files, const ProfileChoice& profile) {
+  ClassifyOptions opts;
+  opts.overlay = profile.overlay;
+  opts.profile_name = profile.name;
+  return analyze_traces(files, std::move(opts));
 }
 
 RunAs parse_run_as(const std::string& spec) {

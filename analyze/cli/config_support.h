@@ -1,7 +1,8 @@
-// Shared by the config, check and diff sub-commands: traces -> Report, and
-// the --user option.
+// Shared by the report, config, check and diff sub-commands: traces ->
+// Report, and the --user option.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,9 +36,15 @@ struct AnalyzedRuns {
   std::vector<std::string> incomplete;  // "FILE: why", one per reason (analyze/core/completeness.h)
 };
 
-// Loads and classifies traces against their recorded profile with the
-// profile's overlay on top. Unreadable inputs throw common::Error; damaged
-// ones are reported on stderr.
+// The one way from trace files to findings: groups FILES into runs (the
+// pieces of a split recording become one), loads each and classifies them
+// together with OPTS. An unreadable input throws common::Error; a damaged
+// one is read up to the damage, its run's read status says how, and
+// exit_code is kExitIncomplete. ON_LOADED, if given, sees each run as it is
+// loaded, before the next is read.
+AnalyzedRuns analyze_traces(const std::vector<std::string>& files, ClassifyOptions opts,
+                            const std::function<void(const RunAggregate&)>& on_loaded = {});
+// The same against the recorded profile with PROFILE's overlay on top.
 AnalyzedRuns analyze_traces(const std::vector<std::string>& files, const ProfileChoice& profile = {});
 
 // "www-data", "65534" or "65534:65534" -> the deployment account.

@@ -73,6 +73,29 @@ bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv
   return is_runtime_exe(exe, argv, builtin_runtime_programs());
 }
 
+ImageState image_state(const std::string& exe, const std::vector<std::string>& argv, const std::string& cgroup,
+                       const common::CredIds& ids, const common::CapSets& caps,
+                       const std::optional<common::FileCaps>& file_caps, bool runtime) {
+  ImageState s;
+  s.exe = exe;
+  s.argv = argv;
+  s.cgroup = cgroup;
+  s.runtime = runtime || is_runtime_exe(exe, argv);
+  s.runtime_init = s.runtime && argv.size() >= 2 && argv[1] == "init";
+  s.ids_known = true;
+  s.uid = ids.uid;
+  s.euid = ids.euid;
+  s.gid = ids.gid;
+  s.cred_ids = ids;
+  s.caps = caps;
+  s.file_caps = file_caps;
+  s.sets_known = true;
+  s.cur_permitted = caps.permitted;
+  s.cur_effective = caps.effective;
+  s.cur_inheritable = caps.inheritable;
+  return s;
+}
+
 void tally_outcome(DenialAssessment& a, int64_t ret) {
   if (ret >= 0) {
     ++a.succeeded_anyway;
@@ -154,21 +177,8 @@ void Aggregator::on_processes(std::span<const common::ProcessInfo> procs) {
     auto& p = run_.processes[idx];
     p.ppid = pi.ppid;
     p.start_time_ns = pi.start_time_ns;
-    p.exe = pi.exe;
-    p.argv = pi.argv;
-    p.cgroup = pi.cgroup;
-    p.ids_known = true;
-    p.uid = pi.uid;
-    p.euid = pi.euid;
-    p.gid = pi.gid;
-    p.cred_ids = common::CredIds{pi.uid, pi.euid, pi.gid, pi.egid};
-    p.caps = pi.caps;
-    p.file_caps = pi.file_caps;
-    p.runtime = is_runtime_exe(pi.exe, pi.argv);
-    p.sets_known = true;
-    p.cur_permitted = pi.caps.permitted;
-    p.cur_effective = pi.caps.effective;
-    p.cur_inheritable = pi.caps.inheritable;
+    static_cast<ImageState&>(p) =
+        image_state(pi.exe, pi.argv, pi.cgroup, {pi.uid, pi.euid, pi.gid, pi.egid}, pi.caps, pi.file_caps);
     if (pi.ppid) run_.parent.emplace(pi.pid, pi.ppid);
   }
 }
@@ -197,24 +207,7 @@ void Aggregator::apply_fork(const common::ForkEvent& e) {
     if (parent_idx != SIZE_MAX) {
       // fork() copies the image and the credentials: same program, same sets,
       // and a drop the parent already made applies to the child too.
-      const auto& p = run_.processes[parent_idx];
-      c.exe = p.exe;
-      c.argv = p.argv;
-      c.cgroup = p.cgroup;
-      c.ids_known = p.ids_known;
-      c.uid = p.uid;
-      c.euid = p.euid;
-      c.gid = p.gid;
-      c.cred_ids = p.cred_ids;
-      c.caps = p.caps;
-      c.file_caps = p.file_caps;
-      c.runtime = p.runtime;
-      c.runtime_init = p.runtime_init;
-      c.sets_known = p.sets_known;
-      c.cur_permitted = p.cur_permitted;
-      c.cur_effective = p.cur_effective;
-      c.cur_inheritable = p.cur_inheritable;
-      c.first_drop_ns = p.first_drop_ns;
+      static_cast<ImageState&>(c) = run_.processes[parent_idx];
     }
   }
 }
@@ -251,23 +244,9 @@ void Aggregator::apply_exec(const common::ExecEvent& e) {
     p.ppid = ppid;
     p.start_time_ns = e.start_time_ns;
     p.from_exec = true;
-    p.exe = e.filename;
-    p.argv = e.argv;
-    p.cgroup = e.cgroup;
-    p.runtime = forked_runtime || is_runtime_exe(e.filename, e.argv);
-    p.runtime_init = p.runtime && e.argv.size() >= 2 && e.argv[1] == "init";
-    p.ids_known = true;
-    p.uid = e.uid;
-    p.euid = e.euid;
-    p.gid = e.egid;
-    p.cred_ids = common::CredIds{e.uid, e.euid, e.gid, e.egid};
+    static_cast<ImageState&>(p) = image_state(e.filename, e.argv, e.cgroup, {e.uid, e.euid, e.gid, e.egid}, e.caps,
+                                              e.file_caps, forked_runtime);
     p.exec_ids = p.cred_ids;
-    p.caps = e.caps;
-    p.file_caps = e.file_caps;
-    p.sets_known = true;
-    p.cur_permitted = e.caps.permitted;
-    p.cur_effective = e.caps.effective;
-    p.cur_inheritable = e.caps.inheritable;
   }
 }
 

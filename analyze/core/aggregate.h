@@ -61,8 +61,32 @@ struct OutcomeAgg {
   DenialAssessment counts;  // no_outcome unused here
 };
 
+// What a process image runs and with which credentials and sets: one record,
+// made from the snapshot (ProcessInfo) or an exec (ExecEvent) by
+// image_state(), and copied whole by fork(), so the three agree.
+struct ImageState {
+  std::string exe;             // "" when the trace never said
+  std::vector<std::string> argv;
+  std::string cgroup;          // from its exec or the snapshot, else its parent's (fork)
+  // A container engine/runtime's image (is_runtime_exe), or one forked from
+  // such an image, or what such a fork exec'd (CNI plugins, iptables). The
+  // container program is exec'd in place by runc init, not by a fork: it is not.
+  bool runtime = false;
+  // `runc init` / `crun init`, or a fork of it (nsexec clones): what it execs
+  // is the container's program, not a runtime helper.
+  bool runtime_init = false;
+  bool ids_known = false;
+  uint32_t uid = 0, euid = 0, gid = 0;  // real uid, effective uid, real gid where the image began
+  std::optional<common::CredIds> cred_ids;  // current ids: exec, snapshot or the last credential change
+  std::optional<common::CapSets> caps;  // after exec / at snapshot
+  std::optional<common::FileCaps> file_caps;
+  bool sets_known = false;
+  uint64_t cur_permitted = 0, cur_effective = 0, cur_inheritable = 0;
+  uint64_t first_drop_ns = UINT64_MAX;  // first change lowering permitted/effective
+};
+
 // One process image: a pid between two execs (identity: boot id, pid, start time, exec).
-struct ProcessAgg {
+struct ProcessAgg : ImageState {
   uint32_t pid = 0;
   uint32_t ppid = 0;
   uint64_t start_time_ns = 0;  // task start; with boot id and pid the process identity
@@ -73,22 +97,7 @@ struct ProcessAgg {
   // its first exec — a container runtime's `runc init` (podman exec), a
   // service manager's helper. Its program is not known.
   bool joined = false;
-  // A container engine/runtime's image (is_runtime_exe), or one forked from
-  // such an image, or what such a fork exec'd (CNI plugins, iptables). The
-  // container program is exec'd in place by runc init, not by a fork: it is not.
-  bool runtime = false;
-  // `runc init` / `crun init`, or a fork of it (nsexec clones): what it execs
-  // is the container's program, not a runtime helper.
-  bool runtime_init = false;
-  std::string exe;             // "" when the trace never said
-  std::vector<std::string> argv;
-  std::string cgroup;          // from its exec or the snapshot, else its parent's (fork)
-  bool ids_known = false;
-  uint32_t uid = 0, euid = 0, gid = 0;
-  std::optional<common::CredIds> cred_ids;  // current ids: exec, snapshot or the last credential change
   std::optional<common::CredIds> exec_ids;  // the ids right after the exec (from_exec images)
-  std::optional<common::CapSets> caps;  // after exec / at snapshot
-  std::optional<common::FileCaps> file_caps;
 
   std::vector<CheckAgg> checks;
   std::vector<OpAgg> ops;
@@ -99,9 +108,6 @@ struct ProcessAgg {
   // drop that did not also change its ids (capset/prctl, not setuid).
   CapMask capset_requested = 0;
   bool kept_by_drop = false;  // capset_requested comes from credential changes
-  uint64_t first_drop_ns = UINT64_MAX;  // first change lowering permitted/effective
-  bool sets_known = false;
-  uint64_t cur_permitted = 0, cur_effective = 0, cur_inheritable = 0;
   // A capset/credential change put a capability into the inheritable set that
   // was in neither the inheritable nor the permitted set before: the one case
   // where capset()'s CAP_SETPCAP check decides anything (cap_capset()).
@@ -231,6 +237,13 @@ const RuntimePrograms& builtin_runtime_programs();
 // executable has no usable path: runc 1.1 re-executes itself from a memfd).
 bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv, const RuntimePrograms& programs);
 bool is_runtime_exe(const std::string& exe, const std::vector<std::string>& argv);
+
+// The image a snapshot entry or an exec shows: its program, its ids and
+// sets, whether it is a container runtime's (is_runtime_exe, or RUNTIME:
+// forked from a runtime's image).
+ImageState image_state(const std::string& exe, const std::vector<std::string>& argv, const std::string& cgroup,
+                       const common::CredIds& ids, const common::CapSets& caps,
+                       const std::optional<common::FileCaps>& file_caps, bool runtime = false);
 
 // Classifies a denied-check syscall's return value into the assessment.
 void tally_outcome(DenialAssessment& a, int64_t ret);

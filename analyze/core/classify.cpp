@@ -171,30 +171,14 @@ struct Evidence {
   std::map<NsKey, Scope> namespaces;
 };
 
-std::string describe(const OpAgg& op) {
-  const auto& a = op.a;
-  auto family = [](int64_t f) { return f == 2 ? std::string("AF_INET") : f == 10 ? std::string("AF_INET6") : f == 17 ? std::string("AF_PACKET") : "family " + std::to_string(f); };
-  switch (op.kind) {
-    case common::OpKind::bind:
-      return "bind " + family(a[0]) + " port " + std::to_string(a[1]) + " (type " + std::to_string(a[2]) + ", protocol " +
-             std::to_string(a[3]) + ")";
-    case common::OpKind::socket:
-      return "socket " + family(a[0]) + " type " + std::to_string(a[1] & 0xf) + " protocol " + std::to_string(a[2]);
-    default:
-      return std::string(common::to_string(op.kind)) + "(" + std::to_string(a[0]) + ", " + std::to_string(a[1]) + ", " +
-             std::to_string(a[2]) + ", " + std::to_string(a[3]) + ")";
-  }
-}
-
 void add_operation(std::vector<OperationSeen>& ops, const OpAgg& op) {
   auto it = std::find_if(ops.begin(), ops.end(), [&](const OperationSeen& o) {
-    return o.kind == common::to_string(op.kind) && std::equal(std::begin(o.args), std::end(o.args), std::begin(op.a));
+    return o.kind == op.kind && std::equal(std::begin(o.args), std::end(o.args), std::begin(op.a));
   });
   if (it == ops.end()) {
     if (ops.size() >= 256) return;  // a report, not a log
     OperationSeen o;
-    o.kind = common::to_string(op.kind);
-    o.description = describe(op);
+    o.kind = op.kind;
     std::copy(std::begin(op.a), std::end(op.a), o.args);
     ops.push_back(o);
     it = ops.end() - 1;

@@ -289,8 +289,7 @@ struct NamespaceFinding {
 // A sysctl/rlimit-sensitive operation the trace recorded (whether or not a
 // rule evaluated it): what the program did, e.g. "bind AF_INET port 80".
 struct OperationSeen {
-  std::string kind;         // common::OpKind name: "bind", "socket", ...
-  std::string description;  // "bind AF_INET port 80 (type 1, protocol 0)"
+  common::OpKind kind = common::OpKind::unknown;  // operation_text() (render.h) describes it
   int64_t args[4] = {0, 0, 0, 0};
   uint64_t count = 0;
   std::optional<int64_t> last_ret;  // syscall return of the last one, when recorded

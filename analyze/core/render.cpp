@@ -212,8 +212,8 @@ Json report_json(const Report& r) {
     x["capset_requested"] = cap_names_json(e.capset_requested);
     Json ops = Json::array();
     for (const auto& o : e.operations)
-      ops.push_back({{"kind", o.kind},
-                     {"description", o.description},
+      ops.push_back({{"kind", common::to_string(o.kind)},
+                     {"description", operation_text(o)},
                      {"args", o.args},
                      {"count", o.count},
                      {"last_ret", o.last_ret ? Json(*o.last_ret) : Json(nullptr)}});
@@ -624,7 +624,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
       t.heading("Operations recorded (sysctl/rlimit-sensitive)");
       for (const auto& e : r.executables)
         for (const auto& o : e.operations)
-          t.line(display_name(e) + ": " + o.description + " x" + std::to_string(o.count) +
+          t.line(display_name(e) + ": " + operation_text(o) + " x" + std::to_string(o.count) +
                  (o.last_ret ? ", returned " + std::to_string(*o.last_ret) : ""));
     }
   }

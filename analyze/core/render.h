@@ -27,6 +27,7 @@ std::string render_yaml(const Report& r);  // the same tree as the JSON
 std::string reason_text(const CapFinding& f);
 std::string why_text(const Change& c);
 std::string note_text(const Note& n);
+std::string operation_text(const OperationSeen& o);  // "bind AF_INET port 80 (type 1, protocol 0)"
 
 // "cap_chown,cap_net_raw" style (setcap/libcap names), "" for an empty set.
 std::string cap_list(CapMask m, const char* sep = ", ");

@@ -147,6 +147,21 @@ std::string why_text(const Change& c) {
   return std::string("category changed from ") + cat(c.before) + " to " + cat(c.after);
 }
 
+std::string operation_text(const OperationSeen& o) {
+  const auto& a = o.args;
+  auto family = [](int64_t f) { return f == 2 ? std::string("AF_INET") : f == 10 ? std::string("AF_INET6") : f == 17 ? std::string("AF_PACKET") : "family " + std::to_string(f); };
+  switch (o.kind) {
+    case common::OpKind::bind:
+      return "bind " + family(a[0]) + " port " + std::to_string(a[1]) + " (type " + std::to_string(a[2]) + ", protocol " +
+             std::to_string(a[3]) + ")";
+    case common::OpKind::socket:
+      return "socket " + family(a[0]) + " type " + std::to_string(a[1] & 0xf) + " protocol " + std::to_string(a[2]);
+    default:
+      return std::string(common::to_string(o.kind)) + "(" + std::to_string(a[0]) + ", " + std::to_string(a[1]) + ", " +
+             std::to_string(a[2]) + ", " + std::to_string(a[3]) + ")";
+  }
+}
+
 std::string note_text(const Note& n) {
   switch (n.kind) {
     case NoteKind::given: return n.text;

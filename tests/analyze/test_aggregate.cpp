@@ -19,6 +19,52 @@ TEST(Aggregate, MemoryDoesNotGrowWithEvents) {
   EXPECT_EQ(run.events, 20001u);
 }
 
+// The snapshot, an exec and a fork make one record the same way: gid is the
+// real gid, as uid is the real uid (a set-group-ID exec once gave the egid).
+TEST(Aggregate, AnImageKeepsTheRealGidHoweverItBegan) {
+  Synth s;
+  common::ProcessInfo pi;
+  pi.pid = 5;
+  pi.exe = "/usr/sbin/daemon";
+  pi.argv = {pi.exe};
+  pi.uid = pi.euid = 1000;
+  pi.gid = 100;
+  pi.egid = 50;
+  s.procs.push_back(pi);
+  s.exec(10, 1'000'000'000, "/usr/bin/sg-tool", 1000);
+  s.execs.back().gid = 100;  // a set-group-ID binary: egid 50
+  s.execs.back().egid = 50;
+  s.fork(10, 11, 1'000'001'000);
+  s.check(11, 1'000'002'000, kCapChown, true, kChown);
+  auto run = s.aggregate();
+  ASSERT_EQ(run.processes.size(), 3u);
+  for (const auto& p : run.processes) {
+    EXPECT_EQ(p.gid, 100u) << p.pid;
+    ASSERT_TRUE(p.cred_ids) << p.pid;
+    EXPECT_EQ(p.cred_ids->egid, 50u) << p.pid;
+  }
+}
+
+// A runc init the snapshot found is a runtime init like an exec'd one: the
+// program its fork execs is the container's, not a runtime helper.
+TEST(Aggregate, ASnapshotRuncInitExecsTheContainersProgram) {
+  Synth s;
+  common::ProcessInfo pi;
+  pi.pid = 5;
+  pi.exe = "/usr/bin/runc";
+  pi.argv = {"runc", "init"};
+  s.procs.push_back(pi);
+  s.fork(5, 6, 1'000'000'000);
+  s.exec(6, 1'000'001'000, "/app/server");
+  s.check(6, 1'000'002'000, kCapChown, true, kChown);
+  auto run = s.aggregate();
+  const ProcessAgg* app = nullptr;
+  for (const auto& p : run.processes)
+    if (p.exe == "/app/server") app = &p;
+  ASSERT_TRUE(app);
+  EXPECT_FALSE(app->runtime);
+}
+
 TEST(Aggregate, ChecksBeforeALaterExecInTheSameBatchStayWithTheOldImage) {
   // With large batches the exec arrives in the same batch as checks on both
   // sides of it; attribution must follow time, not delivery order.

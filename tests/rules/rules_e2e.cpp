@@ -230,14 +230,17 @@ TEST(RulePaths, TwoOperationsOfOneSyscallInOneProcessAreJudgedByTheirOwnRules) {
   for (const auto& h : f->rules) rules.insert(h.rule);
   EXPECT_EQ(rules, (std::set<std::string>{"kallsyms", "dmesg_restrict_kmsg"})) << reason_text(*f);
 
-  const auto* g = find_cap(report_under(run, {"kernel.perf_event_paranoid=1"}).caps, CAP_SYSLOG);
+  // Each report outlives the findings read from it.
+  const auto paranoid1 = report_under(run, {"kernel.perf_event_paranoid=1"});
+  const auto* g = find_cap(paranoid1.caps, CAP_SYSLOG);
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->category, Category::conditional) << reason_text(*g);  // /dev/kmsg still needs it
   EXPECT_EQ(g->reason.kind, CategoryReason::Kind::rule_needed) << reason_text(*g);
   EXPECT_TRUE(std::any_of(g->rules.begin(), g->rules.end(), [](const RuleHit& r) {
     return r.rule == "dmesg_restrict_kmsg" && r.needed_target != false;
   })) << reason_text(*g);
-  const auto* h = find_cap(report_under(run, {"kernel.perf_event_paranoid=1", "kernel.dmesg_restrict=0"}).caps, CAP_SYSLOG);
+  const auto lifted = report_under(run, {"kernel.perf_event_paranoid=1", "kernel.dmesg_restrict=0"});
+  const auto* h = find_cap(lifted.caps, CAP_SYSLOG);
   ASSERT_NE(h, nullptr);
   EXPECT_EQ(h->category, Category::not_needed) << reason_text(*h);
   std::filesystem::remove(r.path);
