@@ -32,7 +32,7 @@ inline constexpr uint32_t kFormatMajor = 1;
 // EventBatch.userStacks/mappedFiles, SamplingSection.userStackDepth, EventCounts.userStacks,
 // Losses.userStackFail;
 // RecorderSection.containers; outcome windows and split pieces)
-inline constexpr uint32_t kFormatMinor = 6;
+inline constexpr uint32_t kFormatMinor = 7;
 
 // Most checks a batch holds with no column storing a value per check (every
 // column empty or one shared value); ReadLimits::max_uncarried_checks.
