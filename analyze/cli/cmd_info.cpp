@@ -162,6 +162,10 @@ struct InfoVisitor : common::TraceVisitor {
     // Rate-limited path comparisons are the sampling design too.
     const uint64_t paths_unchecked = l.paths_unchecked;
     l.paths_unchecked = 0;
+    // So is a key that met more call paths than --paths-per-key keeps: no
+    // event is lost, but a path may be missing (said below).
+    const uint64_t paths_full = l.paths_full;
+    l.paths_full = 0;
     const bool lossless = l == common::Losses{};
     out << "  losses:       " << (lossless ? "none" : "SOME EVENTS WERE NOT RECORDED") << "\n";
     if (!lossless) {
@@ -172,8 +176,7 @@ struct InfoVisitor : common::TraceVisitor {
           << "    outcomes missed:     " << l.outcomes_missed << "\n"
           << "    strings truncated:   " << l.strings_truncated << "\n"
           << "    decode errors:       " << l.decode_errors << "\n"
-          << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n"
-          << "    call paths not kept: " << l.paths_full << " (new paths of a key that held --paths-per-key)\n";
+          << "    hook runs skipped:   " << l.hook_misses << " (recursion: one was already running on that CPU)\n";
     }
     outcome_windows_claimed = t.outcome_windows;
     if (t.continued) out << "  continued:    yes: the recording goes on in the next piece\n";
@@ -181,6 +184,10 @@ struct InfoVisitor : common::TraceVisitor {
     if (t.max_size_reached)
       out << "  size limit:   reached (--max-size): the trace is whole, but the target ran on unrecorded\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
+    if (paths_full)
+      out << "  call paths:   " << paths_full
+          << " checks on a call path new to their key took no stack (the key held --paths-per-key paths): "
+             "paths may be missing\n";
     if (paths_unchecked)
       out << "  call paths:   at least " << paths_unchecked
           << " checks past the budget not compared by path (rate limit)\n";

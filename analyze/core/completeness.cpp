@@ -24,7 +24,6 @@ std::vector<std::string> incomplete_reasons(const common::ReadResult& read, bool
     add(l.outcomes_missed, "denied-syscall outcomes missed");
     add(l.decode_errors, "malformed records");
     add(l.hook_misses, "hook runs skipped (recursion: one was already running on that CPU)");
-    add(l.paths_full, "checks on a new call path without a stack (their key held --paths-per-key paths): paths may be missing");
   } else if (read.status == common::ReadStatus::complete) {
     why.push_back("no trailer");
   }
