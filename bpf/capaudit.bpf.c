@@ -46,6 +46,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 abi_version = CAPAUDIT_BPF_ABI_VERSION;
 const volatile __u32 recorder_tgid = 0;
 const volatile __u32 stacks_per_key = 4;
+const volatile __u32 paths_per_key = CAPAUDIT_PATH_SIGS; /* past the budget: new paths captured per key (0: none) */
 const volatile __u32 user_stacks = 0;        /* also walk the user stack of a sampled check */
 const volatile __u64 filter_cgroup_id = 0;   /* 0: no cgroup filter */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this backlog */
@@ -329,13 +330,15 @@ static __always_inline __s32 syscall_nr_cached(struct task_struct *task, struct 
 	return nr < 0 ? -1 : (__s32)nr;
 }
 
-static __always_inline bool take_stack_budget(struct capaudit_task_state *st, int cap, __s32 nr, bool granted)
+static __always_inline bool take_stack_budget(struct capaudit_task_state *st, int cap, __s32 nr, bool granted,
+					      struct capaudit_budget_slot **slotp)
 {
 	__u32 key = ((__u32)cap & 0xff) | (((__u32)nr & 0x7fff) << 8) | ((__u32)granted << 23) | (1u << 24);
 	__u32 a = (key * 2654435761u) >> 27;
 	__u32 b = ((key ^ (key >> 7)) * 0x85ebca6bu) >> 27;
 	struct capaudit_budget_slot *slot;
 
+	*slotp = NULL;
 	if (!stacks_per_key)
 		return false;
 	a &= CAPAUDIT_BUDGET_SLOTS - 1;
@@ -354,12 +357,53 @@ static __always_inline bool take_stack_budget(struct capaudit_task_state *st, in
 			slot = &st->budget[a];
 		slot->key = key;
 		slot->count = 1;
+		for (int i = 0; i < CAPAUDIT_PATH_SIGS; i++)
+			slot->sig[i] = 0;
+		slot->past = 0;
+		*slotp = slot;
 		return true;
 	}
+	*slotp = slot;
 	if (slot->count >= stacks_per_key)
 		return false;
 	slot->count++;
 	return true;
+}
+
+/*
+ * The path signature of a walk of BYTES into IPS: a hash of the frames after
+ * the first (the BPF program's own call site, which differs between its walks).
+ */
+static __always_inline __u32 path_signature(const __u64 *ips, long bytes)
+{
+	__u64 h = 0x9e3779b97f4a7c15ull;
+	long n = bytes / 8;
+	__u32 sig;
+
+	for (int i = 1; i <= CAPAUDIT_PATH_FRAMES; i++) {
+		if (i >= n)
+			break;
+		h = (h ^ ips[i]) * 0xff51afd7ed558ccdull;
+	}
+	h ^= h >> 29;
+	sig = (__u32)(h ^ (h >> 32));
+	return sig ? sig : 1;
+}
+
+/* Remembers SIG in SLOT: 1 new (stored), 0 known, -1 new but the table is full. */
+static __always_inline int note_path(struct capaudit_budget_slot *slot, __u32 sig)
+{
+	for (int i = 0; i < CAPAUDIT_PATH_SIGS; i++) {
+		if (i >= paths_per_key)
+			return -1;
+		if (slot->sig[i] == sig)
+			return 0;
+		if (!slot->sig[i]) {
+			slot->sig[i] = sig;
+			return 1;
+		}
+	}
+	return -1;
 }
 
 /* kernel_cap_t before 6.3; CO-RE picks the layout the running kernel has. */
@@ -701,10 +745,12 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 					   __u64 inum, int cap, __u32 opts, bool has_opts, int ret, __s32 nr,
 					   __u32 cred_flags, __u32 euid)
 {
+	struct capaudit_budget_slot *slot;
 	struct capaudit_cap_event *e;
-	bool granted = ret == 0;
+	bool granted = ret == 0, take;
 	__u32 zero = 0, i;
 	__u64 jiffies;
+	long n;
 
 	/* Every helper call counts here (each is a call and a mitigated return):
 	 * ids come from direct loads, and checks leave in batches. */
@@ -714,9 +760,35 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 		st->pending_nr = nr;
 	}
 
-	if (take_stack_budget(st, cap, nr, granted)) {
-		long n;
+	take = take_stack_budget(st, cap, nr, granted, &slot);
+	if (!take && slot && paths_per_key) {
+		/* past the budget: is this path new to the key? (capaudit.h, "Stack budget") */
+		__u32 m = ++slot->past;
 
+		if (m <= CAPAUDIT_FREE_WALKS || !(m & (m - 1))) {
+			e = bpf_map_lookup_elem(&cap_scratch, &zero);
+			if (!e)
+				return 0;
+			/* the checks skipped since the last compared one, counted here
+			 * rather than each (a helper call per check): a lower bound */
+			if (m > CAPAUDIT_FREE_WALKS)
+				count_n(CAPAUDIT_CNT_PATHS_UNCHECKED,
+					m - 1 - (m / 2 > CAPAUDIT_FREE_WALKS ? m / 2 : CAPAUDIT_FREE_WALKS));
+			count(CAPAUDIT_CNT_PATH_WALKS);
+			n = bpf_get_stack(ctx, e->stack, (CAPAUDIT_PATH_FRAMES + 1) * 8, 0);
+			if (n > 8) {
+				int r = note_path(slot, path_signature(e->stack, n));
+
+				if (r > 0) {
+					take = true;
+					count(CAPAUDIT_CNT_NEW_PATHS);
+				} else if (r < 0) {
+					count(CAPAUDIT_CNT_PATHS_FULL);
+				}
+			}
+		}
+	}
+	if (take) {
 		flush_batch(st);
 		e = bpf_map_lookup_elem(&cap_scratch, &zero);
 		if (!e)
@@ -726,6 +798,9 @@ static __always_inline int handle_check_nr(void *ctx, struct task_struct *task, 
 			count(CAPAUDIT_CNT_STACK_FAIL);
 			n = 0;
 		}
+		/* a sampled path is known to its key: later checks on it stay unsampled */
+		if (slot && paths_per_key && n > 8)
+			note_path(slot, path_signature(e->stack, n));
 		fill_cap(e, sizeof(*e), task, cap, nr, opts, has_opts, granted, inum, cred_flags, euid);
 		e->stack_bytes = n;
 		if (nr >= 0) {

@@ -43,7 +43,11 @@ enum capaudit_counter {
 	CAPAUDIT_CNT_OUTCOMES_MISSED = 4,
 	CAPAUDIT_CNT_SYNTHESIZED = 5,  /* checks of inlined cap_capable() copies, rebuilt at the caller */
 	CAPAUDIT_CNT_USTACK_FAIL = 6,  /* sampled checks whose user stack walks both failed */
-	CAPAUDIT_CNT_MAX = 7,
+	CAPAUDIT_CNT_NEW_PATHS = 7,    /* checks past the budget that took a stack: their path was new */
+	CAPAUDIT_CNT_PATHS_FULL = 8,   /* checks past the budget with a new path, key's path table full: no stack */
+	CAPAUDIT_CNT_PATH_WALKS = 9,   /* short walks past the budget */
+	CAPAUDIT_CNT_PATHS_UNCHECKED = 10, /* checks past the budget not compared by path (walk rate limit) */
+	CAPAUDIT_CNT_MAX = 11,
 };
 
 /* Values of cap_event.flags */
@@ -259,11 +263,29 @@ struct capaudit_op_event {
  * verdict). Kept in the task's own storage (no hash map on the per-check
  * path) as a small 2-way hashed table; a key that finds both its slots taken
  * by other keys evicts one and starts over, which can only add captures.
+ *
+ * Past the budget a check is compared by call path with the paths its key
+ * already captured; a new path takes a full stack like a sampled check, up
+ * to paths_per_key (<= CAPAUDIT_PATH_SIGS) distinct paths per key, and past
+ * that it is counted (CAPAUDIT_CNT_PATHS_FULL). A path's signature is a hash
+ * of the CAPAUDIT_PATH_FRAMES frames above the BPF program's own: a short
+ * walk, which still costs microseconds, so a hot loop must not pay it at
+ * every check. The first CAPAUDIT_FREE_WALKS checks of a key past the budget
+ * are compared, then the 2^k-th (64th, 128th, ...); the others are counted
+ * (CAPAUDIT_CNT_PATHS_UNCHECKED). (A cheaper key, a hash of the return
+ * addresses found in the kernel stack above the hook, was tried: stale
+ * words in the frames made it differ at ~9 of 10 checks of a setuid loop.)
  */
 #define CAPAUDIT_BUDGET_SLOTS 32
+#define CAPAUDIT_PATH_SIGS 8
+#define CAPAUDIT_PATH_FRAMES 8
+#define CAPAUDIT_FREE_WALKS 32
 struct capaudit_budget_slot {
 	__u32 key; /* 0 = empty */
 	__u32 count;
+	__u32 sig[CAPAUDIT_PATH_SIGS]; /* signatures of the paths captured; 0 = free */
+	__u32 past;                    /* checks past the budget */
+	__u32 pad;
 };
 
 /* Per-task filter and scratch state (BPF_MAP_TYPE_TASK_STORAGE). */

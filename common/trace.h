@@ -152,6 +152,13 @@ struct Header {
   uint32_t max_tasks = 0;
   uint32_t max_stacks = 0;
   uint32_t user_stack_depth = 0;  // 1.6: most frames a user stack may hold (0: user stacks off)
+  // 1.7: past the budget, checks on a path new to their key still take a
+  // stack, up to paths_per_key paths per key (0: off, every older trace); a
+  // path is path_frames frames above the hook; the first path_free_checks
+  // checks of a key past the budget are compared, then the 2^k-th only.
+  uint32_t paths_per_key = 0;
+  uint32_t path_frames = 0;
+  uint32_t path_free_checks = 0;
 
   bool operator==(const Header&) const = default;
 };
@@ -451,6 +458,13 @@ struct Losses {
   // Sampled checks whose user-space stack walk failed (1.6): no user stack
   // stored although one was asked for. Not counted: kernel threads (none to walk).
   uint64_t user_stack_fail = 0;
+  // 1.7: checks on a call path new to their (cap, syscall, verdict) key that
+  // took no stack because the key already held paths_per_key paths: paths
+  // may be missing from the trace.
+  uint64_t paths_full = 0;
+  // 1.7: checks past the stack budget that were not compared by path (the
+  // walk's rate limit): a lower bound, counted at the next compared check.
+  uint64_t paths_unchecked = 0;
 
   bool operator==(const Losses&) const = default;
 };

@@ -429,6 +429,9 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   s.setMaxTasks(h.max_tasks);
   s.setMaxStacks(h.max_stacks);
   s.setUserStackDepth(h.user_stack_depth);
+  s.setPathsPerKey(h.paths_per_key);
+  s.setPathFrames(h.path_frames);
+  s.setPathFreeChecks(h.path_free_checks);
 }
 
 void to_capnp(std::span<const ProcessInfo> procs, schema::ProcessSnapshot::Builder b) {
@@ -478,6 +481,8 @@ void to_capnp(const Trailer& t, uint64_t batches, schema::Trailer::Builder b) {
   l.setDecodeErrors(t.losses.decode_errors);
   l.setHookMisses(t.losses.hook_misses);
   l.setUserStackFail(t.losses.user_stack_fail);
+  l.setPathsFull(t.losses.paths_full);
+  l.setPathsUnchecked(t.losses.paths_unchecked);
   b.setBatches(batches);
   b.setOutcomesFromNs(t.outcomes_from_ns);
   b.setMaxSizeReached(t.max_size_reached);
@@ -742,6 +747,9 @@ Header from_capnp(schema::Header::Reader r) {
   h.max_tasks = s.getMaxTasks();
   h.max_stacks = s.getMaxStacks();
   h.user_stack_depth = s.getUserStackDepth();
+  h.paths_per_key = s.getPathsPerKey();
+  h.path_frames = s.getPathFrames();
+  h.path_free_checks = s.getPathFreeChecks();
   return h;
 }
 
@@ -780,7 +788,7 @@ Trailer from_capnp(schema::Trailer::Reader r) {
   auto l = r.getLosses();
   t.losses = {l.getRingbufDrops(), l.getTaskMapFull(), l.getStackMapFull(), l.getStacksUnsampled(),
               l.getUntracedProcesses(), l.getOutcomesMissed(), l.getStringsTruncated(), l.getDecodeErrors(),
-              l.getHookMisses(), l.getUserStackFail()};
+              l.getHookMisses(), l.getUserStackFail(), l.getPathsFull(), l.getPathsUnchecked()};
   t.outcomes_from_ns = r.getOutcomesFromNs();
   t.max_size_reached = r.getMaxSizeReached();
   t.outcome_windows = r.getOutcomeWindows();

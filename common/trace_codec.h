@@ -31,7 +31,8 @@ inline constexpr uint32_t kFormatMajor = 1;
 // CapCheckColumns.checkedCred/checkedEuid; 1.6: user stacks (CapCheckColumns.userStackId,
 // EventBatch.userStacks/mappedFiles, SamplingSection.userStackDepth, EventCounts.userStacks,
 // Losses.userStackFail;
-// RecorderSection.containers; outcome windows and split pieces); 1.7: UserStack.leaf
+// RecorderSection.containers; outcome windows and split pieces); 1.7: UserStack.leaf,
+// SamplingSection.pathsPerKey/pathFrames/pathFreeChecks, Losses.pathsFull/pathsUnchecked
 inline constexpr uint32_t kFormatMinor = 7;
 
 // Most checks a batch holds with no column storing a value per check (every

@@ -592,6 +592,7 @@ capaudit_bpf* BpfSession::open_skeleton(const BpfConfig& config) {
                         "rebuild: the skeleton is stale");
   skel->rodata->recorder_tgid = static_cast<uint32_t>(config.recorder_tgid);
   skel->rodata->stacks_per_key = config.stacks_per_key;
+  skel->rodata->paths_per_key = config.paths_per_key;
   skel->rodata->user_stacks = config.user_stacks ? 1 : 0;
   skel->rodata->filter_cgroup_id = config.cgroup_id;
   ringbuf_bytes_ = round_up_pow2(config.ringbuf_bytes);

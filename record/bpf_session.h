@@ -42,6 +42,8 @@ bool parse_facts_choice(const std::string& text, FactsChoice& out);
 struct BpfConfig {
   HookChoice hook = HookChoice::automatic;
   uint32_t stacks_per_key = 4;
+  // past the budget: distinct call paths per key that still take a stack (<= CAPAUDIT_PATH_SIGS)
+  uint32_t paths_per_key = CAPAUDIT_PATH_SIGS;
   bool user_stacks = false;              // walk the user stack of each sampled check
   uint64_t ringbuf_bytes = 16ull << 20;  // rounded up to a power of two
   uint64_t cgroup_id = 0;                // 0: no cgroup filter

@@ -141,7 +141,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   o.command = std::move(command);
 
   std::string hook = "auto", ringbuf = "16M", duration, max_size, outcomes, facts = "auto", stacks = "4", pid, grace = "3s",
-              on_end = "detach", user_stacks = "sampled", outcome_window = "1s", split_size, split_time;
+              on_end = "detach", user_stacks = "sampled", outcome_window = "1s", split_size, split_time,
+              paths = std::to_string(CAPAUDIT_PATH_SIGS);
   po::options_description target("Target (exactly one)");
   target.add_options()
       ("pid,p", po::value<std::string>(&pid), "attach to a running process and its future children")
@@ -164,6 +165,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ("hook", po::value<std::string>(&hook), "capability hook: auto|tp_btf|fexit|kprobe (default auto)")
       ("stacks-per-key", po::value<std::string>(&stacks),
        "kernel stacks captured per (process, capability, syscall, verdict), 0 to 65535; 0 = none (default 4)")
+      ("paths-per-key", po::value<std::string>(&paths),
+       "past --stacks-per-key, a check on a call path new to its key still takes a stack, up to this many "
+       "distinct paths per key, 0 to 8 (default 8; 0 = only the first --stacks-per-key). The first 32 checks "
+       "past the budget are compared by path (a short stack walk), then the 64th, 128th, ...")
       ("user-stacks", po::value<std::string>(&user_stacks),
        "user-space call paths: sampled (default: with each kernel stack, i.e. within the --stacks-per-key "
        "budget, named by build ID and file offset) or off. Frames the kernel could not walk (code built "
@@ -258,6 +263,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     throw common::Error("unknown --facts '" + facts + "'", "use auto or sys_exit", 2);
   o.ringbuf_bytes = parse_ringbuf_size(ringbuf);
   o.stacks_per_key = static_cast<uint32_t>(parse_count("--stacks-per-key", stacks, 0, kMaxStacksPerKey));
+  o.paths_per_key = static_cast<uint32_t>(parse_count("--paths-per-key", paths, 0, CAPAUDIT_PATH_SIGS));
   if (user_stacks == "sampled") o.user_stacks = true;
   else if (user_stacks == "off") o.user_stacks = false;
   else throw common::Error("unknown --user-stacks '" + user_stacks + "'", "use sampled or off", 2);

@@ -313,6 +313,8 @@ class Session {
     losses_.outcomes_missed = c[CAPAUDIT_CNT_OUTCOMES_MISSED];
     losses_.strings_truncated = c[CAPAUDIT_CNT_STR_TRUNCATED];
     losses_.user_stack_fail = c[CAPAUDIT_CNT_USTACK_FAIL];
+    losses_.paths_full = c[CAPAUDIT_CNT_PATHS_FULL];
+    losses_.paths_unchecked = c[CAPAUDIT_CNT_PATHS_UNCHECKED];
   }
   const ResolveStats& user_frame_stats() const { return user_resolver_.stats(); }
 
@@ -395,6 +397,11 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   if (bpf.outcome_tracking() == common::OutcomeTracking::in_windows)
     h.outcome_window_ns = options.outcome_window_ms * 1'000'000ull;
   h.stacks_per_key = options.stacks_per_key;
+  if (options.stacks_per_key && options.paths_per_key) {
+    h.paths_per_key = options.paths_per_key;
+    h.path_frames = CAPAUDIT_PATH_FRAMES;
+    h.path_free_checks = CAPAUDIT_FREE_WALKS;
+  }
   // User stacks ride on the kernel stack budget: no budget, none.
   h.user_stacks = options.user_stacks && options.stacks_per_key > 0;
   h.user_stack_depth = h.user_stacks ? CAPAUDIT_MAX_USTACK_DEPTH : 0;
@@ -482,6 +489,7 @@ RecordResult run_recording(const RecordOptions& given) {
   BpfConfig config;
   config.hook = options.hook;
   config.stacks_per_key = options.stacks_per_key;
+  config.paths_per_key = options.paths_per_key;
   config.user_stacks = options.user_stacks && options.stacks_per_key > 0;
   config.ringbuf_bytes = options.ringbuf_bytes;
   config.recorder_tgid = getpid();
@@ -760,6 +768,14 @@ RecordResult run_recording(const RecordOptions& given) {
   if (uint64_t rebuilt = counters[CAPAUDIT_CNT_SYNTHESIZED]; rebuilt && options.verbose)
     fprintf(stderr, "capaudit-record: %llu checks rebuilt at callers that inline cap_capable\n",
             static_cast<unsigned long long>(rebuilt));
+  if (options.verbose && options.stacks_per_key)
+    fprintf(stderr,
+            "capaudit-record: call paths past the stack budget: %llu new (stack taken), %llu not taken (%u paths "
+            "per key reached), %llu not compared (walk rate limit); %llu short walks\n",
+            static_cast<unsigned long long>(counters[CAPAUDIT_CNT_NEW_PATHS]),
+            static_cast<unsigned long long>(counters[CAPAUDIT_CNT_PATHS_FULL]), options.paths_per_key,
+            static_cast<unsigned long long>(counters[CAPAUDIT_CNT_PATHS_UNCHECKED]),
+            static_cast<unsigned long long>(counters[CAPAUDIT_CNT_PATH_WALKS]));
   if (const ResolveStats& u = session.user_frame_stats(); options.verbose && (u.by_kernel + u.by_maps + u.address_only))
     fprintf(stderr,
             "capaudit-record: user frames named by the kernel's build ID: %llu, by /proc/PID/maps: %llu, "

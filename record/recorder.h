@@ -35,6 +35,7 @@ struct RecordOptions {
   std::optional<OutcomeMode> outcomes;  // default: all with --user/--caps/--service, else first_denial
   FactsChoice facts = FactsChoice::automatic;
   uint32_t stacks_per_key = 4;
+  uint32_t paths_per_key = CAPAUDIT_PATH_SIGS;  // --paths-per-key: new call paths past the budget, per key
   bool user_stacks = true;            // --user-stacks sampled (default) | off
   uint64_t ringbuf_bytes = 16ull << 20;
   uint64_t duration_ms = 0;           // 0 = until the target ends / a signal

@@ -225,6 +225,14 @@ struct SamplingSection {
   maxTasks @3 :UInt32;
   maxStacks @4 :UInt32;
   userStackDepth @5 :UInt32;  # 1.6: most user-space frames one stack may hold (0: none asked for)
+  # 1.7: past stacksPerKey, a check whose call path is new to its key still
+  # takes a stack, up to pathsPerKey distinct paths per key (0: off, every
+  # trace before 1.7). A path is the pathFrames frames above the capability
+  # hook; the first pathFreeChecks checks of a key past the budget are
+  # compared, then the 2^k-th only.
+  pathsPerKey @6 :UInt32;
+  pathFrames @7 :UInt32;
+  pathFreeChecks @8 :UInt32;
 }
 
 struct ProcessInfo {
@@ -472,6 +480,8 @@ struct Losses {
   decodeErrors @7 :UInt64;
   hookMisses @8 :UInt64;  # 1.3: runs of our programs the kernel skipped because one was already running on that CPU
   userStackFail @9 :UInt64;  # 1.6: sampled checks whose user-space stack walk failed (no user stack stored)
+  pathsFull @10 :UInt64;      # 1.7: checks on a path new to their key, not stacked: the key held pathsPerKey paths
+  pathsUnchecked @11 :UInt64; # 1.7: checks past the budget not compared by path (at least this many)
 }
 
 struct Trailer {

@@ -94,6 +94,12 @@ struct InfoVisitor : common::TraceVisitor {
           << "  piece:        " << h.split_piece << "\n";
     out << "[sampling]\n"
         << "  kernel stacks per key: " << h.stacks_per_key << "\n"
+        << "  new call paths per key: "
+        << (h.paths_per_key ? std::to_string(h.paths_per_key) + " past the budget (a path: " +
+                                  std::to_string(h.path_frames) + " frames above the hook; the first " +
+                                  std::to_string(h.path_free_checks) + " checks past it compared, then the 2^k-th)"
+                            : std::string("none (format < 1.7, or --paths-per-key 0)"))
+        << "\n"
         << "  user stacks:  "
         << (!h.user_stacks ? std::string("no")
                            : h.user_stack_depth ? "yes, up to " + std::to_string(h.user_stack_depth) + " frames each"
@@ -153,6 +159,13 @@ struct InfoVisitor : common::TraceVisitor {
     // A failed user stack walk loses no event and no kernel call path.
     const uint64_t user_stack_fail = l.user_stack_fail;
     l.user_stack_fail = 0;
+    // Rate-limited path comparisons are the sampling design too.
+    const uint64_t paths_unchecked = l.paths_unchecked;
+    l.paths_unchecked = 0;
+    // So is a key that met more call paths than --paths-per-key keeps: no
+    // event is lost, but a path may be missing (said below).
+    const uint64_t paths_full = l.paths_full;
+    l.paths_full = 0;
     const bool lossless = l == common::Losses{};
     out << "  losses:       " << (lossless ? "none" : "SOME EVENTS WERE NOT RECORDED") << "\n";
     if (!lossless) {
@@ -171,6 +184,13 @@ struct InfoVisitor : common::TraceVisitor {
     if (t.max_size_reached)
       out << "  size limit:   reached (--max-size): the trace is whole, but the target ran on unrecorded\n";
     out << "  stacks:       " << unsampled << " checks without a kernel stack (beyond the per-key budget)\n";
+    if (paths_full)
+      out << "  call paths:   " << paths_full
+          << " checks on a call path new to their key took no stack (the key held --paths-per-key paths): "
+             "paths may be missing\n";
+    if (paths_unchecked)
+      out << "  call paths:   at least " << paths_unchecked
+          << " checks past the budget not compared by path (rate limit)\n";
     if (user_stack_fail) out << "  user stacks:  " << user_stack_fail << " sampled checks whose user stack could not be walked\n";
     trailer_counts = t.counts;
     has_trailer = true;

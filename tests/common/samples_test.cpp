@@ -40,6 +40,11 @@ TEST(Samples, EveryCommittedTraceReadsAndHasAReadme) {
     EXPECT_TRUE(r.status == ReadStatus::complete || r.status == ReadStatus::truncated) << path << ": " << r.message;
     EXPECT_TRUE(r.has_header) << path;
     EXPECT_EQ(v.header.format_major, 1u) << path;
+    // Every sample predates 1.7: no new-path sampling, read as off.
+    if (v.header.format_minor < 7) {
+      EXPECT_EQ(v.header.paths_per_key, 0u) << path;
+      EXPECT_EQ(v.header.path_frames, 0u) << path;
+    }
   }
 }
 

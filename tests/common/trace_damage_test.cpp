@@ -60,6 +60,46 @@ TEST(TraceDamage, TruncationAtEveryByte) {
   EXPECT_EQ(read_trace_bytes(full, v).status, ReadStatus::complete);
 }
 
+// The 1.7 path-sampling fields (header) and losses (trailer): a cut anywhere
+// either delivers the header whole, the fields with it, or no header at all;
+// random bytes never crash the reader, whatever values they leave.
+TEST(TraceDamage, PathSamplingFieldsAreWholeOrAbsent) {
+  Header h = test::example_header();
+  h.paths_per_key = 8;
+  h.path_frames = 8;
+  h.path_free_checks = 32;
+  TraceBuilder b;
+  b.header(h);
+  b.add(check(100, 7, 34, true, 257)).flush();
+  Trailer t;
+  t.clean_shutdown = true;
+  t.losses.paths_full = 3;
+  t.losses.paths_unchecked = 1000;
+  const auto full = b.finish(t);
+  for (size_t n = 0; n < full.size(); ++n) {
+    CollectingVisitor v;
+    const ReadResult r = read_trace_bytes(std::span(full.data(), n), v);
+    ASSERT_EQ(r.status, ReadStatus::truncated) << "prefix " << n << ": " << r.message;
+    if (r.has_header) {
+      EXPECT_EQ(v.header.paths_per_key, 8u) << "prefix " << n;
+      EXPECT_EQ(v.header.path_frames, 8u) << "prefix " << n;
+      EXPECT_EQ(v.header.path_free_checks, 32u) << "prefix " << n;
+    }
+  }
+  CollectingVisitor whole;
+  ASSERT_EQ(read_trace_bytes(full, whole).status, ReadStatus::complete);
+  ASSERT_TRUE(whole.trailer);
+  EXPECT_EQ(whole.trailer->losses.paths_full, 3u);
+  EXPECT_EQ(whole.trailer->losses.paths_unchecked, 1000u);
+  std::mt19937 rng(17);
+  for (int i = 0; i < 500; ++i) {
+    auto bad = full;
+    for (int k = 0; k < 4; ++k) bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+    CollectingVisitor v;
+    (void)read_trace_bytes(bad, v);  // must return, whatever it says
+  }
+}
+
 TEST(TraceDamage, TruncatedFilesOnDisk) {
   const auto full = small_trace();
   const capaudit::test::ScratchDir scratch("capaudit-trunc");

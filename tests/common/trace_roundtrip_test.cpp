@@ -95,6 +95,9 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   header.outcome_window_ns = 1'000'000'000;
   header.split_run_id = "0123456789abcdef0123456789abcdef";  // 1.6
   header.split_piece = 2;
+  header.paths_per_key = 8;  // 1.7
+  header.path_frames = 8;
+  header.path_free_checks = 32;
   ProcessInfo proc;
   proc.pid = 42;
   proc.ppid = 1;
@@ -125,7 +128,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   trailer.end_time_ns = 3'000'000'000;
   trailer.stop_reason = "target exited";
   trailer.target_exit_status = 256;
-  trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  trailer.losses = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};  // 11, 12: 1.7
   trailer.outcomes_from_ns = 2'000'000'300;
   trailer.max_size_reached = true;  // 1.5
   trailer.outcome_windows = 1;       // 1.6

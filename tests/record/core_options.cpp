@@ -72,6 +72,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"--stacks-per-key", "-1", "not a whole number"}, Bad{"--stacks-per-key", "4294967296", "out of range"},
         Bad{"--stacks-per-key", "65536", "out of range"}, Bad{"--stacks-per-key", "1.5", "not a whole number"},
         Bad{"--stacks-per-key", "99999999999999999999999", "out of range"},
+        // --paths-per-key: the BPF side keeps at most 8 path signatures per key
+        Bad{"--paths-per-key", "9", "out of range"}, Bad{"--paths-per-key", "-1", "not a whole number"},
         // -p: 4294967297 was cast to pid 1
         Bad{"-p", "4294967297", "out of range"}, Bad{"-p", "0", "out of range"}, Bad{"-p", "-5", "not a whole number"},
         Bad{"-p", "12abc", "not a whole number"}));
@@ -93,6 +95,8 @@ TEST(NumericOptions, AcceptedValuesMeanWhatTheySay) {
   EXPECT_EQ(parse({"--grace", "10s"}).options.grace_ms, 10'000u);
   EXPECT_EQ(parse({"--stacks-per-key", "0"}).options.stacks_per_key, 0u);
   EXPECT_EQ(parse({"--stacks-per-key", "65535"}).options.stacks_per_key, 65535u);
+  EXPECT_EQ(parse({}).options.paths_per_key, 8u);
+  EXPECT_EQ(parse({"--paths-per-key", "0"}).options.paths_per_key, 0u);
   EXPECT_EQ(parse({"-p", "4194304"}).options.pid, 4194304);
 }
 

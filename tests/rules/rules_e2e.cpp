@@ -13,12 +13,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "analyze/core/aggregate.h"
 #include "analyze/core/classify.h"
 #include "analyze/core/profile.h"
 #include "analyze/core/render.h"
+#include "common/syscalls.h"
 #include "tests/record/e2e_support.h"
 
 namespace capaudit::test {
@@ -206,21 +208,45 @@ TEST(RuleDenied, SysResourceRulesRecordTheirValueEvenWhereTheCheckIsDenied) {
 
 // Two operations of one syscall in one process, each behind its own rule:
 // openat of /proc/kallsyms (kallsyms_show_value) and of /dev/kmsg
-// (devkmsg_open), both CAP_SYSLOG, from the shell itself. With a stack for
-// every check each path is judged by its own rule, so lifting the kallsyms
-// gate leaves the capability conditional on dmesg_restrict. The recorder
-// samples only the first --stacks-per-key checks of a (capability, syscall,
-// verdict) per task: with the default 4 the /dev/kmsg check after five
-// kallsyms opens has no call path and is taken for a repeat of them
-// (docs/analysis.md, "Limits"), hence the budget of 8 here.
+// (devkmsg_open), both CAP_SYSLOG, from the shell itself. Recorded with the
+// default budget (4 stacks per (capability, syscall, verdict)): the /dev/kmsg
+// check is the sixth of its key, and before format 1.7 it had no call path,
+// was taken for a repeat of the kallsyms opens, and lifting the kallsyms gate
+// called CAP_SYSLOG not_needed. Past the budget a check on a path new to its
+// key takes a stack (docs/analysis.md, "Call-path sampling"), so each open is
+// judged by its own rule.
 TEST(RulePaths, TwoOperationsOfOneSyscallInOneProcessAreJudgedByTheirOwnRules) {
   CAPAUDIT_REQUIRE_ROOT();
   SysctlGuard kptr("/proc/sys/kernel/kptr_restrict", "0");
   SysctlGuard dmesg("/proc/sys/kernel/dmesg_restrict", "1");
-  auto r = record({"--stacks-per-key", "8"},
-                  {"sh", "-c", "for i in 1 2 3 4 5; do : < /proc/kallsyms; done; : < /dev/kmsg"}, "two-paths");
+  auto r = record({}, {"sh", "-c", "for i in 1 2 3 4 5; do : < /proc/kallsyms; done; : < /dev/kmsg"}, "two-paths");
   ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
   ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  EXPECT_EQ(r.trace.header.stacks_per_key, 4u);
+  EXPECT_EQ(r.trace.header.paths_per_key, 8u);
+  EXPECT_EQ(r.trace.trailer.losses.paths_full, 0u);
+  // The kmsg open has its own call path; the fifth kallsyms open, the same
+  // path as the four before it, has none.
+  std::map<std::string, int> stacked;  // decisive frame -> CAP_SYSLOG checks in openat with that path
+  int unstacked = 0;
+  const auto openat = common::syscall_number("openat", r.trace.header.arch);
+  for (const auto& c : r.trace.checks) {
+    if (c.cap != CAP_SYSLOG || c.syscall_nr != openat) continue;
+    if (!c.stack_id) {
+      ++unstacked;
+      continue;
+    }
+    auto st = std::find_if(r.trace.stacks.begin(), r.trace.stacks.end(), [&](const auto& s) { return s.id == c.stack_id; });
+    ASSERT_NE(st, r.trace.stacks.end());
+    std::string frames;
+    for (const auto& f : st->frames) frames += f + " ";
+    if (frames.find("devkmsg_open") != std::string::npos) ++stacked["devkmsg_open"];
+    else if (frames.find("kallsyms_show_value") != std::string::npos) ++stacked["kallsyms_show_value"];
+    else ADD_FAILURE() << "unexpected path " << frames;
+  }
+  EXPECT_EQ(stacked["devkmsg_open"], 1);
+  EXPECT_EQ(stacked["kallsyms_show_value"], 4);
+  EXPECT_EQ(unstacked, 1);
   auto run = analyze::load_trace(r.path);
   auto rep = report_under(run, {});
   const auto* f = find_cap(rep.caps, CAP_SYSLOG);
