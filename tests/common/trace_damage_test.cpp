@@ -88,9 +88,9 @@ TEST(TraceDamage, PathSamplingFieldsAreWholeOrAbsent) {
   }
   CollectingVisitor whole;
   ASSERT_EQ(read_trace_bytes(full, whole).status, ReadStatus::complete);
-  ASSERT_TRUE(whole.trailer);
-  EXPECT_EQ(whole.trailer->losses.paths_full, 3u);
-  EXPECT_EQ(whole.trailer->losses.paths_unchecked, 1000u);
+  ASSERT_EQ(whole.trailers, 1);
+  EXPECT_EQ(whole.trailer.losses.paths_full, 3u);
+  EXPECT_EQ(whole.trailer.losses.paths_unchecked, 1000u);
   std::mt19937 rng(17);
   for (int i = 0; i < 500; ++i) {
     auto bad = full;
