@@ -227,6 +227,14 @@ void Aggregator::on_execs(std::span<const common::ExecEvent> events) {
   pending_forks_.clear();
 }
 
+namespace {
+// "/proc/self/exe", "/proc/thread-self/exe" or "/proc/PID/exe" of the process itself.
+bool names_own_exe(const std::string& path, uint32_t pid) {
+  return path == "/proc/self/exe" || path == "/proc/thread-self/exe" ||
+         path == "/proc/" + std::to_string(pid) + "/exe";
+}
+}  // namespace
+
 void Aggregator::apply_exec(const common::ExecEvent& e) {
   {
     uint32_t ppid = 0;
@@ -239,12 +247,18 @@ void Aggregator::apply_exec(const common::ExecEvent& e) {
       forked_runtime = before.runtime && !before.runtime_init && !before.from_exec && before.begin_ns > 0 &&
                        before.begin_ns <= e.time_ns;
     }
+    // An exec of /proc/self/exe runs the image the process already had: an
+    // older recorder wrote the name it was given (samples/real-helper).
+    std::string exe = e.filename;
+    if (names_own_exe(e.filename, e.pid))
+      if (auto it = images_by_pid_.find(e.pid); it != images_by_pid_.end() && !it->second.empty())
+        if (const auto& before = run_.processes[it->second.back()].exe; !before.empty()) exe = before;
     size_t idx = new_image(e.pid, e.time_ns);
     auto& p = run_.processes[idx];
     p.ppid = ppid;
     p.start_time_ns = e.start_time_ns;
     p.from_exec = true;
-    static_cast<ImageState&>(p) = image_state(e.filename, e.argv, e.cgroup, {e.uid, e.euid, e.gid, e.egid}, e.caps,
+    static_cast<ImageState&>(p) = image_state(exe, e.argv, e.cgroup, {e.uid, e.euid, e.gid, e.egid}, e.caps,
                                               e.file_caps, forked_runtime);
     p.exec_ids = p.cred_ids;
   }

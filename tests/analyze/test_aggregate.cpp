@@ -45,6 +45,25 @@ TEST(Aggregate, AnImageKeepsTheRealGidHoweverItBegan) {
   }
 }
 
+// A program that re-execs itself through /proc/self/exe (or /proc/PID/exe)
+// runs the image it had: an older recorder wrote the name it was given, which
+// no config may name (samples/real-helper, found in its expected.json).
+TEST(Aggregate, AReExecThroughProcSelfExeKeepsTheImagesPath) {
+  Synth s;
+  s.exec(10, 1'000'000'000, "/usr/bin/helper");
+  s.fork(10, 11, 1'000'001'000);
+  s.exec(11, 1'000'002'000, "/proc/self/exe");
+  s.check(11, 1'000'003'000, kCapChown, true, kChown);
+  s.exec(10, 1'000'004'000, "/proc/10/exe");
+  s.exec(12, 1'000'005'000, "/proc/self/exe");  // nothing known before it: kept as written
+  auto run = s.aggregate();
+  std::vector<std::string> exes;
+  for (const auto& p : run.processes)
+    if (p.from_exec) exes.push_back(std::to_string(p.pid) + " " + p.exe);
+  EXPECT_EQ(exes, (std::vector<std::string>{"10 /usr/bin/helper", "11 /usr/bin/helper", "10 /usr/bin/helper",
+                                            "12 /proc/self/exe"}));
+}
+
 // A runc init the snapshot found is a runtime init like an exec'd one: the
 // program its fork execs is the container's, not a runtime helper.
 TEST(Aggregate, ASnapshotRuncInitExecsTheContainersProgram) {
