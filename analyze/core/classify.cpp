@@ -14,6 +14,24 @@
 namespace capaudit::analyze {
 namespace {
 
+// A raw ICMP socket opened after the image's ICMP datagram socket of the same
+// family was refused with EACCES (net.ipv4.ping_group_range, ping_init_sock())
+// is ping's fallback: the ping_group rule, which speaks for the datagram
+// socket, speaks for it too. A raw socket with no refused datagram socket
+// before it is an operation of its own, and no rule clears it.
+bool is_ping_fallback(const OpAgg& op, const std::vector<OpAgg>& ops) {
+  constexpr int64_t kAfInet = 2, kAfInet6 = 10, kSockDgram = 2, kSockRaw = 3, kSockTypeMask = 0xf;
+  constexpr int64_t kIcmp = 1, kIcmpV6 = 58, kEacces = -13;
+  if (op.kind != common::OpKind::socket || (op.a[1] & kSockTypeMask) != kSockRaw) return false;
+  const int64_t proto = op.a[0] == kAfInet ? kIcmp : op.a[0] == kAfInet6 ? kIcmpV6 : -1;
+  if (proto < 0 || op.a[2] != proto) return false;
+  for (const auto& d : ops)
+    if (d.kind == common::OpKind::socket && d.a[0] == op.a[0] && (d.a[1] & kSockTypeMask) == kSockDgram &&
+        d.a[2] == proto && d.ret && *d.ret == kEacces && d.first_ns <= op.first_ns)
+      return true;
+  return false;
+}
+
 constexpr int kCapNetRaw = 13;  // include/uapi/linux/capability.h
 
 // Frames innermost first, offsets stripped. Frames inside cap_capable (the
@@ -372,7 +390,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           }
         }
         // A check no rule speaks for is just a check, not another operation.
-        if (!ruled && !is_check) unruled_syscalls.insert(op.syscall_nr);
+        if (!ruled && !is_check && !is_ping_fallback(op, p.ops)) unruled_syscalls.insert(op.syscall_nr);
       }
 
       // Narrower alternatives: a narrow capability denied and its broad

@@ -281,7 +281,7 @@ TEST(Acceptance, Case7_CapsetDropAfterBind) {
   EXPECT_EQ(rep["startup_only"], Json::array({"CAP_NET_BIND_SERVICE"}));
 }
 
-TEST(Classify, FailedPingSocketExplainsTheRawFallbackButARuleNeverClearsAnUnruledOperation) {
+TEST(Classify, AFailedPingSocketsRawFallbackIsClearedByPingGroupButARawSocketOfItsOwnIsNot) {
   // gid 1000 outside ping_group_range "1 0": the ICMP datagram socket fails
   // with EACCES and the program falls back to a raw socket (CAP_NET_RAW).
   Synth s;
@@ -291,11 +291,23 @@ TEST(Classify, FailedPingSocketExplainsTheRawFallbackButARuleNeverClearsAnUnrule
   s.check(1000, 1'500'200'100, kCapNetRaw, true, kSocket);
   Json rec = report_of({s.aggregate()});
   EXPECT_EQ((*cap(rec["caps"], "CAP_NET_RAW"))["category"], "conditional");
-  // Under docker the datagram socket would work, but the trace cannot prove the
-  // raw socket was only a fallback: the capability stays, as required.
+  // Under docker (ping_group_range "0 2147483647") the datagram socket works,
+  // so the raw socket it fell back to is not opened: not needed.
   Json docker = report_of({s.aggregate()}, "docker");
-  EXPECT_EQ((*cap(docker["caps"], "CAP_NET_RAW"))["category"], "required");
-  EXPECT_TRUE(recommended(docker, "CAP_NET_RAW"));
+  EXPECT_EQ((*cap(docker["caps"], "CAP_NET_RAW"))["category"], "not_needed");
+  EXPECT_FALSE(recommended(docker, "CAP_NET_RAW"));
+
+  // A raw ICMP socket with no refused datagram socket before it (ping with
+  // its file capability goes straight to raw) is an operation of its own: no
+  // rule clears it.
+  Synth raw;
+  raw.exec(1001, 1'500'000'000, "/usr/bin/ping");
+  raw.op(1001, 1'500'100'000, OpKind::socket, kSocket, 2, 3, 1, 0, 1000, 3);
+  raw.check(1001, 1'500'100'100, kCapNetRaw, true, kSocket);
+  raw.op(1001, 1'500'200'000, OpKind::socket, kSocket, 2, 2, 1, 0, 1000, -13);  // after it: not its fallback
+  Json d2 = report_of({raw.aggregate()}, "docker");
+  EXPECT_EQ((*cap(d2["caps"], "CAP_NET_RAW"))["category"], "required");
+  EXPECT_TRUE(recommended(d2, "CAP_NET_RAW"));
 }
 
 TEST(Classify, NonInitialUserNamespaceChecksStayOutOfTheHostSet) {

@@ -340,6 +340,46 @@ TEST(RuleNamespaces, BindInANetnsThatLoweredThePortStartIsJudgedByThatNetns) {
   std::filesystem::remove(r.path);
 }
 
+// ping_group on a real recording: a program as nobody (CAP_NET_RAW ambient)
+// opens an ICMP datagram socket, which ping_group_range "1 0" refuses with
+// EACCES (no capability check), then falls back to a raw socket. With
+// sys_exit facts the refused socket is in the trace: CAP_NET_RAW is
+// conditional on ping_group, and not needed where the range holds its gid.
+TEST(RulePing, ARawSocketAfterARefusedPingSocketIsConditionalOnPingGroup) {
+  CAPAUDIT_REQUIRE_ROOT();
+  SysctlGuard range("/proc/sys/net/ipv4/ping_group_range", "1 0");
+  const std::string py =
+      "import socket\n"
+      "try:\n"
+      "    socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); print('dgram')\n"
+      "except PermissionError:\n"
+      "    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); print('raw')\n";
+  auto r = record({"--facts", "sys_exit"},
+                  {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps", "+net_raw",
+                   "--ambient-caps", "+net_raw", "/usr/bin/python3", "-c", py},
+                  "ping-group");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  EXPECT_NE(r.run.out.find("raw"), std::string::npos) << r.run.out;
+  ASSERT_FALSE(r.trace.checks_of(CAP_NET_RAW).empty());
+
+  auto rep = report_under(analyze::load_trace(r.path), {});
+  const auto* f = find_cap(rep.caps, CAP_NET_RAW);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->category, analyze::Category::conditional);
+  ASSERT_FALSE(f->rules.empty());
+  EXPECT_EQ(f->rules.front().rule, "ping_group");
+  EXPECT_NE(hit_text(f->rules.front()).find("recorded 1 0"), std::string::npos) << hit_text(f->rules.front());
+  EXPECT_NE(hit_text(f->rules.front()).find("gid 65534"), std::string::npos) << hit_text(f->rules.front());
+
+  const auto wide = report_under(analyze::load_trace(r.path), {"net.ipv4.ping_group_range=0 2147483647"});
+  const auto* g = find_cap(wide.caps, CAP_NET_RAW);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->category, analyze::Category::not_needed);
+  EXPECT_FALSE(g->recommended);
+  std::filesystem::remove(r.path);
+}
+
 // A command that enters a user namespace (and a network namespace it owns):
 // its bind to port 80 is checked against that namespace, where it is root;
 // the capability is reported per namespace and grants nothing on the host.
