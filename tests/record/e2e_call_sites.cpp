@@ -30,27 +30,9 @@ RunResult analyze(const std::vector<std::string>& args) {
   return run_program(argv);
 }
 
-std::string shell(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p.get())) > 0) out.append(buf, n);
-  return out;
-}
-
-std::string readelf_build_id(const std::string& path) {
-  std::istringstream in(shell("readelf -n '" + path + "'"));
-  std::string line;
-  while (std::getline(in, line))
-    if (auto at = line.find("Build ID: "); at != std::string::npos) return line.substr(at + 10);
-  return {};
-}
-
 // The virtual address of a file offset, from `readelf -lW`.
 uint64_t vaddr_of(const std::string& path, uint64_t offset) {
-  std::istringstream in(shell("readelf -lW '" + path + "'"));
+  std::istringstream in(command_output("readelf -lW '" + path + "'"));
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream f(line);
@@ -67,7 +49,7 @@ uint64_t vaddr_of(const std::string& path, uint64_t offset) {
 uint32_t addr2line_line(const std::string& path, uint64_t return_vaddr) {
   char a[32];
   std::snprintf(a, sizeof a, "0x%llx", static_cast<unsigned long long>(return_vaddr - 1));
-  const std::string out = shell("addr2line -e '" + path + "' " + a);  // "FILE:LINE" or "FILE:LINE (discriminator N)"
+  const std::string out = command_output("addr2line -e '" + path + "' " + a);  // "FILE:LINE" or "FILE:LINE (discriminator N)"
   const auto colon = out.rfind(':', out.find(" (") == std::string::npos ? std::string::npos : out.find(" ("));
   return colon == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(out.c_str() + colon + 1, nullptr, 10));
 }

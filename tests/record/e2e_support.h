@@ -7,9 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -96,6 +99,26 @@ inline bool has_effective_cap(int cap) {
   while (in >> key >> value)
     if (key == "CapEff:") return (std::strtoull(value.c_str(), nullptr, 16) >> cap) & 1;
   return false;
+}
+
+// The standard output of a shell command (binutils in the user-stack tests).
+inline std::string command_output(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// "Build ID: <hex>" of `readelf -n PATH`; "" when it has none.
+inline std::string readelf_build_id(const std::string& path) {
+  std::istringstream in(command_output("readelf -n '" + path + "'"));
+  std::string line;
+  while (std::getline(in, line))
+    if (auto at = line.find("Build ID: "); at != std::string::npos) return line.substr(at + 10);
+  return {};
 }
 
 inline std::string read_sysctl(const std::string& path) {

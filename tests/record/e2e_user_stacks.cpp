@@ -16,27 +16,6 @@
 namespace capaudit::test {
 namespace {
 
-std::string command_output(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p.get())) > 0) out.append(buf, n);
-  return out;
-}
-
-// "Build ID: <hex>" of `readelf -n`.
-std::string readelf_build_id(const std::string& path) {
-  std::istringstream in(command_output("readelf -n '" + path + "'"));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto at = line.find("Build ID: ");
-    if (at != std::string::npos) return line.substr(at + 10);
-  }
-  return {};
-}
-
 // File range [offset, offset + filesz) of the executable LOAD segment, from `readelf -lW`.
 std::optional<std::pair<uint64_t, uint64_t>> text_segment(const std::string& path) {
   std::istringstream in(command_output("readelf -lW '" + path + "'"));
