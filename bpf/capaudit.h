@@ -1,13 +1,35 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The only types that cross the kernel/user boundary. Included by the BPF
- * programs (with vmlinux.h) and by record/ (with <linux/types.h>), so it uses
- * kernel fixed-width types only and pads every struct explicitly: the layout
- * must be identical for clang -target bpf and g++ x86_64.
+ * The ABI between the BPF object (capaudit.bpf.c) and the recorder: only
+ * what crosses the kernel/user boundary. Included by the BPF programs (with
+ * vmlinux.h) and by record/ (with <linux/types.h>), so it uses kernel
+ * fixed-width types only and pads every struct explicitly: the layout must be
+ * identical for clang -target bpf and g++ x86_64. BPF-private state (the
+ * per-task state, its flags, the stack-budget table) is in
+ * bpf/task_state.bpf.h and changes without touching this file.
  *
- * Bump CAPAUDIT_BPF_ABI_VERSION whenever a struct below changes; the recorder
- * refuses a BPF object built for another ABI (they ship together, so this only
- * catches a stale build tree).
+ * The object's interface, by name through the skeleton (defined at the top
+ * of capaudit.bpf.c):
+ *   events        ring buffer: the records below (struct capaudit_*_event),
+ *                 read by the recorder
+ *   counters      per-CPU __u64[CAPAUDIT_CNT_MAX] (enum capaudit_counter), read
+ *   pending_exec  hash __u32 tgid -> __u8, written: children held before exec
+ *   seed_tgids    hash __u32 tgid -> __u8, written: -p roots for mark_tree
+ *   filter_cgroup cgroup array[1], written: the --cgroup filter
+ *   rodata        abi_version (checked), recorder_tgid, stacks_per_key,
+ *                 paths_per_key (<= CAPAUDIT_PATH_SIGS), user_stacks,
+ *                 filter_cgroup_id, wakeup_bytes, facts_use_storage,
+ *                 mmap_min_addr_at_start: set before load
+ *   bss           facts_in_sys_exit, outcomes_live: set after load
+ *   programs      by name (progs.*), chosen and attached by the recorder
+ *
+ * Bump CAPAUDIT_BPF_ABI_VERSION whenever what crosses changes meaning or
+ * layout: a struct, flag, counter index, event type or constant below, or a
+ * map's key/value type or a global above. The recorder refuses a BPF object
+ * built for another ABI (they ship together, so this only catches a stale
+ * build tree). No bump for changes the other side cannot see: the *.bpf.h
+ * pieces, task_state.bpf.h, the programs' code, a rename the skeleton checks
+ * at compile time.
  */
 #ifndef CAPAUDIT_BPF_ABI_H
 #define CAPAUDIT_BPF_ABI_H
@@ -56,10 +78,6 @@ enum capaudit_counter {
 /* Not seen by the cap_capable hook: rebuilt at the exit of a caller into
  * which the compiler inlined cap_capable() (fexit/kprobe hooks only). */
 #define CAPAUDIT_CAP_SYNTHESIZED 0x4
-/* BPF-internal: rides on handle_check()'s opts argument (no kernel uses bit
- * 31) so a synthesized check takes the same path as a real one; fill_cap()
- * turns it into CAPAUDIT_CAP_SYNTHESIZED. */
-#define CAPAUDIT_OPTS_SYNTHESIZED 0x80000000u
 #define CAPAUDIT_CAP_UNSAMPLED 0x8 /* past the stack budget: no stack by design */
 /*
  * A repeat of the task's previous check within the same batch and jiffy: its
@@ -96,11 +114,6 @@ enum capaudit_counter {
 #define CAPAUDIT_CAP_SMALL_SIZE 56
 #define CAPAUDIT_BATCH_CHECKS 16
 
-/* Values of task_state.flags */
-#define CAPAUDIT_TASK_TRACED 0x1
-#define CAPAUDIT_TASK_PENDING_OUTCOME 0x2
-#define CAPAUDIT_TASK_KPROBE_STASH 0x8
-#define CAPAUDIT_TASK_CRED_KNOWN 0x10 /* task_state.cred holds the last credentials seen */
 
 /* Operation kinds: same numbers as common::OpKind. */
 #define CAPAUDIT_OP_BIND 1
@@ -275,47 +288,12 @@ struct capaudit_op_event {
  * (CAPAUDIT_CNT_PATHS_UNCHECKED). (A cheaper key, a hash of the return
  * addresses found in the kernel stack above the hook, was tried: stale
  * words in the frames made it differ at ~9 of 10 checks of a setuid loop.)
+ *
+ * The per-key table itself (CAPAUDIT_BUDGET_SLOTS slots in the task's
+ * storage) is BPF-private: task_state.bpf.h.
  */
-#define CAPAUDIT_BUDGET_SLOTS 32
 #define CAPAUDIT_PATH_SIGS 8
 #define CAPAUDIT_PATH_FRAMES 8
 #define CAPAUDIT_FREE_WALKS 32
-struct capaudit_budget_slot {
-	__u32 key; /* 0 = empty */
-	__u32 count;
-	__u32 sig[CAPAUDIT_PATH_SIGS]; /* signatures of the paths captured; 0 = free */
-	__u32 past;                    /* checks past the budget */
-	__u32 pad;
-};
-
-/* Per-task filter and scratch state (BPF_MAP_TYPE_TASK_STORAGE). */
-struct capaudit_task_state {
-	__u32 flags;
-	__s32 pending_nr;
-	/* kprobe entry stash, consumed by the kretprobe */
-	__s32 kp_cap;
-	__u32 kp_opts;
-	__u64 kp_targ_ns; /* struct user_namespace *, read at the kretprobe */
-	__u32 kp_cred_flags; /* CAPAUDIT_CAP_CRED_* of the stashed check */
-	__u32 kp_euid;
-	__u64 cred_ptr;   /* task->real_cred when `cred` was taken */
-	__u32 batch_n;    /* checks waiting in batch[], oldest first */
-	__u32 batch_busy; /* an append is under way: sched_switch must not flush (fexit is preemptible) */
-	__u64 batch_jiffies;  /* jiffies at batch[0] (always timed): repeats in the same tick skip the clock */
-	__u64 regs_addr;      /* the task's struct pt_regs, once looked up (tp_btf only) */
-	struct capaudit_cred_state cred;
-	struct capaudit_budget_slot budget[CAPAUDIT_BUDGET_SLOTS];
-	/* fallback: the commoncap.c caller (CAPAUDIT_INL_*, 0: none) this task
-	 * is inside, whether the cap_capable hook saw its check, and its argument */
-	__u32 inl_caller;
-	__u32 inl_seen;
-	__u64 inl_arg;
-	__u64 batch[CAPAUDIT_BATCH_CHECKS][CAPAUDIT_CAP_SMALL_SIZE / 8];
-};
-
-/* Callers of cap_capable() that GCC inlines it into (task_state.inl_caller) */
-#define CAPAUDIT_INL_CAPSET 1
-#define CAPAUDIT_INL_MMAP_ADDR 2
-#define CAPAUDIT_INL_VM_ENOUGH_MEMORY 3
 
 #endif /* CAPAUDIT_BPF_ABI_H */
