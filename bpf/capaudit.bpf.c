@@ -10,6 +10,7 @@
  * concern, in dependency order:
  *
  *   task_state.bpf.h      BPF-private per-task state and its task storage
+ *   syscall_nr.bpf.h      syscall numbers of the build architecture
  *   events.bpf.h          loss counters, consumer wake-up, event header
  *   filter.bpf.h          which tasks are traced, marking them
  *   batch.bpf.h           checks leaving in batches (flush, sched_switch)
@@ -113,6 +114,7 @@ struct {
 /* ---- the pieces ---- */
 
 #include "task_state.bpf.h"
+#include "syscall_nr.bpf.h"
 #include "events.bpf.h"
 #include "filter.bpf.h"
 #include "batch.bpf.h"

@@ -13,27 +13,27 @@
 extern const void dac_mmap_min_addr __ksym __weak;
 
 /*
- * The argument of syscall NR that points at the struct its gate reads
- * (x86_64 numbers), or -1. Syscall ABI, not interpretation: the words are
+ * The argument of syscall NR that points at the struct its gate reads, or
+ * -1. Syscall ABI, not interpretation: the words are
  * recorded raw and the analyzer's rules say what they mean.
  */
 static __always_inline int ctx_pointer_arg(__s32 nr)
 {
 	switch (nr) {
-	case 49:  /* bind: sockaddr */
-	case 142: /* sched_setparam: sched_param */
-	case 160: /* setrlimit: rlimit */
-	case 314: /* sched_setattr: sched_attr */
-	case 321: /* bpf: bpf_attr */
-	case 425: /* io_uring_setup: io_uring_params */
+	case NR_BIND:           /* sockaddr */
+	case NR_SCHED_SETPARAM: /* sched_param */
+	case NR_SETRLIMIT:      /* rlimit */
+	case NR_SCHED_SETATTR:  /* sched_attr */
+	case NR_BPF:            /* bpf_attr */
+	case NR_IO_URING_SETUP: /* io_uring_params */
 		return 1;
-	case 144: /* sched_setscheduler: sched_param */
-	case 302: /* prlimit64: the new rlimit */
+	case NR_SCHED_SETSCHEDULER: /* sched_param */
+	case NR_PRLIMIT64:          /* the new rlimit */
 		return 2;
-	case 240: /* mq_open: mq_attr */
+	case NR_MQ_OPEN: /* mq_attr */
 		return 3;
-	case 298: /* perf_event_open: perf_event_attr */
-	case 435: /* clone3: clone_args */
+	case NR_PERF_EVENT_OPEN: /* perf_event_attr */
+	case NR_CLONE3:          /* clone_args */
 		return 0;
 	}
 	return -1;
@@ -94,9 +94,9 @@ static __always_inline void fill_check_ctx(struct capaudit_check_ctx *c, struct 
 	c->state[1] = sig->rlim[RLIMIT_MEMLOCK].rlim_cur;
 	c->state[2] = sig->rlim[RLIMIT_RTPRIO].rlim_cur;
 	c->state[3] = sig->rlim[RLIMIT_NICE].rlim_cur;
-	if (nr == 160) /* setrlimit(resource, ...) */
+	if (nr == NR_SETRLIMIT) /* setrlimit(resource, ...) */
 		res = regs->di;
-	else if (nr == 302) /* prlimit64(pid, resource, ...) */
+	else if (nr == NR_PRLIMIT64) /* prlimit64(pid, resource, ...) */
 		res = regs->si;
 	if (res >= 0 && res < RLIM_NLIMITS) {
 		__u64 hard;

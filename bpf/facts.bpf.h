@@ -16,9 +16,6 @@
 #define SOCK_RAW 3
 #define IPPROTO_ICMP 1
 #define IPPROTO_ICMPV6 58
-/* x86_64 syscall numbers; the recorder only builds for x86_64 today. */
-#define NR_SOCKET 41
-#define NR_BIND 49
 
 static __always_inline void sock_type_proto(struct task_struct *task, long fd, __s64 *type, __s64 *proto,
 					   __s64 *port_start)

@@ -2,10 +2,13 @@
 // hand-written table to keep current). Unknown numbers print as syscall_<n>.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/syscall_nr.h"
 
 namespace capaudit::common {
 
@@ -25,5 +28,23 @@ class SyscallTable {
   std::string arch_;
   std::vector<std::string> names_;  // index = syscall number; "" = unknown
 };
+
+// The syscalls capaudit's own code compares numbers with (common/syscall_nr.h,
+// the table the BPF programs use too), and each one's number on ARCH: the
+// table's column for x86_64 and aarch64 (arm64), libseccomp's number for
+// another architecture it knows, nullopt where the syscall does not exist.
+// An empty or unknown arch means this build's, as above.
+enum class KnownSyscall {
+#define CAPAUDIT_KNOWN_SYSCALL(NAME, name, x86_64, arm64) name,
+  CAPAUDIT_SYSCALLS(CAPAUDIT_KNOWN_SYSCALL)
+#undef CAPAUDIT_KNOWN_SYSCALL
+};
+inline constexpr KnownSyscall kKnownSyscalls[] = {
+#define CAPAUDIT_KNOWN_SYSCALL(NAME, name, x86_64, arm64) KnownSyscall::name,
+    CAPAUDIT_SYSCALLS(CAPAUDIT_KNOWN_SYSCALL)
+#undef CAPAUDIT_KNOWN_SYSCALL
+};
+std::string_view known_syscall_name(KnownSyscall s);
+std::optional<int32_t> known_syscall_nr(KnownSyscall s, std::string_view arch = {});
 
 }  // namespace capaudit::common

@@ -26,6 +26,25 @@ TEST(Syscalls, NameToNumber) {
   EXPECT_FALSE(syscall_number("no_such_syscall", "x86_64").has_value());
 }
 
+// The numbers capaudit's own code compares with (common/syscall_nr.h, which
+// the BPF programs compile in) are libseccomp's, on both architectures.
+TEST(Syscalls, KnownTableMatchesLibseccomp) {
+  for (KnownSyscall s : kKnownSyscalls) {
+    const std::string name(known_syscall_name(s));
+    for (const char* arch : {"x86_64", "aarch64"}) {
+      const auto nr = known_syscall_nr(s, arch);
+      ASSERT_TRUE(nr.has_value()) << name << " " << arch;
+      EXPECT_EQ(nr, syscall_number(name, arch)) << name << " " << arch;
+      EXPECT_EQ(syscall_name(*nr, arch), name) << arch;
+    }
+  }
+  EXPECT_EQ(known_syscall_nr(KnownSyscall::capset, "x86_64"), 126);
+  EXPECT_EQ(known_syscall_nr(KnownSyscall::capset, "aarch64"), 91);
+  EXPECT_EQ(known_syscall_nr(KnownSyscall::capset, "arm64"), 91);  // the kernel's spelling
+  // An architecture without a column: libseccomp's number for it.
+  EXPECT_EQ(known_syscall_nr(KnownSyscall::ptrace, "riscv64"), syscall_number("ptrace", "riscv64"));
+}
+
 TEST(Syscalls, TableMatchesDirectLookup) {
   SyscallTable table("x86_64");
   for (int nr : {0, 1, 49, 101, 125, 126, 321, 435, 900, 2000, -1}) {
