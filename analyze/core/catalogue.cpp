@@ -26,9 +26,9 @@ const NoiseEntry* Catalogue::match(int cap, const std::vector<std::string>& fram
   return nullptr;
 }
 
-const NoiseFallback* Catalogue::match_fallback(int cap, int32_t syscall_nr) const {
+const NoiseFallback* Catalogue::match_fallback(int cap, int32_t syscall_nr, std::string_view arch) const {
   for (const auto& f : fallbacks)
-    if (f.cap == cap && f.syscall_nr == syscall_nr) return &f;
+    if (f.cap == cap && syscall_nr >= 0 && syscall_from_name(f.syscall, arch) == syscall_nr) return &f;
   return nullptr;
 }
 
@@ -81,7 +81,7 @@ CatalogueParse parse_catalogue(std::string_view text) {
       auto sp = key.find(' ');
       auto c = cap_from_name(trim(key.substr(0, sp)));
       auto sys_name = sp == std::string_view::npos ? std::string_view{} : trim(key.substr(sp + 1));
-      auto nr = syscall_from_name(sys_name);
+      auto nr = syscall_from_name(sys_name, {});
       if (!c || !nr) {
         out.errors.push_back({line_no, "expected 'CAPABILITY SYSCALL = meaning'"});
         continue;

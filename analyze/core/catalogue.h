@@ -19,7 +19,7 @@ struct NoiseEntry {
 
 struct NoiseFallback {
   int cap = -1;
-  int32_t syscall_nr = -1;
+  int32_t syscall_nr = -1;  // this build's number; a trace's depends on its arch (match_fallback)
   std::string syscall;
   std::string meaning;
 };
@@ -30,7 +30,8 @@ struct Catalogue {
 
   // The entry matching a call path (frames innermost first, "fn+0x1a/0x40" or "fn").
   const NoiseEntry* match(int cap, const std::vector<std::string>& frames) const;
-  const NoiseFallback* match_fallback(int cap, int32_t syscall_nr) const;
+  // SYSCALL_NR is a number on ARCH, the trace's architecture (empty: this build's).
+  const NoiseFallback* match_fallback(int cap, int32_t syscall_nr, std::string_view arch) const;
 };
 
 struct CatalogueParse {

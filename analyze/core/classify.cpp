@@ -89,9 +89,9 @@ std::string user_path_key(int32_t syscall_nr, const UserStackView& v) {
   return k + "\nsp" + std::to_string(v.entry_sp);
 }
 
-UserCallPath user_path_of(int32_t syscall_nr, const UserStackView& v) {
+UserCallPath user_path_of(int32_t syscall_nr, const UserStackView& v, std::string_view arch) {
   UserCallPath p;
-  p.syscall = syscall_nr < 0 ? "(none)" : syscall_name(syscall_nr);
+  p.syscall = syscall_name(syscall_nr, arch);
   for (const auto& f : v.frames) {
     UserFrameInfo u;
     u.ip = f.ip;
@@ -139,16 +139,17 @@ struct StackInfo {
 // but the answer matters only when the new inheritable set has a capability
 // that was in neither the old inheritable nor the old permitted set. The
 // following credential change (or capset() exit) shows whether it did.
-bool capset_setpcap_unused(const CheckAgg& c, const StackInfo* stack, const ProcessAgg& p) {
+// nr_capset: capset's number on the trace's architecture.
+bool capset_setpcap_unused(const CheckAgg& c, const StackInfo* stack, const ProcessAgg& p,
+                           std::optional<int32_t> nr_capset) {
   constexpr int kCapSetpcap = 8;
-  constexpr int32_t kNrCapset = 126;  // x86_64, like every syscall number in the trace
   if (c.cap != kCapSetpcap || !c.granted || p.inheritable_raised) return false;
   if (stack) {
     for (const auto& f : stack->frames)
       if (f == "cap_capset" || f == "cap_inh_is_capped" || f == "security_capset") return true;
     return false;
   }
-  return c.syscall_nr == kNrCapset;
+  return nr_capset && c.syscall_nr == *nr_capset;
 }
 
 struct Scope {
@@ -236,6 +237,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     const std::optional<int> raw_fallback_nr = run.header.facts_source == common::FactsSource::cgroup_hooks
                                                    ? common::syscall_number("socket", run.header.arch)
                                                    : std::nullopt;
+    // Syscall numbers are the trace's architecture's.
+    const std::string& arch = run.header.arch;
+    const auto nr_capset = common::known_syscall_nr(common::KnownSyscall::capset, arch);
+    const auto nr_ptrace = common::known_syscall_nr(common::KnownSyscall::ptrace, arch);
     // Call paths are shared by many checks: strip and match each once per run.
     std::unordered_map<uint32_t, StackInfo> stack_cache;
     std::unordered_map<uint64_t, const NoiseEntry*> noise_cache;
@@ -326,10 +331,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         v.args = op.args;
         v.user_words = op.user_words;
         v.pid = p.pid;
+        v.arch = arch;
         state_keys(op.state, v);
-        constexpr int32_t kNrPtrace = 101;  // x86_64
         if (op.kind == common::OpKind::ptrace_attach) v.descendant = run.is_descendant(static_cast<uint32_t>(op.a[0]), p.pid);
-        if (op.kind == common::OpKind::cap_check && op.syscall_nr == kNrPtrace && op.args.size() > 1)
+        if (op.kind == common::OpKind::cap_check && nr_ptrace && op.syscall_nr == *nr_ptrace && op.args.size() > 1)
           v.descendant = run.is_descendant(static_cast<uint32_t>(op.args[1]), p.pid);
         OpValues vt = v;  // under the target: its overlay wins over values recorded with the operation
         if (use_target) vt.overlay = &opts.overlay;
@@ -442,11 +447,11 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         } else if (run.header.opts_available && c.noaudit) {
           basis = NoiseBasis::opts;
           cause.kind = NoiseCause::Kind::noaudit;
-        } else if (const auto* fb = cat.match_fallback(c.cap, c.syscall_nr)) {
+        } else if (const auto* fb = cat.match_fallback(c.cap, c.syscall_nr, arch)) {
           basis = NoiseBasis::syscall;
           cause = {NoiseCause::Kind::catalogue_fallback, "", fb->meaning, {}};
         }
-        if (basis == NoiseBasis::none && capset_setpcap_unused(c, stack, p)) {
+        if (basis == NoiseBasis::none && capset_setpcap_unused(c, stack, p, nr_capset)) {
           basis = stack ? NoiseBasis::call_path : NoiseBasis::syscall;
           cause.kind = NoiseCause::Kind::capset_setpcap;
         }
@@ -478,6 +483,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           a.exes.insert(exe);
           auto& su = a.syscalls[c.syscall_nr];
           su.nr = c.syscall_nr;
+          if (su.name.empty()) su.name = syscall_name(c.syscall_nr, arch);
           (c.granted ? su.granted : su.denied) += c.count;
           if (stack) {
             auto& cp = a.paths[stack->key];
@@ -488,7 +494,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           if (c.user_stack_id)
             if (auto us = run.user_stacks.find(c.user_stack_id); us != run.user_stacks.end() && !us->second.frames.empty()) {
               auto [up, fresh] = a.user_paths.try_emplace(user_path_key(c.syscall_nr, us->second));
-              if (fresh) up->second = user_path_of(c.syscall_nr, us->second);
+              if (fresh) up->second = user_path_of(c.syscall_nr, us->second, arch);
               up->second.checks += c.count;
             }
           if (noise) note_basis(a, basis, cause);
@@ -505,7 +511,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               (*explained_needed ? a.explained_needed : a.explained_not_needed) += c.count;
             } else if (auto it = broad; it != served_broad.end()) {
               a.fallback_granted += c.count;
-              a.fallback_of.insert({it->second->narrow, it->second->broad, c.syscall_nr, it->second->why});
+              a.fallback_of.insert({it->second->narrow, it->second->broad, c.syscall_nr, it->second->why,
+                                    syscall_name(c.syscall_nr, arch)});
             } else {
               a.plain_granted += c.count;
               if (c.cap == kCapNetRaw && raw_fallback_nr && c.syscall_nr == *raw_fallback_nr)
@@ -526,7 +533,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
             if (!noise)
               if (auto it = served_narrow.find({c.cap, c.syscall_nr}); it != served_narrow.end()) {
                 a.narrow_served += c.count;
-                a.narrow_for.insert({it->second->narrow, it->second->broad, c.syscall_nr, it->second->why});
+                a.narrow_for.insert({it->second->narrow, it->second->broad, c.syscall_nr, it->second->why,
+                                    syscall_name(c.syscall_nr, arch)});
               }
             if (noise) {
               a.noise_denied += c.count;
@@ -605,11 +613,7 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   f.runs_seen = static_cast<uint32_t>(a.runs.size());
   f.runs_total = static_cast<uint32_t>(runs_total);
   f.executables.assign(a.exes.begin(), a.exes.end());
-  for (const auto& [nr, su] : a.syscalls) {
-    SyscallUse u = su;
-    u.name = syscall_name(nr);
-    f.syscalls.push_back(u);
-  }
+  for (const auto& [nr, su] : a.syscalls) f.syscalls.push_back(su);  // named by gather(), by the trace's arch
   for (const auto& [k, cp] : a.paths) f.call_paths.push_back(cp);
   std::sort(f.call_paths.begin(), f.call_paths.end(), [](const CallPath& x, const CallPath& y) { return x.checks > y.checks; });
   for (const auto& [k, up] : a.user_paths) f.user_paths.push_back(up);
@@ -658,7 +662,10 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
     // A denied gating check says more than advisory granted ones beside it.
     f.category = Category::denied_only;
     why.kind = K::denied_only;
-    for (const auto& [nr, n] : a.denied_gating_syscalls) why.denied_syscalls.push_back({nr, syscall_name(nr), 0, n});
+    for (const auto& [nr, n] : a.denied_gating_syscalls) {
+      auto su = a.syscalls.find(nr);  // every checked syscall is there, named
+      why.denied_syscalls.push_back({nr, su != a.syscalls.end() ? su->second.name : syscall_name(nr, {}), 0, n});
+    }
     why.advisory_checks = a.noise_granted + a.noise_denied;
     if (why.advisory_checks) why.noise = a.noise_cause;
   } else if (a.noise_granted || a.noise_denied) {

@@ -201,6 +201,7 @@ struct StoodIn {
   int narrow = 0, broad = 0;
   int32_t syscall_nr = -1;
   std::string why;  // the alternative's own words (analyze/data/sysctl_rules.conf)
+  std::string syscall;  // syscall_nr's name on the trace's architecture
   bool operator<(const StoodIn& o) const {
     return std::tie(narrow, broad, syscall_nr, why) < std::tie(o.narrow, o.broad, o.syscall_nr, o.why);
   }

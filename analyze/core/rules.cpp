@@ -7,6 +7,7 @@
 
 #include "analyze/core/embedded_data.h"
 #include "analyze/core/names.h"
+#include "common/syscalls.h"
 #include "common/trace_io.h"
 
 namespace capaudit::analyze {
@@ -202,12 +203,23 @@ Val field_value(std::string_view n, const OpValues& op) {
   return {};
 }
 
+// NR_<NAME> names a syscall: its number on ARCH, from the syscall table
+// (common/syscalls.h), unless [constants] defines it.
+std::optional<int32_t> syscall_constant(std::string_view name, std::string_view arch) {
+  if (name.size() <= 3 || name.substr(0, 3) != "NR_") return std::nullopt;
+  std::string sys(name.substr(3));
+  for (auto& ch : sys) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return syscall_from_name(sys, arch);
+}
+
 Val eval(const Expr& e, const OpValues& op, const Profile& profile, const RuleSet& set) {
   switch (e.kind) {
     case Expr::Kind::number: return e.number;
     case Expr::Kind::constant: {
       auto it = set.constants.find(e.name);
-      return it == set.constants.end() ? Val{} : Val{it->second};
+      if (it != set.constants.end()) return it->second;
+      if (auto nr = syscall_constant(e.name, op.arch)) return *nr;
+      return {};
     }
     case Expr::Kind::field: return field_value(e.name, op);
     case Expr::Kind::key: return key_value(e.name, e.index, op, profile);
@@ -277,7 +289,10 @@ void collect_keys(const Expr* e, const std::map<std::string, int64_t>& constants
 
 void check_constants(const Expr* e, const RuleSet& set, std::vector<std::string>& missing) {
   if (!e) return;
-  if (e->kind == Expr::Kind::constant && !set.constants.count(e->name)) missing.push_back(e->name);
+  // an NR_ name must be a syscall of the architectures the recorder builds for
+  if (e->kind == Expr::Kind::constant && !set.constants.count(e->name) &&
+      !(syscall_constant(e->name, "x86_64") || syscall_constant(e->name, "aarch64")))
+    missing.push_back(e->name);
   check_constants(e->lhs.get(), set, missing);
   check_constants(e->rhs.get(), set, missing);
 }
@@ -310,9 +325,11 @@ void state_keys(const std::vector<int64_t>& state, OpValues& op) {
   if (auto v = at(StateSlot::mmap_min_addr)) op.at_op["vm.mmap_min_addr"] = *v;
   if (auto v = at(StateSlot::port_start)) op.at_op["net.ipv4.ip_unprivileged_port_start"] = *v;
   if (auto v = at(StateSlot::arg_rlimit_hard)) {
-    // x86_64: setrlimit(resource, ...) is 160, prlimit64(pid, resource, ...) 302
-    std::optional<int64_t> res = op.syscall_nr == 160 ? op_field("arg0", op) : op.syscall_nr == 302 ? op_field("arg1", op)
-                                                                                                   : std::nullopt;
+    // setrlimit(resource, ...), prlimit64(pid, resource, ...)
+    const auto nr = std::optional<int32_t>(op.syscall_nr);
+    std::optional<int64_t> res = nr == common::known_syscall_nr(common::KnownSyscall::setrlimit, op.arch)   ? op_field("arg0", op)
+                                 : nr == common::known_syscall_nr(common::KnownSyscall::prlimit64, op.arch) ? op_field("arg1", op)
+                                                                                                           : std::nullopt;
     if (const char* n = res ? rlimit_name(*res) : nullptr) op.at_op[std::string("rlimit.") + n + ".hard"] = limit(*v);
   }
 }

@@ -40,6 +40,9 @@ struct OpValues {
   // they win over the recorded snapshot, and a target overlay wins over them.
   std::map<std::string, int64_t> at_op;
   const Profile* overlay = nullptr;  // set while evaluating under a target profile
+  // The trace's architecture (Header::arch; empty: this build's): syscall
+  // numbers, and the NR_<name> constants of the rules, are its numbers.
+  std::string arch;
 };
 
 // A profile key as a rule reads it for OP: the overlay, else the value

@@ -37,7 +37,7 @@ bool advisory(const RunAggregate& run, const CheckAgg& c) {
     auto it = run.stacks.find(c.stack_id);
     if (it != run.stacks.end()) return cat.match(c.cap, it->second) != nullptr;
   }
-  return cat.match_fallback(c.cap, c.syscall_nr) != nullptr;
+  return cat.match_fallback(c.cap, c.syscall_nr, run.header.arch) != nullptr;
 }
 
 std::string exe_of(const ProcessAgg& p) {

@@ -71,7 +71,7 @@ std::string category_text(const CategoryReason& r, const CapFinding& f) {
     case K::narrower_instead: {
       std::set<std::string> where;
       for (const auto& s : r.stood_in)
-        where.insert(syscall_name(s.syscall_nr) + ", where " + cap_name(s.broad) + " (granted) stood in for it: " + s.why);
+        where.insert(s.syscall + ", where " + cap_name(s.broad) + " (granted) stood in for it: " + s.why);
       const std::string hits = needing_hits(f, false);
       return "denied in " + join(where, "; ") + "; grant this narrower capability instead" +
              (hits.empty() ? "" : "; needed because of " + hits);
@@ -82,7 +82,7 @@ std::string category_text(const CategoryReason& r, const CapFinding& f) {
     case K::fallback_only: {
       std::set<std::string> narrow;
       for (const auto& s : r.stood_in)
-        narrow.insert(cap_name(s.narrow) + " in " + syscall_name(s.syscall_nr) + " (" + s.why + ")");
+        narrow.insert(cap_name(s.narrow) + " in " + s.syscall + " (" + s.why + ")");
       return "granted only as the fallback of a narrower capability that was denied: " + join(narrow, "; ") +
              "; grant that one instead";
     }
@@ -97,7 +97,7 @@ std::string category_text(const CategoryReason& r, const CapFinding& f) {
     }
     case K::denied_only: {
       std::vector<std::string> gating;
-      for (const auto& s : r.denied_syscalls) gating.push_back(syscall_name(s.nr) + " x" + std::to_string(s.denied));
+      for (const auto& s : r.denied_syscalls) gating.push_back(s.name + " x" + std::to_string(s.denied));
       const DenialOutcome summary = f.denial ? f.denial->summary() : DenialOutcome::no_outcome;
       return "only denied checks (" + join(gating, ", ") + "): " + to_string(summary) +
              (summary == DenialOutcome::not_tracked

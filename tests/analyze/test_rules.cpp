@@ -208,6 +208,41 @@ TEST(Rules, Rlimits) {
   EXPECT_EQ(eval("nice_limit", chk(141, {0, 0, 0xfffffffb}), {{"rlimit.NICE.soft", "25"}}).needed, false);
 }
 
+// A check's syscall number is its trace's architecture's: the rules' NR_
+// constants and the rlimit a setrlimit/prlimit64 changes follow it.
+TEST(Rules, SyscallNumbersAreTheTracesArchitectures) {
+  OpValues x = chk(101, {16 /*PTRACE_ATTACH*/, 1234});  // ptrace on x86_64
+  x.descendant = false;
+  x.arch = "x86_64";
+  EXPECT_EQ(eval("yama_ptrace", x, {{"kernel.yama.ptrace_scope", "1"}}).needed, true);
+  OpValues a = x;
+  a.arch = "aarch64";  // 101 is nanosleep there, ptrace 117
+  EXPECT_EQ(eval("yama_ptrace", a, {{"kernel.yama.ptrace_scope", "1"}}).applies, false);
+  a.syscall_nr = 117;
+  EXPECT_EQ(eval("yama_ptrace", a, {{"kernel.yama.ptrace_scope", "1"}}).needed, true);
+
+  // prlimit64(pid, RLIMIT_NOFILE, &new, &old) is 261 on arm64 (302 on x86_64):
+  // the hard limit the kernel held at the check is arg1's
+  std::vector<int64_t> state(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
+  state[static_cast<size_t>(common::StateSlot::arg_rlimit_hard)] = 4096;
+  OpValues p = chk(261, {0, 7}, {4096, 1 << 20});
+  p.arch = "aarch64";
+  state_keys(state, p);
+  EXPECT_EQ(p.at_op.count("rlimit.NOFILE.hard"), 1u);
+  EXPECT_EQ(eval("raise_hard_limit", p, {}).needed, true);
+  OpValues px = chk(261, {0, 7}, {4096, 1 << 20});  // 261 on x86_64 is futimesat
+  px.arch = "x86_64";
+  state_keys(state, px);
+  EXPECT_EQ(px.at_op.count("rlimit.NOFILE.hard"), 0u);
+  EXPECT_EQ(eval("raise_hard_limit", px, {}).applies, false);
+
+  // NR_<NAME> must name a syscall, like any other constant
+  auto bad = parse_rules("[rule r]\noperation = cap_check\ncapability = CAP_CHOWN\nneeded = nr == NR_NO_SUCH_CALL\n");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].message.find("NR_NO_SUCH_CALL"), std::string::npos);
+  EXPECT_TRUE(parse_rules("[rule r]\noperation = cap_check\ncapability = CAP_CHOWN\nneeded = nr == NR_PTRACE\n").errors.empty());
+}
+
 // What the kernel reported with a fact wins over the recorded snapshot, and
 // a target profile's own setting wins over both.
 TEST(Rules, ValuesAtTheOperationAndTheOverlay) {
@@ -271,7 +306,9 @@ TEST(Catalogue, MatchesFunctionsNotOffsetsOrClones) {
   EXPECT_EQ(cat.match(24, {"cap_capable+131", "security_vm_enough_memory_mm+54"}), nullptr);  // other cap
   EXPECT_NE(cat.match(7, {"cap_capable", "cap_bprm_creds_from_file.isra.0+12"}), nullptr);
   EXPECT_EQ(cat.match(21, {"cap_capable+131", "ns_capable+20", "path_mount+400"}), nullptr);
-  EXPECT_NE(cat.match_fallback(21, 9), nullptr);  // SYS_ADMIN in mmap
+  EXPECT_NE(cat.match_fallback(21, 9, "x86_64"), nullptr);  // SYS_ADMIN in mmap
+  EXPECT_NE(cat.match_fallback(21, 222, "aarch64"), nullptr);  // mmap on arm64
+  EXPECT_EQ(cat.match_fallback(21, 9, "aarch64"), nullptr);    // 9 is not mmap there
   EXPECT_EQ(frame_function("do_execveat_common.isra.0+422/0x1f0 [kernel]"), "do_execveat_common");
 }
 
