@@ -1,6 +1,7 @@
-// Loading, attaching and talking to the BPF side. Everything kernel-facing
-// that needs libbpf lives behind this class so the rest of record/ deals in
-// plain values.
+// The attached BPF side, and talking to it while the recording runs.
+// BpfSession::open() runs the three stages that make it (probe/, load/,
+// attach/); everything kernel-facing that needs libbpf lives behind them and
+// this class, so the rest of record/ deals in plain values.
 #pragma once
 
 #include <sys/types.h>
@@ -14,49 +15,14 @@
 #include <vector>
 
 #include "bpf/capaudit.h"
+#include "common/result.h"
 #include "common/trace.h"
+#include "record/bpf_config.h"
+#include "record/load/programs.h"
 
-struct capaudit_bpf;  // generated skeleton
 struct bpf_program;
 
 namespace capaudit::record {
-
-enum class HookChoice : uint8_t { automatic, tp_btf, fexit, kprobe };
-
-// "auto", "tp_btf", "fexit", "kprobe"; nullopt-like failure signalled by false.
-bool parse_hook_choice(const std::string& text, HookChoice& out);
-
-// When denied-syscall outcomes are tracked. The syscall-exit tracepoint they
-// need slows every syscall of every task on the host while it is attached.
-enum class OutcomeMode : uint8_t { all, first_denial, off };
-// "all", "first-denial", "off".
-bool parse_outcome_mode(const std::string& text, OutcomeMode& out);
-
-// Where bind()/socket() facts come from: cgroup programs when they attach
-// (automatic), or the syscall-exit tracepoint (sees refused sockets and return
-// values, at the host-wide cost above).
-enum class FactsChoice : uint8_t { automatic, sys_exit };
-// "auto", "sys_exit".
-bool parse_facts_choice(const std::string& text, FactsChoice& out);
-
-struct BpfConfig {
-  HookChoice hook = HookChoice::automatic;
-  uint32_t stacks_per_key = 4;
-  // past the budget: distinct call paths per key that still take a stack (<= CAPAUDIT_PATH_SIGS)
-  uint32_t paths_per_key = CAPAUDIT_PATH_SIGS;
-  bool user_stacks = false;              // walk the user stack of each sampled check
-  uint64_t ringbuf_bytes = 16ull << 20;  // rounded up to a power of two
-  uint64_t cgroup_id = 0;                // 0: no cgroup filter
-  std::string cgroup_path;               // the same cgroup (v2 directory), when cgroup_id is set
-  pid_t recorder_tgid = 0;               // never traced
-  OutcomeMode outcomes = OutcomeMode::first_denial;
-  // first_denial: outcome windows (OutcomeTracking::in_windows) closed after
-  // this long without a denial; 0 keeps the first one open to the end
-  // (OutcomeTracking::from_first_denial).
-  uint64_t outcome_window_ns = 0;
-  FactsChoice facts = FactsChoice::automatic;
-  bool verbose = false;                  // pass libbpf's own messages to stderr
-};
 
 // The kernel side's per-CPU counters, summed over CPUs.
 struct BpfCounters {
@@ -70,15 +36,13 @@ struct BpfCounters {
 // kernel without the field (its shorter info leaves it zero) count nothing.
 uint64_t recursion_misses(std::span<const int> prog_fds);
 
-// Whether cap_capable()'s 4th parameter is `unsigned int opts` on this kernel,
-// decided from BTF rather than the version number (it was `int audit` before 5.1).
-bool kernel_cap_capable_has_opts();
-
 class BpfSession {
  public:
-  // Probes the hooks in order, loads and attaches. Every probed hook lands in
-  // `attempts` with its reason. Throws common::Error when no hook works.
-  static std::unique_ptr<BpfSession> open(const BpfConfig& config);
+  // Probes the hooks in order, loads and attaches (probe_hooks,
+  // load_programs, attach_programs). Every probed hook lands in `attempts`
+  // with its reason. Fails when no hook works or a required program does not
+  // load or attach.
+  static common::Result<std::unique_ptr<BpfSession>> open(const BpfConfig& config);
 
   ~BpfSession();
   BpfSession(const BpfSession&) = delete;
@@ -95,9 +59,9 @@ class BpfSession {
 
   // OutcomeMode::first_denial: attaches the syscall-exit program now (opens
   // an outcome window). Returns CLOCK_BOOTTIME at which it was attached
-  // (denials from then on get their outcome), or 0 and an error text. A no-op
-  // returning the window's start when one is open.
-  uint64_t open_outcome_window(std::string* error);
+  // (denials from then on get their outcome). A no-op returning the window's
+  // start when one is open.
+  common::Result<uint64_t> open_outcome_window();
   // Detaches it again (in_windows only). Returns CLOCK_BOOTTIME after the
   // detach, or 0 when no window was open.
   uint64_t close_outcome_window();
@@ -115,9 +79,9 @@ class BpfSession {
 
   // End of a recording: detaches every program, then sends the checks that
   // still wait in the kernel's per-task batches to the ring buffer. Needs no
-  // capability (the iterator was made at open). Returns an error text when
-  // they could not be collected.
-  std::optional<std::string> stop_and_drain();
+  // capability (the iterator was made at open). Fails when they could not be
+  // collected.
+  common::Result<> stop_and_drain();
 
   int ringbuf_fd() const;
   BpfCounters read_counters() const;
@@ -129,17 +93,8 @@ class BpfSession {
  private:
   BpfSession() = default;
   void run_iterator(bpf_program* prog);
-  // Opens the skeleton into skel_ and sets its read-only configuration.
-  capaudit_bpf* open_skeleton(const BpfConfig& config);
-  // Adds what became of the probes on callers that inline cap_capable to the
-  // used hook's attempt (and stderr).
-  void note_inlined_callers(common::Hook hook, size_t attached, const std::vector<std::string>& problems,
-                            bool verbose);
 
-  struct SkelDeleter {
-    void operator()(capaudit_bpf* s) const;
-  };
-  std::unique_ptr<capaudit_bpf, SkelDeleter> skel_;
+  Skeleton skel_;
   common::Hook hook_ = common::Hook::unknown;
   std::vector<common::HookAttempt> attempts_;
   bool opts_available_ = false;

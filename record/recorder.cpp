@@ -201,13 +201,13 @@ class Session {
       return;
     }
     if (outcome_start_failed_) return;
-    std::string error;
-    const uint64_t start = bpf_.open_outcome_window(&error);
-    if (!start) {
+    const auto opened = bpf_.open_outcome_window();
+    if (!opened) {
       outcome_start_failed_ = true;
-      common::log(common::LogLevel::warn, "denied-syscall outcomes will not be recorded: " + error);
+      common::log(common::LogLevel::warn, "denied-syscall outcomes will not be recorded: " + opened.error().message);
       return;
     }
+    const uint64_t start = *opened;
     window_ = common::OutcomeWindow{start, 0, c.time_ns, c.pid, c.tid, c.cap, c.syscall_nr, common::WindowEnd::open, 0};
     writer_.add(window_);
     ++windows_;
@@ -531,7 +531,7 @@ RecordResult run_recording(const RecordOptions& given) {
     }
   }
 
-  auto bpf = BpfSession::open(config);
+  auto bpf = BpfSession::open(config).or_throw();
   report_hook_choice(bpf->attempts(), options.verbose);
   // Like a hook fallback, a facts fallback is said: it costs the whole host.
   if (options.verbose || (config.facts == FactsChoice::automatic &&
@@ -750,9 +750,10 @@ RecordResult run_recording(const RecordOptions& given) {
     ring_buffer__consume(rb.get());  // the denials still queued may still keep the window open
     session.maybe_close_window(clock_ns(CLOCK_BOOTTIME), true);
   }
-  if (auto err = bpf->stop_and_drain()) {
-    common::log(common::LogLevel::warn, *err + ": checks made since the traced tasks last left their CPU are missing");
-    if (result.stop_reason.rfind("error", 0) != 0) result.stop_reason = "error: " + *err;
+  if (auto drained = bpf->stop_and_drain(); !drained) {
+    const std::string& err = drained.error().message;
+    common::log(common::LogLevel::warn, err + ": checks made since the traced tasks last left their CPU are missing");
+    if (result.stop_reason.rfind("error", 0) != 0) result.stop_reason = "error: " + err;
   }
   if (!session.failure_) ring_buffer__consume(rb.get());
   if (!failure && session.failure_) {
