@@ -11,6 +11,14 @@
 #include "common/error.h"
 
 namespace capaudit::record {
+namespace {
+
+// What the callback returns to stop libbpf's consume when the queue is full
+// (libbpf passes a negative return on as the poll's or consume's result).
+constexpr int kQueueFull = -ENOBUFS;
+
+}  // namespace
+
 uint64_t clock_ns(clockid_t id) {
   timespec ts{};
   clock_gettime(id, &ts);
@@ -33,41 +41,72 @@ common::Result<std::unique_ptr<RingDrain>> RingDrain::open(int ringbuf_fd, Event
 
 RingDrain::~RingDrain() { ring_buffer__free(rb_); }
 
-// Called by libbpf, C code an exception must not cross: a failure (the
-// trace cannot be written) is kept, stops this consume with an error, and is
-// returned by poll()/consume(). Records after it are dropped.
+// Called by libbpf, C code an exception must not cross. Decodes and queues,
+// nothing else: no I/O, nothing that can fail but memory.
 int RingDrain::on_record(void* ctx, void* data, size_t size) {
   auto* self = static_cast<RingDrain*>(ctx);
-  if (self->failure_ || self->callback_exception_) return 0;
+  if (self->failure_ || self->callback_exception_) return 0;  // dropped: the trace cannot take them
   try {
-    self->sink_.add_decode_errors(decode_record({static_cast<const uint8_t*>(data), size},
-                                                [self](DecodedEvent& decoded) { self->sink_.add(decoded); }));
-  } catch (const common::Error& e) {
-    self->failure_ = common::Failure::from(e);
-    return -EIO;
+    self->decode_errors_ += decode_record({static_cast<const uint8_t*>(data), size}, [self](DecodedEvent& decoded) {
+      Queued& q = self->queue_.emplace_back(Queued{std::move(decoded), {}});
+      if (auto* c = std::get_if<DecodedCheck>(&q.event)) {
+        // The frames live in the ring buffer, which is the kernel's again
+        // once this callback returns.
+        q.stack.assign(c->stack.begin(), c->stack.end());
+        c->stack = {};
+      }
+    });
   } catch (...) {
     self->callback_exception_ = std::current_exception();
-    return -EIO;
+    return -ENOMEM;
   }
-  return 0;
+  return self->queue_.size() >= kMaxQueued ? kQueueFull : 0;
 }
 
 common::Result<> RingDrain::hand_off() {
-  if (callback_exception_) std::rethrow_exception(std::exchange(callback_exception_, nullptr));
+  if (callback_exception_) {
+    queue_.clear();
+    std::rethrow_exception(std::exchange(callback_exception_, nullptr));
+  }
+  if (failure_) {
+    queue_.clear();
+    return *failure_;
+  }
+  sink_.add_decode_errors(std::exchange(decode_errors_, 0));
+  try {
+    for (auto& q : queue_) {
+      if (auto* c = std::get_if<DecodedCheck>(&q.event)) c->stack = q.stack;
+      sink_.add(q.event);
+    }
+  } catch (const common::Error& e) {
+    // Records after it are dropped; the recording ends as failed.
+    failure_ = common::Failure::from(e);
+  }
+  queue_.clear();
   if (failure_) return *failure_;
   return {};
 }
 
 common::Result<> RingDrain::poll(int timeout_ms) {
   int n = ring_buffer__poll(rb_, timeout_ms);
+  const int polled = n;
+  while (n == kQueueFull) {
+    if (auto r = hand_off(); !r) return r;
+    n = ring_buffer__consume(rb_);
+  }
   if (auto r = hand_off(); !r) return r;
-  if (n < 0 && n != -EINTR) return common::fail("ring buffer poll failed: " + std::string(strerror(-n)));
+  if (polled < 0 && polled != -EINTR && polled != kQueueFull)
+    return common::fail("ring buffer poll failed: " + std::string(strerror(-polled)));
   return {};
 }
 
 common::Result<> RingDrain::consume() {
-  ring_buffer__consume(rb_);
-  return hand_off();
+  int n;
+  do {
+    n = ring_buffer__consume(rb_);
+    if (auto r = hand_off(); !r) return r;
+  } while (n == kQueueFull);
+  return {};
 }
 
 // ---- StatusLine ----

@@ -1,7 +1,15 @@
 // Stage 4: the recording runs. The ring buffer is drained into the trace
 // until the target ends, a signal comes, --duration or --max-size is reached,
-// or something fails. libbpf calls RingDrain's callback once per ring-buffer
-// record; it decodes the record and hands its events to the EventSink.
+// or something fails.
+//
+// libbpf calls RingDrain's callback once per ring-buffer record, as C code
+// that holds the record's space in the buffer until it returns: the callback
+// only decodes the record and queues its events (copying the kernel stack out
+// of the buffer). The queue goes to the EventSink after the poll or consume
+// returns, in order, so the file I/O of enrichment (exec paths, file caps,
+// cgroup names, user-stack mappings) never holds up the kernel side, and a
+// failure to write the trace is an ordinary error rather than one that must
+// not cross C code.
 #pragma once
 
 #include <time.h>
@@ -42,14 +50,25 @@ class RingDrain {
   // The sink failed once: every record since is left in the ring buffer.
   bool failed() const { return failure_.has_value(); }
 
+  // Events queued before the callback asks libbpf to stop and let the sink
+  // catch up (bounds the queue's memory when the kernel side writes faster
+  // than one consume can end).
+  static constexpr size_t kMaxQueued = 16384;
+
  private:
   explicit RingDrain(EventSink& sink) : sink_(sink) {}
   static int on_record(void* ctx, void* data, size_t size);
-  // What the callback could not return.
+  // The queue to the sink, in order.
   common::Result<> hand_off();
 
+  struct Queued {
+    DecodedEvent event;
+    std::vector<uint64_t> stack;  // DecodedCheck::stack's frames, out of the ring buffer
+  };
   EventSink& sink_;
   ring_buffer* rb_ = nullptr;
+  std::vector<Queued> queue_;
+  uint64_t decode_errors_ = 0;              // not yet handed to the sink
   std::exception_ptr callback_exception_;   // thrown in the callback (out of memory), rethrown by hand_off
   std::optional<common::Failure> failure_;
 };

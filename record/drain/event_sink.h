@@ -2,7 +2,8 @@
 // once, user stacks named against the process's mappings, exec events
 // enriched from the host (exec_enrich.h), counts and losses kept, and the
 // outcome windows opened on a denial that can matter and closed after a quiet
-// time.
+// time. Runs on the drain loop, never inside libbpf's ring-buffer callback:
+// it does file I/O and may throw.
 #pragma once
 
 #include <cstdint>

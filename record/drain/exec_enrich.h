@@ -1,6 +1,8 @@
 // What an exec event needs from the host beyond what the kernel side sent:
 // the real path of the image, the file's capabilities, the cgroup's path.
-// File I/O: readlink, xattrs, a walk of the cgroup hierarchy.
+// File I/O (readlink, xattrs, a walk of the cgroup hierarchy), so it runs on
+// the drain loop after the ring buffer poll returns, never inside libbpf's
+// ring-buffer callback (record/drain/drain.h).
 #pragma once
 
 #include <cstdint>
