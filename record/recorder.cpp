@@ -6,11 +6,11 @@
 #include <cstdio>
 
 #include "common/error.h"
-#include "record/bpf_session.h"
+#include "record/attach/bpf_session.h"
 #include "record/drain/drain.h"
 #include "record/drain/event_sink.h"
 #include "record/finish/finish.h"
-#include "record/launch.h"
+#include "record/host/launch.h"
 #include "record/plan/plan.h"
 #include "record/start/start.h"
 

@@ -23,10 +23,10 @@
 
 #include "common/result.h"
 #include "common/trace_io.h"
-#include "record/bpf_session.h"
+#include "record/attach/bpf_session.h"
 #include "record/drain/event_sink.h"
-#include "record/event_decode.h"
-#include "record/launch.h"
+#include "record/drain/event_decode.h"
+#include "record/host/launch.h"
 #include "record/recorder.h"
 
 struct ring_buffer;

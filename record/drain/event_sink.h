@@ -11,14 +11,14 @@
 
 #include "common/trace.h"
 #include "common/trace_io.h"
-#include "record/advisory.h"
-#include "record/bpf_session.h"
+#include "record/drain/advisory.h"
+#include "record/attach/bpf_session.h"
 #include "record/drain/exec_enrich.h"
-#include "record/event_decode.h"
-#include "record/kernel_stacks.h"
-#include "record/privileges.h"
+#include "record/drain/event_decode.h"
+#include "record/drain/kernel_stacks.h"
+#include "record/host/privileges.h"
 #include "record/recorder.h"
-#include "record/user_stacks.h"
+#include "record/drain/user_stacks.h"
 
 namespace capaudit::record {
 

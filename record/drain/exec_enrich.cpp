@@ -9,7 +9,7 @@
 
 #include <memory>
 
-#include "record/filecaps.h"
+#include "record/host/filecaps.h"
 
 namespace capaudit::record {
 namespace {

@@ -7,10 +7,10 @@
 #pragma once
 
 #include "common/trace_io.h"
-#include "record/bpf_session.h"
+#include "record/attach/bpf_session.h"
 #include "record/drain/drain.h"
 #include "record/drain/event_sink.h"
-#include "record/launch.h"
+#include "record/host/launch.h"
 #include "record/recorder.h"
 
 namespace capaudit::record {

@@ -10,10 +10,10 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "record/container.h"
-#include "record/privileges.h"
-#include "record/proc_scan.h"
-#include "record/service.h"
+#include "record/host/container.h"
+#include "record/host/privileges.h"
+#include "record/host/proc_scan.h"
+#include "record/host/service.h"
 
 namespace capaudit::record {
 namespace {
@@ -58,7 +58,7 @@ common::Result<RecordPlan> plan_recording(const RecordOptions& given) {
   RecordOptions& options = plan.options;
   options = given;
   // --service: the unit decides the command and how it starts, all checked
-  // before anything is loaded (record/service.h).
+  // before anything is loaded (record/host/service.h).
   std::optional<LaunchOptions> service_launch;
   if (!given.service.empty()) {
     if (!given.user.empty() || !given.caps.empty())

@@ -12,7 +12,7 @@
 
 #include "common/result.h"
 #include "record/bpf_config.h"
-#include "record/launch.h"
+#include "record/host/launch.h"
 #include "record/recorder.h"
 
 namespace capaudit::record {

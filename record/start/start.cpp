@@ -8,9 +8,9 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "record/container.h"
-#include "record/context.h"
-#include "record/proc_scan.h"
+#include "record/host/container.h"
+#include "record/host/context.h"
+#include "record/host/proc_scan.h"
 
 namespace capaudit::record {
 namespace {

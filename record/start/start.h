@@ -13,12 +13,12 @@
 #include "common/result.h"
 #include "common/trace.h"
 #include "common/trace_io.h"
-#include "record/bpf_session.h"
-#include "record/kernel_stacks.h"
-#include "record/launch.h"
+#include "record/attach/bpf_session.h"
+#include "record/drain/kernel_stacks.h"
+#include "record/host/launch.h"
 #include "record/plan/plan.h"
-#include "record/privileges.h"
-#include "record/split_writer.h"
+#include "record/host/privileges.h"
+#include "record/start/split_writer.h"
 
 namespace capaudit::record {
 

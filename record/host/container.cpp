@@ -1,4 +1,4 @@
-#include "record/container.h"
+#include "record/host/container.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "common/container_ids.h"
-#include "record/proc_scan.h"
+#include "record/host/proc_scan.h"
 
 namespace capaudit::record {
 namespace {

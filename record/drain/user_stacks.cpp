@@ -1,4 +1,4 @@
-#include "record/user_stacks.h"
+#include "record/drain/user_stacks.h"
 
 #include <fcntl.h>
 #include <gelf.h>

@@ -1,4 +1,4 @@
-#include "record/event_decode.h"
+#include "record/drain/event_decode.h"
 
 #include <linux/types.h>
 

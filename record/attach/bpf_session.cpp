@@ -1,4 +1,4 @@
-#include "record/bpf_session.h"
+#include "record/attach/bpf_session.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

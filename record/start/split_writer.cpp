@@ -1,4 +1,4 @@
-#include "record/split_writer.h"
+#include "record/start/split_writer.h"
 
 #include <sys/random.h>
 

@@ -37,7 +37,7 @@ struct LaunchOptions {
   // systemd's CapabilityBoundingSet=+AmbientCapabilities= that the analyzer
   // recommends (a setuid-root helper cannot widen the set either).
   std::optional<uint64_t> caps;
-  // Service mode (systemd semantics, see record/service.h). exec_path: what
+  // Service mode (systemd semantics, see record/host/service.h). exec_path: what
   // to execute when argv[0] is only a display name (ExecStart=@). bounding:
   // with caps, the bounding set when it is wider than caps
   // (CapabilityBoundingSet= vs AmbientCapabilities=). no_new_privs:

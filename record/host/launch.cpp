@@ -1,4 +1,4 @@
-#include "record/launch.h"
+#include "record/host/launch.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -16,7 +16,7 @@
 #include <csignal>
 #include <cstring>
 
-#include "record/privileges.h"
+#include "record/host/privileges.h"
 
 namespace capaudit::record {
 

@@ -1,4 +1,4 @@
-#include "record/context.h"
+#include "record/host/context.h"
 
 #include <dirent.h>
 #include <fcntl.h>

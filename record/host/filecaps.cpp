@@ -1,4 +1,4 @@
-#include "record/filecaps.h"
+#include "record/host/filecaps.h"
 
 #include <sys/xattr.h>
 

@@ -16,7 +16,7 @@ namespace capaudit::record {
 
 // A user-space stack as the kernel side sent it (CAPAUDIT_CAP_HAS_USTACK):
 // the raw walk and the kernel's build-ID naming of the same walk, not yet
-// resolved against the process's mappings (record/user_stacks.h does that).
+// resolved against the process's mappings (record/drain/user_stacks.h does that).
 struct KernelNamedFrame {
   enum class Status : uint8_t { empty, valid, ip };  // bpf_stack_build_id.status
   Status status = Status::empty;

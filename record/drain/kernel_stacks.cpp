@@ -1,4 +1,4 @@
-#include "record/kernel_stacks.h"
+#include "record/drain/kernel_stacks.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "record/event_decode.h"
-#include "record/kernel_stacks.h"
+#include "record/drain/event_decode.h"
+#include "record/drain/kernel_stacks.h"
 
 namespace capaudit::record {
 

@@ -1,4 +1,4 @@
-#include "record/proc_scan.h"
+#include "record/host/proc_scan.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 #include <map>
 #include <sstream>
 
-#include "record/filecaps.h"
-#include "record/privileges.h"
+#include "record/host/filecaps.h"
+#include "record/host/privileges.h"
 
 namespace capaudit::record {
 

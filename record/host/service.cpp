@@ -1,4 +1,4 @@
-#include "record/service.h"
+#include "record/host/service.h"
 
 #include <dirent.h>
 #include <grp.h>

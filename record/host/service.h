@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/systemd_unit.h"
-#include "record/launch.h"
+#include "record/host/launch.h"
 
 namespace capaudit::record {
 

@@ -1,4 +1,4 @@
-#include "record/advisory.h"
+#include "record/drain/advisory.h"
 
 #include "common/capabilities.h"
 

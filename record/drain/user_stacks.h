@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/trace.h"
-#include "record/event_decode.h"
+#include "record/drain/event_decode.h"
 
 namespace capaudit::record {
 
