@@ -117,43 +117,45 @@ uint64_t BpfSession::close_outcome_window() {
   return boottime_ns();
 }
 
-void BpfSession::expect_exec(pid_t pid) {
+common::Result<> BpfSession::expect_exec(pid_t pid) {
   uint32_t key = static_cast<uint32_t>(pid);
   uint8_t one = 1;
   if (bpf_map__update_elem(skel_->maps.pending_exec, &key, sizeof(key), &one, sizeof(one), BPF_ANY))
-    throw common::Error(common::errno_message("registering the target for tracing", errno));
+    return common::fail(common::errno_message("registering the target for tracing", errno));
+  return {};
 }
 
-void BpfSession::run_iterator(bpf_program* prog) {
+common::Result<> BpfSession::run_iterator(bpf_program* prog) {
   bpf_link* link = bpf_program__attach_iter(prog, nullptr);
-  if (!link) throw common::Error(common::errno_message("creating the task iterator", errno));
+  if (!link) return common::fail(common::errno_message("creating the task iterator", errno));
   int fd = bpf_iter_create(bpf_link__fd(link));
   if (fd < 0) {
     int err = errno;
     bpf_link__destroy(link);
-    throw common::Error(common::errno_message("running the task iterator", err));
+    return common::fail(common::errno_message("running the task iterator", err));
   }
   char buf[256];
   while (read(fd, buf, sizeof(buf)) > 0) {
   }
   close(fd);
   bpf_link__destroy(link);
+  return {};
 }
 
-void BpfSession::mark_processes(std::span<const pid_t> tgids) {
+common::Result<> BpfSession::mark_processes(std::span<const pid_t> tgids) {
   uint8_t one = 1;
   for (pid_t pid : tgids) {
     uint32_t key = static_cast<uint32_t>(pid);
     if (bpf_map__update_elem(skel_->maps.seed_tgids, &key, sizeof(key), &one, sizeof(one), BPF_ANY))
-      throw common::Error(common::errno_message("seeding process " + std::to_string(pid), errno));
+      return common::fail(common::errno_message("seeding process " + std::to_string(pid), errno));
   }
   // Two passes: a child whose pid is lower than its parent's (pid wrap) is
   // only caught once the parent is in the seed set.
-  run_iterator(skel_->progs.mark_tree);
-  run_iterator(skel_->progs.mark_tree);
+  if (auto r = run_iterator(skel_->progs.mark_tree); !r) return r;
+  return run_iterator(skel_->progs.mark_tree);
 }
 
-void BpfSession::mark_cgroup_members() { run_iterator(skel_->progs.mark_cgroup); }
+common::Result<> BpfSession::mark_cgroup_members() { return run_iterator(skel_->progs.mark_cgroup); }
 
 common::Result<> BpfSession::stop_and_drain() {
   // Every program but the iterator goes: none can add a check behind the drain.

@@ -71,11 +71,11 @@ class BpfSession {
   uint64_t outcomes_from_ns() const { return outcomes_from_ns_; }
 
   // Trace PID from its next exec (the launcher holds it before exec).
-  void expect_exec(pid_t pid);
+  common::Result<> expect_exec(pid_t pid);
   // Mark existing processes (and, transitively, their children) as traced.
-  void mark_processes(std::span<const pid_t> tgids);
+  common::Result<> mark_processes(std::span<const pid_t> tgids);
   // Mark every task already in the filter cgroup.
-  void mark_cgroup_members();
+  common::Result<> mark_cgroup_members();
 
   // End of a recording: detaches every program, then sends the checks that
   // still wait in the kernel's per-task batches to the ring buffer. Needs no
@@ -92,7 +92,7 @@ class BpfSession {
 
  private:
   BpfSession() = default;
-  void run_iterator(bpf_program* prog);
+  common::Result<> run_iterator(bpf_program* prog);
 
   Skeleton skel_;
   common::Hook hook_ = common::Hook::unknown;

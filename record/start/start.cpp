@@ -114,11 +114,11 @@ common::Result<StartedRecording> start_recording(RecordPlan& plan, BpfSession& b
     plan.launch.stdout_to_stderr = options.output == "-";
     started.child = Launcher::start(plan.launch, &error);
     if (!started.child) return common::fail(error, "", 2);
-    bpf.expect_exec(started.child->pid());
+    if (auto r = bpf.expect_exec(started.child->pid()); !r) return r.error();
   } else if (options.pid) {
-    bpf.mark_processes(plan.tree);
+    if (auto r = bpf.mark_processes(plan.tree); !r) return r.error();
   } else {
-    bpf.mark_cgroup_members();
+    if (auto r = bpf.mark_cgroup_members(); !r) return r.error();
   }
 
   // The context snapshot enters the target's netns and mounts securityfs
