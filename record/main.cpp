@@ -6,7 +6,7 @@
 #include "common/elevated_exec.h"
 #include "common/error.h"
 #include "record/options.h"
-#include "record/privileges.h"
+#include "record/host/privileges.h"
 #include "record/recorder.h"
 
 int main(int argc, char** argv) {

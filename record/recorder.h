@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/trace.h"
-#include "record/bpf_session.h"
+#include "record/attach/bpf_session.h"
 
 namespace capaudit::record {
 

@@ -12,8 +12,8 @@
 #include <map>
 #include <sstream>
 
-#include "record/launch.h"
-#include "record/service.h"
+#include "record/host/launch.h"
+#include "record/host/service.h"
 #include "tests/support/run_command.h"
 
 namespace capaudit::record {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "record/service.h"
+#include "record/host/service.h"
 
 #include <cstdio>
 #include <fstream>

@@ -1,4 +1,4 @@
-// Which denials may start the host-wide outcome tracking (record/advisory.h).
+// Which denials may start the host-wide outcome tracking (record/drain/advisory.h).
 // Synthetic stacks over a made-up kallsyms; the real recording of a daemon
 // dropping root is tests/record/e2e_outcomes.cpp.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 
 #include <sstream>
 
-#include "record/advisory.h"
+#include "record/drain/advisory.h"
 
 namespace capaudit::record {
 namespace {

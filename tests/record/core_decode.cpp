@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "bpf/capaudit.h"
-#include "record/event_decode.h"
+#include "record/drain/event_decode.h"
 
 namespace capaudit::record {
 namespace {

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <vector>
 
-#include "record/bpf_session.h"
+#include "record/attach/bpf_session.h"
 #include "record/recorder.h"
 #include "tests/record/helper/run_helper.h"
 

@@ -3,7 +3,7 @@
 
 #include <sstream>
 
-#include "record/kernel_stacks.h"
+#include "record/drain/kernel_stacks.h"
 
 namespace capaudit::record {
 namespace {

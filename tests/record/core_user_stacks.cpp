@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "bpf/capaudit.h"
-#include "record/event_decode.h"
-#include "record/user_stacks.h"
+#include "record/drain/event_decode.h"
+#include "record/drain/user_stacks.h"
 
 namespace capaudit::record {
 namespace {

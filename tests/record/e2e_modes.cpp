@@ -16,6 +16,7 @@
 #include "tests/support/process.h"
 #include "bpf/capaudit.h"
 #include "tests/record/e2e_support.h"
+#include "tests/support/scratch_dir.h"
 
 namespace capaudit::test {
 namespace {
@@ -465,6 +466,59 @@ TEST(Losses, EventFloodIntoATinyRingBufferCountsEveryDrop) {
   EXPECT_LE(setuid_checks, n);
   // Whether the consumer kept up is up to the scheduler; print it for the log.
   std::cout << "flood: " << setuid_checks << " recorded, " << drops << " dropped\n";
+}
+
+
+// Exec enrichment (the image's real path, its file capabilities, the cgroup's
+// name) runs on the drain loop after the poll returns, not in libbpf's
+// ring-buffer callback (record/drain/drain.h). A burst of execs of a
+// relative name ("./capped": only /proc/PID/exe names the file) of a binary
+// with file capabilities: every one is in the trace, every one enriched.
+TEST(Drain, ABurstOfExecsIsEveryOneEnriched) {
+  CAPAUDIT_REQUIRE_ROOT();
+  ScratchDir dir("capaudit-burst", 0755);
+  ASSERT_TRUE(dir.ok());
+  const auto capped = dir / "capped";
+  std::filesystem::copy_file("/bin/sleep", capped);
+  ASSERT_EQ(run_program({"/sbin/setcap", "cap_net_raw+p", capped.string()}).exit_code(), 0);
+  const int n = 200;
+  // Each lives 2 s: its /proc/PID/exe is there for the enrichment to read.
+  auto r = record({}, {"/bin/sh", "-c", "cd '" + dir.path().string() + "' && for i in $(seq " + std::to_string(n) +
+                                            "); do ./capped 2 & done; wait"},
+                  "burst");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  ASSERT_EQ(record::total_lost(r.trace.trailer.losses), 0u);
+  int seen = 0;
+  for (const auto& e : r.trace.execs) {
+    if (std::filesystem::path(e.filename).filename() != "capped") continue;
+    ++seen;
+    EXPECT_EQ(e.filename, capped.string()) << "pid " << e.pid;
+    ASSERT_TRUE(e.file_caps.has_value()) << "pid " << e.pid;
+    EXPECT_EQ(e.file_caps->permitted, 1ull << CAP_NET_RAW) << "pid " << e.pid;
+    EXPECT_FALSE(e.cgroup.empty()) << "pid " << e.pid;
+  }
+  EXPECT_EQ(seen, n);
+}
+
+// A hot loop fills the ring buffer faster than one consume of the drain ends:
+// the callback stops the consume at RingDrain::kMaxQueued queued events, the
+// sink catches up, and the consume goes on. Nothing is lost on the way.
+TEST(Drain, AHotLoopPastTheQueueBoundIsRecordedWhole) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const uint64_t n = 300000;
+  auto r = record({"--stacks-per-key", "0"}, {helper_path(), "setuid-loop", std::to_string(n)}, "hotloop");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message;
+  ASSERT_EQ(r.run.exit_code(), 0) << r.run.err;
+  const auto& l = r.trace.trailer.losses;
+  uint64_t loop = 0;
+  for (const auto& c : r.trace.checks)
+    if (c.pid == r.trace.target_pid() && c.syscall_nr == SYS_setuid) ++loop;
+  EXPECT_EQ(r.trace.checks.size(), r.trace.trailer.counts.cap_checks);
+  EXPECT_EQ(l.decode_errors, 0u);
+  // Every check is in the file or counted as dropped by the kernel side.
+  EXPECT_GE(loop + l.ringbuf_drops, n);
+  if (l.ringbuf_drops == 0) EXPECT_EQ(loop, n);
 }
 
 }  // namespace

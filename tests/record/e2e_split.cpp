@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "record/split_writer.h"
+#include "record/start/split_writer.h"
 #include "tests/record/e2e_support.h"
 
 namespace capaudit::test {

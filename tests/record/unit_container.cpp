@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "record/container.h"
+#include "record/host/container.h"
 
 namespace capaudit::record {
 namespace {

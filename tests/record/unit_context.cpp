@@ -1,5 +1,5 @@
 #include "tests/support/scratch_dir.h"
-#include "record/context.h"
+#include "record/host/context.h"
 
 #include <gtest/gtest.h>
 #include <sched.h>

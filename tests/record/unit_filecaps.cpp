@@ -1,5 +1,5 @@
 #include "tests/support/scratch_dir.h"
-#include "record/filecaps.h"
+#include "record/host/filecaps.h"
 
 #include <gtest/gtest.h>
 #include <linux/capability.h>

@@ -1,4 +1,4 @@
-#include "record/launch.h"
+#include "record/host/launch.h"
 
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "record/privileges.h"
+#include "record/host/privileges.h"
 #include "tests/record/helper/run_helper.h"
 
 namespace capaudit::record {

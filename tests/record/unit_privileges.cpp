@@ -1,4 +1,4 @@
-#include "record/privileges.h"
+#include "record/host/privileges.h"
 
 #include <gtest/gtest.h>
 #include <linux/capability.h>

@@ -1,5 +1,5 @@
 #include "tests/support/scratch_dir.h"
-#include "record/proc_scan.h"
+#include "record/host/proc_scan.h"
 
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -14,7 +14,7 @@
 #include <fstream>
 #include <thread>
 
-#include "record/privileges.h"
+#include "record/host/privileges.h"
 #include "tests/record/helper/run_helper.h"
 
 namespace capaudit::record {

@@ -1,0 +1,49 @@
+// Which programs of the generated skeleton make up each capability hook, the
+// cgroup fact source and the probes on callers that inline cap_capable(): the
+// one place that knows the skeleton's program names, for probe, load and
+// attach alike.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/trace.h"
+
+struct capaudit_bpf;  // generated skeleton
+struct bpf_program;
+struct bpf_link;
+
+namespace capaudit::record {
+
+struct SkeletonDeleter {
+  void operator()(capaudit_bpf* s) const;
+};
+// The skeleton, destroyed (every program detached, every map closed) once.
+using Skeleton = std::unique_ptr<capaudit_bpf, SkeletonDeleter>;
+
+// The programs implementing HOOK (kprobe needs its return probe too).
+std::vector<bpf_program*> hook_programs(capaudit_bpf* skel, common::Hook hook);
+// Every capability hook program, whichever hook it belongs to.
+std::vector<bpf_program*> all_hook_programs(capaudit_bpf* skel);
+// The cgroup programs that record bind()/socket() facts.
+std::vector<bpf_program*> fact_programs(capaudit_bpf* skel);
+
+// GCC inlines cap_capable() into cap_capset(), cap_mmap_addr() and
+// cap_vm_enough_memory() on Debian's 6.1/6.12 kernels, hiding their checks
+// from fexit/kprobe on cap_capable. The BPF side probes those callers (real
+// functions: LSM hooks) and rebuilds the check once when the hook did not see
+// it. The tracepoint fires inside inlined copies and needs none of it.
+struct InlinedCaller {
+  const char* function;
+  bpf_program* entry;
+  bpf_program* exit;
+  bpf_link** entry_link;
+  bpf_link** exit_link;
+};
+// The caller probes that go with HOOK (fexit: fentry+fexit; kprobe:
+// kprobe+kretprobe; none for the others).
+std::vector<InlinedCaller> inlined_callers(capaudit_bpf* skel, common::Hook hook);
+bool is_inlined_caller_program(capaudit_bpf* skel, bpf_program* prog);
+
+}  // namespace capaudit::record
