@@ -68,7 +68,7 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.opts_available = bpf.opts_available();
   h.facts_source = bpf.facts_source();
   h.facts_reason = bpf.facts_reason();
-  h.cred_changes = true;  // bpf/capaudit.bpf.c check_cred() at every check, fork and exit
+  h.cred_changes = true;  // bpf/cred.bpf.h check_cred() at every check, fork and exit
   h.outcome_tracking = bpf.outcome_tracking();
   h.outcome_mechanism =
       bpf.outcome_tracking() == common::OutcomeTracking::off ? common::OutcomeMechanism::none : common::OutcomeMechanism::sys_exit;
