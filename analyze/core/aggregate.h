@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "analyze/core/findings.h"
+#include "analyze/core/load_types.h"
 #include "common/trace.h"
 #include "common/trace_io.h"
 
