@@ -18,8 +18,6 @@ namespace capaudit::analyze {
 
 namespace {
 
-constexpr size_t kMaxErrnosPerSyscall = 4;
-
 // A container engine's or runtime's own work (classify.cpp's rule): never the program's.
 bool runtime_image(const ProcessAgg& p) {
   return (p.joined && p.exe.empty()) || p.runtime;
@@ -100,20 +98,6 @@ std::string operations_text(const std::vector<VerifyOperation>& ops) {
 
 }  // namespace
 
-void OutcomeErrnos::on_outcomes(std::span<const common::SyscallOutcome> events) {
-  for (const auto& e : events) {
-    if (e.ret >= 0) continue;
-    auto& v = errors_[{e.pid, e.syscall_nr}];
-    if (v.size() < kMaxErrnosPerSyscall && std::find(v.begin(), v.end(), e.ret) == v.end()) v.push_back(e.ret);
-  }
-}
-
-const std::vector<int64_t>& OutcomeErrnos::errors(uint32_t pid, int32_t nr) const {
-  static const std::vector<int64_t> kNone;
-  auto it = errors_.find({pid, nr});
-  return it == errors_.end() ? kNone : it->second;
-}
-
 std::string errno_text(int64_t ret) {
   if (ret >= 0) return "succeeded";
   const int err = static_cast<int>(-ret);
@@ -135,7 +119,7 @@ const char* to_string(VerifyProblemKind k) {
   return "unknown";
 }
 
-RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const std::vector<std::string>& incomplete) {
+RunFacts run_facts(const RunAggregate& run, const std::vector<std::string>& incomplete) {
   RunFacts f;
   f.path = run.path;
   f.incomplete_reasons = incomplete;
@@ -203,9 +187,8 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
       df.syscall = c.syscall_nr < 0 ? "(no syscall)" : common::syscall_name(c.syscall_nr, arch);
       df.executable = exe_of(p);
       df.failed += lost;
-      if (errnos)
-        for (int64_t e : errnos->errors(p.pid, c.syscall_nr))
-          if (std::find(df.errors.begin(), df.errors.end(), e) == df.errors.end()) df.errors.push_back(e);
+      for (int64_t e : out->errors)
+        if (std::find(df.errors.begin(), df.errors.end(), e) == df.errors.end()) df.errors.push_back(e);
     }
   }
   for (auto& [key, op] : ops) f.operations.push_back(std::move(op));

@@ -48,18 +48,12 @@ TEST(VerifyJudge, FactsKeepTheProgramsOwnOperationsAndNameTheErrnoOfAFailedDenia
   OutcomeAgg out;
   out.syscall_nr = SYS_socket;
   out.counts.failed = 1;
+  out.errors = {-1};  // EPERM
   prog.outcomes.push_back(out);
   auto runtime = process(11, "/usr/sbin/runc");
   runtime.runtime = true;
   runtime.checks.push_back(check(CAP_SYS_ADMIN, SYS_mount, true));
-  OutcomeErrnos errnos;
-  common::SyscallOutcome o;
-  o.pid = 10;
-  o.syscall_nr = SYS_socket;
-  o.ret = -1;  // EPERM
-  errnos.on_outcomes(std::span<const common::SyscallOutcome>(&o, 1));
-
-  const RunFacts f = run_facts(run_with({prog, runtime}), &errnos, {});
+  const RunFacts f = run_facts(run_with({prog, runtime}), {});
   ASSERT_EQ(f.operations.size(), 1u);
   EXPECT_EQ(f.operations[0].cap, CAP_NET_BIND_SERVICE);
   EXPECT_EQ(f.operations[0].syscall, "bind");
@@ -74,7 +68,7 @@ TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   auto prog = process(10, "/usr/bin/app");
   prog.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
   prog.checks.push_back(check(CAP_NET_RAW, SYS_socket, true));
-  const RunFacts original = run_facts(run_with({prog}), nullptr, {});
+  const RunFacts original = run_facts(run_with({prog}), {});
   const CapMask set = cap_bit(CAP_CHOWN) | cap_bit(CAP_NET_RAW);
   const auto ops = operations_to_cover({original}, set);
   ASSERT_EQ(ops.size(), 2u);
@@ -89,7 +83,7 @@ TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   out.syscall_nr = SYS_socket;
   out.counts.failed = 1;
   worse.outcomes.push_back(out);
-  const auto j = judge_run("worse", set, run_facts(run_with({worse}, 1 << 8), nullptr, {}), {original}, ops);
+  const auto j = judge_run("worse", set, run_facts(run_with({worse}, 1 << 8), {}), {original}, ops);
   std::vector<VerifyProblemKind> kinds;
   for (const auto& p : j.problems) kinds.push_back(p.kind);
   EXPECT_EQ(kinds, (std::vector<VerifyProblemKind>{VerifyProblemKind::denied_failure, VerifyProblemKind::exit_status,
@@ -103,7 +97,7 @@ TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   ok.syscall_nr = SYS_capset;
   ok.counts.succeeded_anyway = 1;
   harmless.outcomes.push_back(ok);
-  const auto h = judge_run("harmless", set, run_facts(run_with({harmless}), nullptr, {}), {original}, ops);
+  const auto h = judge_run("harmless", set, run_facts(run_with({harmless}), {}), {original}, ops);
   EXPECT_FALSE(h.broke());
   EXPECT_EQ(h.facts.denials.at(CAP_SETPCAP).succeeded_anyway, 1u);
 }
@@ -114,7 +108,7 @@ TEST(VerifyJudge, AProgramWithMoreThanTheSetTestsNothing) {
   common::CapSets sets;
   sets.permitted = cap_bit(CAP_CHOWN) | cap_bit(CAP_SYS_ADMIN);
   prog.caps = sets;
-  const RunFacts f = run_facts(run_with({prog}), nullptr, {});
+  const RunFacts f = run_facts(run_with({prog}), {});
   const auto j = judge_run("wide", cap_bit(CAP_CHOWN), f, {f}, operations_to_cover({f}, cap_bit(CAP_CHOWN)));
   ASSERT_EQ(j.problems.size(), 1u);
   EXPECT_EQ(j.problems[0].kind, VerifyProblemKind::more_than_granted);
@@ -124,7 +118,7 @@ TEST(VerifyJudge, AProgramWithMoreThanTheSetTestsNothing) {
 TEST(VerifyJudge, MinimizeNeverDropsACapabilityItCouldNotShowNeeded) {
   auto prog = process(10, "/usr/bin/app");
   prog.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
-  const RunFacts f = run_facts(run_with({prog}), nullptr, {});
+  const RunFacts f = run_facts(run_with({prog}), {});
   VerifyResult r;
   r.granted = r.recommended = cap_bit(CAP_CHOWN) | cap_bit(CAP_SYS_TIME);
   r.account = "root";
