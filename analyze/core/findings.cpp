@@ -15,18 +15,6 @@ int strength(NoiseBasis b) {
   return 4;
 }
 
-std::string display_name(const ExecutableFindings& e) {
-  if (!e.path.empty()) return e.path;
-  std::string pids;
-  for (uint32_t p : e.unknown_pids) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
-  if (e.runtime) return "container runtime or service manager before the exec (pid " + pids + ")";
-  return "executable not recorded (pid " + pids + ")";
-}
-
-std::string display_name(const ContainerFindings& c) {
-  return c.name.empty() ? c.id.substr(0, 12) + " (name not recorded)" : c.name;
-}
-
 const char* to_string(Category c) {
   switch (c) {
     case Category::required: return "required";

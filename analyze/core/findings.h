@@ -275,7 +275,10 @@ struct ExecutableFindings {
 };
 
 // How people read an executable's name: its path, or words saying that the
-// trace does not name it. Never a path-like placeholder.
+// trace does not name it (its pids). Never a path-like placeholder. Made in
+// words.cpp, as every sentence is.
+std::string executable_name_text(const std::string& path, const std::vector<uint32_t>& unknown_pids,
+                                 bool runtime = false);
 std::string display_name(const ExecutableFindings& e);
 
 // One container of the recording (processes whose cgroup path names its id):
@@ -292,7 +295,7 @@ struct ContainerFindings {
   CapMask startup_only = 0;
 };
 
-// How people read a container's name: its engine's name, else the short id.
+// How people read a container's name: its engine's name, else the short id (words.cpp).
 std::string display_name(const ContainerFindings& c);
 
 enum class ChangeKind : uint8_t { appeared, vanished, changed_reason };

@@ -157,7 +157,7 @@ Json report_json(const Report& r) {
     for (const auto& p : v.problems)
       problems.push_back({{"kind", to_string(p.kind)},
                           {"run", p.run},
-                          {"detail", p.detail},
+                          {"detail", run_problem_text(p)},
                           {"cap", p.cap >= 0 ? Json(cap_name(p.cap)) : Json(nullptr)},
                           {"run_failed", p.run_failed()}});
     Json grants = Json::array();
