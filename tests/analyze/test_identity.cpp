@@ -20,7 +20,7 @@ const CapFinding* find(const std::vector<CapFinding>& caps, int cap) {
 }
 
 TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) {
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(10, 1'000'000'000, "/bin/busybox");
   s.check(10, 1'000'000'100, kCapChown, true, kChown);  // the chown itself: own
   s.check(10, 1'000'000'200, kCapDacOverride, true, kChown);  // overlayfs copy-up
@@ -28,7 +28,7 @@ TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) 
   s.checks.back().checked_euid = 0;
   s.check(10, 1'000'000'300, kCapFowner, true, kLink);  // access(): built from the task's own
   s.checks.back().checked_cred = common::CheckedCred::derived;
-  Report r = classify({s.aggregate()});
+  Report r = classify({aggregate(s)});
   const CapFinding* dac = find(r.caps, kCapDacOverride);
   ASSERT_TRUE(dac);
   EXPECT_EQ(dac->category, Category::advisory);
@@ -47,7 +47,7 @@ TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) 
 TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended) {
   // --cgroup/--container: `podman exec` puts runc init into the cgroup; it
   // sets the container up (prctl, setgid, setuid), then execs the command.
-  Synth s;
+  TraceBuilder s = synth();
   s.procs.push_back({});
   s.procs.back().pid = 1;
   s.procs.back().exe = "/bin/sh";  // the container's program, from the snapshot
@@ -56,7 +56,7 @@ TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended
   s.check(20, 1'000'000'200, kCapSysAdmin, true, kMount);
   s.exec(20, 1'000'001'000, "/bin/touch");
   s.check(20, 1'000'002'000, kCapChown, true, kChown);
-  Report r = classify({s.aggregate()});
+  Report r = classify({aggregate(s)});
   EXPECT_EQ(r.recommended, cap_bit(kCapChown));
   EXPECT_FALSE(find(r.caps, kCapSetuid));  // not even in the merged view: shown apart
   bool runtime_seen = false;
@@ -74,7 +74,7 @@ TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended
 
 TEST(Runtime, ARuntimeByNameIsShownApart) {
   // -- podman run ...: podman, conmon and runc are traced with the program.
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(30, 1'000'000'000, "/usr/sbin/runc");
   s.check(30, 1'000'000'100, kCapSysAdmin, true, kMount);
   s.fork(30, 31, 1'000'000'200);
@@ -90,7 +90,7 @@ TEST(Runtime, ARuntimeByNameIsShownApart) {
   s.fork(40, 41, 1'000'000'800);
   s.exec(41, 1'000'000'900, "/usr/sbin/xtables-nft-multi");
   s.check(41, 1'000'001'000, kCapNetAdmin, true, kSocket);
-  Report r = classify({s.aggregate()});
+  Report r = classify({aggregate(s)});
   EXPECT_EQ(r.recommended, cap_bit(kCapChown));
   for (const auto& e : r.executables) EXPECT_EQ(e.runtime, e.path != "/bin/busybox") << e.path;
 }
@@ -129,7 +129,7 @@ TEST(Runtime, TheRuntimeProgramsComeFromTheDataFile) {
 // merge into one report with each container's needs apart.
 TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   const std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
-  Synth one;
+  TraceBuilder one = synth();
   one.header.containers = {{a, "files", "podman", "/libpod_parent/libpod-" + a}};
   one.exec(10, 1'000'000'000, "/bin/busybox");
   one.execs.back().cgroup = "/libpod_parent/libpod-" + a;
@@ -137,7 +137,7 @@ TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   one.exec(11, 1'000'000'000, "/usr/bin/conmon");  // the runtime's: in no container's findings
   one.execs.back().cgroup = "/libpod_parent/conmon";
   one.check(11, 1'000'000'100, kCapSysAdmin, true, kMount);
-  Synth two;
+  TraceBuilder two = synth();
   two.header.containers = {{b, "web", "podman", "/machine.slice/libpod-" + b + ".scope"}};
   two.exec(20, 1'000'000'000, "/bin/busybox");
   two.execs.back().cgroup = "/machine.slice/libpod-" + b + ".scope/container";
@@ -145,7 +145,7 @@ TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   two.exec(21, 1'000'000'000, "/bin/busybox");  // started after the attach: no name
   two.execs.back().cgroup = "/system.slice/docker-" + c + ".scope";
   two.check(21, 1'000'000'100, kCapFowner, true, kLink);
-  Report r = classify({one.aggregate(), two.aggregate()});
+  Report r = classify({aggregate(one), aggregate(two)});
   ASSERT_EQ(r.containers.size(), 3u);
   EXPECT_EQ(r.containers[0].id, a);
   EXPECT_EQ(r.containers[0].name, "files");
@@ -164,7 +164,7 @@ TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   // One container alone, as config --per-container classifies it.
   ClassifyOptions only;
   only.container = b;
-  Report web = classify({one.aggregate(), two.aggregate()}, only);
+  Report web = classify({aggregate(one), aggregate(two)}, only);
   EXPECT_EQ(web.recommended, cap_bit(kCapNetBindService));
   EXPECT_TRUE(web.containers.empty());
 }

@@ -69,7 +69,7 @@ TEST(TraceDamage, PathSamplingFieldsAreWholeOrAbsent) {
   h.path_frames = 8;
   h.path_free_checks = 32;
   TraceBuilder b;
-  b.header(h);
+  b.header = h;
   b.add(check(100, 7, 34, true, 257)).flush();
   Trailer t;
   t.clean_shutdown = true;
