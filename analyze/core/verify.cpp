@@ -38,9 +38,8 @@ bool advisory(const RunAggregate& run, const CheckAgg& c) {
   return cat.match_fallback(c.cap, c.syscall_nr) != nullptr;
 }
 
-std::string exe_of(const ProcessAgg& p) {
-  return p.exe.empty() ? "(program not named by the trace)" : p.exe;
-}
+// How the reader sees an operation's program: its path, or words for one the trace does not name.
+std::string program_text(const std::string& exe) { return exe.empty() ? "(program not named by the trace)" : exe; }
 
 std::string cap_text(int cap) {
   return common::cap_name(cap, common::CapNameStyle::upper);
@@ -80,12 +79,12 @@ std::string problem_text(const VerifyProblem& p) {
     case VerifyProblemKind::denied_failure:
       return cap_text(p.failure.cap) + " was denied and " + p.failure.syscall + "() then failed with " +
              errors_text(p.failure.errors) + " (x" + std::to_string(p.failure.failed) + ", " +
-             visible(p.failure.executable) + ")";
+             visible(program_text(p.failure.executable)) + ")";
     case VerifyProblemKind::more_than_granted:
       return "the program had " + caps_text(p.extra) + " beyond the set after exec: this run does not test the set";
     case VerifyProblemKind::operation_missing:
       return "operation not performed: " + cap_text(p.operation.cap) + " in " + p.operation.syscall + "() (" +
-             visible(p.operation.executable) + " did it in the original run)";
+             visible(program_text(p.operation.executable)) + " did it in the original run)";
   }
   return "unknown";
 }
@@ -157,7 +156,7 @@ RunFacts run_facts(const RunAggregate& run, const std::vector<std::string>& inco
           op.cap = c.cap;
           op.syscall_nr = c.syscall_nr;
           op.syscall = c.syscall_nr < 0 ? "(no syscall)" : common::syscall_name(c.syscall_nr, arch);
-          op.executable = exe_of(p);
+          op.executable = p.exe;
         }
         op.count += c.count;
         continue;
@@ -181,11 +180,11 @@ RunFacts run_facts(const RunAggregate& run, const std::vector<std::string>& inco
       d.other_error += out->counts.other_error;
       const uint64_t lost = out->counts.failed + out->counts.other_error;
       if (lost == 0) continue;
-      auto& df = failures[{c.cap, c.syscall_nr, exe_of(p)}];
+      auto& df = failures[{c.cap, c.syscall_nr, p.exe}];
       df.cap = c.cap;
       df.syscall_nr = c.syscall_nr;
       df.syscall = c.syscall_nr < 0 ? "(no syscall)" : common::syscall_name(c.syscall_nr, arch);
-      df.executable = exe_of(p);
+      df.executable = p.exe;
       df.failed += lost;
       for (int64_t e : out->errors)
         if (std::find(df.errors.begin(), df.errors.end(), e) == df.errors.end()) df.errors.push_back(e);

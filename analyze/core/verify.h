@@ -28,7 +28,7 @@ struct VerifyOperation {
   int cap = 0;
   int32_t syscall_nr = -1;
   std::string syscall;     // "bind"
-  std::string executable;  // the first one seen doing it (for the reader)
+  std::string executable;  // the first one seen doing it (for the reader); "" when the trace does not name it
   uint64_t count = 0;
   bool operator<(const VerifyOperation& o) const { return std::tie(cap, syscall_nr) < std::tie(o.cap, o.syscall_nr); }
 };
@@ -38,7 +38,7 @@ struct DeniedFailure {
   int cap = 0;
   int32_t syscall_nr = -1;
   std::string syscall;
-  std::string executable;
+  std::string executable;  // "" when the trace does not name it
   uint64_t failed = 0;          // syscalls that failed after the denial
   std::vector<int64_t> errors;  // their return values (-13: EACCES), when the trace has them
 };

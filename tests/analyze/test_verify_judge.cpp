@@ -64,6 +64,30 @@ TEST(VerifyJudge, FactsKeepTheProgramsOwnOperationsAndNameTheErrnoOfAFailedDenia
   EXPECT_EQ(errno_text(f.failures[0].errors[0]), "EPERM");
 }
 
+// A program the trace does not name is a fact (no path); the words say so.
+TEST(VerifyJudge, AnUnnamedProgramHasNoPathAndTheTextSaysSo) {
+  auto named = process(10, "/usr/bin/app");
+  named.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
+  auto unnamed = process(11, "");
+  unnamed.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
+  unnamed.checks.push_back(check(CAP_NET_RAW, SYS_socket, false));
+  OutcomeAgg out;
+  out.syscall_nr = SYS_socket;
+  out.counts.failed = 1;
+  unnamed.outcomes.push_back(out);
+  const RunFacts original = run_facts(run_with({unnamed, named}), {});
+  ASSERT_EQ(original.operations.size(), 1u);
+  EXPECT_EQ(original.operations[0].executable, "");
+  ASSERT_EQ(original.failures.size(), 1u);
+  EXPECT_EQ(original.failures[0].executable, "");
+  VerifyResult r;
+  r.originals = {original};
+  r.operations = operations_to_cover({original}, cap_bit(CAP_CHOWN));
+  r.rerun = judge_run("the set", cap_bit(CAP_CHOWN), run_facts(run_with({}), {}), {original}, r.operations);
+  EXPECT_NE(render_verify_text(r).find("(program not named by the trace) did it in the original run"), std::string::npos)
+      << render_verify_text(r);
+}
+
 TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   auto prog = process(10, "/usr/bin/app");
   prog.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
