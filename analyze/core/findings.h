@@ -179,6 +179,16 @@ struct CategoryReason {
   std::vector<std::string> requested_by;    // capset_*: the executables
 };
 
+// Where a capability was declared: on an executable's file capabilities, or
+// by a declaration given to the analysis (ClassifyOptions::declared: a unit,
+// a manifest, a list).
+struct DeclaredBy {
+  std::string source;      // the declaration's source ("unit webd.service"); "" for file capabilities
+  std::string executable;  // file capabilities: the executable they are on
+  bool operator<(const DeclaredBy& o) const { return std::tie(source, executable) < std::tie(o.source, o.executable); }
+  bool operator==(const DeclaredBy& o) const = default;
+};
+
 // A capability as seen in one scope: one executable, or merged over all.
 inline constexpr size_t kMaxUserPaths = 16;
 
@@ -215,9 +225,9 @@ struct CapFinding {
   uint32_t runs_total = 0;
   std::vector<std::string> runs;         // run ids where a check (or a predicting op) was seen
   std::vector<std::string> executables;  // paths
-  // Where the capability is declared, whatever its category: "the file
-  // capabilities of /usr/bin/ping", "webd.service: AmbientCapabilities".
-  std::vector<std::string> declared_by;
+  // Where the capability is declared, whatever its category (declared_by_text()
+  // words them: "the file capabilities of /usr/bin/ping", "webd.service: AmbientCapabilities").
+  std::vector<DeclaredBy> declared_by;
 };
 
 // Capabilities checked against a user namespace other than the initial one:

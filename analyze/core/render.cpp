@@ -104,7 +104,7 @@ Json to_json(const CapFinding& f) {
   j["last_use_ns"] = opt_u64(f.last_use_ns);
   j["coverage"] = {{"runs_seen", f.runs_seen}, {"runs_total", f.runs_total}, {"runs", f.runs}};
   j["executables"] = f.executables;
-  j["declared_by"] = f.declared_by;
+  j["declared_by"] = declared_by_text(f);
   return j;
 }
 

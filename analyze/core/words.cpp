@@ -4,6 +4,7 @@
 // classification returns, for text, JSON and YAML alike.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <set>
 
 #include "analyze/core/names.h"
@@ -118,7 +119,7 @@ std::string category_text(const CategoryReason& r, const CapFinding& f) {
       return "kept by the program's own capability drop (capset/prctl) in " + join(r.requested_by, ", ") +
              " but never checked";
     case K::declared:
-      return "declared by " + join(f.declared_by, ", ") + " but never exercised: a coverage gap or an unneeded grant";
+      return "declared by " + join(declared_by_text(f), ", ") + " but never exercised: a coverage gap or an unneeded grant";
   }
   return "";
 }
@@ -202,6 +203,14 @@ std::string note_text(const Note& n) {
       return "Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.";
   }
   return n.text;
+}
+
+std::vector<std::string> declared_by_text(const CapFinding& f) {
+  std::vector<std::string> out;
+  for (const auto& d : f.declared_by)
+    out.push_back(d.source.empty() ? "the file capabilities of " + d.executable : d.source);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string executable_name_text(const std::string& path, const std::vector<uint32_t>& unknown_pids, bool runtime) {
