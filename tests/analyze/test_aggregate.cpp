@@ -52,7 +52,7 @@ TEST(Aggregate, AnImageKeepsTheRealGidHoweverItBegan) {
   pi.uid = pi.euid = 1000;
   pi.gid = 100;
   pi.egid = 50;
-  s.procs.push_back(pi);
+  s.processes.push_back(pi);
   s.exec(10, 1'000'000'000, "/usr/bin/sg-tool", 1000);
   s.execs.back().gid = 100;  // a set-group-ID binary: egid 50
   s.execs.back().egid = 50;
@@ -94,7 +94,7 @@ TEST(Aggregate, ASnapshotRuncInitExecsTheContainersProgram) {
   pi.pid = 5;
   pi.exe = "/usr/bin/runc";
   pi.argv = {"runc", "init"};
-  s.procs.push_back(pi);
+  s.processes.push_back(pi);
   s.fork(5, 6, 1'000'000'000);
   s.exec(6, 1'000'001'000, "/app/server");
   s.check(6, 1'000'002'000, kCapChown, true, kChown);

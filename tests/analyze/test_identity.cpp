@@ -48,9 +48,9 @@ TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended
   // --cgroup/--container: `podman exec` puts runc init into the cgroup; it
   // sets the container up (prctl, setgid, setuid), then execs the command.
   TraceBuilder s = synth();
-  s.procs.push_back({});
-  s.procs.back().pid = 1;
-  s.procs.back().exe = "/bin/sh";  // the container's program, from the snapshot
+  s.processes.push_back({});
+  s.processes.back().pid = 1;
+  s.processes.back().exe = "/bin/sh";  // the container's program, from the snapshot
   s.batch = 100;                   // the exec arrives in the same batch as the checks before it
   s.check(20, 1'000'000'100, kCapSetuid, true, kChown);
   s.check(20, 1'000'000'200, kCapSysAdmin, true, kMount);

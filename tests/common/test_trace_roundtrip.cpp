@@ -142,7 +142,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   TraceBuilder b;
   b.header = header;
-  b.processes({proc, bare});
+  b.snapshot({proc, bare});
   b.add(stack).add(ustack).add(fork).add(exec).add(exec_no_filecaps);
   CapCheck repeat = check(2'000'000'260, 100, 10, false, 49);
   repeat.time_spread_ns = 1234;  // 1.4: an untimed repeat

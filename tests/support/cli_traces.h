@@ -24,7 +24,7 @@ inline std::vector<uint8_t> webd_trace(bool v2, uint32_t euid = 0, const std::st
   b.batch = 0;  // one batch
   b.exec(100, 2'000'000'000, "/usr/sbin/webd", euid);
   b.op(100, 2'000'100'000, common::OpKind::bind, kBind, /*AF_INET*/ 2, 80, /*SOCK_STREAM*/ 1);
-  b.ops.back().uid = euid;
+  b.operations.back().uid = euid;
   if (port_start != "0") b.check(100, 2'000'100'500, CAP_NET_BIND_SERVICE, true, kBind);
   if (v2) {
     b.check(100, 2'000'200'000, CAP_NET_RAW, true, kSocket);

@@ -27,18 +27,8 @@ TraceBuilder::TraceBuilder(const TraceBuilder& o) { *this = o; }
 TraceBuilder& TraceBuilder::operator=(const TraceBuilder& o) {
   if (this == &o) return *this;
   if (o.writer_ || o.fd_ >= 0 || writer_ || fd_ >= 0) throw std::logic_error("a streamed TraceBuilder cannot be copied");
+  static_cast<TraceEvents&>(*this) = o;
   header = o.header;
-  procs = o.procs;
-  checks = o.checks;
-  forks = o.forks;
-  execs = o.execs;
-  exits = o.exits;
-  outcomes = o.outcomes;
-  capsets = o.capsets;
-  ops = o.ops;
-  stacks = o.stacks;
-  user_stacks = o.user_stacks;
-  windows = o.windows;
   trailer = o.trailer;
   batch = o.batch;
   opts_ = o.opts_;
@@ -113,14 +103,14 @@ void TraceBuilder::op(uint32_t pid, uint64_t t, common::OpKind kind, int32_t nr,
   f.a3 = a3;
   f.gid = gid;
   f.ret = ret;
-  ops.push_back(f);
+  operations.push_back(f);
 }
 
 void TraceBuilder::stack(uint32_t id, std::vector<std::string> frames) { stacks.push_back({id, std::move(frames)}); }
 
 std::vector<uint8_t> TraceBuilder::bytes() const {
   TraceBuilder out(header, opts_);
-  if (!procs.empty()) out.processes(procs);
+  if (!processes.empty()) out.snapshot(processes);
   for (const auto& s : stacks) out.add(s);
   for (const auto& s : user_stacks) out.add(s);
   for (const auto& w : windows) out.add(w);
@@ -136,7 +126,7 @@ std::vector<uint8_t> TraceBuilder::bytes() const {
   for (size_t i = 0; i < execs.size(); ++i) all.push_back({execs[i].time_ns, 2, i});
   for (size_t i = 0; i < outcomes.size(); ++i) all.push_back({outcomes[i].time_ns, 3, i});
   for (size_t i = 0; i < capsets.size(); ++i) all.push_back({capsets[i].time_ns, 4, i});
-  for (size_t i = 0; i < ops.size(); ++i) all.push_back({ops[i].time_ns, 5, i});
+  for (size_t i = 0; i < operations.size(); ++i) all.push_back({operations[i].time_ns, 5, i});
   for (size_t i = 0; i < exits.size(); ++i) all.push_back({exits[i].time_ns, 6, i});
   std::stable_sort(all.begin(), all.end(), [](const Ref& a, const Ref& b) { return a.t < b.t; });
   size_t n = 0;
@@ -147,7 +137,7 @@ std::vector<uint8_t> TraceBuilder::bytes() const {
       case 2: out.add(execs[r.i]); break;
       case 3: out.add(outcomes[r.i]); break;
       case 4: out.add(capsets[r.i]); break;
-      case 5: out.add(ops[r.i]); break;
+      case 5: out.add(operations[r.i]); break;
       default: out.add(exits[r.i]); break;
     }
     if (batch && ++n % batch == 0) out.flush();
@@ -165,7 +155,7 @@ common::TraceWriter& TraceBuilder::stream() {
   return *writer_;
 }
 
-TraceBuilder& TraceBuilder::processes(const std::vector<common::ProcessInfo>& p) {
+TraceBuilder& TraceBuilder::snapshot(const std::vector<common::ProcessInfo>& p) {
   stream().write_processes(p);
   return *this;
 }

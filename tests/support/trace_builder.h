@@ -21,6 +21,7 @@
 
 #include "common/trace.h"
 #include "common/trace_io.h"
+#include "tests/support/trace_events.h"
 
 namespace capaudit::test {
 
@@ -34,7 +35,7 @@ common::Header analysis_header();
 inline constexpr uint64_t kInitUserns = 4026531837;
 inline constexpr uint64_t kAllCaps = (uint64_t{1} << 41) - 1;
 
-class TraceBuilder {
+class TraceBuilder : public TraceEvents {
  public:
   explicit TraceBuilder(const common::Header& h = example_header(), const common::OutputOptions& opts = {});
   explicit TraceBuilder(const common::OutputOptions& opts) : TraceBuilder(example_header(), opts) {}
@@ -42,20 +43,11 @@ class TraceBuilder {
   TraceBuilder(const TraceBuilder& o);
   TraceBuilder& operator=(const TraceBuilder& o);
 
-  // ---- The scenario: what bytes() writes.
+  // ---- The scenario: what bytes() writes, the event lists (TraceEvents)
+  // included: the snapshot after the header, stacks, user stacks and outcome
+  // windows in the first batch, the events in time order.
   common::Header header;
-  std::vector<common::ProcessInfo> procs;  // the snapshot, written after the header
-  std::vector<common::CapCheck> checks;
-  std::vector<common::ForkEvent> forks;
-  std::vector<common::ExecEvent> execs;
-  std::vector<common::ExitEvent> exits;
-  std::vector<common::SyscallOutcome> outcomes;
-  std::vector<common::CapsetEvent> capsets;
-  std::vector<common::OperationFact> ops;
-  std::vector<common::KernelStack> stacks;     // in the first batch
-  std::vector<common::UserStack> user_stacks;  // in the first batch (format 1.6)
-  std::vector<common::OutcomeWindow> windows;  // in the first batch (format 1.6)
-  std::optional<common::Trailer> trailer;      // clean shutdown, "target exited"
+  std::optional<common::Trailer> trailer;  // clean shutdown, "target exited"
   size_t batch = 3;  // events a batch: small, to exercise batch boundaries
 
   void sysctl(const std::string& key, const std::string& value);  // a per-netns sysctl, set or replaced
@@ -76,7 +68,7 @@ class TraceBuilder {
   std::vector<uint8_t> bytes() const;
 
   // ---- The stream. The header is written before the first call.
-  TraceBuilder& processes(const std::vector<common::ProcessInfo>& p);
+  TraceBuilder& snapshot(const std::vector<common::ProcessInfo>& p);  // the process snapshot, after the header
   template <typename Event>
   TraceBuilder& add(const Event& e) {
     stream().add(e);
