@@ -13,6 +13,7 @@
 #include "analyze/core/classify.h"
 #include "analyze/core/render.h"
 #include "synthetic.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/trace_builder.h"
 
 namespace capaudit::analyze::test {
@@ -80,12 +81,6 @@ TEST(TraceFiles, Format12FieldsSurviveTheRealWriterAndReader) {
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("capaudit-analyze-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::vector<uint8_t>& bytes) {
     auto p = dir_ / name;
     std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -106,7 +101,7 @@ class Cli : public ::testing::Test {
     std::ifstream in(dir_ / "stderr");
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
-  fs::path dir_;
+  capaudit::test::ScratchDir dir_{"capaudit-analyze-test"};
 };
 
 TEST_F(Cli, CompleteTraceExitsZeroWithJson) {
