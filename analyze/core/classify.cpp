@@ -811,7 +811,7 @@ std::vector<ContainerFindings> containers_of(const std::vector<RunAggregate>& ru
     one.container = id;
     Report sub = classify(runs, one);
     for (const auto& e : sub.executables)
-      if (!e.caps.empty()) cf.executables.push_back(display_name(e));
+      if (!e.caps.empty()) cf.executables.push_back({e.path, e.unknown_pids, e.runtime});
     std::set<std::string> ran;
     for (const auto& e : sub.executables) ran.insert(e.runs.begin(), e.runs.end());
     cf.runs.assign(ran.begin(), ran.end());

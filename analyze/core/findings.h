@@ -291,6 +291,15 @@ std::string executable_name_text(const std::string& path, const std::vector<uint
                                  bool runtime = false);
 std::string display_name(const ExecutableFindings& e);
 
+// Which program: its path, or (unnamed by the trace) its pids; words:
+// executable_name_text().
+struct ExecutableName {
+  std::string path;                    // "" when the trace never said
+  std::vector<uint32_t> unknown_pids;  // then: its processes
+  bool runtime = false;                // then: a runtime's work before an exec
+  bool operator==(const ExecutableName& o) const = default;
+};
+
 // One container of the recording (processes whose cgroup path names its id):
 // what its programs need, classified on their own. The runtime's work is
 // never a container's.
@@ -299,7 +308,7 @@ struct ContainerFindings {
   std::string name;    // as the engine named it when the recorder attached; "" = unknown
   std::string engine;  // "podman", "docker" or ""
   std::vector<std::string> runs;
-  std::vector<std::string> executables;  // display names of its programs with capability checks
+  std::vector<ExecutableName> executables;  // its programs with capability checks
   std::vector<CapFinding> caps;
   CapMask recommended = 0;
   CapMask startup_only = 0;

@@ -3,7 +3,10 @@
 // the engine; the real recordings are in tests/record/e2e_identity.cpp.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "analyze/core/classify.h"
+#include "analyze/core/render.h"
 #include "analyze/core/embedded_data.h"
 #include "common/container_ids.h"
 #include "synthetic.h"
@@ -152,7 +155,10 @@ TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   EXPECT_EQ(r.containers[0].engine, "podman");
   EXPECT_EQ(r.containers[0].recommended, cap_bit(kCapChown));
   EXPECT_EQ(r.containers[0].runs, std::vector<std::string>{"run1"});
-  EXPECT_EQ(r.containers[0].executables, std::vector<std::string>{"/bin/busybox"});
+  ASSERT_EQ(r.containers[0].executables.size(), 1u);
+  EXPECT_EQ(r.containers[0].executables[0].path, "/bin/busybox");
+  EXPECT_EQ(nlohmann::json::parse(render_json(r))["containers"][0]["executables"],
+            nlohmann::json::array({"/bin/busybox"}));
   EXPECT_EQ(r.containers[1].name, "web");
   EXPECT_EQ(r.containers[1].recommended, cap_bit(kCapNetBindService));
   EXPECT_EQ(r.containers[1].runs, std::vector<std::string>{"run2"});
