@@ -27,6 +27,14 @@ CheckAgg check(int cap, int32_t nr, bool granted, uint64_t count = 1) {
   return c;
 }
 
+// One syscall NR that failed after a denied check.
+OutcomeAgg failed_once(int32_t nr) {
+  OutcomeAgg o;
+  o.syscall_nr = nr;
+  o.counts.failed = 1;
+  return o;
+}
+
 RunAggregate run_with(std::vector<ProcessAgg> procs, std::optional<int32_t> exit_status = 0) {
   RunAggregate r;
   r.path = "t.cap";
@@ -45,9 +53,7 @@ TEST(VerifyJudge, FactsKeepTheProgramsOwnOperationsAndNameTheErrnoOfAFailedDenia
   auto foreign = check(CAP_DAC_OVERRIDE, SYS_chown, true);
   foreign.cred = common::CheckedCred::foreign;  // the overlay mounter's: not the program's
   prog.checks.push_back(foreign);
-  OutcomeAgg out;
-  out.syscall_nr = SYS_socket;
-  out.counts.failed = 1;
+  OutcomeAgg out = failed_once(SYS_socket);
   out.errors = {-1};  // EPERM
   prog.outcomes.push_back(out);
   auto runtime = process(11, "/usr/sbin/runc");
@@ -71,10 +77,7 @@ TEST(VerifyJudge, AnUnnamedProgramHasNoPathAndTheTextSaysSo) {
   auto unnamed = process(11, "");
   unnamed.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
   unnamed.checks.push_back(check(CAP_NET_RAW, SYS_socket, false));
-  OutcomeAgg out;
-  out.syscall_nr = SYS_socket;
-  out.counts.failed = 1;
-  unnamed.outcomes.push_back(out);
+  unnamed.outcomes.push_back(failed_once(SYS_socket));
   const RunFacts original = run_facts(run_with({unnamed, named}), {});
   ASSERT_EQ(original.operations.size(), 1u);
   EXPECT_EQ(original.operations[0].executable, "");
@@ -103,10 +106,7 @@ TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   auto worse = process(10, "/usr/bin/app");
   worse.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
   worse.checks.push_back(check(CAP_NET_RAW, SYS_socket, false));
-  OutcomeAgg out;
-  out.syscall_nr = SYS_socket;
-  out.counts.failed = 1;
-  worse.outcomes.push_back(out);
+  worse.outcomes.push_back(failed_once(SYS_socket));
   const auto j = judge_run("worse", set, run_facts(run_with({worse}, 1 << 8), {}), {original}, ops);
   std::vector<VerifyProblemKind> kinds;
   for (const auto& p : j.problems) kinds.push_back(p.kind);
