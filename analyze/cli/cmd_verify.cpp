@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -34,57 +35,25 @@ namespace capaudit::analyze::cli {
 
 namespace {
 
-// Both the aggregate and the errnos see every event.
-struct Tee final : common::TraceVisitor {
-  common::TraceVisitor& a;
-  common::TraceVisitor& b;
-  Tee(common::TraceVisitor& x, common::TraceVisitor& y) : a(x), b(y) {}
-  void on_header(const common::Header& h) override { a.on_header(h), b.on_header(h); }
-  void on_processes(std::span<const common::ProcessInfo> p) override { a.on_processes(p), b.on_processes(p); }
-  void on_cap_checks(std::span<const common::CapCheck> e) override { a.on_cap_checks(e), b.on_cap_checks(e); }
-  void on_forks(std::span<const common::ForkEvent> e) override { a.on_forks(e), b.on_forks(e); }
-  void on_execs(std::span<const common::ExecEvent> e) override { a.on_execs(e), b.on_execs(e); }
-  void on_exits(std::span<const common::ExitEvent> e) override { a.on_exits(e), b.on_exits(e); }
-  void on_outcomes(std::span<const common::SyscallOutcome> e) override { a.on_outcomes(e), b.on_outcomes(e); }
-  void on_capsets(std::span<const common::CapsetEvent> e) override { a.on_capsets(e), b.on_capsets(e); }
-  void on_operations(std::span<const common::OperationFact> e) override { a.on_operations(e), b.on_operations(e); }
-  void on_stacks(std::span<const common::KernelStack> e) override { a.on_stacks(e), b.on_stacks(e); }
-  void on_batch_end(uint64_t seq) override { a.on_batch_end(seq), b.on_batch_end(seq); }
-  void on_trailer(const common::Trailer& t) override { a.on_trailer(t), b.on_trailer(t); }
-};
-
 struct Loaded {
-  RunAggregate run;
-  RunFacts facts;
+  std::vector<RunAggregate> runs;
+  std::vector<RunFacts> facts;  // one per run
   int exit_code = kExitOk;
 };
 
-// "fd:N" -> the descriptor's trace (read as stdin, which it becomes), else a path.
-Loaded load(const std::string& input, const std::string& name) {
-  std::string path = input;
-  if (input.rfind("fd:", 0) == 0) {
-    const std::string n = input.substr(3);
-    if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos)
-      throw common::Error("bad input '" + input + "'", "fd:N names an open descriptor", kExitUsage);
-    if (dup2(std::stoi(n), STDIN_FILENO) < 0) throw common::Error(common::errno_message(input, errno));
-    path = "-";
-  }
-  Aggregator agg(name);
-  OutcomeErrnos errnos;
-  Tee tee(agg, errnos);
-  CheckedRead read = read_trace_checked(path, tee);
-  if (read.read.status == common::ReadStatus::error) throw common::Error(name + ": " + read.read.message);
-  report_incomplete(name, read);
+// INPUTS (paths or "fd:N", analyze_traces) through the one load path; an
+// "fd:N" run is named NAME(i). Each incomplete input is named on stderr.
+Loaded load(const std::vector<std::string>& inputs, const std::function<std::string(size_t)>& name) {
+  AnalyzedRuns analyzed = analyze_traces(inputs, ClassifyOptions{}, {}, name);
   Loaded out;
-  out.run = agg.finish(read.read);
-  out.run.path = name;
-  out.facts = run_facts(out.run, &errnos, read.incomplete);
-  out.exit_code = read.exit_code;
+  for (auto& run : analyzed.runs) {
+    const auto why = incomplete_reasons(run.read, run.has_header, run.trailer);
+    for (const auto& w : why) common::log(common::LogLevel::warn, run.path + ": incomplete: " + w);
+    out.exit_code = worst_exit(out.exit_code, exit_code_for(run.read, why));
+    out.facts.push_back(run_facts(run, why));
+    out.runs.push_back(std::move(run));
+  }
   return out;
-}
-
-std::string display_name_of(const std::string& input, const std::string& fallback) {
-  return input.rfind("fd:", 0) == 0 ? fallback : input;
 }
 
 struct Plan {
@@ -106,13 +75,12 @@ ConfigFormat format_for(const std::string& runtime) {
 Plan make_plan(const po::variables_map& vm, const std::vector<std::string>& files) {
   if (files.empty()) throw common::Error("no trace given", "pass the traces of the original run(s)", kExitUsage);
   Plan p;
-  for (size_t i = 0; i < files.size(); ++i) {
-    Loaded l = load(files[i], display_name_of(files[i], "original" + std::to_string(i + 1)));
-    p.exit_code = worst_exit(p.exit_code, l.exit_code);
-    for (const auto& why : l.facts.incomplete_reasons) p.incomplete.push_back(l.facts.path + ": " + why);
-    p.facts.push_back(std::move(l.facts));
-    p.runs.push_back(std::move(l.run));
-  }
+  Loaded l = load(files, [](size_t i) { return "original" + std::to_string(i + 1); });
+  p.exit_code = l.exit_code;
+  for (const auto& f : l.facts)
+    for (const auto& why : f.incomplete_reasons) p.incomplete.push_back(f.path + ": " + why);
+  p.facts = std::move(l.facts);
+  p.runs = std::move(l.runs);
   const ProfileChoice profile = read_profile_options(vm);
   ClassifyOptions opts;
   opts.tool_version = CAPAUDIT_VERSION;
@@ -311,16 +279,16 @@ int cmd_verify(const std::vector<std::string>& all_args) {
   r.operations = operations_to_cover(p.facts, p.granted | p.recommended);
   int exit_code = p.exit_code;
   const std::string rerun_input = (*vm)["rerun"].as<std::string>();
-  Loaded rerun = load(rerun_input, display_name_of(rerun_input, "re-run"));
+  Loaded rerun = load({rerun_input}, [](size_t) { return "re-run"; });
   exit_code = worst_exit(exit_code, rerun.exit_code);
-  r.rerun = judge_run("the set", p.granted, std::move(rerun.facts), p.facts, r.operations);
+  r.rerun = judge_run("the set", p.granted, std::move(rerun.facts.front()), p.facts, r.operations);
   if (vm->count("without")) {
     for (const auto& spec : (*vm)["without"].as<std::vector<std::string>>()) {
       const auto eq = spec.find('=');
       auto cap = eq == std::string::npos ? std::nullopt : cap_from_any_name(spec.substr(0, eq));
       if (!cap) throw common::Error("--without " + spec + ": not CAP=FILE", "e.g. --without CAP_CHOWN=run.cap", kExitUsage);
       const std::string input = spec.substr(eq + 1);
-      Loaded l = load(input, display_name_of(input, "without " + cap_name_systemd(*cap)));
+      Loaded l = load({input}, [&](size_t) { return "without " + cap_name_systemd(*cap); });
       const int without_exit = l.exit_code;
       // Without the capability its own operations cannot be granted; the
       // others must still be performed, and what the denial did is the evidence.
@@ -328,7 +296,8 @@ int cmd_verify(const std::vector<std::string>& all_args) {
       CapEvidence e;
       e.cap = *cap;
       e.name = cap_name_systemd(*cap);
-      e.without = judge_run("without " + e.name, rest, std::move(l.facts), p.facts, operations_to_cover(p.facts, rest));
+      e.without =
+          judge_run("without " + e.name, rest, std::move(l.facts.front()), p.facts, operations_to_cover(p.facts, rest));
       // A run that broke proves the need even when it was cut short (a
       // command that could not start leaves an unfinished trace); one that
       // did not break proves nothing beyond what it recorded.

@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <unistd.h>
 
 #include <variant>
 
@@ -89,14 +90,35 @@ ProfileChoice read_profile_options(const po::variables_map& vm) {
 }
 
 AnalyzedRuns analyze_traces(const std::vector<std::string>& files, ClassifyOptions opts,
-                            const std::function<void(const RunAggregate&)>& on_loaded) {
+                            const std::function<void(const RunAggregate&)>& on_loaded,
+                            const std::function<std::string(size_t)>& fd_name) {
   if (files.empty()) throw common::Error("no trace given", "pass one or more files written by capaudit-record", kExitUsage);
+  // Descriptor inputs are read as stdin ("-", which group_runs leaves a run
+  // of its own, in order), each made stdin in turn.
+  std::vector<std::string> paths = files;
+  std::vector<std::pair<int, std::string>> fds;  // (descriptor, run name), in input order
+  for (size_t i = 0; fd_name && i < files.size(); ++i) {
+    if (files[i].rfind("fd:", 0) != 0) continue;
+    const std::string n = files[i].substr(3);
+    if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos)
+      throw common::Error("bad input '" + files[i] + "'", "fd:N names an open descriptor", kExitUsage);
+    fds.emplace_back(std::stoi(n), fd_name(i));
+    paths[i] = "-";
+  }
+  size_t next_fd = 0;
   AnalyzedRuns out;
   std::vector<RunAggregate>& runs = out.runs;
-  for (const auto& piece_set : group_runs(files)) {
+  for (const auto& piece_set : group_runs(paths)) {
+    std::string name = piece_set.paths.front();
+    if (name == "-" && next_fd < fds.size()) {
+      const auto& [fd, fd_run] = fds[next_fd++];
+      if (dup2(fd, STDIN_FILENO) < 0) throw common::Error(common::errno_message("fd:" + std::to_string(fd), errno));
+      name = fd_run;
+    }
     RunAggregate run = load_run(piece_set);
+    run.path = name == "-" ? run.path : name;
     if (run.read.status == common::ReadStatus::error)
-      throw common::Error(piece_set.paths.front() + ": " + run.read.message, "", kExitError);
+      throw common::Error(name + ": " + run.read.message, "", kExitError);
     if (on_loaded) on_loaded(run);
     out.exit_code = worst_exit(out.exit_code, exit_code_for(run.read));
     runs.push_back(std::move(run));

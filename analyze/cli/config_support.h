@@ -41,9 +41,13 @@ struct AnalyzedRuns {
 // together with OPTS. An unreadable input throws common::Error; a damaged
 // one is read up to the damage, its run's read status says how, and
 // exit_code is kExitIncomplete. ON_LOADED, if given, sees each run as it is
-// loaded, before the next is read.
+// loaded, before the next is read. With FD_NAME (capaudit verify), an input
+// "fd:N" is descriptor N, which the front command opened (root's own file:
+// the analysis account never gets its path); it is a run of its own, read
+// once, and FD_NAME(i) names it (i: its place among FILES).
 AnalyzedRuns analyze_traces(const std::vector<std::string>& files, ClassifyOptions opts,
-                            const std::function<void(const RunAggregate&)>& on_loaded = {});
+                            const std::function<void(const RunAggregate&)>& on_loaded = {},
+                            const std::function<std::string(size_t)>& fd_name = {});
 // The same against the recorded profile with PROFILE's overlay on top.
 AnalyzedRuns analyze_traces(const std::vector<std::string>& files, const ProfileChoice& profile = {});
 

@@ -379,10 +379,13 @@ void Aggregator::on_outcomes(std::span<const common::SyscallOutcome> events) {
     auto it = std::find_if(p.outcomes.begin(), p.outcomes.end(),
                            [&](const OutcomeAgg& o) { return o.syscall_nr == e.syscall_nr; });
     if (it == p.outcomes.end()) {
-      p.outcomes.push_back(OutcomeAgg{e.syscall_nr, {}});
+      p.outcomes.push_back(OutcomeAgg{e.syscall_nr, {}, {}});
       it = p.outcomes.end() - 1;
     }
     tally_outcome(it->counts, e.ret);
+    if (e.ret < 0 && it->errors.size() < kMaxOutcomeErrors &&
+        std::find(it->errors.begin(), it->errors.end(), e.ret) == it->errors.end())
+      it->errors.push_back(e.ret);
     first_outcome_ns_ = std::min(first_outcome_ns_, e.time_ns);
   }
   run_.events += events.size();

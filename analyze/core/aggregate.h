@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "analyze/core/findings.h"
+#include "analyze/core/load_types.h"
 #include "common/trace.h"
 #include "common/trace_io.h"
 
@@ -59,7 +59,11 @@ struct OpAgg {
 struct OutcomeAgg {
   int32_t syscall_nr = -1;
   DenialAssessment counts;  // no_outcome unused here
+  // The distinct negative return values, in the order seen, at most
+  // kMaxOutcomeErrors: a verify verdict names the errno of a lost operation.
+  std::vector<int64_t> errors;
 };
+inline constexpr size_t kMaxOutcomeErrors = 4;
 
 // What a process image runs and with which credentials and sets: one record,
 // made from the snapshot (ProcessInfo) or an exec (ExecEvent) by

@@ -77,7 +77,8 @@ struct Acc {
   bool any_use = false, startup_all = true;
   bool capset_req = false, declared = false;
   bool kept_by_drop = false;  // capset_req from credential changes (kept at a drop)
-  std::set<std::string> capset_exes, declared_exes;  // declared_exes: CapFinding::declared_by
+  std::set<std::string> capset_exes;
+  std::set<DeclaredBy> declared_by;
 };
 
 // A user-space path's identity: its syscall and each frame's file and offset
@@ -577,7 +578,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           }
           if (decl) {
             a.declared = true;
-            a.declared_exes.insert("the file capabilities of " + exe);
+            a.declared_by.insert({"", exe});
           }
           a.exes.insert(exe);
         }
@@ -590,7 +591,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       if (has_cap(d.caps, cap)) {
         Acc& a = ev.exes[""].caps[cap];
         a.declared = true;
-        a.declared_exes.insert(d.source);
+        a.declared_by.insert({d.source, ""});
       }
   return ev;
 }
@@ -626,7 +627,7 @@ CapFinding finding_for(int cap, const Acc& a, size_t runs_total) {
   for (auto& up : f.user_paths) choose_call_site(up, f.executables);
   f.rules = a.hits;
   if (a.has_denial) f.denial = a.denial;
-  if (a.declared) f.declared_by.assign(a.declared_exes.begin(), a.declared_exes.end());
+  if (a.declared) f.declared_by.assign(a.declared_by.begin(), a.declared_by.end());
 
   // Whether a rule hit keeps the capability (it is needed, or a value the rule reads is unknown).
   const bool hits_need = std::any_of(a.hits.begin(), a.hits.end(), [](const RuleHit& h) {
@@ -817,7 +818,7 @@ std::vector<ContainerFindings> containers_of(const std::vector<RunAggregate>& ru
     one.container = id;
     Report sub = classify(runs, one);
     for (const auto& e : sub.executables)
-      if (!e.caps.empty()) cf.executables.push_back(display_name(e));
+      if (!e.caps.empty()) cf.executables.push_back({e.path, e.unknown_pids, e.runtime});
     std::set<std::string> ran;
     for (const auto& e : sub.executables) ran.insert(e.runs.begin(), e.runs.end());
     cf.runs.assign(ran.begin(), ran.end());

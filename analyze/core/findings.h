@@ -15,18 +15,12 @@
 #include <tuple>
 #include <vector>
 
+#include "analyze/core/load_types.h"
 #include "common/trace_io.h"
 
 namespace capaudit::analyze {
 
 inline constexpr const char* kReportSchemaVersion = "1.3";
-
-// A set of capabilities as a bit mask (bit n = capability n). 64 bits covers
-// every capability the kernel defines (40 as of 6.18) with room to grow.
-using CapMask = uint64_t;
-
-inline constexpr CapMask cap_bit(int cap) { return cap >= 0 && cap < 64 ? CapMask{1} << cap : 0; }
-inline constexpr bool has_cap(CapMask m, int cap) { return (m & cap_bit(cap)) != 0; }
 
 enum class Category : uint8_t {
   required,             // a granted check that gates an operation
@@ -38,32 +32,6 @@ enum class Category : uint8_t {
   declared_unobserved,  // in file caps (or a given unit/manifest) but never exercised
 };
 const char* to_string(Category c);
-
-// How a denied check's syscall ended.
-enum class DenialOutcome : uint8_t {
-  failed,            // -EPERM / -EACCES: the program lost the operation
-  succeeded_anyway,  // the syscall succeeded: a fallback path, or the check was optional
-  interrupted,       // -EINTR / restart: inconclusive
-  other_error,       // some other errno: the denial may not be what failed
-  no_outcome,        // the recorder was tracking outcomes and saw no syscall exit for it
-  not_tracked,       // the recorder was not tracking outcomes then (Header::outcome_tracking)
-};
-const char* to_string(DenialOutcome o);
-
-struct DenialAssessment {
-  uint64_t failed = 0;
-  uint64_t succeeded_anyway = 0;
-  uint64_t interrupted = 0;
-  uint64_t other_error = 0;
-  uint64_t no_outcome = 0;
-  uint64_t not_tracked = 0;
-  std::vector<int64_t> errors_seen;  // distinct negative return values (other_error)
-  // The one-word verdict a reader sees first: failed beats succeeded_anyway
-  // beats interrupted beats other_error beats no_outcome beats not_tracked
-  // (an exit the recorder watched for and missed says more than none sought).
-  DenialOutcome summary() const;
-  uint64_t total() const { return failed + succeeded_anyway + interrupted + other_error + no_outcome + not_tracked; }
-};
 
 // Why a check was judged advisory.
 enum class NoiseBasis : uint8_t {
@@ -134,32 +102,6 @@ struct UserCallPath {
 // Picks UserCallPath::call_site and wrapper from the frames' files (not from
 // symbols: it works unsymbolized). `executables` are the finding's programs.
 void choose_call_site(UserCallPath& p, const std::vector<std::string>& executables);
-
-// True when CODE_BEFORE, the 8 bytes that end at an address (little-endian:
-// the byte at address-1 is the top one), ends with an x86-64 call
-// instruction: call rel32 (e8), call through the GOT (ff 15 disp32), or
-// call *reg / *(reg) / *disp(reg) (ff /2, with SIB forms). A return address
-// always does; an arbitrary word rarely.
-bool ends_with_call(uint64_t code_before);
-
-// A user stack's frames as the analysis uses them. The walked frames, and
-// the stack's leaf word (the word at [sp] at syscall entry) as frame 1 when
-// it passes every test of a return address into the wrapper's caller:
-//   - frame 0 is in the C library or the loader (their syscall wrappers are
-//     leaves: they push nothing before `syscall`);
-//   - the word lies in an executable file mapping (the recorder named its
-//     file and offset);
-//   - the bytes before it, read at the check, end with a call instruction;
-//   - it is not frame 0 itself.
-// When the walk's frame 1 already is that address (the wrapper kept a frame
-// pointer), it is marked and not repeated. Anything else (a word the wrapper
-// pushed, a syscall made by a function with a frame) is left out: the trace
-// keeps it, no frame is made of it.
-struct UserStackView {
-  std::vector<common::UserFrame> frames;
-  int entry_sp = -1;  // index of the frame the leaf word gave or confirmed; -1 none
-};
-UserStackView user_frames_of(const common::UserStack& s);
 
 // One causal rule evaluated on one operation the trace recorded.
 struct RuleHit {
@@ -238,6 +180,16 @@ struct CategoryReason {
   std::vector<std::string> requested_by;    // capset_*: the executables
 };
 
+// Where a capability was declared: on an executable's file capabilities, or
+// by a declaration given to the analysis (ClassifyOptions::declared: a unit,
+// a manifest, a list).
+struct DeclaredBy {
+  std::string source;      // the declaration's source ("unit webd.service"); "" for file capabilities
+  std::string executable;  // file capabilities: the executable they are on
+  bool operator<(const DeclaredBy& o) const { return std::tie(source, executable) < std::tie(o.source, o.executable); }
+  bool operator==(const DeclaredBy& o) const = default;
+};
+
 // A capability as seen in one scope: one executable, or merged over all.
 inline constexpr size_t kMaxUserPaths = 16;
 
@@ -274,9 +226,9 @@ struct CapFinding {
   uint32_t runs_total = 0;
   std::vector<std::string> runs;         // run ids where a check (or a predicting op) was seen
   std::vector<std::string> executables;  // paths
-  // Where the capability is declared, whatever its category: "the file
-  // capabilities of /usr/bin/ping", "webd.service: AmbientCapabilities".
-  std::vector<std::string> declared_by;
+  // Where the capability is declared, whatever its category (declared_by_text()
+  // words them: "the file capabilities of /usr/bin/ping", "webd.service: AmbientCapabilities").
+  std::vector<DeclaredBy> declared_by;
 };
 
 // Capabilities checked against a user namespace other than the initial one:
@@ -334,8 +286,20 @@ struct ExecutableFindings {
 };
 
 // How people read an executable's name: its path, or words saying that the
-// trace does not name it. Never a path-like placeholder.
+// trace does not name it (its pids). Never a path-like placeholder. Made in
+// words.cpp, as every sentence is.
+std::string executable_name_text(const std::string& path, const std::vector<uint32_t>& unknown_pids,
+                                 bool runtime = false);
 std::string display_name(const ExecutableFindings& e);
+
+// Which program: its path, or (unnamed by the trace) its pids; words:
+// executable_name_text().
+struct ExecutableName {
+  std::string path;                    // "" when the trace never said
+  std::vector<uint32_t> unknown_pids;  // then: its processes
+  bool runtime = false;                // then: a runtime's work before an exec
+  bool operator==(const ExecutableName& o) const = default;
+};
 
 // One container of the recording (processes whose cgroup path names its id):
 // what its programs need, classified on their own. The runtime's work is
@@ -345,13 +309,13 @@ struct ContainerFindings {
   std::string name;    // as the engine named it when the recorder attached; "" = unknown
   std::string engine;  // "podman", "docker" or ""
   std::vector<std::string> runs;
-  std::vector<std::string> executables;  // display names of its programs with capability checks
+  std::vector<ExecutableName> executables;  // its programs with capability checks
   std::vector<CapFinding> caps;
   CapMask recommended = 0;
   CapMask startup_only = 0;
 };
 
-// How people read a container's name: its engine's name, else the short id.
+// How people read a container's name: its engine's name, else the short id (words.cpp).
 std::string display_name(const ContainerFindings& c);
 
 enum class ChangeKind : uint8_t { appeared, vanished, changed_reason };

@@ -19,6 +19,13 @@ using Json = nlohmann::ordered_json;
 Json opt_u64(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 Json opt_bool(const std::optional<bool>& v) { return v ? Json(*v) : Json(nullptr); }
 
+// A container's programs as people read them.
+std::vector<std::string> executable_names(const ContainerFindings& c) {
+  std::vector<std::string> out;
+  for (const auto& e : c.executables) out.push_back(executable_name_text(e.path, e.unknown_pids, e.runtime));
+  return out;
+}
+
 Json cap_names_json(CapMask m) {
   Json a = Json::array();
   for (int c = 0; c < 64; ++c)
@@ -104,7 +111,7 @@ Json to_json(const CapFinding& f) {
   j["last_use_ns"] = opt_u64(f.last_use_ns);
   j["coverage"] = {{"runs_seen", f.runs_seen}, {"runs_total", f.runs_total}, {"runs", f.runs}};
   j["executables"] = f.executables;
-  j["declared_by"] = f.declared_by;
+  j["declared_by"] = declared_by_text(f);
   return j;
 }
 
@@ -157,7 +164,7 @@ Json report_json(const Report& r) {
     for (const auto& p : v.problems)
       problems.push_back({{"kind", to_string(p.kind)},
                           {"run", p.run},
-                          {"detail", p.detail},
+                          {"detail", run_problem_text(p)},
                           {"cap", p.cap >= 0 ? Json(cap_name(p.cap)) : Json(nullptr)},
                           {"run_failed", p.run_failed()}});
     Json grants = Json::array();
@@ -234,7 +241,7 @@ Json report_json(const Report& r) {
                     {"name", c.name.empty() ? Json(nullptr) : Json(c.name)},
                     {"engine", c.engine.empty() ? Json(nullptr) : Json(c.engine)},
                     {"runs", c.runs},
-                    {"executables", c.executables},
+                    {"executables", executable_names(c)},
                     {"recommended", cap_names_json(c.recommended)},
                     {"startup_only", cap_names_json(c.startup_only)},
                     {"caps", caps_json(c.caps)}});
@@ -661,7 +668,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     t.heading("Per container (" + std::to_string(r.containers.size()) + ")");
     for (const auto& c : r.containers) {
       std::string programs;
-      for (const auto& e : c.executables) programs += (programs.empty() ? "" : ", ") + e;
+      for (const auto& e : executable_names(c)) programs += (programs.empty() ? "" : ", ") + e;
       t.line(display_name(c) + (c.engine.empty() ? "" : " (" + c.engine + " " + c.id.substr(0, 12) + ")") + ": " +
                  (c.recommended ? cap_list(c.recommended) : std::string("(none)")) +
                  (programs.empty() ? "" : "  (" + programs + ")"),

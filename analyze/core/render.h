@@ -28,6 +28,8 @@ std::string reason_text(const CapFinding& f);
 std::string why_text(const Change& c);
 std::string note_text(const Note& n);
 std::string operation_text(const OperationSeen& o);  // "bind AF_INET port 80 (type 1, protocol 0)"
+// Where the capability was declared, one phrase each, sorted as text.
+std::vector<std::string> declared_by_text(const CapFinding& f);
 
 // "cap_chown,cap_net_raw" style (setcap/libcap names), "" for an empty set.
 std::string cap_list(CapMask m, const char* sep = ", ");

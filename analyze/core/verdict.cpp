@@ -76,10 +76,11 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-std::string describe_end(int32_t status) {
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
-  return "ended with wait status " + std::to_string(status);
+RunProblem problem(RunProblemKind kind, const std::string& run) {
+  RunProblem p;
+  p.kind = kind;
+  p.run = run;
+  return p;
 }
 
 }  // namespace
@@ -109,32 +110,33 @@ Verdict make_verdict(const Report& r) {
   for (const auto& run_info : r.runs) {
     RunInfo run = run_info;
     if (!many) run.id.clear();  // one run: no need to name it
-    const std::string who = many ? run.id + ": " : "";
     if (run.exit_status) {
       const int32_t s = *run.exit_status;
       if (run.processes == 0) {
-        std::string why = run.stop_reason;
-        if (why.rfind("error: ", 0) == 0) why = why.substr(7);
-        v.problems.push_back({RunProblemKind::not_started, run.id,
-                              "the command did not start" + (why.empty() ? "" : " (" + why + ")")});
-        v.run_ends.push_back(who + "did not start");
+        RunProblem p = problem(RunProblemKind::not_started, run.id);
+        p.stop_reason = run.stop_reason;
+        v.problems.push_back(std::move(p));
+        v.run_ends.push_back({RunEndKind::not_started, run.id, 0, ""});
       } else if (WIFEXITED(s) && WEXITSTATUS(s) == 0) {
-        v.run_ends.push_back(who + "the command exited 0");
+        v.run_ends.push_back({RunEndKind::exited_zero, run.id, 0, ""});
       } else {
-        const auto kind = WIFSIGNALED(s) ? RunProblemKind::killed : RunProblemKind::exited_nonzero;
-        v.problems.push_back({kind, run.id, "the command " + describe_end(s)});
-        v.run_ends.push_back(who + "the command " + describe_end(s));
+        RunProblem p = problem(WIFSIGNALED(s) ? RunProblemKind::killed : RunProblemKind::exited_nonzero, run.id);
+        p.wait_status = s;
+        v.problems.push_back(std::move(p));
+        v.run_ends.push_back({RunEndKind::failed, run.id, s, ""});
       }
     } else if (run.stop_reason.rfind("error", 0) == 0) {
-      v.problems.push_back({RunProblemKind::recorder_error, run.id, "the recording ended with " + run.stop_reason});
+      RunProblem p = problem(RunProblemKind::recorder_error, run.id);
+      p.stop_reason = run.stop_reason;
+      v.problems.push_back(std::move(p));
     } else if (!run.stop_reason.empty()) {
-      v.run_ends.push_back(who + "recording stopped: " + run.stop_reason);
+      v.run_ends.push_back({RunEndKind::stopped, run.id, 0, run.stop_reason});
     }
     const bool started = !run.exit_status || run.processes > 0;
     if (run.incomplete && started) {
-      v.problems.push_back({RunProblemKind::incomplete, run.id,
-                            "the recording is incomplete (" + join(run.incomplete_reasons, "; ") +
-                                "): more capabilities may be needed"});
+      RunProblem p = problem(RunProblemKind::incomplete, run.id);
+      p.incomplete_reasons = run.incomplete_reasons;
+      v.problems.push_back(std::move(p));
     }
   }
   for (const auto& f : r.caps) {
@@ -144,16 +146,16 @@ Verdict make_verdict(const Report& r) {
     v.denials_succeeded_anyway += d.succeeded_anyway;
     v.denials_unknown += d.no_outcome + d.not_tracked + d.interrupted + d.other_error;
     if (d.failed == 0) continue;
-    const auto calls = top_syscalls(f, true);
-    v.problems.push_back({RunProblemKind::denied_failure, "",
-                          f.name + " denied: " + (calls.empty() ? std::string("the operation") : join(calls, "/")) +
-                              " failed (EPERM/EACCES)" + (d.failed > 1 ? " x" + std::to_string(d.failed) : ""),
-                          f.cap});
+    RunProblem p = problem(RunProblemKind::denied_failure, "");
+    p.cap = f.cap;
+    p.syscalls = top_syscalls(f, true);
+    p.failed = d.failed;
+    v.problems.push_back(std::move(p));
   }
   v.run_failed = std::any_of(v.problems.begin(), v.problems.end(), [](const RunProblem& p) { return p.run_failed(); });
   for (const auto& e : r.executables) {
     if (!e.recommended) continue;
-    ExecutableGrant g{e.path, display_name(e), {}};
+    ExecutableGrant g{e.path, e.unknown_pids, {}};
     for (const auto& f : e.caps) {
       if (!f.recommended) continue;
       GrantLine line{f.cap, f.name, cap_purpose(f.cap), top_syscalls(f, false), f.category == Category::conditional,
@@ -171,7 +173,7 @@ std::string render_verdict_text(const Verdict& v) {
   if (v.run_failed) {
     o << "Verdict: THE RUN FAILED - do not deploy this as a working capability set\n";
     for (const auto& p : v.problems)
-      if (p.run_failed()) o << "  ! " << visible((p.run.empty() ? "" : p.run + ": ") + p.detail) << "\n";
+      if (p.run_failed()) o << "  ! " << visible((p.run.empty() ? "" : p.run + ": ") + run_problem_text(p)) << "\n";
     const bool started = std::none_of(v.problems.begin(), v.problems.end(),
                                       [](const RunProblem& p) { return p.kind == RunProblemKind::not_started; });
     if (started || v.grant) o << "  Used before it failed: " << (v.grant ? names : "no capability") << "\n";
@@ -185,7 +187,7 @@ std::string render_verdict_text(const Verdict& v) {
     o << "Verdict: no capability needed\n";
   }
   for (const auto& e : v.executables) {
-    o << "  " << visible(e.label) << "\n";  // trace text: one visible line
+    o << "  " << visible(executable_name_text(e.path, e.unknown_pids)) << "\n";  // trace text: one visible line
     for (const auto& c : e.caps) {
       std::string line = "    " + c.name;
       line.resize(std::max<size_t>(line.size() + 2, 30), ' ');
@@ -198,7 +200,7 @@ std::string render_verdict_text(const Verdict& v) {
   }
   // Can the answer be trusted?
   std::vector<std::string> facts;
-  for (const auto& e : v.run_ends) facts.push_back(e);
+  for (const auto& e : v.run_ends) facts.push_back(run_end_text(e));
   facts.push_back(v.complete ? "recording complete" : "recording INCOMPLETE");
   if (!v.run_failed) {
     bool denied_failed = false;
@@ -214,7 +216,7 @@ std::string render_verdict_text(const Verdict& v) {
   }
   o << "  " << (v.run_failed ? "Run: " : v.complete ? "Trust: " : "Trust (limited): ") << visible(join(facts, "; ")) << "\n";
   for (const auto& p : v.problems)
-    if (p.kind == RunProblemKind::incomplete) o << "  ! " << visible((p.run.empty() ? "" : p.run + ": ") + p.detail) << "\n";
+    if (p.kind == RunProblemKind::incomplete) o << "  ! " << visible((p.run.empty() ? "" : p.run + ": ") + run_problem_text(p)) << "\n";
   return o.str();
 }
 
@@ -223,10 +225,10 @@ std::string verdict_warning(const Verdict& v) {
   if (v.run_failed) {
     out += "the recorded run failed, so this is not a working capability set:\n";
     for (const auto& p : v.problems)
-      if (p.run_failed()) out += "  " + (p.run.empty() ? "" : p.run + ": ") + p.detail + "\n";
+      if (p.run_failed()) out += "  " + (p.run.empty() ? "" : p.run + ": ") + run_problem_text(p) + "\n";
   }
   for (const auto& p : v.problems)
-    if (!p.run_failed()) out += (p.run.empty() ? "" : p.run + ": ") + p.detail + "\n";
+    if (!p.run_failed()) out += (p.run.empty() ? "" : p.run + ": ") + run_problem_text(p) + "\n";
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }

@@ -18,8 +18,6 @@ namespace capaudit::analyze {
 
 namespace {
 
-constexpr size_t kMaxErrnosPerSyscall = 4;
-
 // A container engine's or runtime's own work (classify.cpp's rule): never the program's.
 bool runtime_image(const ProcessAgg& p) {
   return (p.joined && p.exe.empty()) || p.runtime;
@@ -40,9 +38,8 @@ bool advisory(const RunAggregate& run, const CheckAgg& c) {
   return cat.match_fallback(c.cap, c.syscall_nr, run.header.arch) != nullptr;
 }
 
-std::string exe_of(const ProcessAgg& p) {
-  return p.exe.empty() ? "(program not named by the trace)" : p.exe;
-}
+// How the reader sees an operation's program: its path, or words for one the trace does not name.
+std::string program_text(const std::string& exe) { return exe.empty() ? "(program not named by the trace)" : exe; }
 
 std::string cap_text(int cap) {
   return common::cap_name(cap, common::CapNameStyle::upper);
@@ -82,12 +79,12 @@ std::string problem_text(const VerifyProblem& p) {
     case VerifyProblemKind::denied_failure:
       return cap_text(p.failure.cap) + " was denied and " + p.failure.syscall + "() then failed with " +
              errors_text(p.failure.errors) + " (x" + std::to_string(p.failure.failed) + ", " +
-             visible(p.failure.executable) + ")";
+             visible(program_text(p.failure.executable)) + ")";
     case VerifyProblemKind::more_than_granted:
       return "the program had " + caps_text(p.extra) + " beyond the set after exec: this run does not test the set";
     case VerifyProblemKind::operation_missing:
       return "operation not performed: " + cap_text(p.operation.cap) + " in " + p.operation.syscall + "() (" +
-             visible(p.operation.executable) + " did it in the original run)";
+             visible(program_text(p.operation.executable)) + " did it in the original run)";
   }
   return "unknown";
 }
@@ -99,20 +96,6 @@ std::string operations_text(const std::vector<VerifyOperation>& ops) {
 }
 
 }  // namespace
-
-void OutcomeErrnos::on_outcomes(std::span<const common::SyscallOutcome> events) {
-  for (const auto& e : events) {
-    if (e.ret >= 0) continue;
-    auto& v = errors_[{e.pid, e.syscall_nr}];
-    if (v.size() < kMaxErrnosPerSyscall && std::find(v.begin(), v.end(), e.ret) == v.end()) v.push_back(e.ret);
-  }
-}
-
-const std::vector<int64_t>& OutcomeErrnos::errors(uint32_t pid, int32_t nr) const {
-  static const std::vector<int64_t> kNone;
-  auto it = errors_.find({pid, nr});
-  return it == errors_.end() ? kNone : it->second;
-}
 
 std::string errno_text(int64_t ret) {
   if (ret >= 0) return "succeeded";
@@ -135,7 +118,7 @@ const char* to_string(VerifyProblemKind k) {
   return "unknown";
 }
 
-RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const std::vector<std::string>& incomplete) {
+RunFacts run_facts(const RunAggregate& run, const std::vector<std::string>& incomplete) {
   RunFacts f;
   f.path = run.path;
   f.incomplete_reasons = incomplete;
@@ -173,7 +156,7 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
           op.cap = c.cap;
           op.syscall_nr = c.syscall_nr;
           op.syscall = c.syscall_nr < 0 ? "(no syscall)" : common::syscall_name(c.syscall_nr, arch);
-          op.executable = exe_of(p);
+          op.executable = p.exe;
         }
         op.count += c.count;
         continue;
@@ -197,15 +180,14 @@ RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const s
       d.other_error += out->counts.other_error;
       const uint64_t lost = out->counts.failed + out->counts.other_error;
       if (lost == 0) continue;
-      auto& df = failures[{c.cap, c.syscall_nr, exe_of(p)}];
+      auto& df = failures[{c.cap, c.syscall_nr, p.exe}];
       df.cap = c.cap;
       df.syscall_nr = c.syscall_nr;
       df.syscall = c.syscall_nr < 0 ? "(no syscall)" : common::syscall_name(c.syscall_nr, arch);
-      df.executable = exe_of(p);
+      df.executable = p.exe;
       df.failed += lost;
-      if (errnos)
-        for (int64_t e : errnos->errors(p.pid, c.syscall_nr))
-          if (std::find(df.errors.begin(), df.errors.end(), e) == df.errors.end()) df.errors.push_back(e);
+      for (int64_t e : out->errors)
+        if (std::find(df.errors.begin(), df.errors.end(), e) == df.errors.end()) df.errors.push_back(e);
     }
   }
   for (auto& [key, op] : ops) f.operations.push_back(std::move(op));

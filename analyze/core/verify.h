@@ -22,26 +22,13 @@
 
 namespace capaudit::analyze {
 
-// The distinct failed return values of the syscalls that had a denied check,
-// by (pid, syscall number): the aggregate keeps only counts, the verdict of
-// a verify run names the errno. Feed it the same events as the Aggregator.
-class OutcomeErrnos : public common::TraceVisitor {
- public:
-  void on_outcomes(std::span<const common::SyscallOutcome> events) override;
-  // Negative return values seen for (pid, nr), at most a few each.
-  const std::vector<int64_t>& errors(uint32_t pid, int32_t nr) const;
-
- private:
-  std::map<std::pair<uint32_t, int32_t>, std::vector<int64_t>> errors_;
-};
-
 // An operation: a capability the program used in one syscall (a granted
 // check of its own credentials, outside a container runtime's work).
 struct VerifyOperation {
   int cap = 0;
   int32_t syscall_nr = -1;
   std::string syscall;     // "bind"
-  std::string executable;  // the first one seen doing it (for the reader)
+  std::string executable;  // the first one seen doing it (for the reader); "" when the trace does not name it
   uint64_t count = 0;
   bool operator<(const VerifyOperation& o) const { return std::tie(cap, syscall_nr) < std::tie(o.cap, o.syscall_nr); }
 };
@@ -51,7 +38,7 @@ struct DeniedFailure {
   int cap = 0;
   int32_t syscall_nr = -1;
   std::string syscall;
-  std::string executable;
+  std::string executable;  // "" when the trace does not name it
   uint64_t failed = 0;          // syscalls that failed after the denial
   std::vector<int64_t> errors;  // their return values (-13: EACCES), when the trace has them
 };
@@ -80,8 +67,9 @@ struct RunFacts {
   uint64_t advisory_checks = 0;
 };
 
-// Facts of one trace. `errnos` may be null (the failures then have no errno).
-RunFacts run_facts(const RunAggregate& run, const OutcomeErrnos* errnos, const std::vector<std::string>& incomplete);
+// Facts of one trace; INCOMPLETE: why it is incomplete (analyze/core/completeness.h).
+// A failure's errnos are its syscall's (OutcomeAgg::errors).
+RunFacts run_facts(const RunAggregate& run, const std::vector<std::string>& incomplete);
 
 enum class VerifyProblemKind : uint8_t {
   not_started,        // the command did not start in the re-run

@@ -2,10 +2,14 @@
 // capability is where it is, why a conclusion changed between profiles, and
 // what limits the analysis. Made here, once, from the typed findings that
 // classification returns, for text, JSON and YAML alike.
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <set>
 
 #include "analyze/core/names.h"
 #include "analyze/core/render.h"
+#include "analyze/core/verdict.h"
 
 namespace capaudit::analyze {
 namespace {
@@ -115,7 +119,7 @@ std::string category_text(const CategoryReason& r, const CapFinding& f) {
       return "kept by the program's own capability drop (capset/prctl) in " + join(r.requested_by, ", ") +
              " but never checked";
     case K::declared:
-      return "declared by " + join(f.declared_by, ", ") + " but never exercised: a coverage gap or an unneeded grant";
+      return "declared by " + join(declared_by_text(f), ", ") + " but never exercised: a coverage gap or an unneeded grant";
   }
   return "";
 }
@@ -199,6 +203,65 @@ std::string note_text(const Note& n) {
       return "Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.";
   }
   return n.text;
+}
+
+std::vector<std::string> declared_by_text(const CapFinding& f) {
+  std::vector<std::string> out;
+  for (const auto& d : f.declared_by)
+    out.push_back(d.source.empty() ? "the file capabilities of " + d.executable : d.source);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string executable_name_text(const std::string& path, const std::vector<uint32_t>& unknown_pids, bool runtime) {
+  if (!path.empty()) return path;
+  std::string pids;
+  for (uint32_t p : unknown_pids) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+  if (runtime) return "container runtime or service manager before the exec (pid " + pids + ")";
+  return "executable not recorded (pid " + pids + ")";
+}
+
+std::string display_name(const ExecutableFindings& e) { return executable_name_text(e.path, e.unknown_pids, e.runtime); }
+
+std::string display_name(const ContainerFindings& c) {
+  return c.name.empty() ? c.id.substr(0, 12) + " (name not recorded)" : c.name;
+}
+
+namespace {
+std::string describe_end(int32_t status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
+  return "ended with wait status " + std::to_string(status);
+}
+}  // namespace
+
+std::string run_problem_text(const RunProblem& p) {
+  switch (p.kind) {
+    case RunProblemKind::not_started: {
+      const std::string why = p.stop_reason.rfind("error: ", 0) == 0 ? p.stop_reason.substr(7) : p.stop_reason;
+      return "the command did not start" + (why.empty() ? "" : " (" + why + ")");
+    }
+    case RunProblemKind::exited_nonzero:
+    case RunProblemKind::killed: return "the command " + describe_end(p.wait_status);
+    case RunProblemKind::recorder_error: return "the recording ended with " + p.stop_reason;
+    case RunProblemKind::incomplete:
+      return "the recording is incomplete (" + join(p.incomplete_reasons, "; ") + "): more capabilities may be needed";
+    case RunProblemKind::denied_failure:
+      return cap_name(p.cap) + " denied: " + (p.syscalls.empty() ? std::string("the operation") : join(p.syscalls, "/")) +
+             " failed (EPERM/EACCES)" + (p.failed > 1 ? " x" + std::to_string(p.failed) : "");
+  }
+  return to_string(p.kind);
+}
+
+std::string run_end_text(const RunEnd& e) {
+  const std::string who = e.run.empty() ? "" : e.run + ": ";
+  switch (e.kind) {
+    case RunEndKind::not_started: return who + "did not start";
+    case RunEndKind::exited_zero: return who + "the command exited 0";
+    case RunEndKind::failed: return who + "the command " + describe_end(e.wait_status);
+    case RunEndKind::stopped: return who + "recording stopped: " + e.stop_reason;
+  }
+  return who;
 }
 
 }  // namespace capaudit::analyze

@@ -3,7 +3,10 @@
 // the engine; the real recordings are in tests/record/e2e_identity.cpp.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "analyze/core/classify.h"
+#include "analyze/core/render.h"
 #include "analyze/core/embedded_data.h"
 #include "common/container_ids.h"
 #include "synthetic.h"
@@ -20,7 +23,7 @@ const CapFinding* find(const std::vector<CapFinding>& caps, int cap) {
 }
 
 TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) {
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(10, 1'000'000'000, "/bin/busybox");
   s.check(10, 1'000'000'100, kCapChown, true, kChown);  // the chown itself: own
   s.check(10, 1'000'000'200, kCapDacOverride, true, kChown);  // overlayfs copy-up
@@ -28,7 +31,7 @@ TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) 
   s.checks.back().checked_euid = 0;
   s.check(10, 1'000'000'300, kCapFowner, true, kLink);  // access(): built from the task's own
   s.checks.back().checked_cred = common::CheckedCred::derived;
-  Report r = classify({s.aggregate()});
+  Report r = classify({aggregate(s)});
   const CapFinding* dac = find(r.caps, kCapDacOverride);
   ASSERT_TRUE(dac);
   EXPECT_EQ(dac->category, Category::advisory);
@@ -47,16 +50,16 @@ TEST(BorrowedCredentials, AForeignCredIsAdvisoryAndADerivedOneIsTheProgramsOwn) 
 TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended) {
   // --cgroup/--container: `podman exec` puts runc init into the cgroup; it
   // sets the container up (prctl, setgid, setuid), then execs the command.
-  Synth s;
-  s.procs.push_back({});
-  s.procs.back().pid = 1;
-  s.procs.back().exe = "/bin/sh";  // the container's program, from the snapshot
+  TraceBuilder s = synth();
+  s.processes.push_back({});
+  s.processes.back().pid = 1;
+  s.processes.back().exe = "/bin/sh";  // the container's program, from the snapshot
   s.batch = 100;                   // the exec arrives in the same batch as the checks before it
   s.check(20, 1'000'000'100, kCapSetuid, true, kChown);
   s.check(20, 1'000'000'200, kCapSysAdmin, true, kMount);
   s.exec(20, 1'000'001'000, "/bin/touch");
   s.check(20, 1'000'002'000, kCapChown, true, kChown);
-  Report r = classify({s.aggregate()});
+  Report r = classify({aggregate(s)});
   EXPECT_EQ(r.recommended, cap_bit(kCapChown));
   EXPECT_FALSE(find(r.caps, kCapSetuid));  // not even in the merged view: shown apart
   bool runtime_seen = false;
@@ -74,7 +77,7 @@ TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended
 
 TEST(Runtime, ARuntimeByNameIsShownApart) {
   // -- podman run ...: podman, conmon and runc are traced with the program.
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(30, 1'000'000'000, "/usr/sbin/runc");
   s.check(30, 1'000'000'100, kCapSysAdmin, true, kMount);
   s.fork(30, 31, 1'000'000'200);
@@ -90,7 +93,7 @@ TEST(Runtime, ARuntimeByNameIsShownApart) {
   s.fork(40, 41, 1'000'000'800);
   s.exec(41, 1'000'000'900, "/usr/sbin/xtables-nft-multi");
   s.check(41, 1'000'001'000, kCapNetAdmin, true, kSocket);
-  Report r = classify({s.aggregate()});
+  Report r = classify({aggregate(s)});
   EXPECT_EQ(r.recommended, cap_bit(kCapChown));
   for (const auto& e : r.executables) EXPECT_EQ(e.runtime, e.path != "/bin/busybox") << e.path;
 }
@@ -129,7 +132,7 @@ TEST(Runtime, TheRuntimeProgramsComeFromTheDataFile) {
 // merge into one report with each container's needs apart.
 TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   const std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
-  Synth one;
+  TraceBuilder one = synth();
   one.header.containers = {{a, "files", "podman", "/libpod_parent/libpod-" + a}};
   one.exec(10, 1'000'000'000, "/bin/busybox");
   one.execs.back().cgroup = "/libpod_parent/libpod-" + a;
@@ -137,7 +140,7 @@ TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   one.exec(11, 1'000'000'000, "/usr/bin/conmon");  // the runtime's: in no container's findings
   one.execs.back().cgroup = "/libpod_parent/conmon";
   one.check(11, 1'000'000'100, kCapSysAdmin, true, kMount);
-  Synth two;
+  TraceBuilder two = synth();
   two.header.containers = {{b, "web", "podman", "/machine.slice/libpod-" + b + ".scope"}};
   two.exec(20, 1'000'000'000, "/bin/busybox");
   two.execs.back().cgroup = "/machine.slice/libpod-" + b + ".scope/container";
@@ -145,14 +148,17 @@ TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   two.exec(21, 1'000'000'000, "/bin/busybox");  // started after the attach: no name
   two.execs.back().cgroup = "/system.slice/docker-" + c + ".scope";
   two.check(21, 1'000'000'100, kCapFowner, true, kLink);
-  Report r = classify({one.aggregate(), two.aggregate()});
+  Report r = classify({aggregate(one), aggregate(two)});
   ASSERT_EQ(r.containers.size(), 3u);
   EXPECT_EQ(r.containers[0].id, a);
   EXPECT_EQ(r.containers[0].name, "files");
   EXPECT_EQ(r.containers[0].engine, "podman");
   EXPECT_EQ(r.containers[0].recommended, cap_bit(kCapChown));
   EXPECT_EQ(r.containers[0].runs, std::vector<std::string>{"run1"});
-  EXPECT_EQ(r.containers[0].executables, std::vector<std::string>{"/bin/busybox"});
+  ASSERT_EQ(r.containers[0].executables.size(), 1u);
+  EXPECT_EQ(r.containers[0].executables[0].path, "/bin/busybox");
+  EXPECT_EQ(nlohmann::json::parse(render_json(r))["containers"][0]["executables"],
+            nlohmann::json::array({"/bin/busybox"}));
   EXPECT_EQ(r.containers[1].name, "web");
   EXPECT_EQ(r.containers[1].recommended, cap_bit(kCapNetBindService));
   EXPECT_EQ(r.containers[1].runs, std::vector<std::string>{"run2"});
@@ -164,7 +170,7 @@ TEST(Containers, ARecordingOfTwoContainersIsReportedPerContainer) {
   // One container alone, as config --per-container classifies it.
   ClassifyOptions only;
   only.container = b;
-  Report web = classify({one.aggregate(), two.aggregate()}, only);
+  Report web = classify({aggregate(one), aggregate(two)}, only);
   EXPECT_EQ(web.recommended, cap_bit(kCapNetBindService));
   EXPECT_TRUE(web.containers.empty());
 }

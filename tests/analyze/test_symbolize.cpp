@@ -15,6 +15,7 @@
 #include "analyze/core/render.h"
 #include "analyze/symbolize/report.h"
 #include "analyze/symbolize/symbolize.h"
+#include "tests/support/scratch_dir.h"
 
 namespace capaudit::analyze::symbolize {
 namespace {
@@ -96,8 +97,8 @@ std::string build_id_of(const std::string& binary) {
 class SymbolizeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("capaudit-sym-" + std::to_string(::getpid())));
-    fs::create_directories(*dir_);
+    scratch_ = new capaudit::test::ScratchDir("capaudit-sym");
+    dir_ = &scratch_->path();
     std::ofstream(*dir_ / "prog.c") << kProgram;
     // Relative source name, compiled in the directory: DWARF names "prog.c".
     const std::string cd = "cd '" + dir_->string() + "' && ";
@@ -108,9 +109,9 @@ class SymbolizeTest : public ::testing::Test {
     run(cd + "gcc -g -O1 -fno-omit-frame-pointer -rdynamic -Wl,--build-id=0x0123456789abcdef -o prog.other prog.c 2>&1");
   }
   static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(*dir_, ec);
-    delete dir_;
+    delete scratch_;
+    scratch_ = nullptr;
+    dir_ = nullptr;
   }
   static std::string path(const std::string& name) { return (*dir_ / name).string(); }
 
@@ -129,9 +130,11 @@ class SymbolizeTest : public ::testing::Test {
     o.system_debuginfo = false;  // the host's /usr/lib/debug must not decide a test
     return o;
   }
-  static fs::path* dir_;
+  static capaudit::test::ScratchDir* scratch_;
+  static const fs::path* dir_;
 };
-fs::path* SymbolizeTest::dir_ = nullptr;
+capaudit::test::ScratchDir* SymbolizeTest::scratch_ = nullptr;
+const fs::path* SymbolizeTest::dir_ = nullptr;
 
 TEST_F(SymbolizeTest, WithDebugInfoGivesFunctionAndSourceLine) {
   Symbolizer s(isolated());

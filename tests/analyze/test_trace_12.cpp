@@ -48,12 +48,12 @@ const uint64_t kNetBind = cap_bit(kCapNetBindService);
 // ---- credential changes ----
 
 TEST(CredChange, SetuidAwayFromRootAfterABindMakesTheBindCapStartupOnly) {
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(100, kT0, "/usr/sbin/httpd");
   s.op(100, kT0 + 1000, OpKind::bind, kBind, 2, 80, 1, 0);
   s.check(100, kT0 + 1100, kCapNetBindService, true, kBind);
   s.cred_change(100, kT0 + 5000, 0, 0, 33, 33);  // setuid(33): every set cleared
-  const Report typed = classified({s.aggregate()});
+  const Report typed = classified({aggregate(s)});
   Json rep = Json::parse(render_json(typed));
   const Json* bind = cap(rep["caps"], "CAP_NET_BIND_SERVICE");
   ASSERT_NE(bind, nullptr);
@@ -65,30 +65,30 @@ TEST(CredChange, SetuidAwayFromRootAfterABindMakesTheBindCapStartupOnly) {
   EXPECT_FALSE(note(typed, NoteKind::startup_from_capset));
 
   // The same program in an old trace: no event for the setuid(), so no drop.
-  Synth old = s;
+  TraceBuilder old = s;
   old.capsets.clear();
-  const Report old_rep = classified({old.aggregate()});
+  const Report old_rep = classified({aggregate(old)});
   EXPECT_FALSE(finding(old_rep.caps, kCapNetBindService)->startup_only);
   EXPECT_TRUE(has_note(old_rep, NoteKind::startup_from_capset));
 
   // A recorder that says it reports every credential change, with none in the
   // trace: nothing happened, and the report must not claim setuid() is unseen.
-  Synth quiet = old;
+  TraceBuilder quiet = old;
   quiet.header.cred_changes = true;
-  const Report quiet_rep = classified({quiet.aggregate()});
+  const Report quiet_rep = classified({aggregate(quiet)});
   EXPECT_FALSE(note(quiet_rep, NoteKind::startup_from_capset));
   EXPECT_FALSE(note(quiet_rep, NoteKind::startup_from_capset_in));
   EXPECT_FALSE(finding(quiet_rep.caps, kCapNetBindService)->startup_only);
 }
 
 TEST(CredChange, ACapsetDropKeepingAnUnusedCapIsCapsetOnly) {
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(200, kT0, "/usr/sbin/ntpd");
   s.check(200, kT0 + 1000, 25 /*SYS_TIME*/, true, 305);
   const uint64_t keep = cap_bit(25) | kNetBind;
   s.cred_change(200, kT0 + 2000, keep, keep, 0, 0);  // capset() as root: ids unchanged
   s.check(200, kT0 + 3000, 25, true, 305);
-  const Report typed = classified({s.aggregate()});
+  const Report typed = classified({aggregate(s)});
   Json rep = Json::parse(render_json(typed));
   EXPECT_EQ(capset_only(rep), std::vector<std::string>{"CAP_NET_BIND_SERVICE"});
   EXPECT_EQ(finding(typed.caps, kCapNetBindService)->reason.kind, CategoryReason::Kind::capset_kept);
@@ -103,22 +103,22 @@ TEST(CredChange, ACapsetDropKeepingAnUnusedCapIsCapsetOnly) {
 // capset-drop got SETPCAP recommended).
 TEST(CredChange, CapsetsSetpcapCheckIsAdvisoryUnlessInheritableWasRaised) {
   constexpr int kSetpcap = 8, kNrCapset = 126;
-  Synth drop;
+  TraceBuilder drop = synth();
   drop.exec(300, kT0, "/usr/bin/dropper");
   drop.check(300, kT0 + 1000, kSetpcap, true, kNrCapset);
   drop.cred_change(300, kT0 + 2000, 0, 0, 0, 0);
-  Json rep = report_of({drop.aggregate()});
+  Json rep = report_of({aggregate(drop)});
   const Json* sp = cap(rep["caps"], "CAP_SETPCAP");
   ASSERT_NE(sp, nullptr);
   EXPECT_EQ((*sp)["category"], "advisory");
   EXPECT_FALSE(recommended(rep, "CAP_SETPCAP"));
 
-  Synth raise;
+  TraceBuilder raise = synth();
   raise.exec(301, kT0, "/usr/bin/raiser", 0, kNetBind);  // permitted: NET_BIND_SERVICE only
   raise.check(301, kT0 + 1000, kSetpcap, true, kNrCapset);
   raise.cred_change(301, kT0 + 2000, kNetBind, kNetBind, 0, 0);
   raise.capsets.back().inheritable = kNetBind | cap_bit(13);  // NET_RAW: not in permitted before
-  Json rep2 = report_of({raise.aggregate()});
+  Json rep2 = report_of({aggregate(raise)});
   const Json* sp2 = cap(rep2["caps"], "CAP_SETPCAP");
   ASSERT_NE(sp2, nullptr);
   EXPECT_EQ((*sp2)["category"], "required");
@@ -151,13 +151,13 @@ TEST(CredChange, CapsetIsKnownByTheTracesArchitecture) {
 }
 
 TEST(CredChange, SeteuidAwayAndBackIsADropSoALaterCheckIsNotStartupOnly) {
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(300, kT0, "/usr/sbin/daemon");
   s.check(300, kT0 + 1000, kCapChown, true, kChown);
   s.cred_change(300, kT0 + 2000, 0, kAllCaps, 0, 1000);  // seteuid(1000): effective cleared
   s.cred_change(300, kT0 + 3000, kAllCaps, kAllCaps, 0, 0);  // seteuid(0): raised back
   s.check(300, kT0 + 4000, kCapChown, true, kChown);
-  auto run = s.aggregate();
+  auto run = aggregate(s);
   EXPECT_EQ(image(run, "/usr/sbin/daemon").first_drop_ns, kT0 + 2000);
   Json rep = report_of({run});
   EXPECT_EQ((*cap(rep["caps"], "CAP_CHOWN"))["startup_only"], false);
@@ -166,13 +166,13 @@ TEST(CredChange, SeteuidAwayAndBackIsADropSoALaterCheckIsNotStartupOnly) {
 }
 
 TEST(CredChange, RaisesAndIdOnlyChangesNeverMakeAnythingCapsetOnly) {
-  Synth s;
+  TraceBuilder s = synth();
   // A non-root program with a permitted but not effective NET_RAW raises it.
   s.exec(400, kT0, "/usr/bin/pinger", 1000, 0);
   s.execs.back().caps.permitted = cap_bit(kCapNetRaw);
   s.cred_change(400, kT0 + 1000, cap_bit(kCapNetRaw), cap_bit(kCapNetRaw), 1000, 1000);
   s.cred_change(400, kT0 + 2000, cap_bit(kCapNetRaw), cap_bit(kCapNetRaw), 1000, 1001);  // setegid-like, sets unchanged
-  auto run = s.aggregate();
+  auto run = aggregate(s);
   const auto& p = image(run, "/usr/bin/pinger");
   EXPECT_EQ(p.first_drop_ns, UINT64_MAX);
   EXPECT_EQ(p.capset_requested, 0u);
@@ -183,17 +183,17 @@ TEST(CredChange, RaisesAndIdOnlyChangesNeverMakeAnythingCapsetOnly) {
 
 TEST(CredChange, WithNothingKnownBeforeAChangeIsNotAssumedToBeADrop) {
   // A process the trace never introduced (no exec, no snapshot).
-  Synth s;
+  TraceBuilder s = synth();
   s.cred_change(500, kT0, kNetBind, kNetBind, 0, 0);
   s.check(500, kT0 + 100, kCapNetBindService, true, kBind);
-  auto run = s.aggregate();
+  auto run = aggregate(s);
   ASSERT_EQ(run.processes.size(), 1u);
   EXPECT_EQ(run.processes[0].first_drop_ns, UINT64_MAX);
   EXPECT_EQ(run.processes[0].capset_requested, 0u);
   // An old capset() event in the same place is taken as the drop.
-  Synth old;
+  TraceBuilder old = synth();
   old.capset(500, kT0, kNetBind, kNetBind);
-  auto old_run = old.aggregate();
+  auto old_run = aggregate(old);
   EXPECT_EQ(old_run.processes[0].first_drop_ns, kT0);
   EXPECT_EQ(old_run.processes[0].capset_requested, kNetBind);
 }
@@ -201,12 +201,12 @@ TEST(CredChange, WithNothingKnownBeforeAChangeIsNotAssumedToBeADrop) {
 TEST(CredChange, SetuidKeepingCapsThenCapsetKeepsOnlyWhatCapsetChose) {
   // prctl(PR_SET_KEEPCAPS), setuid(1000) (permitted kept, effective cleared),
   // then capset() down to NET_BIND_SERVICE.
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(600, kT0, "/usr/sbin/server");
   s.cred_change(600, kT0 + 1000, 0, kAllCaps, 1000, 1000);
   s.cred_change(600, kT0 + 2000, kNetBind, kNetBind, 1000, 1000);
   s.fork(600, 601, kT0 + 3000);
-  auto run = s.aggregate();
+  auto run = aggregate(s);
   const auto& p = image(run, "/usr/sbin/server");
   EXPECT_EQ(p.first_drop_ns, kT0 + 1000);
   EXPECT_EQ(p.capset_requested, kNetBind);
@@ -220,21 +220,21 @@ TEST(CredChange, SetuidKeepingCapsThenCapsetKeepsOnlyWhatCapsetChose) {
 // ---- outcome tracking windows ----
 
 // One process of uid 1000 without capabilities, making one check AFTER ns past its exec.
-Synth one_check(uint32_t pid, const std::string& exe, uint64_t after, int cap, bool granted, int32_t nr) {
-  Synth s;
+TraceBuilder one_check(uint32_t pid, const std::string& exe, uint64_t after, int cap, bool granted, int32_t nr) {
+  TraceBuilder s = synth();
   s.exec(pid, kT0, exe, 1000, 0);
   s.check(pid, kT0 + after, cap, granted, nr);
   return s;
 }
 
-Synth denied_mount(common::OutcomeTracking mode) {
-  Synth s = one_check(700, "/usr/bin/tool", 1000, kCapSysAdmin, false, kMount);
+TraceBuilder denied_mount(common::OutcomeTracking mode) {
+  TraceBuilder s = one_check(700, "/usr/bin/tool", 1000, kCapSysAdmin, false, kMount);
   s.header.outcome_tracking = mode;
   return s;
 }
 
 TEST(OutcomeWindow, TrackingOffIsNotTrackedRatherThanNoOutcome) {
-  const Report typed = classified({denied_mount(common::OutcomeTracking::off).aggregate()});
+  const Report typed = classified({aggregate(denied_mount(common::OutcomeTracking::off))});
   Json rep = Json::parse(render_json(typed));
   const Json& d = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
   EXPECT_EQ(d["assessment"], "not_tracked");
@@ -243,20 +243,20 @@ TEST(OutcomeWindow, TrackingOffIsNotTrackedRatherThanNoOutcome) {
   EXPECT_EQ(rep["runs"][0]["outcome_tracking"], "off");
   EXPECT_TRUE(has_note(typed, NoteKind::outcomes_off, {"run1"}));
   // Recorded from the start, the same trace means "the recorder saw no exit".
-  const Report from_start = classified({denied_mount(common::OutcomeTracking::from_start).aggregate()});
+  const Report from_start = classified({aggregate(denied_mount(common::OutcomeTracking::from_start))});
   EXPECT_EQ(finding(from_start.caps, kCapSysAdmin)->denial->summary(), DenialOutcome::no_outcome);
   for (NoteKind k : {NoteKind::outcomes_off, NoteKind::outcomes_from_first_denial, NoteKind::outcomes_in_windows})
     EXPECT_FALSE(note(from_start, k));
 }
 
 TEST(OutcomeWindow, FromFirstDenialSplitsChecksAtTheWindowStart) {
-  Synth s = denied_mount(common::OutcomeTracking::from_first_denial);  // mount denied at +1000: before
+  TraceBuilder s = denied_mount(common::OutcomeTracking::from_first_denial);  // mount denied at +1000: before
   s.trailer->outcomes_from_ns = kT0 + 1500;
   s.check(700, kT0 + 2000, kCapSysAdmin, false, kMount);  // inside the window, failed
   s.outcome(700, kT0 + 2100, kMount, -1);
   s.check(700, kT0 + 3000, kCapNetRaw, false, kSocket);  // inside the window, exit never seen
   s.check(700, kT0 + 500, kCapFowner, false, kLink);     // before the window only
-  const Report typed = classified({s.aggregate()});
+  const Report typed = classified({aggregate(s)});
   Json rep = Json::parse(render_json(typed));
   const Json& admin = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
   EXPECT_EQ(admin["assessment"], "failed");
@@ -266,20 +266,20 @@ TEST(OutcomeWindow, FromFirstDenialSplitsChecksAtTheWindowStart) {
   EXPECT_EQ(raw["assessment"], "no_outcome");
   EXPECT_EQ(raw["not_tracked"], 0);
   EXPECT_EQ((*cap(rep["caps"], "CAP_FOWNER"))["denial"]["assessment"], "not_tracked");
-  // Relative to the recording start (the header clock reading, 1 s in Synth).
+  // Relative to the recording start (the header clock reading, 1 s in TraceBuilder).
   EXPECT_EQ(rep["runs"][0]["outcomes_from_ns"], kT0 + 1500 - s.header.clock_boottime_ns);
   EXPECT_TRUE(has_note(typed, NoteKind::outcomes_from_first_denial, {"run1"}));
 }
 
 TEST(OutcomeWindow, NeverStartedMeansNothingWasTracked) {
-  Synth s = denied_mount(common::OutcomeTracking::from_first_denial);
+  TraceBuilder s = denied_mount(common::OutcomeTracking::from_first_denial);
   s.trailer->outcomes_from_ns = 0;
-  Json rep = report_of({s.aggregate()});
+  Json rep = report_of({aggregate(s)});
   EXPECT_EQ((*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"]["assessment"], "not_tracked");
 }
 
 TEST(OutcomeWindow, ADeniedLoopAcrossTheStartIsSplitExactly) {
-  Synth s;
+  TraceBuilder s = synth();
   s.header.outcome_tracking = common::OutcomeTracking::from_first_denial;
   s.exec(800, kT0, "/usr/bin/looper", 1000, 0);
   for (int i = 0; i < 60; ++i) s.check(800, kT0 + 100 + i, kCapSysAdmin, false, kMount);
@@ -288,7 +288,7 @@ TEST(OutcomeWindow, ADeniedLoopAcrossTheStartIsSplitExactly) {
     s.check(800, kT0 + 300 + 10 * i, kCapSysAdmin, false, kMount);
     s.outcome(800, kT0 + 301 + 10 * i, kMount, -1);
   }
-  auto run = s.aggregate();
+  auto run = aggregate(s);
   // One shape, split at the window start.
   ASSERT_EQ(image(run, "/usr/bin/looper").checks.size(), 2u);
   EXPECT_EQ(untracked_of(image(run, "/usr/bin/looper")), std::make_pair(uint64_t{60}, uint64_t{70}));
@@ -299,25 +299,24 @@ TEST(OutcomeWindow, ADeniedLoopAcrossTheStartIsSplitExactly) {
 }
 
 TEST(OutcomeWindow, BeyondTheKeptTimesALoopThatMayStartBeforeTheWindowIsNotTracked) {
-  Synth s;
+  TraceBuilder s = synth();
   s.header.outcome_tracking = common::OutcomeTracking::from_first_denial;
   s.batch = 1000;
   s.exec(810, kT0, "/usr/bin/looper", 1000, 0);
   for (int i = 0; i < 100; ++i) s.check(810, kT0 + 100 + i, kCapSysAdmin, false, kMount);
   s.trailer->outcomes_from_ns = kT0 + 500;
-  auto run = s.aggregate();
+  auto run = aggregate(s);
   EXPECT_EQ(untracked_of(image(run, "/usr/bin/looper")), std::make_pair(uint64_t{100}, uint64_t{100}));
 }
 
 TEST(OutcomeWindow, WithoutATrailerOnlyARecordedOutcomeProvesTracking) {
-  Synth s = denied_mount(common::OutcomeTracking::from_first_denial);
+  TraceBuilder s = denied_mount(common::OutcomeTracking::from_first_denial);
   s.check(700, kT0 + 2000, kCapSysAdmin, false, kMount);
   s.outcome(700, kT0 + 2100, kMount, -1);
   s.check(700, kT0 + 3000, kCapSysAdmin, false, kMount);
   s.outcome(700, kT0 + 3100, kMount, -1);
-  s.trailer.reset();
-  s.status = common::ReadStatus::truncated;
-  auto run = s.aggregate();
+  s.trailer.reset();  // a killed recorder's file: the reader finds it truncated
+  auto run = aggregate(s);
   // The checks at +1000 and +2000 came before the first outcome (+2100).
   EXPECT_EQ(untracked_of(image(run, "/usr/bin/tool")), std::make_pair(uint64_t{2}, uint64_t{3}));
 }
@@ -325,7 +324,7 @@ TEST(OutcomeWindow, WithoutATrailerOnlyARecordedOutcomeProvesTracking) {
 // Format 1.6: tracked only inside the recorded windows; a window whose close
 // was never written runs to the trailer's end.
 TEST(OutcomeWindow, InWindowsOnlyDenialsInsideAWindowAreTracked) {
-  Synth s;
+  TraceBuilder s = synth();
   s.header.outcome_tracking = common::OutcomeTracking::in_windows;
   s.header.outcome_window_ns = 1000;
   s.exec(900, kT0, "/usr/bin/tool", 1000, 0);
@@ -342,7 +341,7 @@ TEST(OutcomeWindow, InWindowsOnlyDenialsInsideAWindowAreTracked) {
   s.check(900, kT0 + 4900, kCapNetRaw, false, kSocket);   // opened the second
   s.check(900, kT0 + 6000, kCapNetRaw, false, kSocket);   // inside the open one, exit never seen
   s.trailer->end_time_ns = kT0 + 8000;
-  Json rep = report_of({s.aggregate()});
+  Json rep = report_of({aggregate(s)});
   const Json& admin = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
   EXPECT_EQ(admin["failed"], 1);
   EXPECT_EQ(admin["not_tracked"], 2);
@@ -354,7 +353,7 @@ TEST(OutcomeWindow, InWindowsOnlyDenialsInsideAWindowAreTracked) {
   EXPECT_EQ(run["outcome_windows"], 2);
   EXPECT_EQ(run["outcome_windows_ns"], 1000 + 3000);
   EXPECT_EQ(run["outcomes_from_ns"], kT0 + 1500 - s.header.clock_boottime_ns);
-  EXPECT_TRUE(has_note(classified({s.aggregate()}), NoteKind::outcomes_in_windows, {"run1"}));
+  EXPECT_TRUE(has_note(classified({aggregate(s)}), NoteKind::outcomes_in_windows, {"run1"}));
 }
 
 TEST(OutcomeWindow, NotTrackedRanksBelowEveryObservedOutcome) {
@@ -371,12 +370,12 @@ TEST(OutcomeWindow, NotTrackedRanksBelowEveryObservedOutcome) {
 // ---- one syscall, several denied checks ----
 
 TEST(DeniedOutcomes, TwoCapsDeniedInOneSyscallShareItsSingleOutcome) {
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(900, kT0, "/usr/bin/tool", 1000, 0);
   s.check(900, kT0 + 1000, kCapSysAdmin, false, kMount);
   s.check(900, kT0 + 1001, kCapChown, false, kMount);
   s.outcome(900, kT0 + 1100, kMount, -1);
-  Json rep = report_of({s.aggregate()});
+  Json rep = report_of({aggregate(s)});
   for (const char* name : {"CAP_SYS_ADMIN", "CAP_CHOWN"}) {
     const Json& d = (*cap(rep["caps"], name))["denial"];
     EXPECT_EQ(d["assessment"], "failed") << name;
@@ -385,14 +384,14 @@ TEST(DeniedOutcomes, TwoCapsDeniedInOneSyscallShareItsSingleOutcome) {
 }
 
 TEST(DeniedOutcomes, OneCapDeniedOnTwoCallPathsCountsTheOutcomeOnce) {
-  Synth s;
+  TraceBuilder s = synth();
   s.exec(910, kT0, "/usr/bin/tool", 1000, 0);
   s.stack(1, {"cap_capable+0x1", "path_mount+0x10"});
   s.stack(2, {"cap_capable+0x1", "do_new_mount+0x20"});
   s.check(910, kT0 + 1000, kCapSysAdmin, false, kMount, 1);
   s.check(910, kT0 + 1001, kCapSysAdmin, false, kMount, 2);
   s.outcome(910, kT0 + 1100, kMount, -1);
-  Json rep = report_of({s.aggregate()});
+  Json rep = report_of({aggregate(s)});
   const Json& d = (*cap(rep["caps"], "CAP_SYS_ADMIN"))["denial"];
   EXPECT_EQ(d["failed"], 1);
   EXPECT_EQ((*cap(rep["caps"], "CAP_SYS_ADMIN"))["denied"], 2);
@@ -400,14 +399,14 @@ TEST(DeniedOutcomes, OneCapDeniedOnTwoCallPathsCountsTheOutcomeOnce) {
 
 // ---- facts from cgroup hooks ----
 
-Synth raw_socket(common::FactsSource facts) {
-  Synth s = one_check(1000, "/usr/bin/ping", 100, kCapNetRaw, true, kSocket);
+TraceBuilder raw_socket(common::FactsSource facts) {
+  TraceBuilder s = one_check(1000, "/usr/bin/ping", 100, kCapNetRaw, true, kSocket);
   s.header.facts_source = facts;
   return s;
 }
 
 TEST(CgroupFacts, ARawSocketCannotBeExplainedByAPingSocketTheTraceCannotShow) {
-  const Report rep = classified({raw_socket(common::FactsSource::cgroup_hooks).aggregate()});
+  const Report rep = classified({aggregate(raw_socket(common::FactsSource::cgroup_hooks))});
   const CapFinding* raw = finding(rep.caps, kCapNetRaw);
   EXPECT_EQ(raw->category, Category::required);
   EXPECT_EQ(raw->reason.kind, CategoryReason::Kind::unexplained_grant);
@@ -415,21 +414,21 @@ TEST(CgroupFacts, ARawSocketCannotBeExplainedByAPingSocketTheTraceCannotShow) {
   EXPECT_TRUE(has_note(rep, NoteKind::facts_from_cgroup_hooks, {"run1"}));
   EXPECT_EQ(rep.runs[0].facts_source, common::FactsSource::cgroup_hooks);
 
-  const Report sys_exit = classified({raw_socket(common::FactsSource::sys_exit).aggregate()});
+  const Report sys_exit = classified({aggregate(raw_socket(common::FactsSource::sys_exit))});
   EXPECT_FALSE(finding(sys_exit.caps, kCapNetRaw)->reason.raw_socket_unexplainable);
   EXPECT_FALSE(note(sys_exit, NoteKind::facts_from_cgroup_hooks));
 }
 
 TEST(CgroupFacts, BindFactsWithoutAReturnValueStillDriveTheRule) {
-  Synth s;
+  TraceBuilder s = synth();
   s.header.facts_source = common::FactsSource::cgroup_hooks;
   s.exec(1100, kT0, "/usr/sbin/httpd");
   s.op(1100, kT0 + 100, OpKind::bind, kBind, 2, 80, 1, 0, 0, std::nullopt);
   s.check(1100, kT0 + 200, kCapNetBindService, true, kBind);
-  Json rep = report_of({s.aggregate()});
+  Json rep = report_of({aggregate(s)});
   EXPECT_EQ((*cap(rep["caps"], "CAP_NET_BIND_SERVICE"))["category"], "conditional");
   EXPECT_TRUE(rep["executables"][0]["operations"][0]["last_ret"].is_null());
-  Json docker = report_of({s.aggregate()}, "docker");
+  Json docker = report_of({aggregate(s)}, "docker");
   EXPECT_EQ((*cap(docker["caps"], "CAP_NET_BIND_SERVICE"))["category"], "not_needed");
 }
 

@@ -115,12 +115,12 @@ TEST(UserLeaf, AWordThatIsNoReturnAddressMakesNoFrame) {
 // said "reached from".
 TEST(UserLeaf, ReportSaysInOnlyForTheCallerReadAtSp) {
   auto report_of = [](const common::UserStack& s) {
-    Synth t;
+    TraceBuilder t = synth();
     t.exec(100, 1000, kProg);
     t.check(100, 2000, kCapNetBindService, true, kBind);
     t.checks.back().user_stack_id = s.id;
     t.user_stacks = {s};
-    return classify({t.aggregate()});
+    return classify({aggregate(t)});
   };
   auto path_of = [](const Report& r) -> const UserCallPath& {
     EXPECT_EQ(r.caps.size(), 1u);

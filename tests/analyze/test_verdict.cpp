@@ -67,7 +67,8 @@ TEST(Verdict, HowTheCommandEndedDecides) {
   EXPECT_TRUE(v.run_failed);
   v = make_verdict(one_run(SIGKILL));
   EXPECT_EQ(v.problems[0].kind, RunProblemKind::killed);
-  EXPECT_NE(v.problems[0].detail.find("signal 9"), std::string::npos);
+  EXPECT_EQ(v.problems[0].wait_status, SIGKILL);
+  EXPECT_NE(verdict_warning(v).find("signal 9"), std::string::npos);
   v = make_verdict(one_run(exited(127), 0));
   EXPECT_EQ(v.problems[0].kind, RunProblemKind::not_started);
   EXPECT_NE(render_verdict_text(v).find("THE RUN FAILED"), std::string::npos);
@@ -86,7 +87,9 @@ TEST(Verdict, OnlyADenialWhoseSyscallFailedBreaksTheRun) {
   ASSERT_EQ(v.problems.size(), 1u);
   EXPECT_EQ(v.problems[0].kind, RunProblemKind::denied_failure);
   EXPECT_EQ(v.problems[0].cap, 13);
-  EXPECT_EQ(v.problems[0].detail, "CAP_NET_RAW denied: bind failed (EPERM/EACCES)");
+  EXPECT_EQ(v.problems[0].syscalls, std::vector<std::string>{"bind"});
+  EXPECT_EQ(v.problems[0].failed, 1u);
+  EXPECT_EQ(run_problem_text(v.problems[0]), "CAP_NET_RAW denied: bind failed (EPERM/EACCES)");
   // Advisory noise that was denied says nothing about the run.
   Report noise = one_run(exited(0));
   noise.caps.push_back(denied(21, "CAP_SYS_ADMIN", 3, 0));
@@ -103,6 +106,7 @@ TEST(Verdict, AnIncompleteRecordingIsALowerBoundNotAFailure) {
   EXPECT_FALSE(v.run_failed);
   ASSERT_EQ(v.problems.size(), 1u);
   EXPECT_EQ(v.problems[0].kind, RunProblemKind::incomplete);
+  EXPECT_EQ(v.problems[0].incomplete_reasons, r.runs[0].incomplete_reasons);
   const std::string text = render_verdict_text(v);
   EXPECT_EQ(text.rfind("Verdict: INCOMPLETE RECORDING - no capability seen", 0), 0u) << text;
   EXPECT_NE(verdict_warning(v).find("12 events dropped"), std::string::npos);

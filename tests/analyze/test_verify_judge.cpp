@@ -27,6 +27,14 @@ CheckAgg check(int cap, int32_t nr, bool granted, uint64_t count = 1) {
   return c;
 }
 
+// One syscall NR that failed after a denied check.
+OutcomeAgg failed_once(int32_t nr) {
+  OutcomeAgg o;
+  o.syscall_nr = nr;
+  o.counts.failed = 1;
+  return o;
+}
+
 RunAggregate run_with(std::vector<ProcessAgg> procs, std::optional<int32_t> exit_status = 0) {
   RunAggregate r;
   r.path = "t.cap";
@@ -45,21 +53,13 @@ TEST(VerifyJudge, FactsKeepTheProgramsOwnOperationsAndNameTheErrnoOfAFailedDenia
   auto foreign = check(CAP_DAC_OVERRIDE, SYS_chown, true);
   foreign.cred = common::CheckedCred::foreign;  // the overlay mounter's: not the program's
   prog.checks.push_back(foreign);
-  OutcomeAgg out;
-  out.syscall_nr = SYS_socket;
-  out.counts.failed = 1;
+  OutcomeAgg out = failed_once(SYS_socket);
+  out.errors = {-1};  // EPERM
   prog.outcomes.push_back(out);
   auto runtime = process(11, "/usr/sbin/runc");
   runtime.runtime = true;
   runtime.checks.push_back(check(CAP_SYS_ADMIN, SYS_mount, true));
-  OutcomeErrnos errnos;
-  common::SyscallOutcome o;
-  o.pid = 10;
-  o.syscall_nr = SYS_socket;
-  o.ret = -1;  // EPERM
-  errnos.on_outcomes(std::span<const common::SyscallOutcome>(&o, 1));
-
-  const RunFacts f = run_facts(run_with({prog, runtime}), &errnos, {});
+  const RunFacts f = run_facts(run_with({prog, runtime}), {});
   ASSERT_EQ(f.operations.size(), 1u);
   EXPECT_EQ(f.operations[0].cap, CAP_NET_BIND_SERVICE);
   EXPECT_EQ(f.operations[0].syscall, "bind");
@@ -70,11 +70,32 @@ TEST(VerifyJudge, FactsKeepTheProgramsOwnOperationsAndNameTheErrnoOfAFailedDenia
   EXPECT_EQ(errno_text(f.failures[0].errors[0]), "EPERM");
 }
 
+// A program the trace does not name is a fact (no path); the words say so.
+TEST(VerifyJudge, AnUnnamedProgramHasNoPathAndTheTextSaysSo) {
+  auto named = process(10, "/usr/bin/app");
+  named.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
+  auto unnamed = process(11, "");
+  unnamed.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
+  unnamed.checks.push_back(check(CAP_NET_RAW, SYS_socket, false));
+  unnamed.outcomes.push_back(failed_once(SYS_socket));
+  const RunFacts original = run_facts(run_with({unnamed, named}), {});
+  ASSERT_EQ(original.operations.size(), 1u);
+  EXPECT_EQ(original.operations[0].executable, "");
+  ASSERT_EQ(original.failures.size(), 1u);
+  EXPECT_EQ(original.failures[0].executable, "");
+  VerifyResult r;
+  r.originals = {original};
+  r.operations = operations_to_cover({original}, cap_bit(CAP_CHOWN));
+  r.rerun = judge_run("the set", cap_bit(CAP_CHOWN), run_facts(run_with({}), {}), {original}, r.operations);
+  EXPECT_NE(render_verify_text(r).find("(program not named by the trace) did it in the original run"), std::string::npos)
+      << render_verify_text(r);
+}
+
 TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   auto prog = process(10, "/usr/bin/app");
   prog.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
   prog.checks.push_back(check(CAP_NET_RAW, SYS_socket, true));
-  const RunFacts original = run_facts(run_with({prog}), nullptr, {});
+  const RunFacts original = run_facts(run_with({prog}), {});
   const CapMask set = cap_bit(CAP_CHOWN) | cap_bit(CAP_NET_RAW);
   const auto ops = operations_to_cover({original}, set);
   ASSERT_EQ(ops.size(), 2u);
@@ -85,11 +106,8 @@ TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   auto worse = process(10, "/usr/bin/app");
   worse.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
   worse.checks.push_back(check(CAP_NET_RAW, SYS_socket, false));
-  OutcomeAgg out;
-  out.syscall_nr = SYS_socket;
-  out.counts.failed = 1;
-  worse.outcomes.push_back(out);
-  const auto j = judge_run("worse", set, run_facts(run_with({worse}, 1 << 8), nullptr, {}), {original}, ops);
+  worse.outcomes.push_back(failed_once(SYS_socket));
+  const auto j = judge_run("worse", set, run_facts(run_with({worse}, 1 << 8), {}), {original}, ops);
   std::vector<VerifyProblemKind> kinds;
   for (const auto& p : j.problems) kinds.push_back(p.kind);
   EXPECT_EQ(kinds, (std::vector<VerifyProblemKind>{VerifyProblemKind::denied_failure, VerifyProblemKind::exit_status,
@@ -103,7 +121,7 @@ TEST(VerifyJudge, PassesOnlyWithoutFailuresWithTheSameExitAndEveryOperation) {
   ok.syscall_nr = SYS_capset;
   ok.counts.succeeded_anyway = 1;
   harmless.outcomes.push_back(ok);
-  const auto h = judge_run("harmless", set, run_facts(run_with({harmless}), nullptr, {}), {original}, ops);
+  const auto h = judge_run("harmless", set, run_facts(run_with({harmless}), {}), {original}, ops);
   EXPECT_FALSE(h.broke());
   EXPECT_EQ(h.facts.denials.at(CAP_SETPCAP).succeeded_anyway, 1u);
 }
@@ -114,7 +132,7 @@ TEST(VerifyJudge, AProgramWithMoreThanTheSetTestsNothing) {
   common::CapSets sets;
   sets.permitted = cap_bit(CAP_CHOWN) | cap_bit(CAP_SYS_ADMIN);
   prog.caps = sets;
-  const RunFacts f = run_facts(run_with({prog}), nullptr, {});
+  const RunFacts f = run_facts(run_with({prog}), {});
   const auto j = judge_run("wide", cap_bit(CAP_CHOWN), f, {f}, operations_to_cover({f}, cap_bit(CAP_CHOWN)));
   ASSERT_EQ(j.problems.size(), 1u);
   EXPECT_EQ(j.problems[0].kind, VerifyProblemKind::more_than_granted);
@@ -124,7 +142,7 @@ TEST(VerifyJudge, AProgramWithMoreThanTheSetTestsNothing) {
 TEST(VerifyJudge, MinimizeNeverDropsACapabilityItCouldNotShowNeeded) {
   auto prog = process(10, "/usr/bin/app");
   prog.checks.push_back(check(CAP_CHOWN, SYS_chown, true));
-  const RunFacts f = run_facts(run_with({prog}), nullptr, {});
+  const RunFacts f = run_facts(run_with({prog}), {});
   VerifyResult r;
   r.granted = r.recommended = cap_bit(CAP_CHOWN) | cap_bit(CAP_SYS_TIME);
   r.account = "root";

@@ -1,7 +1,7 @@
 // Hostile names and the checks that a generated config still means what it
 // should when a path or a name carries shell, Python, C, YAML or terminal
 // syntax (issue 14). Shared by test_quoting (generator input built in the
-// test) and test_hostile_e2e (a real recording of such a binary).
+// test) and test_hostile_recording (a real recording of such a binary).
 //
 // The strongest check is a comparison: a config for a hostile name must parse
 // to the same program / document as the config for a plain name — comments

@@ -2,7 +2,7 @@
 // hostile names (issue 14, items 1 and 4): each config must parse, in the
 // language it is written in, to exactly what the config for a plain name
 // parses to, and carry the path back byte for byte where it names it.
-// Synthetic input: the real recording of such a binary is test_hostile_e2e.
+// Synthetic input: the real recording of such a binary is test_hostile_recording.
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <nlohmann/json.hpp>

@@ -14,46 +14,24 @@ namespace capaudit::test {
 
 constexpr int32_t kSocket = 41, kBind = 49, kChown = 92;
 
-inline common::CapCheck granted(uint64_t t, uint32_t pid, int cap, int32_t nr) {
-  common::CapCheck c = check(t, pid, cap, true, nr);
-  c.target_userns_inum = 4026531837;
-  return c;
-}
-
-// A web server: binds port 80 (start 1024) and chowns a file; v2 opens a raw
-// socket instead of chowning.
-inline std::vector<uint8_t> webd_trace(bool v2, uint32_t euid = 0) {
-  TraceBuilder b;
-  common::ExecEvent e;
-  e.time_ns = 2'000'000'000;
-  e.pid = e.tid = 100;
-  e.start_time_ns = e.time_ns - 1000;
-  e.filename = "/usr/sbin/webd";
-  e.argv = {"/usr/sbin/webd"};
-  e.uid = e.euid = euid;
-  e.caps.permitted = e.caps.effective = e.caps.bounding = (uint64_t{1} << 41) - 1;
-  b.add(e);
-  common::OperationFact op;
-  op.time_ns = 2'000'100'000;
-  op.pid = op.tid = 100;
-  op.kind = common::OpKind::bind;
-  op.syscall_nr = kBind;
-  op.a0 = 2;
-  op.a1 = 80;
-  op.a2 = 1;
-  op.uid = euid;
-  op.ret = 0;
-  b.add(op);
-  b.add(granted(2'000'100'500, 100, CAP_NET_BIND_SERVICE, kBind));
+// A web server: binds port 80 and chowns a file; v2 opens a raw socket
+// instead of chowning. Under PORT_START 0 binding port 80 makes no check
+// (the kernel asks for NET_BIND_SERVICE only below the start).
+inline std::vector<uint8_t> webd_trace(bool v2, uint32_t euid = 0, const std::string& port_start = "1024") {
+  common::Header h = example_header();
+  h.sysctls_netns = {{"net.ipv4.ip_unprivileged_port_start", port_start}, {"net.ipv4.ping_group_range", "1\t0"}};
+  TraceBuilder b(h);
+  b.batch = 0;  // one batch
+  b.exec(100, 2'000'000'000, "/usr/sbin/webd", euid);
+  b.op(100, 2'000'100'000, common::OpKind::bind, kBind, /*AF_INET*/ 2, 80, /*SOCK_STREAM*/ 1);
+  b.operations.back().uid = euid;
+  if (port_start != "0") b.check(100, 2'000'100'500, CAP_NET_BIND_SERVICE, true, kBind);
   if (v2) {
-    b.add(granted(2'000'200'000, 100, CAP_NET_RAW, kSocket));
+    b.check(100, 2'000'200'000, CAP_NET_RAW, true, kSocket);
   } else {
-    b.add(granted(2'000'200'000, 100, CAP_CHOWN, kChown));
+    b.check(100, 2'000'200'000, CAP_CHOWN, true, kChown);
   }
-  common::Trailer t;
-  t.clean_shutdown = true;
-  t.stop_reason = "target exited";
-  return b.finish(t);
+  return b.bytes();
 }
 
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {

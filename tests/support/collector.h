@@ -1,5 +1,5 @@
 // The one test collector: keeps everything a trace delivers, in order, for
-// every event kind of common::TraceVisitor. A new event kind is added here once.
+// every event kind of common::TraceVisitor (the lists: trace_events.h).
 #pragma once
 
 #include <cstddef>
@@ -8,24 +8,14 @@
 
 #include "common/trace.h"
 #include "common/trace_io.h"
+#include "tests/support/trace_events.h"
 
 namespace capaudit::test {
 
-struct CollectingVisitor : common::TraceVisitor {
+struct CollectingVisitor : common::TraceVisitor, TraceEvents {
   int headers = 0;   // how many headers were delivered (one in a sound trace)
   int trailers = 0;  // how many trailers (none in a truncated trace)
   common::Header header;
-  std::vector<common::ProcessInfo> processes;
-  std::vector<common::CapCheck> checks;
-  std::vector<common::ForkEvent> forks;
-  std::vector<common::ExecEvent> execs;
-  std::vector<common::ExitEvent> exits;
-  std::vector<common::SyscallOutcome> outcomes;
-  std::vector<common::CapsetEvent> capsets;
-  std::vector<common::OperationFact> operations;
-  std::vector<common::KernelStack> stacks;
-  std::vector<common::UserStack> user_stacks;
-  std::vector<common::OutcomeWindow> windows;
   common::Trailer trailer;  // the last one delivered; default when trailers == 0
   size_t check_calls = 0;   // on_cap_checks calls (one per batch that holds checks)
 

@@ -214,32 +214,7 @@ TEST_F(ConfigCli, DiffExitCodeLikeGitDiff) {
 // NET_BIND_SERVICE: under their recorded hosts the capability is gained;
 // under one profile for both, it is not.
 TEST_F(ConfigCli, DiffEvaluatesBothSetsUnderTheProfileGiven) {
-  TraceBuilder laptop;
-  common::Header h = example_header();
-  h.sysctls_netns = {{"net.ipv4.ip_unprivileged_port_start", "0"}, {"net.ipv4.ping_group_range", "1\t0"}};
-  laptop.header(h);
-  common::ExecEvent e;
-  e.time_ns = 2'000'000'000;
-  e.pid = e.tid = 100;
-  e.start_time_ns = e.time_ns - 1000;
-  e.filename = "/usr/sbin/webd";
-  e.argv = {"/usr/sbin/webd"};
-  e.caps.permitted = e.caps.effective = e.caps.bounding = (uint64_t{1} << 41) - 1;
-  laptop.add(e);
-  common::OperationFact op;
-  op.time_ns = 2'000'100'000;
-  op.pid = op.tid = 100;
-  op.kind = common::OpKind::bind;
-  op.syscall_nr = kBind;
-  op.a0 = 2;
-  op.a1 = 80;
-  op.a2 = 1;
-  op.ret = 0;
-  laptop.add(op);
-  laptop.add(granted(2'000'200'000, 100, CAP_CHOWN, kChown));
-  common::Trailer t;
-  t.clean_shutdown = true;
-  write("laptop.cap", laptop.finish(t));
+  write("laptop.cap", webd_trace(false, 0, "0"));
   auto gained = [&](const std::string& options) {
     const Ran r = analyze("diff -f json " + options + path("laptop.cap") + " -- " + path("v1.cap"));
     EXPECT_EQ(r.status, 0) << options << r.out;

@@ -143,7 +143,7 @@ TEST_F(Cli, InfoAndDumpShowUserStacks) {
   h.user_stacks = true;
   h.user_stack_depth = 32;
   capaudit::test::TraceBuilder b;
-  b.header(h);
+  b.header = h;
   const std::string id = "95ff61706a0a1adef7adb985ecb5408d8069a7cf";
   b.add(UserStack{1, {UserFrame{0x7f0000001234, "93ac", "/usr/lib/libc.so.6", 0x10a787, true},
                       UserFrame{0x555500003f32, id, "/opt/my app/helper", 0x3f32, true},

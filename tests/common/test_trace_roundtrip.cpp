@@ -141,7 +141,8 @@ TEST(TraceRoundTrip, EveryMessageKind) {
   closed.denials = 3;
 
   TraceBuilder b;
-  b.header(header).processes({proc, bare});
+  b.header = header;
+  b.snapshot({proc, bare});
   b.add(stack).add(ustack).add(fork).add(exec).add(exec_no_filecaps);
   CapCheck repeat = check(2'000'000'260, 100, 10, false, 49);
   repeat.time_spread_ns = 1234;  // 1.4: an untimed repeat
@@ -525,7 +526,6 @@ TEST(TraceRoundTrip, CheckContextFacts) {
   bind.state[static_cast<size_t>(StateSlot::port_start)] = 0;
 
   TraceBuilder b;
-  b.header(test::example_header());
   b.add(KernelStack{1, {"cap_capable+0x5", "do_mlock+0x40"}}).add(chk).add(bind);
   Trailer t;
   t.clean_shutdown = true;

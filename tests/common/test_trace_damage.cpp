@@ -31,7 +31,7 @@ std::vector<uint8_t> small_trace() {
   ProcessInfo p;
   p.pid = 7;
   p.exe = "/bin/true";
-  b.processes({p});
+  b.snapshot({p});
   b.add(check(100, 7, 12, true, 54)).flush();
   b.add(check(200, 7, 13, false, 41)).add(ExitEvent{250, 7, 7, 0, false}).flush();
   b.add(check(300, 7, 21, true, 165)).flush();
@@ -69,7 +69,7 @@ TEST(TraceDamage, PathSamplingFieldsAreWholeOrAbsent) {
   h.path_frames = 8;
   h.path_free_checks = 32;
   TraceBuilder b;
-  b.header(h);
+  b.header = h;
   b.add(check(100, 7, 34, true, 257)).flush();
   Trailer t;
   t.clean_shutdown = true;
