@@ -129,21 +129,21 @@ TEST(CredChange, CapsetsSetpcapCheckIsAdvisoryUnlessInheritableWasRaised) {
 // the trace's architecture's, and so are the syscalls' names in the report.
 TEST(CredChange, CapsetIsKnownByTheTracesArchitecture) {
   constexpr int kSetpcap = 8;
-  Synth drop;
+  TraceBuilder drop = synth();
   drop.header.arch = "aarch64";
   drop.exec(300, kT0, "/usr/bin/dropper");
   drop.check(300, kT0 + 1000, kSetpcap, true, 91);
   drop.cred_change(300, kT0 + 2000, 0, 0, 0, 0);
-  Json rep = report_of({drop.aggregate()});
+  Json rep = report_of({aggregate(drop)});
   const Json* sp = cap(rep["caps"], "CAP_SETPCAP");
   ASSERT_NE(sp, nullptr);
   EXPECT_EQ((*sp)["category"], "advisory");
   ASSERT_EQ((*sp)["syscalls"].size(), 1u);
   EXPECT_EQ((*sp)["syscalls"][0]["name"], "capset");
 
-  Synth other = drop;  // x86_64's capset number on arm64 is no capset
+  TraceBuilder other = drop;  // x86_64's capset number on arm64 is no capset
   other.checks.back().syscall_nr = 126;
-  Json rep2 = report_of({other.aggregate()});
+  Json rep2 = report_of({aggregate(other)});
   const Json* sp2 = cap(rep2["caps"], "CAP_SETPCAP");
   ASSERT_NE(sp2, nullptr);
   EXPECT_EQ((*sp2)["category"], "required");
