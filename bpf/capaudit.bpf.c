@@ -1247,6 +1247,8 @@ int drain_batches(struct bpf_iter__task *ctx)
 
 /* ---- syscall boundaries: the cheapest possible path for untraced tasks ---- */
 
+#include "syscall_facts.bpf.h"
+
 static __always_inline void sock_type_proto(struct task_struct *task, long fd, __s64 *type, __s64 *proto,
 					   __s64 *port_start)
 {
@@ -1349,6 +1351,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (!st)
 		return 0;
 	nr = regs->orig_ax;
+	if (facts_in_sys_exit)
+		syscall_fact(task, st, regs, nr, ret);
 	facts = facts_in_sys_exit && (nr == NR_BIND || nr == NR_SOCKET);
 	if (!(st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) && !facts)
 		return 0;

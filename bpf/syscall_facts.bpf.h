@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Operation facts at syscall exit (--facts sys_exit): the operations the
+ * sysctl/rlimit rules name, recorded whether or not a capability check
+ * happened, so that a trace recorded where a gate was open can be
+ * re-evaluated toward a stricter profile ("predicted by rule").
+ *
+ * On kernels that refuse BPF LSM programs, fentry/fexit and kprobes (6.18
+ * here), the syscall-exit tracepoint is the only hook that sees a syscall in
+ * which no check happened, and attaching it slows every task of the host: so
+ * this runs only where the recording already pays for on_sys_exit for its
+ * facts (facts_in_sys_exit), never in a default recording.
+ *
+ * Raw, like the check context: the syscall's argument registers, the words
+ * at its pointer argument and the kernel state slots, read by the same
+ * fill_check_ctx() the capability hook uses, after the syscall. The filters
+ * here only keep hot syscalls (mmap, fcntl, opens, prlimit64 as getrlimit)
+ * from flooding the trace; what an operation needs is the rules' decision.
+ *
+ * Included by capaudit.bpf.c after fill_check_ctx(), check_cred() and
+ * flush_batch(); on_sys_exit() calls syscall_fact().
+ */
+#ifndef CAPAUDIT_SYSCALL_FACTS_BPF_H
+#define CAPAUDIT_SYSCALL_FACTS_BPF_H
+
+/* x86_64 syscall numbers of the operations the rules name */
+#define NR_OPEN 2
+#define NR_MMAP 9
+#define NR_CLONE 56
+#define NR_FCNTL 72
+#define NR_PTRACE 101
+#define NR_SYSLOG 103
+#define NR_SETPRIORITY 141
+#define NR_SCHED_SETPARAM 142
+#define NR_SCHED_SETSCHEDULER 144
+#define NR_MLOCK 149
+#define NR_SETRLIMIT 160
+#define NR_OPENAT 257
+#define NR_UNSHARE 272
+#define NR_PERF_EVENT_OPEN 298
+#define NR_PRLIMIT64 302
+#define NR_SCHED_SETATTR 314
+#define NR_BPF 321
+#define NR_USERFAULTFD 323
+#define NR_MLOCK2 325
+#define NR_IO_URING_SETUP 425
+#define NR_CLONE3 435
+#define NR_OPENAT2 437
+
+#define CLONE_NEWUSER 0x10000000
+#define F_SETPIPE_SZ 1031
+#define PTRACE_ATTACH 16
+#define PTRACE_SEIZE 0x4206
+#define MAP_FIXED 0x10
+#define MAP_FIXED_NOREPLACE 0x100000
+#define S_IFCHR 0020000
+#define PROC_SUPER_MAGIC 0x9fa0
+#define KMSG_RDEV ((1u << 20) | 11) /* MKDEV(1, 11) in the kernel's dev_t: /dev/kmsg */
+
+/*
+ * mmap() facts only for addresses below this: vm.mmap_min_addr is 4096 to
+ * 65536 on every distribution, and the dynamic loader's MAP_FIXED mappings
+ * of every library lie far above it.
+ */
+#define CAPAUDIT_MMAP_FACT_BELOW (1ull << 20)
+
+/*
+ * The operation kind of syscall NR at its exit (REGS: its arguments, RET:
+ * its return value), 0 for none. Opens are sorted out by the file they
+ * opened (open_sensitive_file()).
+ */
+static __always_inline __u32 syscall_fact_kind(__s32 nr, const struct pt_regs *regs, long ret)
+{
+	switch (nr) {
+	case NR_SYSLOG:
+		return CAPAUDIT_OP_SYSLOG;
+	case NR_SETPRIORITY:
+		return CAPAUDIT_OP_SETPRIORITY;
+	case NR_SCHED_SETPARAM:
+	case NR_SCHED_SETSCHEDULER:
+	case NR_SCHED_SETATTR:
+		return CAPAUDIT_OP_SCHED_SETSCHEDULER;
+	case NR_MLOCK:
+	case NR_MLOCK2:
+		return CAPAUDIT_OP_MLOCK;
+	case NR_SETRLIMIT:
+		return CAPAUDIT_OP_SETRLIMIT;
+	case NR_PRLIMIT64: /* only with a new limit: glibc's getrlimit() is prlimit64 too */
+		return regs->dx ? CAPAUDIT_OP_SETRLIMIT : 0;
+	case NR_PERF_EVENT_OPEN:
+		return CAPAUDIT_OP_PERF_EVENT_OPEN;
+	case NR_BPF:
+		return CAPAUDIT_OP_BPF;
+	case NR_USERFAULTFD:
+		return CAPAUDIT_OP_USERFAULTFD;
+	case NR_IO_URING_SETUP:
+		return CAPAUDIT_OP_IO_URING_SETUP;
+	case NR_UNSHARE:
+		return regs->di & CLONE_NEWUSER ? CAPAUDIT_OP_UNSHARE_USERNS : 0;
+	case NR_CLONE: /* the child returns from it too: the parent's exit only */
+		return (regs->di & CLONE_NEWUSER) && ret != 0 ? CAPAUDIT_OP_UNSHARE_USERNS : 0;
+	case NR_CLONE3: /* its flags are in clone_args: decided once they are read */
+		return ret != 0 ? CAPAUDIT_OP_UNSHARE_USERNS : 0;
+	case NR_PTRACE:
+		return regs->di == PTRACE_ATTACH || regs->di == PTRACE_SEIZE ? CAPAUDIT_OP_PTRACE_ATTACH : 0;
+	case NR_MMAP:
+		if (regs->di >= CAPAUDIT_MMAP_FACT_BELOW)
+			return 0;
+		return regs->di || (regs->r10 & (MAP_FIXED | MAP_FIXED_NOREPLACE)) ? CAPAUDIT_OP_MMAP_LOW : 0;
+	case NR_FCNTL:
+		return regs->si == F_SETPIPE_SZ ? CAPAUDIT_OP_SET_PIPE_SIZE : 0;
+	case NR_OPEN:
+	case NR_OPENAT:
+	case NR_OPENAT2:
+		return ret >= 0 ? CAPAUDIT_OP_OPEN_SENSITIVE : 0;
+	}
+	return 0;
+}
+
+/*
+ * Which file FD of TASK is, when it is one the rules know: the kernel's own
+ * object, not the name the program passed (a symlink, /proc/self/fd/N or a
+ * bind mount name it just the same). 0: none of them.
+ */
+static __always_inline __s64 open_sensitive_file(struct task_struct *task, long fd, __s64 *f_flags)
+{
+	struct file **fds, *file;
+	struct fdtable *fdt;
+	struct inode *inode;
+	struct dentry *d;
+	__u64 name;
+
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	*f_flags = BPF_CORE_READ(file, f_flags);
+	inode = BPF_CORE_READ(file, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFCHR)
+		return BPF_CORE_READ(inode, i_rdev) == KMSG_RDEV ? CAPAUDIT_FILE_KMSG : 0;
+	/* /proc/kallsyms: the entry "kallsyms" in the root of a procfs */
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+		return 0;
+	d = BPF_CORE_READ(file, f_path.dentry);
+	if (BPF_CORE_READ(d, d_name.len) != 8 || BPF_CORE_READ(d, d_parent) != BPF_CORE_READ(inode, i_sb, s_root))
+		return 0;
+	if (bpf_probe_read_kernel(&name, sizeof(name), BPF_CORE_READ(d, d_name.name)))
+		return 0;
+	/* "kallsyms" as a little-endian word */
+	return name == 0x736d79736c6c616bull ? CAPAUDIT_FILE_KALLSYMS : 0;
+}
+
+/* At the exit of syscall NR of traced TASK (ST): its operation fact, if it has one. */
+static __always_inline void syscall_fact(struct task_struct *task, struct capaudit_task_state *st,
+					 struct pt_regs *regs, __s32 nr, long ret)
+{
+	struct capaudit_syscall_op_event *e;
+	__u32 kind = syscall_fact_kind(nr, regs, ret);
+	__s64 a0 = 0, a1 = 0;
+
+	if (!kind)
+		return;
+	if (kind == CAPAUDIT_OP_OPEN_SENSITIVE) {
+		a0 = open_sensitive_file(task, ret, &a1);
+		if (!a0)
+			return;
+	} else if (kind == CAPAUDIT_OP_PTRACE_ATTACH) {
+		a0 = regs->si; /* target pid */
+		a1 = regs->di; /* request */
+	}
+	check_cred(task, st); /* the fact carries the ids: keep any change before it */
+	flush_batch(st);      /* and the checks made in this syscall */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CAPAUDIT_CNT_RINGBUF_DROPS);
+		return;
+	}
+	fill_check_ctx(&e->ctx, task, st, nr);
+	if (nr == NR_CLONE3 && (!e->ctx.user_words || !(e->ctx.user[0] & CLONE_NEWUSER))) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	fill_hdr(&e->hdr, CAPAUDIT_EV_SYSCALL_OP, sizeof(*e), task);
+	e->kind = kind;
+	e->syscall_nr = nr;
+	e->ret = ret;
+	e->a0 = a0;
+	e->a1 = a1;
+	bpf_ringbuf_submit(e, wakeup_flag());
+}
+
+#endif /* CAPAUDIT_SYSCALL_FACTS_BPF_H */
