@@ -307,6 +307,50 @@ TEST(RulePredict, ADefaultRecordingTakesNoSyscallExitFacts) {
   std::filesystem::remove(r.path);
 }
 
+// The exit facts of rules this kernel cannot gate (no Yama, no Debian userns
+// knob, RLIMIT_NICE hard 0) are recorded here all the same; the guests prove
+// their predictions (tests/kernels/rules, "predicted"). And a nice value
+// going up is no prediction: can_nice() runs only for a lower one.
+TEST(RulePredict, ExitFactsOfRulesThisKernelCannotGateAreRecorded) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto fact_of = [](const Trace& t, common::OpKind k) -> const common::OperationFact* {
+    for (const auto& o : t.operations)
+      if (o.kind == k) return &o;
+    return nullptr;
+  };
+  {
+    auto r = record({"--facts", "sys_exit"}, {workload(), "ptrace-sibling"}, "exit-ptrace");
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    const auto* f = fact_of(r.trace, common::OpKind::ptrace_attach);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->a1, 0x4206);  // PTRACE_SEIZE
+    EXPECT_GT(f->a0, 0);       // the target pid
+    EXPECT_EQ(f->ret, std::optional<int64_t>(0));
+    std::filesystem::remove(r.path);
+  }
+  {
+    auto r = record({"--facts", "sys_exit"}, {workload(), "userns"}, "exit-userns");
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    const auto* f = fact_of(r.trace, common::OpKind::unshare_userns);
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(f->args.size(), 6u);
+    EXPECT_NE(f->args[0] & 0x10000000, 0);  // CLONE_NEWUSER
+    std::filesystem::remove(r.path);
+  }
+  {
+    auto r = record({"--facts", "sys_exit"}, {"nice", "-n", "5", "true"}, "exit-nice");
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    const auto* f = fact_of(r.trace, common::OpKind::setpriority);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(static_cast<int32_t>(f->args.at(2)), 5);
+    EXPECT_TRUE(f->state_at(common::StateSlot::nice_soft));
+    auto rep = report_under(analyze::load_trace(r.path), {"rlimit.NICE.soft=0"});
+    const auto* c = find_cap(rep.caps, CAP_SYS_NICE);
+    EXPECT_TRUE(c == nullptr || !c->recommended) << reason_text(*c);
+    std::filesystem::remove(r.path);
+  }
+}
+
 // CAP_SYS_RESOURCE is outside this machine's bounding set: the kernel denies
 // the check, so the capability is denied_only here (a denied check is never
 // recommended) and the rule's own proof is left to the qemu guests. What this
