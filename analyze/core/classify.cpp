@@ -356,7 +356,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         const bool is_check = op.kind == common::OpKind::cap_check;
         // Taken at its syscall's exit (--facts sys_exit): every kind but
         // bind/socket (which have their own rules) and the checks' own facts.
-        const bool is_exit = !is_check && op.kind != common::OpKind::bind && op.kind != common::OpKind::socket;
+        const bool is_exit = !is_check && op.kind != common::OpKind::bind && op.kind != common::OpKind::socket &&
+                             op.kind != common::OpKind::unknown;
         const StackInfo* op_stack = is_check ? stack_by_id(op.stack_id) : nullptr;
         bool ruled = false;
         for (const auto& rule : rules.rules) {
