@@ -250,6 +250,21 @@ static int op_nofile_4096(void)
 	return 0;
 }
 
+/*
+ * nice -5 within RLIMIT_NICE 40 (raised first, which needs CAP_SYS_RESOURCE:
+ * the qemu guests): can_nice() lets it through without a check.
+ */
+static int op_nice_rlimit(void)
+{
+	struct rlimit r = {40, 40};
+
+	if (setrlimit(RLIMIT_NICE, &r))
+		return fail("setrlimit(RLIMIT_NICE)");
+	if (setpriority(PRIO_PROCESS, 0, -5))
+		return fail("setpriority");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
@@ -260,6 +275,8 @@ int main(int argc, char **argv)
 		return op_mlock_fits();
 	if (!strcmp(op, "nofile-4096"))
 		return op_nofile_4096();
+	if (!strcmp(op, "nice-rlimit"))
+		return op_nice_rlimit();
 	if (!strcmp(op, "perf"))
 		return op_perf();
 	if (!strcmp(op, "bpf"))
@@ -286,7 +303,7 @@ int main(int argc, char **argv)
 		return op_ptrace_sibling();
 	if (!strcmp(op, "userns"))
 		return op_userns();
-	fprintf(stderr, "usage: %s mlock|mlock-fits|nofile-4096|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
+	fprintf(stderr, "usage: %s mlock|mlock-fits|nofile-4096|nice-rlimit|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
 		"syslog|mq-open|ptrace-sibling|userns\n", argv[0]);
 	return 2;
 }
