@@ -58,6 +58,7 @@
 #define MAP_FIXED 0x10
 #define MAP_FIXED_NOREPLACE 0x100000
 #define S_IFCHR 0020000
+#define S_IFREG 0100000
 #define PROC_SUPER_MAGIC 0x9fa0
 #define KMSG_RDEV ((1u << 20) | 11) /* MKDEV(1, 11) in the kernel's dev_t: /dev/kmsg */
 
@@ -122,36 +123,49 @@ static __always_inline __u32 syscall_fact_kind(__s32 nr, const struct pt_regs *r
 /*
  * Which file FD of TASK is, when it is one the rules know: the kernel's own
  * object, not the name the program passed (a symlink, /proc/self/fd/N or a
- * bind mount name it just the same). 0: none of them.
+ * bind mount name it just the same). 0: none of them. Every open of a traced
+ * task passes here, so helper calls are few: the walk to the file table is
+ * direct loads through the task's BTF pointer, and a file that is neither a
+ * character device nor a regular file stops after its mode.
  */
 static __always_inline __s64 open_sensitive_file(struct task_struct *task, long fd, __s64 *f_flags)
 {
-	struct file **fds, *file;
-	struct fdtable *fdt;
+	struct fdtable *fdt = task->files->fdt;
+	struct super_block *sb;
+	struct file *file;
 	struct inode *inode;
 	struct dentry *d;
 	__u64 name;
+	umode_t mode;
 
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || fd >= fdt->max_fds)
 		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+	if (bpf_core_read(&file, sizeof(file), &fdt->fd[fd]) || !file)
 		return 0;
-	*f_flags = BPF_CORE_READ(file, f_flags);
 	inode = BPF_CORE_READ(file, f_inode);
-	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFCHR)
-		return BPF_CORE_READ(inode, i_rdev) == KMSG_RDEV ? CAPAUDIT_FILE_KMSG : 0;
-	/* /proc/kallsyms: the entry "kallsyms" in the root of a procfs */
-	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+	mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+	if (mode == S_IFCHR) {
+		if (BPF_CORE_READ(inode, i_rdev) != KMSG_RDEV)
+			return 0;
+		*f_flags = BPF_CORE_READ(file, f_flags);
+		return CAPAUDIT_FILE_KMSG;
+	}
+	/* /proc/kallsyms: the regular file "kallsyms" in the root of a procfs */
+	if (mode != S_IFREG)
+		return 0;
+	sb = BPF_CORE_READ(inode, i_sb);
+	if (BPF_CORE_READ(sb, s_magic) != PROC_SUPER_MAGIC)
 		return 0;
 	d = BPF_CORE_READ(file, f_path.dentry);
-	if (BPF_CORE_READ(d, d_name.len) != 8 || BPF_CORE_READ(d, d_parent) != BPF_CORE_READ(inode, i_sb, s_root))
+	if (BPF_CORE_READ(d, d_name.len) != 8 || BPF_CORE_READ(d, d_parent) != BPF_CORE_READ(sb, s_root))
 		return 0;
 	if (bpf_probe_read_kernel(&name, sizeof(name), BPF_CORE_READ(d, d_name.name)))
 		return 0;
 	/* "kallsyms" as a little-endian word */
-	return name == 0x736d79736c6c616bull ? CAPAUDIT_FILE_KALLSYMS : 0;
+	if (name != 0x736d79736c6c616bull)
+		return 0;
+	*f_flags = BPF_CORE_READ(file, f_flags);
+	return CAPAUDIT_FILE_KALLSYMS;
 }
 
 /* At the exit of syscall NR of traced TASK (ST): its operation fact, if it has one. */
