@@ -23,6 +23,7 @@
  *   cap_hooks.bpf.h       the cap_capable hooks (tp_btf, fexit, kprobe)
  *   lifecycle.bpf.h       fork, exec, exit
  *   facts.bpf.h           bind/socket facts (cgroup programs)
+ *   syscall_facts.bpf.h   operations the rules name, at syscall exit (--facts sys_exit)
  *   outcomes.bpf.h        the syscall-exit program (outcomes, facts)
  *   iterators.bpf.h       task iterators (-p, --cgroup, draining batches)
  *
@@ -127,5 +128,6 @@ struct {
 #include "cap_hooks.bpf.h"
 #include "lifecycle.bpf.h"
 #include "facts.bpf.h"
+#include "syscall_facts.bpf.h"
 #include "outcomes.bpf.h"
 #include "iterators.bpf.h"

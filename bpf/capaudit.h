@@ -38,7 +38,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 11
+#define CAPAUDIT_BPF_ABI_VERSION 12
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 /* User-space frames asked for per sampled check (bpf_get_stack, BPF_F_USER_STACK) */
@@ -54,6 +54,7 @@ enum capaudit_event_type {
 	CAPAUDIT_EV_OUTCOME = 5,
 	CAPAUDIT_EV_CAPSET = 6,
 	CAPAUDIT_EV_OP = 7,
+	CAPAUDIT_EV_SYSCALL_OP = 8, /* struct capaudit_syscall_op_event */
 };
 
 /* Index into the per-CPU counters array. */
@@ -118,6 +119,24 @@ enum capaudit_counter {
 /* Operation kinds: same numbers as common::OpKind. */
 #define CAPAUDIT_OP_BIND 1
 #define CAPAUDIT_OP_SOCKET 2
+/* ... and the kinds taken at syscall exit (bpf/syscall_facts.bpf.h) */
+#define CAPAUDIT_OP_PTRACE_ATTACH 3
+#define CAPAUDIT_OP_PERF_EVENT_OPEN 4
+#define CAPAUDIT_OP_BPF 5
+#define CAPAUDIT_OP_IO_URING_SETUP 6
+#define CAPAUDIT_OP_UNSHARE_USERNS 8
+#define CAPAUDIT_OP_MMAP_LOW 9
+#define CAPAUDIT_OP_SET_PIPE_SIZE 11
+#define CAPAUDIT_OP_MLOCK 13
+#define CAPAUDIT_OP_SCHED_SETSCHEDULER 14
+#define CAPAUDIT_OP_SETRLIMIT 15
+#define CAPAUDIT_OP_SYSLOG 16
+#define CAPAUDIT_OP_OPEN_SENSITIVE 17
+#define CAPAUDIT_OP_SETPRIORITY 19
+
+/* capaudit_syscall_op_event.a0 of an open_sensitive fact: the file opened */
+#define CAPAUDIT_FILE_KALLSYMS 1
+#define CAPAUDIT_FILE_KMSG 2
 
 struct capaudit_event_hdr {
 	__u32 type;
@@ -269,6 +288,20 @@ struct capaudit_op_event {
 	__u32 has_ret;
 	__u32 pad;
 	__s64 port_start; /* bind: the netns's ip_unprivileged_port_start, CAPAUDIT_STATE_UNSET if unknown */
+};
+
+/*
+ * An operation a sysctl/rlimit rule names, seen at its syscall's exit
+ * whether or not a check happened (--facts sys_exit only). ctx is read
+ * after the syscall: state[] is the state the operation left.
+ */
+struct capaudit_syscall_op_event {
+	struct capaudit_event_hdr hdr;
+	__u32 kind; /* CAPAUDIT_OP_* */
+	__s32 syscall_nr;
+	__s64 ret;
+	__s64 a0, a1; /* open_sensitive: CAPAUDIT_FILE_*, file->f_flags; ptrace_attach: pid, request; else 0 */
+	struct capaudit_check_ctx ctx;
 };
 
 /*

@@ -20,20 +20,20 @@ extern const void dac_mmap_min_addr __ksym __weak;
 static __always_inline int ctx_pointer_arg(__s32 nr)
 {
 	switch (nr) {
-	case NR_BIND:           /* sockaddr */
-	case NR_SCHED_SETPARAM: /* sched_param */
-	case NR_SETRLIMIT:      /* rlimit */
-	case NR_SCHED_SETATTR:  /* sched_attr */
-	case NR_BPF:            /* bpf_attr */
-	case NR_IO_URING_SETUP: /* io_uring_params */
+	case __NR_bind:           /* sockaddr */
+	case __NR_sched_setparam: /* sched_param */
+	case __NR_setrlimit:      /* rlimit */
+	case __NR_sched_setattr:  /* sched_attr */
+	case __NR_bpf:            /* bpf_attr */
+	case __NR_io_uring_setup: /* io_uring_params */
 		return 1;
-	case NR_SCHED_SETSCHEDULER: /* sched_param */
-	case NR_PRLIMIT64:          /* the new rlimit */
+	case __NR_sched_setscheduler: /* sched_param */
+	case __NR_prlimit64:          /* the new rlimit */
 		return 2;
-	case NR_MQ_OPEN: /* mq_attr */
+	case __NR_mq_open: /* mq_attr */
 		return 3;
-	case NR_PERF_EVENT_OPEN: /* perf_event_attr */
-	case NR_CLONE3:          /* clone_args */
+	case __NR_perf_event_open: /* perf_event_attr */
+	case __NR_clone3:          /* clone_args */
 		return 0;
 	}
 	return -1;
@@ -94,9 +94,9 @@ static __always_inline void fill_check_ctx(struct capaudit_check_ctx *c, struct 
 	c->state[1] = sig->rlim[RLIMIT_MEMLOCK].rlim_cur;
 	c->state[2] = sig->rlim[RLIMIT_RTPRIO].rlim_cur;
 	c->state[3] = sig->rlim[RLIMIT_NICE].rlim_cur;
-	if (nr == NR_SETRLIMIT) /* setrlimit(resource, ...) */
+	if (nr == __NR_setrlimit) /* setrlimit(resource, ...) */
 		res = regs->di;
-	else if (nr == NR_PRLIMIT64) /* prlimit64(pid, resource, ...) */
+	else if (nr == __NR_prlimit64) /* prlimit64(pid, resource, ...) */
 		res = regs->si;
 	if (res >= 0 && res < RLIM_NLIMITS) {
 		__u64 hard;

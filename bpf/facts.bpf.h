@@ -51,7 +51,7 @@ static __always_inline void sock_type_proto(struct task_struct *task, long fd, _
 static __always_inline bool read_operation(struct task_struct *task, struct pt_regs *regs, long nr,
 					   struct capaudit_op_event *e)
 {
-	if (nr == NR_BIND) {
+	if (nr == __NR_bind) {
 		struct { __u16 family; __u16 port_be; } sa = {};
 
 		if (bpf_probe_read_user(&sa, sizeof(sa), (void *)regs->si))
@@ -65,7 +65,7 @@ static __always_inline bool read_operation(struct task_struct *task, struct pt_r
 		sock_type_proto(task, regs->di, &e->a2, &e->a3, &e->port_start);
 		return true;
 	}
-	if (nr == NR_SOCKET) {
+	if (nr == __NR_socket) {
 		long family = regs->di, type = regs->si, proto = regs->dx;
 		long base = type & 0xf;
 		bool inet = family == AF_INET || family == AF_INET6;
@@ -164,7 +164,7 @@ static __always_inline void emit_fact(__u32 kind, __s32 nr, __s64 a0, __s64 a1, 
 
 static __always_inline int on_bind(struct bpf_sock_addr *ctx)
 {
-	emit_fact(CAPAUDIT_OP_BIND, NR_BIND, ctx->user_family, __builtin_bswap16((__u16)ctx->user_port), ctx->type,
+	emit_fact(CAPAUDIT_OP_BIND, __NR_bind, ctx->user_family, __builtin_bswap16((__u16)ctx->user_port), ctx->type,
 		  ctx->protocol);
 	return 1;
 }
@@ -188,7 +188,7 @@ int facts_sock_create(struct bpf_sock *sk)
 	bool icmp = type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6);
 
 	if (type == SOCK_RAW || icmp)
-		emit_fact(CAPAUDIT_OP_SOCKET, NR_SOCKET, sk->family, type, proto, 0);
+		emit_fact(CAPAUDIT_OP_SOCKET, __NR_socket, sk->family, type, proto, 0);
 	return 1;
 }
 

@@ -25,7 +25,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (!st)
 		return 0;
 	nr = regs->orig_ax;
-	facts = facts_in_sys_exit && (nr == NR_BIND || nr == NR_SOCKET);
+	if (facts_in_sys_exit)
+		syscall_fact(task, st, regs, nr, ret);
+	facts = facts_in_sys_exit && (nr == __NR_bind || nr == __NR_socket);
 	if (!(st->flags & CAPAUDIT_TASK_PENDING_OUTCOME) && !facts)
 		return 0;
 	flush_batch(st);

@@ -75,8 +75,8 @@ std::string_view known_syscall_name(KnownSyscall s) { return row_of(s).name; }
 std::optional<int32_t> known_syscall_nr(KnownSyscall s, std::string_view arch) {
   const KnownRow& r = row_of(s);
   switch (resolve_arch(arch) == SCMP_ARCH_NATIVE ? seccomp_arch_native() : resolve_arch(arch)) {
-    case SCMP_ARCH_X86_64: return r.x86_64;
-    case SCMP_ARCH_AARCH64: return r.arm64;
+    case SCMP_ARCH_X86_64: return r.x86_64 < 0 ? std::nullopt : std::optional<int32_t>(r.x86_64);
+    case SCMP_ARCH_AARCH64: return r.arm64 < 0 ? std::nullopt : std::optional<int32_t>(r.arm64);
     default: break;
   }
   auto nr = syscall_number(r.name, arch);

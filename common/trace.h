@@ -324,6 +324,9 @@ enum class OpKind : uint8_t {
   // 1.5: the context of one capability check, taken in the kernel at the
   // check: cap, granted, stack_id, args, user_words, state.
   cap_check = 18,
+  // 1.8: setpriority(), at its syscall's exit (--facts sys_exit), like the
+  // kinds 3..17 the recorder now emits there: args, user_words, state.
+  setpriority = 19,
 };
 
 // Positions in OperationFact::state: kernel state a gate compares against,

@@ -686,7 +686,7 @@ TargetMode from_capnp(schema::TargetMode m) {
 OpKind from_capnp(schema::OpKind k) {
   const auto v = static_cast<uint16_t>(k);
   // Values past the last one this build knows come from newer writers.
-  return v <= static_cast<uint16_t>(OpKind::cap_check) ? static_cast<OpKind>(v) : OpKind::unknown;
+  return v <= static_cast<uint16_t>(OpKind::setpriority) ? static_cast<OpKind>(v) : OpKind::unknown;
 }
 
 Header from_capnp(schema::Header::Reader r) {

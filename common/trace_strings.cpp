@@ -88,6 +88,7 @@ const char* to_string(OpKind k) {
     case OpKind::syslog: return "syslog";
     case OpKind::open_sensitive: return "open_sensitive";
     case OpKind::cap_check: return "cap_check";
+    case OpKind::setpriority: return "setpriority";
     case OpKind::unknown: break;
   }
   return "unknown";

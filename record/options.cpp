@@ -184,8 +184,11 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
        "came for this long, re-attach on the next (default 1s, at most 1h; 0 = stay attached). Each window "
        "is in the trace; a denial outside every window has no outcome recorded")
       ("facts", po::value<std::string>(&facts),
-       "bind/socket facts from: auto (cgroup programs, no host-wide cost; sockets the kernel refuses, e.g. "
-       "outside ping_group_range, are not seen) or sys_exit (every attempt with its result, host-wide cost)")
+       "operation facts from: auto (bind/socket from cgroup programs, no host-wide cost; sockets the kernel "
+       "refuses, e.g. outside ping_group_range, are not seen) or sys_exit (every bind/socket attempt with its "
+       "result, and the other operations the sysctl/rlimit rules name (mlock, syslog, perf_event_open, bpf, "
+       "opens of /proc/kallsyms and /dev/kmsg, ...) even where no capability check happened, so that a "
+       "stricter profile predicts them; host-wide cost)")
       ("duration", po::value<std::string>(&duration),
        "end the recording after this long (30s, 500ms, 10m; at most 8760h); what happens to a command "
        "still running is --on-end")

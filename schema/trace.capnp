@@ -62,6 +62,7 @@ enum OpKind {
   syslog @16;
   openSensitive @17;
   capCheck @18;      # 1.5: the context of a capability check (OperationFact.cap, args, userWords, state)
+  setpriority @19;   # 1.8: setpriority(), seen at its exit (--facts sys_exit)
 }
 
 struct KeyValue {

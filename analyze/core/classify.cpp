@@ -131,6 +131,26 @@ bool on_path(const std::vector<std::string>& frames, const std::vector<std::stri
   return false;
 }
 
+// Whether process P's own checks decide check rule RULE in syscall NR: a
+// check of its capability there whose call path holds one of its functions,
+// or such a check without any call path of that (capability, syscall) to
+// tell. Then an exit fact of the same syscall predicts nothing.
+template <typename StackOf>
+bool exit_check_speaks(const ProcessAgg& p, const Rule& rule, int32_t nr, StackOf&& stack_by_id) {
+  bool checked = false;
+  for (const auto& c : p.checks) checked = checked || (c.cap == rule.cap && c.syscall_nr == nr);
+  if (!checked) return false;
+  bool paths_known = false;
+  for (const auto& o : p.ops) {
+    if (o.kind != common::OpKind::cap_check || o.cap != rule.cap || o.syscall_nr != nr) continue;
+    const auto* st = stack_by_id(o.stack_id);
+    if (!st) continue;
+    paths_known = true;
+    if (on_path(st->frames, rule.frames)) return true;
+  }
+  return !paths_known;
+}
+
 struct StackInfo {
   std::vector<std::string> frames;  // offsets stripped
   std::string key;
@@ -340,18 +360,32 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         OpValues vt = v;  // under the target: its overlay wins over values recorded with the operation
         if (use_target) vt.overlay = &opts.overlay;
         const bool is_check = op.kind == common::OpKind::cap_check;
+        // Taken at its syscall's exit (--facts sys_exit): every kind but
+        // bind/socket (which have their own rules) and the checks' own facts.
+        const bool is_exit = !is_check && op.kind != common::OpKind::bind && op.kind != common::OpKind::socket &&
+                             op.kind != common::OpKind::unknown;
         const StackInfo* op_stack = is_check ? stack_by_id(op.stack_id) : nullptr;
         bool ruled = false;
         for (const auto& rule : rules.rules) {
-          if (!rule.evaluable || rule.operation != op.kind) continue;
+          // A check rule reads the operation facts its `at_exit` names too.
+          const bool at_exit = is_exit && rule.at_exit == op.kind;
+          if (!rule.evaluable || (rule.operation != op.kind && !at_exit)) continue;
           if (is_check && (rule.cap != op.cap || !op_stack || !on_path(op_stack->frames, rule.frames))) continue;
-          if (rule.applies && evaluate(*rule.applies, v, recorded, rules) != true) continue;
+          const Expr* applies = at_exit && rule.applies_at_exit ? rule.applies_at_exit.get() : rule.applies.get();
+          const Expr& needed = at_exit && rule.needed_at_exit ? *rule.needed_at_exit : *rule.needed;
+          if (applies && evaluate(*applies, v, recorded, rules) != true) continue;
           ruled = true;
+          // Where the kernel made this rule's check in that syscall, the check
+          // and its own context speak; the exit fact only predicts. A check
+          // of the capability on another path (perf_event_open's
+          // perfmon_capable() for every task event, beside the paranoid gate
+          // that stayed open) does not; one whose path is unknown might.
+          if (at_exit && exit_check_speaks(p, rule, op.syscall_nr, stack_by_id)) continue;
           RuleHit h;
           h.rule = rule.id;
           h.operation = describe_operation(rule, v, &rules);
-          h.needed_recorded = evaluate(*rule.needed, v, recorded, rules);
-          h.needed_target = evaluate(*rule.needed, vt, target, rules);
+          h.needed_recorded = evaluate(needed, v, recorded, rules);
+          h.needed_target = evaluate(needed, vt, target, rules);
           h.impossible_target = rule.impossible && evaluate(*rule.impossible, vt, target, rules) == true;
           h.count = op.count;
           h.kernel_fact = rule.kernel;
@@ -374,12 +408,12 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           }
           bool any_check = false;
           for (const auto& c : p.checks)
-            if (c.cap == rule.cap && c.syscall_nr == op.syscall_nr) {
+            if (!at_exit && c.cap == rule.cap && c.syscall_nr == op.syscall_nr) {
               any_check = true;
               if (c.granted) h.check_observed = true;
             }
           seg_hits.push_back({rule.cap, op.syscall_nr, h.needed_target, h.impossible_target,
-                              is_check ? &rule.frames : nullptr});
+                              is_check || at_exit ? &rule.frames : nullptr});
           for (Scope* s : scopes) {
             Acc& a = s->caps[rule.cap];
             // A hit only becomes evidence for the capability when it says something:
@@ -396,7 +430,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
           }
         }
         // A check no rule speaks for is just a check, not another operation.
-        if (!ruled && !is_check && !is_ping_fallback(op, p.ops)) unruled_syscalls.insert(op.syscall_nr);
+        // Nor is an exit fact no rule applies to (a userfaultfd with UFFD_USER_MODE_ONLY).
+        if (!ruled && !is_check && !is_exit && !is_ping_fallback(op, p.ops)) unruled_syscalls.insert(op.syscall_nr);
       }
 
       // Narrower alternatives: a narrow capability denied and its broad

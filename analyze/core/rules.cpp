@@ -370,7 +370,11 @@ RuleParse parse_rules(std::string_view text) {
         check_constants(e.get(), out.set, missing);
         if (!missing.empty()) out.errors.push_back({tl.second, "unknown constant '" + missing[0] + "'"});
         collect_keys(e.get(), out.set.constants, cur->inputs);
-        (k == "applies" ? cur->applies : k == "needed" ? cur->needed : cur->impossible) = e;
+        (k == "applies"           ? cur->applies
+         : k == "needed"          ? cur->needed
+         : k == "applies_at_exit" ? cur->applies_at_exit
+         : k == "needed_at_exit"  ? cur->needed_at_exit
+                                  : cur->impossible) = e;
       } catch (const std::invalid_argument& ex) {
         out.errors.push_back({tl.second, k + ": " + ex.what()});
       }
@@ -378,6 +382,10 @@ RuleParse parse_rules(std::string_view text) {
     if (cur->operation == common::OpKind::unknown) out.errors.push_back({cur->line, "rule " + cur->id + ": no operation"});
     if (cur->cap < 0) out.errors.push_back({cur->line, "rule " + cur->id + ": no capability"});
     if (cur->evaluable && !cur->needed) out.errors.push_back({cur->line, "rule " + cur->id + ": no 'needed'"});
+    if (cur->at_exit != common::OpKind::unknown && cur->operation != common::OpKind::cap_check)
+      out.errors.push_back({cur->line, "rule " + cur->id + ": at_exit belongs to a check rule"});
+    if (cur->at_exit == common::OpKind::unknown && (cur->applies_at_exit || cur->needed_at_exit))
+      out.errors.push_back({cur->line, "rule " + cur->id + ": applies_at_exit/needed_at_exit without at_exit"});
     exprs.clear();
   };
   int line_no = 0;
@@ -465,7 +473,12 @@ RuleParse parse_rules(std::string_view text) {
         if (value != "evaluable" && value != "not_yet_evaluable")
           out.errors.push_back({line_no, "status must be evaluable or not_yet_evaluable"});
         cur->evaluable = value == "evaluable";
-      } else if (key == "applies" || key == "needed" || key == "impossible") {
+      } else if (key == "at_exit") {
+        auto k = op_from_name(value);
+        if (!k || *k == common::OpKind::cap_check) out.errors.push_back({line_no, "unknown operation '" + value + "'"});
+        else cur->at_exit = *k;
+      } else if (key == "applies" || key == "needed" || key == "impossible" || key == "applies_at_exit" ||
+                 key == "needed_at_exit") {
         exprs[key] = {value, line_no};
       } else if (key == "describe") {
         cur->describe = value;

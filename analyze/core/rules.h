@@ -58,11 +58,18 @@ struct Rule {
   // `check = F1, F2`: a rule about capability checks (operation cap_check)
   // whose call path holds one of these kernel functions.
   std::vector<std::string> frames;
+  // `at_exit = KIND`: a check rule that also reads KIND operation facts taken
+  // at the syscall's exit (--facts sys_exit), where no check may have
+  // happened: a stricter profile predicts the capability from them. Their
+  // state is what the syscall left, so `applies_at_exit` / `needed_at_exit`
+  // may replace `applies` / `needed` for them.
+  common::OpKind at_exit = common::OpKind::unknown;
   std::string describe;      // "bind to port {a1}" ({a0}..{a3}, {arg0}.., {u0}.., {uid}, {gid}, {locked_vm})
   std::string kernel;        // the kernel fact behind the rule
   std::string remedy;        // the alternative to granting the capability
   std::vector<std::string> inputs;  // profile keys the rule reads (for reports)
   std::shared_ptr<const Expr> applies, needed, impossible;
+  std::shared_ptr<const Expr> applies_at_exit, needed_at_exit;  // null: `applies`, `needed`
   int line = 0;              // where it is defined
 };
 

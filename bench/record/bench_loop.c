@@ -5,7 +5,10 @@
  *   setuid   N x setuid(0) as root: one CAP_SETUID check each
  *   getppid  N x getppid(): a syscall without any check
  *   fork     N x fork + child _exit(0) + waitpid
+ *   open     N x open("/etc/hostname") + close: no check, but an open the
+ *            syscall-exit facts look at (--facts sys_exit)
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +31,7 @@ int main(int argc, char **argv)
 	double t0, t1;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s setuid|getppid|fork N\n", argv[0]);
+		fprintf(stderr, "usage: %s setuid|getppid|fork|open N\n", argv[0]);
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -49,6 +52,14 @@ int main(int argc, char **argv)
 			if (pid == 0)
 				_exit(0);
 			waitpid(pid, NULL, 0);
+		}
+	} else if (!strcmp(argv[1], "open")) {
+		for (i = 0; i < n; i++) {
+			int fd = open("/etc/hostname", O_RDONLY);
+
+			if (fd < 0)
+				return 1;
+			close(fd);
 		}
 	} else {
 		return 2;

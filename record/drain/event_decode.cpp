@@ -24,6 +24,12 @@ static_assert(CAPAUDIT_CTX_STATE == static_cast<int>(common::StateSlot::count));
 static_assert(sizeof(capaudit_fork_event) == 24 + 24);
 static_assert(sizeof(capaudit_exec_event) % 8 == 0);
 static_assert(sizeof(capaudit_op_event) == 24 + 72);
+static_assert(CAPAUDIT_OP_MLOCK == static_cast<int>(common::OpKind::mlock) &&
+              CAPAUDIT_OP_OPEN_SENSITIVE == static_cast<int>(common::OpKind::open_sensitive) &&
+              CAPAUDIT_OP_SETPRIORITY == static_cast<int>(common::OpKind::setpriority) &&
+              CAPAUDIT_OP_PTRACE_ATTACH == static_cast<int>(common::OpKind::ptrace_attach) &&
+              CAPAUDIT_OP_SET_PIPE_SIZE == static_cast<int>(common::OpKind::set_pipe_size));
+static_assert(sizeof(capaudit_syscall_op_event) == 24 + 32 + sizeof(capaudit_check_ctx));
 
 template <typename T>
 std::optional<T> read_as(std::span<const uint8_t> bytes) {
@@ -34,6 +40,16 @@ std::optional<T> read_as(std::span<const uint8_t> bytes) {
 }
 
 std::string bounded_string(const char* p, size_t max) { return std::string(p, strnlen(p, max)); }
+
+// The context the kernel side read (at a check, or at a syscall's exit) into F.
+void put_context(const capaudit_check_ctx& c, common::OperationFact& f) {
+  f.uid = c.euid;
+  f.gid = c.egid;
+  f.args.assign(std::begin(c.args), std::end(c.args));
+  const size_t words = c.user_words < CAPAUDIT_CTX_USER_WORDS ? c.user_words : CAPAUDIT_CTX_USER_WORDS;
+  f.user_words.assign(c.user, c.user + words);
+  f.state.assign(std::begin(c.state), std::end(c.state));
+}
 
 common::ExecEvent decode_exec(const capaudit_exec_event& e) {
   common::ExecEvent x;
@@ -115,12 +131,7 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
         f.syscall_nr = d.check.syscall_nr;
         f.cap = d.check.cap;
         f.granted = d.check.granted;
-        f.uid = c.euid;
-        f.gid = c.egid;
-        f.args.assign(std::begin(c.args), std::end(c.args));
-        const size_t words = c.user_words < CAPAUDIT_CTX_USER_WORDS ? c.user_words : CAPAUDIT_CTX_USER_WORDS;
-        f.user_words.assign(c.user, c.user + words);
-        f.state.assign(std::begin(c.state), std::end(c.state));
+        put_context(c, f);
         d.context = std::move(f);
       }
       if (e.flags & CAPAUDIT_CAP_HAS_USTACK) {
@@ -218,6 +229,26 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
         f.state.assign(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
         f.state[static_cast<size_t>(common::StateSlot::port_start)] = e->port_start;
       }
+      return f;
+    }
+    case CAPAUDIT_EV_SYSCALL_OP: {
+      auto e = read_as<capaudit_syscall_op_event>(record);
+      if (!e) return std::nullopt;
+      // Only the kinds the kernel side takes at syscall exit (bind and socket
+      // come as CAPAUDIT_EV_OP, cap_check with its check).
+      if (e->kind < CAPAUDIT_OP_PTRACE_ATTACH || e->kind > CAPAUDIT_OP_SETPRIORITY ||
+          e->kind == static_cast<uint32_t>(common::OpKind::cap_check))
+        return std::nullopt;
+      common::OperationFact f;
+      f.time_ns = e->hdr.time_ns;
+      f.pid = e->hdr.pid;
+      f.tid = e->hdr.tid;
+      f.kind = static_cast<common::OpKind>(e->kind);
+      f.syscall_nr = e->syscall_nr;
+      f.a0 = e->a0;
+      f.a1 = e->a1;
+      f.ret = e->ret;
+      put_context(e->ctx, f);
       return f;
     }
     default:

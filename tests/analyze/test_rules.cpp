@@ -243,6 +243,97 @@ TEST(Rules, SyscallNumbersAreTheTracesArchitectures) {
   EXPECT_TRUE(parse_rules("[rule r]\noperation = cap_check\ncapability = CAP_CHOWN\nneeded = nr == NR_PTRACE\n").errors.empty());
 }
 
+// An operation fact taken at its syscall's exit (--facts sys_exit): the
+// rules that name it with `at_exit` read it, with their `*_at_exit`
+// expressions where the state the syscall left differs from the check's.
+Eval eval_at_exit(const std::string& id, OpValues op, std::initializer_list<std::pair<const char*, const char*>> kv) {
+  Profile p;
+  for (const auto& [k, v] : kv) p.set(k, v);
+  const Rule& r = rule(id);
+  EXPECT_EQ(r.at_exit, op.kind) << id;
+  const auto& set = builtin_rules();
+  const Expr* applies = r.applies_at_exit ? r.applies_at_exit.get() : r.applies.get();
+  Eval e;
+  e.applies = applies ? evaluate(*applies, op, p, set) : std::optional<bool>(true);
+  e.needed = evaluate(r.needed_at_exit ? *r.needed_at_exit : *r.needed, op, p, set);
+  return e;
+}
+
+TEST(Rules, AtExitFactsReadTheStateTheSyscallLeft) {
+  // mlock of 1 MiB that succeeded: locked_vm already holds its 256 pages
+  OpValues m = chk(149, {0, 1 << 20});
+  m.kind = OpKind::mlock;
+  m.ret = 0;
+  m.locked_vm = 256;
+  EXPECT_EQ(eval_at_exit("memlock", m, {{"rlimit.MEMLOCK.soft", "1048576"}}).needed, false);  // exactly the limit
+  EXPECT_EQ(eval_at_exit("memlock", m, {{"rlimit.MEMLOCK.soft", "1044480"}}).needed, true);   // a page less
+  // read as at a check it would count the pages twice
+  EXPECT_EQ(eval("memlock", m, {{"rlimit.MEMLOCK.soft", "1048576"}}).needed, true);
+  m.ret = -12;  // failed (ENOMEM): nothing was locked, as before the call
+  m.locked_vm = 0;
+  EXPECT_EQ(eval_at_exit("memlock", m, {{"rlimit.MEMLOCK.soft", "1048576"}}).needed, false);
+  EXPECT_EQ(eval_at_exit("memlock", m, {{"rlimit.MEMLOCK.soft", "65536"}}).needed, true);
+
+  // opens: which file the kernel opened, and for /dev/kmsg how
+  OpValues o = chk(257, {-100, 0, 0});
+  o.kind = OpKind::open_sensitive;
+  o.a[0] = 2;       // FILE_KMSG
+  o.a[1] = 0x8000;  // O_RDONLY | O_LARGEFILE
+  EXPECT_EQ(eval_at_exit("dmesg_restrict_kmsg", o, {{"kernel.dmesg_restrict", "1"}}).applies, true);
+  EXPECT_EQ(eval_at_exit("dmesg_restrict_kmsg", o, {{"kernel.dmesg_restrict", "1"}}).needed, true);
+  EXPECT_EQ(eval_at_exit("kallsyms", o, {}).applies, false);
+  o.a[1] = 0x8001;  // O_WRONLY: devkmsg_open() checks nothing
+  EXPECT_EQ(eval_at_exit("dmesg_restrict_kmsg", o, {}).applies, false);
+  o.a[0] = 1;  // FILE_KALLSYMS
+  EXPECT_EQ(eval_at_exit("kallsyms", o, {{"kernel.kptr_restrict", "0"}, {"kernel.perf_event_paranoid", "2"}}).needed,
+            true);
+
+  // mmap: only a fixed address can be below vm.mmap_min_addr (a hint is rounded up)
+  OpValues mm = chk(9, {0, 4096, 1, 0x22});
+  mm.kind = OpKind::mmap_low;
+  EXPECT_EQ(eval_at_exit("mmap_min_addr", mm, {}).applies, false);
+  mm.args[3] = 0x32;  // MAP_FIXED
+  EXPECT_EQ(eval_at_exit("mmap_min_addr", mm, {}).applies, true);
+  EXPECT_EQ(eval_at_exit("mmap_min_addr", mm, {{"vm.mmap_min_addr", "4096"}}).needed, true);
+
+  // setpriority: the old nice value is gone at exit; only a negative one is a sure lowering
+  OpValues n = chk(141, {0, 0, 5});
+  n.kind = OpKind::setpriority;
+  EXPECT_EQ(eval_at_exit("nice_limit", n, {}).applies, false);
+  n.args[2] = 0xfffffffb;  // -5
+  EXPECT_EQ(eval_at_exit("nice_limit", n, {{"rlimit.NICE.soft", "0"}}).needed, true);
+
+  // prlimit64 that set the hard limit: at exit the state holds the new one
+  OpValues r = chk(302, {0, 7, 1}, {4096, 4096});
+  r.kind = OpKind::setrlimit;
+  std::vector<int64_t> state(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
+  state[static_cast<size_t>(common::StateSlot::arg_rlimit_hard)] = 4096;
+  state_keys(state, r);
+  EXPECT_EQ(eval_at_exit("raise_hard_limit", r, {}).needed, false);
+  Profile lower;
+  lower.set("rlimit.NOFILE.hard", "1024");
+  r.overlay = &lower;
+  EXPECT_EQ(eval_at_exit("raise_hard_limit", r, {}).needed, true);
+
+  // rules whose check the kernel always makes name no exit fact
+  for (const char* id : {"userfaultfd", "mqueue_limits", "perf_task", "protected_hardlinks", "bind_port"})
+    EXPECT_EQ(rule(id).at_exit, OpKind::unknown) << id;
+}
+
+TEST(RuleParser, AtExitBelongsToCheckRules) {
+  auto p = parse_rules(
+      "[rule a]\noperation = bind\nat_exit = mlock\ncapability = CAP_CHOWN\nneeded = 1\n"
+      "[rule b]\ncheck = f\ncapability = CAP_CHOWN\nneeded = 1\nneeded_at_exit = 0\n"
+      "[rule c]\ncheck = f\nat_exit = cap_check\ncapability = CAP_CHOWN\nneeded = 1\n"
+      "[rule d]\ncheck = f\nat_exit = setpriority\ncapability = CAP_CHOWN\nneeded = 1\napplies_at_exit = nr == 141\n");
+  ASSERT_EQ(p.errors.size(), 3u);
+  EXPECT_NE(p.errors[0].message.find("at_exit belongs to a check rule"), std::string::npos) << p.errors[0].message;
+  EXPECT_NE(p.errors[1].message.find("without at_exit"), std::string::npos) << p.errors[1].message;
+  EXPECT_NE(p.errors[2].message.find("unknown operation"), std::string::npos) << p.errors[2].message;
+  EXPECT_EQ(p.set.rules[3].at_exit, OpKind::setpriority);
+  EXPECT_TRUE(p.set.rules[3].applies_at_exit);
+}
+
 // What the kernel reported with a fact wins over the recorded snapshot, and
 // a target profile's own setting wins over both.
 TEST(Rules, ValuesAtTheOperationAndTheOverlay) {

@@ -445,5 +445,40 @@ TEST(CgroupFacts, ARuleReadingRetIsUnknownWhenRetIsUnset) {
   EXPECT_EQ(evaluate(*parsed.set.rules[0].needed, v, Profile{}, parsed.set), true);
 }
 
+// ---- operations taken at syscall exit (format 1.8, --facts sys_exit) ----
+
+constexpr int kCapSyslog_ = 34;
+
+// An open of /proc/kallsyms seen only at its exit (kptr_restrict 0, paranoid
+// 1: no check) predicts CAP_SYSLOG under paranoid 2 and nothing as recorded;
+// an operation of a kind this analyzer does not know (a future writer's)
+// predicts nothing, although check rules such as kallsyms apply to any fact
+// of their kind.
+TEST(ExitFacts, AnOpenSeenAtExitPredictsAndAnUnknownKindDoesNot) {
+  auto head_of = [](OpKind kind) {
+    TraceBuilder s = synth();
+    s.header.sysctls_global = {{"kernel.kptr_restrict", "0"}, {"kernel.perf_event_paranoid", "1"}};
+    s.exec(1200, kT0, "/usr/bin/head");
+    s.op(1200, kT0 + 100, kind, 257, 1 /* FILE_KALLSYMS */, 0x8000);
+    s.operations.back().args = {-100, 0x1000, 0x8000, 0, 0, 0};
+    return aggregate(s);
+  };
+  const Report as_recorded = classified({head_of(OpKind::open_sensitive)});
+  const CapFinding* f = finding(as_recorded.caps, kCapSyslog_);
+  EXPECT_TRUE(f == nullptr || !f->recommended);
+  const Report strict = classified({head_of(OpKind::open_sensitive)}, "", {"kernel.perf_event_paranoid=2"});
+  f = finding(strict.caps, kCapSyslog_);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->category, Category::conditional);
+  EXPECT_TRUE(f->predicted);
+  ASSERT_EQ(f->rules.size(), 1u);
+  EXPECT_EQ(f->rules[0].rule, "kallsyms");
+
+  // (protected_hardlinks applies to any fact its rule reads, and needs only the sysctl)
+  const Report unknown =
+      classified({head_of(OpKind::unknown)}, "", {"kernel.perf_event_paranoid=2", "fs.protected_hardlinks=1"});
+  for (const auto& c : unknown.caps) EXPECT_FALSE(c.recommended) << c.name << ": " << reason_text(c);
+}
+
 }  // namespace
 }  // namespace capaudit::analyze::test

@@ -164,7 +164,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 7;
+  expected_header.format_minor = 8;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
@@ -538,6 +538,39 @@ TEST(TraceRoundTrip, CheckContextFacts) {
   EXPECT_EQ(v.operations[0].state_at(StateSlot::port_start), std::nullopt);
   EXPECT_EQ(v.operations[1].state_at(StateSlot::port_start), std::optional<int64_t>(0));
   EXPECT_EQ(v.operations[1].state_at(StateSlot::locked_vm), std::nullopt);
+}
+
+// 1.8: operation facts taken at syscall exit (--facts sys_exit) keep their
+// kind (setpriority is new in 1.8), a0/a1, return value and context.
+TEST(TraceRoundTrip, SyscallExitFacts) {
+  OperationFact open;
+  open.time_ns = 3'000'000'000;
+  open.pid = open.tid = 101;
+  open.kind = OpKind::open_sensitive;
+  open.syscall_nr = 257;  // openat
+  open.a0 = 2;            // /dev/kmsg
+  open.a1 = 0x8800;       // O_RDONLY | O_NONBLOCK | O_LARGEFILE
+  open.ret = 3;
+  open.args = {-100, 0x5555, 0x800, 0, 0, 0};
+  open.state.assign(static_cast<size_t>(StateSlot::count), kStateUnset);
+  open.state[static_cast<size_t>(StateSlot::locked_vm)] = 0;
+  OperationFact nice = open;
+  nice.kind = OpKind::setpriority;
+  nice.syscall_nr = 141;
+  nice.a0 = nice.a1 = 0;
+  nice.ret = 0;
+  nice.args = {0, 0, static_cast<int64_t>(static_cast<uint32_t>(-5)), 0, 0, 0};
+  nice.state[static_cast<size_t>(StateSlot::nice_soft)] = 0;
+
+  TraceBuilder b;
+  b.add(open).add(nice);
+  Trailer t;
+  t.clean_shutdown = true;
+  CollectingVisitor v;
+  const ReadResult r = read_all(b.finish(t), v);
+  ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+  EXPECT_EQ(v.operations, (std::vector<OperationFact>{open, nice}));
+  EXPECT_EQ(v.header.format_minor, 8u);
 }
 
 }  // namespace

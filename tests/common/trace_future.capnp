@@ -69,7 +69,8 @@ enum OpKind {
   setPipeSize @11; mqOpen @12; mlock @13; schedSetscheduler @14; setrlimit @15;
   syslog @16; openSensitive @17;
   capCheck @18;
-  keyctl @19;   # unknown to v1
+  setpriority @19;
+  keyctl @20;   # unknown to v1
 }
 
 struct OperationFact {

@@ -52,6 +52,37 @@ def hit_text(h):
     return " | ".join([h.get("operation", "")] + list(h.get("inputs", [])))
 
 
+def check_predicted(rec, strict, s):
+    """(problems, detail) of a prediction scenario: recorded with the gate open
+    (no check), not needed as recorded; under LIFT, here the stricter profile,
+    conditional and predicted by RULE with RECORDED (recorded and target value)."""
+    problems, detail = [], ""
+    f = find_cap(rec, s["cap"])
+    if f and f.get("recommended"):
+        problems.append(f"{s['cap']} recommended as recorded: {f['category']}: {f['reason'][:120]}")
+    g = find_cap(strict, s["cap"])
+    if not g:
+        return problems + [f"no {s['cap']} finding under {' '.join(s['lift'])}"], ""
+    if g["category"] != "conditional" or not g.get("predicted"):
+        problems.append(f"under {' '.join(s['lift'])}: {g['category']}, predicted {g.get('predicted')}: "
+                        f"{g['reason'][:120]}")
+    hit = next((h for h in g.get("rules", []) if h["rule"] == s["rule"]), None)
+    if not hit:
+        problems.append(f"rule {s['rule']} did not fire (rules: {[h['rule'] for h in g.get('rules', [])]})")
+    else:
+        text = hit_text(hit)
+        detail = f"predicted: {text}"
+        if hit.get("needed_target") is not True or hit.get("needed_recorded") is not False:
+            problems.append(f"needed recorded {hit.get('needed_recorded')}, target {hit.get('needed_target')}: {text}")
+        if hit.get("check_observed"):
+            problems.append("a check was observed: the gate was not open")
+        if s["recorded"] not in text:
+            problems.append(f"value {s['recorded']!r} not in {text!r}")
+        if not hit.get("remedy"):
+            problems.append("no remedy")
+    return problems, detail
+
+
 def check(results, kernel, s, analyze, rule_frames):
     """(problems, detail) for scenario S on KERNEL."""
     base = os.path.join(results, kernel, "rules", s["name"])
@@ -70,6 +101,8 @@ def check(results, kernel, s, analyze, rule_frames):
         lifted = report(analyze, trace, s["lift"])
     except (RuntimeError, ValueError, OSError) as e:
         return [str(e)], ""
+    if s["frame"] == "predicted":
+        return check_predicted(rec, lifted, s)
     problems = []
     f = find_cap(rec, s["cap"])
     if not f:

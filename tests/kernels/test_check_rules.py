@@ -114,6 +114,31 @@ class CheckRulesTest(unittest.TestCase):
     def test_a_scenario_that_never_ran_fails(self):
         self.assertEqual(self.check()[0], ["not run"])
 
+    # FRAME "predicted": recorded with the gate open, the stricter LIFT predicts it.
+    def predicted_scenario(self):
+        s = dict(self.scenario, frame="predicted", recorded="recorded 0, target 1")
+        return s
+
+    def test_a_good_prediction_passes(self):
+        strict = copy.deepcopy(GOOD)
+        strict["caps"][0].update(predicted=True)
+        strict["caps"][0]["rules"][0].update(needed_recorded=False, needed_target=True, check_observed=False,
+                                             inputs=["kernel.yama.ptrace_scope: recorded 0, target 1"])
+        self.put(recorded={"caps": []}, lifted=strict)
+        problems, detail = check_rules.check(self.root, "6.1", self.predicted_scenario(),
+                                             os.path.join(self.root, "analyze"), self.frames)
+        self.assertEqual(problems, [])
+        self.assertIn("predicted:", detail)
+
+    def test_a_prediction_that_is_not_predicted_or_needed_as_recorded_fails(self):
+        # the checks' own conditional finding (GOOD) is no prediction, and it is needed as recorded
+        self.put(recorded=GOOD, lifted=GOOD)
+        problems, _ = check_rules.check(self.root, "6.1", self.predicted_scenario(),
+                                        os.path.join(self.root, "analyze"), self.frames)
+        self.assertTrue(any("recommended as recorded" in p for p in problems), problems)
+        self.assertTrue(any("predicted None" in p for p in problems), problems)
+        self.assertTrue(any("a check was observed" in p for p in problems), problems)
+
 
 if __name__ == "__main__":
     unittest.main()

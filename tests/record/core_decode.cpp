@@ -372,6 +372,56 @@ TEST(Decode, OperationOutcomeCapsetForkExit) {
   EXPECT_TRUE(xe.group_dead);
 }
 
+// --facts sys_exit: an operation at its syscall's exit, with the context
+// read there. A short record, or a kind the exit path never sends, is damage.
+TEST(Decode, SyscallExitFactCarriesItsContext) {
+  capaudit_syscall_op_event e{};
+  e.hdr = hdr(CAPAUDIT_EV_SYSCALL_OP, sizeof(e));
+  e.kind = CAPAUDIT_OP_OPEN_SENSITIVE;
+  e.syscall_nr = 257;
+  e.ret = 3;
+  e.a0 = CAPAUDIT_FILE_KMSG;
+  e.a1 = 0x8800;
+  for (int i = 0; i < 6; ++i) e.ctx.args[i] = 10 + i;
+  e.ctx.user_words = 0;
+  for (int i = 0; i < CAPAUDIT_CTX_STATE; ++i) e.ctx.state[i] = CAPAUDIT_STATE_UNSET;
+  e.ctx.state[static_cast<int>(common::StateSlot::locked_vm)] = 1024;
+  e.ctx.euid = 1000;
+  e.ctx.egid = 50;
+  auto d = decode_event(bytes_of(e));
+  ASSERT_TRUE(d);
+  const auto& f = std::get<common::OperationFact>(*d);
+  EXPECT_EQ(f.kind, common::OpKind::open_sensitive);
+  EXPECT_EQ(f.pid, 100u);
+  EXPECT_EQ(f.tid, 101u);
+  EXPECT_EQ(f.time_ns, 5555u);
+  EXPECT_EQ(f.syscall_nr, 257);
+  EXPECT_EQ(f.ret, std::optional<int64_t>(3));
+  EXPECT_EQ(f.a0, CAPAUDIT_FILE_KMSG);
+  EXPECT_EQ(f.a1, 0x8800);
+  EXPECT_EQ(f.uid, 1000u);
+  EXPECT_EQ(f.gid, 50u);
+  EXPECT_EQ(f.args, (std::vector<int64_t>{10, 11, 12, 13, 14, 15}));
+  EXPECT_TRUE(f.user_words.empty());
+  EXPECT_EQ(f.state_at(common::StateSlot::locked_vm), std::optional<int64_t>(1024));
+  EXPECT_EQ(f.state_at(common::StateSlot::memlock_soft), std::nullopt);
+
+  e.kind = CAPAUDIT_OP_SETPRIORITY;
+  EXPECT_EQ(std::get<common::OperationFact>(*decode_event(bytes_of(e))).kind, common::OpKind::setpriority);
+  // user_words past the array are bounded
+  e.ctx.user_words = 1000;
+  EXPECT_EQ(std::get<common::OperationFact>(*decode_event(bytes_of(e))).user_words.size(),
+            size_t{CAPAUDIT_CTX_USER_WORDS});
+
+  // damage: cut short, or a kind the exit path never sends
+  auto b = bytes_of(e);
+  EXPECT_FALSE(decode_event(std::span(b).first(sizeof(e) - 8)));
+  for (uint32_t kind : {0u, uint32_t{CAPAUDIT_OP_BIND}, uint32_t{CAPAUDIT_OP_SOCKET}, 18u, 20u, 0xffffffffu}) {
+    e.kind = kind;
+    EXPECT_FALSE(decode_event(bytes_of(e))) << kind;
+  }
+}
+
 TEST(Decode, ShortUnknownAndOversizedRecordsAreRejected) {
   capaudit_exit_event ex{};
   ex.hdr = hdr(CAPAUDIT_EV_EXIT, sizeof(ex));

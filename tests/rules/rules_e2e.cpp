@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "analyze/core/aggregate.h"
@@ -176,6 +177,179 @@ INSTANTIATE_TEST_SUITE_P(
                  CAP_DAC_OVERRIDE, "protected_hardlinks_dac", "fs.protected_hardlinks: recorded 1",
                  {"fs.protected_hardlinks=0"}, "/proc/sys/fs/protected_hardlinks=1", prepare_link_regular}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// The third direction: recorded where the gate was open, so the kernel made
+// no check, with --facts sys_exit (the operation is taken at its syscall's
+// exit). Under the recorded profile nothing is needed; under a stricter one
+// the rule predicts the capability: conditional, predicted, with the rule,
+// the recorded and the target value and the operation.
+struct PredictCase {
+  const char* name;
+  std::vector<std::string> cmd;  // "@W" = the workload program
+  int cap;
+  const char* rule;
+  common::OpKind kind;              // the exit fact that carries the operation
+  std::vector<std::string> open;    // sysctls (path=value) set while recording: the gate open
+  std::vector<std::string> strict;  // --sysctl values that close it
+  const char* value;                // a substring of the hit: recorded and target value
+};
+
+std::ostream& operator<<(std::ostream& os, const PredictCase& c) { return os << c.name; }
+
+class RulePredictTest : public ::testing::TestWithParam<PredictCase> {};
+
+TEST_P(RulePredictTest, RecordedWithTheGateOpenAStricterProfilePredictsIt) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const PredictCase& c = GetParam();
+  std::vector<std::string> cmd;
+  for (const auto& a : c.cmd) cmd.push_back(a == "@W" ? workload() : a);
+  std::vector<std::unique_ptr<SysctlGuard>> guards;
+  for (const auto& kv : c.open)
+    guards.push_back(std::make_unique<SysctlGuard>(kv.substr(0, kv.find('=')), kv.substr(kv.find('=') + 1)));
+  auto r = record({"--facts", "sys_exit"}, cmd, c.name);
+  guards.clear();  // restored before anything can fail
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+
+  // The operation is in the trace, and the kernel made no check for it.
+  auto fact = std::find_if(r.trace.operations.begin(), r.trace.operations.end(),
+                           [&](const auto& o) { return o.kind == c.kind; });
+  ASSERT_NE(fact, r.trace.operations.end()) << c.name << ": no " << common::to_string(c.kind) << " fact";
+  EXPECT_FALSE(fact->args.empty());
+  EXPECT_FALSE(fact->state.empty());
+  const auto rules = analyze::builtin_rules().rules;
+  const auto rule = std::find_if(rules.begin(), rules.end(), [&](const auto& x) { return x.id == c.rule; });
+  ASSERT_NE(rule, rules.end());
+  for (const auto& o : r.trace.operations)
+    if (o.kind == common::OpKind::cap_check && o.cap == c.cap && o.syscall_nr == fact->syscall_nr) {
+      auto st = std::find_if(r.trace.stacks.begin(), r.trace.stacks.end(), [&](const auto& s) { return s.id == o.stack_id; });
+      ASSERT_NE(st, r.trace.stacks.end());
+      for (const auto& f : st->frames)
+        for (const auto& fn : rule->frames)
+          EXPECT_NE(f.rfind(fn + "+", 0), 0u) << c.name << ": the gate was not open, " << f;
+    }
+
+  // Under the recorded profile: not needed.
+  auto run = analyze::load_trace(r.path);
+  const auto rec = report_under(run, {});
+  const auto* f = find_cap(rec.caps, c.cap);
+  EXPECT_TRUE(f == nullptr || !f->recommended) << reason_text(*f);
+
+  // Under the stricter one: predicted.
+  const auto strict = report_under(run, c.strict);
+  const auto* g = find_cap(strict.caps, c.cap);
+  ASSERT_NE(g, nullptr) << c.name;
+  EXPECT_EQ(g->category, Category::conditional) << reason_text(*g);
+  EXPECT_TRUE(g->predicted) << reason_text(*g);
+  EXPECT_EQ(g->reason.kind, CategoryReason::Kind::rule_predicted) << reason_text(*g);
+  EXPECT_TRUE(g->recommended);
+  auto hit = std::find_if(g->rules.begin(), g->rules.end(), [&](const auto& h) { return h.rule == c.rule; });
+  ASSERT_NE(hit, g->rules.end()) << reason_text(*g);
+  EXPECT_EQ(hit->needed_recorded, std::optional<bool>(false)) << hit_text(*hit);
+  EXPECT_EQ(hit->needed_target, std::optional<bool>(true)) << hit_text(*hit);
+  EXPECT_FALSE(hit->check_observed);
+  EXPECT_NE(hit_text(*hit).find(c.value), std::string::npos) << hit_text(*hit);
+  EXPECT_FALSE(hit->remedy.empty());
+  EXPECT_NE(reason_text(*g).find("predicted by rule " + std::string(c.rule)), std::string::npos) << reason_text(*g);
+  std::filesystem::remove(r.path);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ThisKernel, RulePredictTest,
+    ::testing::Values(
+        PredictCase{"syslog", {"@W", "syslog"}, CAP_SYSLOG, "dmesg_restrict", common::OpKind::syslog,
+                    {"/proc/sys/kernel/dmesg_restrict=0"}, {"kernel.dmesg_restrict=1"},
+                    "kernel.dmesg_restrict: recorded 0, target 1"},
+        PredictCase{"dmesg", {"dmesg"}, CAP_SYSLOG, "dmesg_restrict_kmsg", common::OpKind::open_sensitive,
+                    {"/proc/sys/kernel/dmesg_restrict=0"}, {"kernel.dmesg_restrict=1"},
+                    "kernel.dmesg_restrict: recorded 0, target 1"},
+        PredictCase{"kallsyms", {"head", "-1", "/proc/kallsyms"}, CAP_SYSLOG, "kallsyms", common::OpKind::open_sensitive,
+                    {"/proc/sys/kernel/kptr_restrict=0", "/proc/sys/kernel/perf_event_paranoid=1"},
+                    {"kernel.perf_event_paranoid=2"}, "kernel.perf_event_paranoid: recorded 1, target 2"},
+        PredictCase{"mlock", {"@W", "mlock-fits"}, CAP_IPC_LOCK, "memlock", common::OpKind::mlock, {},
+                    {"rlimit.MEMLOCK.soft=1048576"}, "rlimit.MEMLOCK.soft: recorded 8388608, target 1048576"},
+        PredictCase{"nofile", {"@W", "nofile-4096"}, CAP_SYS_RESOURCE, "raise_hard_limit", common::OpKind::setrlimit, {},
+                    {"rlimit.NOFILE.hard=1024"}, "rlimit.NOFILE.hard: recorded 4096, target 1024"},
+        PredictCase{"perf", {"@W", "perf"}, CAP_PERFMON, "perf_kernel", common::OpKind::perf_event_open,
+                    {"/proc/sys/kernel/perf_event_paranoid=1"}, {"kernel.perf_event_paranoid=2"},
+                    "kernel.perf_event_paranoid: recorded 1, target 2"},
+        PredictCase{"perf_cpu", {"@W", "perf-cpu"}, CAP_PERFMON, "perf_cpu", common::OpKind::perf_event_open,
+                    {"/proc/sys/kernel/perf_event_paranoid=0"}, {"kernel.perf_event_paranoid=1"},
+                    "kernel.perf_event_paranoid: recorded 0, target 1"},
+        PredictCase{"bpf", {"@W", "bpf"}, CAP_BPF, "unprivileged_bpf", common::OpKind::bpf,
+                    {"/proc/sys/kernel/unprivileged_bpf_disabled=0"}, {"kernel.unprivileged_bpf_disabled=2"},
+                    "kernel.unprivileged_bpf_disabled: recorded 0, target 2"},
+        PredictCase{"io_uring", {"@W", "io_uring"}, CAP_SYS_ADMIN, "io_uring_disabled", common::OpKind::io_uring_setup,
+                    {"/proc/sys/kernel/io_uring_disabled=0"}, {"kernel.io_uring_disabled=1"},
+                    "kernel.io_uring_disabled: recorded 0, target 1"},
+        PredictCase{"mmap_low", {"@W", "mmap-low"}, CAP_SYS_RAWIO, "mmap_min_addr", common::OpKind::mmap_low,
+                    {"/proc/sys/vm/mmap_min_addr=0"}, {"vm.mmap_min_addr=4096"},
+                    "vm.mmap_min_addr: recorded 0, target 4096"},
+        PredictCase{"pipe", {"@W", "pipe"}, CAP_SYS_RESOURCE, "pipe_max_size", common::OpKind::set_pipe_size,
+                    {"/proc/sys/fs/pipe-max-size=8388608"}, {"fs.pipe-max-size=1048576"},
+                    "fs.pipe-max-size: recorded 8388608, target 1048576"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// A default recording (no --facts sys_exit) takes none of these facts: the
+// syscall-exit tracepoint, which costs the whole host, stays off for them.
+TEST(RulePredict, ADefaultRecordingTakesNoSyscallExitFacts) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto r = record({}, {workload(), "mlock-fits"}, "no-exit-facts");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  for (const auto& o : r.trace.operations)
+    EXPECT_TRUE(o.kind == common::OpKind::cap_check || o.kind == common::OpKind::bind ||
+                o.kind == common::OpKind::socket)
+        << common::to_string(o.kind);
+  auto rep = report_under(analyze::load_trace(r.path), {"rlimit.MEMLOCK.soft=1048576"});
+  const auto* f = find_cap(rep.caps, CAP_IPC_LOCK);
+  EXPECT_TRUE(f == nullptr || !f->recommended);  // nothing to predict from
+  std::filesystem::remove(r.path);
+}
+
+// The exit facts of rules this kernel cannot gate (no Yama, no Debian userns
+// knob, RLIMIT_NICE hard 0) are recorded here all the same; the guests prove
+// their predictions (tests/kernels/rules, "predicted"). And a nice value
+// going up is no prediction: can_nice() runs only for a lower one.
+TEST(RulePredict, ExitFactsOfRulesThisKernelCannotGateAreRecorded) {
+  CAPAUDIT_REQUIRE_ROOT();
+  auto fact_of = [](const Trace& t, common::OpKind k) -> const common::OperationFact* {
+    for (const auto& o : t.operations)
+      if (o.kind == k) return &o;
+    return nullptr;
+  };
+  {
+    auto r = record({"--facts", "sys_exit"}, {workload(), "ptrace-sibling"}, "exit-ptrace");
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    const auto* f = fact_of(r.trace, common::OpKind::ptrace_attach);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->a1, 0x4206);  // PTRACE_SEIZE
+    EXPECT_GT(f->a0, 0);       // the target pid
+    EXPECT_EQ(f->ret, std::optional<int64_t>(0));
+    std::filesystem::remove(r.path);
+  }
+  {
+    auto r = record({"--facts", "sys_exit"}, {workload(), "userns"}, "exit-userns");
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    const auto* f = fact_of(r.trace, common::OpKind::unshare_userns);
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(f->args.size(), 6u);
+    EXPECT_NE(f->args[0] & 0x10000000, 0);  // CLONE_NEWUSER
+    std::filesystem::remove(r.path);
+  }
+  {
+    auto r = record({"--facts", "sys_exit"}, {"nice", "-n", "5", "true"}, "exit-nice");
+    ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+    const auto* f = fact_of(r.trace, common::OpKind::setpriority);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(static_cast<int32_t>(f->args.at(2)), 5);
+    EXPECT_TRUE(f->state_at(common::StateSlot::nice_soft));
+    auto rep = report_under(analyze::load_trace(r.path), {"rlimit.NICE.soft=0"});
+    const auto* c = find_cap(rep.caps, CAP_SYS_NICE);
+    EXPECT_TRUE(c == nullptr || !c->recommended) << reason_text(*c);
+    std::filesystem::remove(r.path);
+  }
+}
 
 // CAP_SYS_RESOURCE is outside this machine's bounding set: the kernel denies
 // the check, so the capability is denied_only here (a denied check is never

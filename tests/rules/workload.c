@@ -45,6 +45,23 @@ static int op_mlock(void)
 	return 0;
 }
 
+/* mlock 4 MiB under an 8 MiB RLIMIT_MEMLOCK: within the limit, no check */
+static int op_mlock_fits(void)
+{
+	struct rlimit r = {8 << 20, 8 << 20};
+	size_t len = 4 << 20;
+	void *p;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &r))
+		return fail("setrlimit");
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap");
+	if (mlock(p, len))
+		return fail("mlock");
+	return 0;
+}
+
 /* a software event on process PID (0 = itself) or, with PID -1, on CPU 0 */
 static int perf_open(int pid, int exclude_kernel)
 {
@@ -223,12 +240,43 @@ static int op_raise_hard(void)
 	return 0;
 }
 
+/* set RLIMIT_NOFILE to 4096/4096, as a service does at start-up */
+static int op_nofile_4096(void)
+{
+	struct rlimit r = {4096, 4096};
+
+	if (prlimit(0, RLIMIT_NOFILE, &r, NULL))
+		return fail("prlimit");
+	return 0;
+}
+
+/*
+ * nice -5 within RLIMIT_NICE 40 (raised first, which needs CAP_SYS_RESOURCE:
+ * the qemu guests): can_nice() lets it through without a check.
+ */
+static int op_nice_rlimit(void)
+{
+	struct rlimit r = {40, 40};
+
+	if (setrlimit(RLIMIT_NICE, &r))
+		return fail("setrlimit(RLIMIT_NICE)");
+	if (setpriority(PRIO_PROCESS, 0, -5))
+		return fail("setpriority");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
 
 	if (!strcmp(op, "mlock"))
 		return op_mlock();
+	if (!strcmp(op, "mlock-fits"))
+		return op_mlock_fits();
+	if (!strcmp(op, "nofile-4096"))
+		return op_nofile_4096();
+	if (!strcmp(op, "nice-rlimit"))
+		return op_nice_rlimit();
 	if (!strcmp(op, "perf"))
 		return op_perf();
 	if (!strcmp(op, "bpf"))
@@ -255,7 +303,7 @@ int main(int argc, char **argv)
 		return op_ptrace_sibling();
 	if (!strcmp(op, "userns"))
 		return op_userns();
-	fprintf(stderr, "usage: %s mlock|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
+	fprintf(stderr, "usage: %s mlock|mlock-fits|nofile-4096|nice-rlimit|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
 		"syslog|mq-open|ptrace-sibling|userns\n", argv[0]);
 	return 2;
 }
