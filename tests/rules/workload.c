@@ -28,11 +28,10 @@ static int fail(const char *what)
 	return 1;
 }
 
-/* mlock 16 MiB under an 8 MiB RLIMIT_MEMLOCK */
-static int op_mlock(void)
+/* mlock LEN bytes under an 8 MiB RLIMIT_MEMLOCK */
+static int mlock_under_8mib(size_t len)
 {
 	struct rlimit r = {8 << 20, 8 << 20};
-	size_t len = 16 << 20;
 	void *p;
 
 	if (setrlimit(RLIMIT_MEMLOCK, &r))
@@ -45,21 +44,16 @@ static int op_mlock(void)
 	return 0;
 }
 
-/* mlock 4 MiB under an 8 MiB RLIMIT_MEMLOCK: within the limit, no check */
+/* 16 MiB: over the limit, checked */
+static int op_mlock(void)
+{
+	return mlock_under_8mib(16 << 20);
+}
+
+/* 4 MiB: within the limit, no check */
 static int op_mlock_fits(void)
 {
-	struct rlimit r = {8 << 20, 8 << 20};
-	size_t len = 4 << 20;
-	void *p;
-
-	if (setrlimit(RLIMIT_MEMLOCK, &r))
-		return fail("setrlimit");
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return fail("mmap");
-	if (mlock(p, len))
-		return fail("mlock");
-	return 0;
+	return mlock_under_8mib(4 << 20);
 }
 
 /* a software event on process PID (0 = itself) or, with PID -1, on CPU 0 */
