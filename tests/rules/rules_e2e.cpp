@@ -128,8 +128,12 @@ TEST_P(RuleTest, ConditionalOnARealRecordingAndNotNeededWhenTheGateIsLifted) {
   const auto& rules = analyze::builtin_rules().rules;
   const auto rule = std::find_if(rules.begin(), rules.end(), [&](const auto& x) { return x.id == c.rule; });
   ASSERT_NE(rule, rules.end());
-  if (!rule->frames.empty()) EXPECT_NE(std::find(rule->frames.begin(), rule->frames.end(), hit->frame), rule->frames.end());
-  if (c.frame) EXPECT_EQ(hit->frame, c.frame);
+  if (!rule->frames.empty()) {
+    EXPECT_NE(std::find(rule->frames.begin(), rule->frames.end(), hit->frame), rule->frames.end());
+  }
+  if (c.frame) {
+    EXPECT_EQ(hit->frame, c.frame);
+  }
   EXPECT_TRUE(f->recommended);
 
   // 2. the same trace under a profile that lifts the gate
@@ -270,6 +274,9 @@ INSTANTIATE_TEST_SUITE_P(
                     {"rlimit.MEMLOCK.soft=1048576"}, "rlimit.MEMLOCK.soft: recorded 8388608, target 1048576"},
         PredictCase{"nofile", {"@W", "nofile-4096"}, CAP_SYS_RESOURCE, "raise_hard_limit", common::OpKind::setrlimit, {},
                     {"rlimit.NOFILE.hard=1024"}, "rlimit.NOFILE.hard: recorded 4096, target 1024"},
+        PredictCase{"nofile_setrlimit", {"@W", "nofile-4096-setrlimit"}, CAP_SYS_RESOURCE, "raise_hard_limit_setrlimit",
+                    common::OpKind::setrlimit, {}, {"rlimit.NOFILE.hard=1024"},
+                    "rlimit.NOFILE.hard: recorded 4096, target 1024"},
         PredictCase{"perf", {"@W", "perf"}, CAP_PERFMON, "perf_kernel", common::OpKind::perf_event_open,
                     {"/proc/sys/kernel/perf_event_paranoid=1"}, {"kernel.perf_event_paranoid=2"},
                     "kernel.perf_event_paranoid: recorded 1, target 2"},

@@ -234,6 +234,16 @@ static int op_raise_hard(void)
 	return 0;
 }
 
+/* the same through the setrlimit syscall itself (glibc's setrlimit() is prlimit64) */
+static int op_nofile_4096_setrlimit(void)
+{
+	struct rlimit r = {4096, 4096};
+
+	if (syscall(SYS_setrlimit, RLIMIT_NOFILE, &r))
+		return fail("setrlimit");
+	return 0;
+}
+
 /* set RLIMIT_NOFILE to 4096/4096, as a service does at start-up */
 static int op_nofile_4096(void)
 {
@@ -269,6 +279,8 @@ int main(int argc, char **argv)
 		return op_mlock_fits();
 	if (!strcmp(op, "nofile-4096"))
 		return op_nofile_4096();
+	if (!strcmp(op, "nofile-4096-setrlimit"))
+		return op_nofile_4096_setrlimit();
 	if (!strcmp(op, "nice-rlimit"))
 		return op_nice_rlimit();
 	if (!strcmp(op, "perf"))
