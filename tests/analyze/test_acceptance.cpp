@@ -347,7 +347,7 @@ TEST(Classify, DeclaredByADeploymentNeverExercised) {
   ASSERT_NE(admin, nullptr);
   EXPECT_EQ(admin->category, Category::declared_unobserved);
   EXPECT_EQ(admin->reason.kind, CategoryReason::Kind::declared);
-  EXPECT_EQ(admin->declared_by, (std::vector<DeclaredBy>{{"unit webd.service", ""}}));
+  EXPECT_EQ(admin->declared_by, (std::vector<DeclaredBy>{{"unit webd.service", {}}}));
   EXPECT_EQ(rep["recommended"], Json::array({"CAP_CHOWN"}));
 }
 
