@@ -73,11 +73,12 @@ struct Acc {
   uint64_t fallback_granted = 0, narrow_served = 0;
   std::set<StoodIn> fallback_of, narrow_for;
   std::optional<uint64_t> first_rel, last_rel;
-  std::set<std::string> runs, exes;
+  std::set<std::string> runs;
+  std::set<ExecutableName> exes;
   bool any_use = false, startup_all = true;
   bool capset_req = false, declared = false;
   bool kept_by_drop = false;  // capset_req from credential changes (kept at a drop)
-  std::set<std::string> capset_exes;
+  std::set<ExecutableName> capset_exes;
   std::set<DeclaredBy> declared_by;
 };
 
@@ -184,7 +185,6 @@ struct ExeInfo {
   std::set<uint32_t> uids, euids;
   std::optional<common::FileCaps> file_caps;
   CapMask capset_requested = 0;
-  std::optional<uint32_t> unknown_pid;  // the key is exe_label()'s words for this pid
   std::optional<ExecPrivilegeGain> exec_gain;
   bool runtime = false;                 // is_runtime_image(): shown apart, never recommended
 };
@@ -206,8 +206,9 @@ struct NsKey {
 };
 
 struct Evidence {
-  std::map<std::string, Scope> exes;  // "" = merged
-  std::map<std::string, ExeInfo> info;
+  Scope merged;  // over every executable but the runtime's
+  std::map<ExecutableName, Scope> exes;
+  std::map<ExecutableName, ExeInfo> info;
   std::map<NsKey, Scope> namespaces;
 };
 
@@ -227,13 +228,13 @@ void add_operation(std::vector<OperationSeen>& ops, const OpAgg& op) {
   if (op.ret) it->last_ret = op.ret;
 }
 
-// The key of an image's executable. An image the trace never names (no
-// exec, no fork from a named image, no snapshot) gets words, kept apart from
-// paths by ExeInfo::unknown_pid: outputs say it is unknown, never use it as a path.
-std::string exe_label(const ProcessAgg& p) {
-  if (p.exe.empty() && p.joined)
-    return "container runtime or service manager before the exec (pid " + std::to_string(p.pid) + ")";
-  return p.exe.empty() ? "executable not recorded (pid " + std::to_string(p.pid) + ")" : p.exe;
+// The key of an image's executable: its path. An image the trace never
+// names (no exec, no fork from a named image, no snapshot) is keyed by its
+// pid, and by whether it is a process's work before an exec in a cgroup it
+// joined: outputs say it is unknown (executable_name_text()), never use it as a path.
+ExecutableName executable_of(const ProcessAgg& p) {
+  if (!p.exe.empty()) return {p.exe, {}, false};
+  return {"", {p.pid}, p.joined};
 }
 
 // Work that belongs to whoever starts the program, not to the program: a
@@ -308,10 +309,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
       if (p.checks.empty() && p.ops.empty() && p.capset_requested == 0 && !p.file_caps && p.exe.empty()) continue;
       if (!opts.container.empty() && (is_runtime_image(p) || common::container_id_of_cgroup(p.cgroup) != opts.container))
         continue;
-      std::string exe = exe_label(p);
+      const ExecutableName exe = executable_of(p);
       auto& info = ev.info[exe];
       const bool runtime = is_runtime_image(p);
-      if (p.exe.empty()) info.unknown_pid = p.pid;
       info.runtime = info.runtime || runtime;
       info.runs.insert(run_id);
       info.identities.insert({run.header.boot_id, p.pid, p.start_time_ns});
@@ -326,7 +326,7 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         if (op.kind != common::OpKind::cap_check) add_operation(info.operations, op);
       // The runtime's work stays in its own scope: never in the merged view.
       Scope runtime_sink;
-      Scope* scopes[2] = {&ev.exes[exe], runtime ? &runtime_sink : &ev.exes[""]};
+      Scope* scopes[2] = {&ev.exes[exe], runtime ? &runtime_sink : &ev.merged};
 
       // Rule hits for the operations this image performed.
       struct SegHit {
@@ -624,9 +624,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
   for (const auto& d : opts.declared)
     for (int cap = 0; cap < 64; ++cap)
       if (has_cap(d.caps, cap)) {
-        Acc& a = ev.exes[""].caps[cap];
+        Acc& a = ev.merged.caps[cap];
         a.declared = true;
-        a.declared_by.insert({d.source, ""});
+        a.declared_by.insert({d.source, {}});
       }
   return ev;
 }
@@ -800,16 +800,16 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
 
 std::vector<Change> compare(const Evidence& before, const Evidence& after, size_t n) {
   std::vector<Change> out;
-  for (const auto& [exe, scope] : after.exes) {
-    auto bit = before.exes.find(exe);
+  // One scope's changes; `prior` is the same scope under the recorded profile, if any.
+  auto compare_scope = [&](const Scope* prior, const Scope& scope, const std::optional<ExecutableName>& exe) {
     std::set<int> caps;
     for (const auto& [c, a] : scope.caps) caps.insert(c);
-    if (bit != before.exes.end())
-      for (const auto& [c, a] : bit->second.caps) caps.insert(c);
+    if (prior)
+      for (const auto& [c, a] : prior->caps) caps.insert(c);
     for (int cap : caps) {
       std::optional<CapFinding> b, a;
-      if (bit != before.exes.end() && bit->second.caps.count(cap) && has_evidence(bit->second.caps.at(cap)))
-        b = finding_for(cap, bit->second.caps.at(cap), n);
+      if (prior && prior->caps.count(cap) && has_evidence(prior->caps.at(cap)))
+        b = finding_for(cap, prior->caps.at(cap), n);
       if (scope.caps.count(cap) && has_evidence(scope.caps.at(cap))) a = finding_for(cap, scope.caps.at(cap), n);
       bool rec_b = b && b->recommended, rec_a = a && a->recommended;
       if (!a && !b) continue;
@@ -826,6 +826,12 @@ std::vector<Change> compare(const Evidence& before, const Evidence& after, size_
         if (h.needed_recorded != h.needed_target || h.impossible_target) ch.rules.push_back(h);
       out.push_back(ch);
     }
+  };
+  // The merged view first, then each executable in ExecutableName order.
+  compare_scope(&before.merged, after.merged, std::nullopt);
+  for (const auto& [exe, scope] : after.exes) {
+    auto bit = before.exes.find(exe);
+    compare_scope(bit != before.exes.end() ? &bit->second : nullptr, scope, exe);
   }
   return out;
 }
@@ -894,12 +900,11 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
   }
 
   for (const auto& [exe, scope] : ev.exes) {
-    if (exe.empty()) continue;
     ExecutableFindings ef;
     const auto& info = ev.info[exe];
     ef.runtime = info.runtime;
-    if (info.unknown_pid) ef.unknown_pids.push_back(*info.unknown_pid);
-    else ef.path = exe;
+    ef.path = exe.path;
+    ef.unknown_pids = exe.unknown_pids;
     ef.runs.assign(info.runs.begin(), info.runs.end());
     ef.processes = info.identities.size();
     ef.uids.assign(info.uids.begin(), info.uids.end());
@@ -924,7 +929,7 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     ef.startup_only = mask_of(ef.caps, true);
     rep.executables.push_back(std::move(ef));
   }
-  if (ev.exes.count("")) rep.caps = findings_for(ev.exes.at(""), n);
+  rep.caps = findings_for(ev.merged, n);
   rep.recommended = mask_of(rep.caps, false);
   rep.startup_only = mask_of(rep.caps, true);
 

@@ -48,13 +48,14 @@ const char* to_string(ChangeKind k) {
   return "unknown";
 }
 
-void choose_call_site(UserCallPath& p, const std::vector<std::string>& executables) {
+void choose_call_site(UserCallPath& p, const std::vector<ExecutableName>& executables) {
   p.call_site = p.wrapper = -1;
   p.caller_not_walked = false;
   const int n = static_cast<int>(p.frames.size());
   for (int i = 0; i < n && p.call_site < 0; ++i)
     if (!p.frames[i].object.empty() &&
-        std::find(executables.begin(), executables.end(), p.frames[i].object) != executables.end())
+        std::any_of(executables.begin(), executables.end(),
+                    [&](const ExecutableName& e) { return e.path == p.frames[i].object; }))
       p.call_site = i;
   for (int i = 0; i < n && p.call_site < 0; ++i)
     if (!p.frames[i].object.empty() && !is_runtime_library(p.frames[i].object)) p.call_site = i;

@@ -99,9 +99,28 @@ struct UserCallPath {
   bool caller_not_walked = false;
 };
 
+// Which program: its path, or (unnamed by the trace) its pids; words:
+// executable_name_text(). The analysis keys and lists programs by this
+// value, never by its words.
+struct ExecutableName {
+  std::string path;                    // "" when the trace never said
+  std::vector<uint32_t> unknown_pids;  // then: its processes
+  bool runtime = false;                // then: a runtime's work before an exec
+  bool operator==(const ExecutableName& o) const = default;
+};
+
+// The order reports list programs in: as their names read
+// (executable_name_text()), so paths come before the words for unnamed
+// programs and pids compare as text ("pid 10" before "pid 9"). That is the
+// order every list had when the analysis keyed programs by those words; this
+// keeps it byte for byte. Two programs whose words are the same (a path that
+// reads like the words for an unnamed one) stay apart: the named one first.
+bool operator<(const ExecutableName& a, const ExecutableName& b);
+
 // Picks UserCallPath::call_site and wrapper from the frames' files (not from
-// symbols: it works unsymbolized). `executables` are the finding's programs.
-void choose_call_site(UserCallPath& p, const std::vector<std::string>& executables);
+// symbols: it works unsymbolized). `executables` are the finding's programs;
+// only their paths can match a frame's file.
+void choose_call_site(UserCallPath& p, const std::vector<ExecutableName>& executables);
 
 // One causal rule evaluated on one operation the trace recorded.
 struct RuleHit {
@@ -177,15 +196,15 @@ struct CategoryReason {
   std::vector<SyscallUse> denied_syscalls;  // denied_only: the denied checks that gate something
   uint64_t advisory_checks = 0;             // denied_only: other checks, judged advisory (noise)
   NoiseCause noise;                         // noise, noise_denied; denied_only when advisory_checks
-  std::vector<std::string> requested_by;    // capset_*: the executables
+  std::vector<ExecutableName> requested_by;  // capset_*: the executables, in ExecutableName order
 };
 
 // Where a capability was declared: on an executable's file capabilities, or
 // by a declaration given to the analysis (ClassifyOptions::declared: a unit,
 // a manifest, a list).
 struct DeclaredBy {
-  std::string source;      // the declaration's source ("unit webd.service"); "" for file capabilities
-  std::string executable;  // file capabilities: the executable they are on
+  std::string source;         // the declaration's source ("unit webd.service"); "" for file capabilities
+  ExecutableName executable;  // file capabilities: the executable they are on
   bool operator<(const DeclaredBy& o) const { return std::tie(source, executable) < std::tie(o.source, o.executable); }
   bool operator==(const DeclaredBy& o) const = default;
 };
@@ -225,7 +244,7 @@ struct CapFinding {
   uint32_t runs_seen = 0;
   uint32_t runs_total = 0;
   std::vector<std::string> runs;         // run ids where a check (or a predicting op) was seen
-  std::vector<std::string> executables;  // paths
+  std::vector<ExecutableName> executables;  // in ExecutableName order
   // Where the capability is declared, whatever its category (declared_by_text()
   // words them: "the file capabilities of /usr/bin/ping", "webd.service: AmbientCapabilities").
   std::vector<DeclaredBy> declared_by;
@@ -290,16 +309,8 @@ struct ExecutableFindings {
 // words.cpp, as every sentence is.
 std::string executable_name_text(const std::string& path, const std::vector<uint32_t>& unknown_pids,
                                  bool runtime = false);
+std::string executable_name_text(const ExecutableName& e);
 std::string display_name(const ExecutableFindings& e);
-
-// Which program: its path, or (unnamed by the trace) its pids; words:
-// executable_name_text().
-struct ExecutableName {
-  std::string path;                    // "" when the trace never said
-  std::vector<uint32_t> unknown_pids;  // then: its processes
-  bool runtime = false;                // then: a runtime's work before an exec
-  bool operator==(const ExecutableName& o) const = default;
-};
 
 // One container of the recording (processes whose cgroup path names its id):
 // what its programs need, classified on their own. The runtime's work is
@@ -325,7 +336,7 @@ const char* to_string(ChangeKind k);
 struct Change {
   int cap = 0;
   std::string name;
-  std::string executable;  // "" = merged view
+  std::optional<ExecutableName> executable;  // nullopt: the merged view
   ChangeKind kind = ChangeKind::changed_reason;
   std::optional<Category> before;  // nullopt: no finding under that profile
   std::optional<Category> after;

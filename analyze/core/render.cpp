@@ -19,10 +19,10 @@ using Json = nlohmann::ordered_json;
 Json opt_u64(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 Json opt_bool(const std::optional<bool>& v) { return v ? Json(*v) : Json(nullptr); }
 
-// A container's programs as people read them.
-std::vector<std::string> executable_names(const ContainerFindings& c) {
+// Programs as people read them.
+std::vector<std::string> executable_names(const std::vector<ExecutableName>& v) {
   std::vector<std::string> out;
-  for (const auto& e : c.executables) out.push_back(executable_name_text(e.path, e.unknown_pids, e.runtime));
+  for (const auto& e : v) out.push_back(executable_name_text(e));
   return out;
 }
 
@@ -110,7 +110,7 @@ Json to_json(const CapFinding& f) {
   j["first_use_ns"] = opt_u64(f.first_use_ns);
   j["last_use_ns"] = opt_u64(f.last_use_ns);
   j["coverage"] = {{"runs_seen", f.runs_seen}, {"runs_total", f.runs_total}, {"runs", f.runs}};
-  j["executables"] = f.executables;
+  j["executables"] = executable_names(f.executables);
   j["declared_by"] = declared_by_text(f);
   return j;
 }
@@ -241,7 +241,7 @@ Json report_json(const Report& r) {
                     {"name", c.name.empty() ? Json(nullptr) : Json(c.name)},
                     {"engine", c.engine.empty() ? Json(nullptr) : Json(c.engine)},
                     {"runs", c.runs},
-                    {"executables", executable_names(c)},
+                    {"executables", executable_names(c.executables)},
                     {"recommended", cap_names_json(c.recommended)},
                     {"startup_only", cap_names_json(c.startup_only)},
                     {"caps", caps_json(c.caps)}});
@@ -251,7 +251,7 @@ Json report_json(const Report& r) {
   for (const auto& c : r.changes)
     ch.push_back({{"cap", c.cap},
                   {"name", c.name},
-                  {"executable", c.executable},
+                  {"executable", c.executable ? executable_name_text(*c.executable) : ""},
                   {"kind", to_string(c.kind)},
                   {"before", c.before ? Json(to_string(*c.before)) : Json(nullptr)},
                   {"after", c.after ? Json(to_string(*c.after)) : Json(nullptr)},
@@ -367,7 +367,7 @@ std::string coverage_text(const CapFinding& f) {
 
 std::string exes_text(const CapFinding& f) {
   std::string out;
-  for (const auto& e : f.executables) out += (out.empty() ? "" : ", ") + e;
+  for (const auto& e : f.executables) out += (out.empty() ? "" : ", ") + executable_name_text(e);
   return out.empty() ? "-" : out;
 }
 
@@ -615,13 +615,14 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     // With one executable its changes repeat the merged ones.
     std::vector<const Change*> shown;
     for (const auto& c : r.changes)
-      if (c.executable.empty() || r.executables.size() > 1) shown.push_back(&c);
+      if (!c.executable || r.executables.size() > 1) shown.push_back(&c);
     t.heading("Changes against the recorded profile (" + std::to_string(shown.size()) + ")");
     if (shown.empty()) t.line("none");
-    for (const auto* c : shown)
-      t.line(c->name + " " + to_string(c->kind) + " (" + (c->executable.empty() ? "all executables" : c->executable) +
-             ", " + (c->before ? to_string(*c->before) : "absent") + " -> " +
-             (c->after ? to_string(*c->after) : "absent") + "): " + why_text(*c));
+    for (const auto* c : shown) {
+      const std::string where = c->executable ? executable_name_text(*c->executable) : "all executables";
+      t.line(c->name + " " + to_string(c->kind) + " (" + where + ", " + (c->before ? to_string(*c->before) : "absent") +
+             " -> " + (c->after ? to_string(*c->after) : "absent") + "): " + why_text(*c));
+    }
   }
 
   {
@@ -668,7 +669,7 @@ std::string render_text(const Report& r, const TextOptions& opts) {
     t.heading("Per container (" + std::to_string(r.containers.size()) + ")");
     for (const auto& c : r.containers) {
       std::string programs;
-      for (const auto& e : executable_names(c)) programs += (programs.empty() ? "" : ", ") + e;
+      for (const auto& e : executable_names(c.executables)) programs += (programs.empty() ? "" : ", ") + e;
       t.line(display_name(c) + (c.engine.empty() ? "" : " (" + c.engine + " " + c.id.substr(0, 12) + ")") + ": " +
                  (c.recommended ? cap_list(c.recommended) : std::string("(none)")) +
                  (programs.empty() ? "" : "  (" + programs + ")"),

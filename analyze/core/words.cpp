@@ -24,6 +24,13 @@ std::string join(const std::set<std::string>& v, const std::string& sep) {
   return join(std::vector<std::string>(v.begin(), v.end()), sep);
 }
 
+// "/usr/bin/a, executable not recorded (pid 7)"
+std::string names_text(const std::vector<ExecutableName>& v) {
+  std::vector<std::string> out;
+  for (const auto& e : v) out.push_back(executable_name_text(e));
+  return join(out, ", ");
+}
+
 // "bind x2, socket x1" over the syscalls with granted checks.
 std::string granted_syscalls(const CapFinding& f) {
   std::vector<std::string> out;
@@ -114,9 +121,9 @@ std::string category_text(const CategoryReason& r, const CapFinding& f) {
     }
     case K::noise: return noise_text(r.noise);
     case K::noise_denied: return noise_text(r.noise) + " (denied)";
-    case K::capset_requested: return "requested by capset() in " + join(r.requested_by, ", ") + " but never checked";
+    case K::capset_requested: return "requested by capset() in " + names_text(r.requested_by) + " but never checked";
     case K::capset_kept:
-      return "kept by the program's own capability drop (capset/prctl) in " + join(r.requested_by, ", ") +
+      return "kept by the program's own capability drop (capset/prctl) in " + names_text(r.requested_by) +
              " but never checked";
     case K::declared:
       return "declared by " + join(declared_by_text(f), ", ") + " but never exercised: a coverage gap or an unneeded grant";
@@ -208,7 +215,7 @@ std::string note_text(const Note& n) {
 std::vector<std::string> declared_by_text(const CapFinding& f) {
   std::vector<std::string> out;
   for (const auto& d : f.declared_by)
-    out.push_back(d.source.empty() ? "the file capabilities of " + d.executable : d.source);
+    out.push_back(d.source.empty() ? "the file capabilities of " + executable_name_text(d.executable) : d.source);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -219,6 +226,19 @@ std::string executable_name_text(const std::string& path, const std::vector<uint
   for (uint32_t p : unknown_pids) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
   if (runtime) return "container runtime or service manager before the exec (pid " + pids + ")";
   return "executable not recorded (pid " + pids + ")";
+}
+
+std::string executable_name_text(const ExecutableName& e) {
+  return executable_name_text(e.path, e.unknown_pids, e.runtime);
+}
+
+bool operator<(const ExecutableName& a, const ExecutableName& b) {
+  // Named programs, the common case, compare by path without words.
+  if (!a.path.empty() && !b.path.empty()) return a.path < b.path;
+  const std::string ta = executable_name_text(a), tb = executable_name_text(b);
+  if (ta != tb) return ta < tb;
+  if (a.path.empty() != b.path.empty()) return !a.path.empty();  // same words: the named one first
+  return false;  // same words, both unnamed: the same pids and kind
 }
 
 std::string display_name(const ExecutableFindings& e) { return executable_name_text(e.path, e.unknown_pids, e.runtime); }

@@ -48,7 +48,9 @@ TEST(Acceptance, Case1_BindBelowStartIsConditional_DockerProfileMakesItUnneeded)
   ASSERT_NE(ch, nullptr);
   EXPECT_EQ((*ch)["kind"], "vanished");
   // Why: the rule that answers differently under the two profiles.
-  ASSERT_FALSE(typed.changes.empty());
+  ASSERT_EQ(typed.changes.size(), 2u);
+  EXPECT_EQ(typed.changes[0].executable, std::nullopt);  // the merged view first
+  EXPECT_EQ(typed.changes[1].executable, (ExecutableName{"/usr/sbin/httpd", {}, false}));
   for (const auto& c : typed.changes) {  // merged and per executable
     ASSERT_EQ(c.rules.size(), 1u);
     EXPECT_EQ(c.rules[0].rule, "bind_port");
@@ -347,7 +349,7 @@ TEST(Classify, DeclaredByADeploymentNeverExercised) {
   ASSERT_NE(admin, nullptr);
   EXPECT_EQ(admin->category, Category::declared_unobserved);
   EXPECT_EQ(admin->reason.kind, CategoryReason::Kind::declared);
-  EXPECT_EQ(admin->declared_by, (std::vector<DeclaredBy>{{"unit webd.service", ""}}));
+  EXPECT_EQ(admin->declared_by, (std::vector<DeclaredBy>{{"unit webd.service", {}}}));
   EXPECT_EQ(rep["recommended"], Json::array({"CAP_CHOWN"}));
 }
 

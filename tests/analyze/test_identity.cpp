@@ -75,6 +75,50 @@ TEST(Runtime, WorkBeforeTheExecOfAProcessThatJoinedIsTheRuntimesNeverRecommended
   EXPECT_TRUE(runtime_seen);
 }
 
+// Programs the trace never names are findings' executables by pid, not by
+// words, and every list keeps the order it had when the words were the key:
+// as the names read, paths first, pids compared as text.
+TEST(UnnamedPrograms, AreTypedByPidAndListedAsTheirNamesRead) {
+  TraceBuilder s = synth();
+  for (uint32_t pid : {9u, 10u}) {  // in the snapshot, with no executable
+    s.processes.push_back({});
+    s.processes.back().pid = pid;
+  }
+  s.exec(11, 1'000'000'000, "/usr/bin/zz");
+  for (uint32_t pid : {9u, 10u, 11u}) s.check(pid, 1'000'000'100 + pid, kCapChown, true, kChown);
+  for (uint32_t pid : {9u, 11u}) s.capset(pid, 1'000'000'200 + pid, 0, cap_bit(kCapSysAdmin));
+  s.check(12, 1'000'000'300, kCapFowner, true, kLink);  // never introduced: the runtime's, before an exec
+  const Report r = classify({aggregate(s)});
+
+  const ExecutableName zz{"/usr/bin/zz", {}, false}, pid9{"", {9}, false}, pid10{"", {10}, false},
+      before_exec{"", {12}, true};
+  const CapFinding* chown = find(r.caps, kCapChown);
+  ASSERT_TRUE(chown);
+  EXPECT_EQ(chown->executables, (std::vector<ExecutableName>{zz, pid10, pid9}));
+  const CapFinding* admin = find(r.caps, kCapSysAdmin);
+  ASSERT_TRUE(admin);
+  EXPECT_EQ(admin->category, Category::capset_only);
+  EXPECT_EQ(admin->reason.requested_by, (std::vector<ExecutableName>{zz, pid9}));
+  std::vector<ExecutableName> listed;
+  for (const auto& e : r.executables) listed.push_back({e.path, e.unknown_pids, e.path.empty() && e.runtime});
+  EXPECT_EQ(listed, (std::vector<ExecutableName>{zz, before_exec, pid10, pid9}));
+
+  // The words are made when rendering, from the typed names.
+  const auto j = nlohmann::json::parse(render_json(r));
+  for (const auto& c : j["caps"]) {
+    if (c["name"] == "CAP_CHOWN")
+      EXPECT_EQ(c["executables"], nlohmann::json::array({"/usr/bin/zz", "executable not recorded (pid 10)",
+                                                          "executable not recorded (pid 9)"}));
+  }
+  EXPECT_NE(reason_text(*admin).find("in /usr/bin/zz, executable not recorded (pid 9) "), std::string::npos)
+      << reason_text(*admin);
+  // A path that reads like the words for an unnamed program is not that program.
+  const ExecutableName lookalike{"executable not recorded (pid 9)", {}, false};
+  EXPECT_TRUE(lookalike < pid9);
+  EXPECT_FALSE(pid9 < lookalike);
+  EXPECT_FALSE(pid9 < pid9);
+}
+
 TEST(Runtime, ARuntimeByNameIsShownApart) {
   // -- podman run ...: podman, conmon and runc are traced with the program.
   TraceBuilder s = synth();

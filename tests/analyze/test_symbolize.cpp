@@ -350,7 +350,7 @@ TEST_F(SymbolizeTest, ReportNamesTheProgramsCallSiteAndTheWrapper) {
   CapFinding f;
   f.cap = 10;
   f.name = "CAP_NET_BIND_SERVICE";
-  f.executables = {path("prog")};
+  f.executables = {ExecutableName{path("prog"), {}, false}};
   UserCallPath up;
   up.syscall = "bind";
   up.checks = 1;
@@ -391,7 +391,7 @@ TEST_F(SymbolizeTest, ReportNamesTheProgramsCallSiteAndTheWrapper) {
 TEST_F(SymbolizeTest, UnsymbolizedCallSiteIsFilePlusOffset) {
   CapFinding f;
   f.name = "CAP_CHOWN";
-  f.executables = {"/usr/bin/gone"};
+  f.executables = {ExecutableName{"/usr/bin/gone", {}, false}};
   UserCallPath up;
   up.syscall = "fchownat";
   up.frames.resize(2);
@@ -418,7 +418,7 @@ TEST_F(SymbolizeTest, UnsymbolizedCallSiteIsFilePlusOffset) {
 TEST_F(SymbolizeTest, OnlyLibraryFramesSayTheCallerWasNotWalked) {
   CapFinding f;
   f.name = "CAP_CHOWN";
-  f.executables = {"/usr/bin/chown"};
+  f.executables = {ExecutableName{"/usr/bin/chown", {}, false}};
   UserCallPath up;
   up.syscall = "fchownat";
   up.frames.resize(2);
