@@ -269,6 +269,23 @@ static int op_nice_rlimit(void)
 	return 0;
 }
 
+/*
+ * SCHED_FIFO priority 5 within RLIMIT_RTPRIO 10 (raised first, which needs
+ * CAP_SYS_RESOURCE: the qemu guests): user_check_sched_setscheduler() lets it
+ * through without a check.
+ */
+static int op_rtprio_rlimit(void)
+{
+	struct rlimit r = {10, 10};
+	struct sched_param sp = {.sched_priority = 5};
+
+	if (setrlimit(RLIMIT_RTPRIO, &r))
+		return fail("setrlimit(RLIMIT_RTPRIO)");
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		return fail("sched_setscheduler");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
@@ -283,6 +300,8 @@ int main(int argc, char **argv)
 		return op_nofile_4096_setrlimit();
 	if (!strcmp(op, "nice-rlimit"))
 		return op_nice_rlimit();
+	if (!strcmp(op, "rtprio-rlimit"))
+		return op_rtprio_rlimit();
 	if (!strcmp(op, "perf"))
 		return op_perf();
 	if (!strcmp(op, "bpf"))
@@ -309,7 +328,7 @@ int main(int argc, char **argv)
 		return op_ptrace_sibling();
 	if (!strcmp(op, "userns"))
 		return op_userns();
-	fprintf(stderr, "usage: %s mlock|mlock-fits|nofile-4096|nice-rlimit|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
+	fprintf(stderr, "usage: %s mlock|mlock-fits|nofile-4096|nofile-4096-setrlimit|nice-rlimit|rtprio-rlimit|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
 		"syslog|mq-open|ptrace-sibling|userns\n", argv[0]);
 	return 2;
 }
