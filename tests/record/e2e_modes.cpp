@@ -445,9 +445,12 @@ TEST(Checks, RepeatsInAHotLoopSkipTheClockAndStayBounded) {
       break;
     }
   }
-  // A full batch has its first and last check timed.
+  // Every batch has its first check timed (a full one its last too, but a
+  // batch sent early because the thread left its CPU may end in repeats: on
+  // a loaded host that made 4376 of a full-batch bound of 4375), and a batch
+  // holds at most CAPAUDIT_BATCH_CHECKS.
   EXPECT_GT(untimed, 0u);
-  EXPECT_LE(untimed, n * (CAPAUDIT_BATCH_CHECKS - 2) / CAPAUDIT_BATCH_CHECKS);
+  EXPECT_LE(untimed, n - (n + CAPAUDIT_BATCH_CHECKS - 1) / CAPAUDIT_BATCH_CHECKS);
   std::cout << "untimed: " << untimed << " of " << n << "\n";
 }
 
