@@ -50,17 +50,16 @@ std::optional<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr,
   return caps;
 }
 
-std::optional<common::FileCaps> read_file_caps(const std::string& path, std::string* error) {
+common::Result<std::optional<common::FileCaps>> read_file_caps(const std::string& path) {
   std::vector<uint8_t> buf(64);
   ssize_t n = getxattr(path.c_str(), "security.capability", buf.data(), buf.size());
   if (n < 0) {
-    if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;
-    if (error) *error = "cannot read file capabilities of " + path + ": " + std::strerror(errno);
-    return std::nullopt;
+    if (errno == ENODATA || errno == ENOTSUP) return std::optional<common::FileCaps>{};
+    return common::fail("cannot read file capabilities of " + path + ": " + std::strerror(errno));
   }
   std::string why;
   auto caps = decode_file_caps(std::span(buf.data(), static_cast<size_t>(n)), &why);
-  if (!caps && error) *error = path + ": " + why;
+  if (!caps) return common::fail(path + ": " + why);
   return caps;
 }
 

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "common/result.h"
 #include "common/trace.h"
 
 namespace capaudit::record {
@@ -15,10 +16,10 @@ namespace capaudit::record {
 // little-endian as stored on disk). nullopt + *error for a malformed value.
 std::optional<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr, std::string* error);
 
-// Reads and decodes PATH's security.capability. nullopt without *error set:
-// the file has no file capabilities; with *error set: it could not be read or
-// decoded (the message names the path). Follows symlinks, like exec does;
-// "/proc/PID/exe" works and reaches a deleted binary too.
-std::optional<common::FileCaps> read_file_caps(const std::string& path, std::string* error);
+// Reads and decodes PATH's security.capability. nullopt: the file has no file
+// capabilities; a Failure: it could not be read or decoded (the message names
+// the path). Follows symlinks, like exec does; "/proc/PID/exe" works and
+// reaches a deleted binary too.
+common::Result<std::optional<common::FileCaps>> read_file_caps(const std::string& path);
 
 }  // namespace capaudit::record

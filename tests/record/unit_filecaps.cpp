@@ -96,30 +96,34 @@ struct BinaryCopy {
 TEST(FileCapsRead, ReadsWhatSetcapWrote) {
   if (!capaudit::test::running_as_root()) GTEST_SKIP() << "setcap needs root";
   BinaryCopy bin("/bin/true");
-  std::string err;
-  EXPECT_FALSE(read_file_caps(bin.path, &err));
-  EXPECT_TRUE(err.empty()) << err;  // no caps is not an error
+  auto none = read_file_caps(bin.path);
+  ASSERT_TRUE(none) << none.error().message;  // no caps is not an error
+  EXPECT_FALSE(*none);
 
   ASSERT_EQ(bin.setcap("cap_net_bind_service+ep"), 0);
-  auto caps = read_file_caps(bin.path, &err);
-  ASSERT_TRUE(caps) << err;
+  auto read = read_file_caps(bin.path);
+  ASSERT_TRUE(read) << read.error().message;
+  auto caps = *read;
+  ASSERT_TRUE(caps);
   EXPECT_GE(caps->version, 2u);
   EXPECT_TRUE(caps->effective);
   EXPECT_EQ(caps->permitted, bit(CAP_NET_BIND_SERVICE));
   EXPECT_EQ(caps->inheritable, 0u);
 
   ASSERT_EQ(bin.setcap("cap_net_raw+i cap_bpf,cap_perfmon+p"), 0);
-  caps = read_file_caps(bin.path, &err);
-  ASSERT_TRUE(caps) << err;
+  read = read_file_caps(bin.path);
+  ASSERT_TRUE(read) << read.error().message;
+  caps = *read;
+  ASSERT_TRUE(caps);
   EXPECT_FALSE(caps->effective);
   EXPECT_EQ(caps->inheritable, bit(CAP_NET_RAW));
   EXPECT_EQ(caps->permitted, bit(CAP_BPF) | bit(CAP_PERFMON));
 }
 
 TEST(FileCapsRead, MissingFileIsAnError) {
-  std::string err;
-  EXPECT_FALSE(read_file_caps("/nonexistent/capaudit", &err));
-  EXPECT_NE(err.find("/nonexistent/capaudit"), std::string::npos) << err;
+  auto r = read_file_caps("/nonexistent/capaudit");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "cannot read file capabilities of /nonexistent/capaudit: No such file or directory");
 }
 
 }  // namespace
