@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "record/host/container.h"
+#include "tests/support/scratch_dir.h"
 
 namespace capaudit::record {
 namespace {
@@ -13,14 +14,14 @@ namespace {
 namespace fs = std::filesystem;
 
 struct FakeTree {
-  fs::path root = fs::temp_directory_path() / ("capaudit-container-" + std::to_string(getpid()));
+  capaudit::test::ScratchDir scratch{"capaudit-container"};
+  fs::path root = scratch.path();
   FakeTree() {
     fs::create_directories(root / "proc/4242");
     std::ofstream(root / "proc/4242/cgroup") << "9:pids:/libpod_parent/libpod-abc\n0::/libpod_parent/libpod-abc\n";
     fs::create_directories(root / "cg/libpod_parent/libpod-abc");
     std::ofstream(root / "cg/libpod_parent/libpod-abc/cgroup.procs") << "4242\n";
   }
-  ~FakeTree() { fs::remove_all(root); }
 };
 
 CommandRunner engine(const std::string& name, std::optional<CommandOutput> answer) {
