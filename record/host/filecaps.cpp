@@ -23,11 +23,8 @@ uint32_t le32(std::span<const uint8_t> b, size_t off) {
 
 }  // namespace
 
-std::optional<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr, std::string* error) {
-  auto bad = [&](const std::string& why) -> std::optional<common::FileCaps> {
-    if (error) *error = why;
-    return std::nullopt;
-  };
+common::Result<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr) {
+  auto bad = [](const std::string& why) { return common::fail(why); };
   if (xattr.size() < 4) return bad("security.capability too short (" + std::to_string(xattr.size()) + " bytes)");
   uint32_t magic = le32(xattr, 0);
   uint32_t revision = magic & kRevisionMask;
@@ -57,10 +54,9 @@ common::Result<std::optional<common::FileCaps>> read_file_caps(const std::string
     if (errno == ENODATA || errno == ENOTSUP) return std::optional<common::FileCaps>{};
     return common::fail("cannot read file capabilities of " + path + ": " + std::strerror(errno));
   }
-  std::string why;
-  auto caps = decode_file_caps(std::span(buf.data(), static_cast<size_t>(n)), &why);
-  if (!caps) return common::fail(path + ": " + why);
-  return caps;
+  auto caps = decode_file_caps(std::span(buf.data(), static_cast<size_t>(n)));
+  if (!caps) return common::fail(path + ": " + caps.error().message);
+  return std::optional<common::FileCaps>(*caps);
 }
 
 }  // namespace capaudit::record
