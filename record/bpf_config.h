@@ -9,26 +9,27 @@
 #include <string>
 
 #include "bpf/capaudit.h"
+#include "common/result.h"
 
 namespace capaudit::record {
 
 enum class HookChoice : uint8_t { automatic, tp_btf, fexit, kprobe };
 
-// "auto", "tp_btf", "fexit", "kprobe"; nullopt-like failure signalled by false.
-bool parse_hook_choice(const std::string& text, HookChoice& out);
+// "auto", "tp_btf", "fexit", "kprobe"; anything else fails (exit code 2).
+common::Result<HookChoice> parse_hook_choice(const std::string& text);
 
 // When denied-syscall outcomes are tracked. The syscall-exit tracepoint they
 // need slows every syscall of every task on the host while it is attached.
 enum class OutcomeMode : uint8_t { all, first_denial, off };
-// "all", "first-denial", "off".
-bool parse_outcome_mode(const std::string& text, OutcomeMode& out);
+// "all", "first-denial", "off" (--outcomes); anything else fails (exit code 2).
+common::Result<OutcomeMode> parse_outcome_mode(const std::string& text);
 
 // Where bind()/socket() facts come from: cgroup programs when they attach
 // (automatic), or the syscall-exit tracepoint (sees refused sockets and return
 // values, at the host-wide cost above).
 enum class FactsChoice : uint8_t { automatic, sys_exit };
-// "auto", "sys_exit".
-bool parse_facts_choice(const std::string& text, FactsChoice& out);
+// "auto", "sys_exit" (--facts); anything else fails (exit code 2).
+common::Result<FactsChoice> parse_facts_choice(const std::string& text);
 
 struct BpfConfig {
   HookChoice hook = HookChoice::automatic;

@@ -254,16 +254,9 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     return out;
   }
   if (vm.count("no-status")) o.status_line = false;
-  if (!parse_hook_choice(hook, o.hook))
-    throw common::Error("unknown hook '" + hook + "'", "use auto, tp_btf, fexit or kprobe", 2);
-  if (!outcomes.empty()) {
-    OutcomeMode mode{};
-    if (!parse_outcome_mode(outcomes, mode))
-      throw common::Error("unknown --outcomes '" + outcomes + "'", "use all, first-denial or off", 2);
-    o.outcomes = mode;
-  }
-  if (!parse_facts_choice(facts, o.facts))
-    throw common::Error("unknown --facts '" + facts + "'", "use auto or sys_exit", 2);
+  o.hook = parse_hook_choice(hook).or_throw();
+  if (!outcomes.empty()) o.outcomes = parse_outcome_mode(outcomes).or_throw();
+  o.facts = parse_facts_choice(facts).or_throw();
   o.ringbuf_bytes = parse_ringbuf_size(ringbuf);
   o.stacks_per_key = static_cast<uint32_t>(parse_count("--stacks-per-key", stacks, 0, kMaxStacksPerKey));
   o.paths_per_key = static_cast<uint32_t>(parse_count("--paths-per-key", paths, 0, CAPAUDIT_PATH_SIGS));

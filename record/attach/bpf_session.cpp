@@ -18,28 +18,25 @@
 
 namespace capaudit::record {
 
-bool parse_hook_choice(const std::string& text, HookChoice& out) {
-  if (text == "auto") out = HookChoice::automatic;
-  else if (text == "tp_btf") out = HookChoice::tp_btf;
-  else if (text == "fexit") out = HookChoice::fexit;
-  else if (text == "kprobe") out = HookChoice::kprobe;
-  else return false;
-  return true;
+common::Result<HookChoice> parse_hook_choice(const std::string& text) {
+  if (text == "auto") return HookChoice::automatic;
+  if (text == "tp_btf") return HookChoice::tp_btf;
+  if (text == "fexit") return HookChoice::fexit;
+  if (text == "kprobe") return HookChoice::kprobe;
+  return common::fail("unknown hook '" + text + "'", "use auto, tp_btf, fexit or kprobe", 2);
 }
 
-bool parse_outcome_mode(const std::string& text, OutcomeMode& out) {
-  if (text == "all") out = OutcomeMode::all;
-  else if (text == "first-denial") out = OutcomeMode::first_denial;
-  else if (text == "off") out = OutcomeMode::off;
-  else return false;
-  return true;
+common::Result<OutcomeMode> parse_outcome_mode(const std::string& text) {
+  if (text == "all") return OutcomeMode::all;
+  if (text == "first-denial") return OutcomeMode::first_denial;
+  if (text == "off") return OutcomeMode::off;
+  return common::fail("unknown --outcomes '" + text + "'", "use all, first-denial or off", 2);
 }
 
-bool parse_facts_choice(const std::string& text, FactsChoice& out) {
-  if (text == "auto") out = FactsChoice::automatic;
-  else if (text == "sys_exit") out = FactsChoice::sys_exit;
-  else return false;
-  return true;
+common::Result<FactsChoice> parse_facts_choice(const std::string& text) {
+  if (text == "auto") return FactsChoice::automatic;
+  if (text == "sys_exit") return FactsChoice::sys_exit;
+  return common::fail("unknown --facts '" + text + "'", "use auto or sys_exit", 2);
 }
 
 uint64_t recursion_misses(std::span<const int> prog_fds) {

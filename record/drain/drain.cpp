@@ -148,9 +148,9 @@ DrainEnd drain_until_end(const DrainInputs& in) {
   };
 
   if (child) {
-    if (auto err = child->go()) {
+    if (auto r = child->go(); !r) {
       out.target_status = child->try_wait();
-      return failed(common::fail(*err, "check the command name and PATH", 127));
+      return failed(r.error());
     }
     // From its exec on the command is the user's program: nothing that
     // goes wrong in the recorder may take it down (docs: --on-end).

@@ -110,8 +110,9 @@ void EventSink::on_denial(const common::CapCheck& c) {
             c.tid, c.cap, mode == common::OutcomeTracking::in_windows ? " until a quiet window" : " from now on");
   if (keep_.attach_later && mode == common::OutcomeTracking::from_first_denial) {
     keep_.attach_later = false;
-    if (auto err = drop_after_attach(keep_))
-      common::log(common::LogLevel::warn, "dropping the capabilities kept for a later attach failed: " + *err);
+    if (auto r = drop_after_attach(keep_); !r)
+      common::log(common::LogLevel::warn,
+                  "dropping the capabilities kept for a later attach failed: " + r.error().message);
   }
 }
 

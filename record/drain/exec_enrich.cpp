@@ -62,7 +62,9 @@ void ExecEnricher::enrich(common::ExecEvent& e) {
     if (n > 0) e.filename.assign(buf, static_cast<size_t>(n));
   }
   e.cgroup = cgroups_.name(e.cgroup_id, monotonic_ns());
-  if (!e.filename.empty() && e.filename[0] == '/') e.file_caps = read_file_caps(e.filename, nullptr);
+  if (!e.filename.empty() && e.filename[0] == '/') {
+    if (auto caps = read_file_caps(e.filename)) e.file_caps = *caps;
+  }
 }
 
 }  // namespace capaudit::record

@@ -86,9 +86,9 @@ std::optional<CommandOutput> run_command(const std::vector<std::string>& argv) {
   return r;
 }
 
-std::optional<ContainerTarget> resolve_container(const std::string& name, std::string* error, std::string* hint,
-                                                 const CommandRunner& run, const std::string& proc_root,
-                                                 const std::vector<std::string>& cgroup_roots) {
+common::Result<ContainerTarget> resolve_container(const std::string& name, const CommandRunner& run,
+                                                  const std::string& proc_root,
+                                                  const std::vector<std::string>& cgroup_roots) {
   std::vector<std::string> missing, unknown;
   bool daemon_down = false;
   for (const std::string engine : {"podman", "docker"}) {
@@ -116,16 +116,14 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
     std::string running, status;
     long pid = 0;
     if (!(in >> t.id >> running >> status >> pid)) {
-      *error = engine + " inspect " + name + " printed something unexpected: " + trim(r->out);
-      *hint = "";
-      return std::nullopt;
+      return common::fail(engine + " inspect " + name + " printed something unexpected: " + trim(r->out));
     }
     t.engine = engine;
     t.name = name;
     if (running != "true" || pid <= 0) {
-      *error = engine + " container " + name + " is not running (status: " + status + ")";
-      *hint = "start it first (" + engine + " start " + name + "), or record its start with -- " + engine + " start -a " + name;
-      return std::nullopt;
+      return common::fail(engine + " container " + name + " is not running (status: " + status + ")",
+                          "start it first (" + engine + " start " + name + "), or record its start with -- " + engine +
+                              " start -a " + name);
     }
     t.pid = static_cast<uint32_t>(pid);
     // The engine's cgroup path is relative to its own view (cgroupfs or
@@ -134,9 +132,9 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
     std::string text((std::istreambuf_iterator<char>(cg)), std::istreambuf_iterator<char>());
     const std::string rel = cgroup_v2_path(text);
     if (rel.empty()) {
-      *error = "cannot read the cgroup of " + engine + " container " + name + " (pid " + std::to_string(pid) + ")";
-      *hint = "it may have stopped meanwhile";
-      return std::nullopt;
+      return common::fail("cannot read the cgroup of " + engine + " container " + name + " (pid " +
+                              std::to_string(pid) + ")",
+                          "it may have stopped meanwhile");
     }
     for (const auto& root : cgroup_roots) {
       if (is_dir(root + rel) && access((root + rel + "/cgroup.procs").c_str(), R_OK) == 0) {
@@ -145,22 +143,19 @@ std::optional<ContainerTarget> resolve_container(const std::string& name, std::s
       }
     }
     if (t.cgroup_dir.empty()) {
-      *error = engine + " container " + name + " runs in cgroup " + rel + ", which no cgroup v2 mount shows";
-      *hint = "cgroup v2 is mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified";
-      return std::nullopt;
+      return common::fail(engine + " container " + name + " runs in cgroup " + rel + ", which no cgroup v2 mount shows",
+                          "cgroup v2 is mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified");
     }
     return t;
   }
-  if (unknown.empty()) {
-    *error = "no container engine found: neither podman nor docker is installed (in PATH)";
-    *hint = "install podman or docker, or give the container's cgroup with --cgroup PATH";
-  } else {
-    *error = "no running container '" + name + "'";
-    for (const auto& u : unknown) *error += "; " + u;
-    *hint = daemon_down ? "if it is a docker container, start the Docker daemon first (systemctl start docker, or dockerd)"
-                        : "list containers with podman ps / docker ps";
-  }
-  return std::nullopt;
+  if (unknown.empty())
+    return common::fail("no container engine found: neither podman nor docker is installed (in PATH)",
+                        "install podman or docker, or give the container's cgroup with --cgroup PATH");
+  std::string error = "no running container '" + name + "'";
+  for (const auto& u : unknown) error += "; " + u;
+  return common::fail(error, daemon_down
+                                 ? "if it is a docker container, start the Docker daemon first (systemctl start docker, or dockerd)"
+                                 : "list containers with podman ps / docker ps");
 }
 
 namespace {

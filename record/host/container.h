@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "common/trace.h"
 
 namespace capaudit::record {
@@ -30,15 +31,14 @@ struct CommandOutput {
 using CommandRunner = std::function<std::optional<CommandOutput>(const std::vector<std::string>& argv)>;
 std::optional<CommandOutput> run_command(const std::vector<std::string>& argv);
 
-// Resolves NAME with the first engine that is installed and knows it. On
-// failure *error says why in words a user can act on (no engine installed,
-// no such container, not running) and *hint what to do.
+// Resolves NAME with the first engine that is installed and knows it. A
+// Failure says why in words a user can act on (no engine installed, no such
+// container, not running) and its hint what to do.
 // proc_root/cgroup_roots let tests point at fake trees.
-std::optional<ContainerTarget> resolve_container(const std::string& name, std::string* error, std::string* hint,
-                                                 const CommandRunner& run = run_command,
-                                                 const std::string& proc_root = "/proc",
-                                                 const std::vector<std::string>& cgroup_roots = {
-                                                     "/sys/fs/cgroup/unified", "/sys/fs/cgroup"});
+common::Result<ContainerTarget> resolve_container(const std::string& name, const CommandRunner& run = run_command,
+                                                  const std::string& proc_root = "/proc",
+                                                  const std::vector<std::string>& cgroup_roots = {
+                                                      "/sys/fs/cgroup/unified", "/sys/fs/cgroup"});
 
 // The containers in or under the cgroup v2 directory CGROUP_DIR (its
 // directories whose path names a container id: common/container_ids.h),

@@ -23,11 +23,8 @@ uint32_t le32(std::span<const uint8_t> b, size_t off) {
 
 }  // namespace
 
-std::optional<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr, std::string* error) {
-  auto bad = [&](const std::string& why) -> std::optional<common::FileCaps> {
-    if (error) *error = why;
-    return std::nullopt;
-  };
+common::Result<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr) {
+  auto bad = [](const std::string& why) { return common::fail(why); };
   if (xattr.size() < 4) return bad("security.capability too short (" + std::to_string(xattr.size()) + " bytes)");
   uint32_t magic = le32(xattr, 0);
   uint32_t revision = magic & kRevisionMask;
@@ -50,18 +47,16 @@ std::optional<common::FileCaps> decode_file_caps(std::span<const uint8_t> xattr,
   return caps;
 }
 
-std::optional<common::FileCaps> read_file_caps(const std::string& path, std::string* error) {
+common::Result<std::optional<common::FileCaps>> read_file_caps(const std::string& path) {
   std::vector<uint8_t> buf(64);
   ssize_t n = getxattr(path.c_str(), "security.capability", buf.data(), buf.size());
   if (n < 0) {
-    if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;
-    if (error) *error = "cannot read file capabilities of " + path + ": " + std::strerror(errno);
-    return std::nullopt;
+    if (errno == ENODATA || errno == ENOTSUP) return std::optional<common::FileCaps>{};
+    return common::fail("cannot read file capabilities of " + path + ": " + std::strerror(errno));
   }
-  std::string why;
-  auto caps = decode_file_caps(std::span(buf.data(), static_cast<size_t>(n)), &why);
-  if (!caps && error) *error = path + ": " + why;
-  return caps;
+  auto caps = decode_file_caps(std::span(buf.data(), static_cast<size_t>(n)));
+  if (!caps) return common::fail(path + ": " + caps.error().message);
+  return std::optional<common::FileCaps>(*caps);
 }
 
 }  // namespace capaudit::record

@@ -133,7 +133,8 @@ std::string describe(const ChildFailure& f, const std::string& command, const La
 
 }  // namespace
 
-std::optional<UserSpec> resolve_user(const std::string& spec, std::string* error) {
+common::Result<UserSpec> resolve_user(const std::string& spec) {
+  const std::string hint = "give a user name or a numeric uid";
   UserSpec user;
   passwd pw{}, *found = nullptr;
   std::vector<char> buf(16384);
@@ -141,8 +142,7 @@ std::optional<UserSpec> resolve_user(const std::string& spec, std::string* error
   if (numeric) {
     unsigned long uid = std::strtoul(spec.c_str(), nullptr, 10);
     if (uid >= UINT32_MAX) {
-      if (error) *error = "invalid uid '" + spec + "'";
-      return std::nullopt;
+      return common::fail("invalid uid '" + spec + "'", hint, 2);
     }
     getpwuid_r(static_cast<uid_t>(uid), &pw, buf.data(), buf.size(), &found);
     if (!found) {
@@ -153,8 +153,7 @@ std::optional<UserSpec> resolve_user(const std::string& spec, std::string* error
   } else {
     getpwnam_r(spec.c_str(), &pw, buf.data(), buf.size(), &found);
     if (!found) {
-      if (error) *error = "unknown user '" + spec + "' (no passwd entry; a numeric uid is accepted too)";
-      return std::nullopt;
+      return common::fail("unknown user '" + spec + "' (no passwd entry; a numeric uid is accepted too)", hint, 2);
     }
   }
   user.name = found->pw_name;
@@ -169,11 +168,8 @@ std::optional<UserSpec> resolve_user(const std::string& spec, std::string* error
   return user;
 }
 
-std::unique_ptr<Launcher> Launcher::start(const LaunchOptions& opts, std::string* error) {
-  auto set_error = [&](std::string msg) {
-    if (error) *error = std::move(msg);
-    return nullptr;
-  };
+common::Result<std::unique_ptr<Launcher>> Launcher::start(const LaunchOptions& opts) {
+  auto set_error = [](std::string msg) { return common::fail(std::move(msg), "", 2); };
   if (opts.argv.empty()) return set_error("no command to run");
 
   ChildPlan plan;
@@ -238,8 +234,9 @@ std::unique_ptr<Launcher> Launcher::start(const LaunchOptions& opts, std::string
   return launcher;
 }
 
-std::optional<std::string> Launcher::go() {
-  if (go_fd_ < 0) return std::string("the command was already released");
+common::Result<> Launcher::go() {
+  auto failed = [](std::string msg) { return common::fail(std::move(msg), "check the command name and PATH", 127); };
+  if (go_fd_ < 0) return failed("the command was already released");
   char go = 'g';
   ssize_t written;
   do {
@@ -250,10 +247,10 @@ std::optional<std::string> Launcher::go() {
   if (written != 1) {
     close_fd(error_fd_);
     int status = wait();
-    return "cannot run " + command_ + ": its process ended before it was released (" +
-           (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
-                                : std::string(std::strerror(write_err))) +
-           ")";
+    return failed("cannot run " + command_ + ": its process ended before it was released (" +
+                  (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                       : std::string(std::strerror(write_err))) +
+                  ")");
   }
 
   ChildFailure failure;
@@ -265,14 +262,14 @@ std::optional<std::string> Launcher::go() {
     got += static_cast<size_t>(n);
   }
   close_fd(error_fd_);
-  if (got == 0) return std::nullopt;  // the pipe closed at a successful exec
+  if (got == 0) return {};  // the pipe closed at a successful exec
   LaunchOptions opts;
   opts.user = user_;
   opts.caps = caps_;
   std::string message = got == sizeof failure ? describe(failure, command_, opts)
                                               : "cannot run " + command_ + ": lost contact with the child";
   wait();
-  return message;
+  return failed(message);
 }
 
 std::optional<int> Launcher::try_wait() {

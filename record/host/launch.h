@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+
 namespace capaudit::record {
 
 // The identity the command runs as (--user). Groups are resolved in the
@@ -23,8 +25,8 @@ struct UserSpec {
 };
 
 // "nobody" or "65534". A uid without a passwd entry runs with gid = uid and
-// no supplementary groups. nullopt + *error for an unknown name.
-std::optional<UserSpec> resolve_user(const std::string& spec, std::string* error);
+// no supplementary groups. An unknown name fails (exit code 2: the user's input).
+common::Result<UserSpec> resolve_user(const std::string& spec);
 
 struct LaunchOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH (execvp)
@@ -55,9 +57,9 @@ struct LaunchOptions {
 // held target; after detach() the child is left alone (it runs on).
 class Launcher {
  public:
-  // Forks; the child blocks until go(). Fails (nullptr + *error) if argv is
+  // Forks; the child blocks until go(). Fails (exit code 2) if argv is
   // empty, --caps asks for capabilities this process does not hold, or fork fails.
-  static std::unique_ptr<Launcher> start(const LaunchOptions& opts, std::string* error);
+  static common::Result<std::unique_ptr<Launcher>> start(const LaunchOptions& opts);
 
   ~Launcher();
   Launcher(const Launcher&) = delete;
@@ -69,8 +71,9 @@ class Launcher {
 
   // Releases the child: it switches user and capabilities, then execs. Returns
   // once the exec happened or failed; on failure the message says why
-  // ("cannot run nosuch: No such file or directory") and the child exits 127.
-  std::optional<std::string> go();
+  // ("cannot run nosuch: No such file or directory"), the child exits 127 and
+  // so does the Failure.
+  common::Result<> go();
 
   // Raw wait status once the child has ended; nullopt while it runs.
   std::optional<int> try_wait();

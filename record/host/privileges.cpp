@@ -67,7 +67,7 @@ std::string cap_list(uint64_t mask) {
   return mask ? common::cap_mask_names(mask, common::CapNameStyle::lower) : "none";
 }
 
-std::optional<uint64_t> parse_cap_list(const std::string& text, std::string* error) {
+common::Result<uint64_t> parse_cap_list(const std::string& text) {
   uint64_t mask = 0;
   std::string t = lower(trim(text));
   if (t.empty() || t == "none") return mask;
@@ -78,13 +78,10 @@ std::optional<uint64_t> parse_cap_list(const std::string& text, std::string* err
     item = trim(item);
     auto cap = common::parse_cap(item);
     // Only what this kernel knows: capset() would refuse the rest.
-    if (!cap || *cap > last) {
-      if (error) {
-        *error = "unknown capability '" + item + "' (this kernel knows cap 0.." + std::to_string(last) +
-                 "; names as in capabilities(7), e.g. cap_net_bind_service)";
-      }
-      return std::nullopt;
-    }
+    if (!cap || *cap > last)
+      return common::fail("unknown capability '" + item + "' (this kernel knows cap 0.." + std::to_string(last) +
+                              "; names as in capabilities(7), e.g. cap_net_bind_service)",
+                          "e.g. --caps cap_net_bind_service,cap_net_raw (or none)", 2);
     mask |= bit(*cap);
   }
   return mask;
@@ -178,7 +175,7 @@ uint64_t mask_to_keep(const KeepAfterAttach& keep) {
   return mask;
 }
 
-std::optional<std::string> drop_after_attach(const KeepAfterAttach& keep) {
+common::Result<> drop_after_attach(const KeepAfterAttach& keep) {
   common::CapSets now = current_caps();
   uint64_t mask = mask_to_keep(keep) & now.permitted;
   RawCapRequest req;
@@ -191,8 +188,9 @@ std::optional<std::string> drop_after_attach(const KeepAfterAttach& keep) {
   req.ambient = 0;
   RawCapFailure failure;
   if (!install_caps_raw(req, &failure))
-    return std::string("cannot drop capabilities after attaching: ") + failure.stage + ": " + std::strerror(failure.err);
-  return std::nullopt;
+    return common::fail(std::string("cannot drop capabilities after attaching: ") + failure.stage + ": " +
+                        std::strerror(failure.err));
+  return {};
 }
 
 std::optional<InvokingUser> invoking_user(uint32_t real_uid, const GetEnv& getenv) {

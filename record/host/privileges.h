@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "common/trace.h"
 #include "common/trace_io.h"
 
@@ -25,8 +26,8 @@ std::string cap_name(int cap);
 std::string cap_list(uint64_t mask);
 
 // Parses "cap_net_bind_service,net_raw,CAP_BPF,21"; "" and "none" are the empty
-// set. On a name the kernel does not know, returns nullopt and sets *error.
-std::optional<uint64_t> parse_cap_list(const std::string& text, std::string* error);
+// set. A name the kernel does not know fails (exit code 2: the user's input).
+common::Result<uint64_t> parse_cap_list(const std::string& text);
 
 // The calling thread's sets, as the kernel reports them in /proc/self/status.
 common::CapSets current_caps();
@@ -79,8 +80,8 @@ struct KeepAfterAttach {
 uint64_t mask_to_keep(const KeepAfterAttach& keep);
 
 // Reduces effective, permitted and bounding sets to mask_to_keep(keep) and
-// clears inheritable and ambient. Irreversible. Returns an error message on failure.
-std::optional<std::string> drop_after_attach(const KeepAfterAttach& keep);
+// clears inheritable and ambient. Irreversible.
+common::Result<> drop_after_attach(const KeepAfterAttach& keep);
 
 // Installs exact capability sets with raw prctl/capset calls, in the order the
 // kernel requires: bounding (needs CAP_SETPCAP; only bits outside `bounding`

@@ -138,12 +138,9 @@ ProcessTree process_tree(uint32_t root, const std::string& proc_root) {
   return tree;
 }
 
-std::optional<std::vector<uint32_t>> cgroup_processes(const std::string& cgroup_dir, bool recursive,
-                                                      std::string* error) {
-  if (access((cgroup_dir + "/cgroup.procs").c_str(), R_OK) != 0) {
-    if (error) *error = cgroup_dir + " is not a readable cgroup (no cgroup.procs)";
-    return std::nullopt;
-  }
+common::Result<std::vector<uint32_t>> cgroup_processes(const std::string& cgroup_dir, bool recursive) {
+  if (access((cgroup_dir + "/cgroup.procs").c_str(), R_OK) != 0)
+    return common::fail(cgroup_dir + " is not a readable cgroup (no cgroup.procs)");
   std::vector<uint32_t> pids;
   read_cgroup_procs(cgroup_dir, recursive, pids);
   std::sort(pids.begin(), pids.end());
@@ -184,7 +181,9 @@ std::optional<common::ProcessInfo> read_process(uint32_t pid, const std::string&
   if (uids.size() >= 2) info.uid = uids[0], info.euid = uids[1];
   if (gids.size() >= 2) info.gid = gids[0], info.egid = gids[1];
   info.caps = parse_status_caps(*status);
-  if (!info.exe.empty()) info.file_caps = read_file_caps(dir + "/exe", nullptr);
+  if (!info.exe.empty()) {
+    if (auto caps = read_file_caps(dir + "/exe")) info.file_caps = *caps;
+  }
   if (auto cg = slurp(dir + "/cgroup")) info.cgroup = cgroup_v2_path(*cg);
   return info;
 }

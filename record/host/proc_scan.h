@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "common/trace.h"
 
 namespace capaudit::record {
@@ -47,9 +48,8 @@ struct ProcessTree {
 ProcessTree process_tree(uint32_t root, const std::string& proc_root = "/proc");
 
 // --cgroup DIR: the processes in a cgroup v2 directory (cgroup.procs) and, when
-// recursive, in every cgroup below it. nullopt + *error if DIR is not readable.
-std::optional<std::vector<uint32_t>> cgroup_processes(const std::string& cgroup_dir, bool recursive,
-                                                      std::string* error);
+// recursive, in every cgroup below it. Fails if DIR is not readable.
+common::Result<std::vector<uint32_t>> cgroup_processes(const std::string& cgroup_dir, bool recursive);
 
 // Everything ProcessInfo holds about PID; nullopt if it exited meanwhile.
 // Kernel threads have no exe and no argv. File caps come from /proc/PID/exe,

@@ -79,9 +79,8 @@ common::Result<RecordPlan> plan_recording(const RecordOptions& given) {
                         "see --help", 2);
   if (!options.container.empty()) {
     // The engine names the cgroup; from here on it is --cgroup.
-    std::string error, hint;
-    auto c = resolve_container(options.container, &error, &hint);
-    if (!c) return common::fail(error, hint, 1);
+    auto c = resolve_container(options.container);
+    if (!c) return c.error();
     options.cgroup = c->cgroup_dir;
     options.container = c->engine + " container " + c->name + " (" + c->id.substr(0, 12) + ")";
     if (options.verbose)
@@ -111,15 +110,15 @@ common::Result<RecordPlan> plan_recording(const RecordOptions& given) {
     plan.launch = *service_launch;
   } else if (!options.command.empty()) {
     plan.launch.argv = options.command;
-    std::string error;
     if (!options.user.empty()) {
-      plan.launch.user = resolve_user(options.user, &error);
-      if (!plan.launch.user) return common::fail(error, "give a user name or a numeric uid", 2);
+      auto user = resolve_user(options.user);
+      if (!user) return user.error();
+      plan.launch.user = std::move(*user);
     }
     if (!options.caps.empty()) {
-      plan.launch.caps = parse_cap_list(options.caps, &error);
-      if (!plan.launch.caps)
-        return common::fail(error, "e.g. --caps cap_net_bind_service,cap_net_raw (or none)", 2);
+      auto caps = parse_cap_list(options.caps);
+      if (!caps) return caps.error();
+      plan.launch.caps = *caps;
     }
   }
   return plan;

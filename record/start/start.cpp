@@ -109,11 +109,11 @@ common::Result<StartedRecording> start_recording(RecordPlan& plan, BpfSession& b
   }
 
   if (!options.command.empty()) {
-    std::string error;
     // -o -: stdout carries the trace, so the command's output goes to stderr.
     plan.launch.stdout_to_stderr = options.output == "-";
-    started.child = Launcher::start(plan.launch, &error);
-    if (!started.child) return common::fail(error, "", 2);
+    auto child = Launcher::start(plan.launch);
+    if (!child) return child.error();
+    started.child = std::move(*child);
     if (auto r = bpf.expect_exec(started.child->pid()); !r) return r.error();
   } else if (options.pid) {
     if (auto r = bpf.mark_processes(plan.tree); !r) return r.error();
@@ -139,9 +139,8 @@ common::Result<StartedRecording> start_recording(RecordPlan& plan, BpfSession& b
   if (options.pid) {
     running = read_processes(std::vector<uint32_t>(plan.tree.begin(), plan.tree.end()));
   } else if (!options.cgroup.empty()) {
-    std::string error;
-    if (auto members = cgroup_processes(options.cgroup, true, &error)) running = read_processes(*members);
-    else common::log(common::LogLevel::warn, "cgroup members: " + error);
+    if (auto members = cgroup_processes(options.cgroup, true)) running = read_processes(*members);
+    else common::log(common::LogLevel::warn, "cgroup members: " + members.error().message);
   }
 
   // Attached, output open, target held: from here on the recorder needs
@@ -156,7 +155,7 @@ common::Result<StartedRecording> start_recording(RecordPlan& plan, BpfSession& b
   // in_windows re-attaches on every window: CAP_BPF stays for the recording.
   keep.attach_later = bpf.outcome_tracking() == common::OutcomeTracking::from_first_denial ||
                       bpf.outcome_tracking() == common::OutcomeTracking::in_windows;
-  if (auto err = drop_after_attach(keep)) return common::fail("dropping capabilities failed: " + *err);
+  if (auto r = drop_after_attach(keep); !r) return common::fail("dropping capabilities failed: " + r.error().message);
 
   started.writer->write_header(header);
   if (!running.empty()) started.writer->write_processes(running);

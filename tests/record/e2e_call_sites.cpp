@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "tests/record/e2e_support.h"
+#include "tests/support/scratch_dir.h"
 
 namespace capaudit::test {
 namespace {
@@ -137,15 +138,8 @@ INSTANTIATE_TEST_SUITE_P(Helper, CallSiteTest,
 
 class CopiedHelper : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("capaudit-callsite-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path dir_;
+  ScratchDir scratch_{"capaudit-callsite"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 // A stripped copy: no function for the helper's own frame (main is in no

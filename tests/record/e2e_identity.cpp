@@ -17,6 +17,7 @@
 
 #include "common/capabilities.h"
 #include "tests/support/process.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/record/e2e_support.h"
 
 namespace capaudit::test {
@@ -133,14 +134,14 @@ int free_port() {
 
 // nginx with a master and one worker, everything under DIR.
 struct Nginx {
+  ScratchDir scratch;
   fs::path dir;
   std::string conf, pidfile;
   int port = 0;
   static constexpr const char* kBin = "/usr/sbin/nginx";
 
-  explicit Nginx(const std::string& tag) {
-    dir = fs::temp_directory_path() / ("capaudit-nginx-" + std::to_string(getpid()) + "-" + tag);
-    fs::create_directories(dir);
+  // 0755: the worker (nobody) reaches its files below it.
+  explicit Nginx(const std::string& tag) : scratch("capaudit-nginx-" + tag, 0755), dir(scratch.path()) {
     // The worker (nobody) only reads what it serves; the rest is the master's.
     port = free_port();
     conf = (dir / "nginx.conf").string();
@@ -157,7 +158,6 @@ struct Nginx {
                         << "  scgi_temp_path " << (dir / "scgi").string() << ";\n"
                         << "  server { listen 127.0.0.1:" << port << "; return 200 \"ok\\n\"; }\n}\n";
   }
-  ~Nginx() { fs::remove_all(dir); }
   std::vector<std::string> argv() const { return {kBin, "-c", conf, "-g", "daemon off; master_process on;"}; }
   pid_t master() const {
     std::ifstream in(pidfile);
@@ -305,8 +305,9 @@ const Engine& engine_named(const std::string& name) {
 
 // A tiny image built offline: busybox-static in an otherwise empty rootfs.
 bool build_busybox_image(const Engine& e) {
-  const fs::path root = fs::temp_directory_path() / ("capaudit-rootfs-" + e.name + "-" + std::to_string(getpid()));
-  fs::remove_all(root);
+  // 0755: the directory is the image's /, which nobody in the container traverses.
+  const ScratchDir scratch("capaudit-rootfs-" + e.name, 0755);
+  const fs::path& root = scratch.path();
   fs::create_directories(root / "bin");
   fs::create_directories(root / "etc");
   fs::create_directories(root / "tmp");
@@ -314,7 +315,6 @@ bool build_busybox_image(const Engine& e) {
   for (const char* a : {"sh", "chown", "sleep", "touch"}) fs::create_symlink("busybox", root / "bin" / a);
   std::ofstream(root / "etc/passwd") << "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n";
   auto r = run_program({"/bin/sh", "-c", "tar -C " + root.string() + " -c . | " + e.bin + " import - capaudit-test:busybox"});
-  fs::remove_all(root);
   return r.exit_code() == 0;
 }
 

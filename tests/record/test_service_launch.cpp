@@ -45,12 +45,13 @@ class ServiceLaunch : public ::testing::Test {
       ADD_FAILURE() << *e;
       return {};
     }
-    std::string error;
-    auto launcher = Launcher::start(launch_options_for(std::get<ServicePlan>(plan)), &error);
-    EXPECT_TRUE(launcher) << error;
-    if (!launcher) return {};
-    auto failed = launcher->go();
-    EXPECT_FALSE(failed) << *failed;
+    auto started = Launcher::start(launch_options_for(std::get<ServicePlan>(plan)));
+    if (!started) {
+      ADD_FAILURE() << started.error().message;
+      return {};
+    }
+    auto& launcher = *started;
+    if (auto r = launcher->go(); !r) ADD_FAILURE() << r.error().message;
     const int status = launcher->wait();
     if (exit_status) *exit_status = status;
     std::map<std::string, std::string> kv;

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "record/host/container.h"
+#include "tests/support/scratch_dir.h"
 
 namespace capaudit::record {
 namespace {
@@ -13,14 +14,14 @@ namespace {
 namespace fs = std::filesystem;
 
 struct FakeTree {
-  fs::path root = fs::temp_directory_path() / ("capaudit-container-" + std::to_string(getpid()));
+  capaudit::test::ScratchDir scratch{"capaudit-container"};
+  fs::path root = scratch.path();
   FakeTree() {
     fs::create_directories(root / "proc/4242");
     std::ofstream(root / "proc/4242/cgroup") << "9:pids:/libpod_parent/libpod-abc\n0::/libpod_parent/libpod-abc\n";
     fs::create_directories(root / "cg/libpod_parent/libpod-abc");
     std::ofstream(root / "cg/libpod_parent/libpod-abc/cgroup.procs") << "4242\n";
   }
-  ~FakeTree() { fs::remove_all(root); }
 };
 
 CommandRunner engine(const std::string& name, std::optional<CommandOutput> answer) {
@@ -32,10 +33,9 @@ CommandRunner engine(const std::string& name, std::optional<CommandOutput> answe
 
 TEST(Container, ARunningPodmanContainerGivesItsCgroup) {
   FakeTree t;
-  std::string error, hint;
-  auto c = resolve_container("web", &error, &hint, engine("podman", CommandOutput{0, "abcdef0123456789 true running 4242\n", ""}),
+  auto c = resolve_container("web", engine("podman", CommandOutput{0, "abcdef0123456789 true running 4242\n", ""}),
                              (t.root / "proc").string(), {(t.root / "cg").string()});
-  ASSERT_TRUE(c) << error;
+  ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->engine, "podman");
   EXPECT_EQ(c->pid, 4242u);
   EXPECT_EQ(c->cgroup_dir, (t.root / "cg/libpod_parent/libpod-abc").string());
@@ -43,54 +43,52 @@ TEST(Container, ARunningPodmanContainerGivesItsCgroup) {
 
 TEST(Container, DockerIsAskedWhenPodmanIsMissing) {
   FakeTree t;
-  std::string error, hint;
-  auto c = resolve_container("web", &error, &hint, engine("docker", CommandOutput{0, "abc true running 4242\n", ""}),
+  auto c = resolve_container("web", engine("docker", CommandOutput{0, "abc true running 4242\n", ""}),
                              (t.root / "proc").string(), {(t.root / "cg").string()});
-  ASSERT_TRUE(c) << error;
+  ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->engine, "docker");
 }
 
 TEST(Container, AStoppedContainerIsSaidSo) {
-  std::string error, hint;
-  auto c = resolve_container("web", &error, &hint, engine("podman", CommandOutput{0, "abc false exited 0\n", ""}));
-  EXPECT_FALSE(c);
-  EXPECT_EQ(error, "podman container web is not running (status: exited)");
-  EXPECT_NE(hint.find("podman start web"), std::string::npos);
+  auto c = resolve_container("web", engine("podman", CommandOutput{0, "abc false exited 0\n", ""}));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "podman container web is not running (status: exited)");
+  EXPECT_EQ(c.error().hint, "start it first (podman start web), or record its start with -- podman start -a web");
+  EXPECT_EQ(c.error().exit_code, 1);
 }
 
 TEST(Container, NoEngineAtAllIsSaidSo) {
-  std::string error, hint;
-  auto c = resolve_container("web", &error, &hint, [](const std::vector<std::string>&) { return std::nullopt; });
-  EXPECT_FALSE(c);
-  EXPECT_NE(error.find("neither podman nor docker is installed"), std::string::npos) << error;
-  EXPECT_NE(hint.find("--cgroup"), std::string::npos);
+  auto c = resolve_container("web", [](const std::vector<std::string>&) { return std::nullopt; });
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "no container engine found: neither podman nor docker is installed (in PATH)");
+  EXPECT_EQ(c.error().hint, "install podman or docker, or give the container's cgroup with --cgroup PATH");
 }
 
 TEST(Container, AnUnknownNameQuotesTheEngine) {
-  std::string error, hint;
-  auto c = resolve_container("nosuch", &error, &hint,
-                             engine("podman", CommandOutput{125, "", "Error: no such container nosuch\n"}));
-  EXPECT_FALSE(c);
-  EXPECT_EQ(error, "no running container 'nosuch'; podman: Error: no such container nosuch");
+  auto c = resolve_container("nosuch", engine("podman", CommandOutput{125, "", "Error: no such container nosuch\n"}));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "no running container 'nosuch'; podman: Error: no such container nosuch");
+  EXPECT_EQ(c.error().hint, "list containers with podman ps / docker ps");
 }
 
 // docker is a client of dockerd: with the daemon down it knows no container
 // at all, which the error says instead of "no such container".
 TEST(Container, ADockerDaemonThatIsNotRunningIsSaidSo) {
-  std::string error, hint;
   const std::string down = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n";
-  auto c = resolve_container("web", &error, &hint, engine("docker", CommandOutput{1, "\n", down}));
-  EXPECT_FALSE(c);
-  EXPECT_EQ(error, "no running container 'web'; docker: the Docker daemon is not running (" + down.substr(0, down.size() - 1) + ")");
-  EXPECT_NE(hint.find("start the Docker daemon"), std::string::npos) << hint;
+  auto c = resolve_container("web", engine("docker", CommandOutput{1, "\n", down}));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message,
+            "no running container 'web'; docker: the Docker daemon is not running (" + down.substr(0, down.size() - 1) + ")");
+  EXPECT_NE(c.error().hint.find("start the Docker daemon"), std::string::npos) << c.error().hint;
   // Beside podman, which was asked first and does not know the name.
   auto both = [&](const std::vector<std::string>& argv) -> std::optional<CommandOutput> {
     if (argv.at(0) == "podman") return CommandOutput{125, "", "Error: no such container web\n"};
     return CommandOutput{1, "\n", down};
   };
-  EXPECT_FALSE(resolve_container("web", &error, &hint, both));
-  EXPECT_EQ(error.rfind("no running container 'web'; podman: Error: no such container web; docker: the Docker daemon is not running (", 0), 0u)
-      << error;
+  auto c2 = resolve_container("web", both);
+  ASSERT_FALSE(c2);
+  EXPECT_EQ(c2.error().message.rfind("no running container 'web'; podman: Error: no such container web; docker: the Docker daemon is not running (", 0), 0u)
+      << c2.error().message;
 }
 
 TEST(Container, RunCommandSaysWhenAProgramIsMissing) {

@@ -27,9 +27,8 @@ TEST(FileCapsDecode, Revision2WithHighCapabilities) {
   put32(b, bit(CAP_CHOWN));
   put32(b, static_cast<uint32_t>(bit(CAP_BPF) >> 32));
   put32(b, 0);
-  std::string err;
-  auto caps = decode_file_caps(b, &err);
-  ASSERT_TRUE(caps) << err;
+  auto caps = decode_file_caps(b);
+  ASSERT_TRUE(caps) << caps.error().message;
   EXPECT_EQ(caps->version, 2u);
   EXPECT_TRUE(caps->effective);
   EXPECT_EQ(caps->permitted, bit(CAP_NET_BIND_SERVICE) | bit(CAP_BPF));
@@ -42,9 +41,8 @@ TEST(FileCapsDecode, Revision1HasOnlyLowCapabilities) {
   put32(b, 0x01000000);
   put32(b, bit(CAP_NET_RAW));
   put32(b, 0);
-  std::string err;
-  auto caps = decode_file_caps(b, &err);
-  ASSERT_TRUE(caps) << err;
+  auto caps = decode_file_caps(b);
+  ASSERT_TRUE(caps) << caps.error().message;
   EXPECT_EQ(caps->version, 1u);
   EXPECT_FALSE(caps->effective);
   EXPECT_EQ(caps->permitted, bit(CAP_NET_RAW));
@@ -58,27 +56,28 @@ TEST(FileCapsDecode, Revision3CarriesTheNamespaceRootId) {
   put32(b, 0);
   put32(b, 0);
   put32(b, 100000);
-  std::string err;
-  auto caps = decode_file_caps(b, &err);
-  ASSERT_TRUE(caps) << err;
+  auto caps = decode_file_caps(b);
+  ASSERT_TRUE(caps) << caps.error().message;
   EXPECT_EQ(caps->version, 3u);
   EXPECT_EQ(caps->rootid, 100000u);
   EXPECT_EQ(caps->permitted, bit(CAP_SETUID));
 }
 
 TEST(FileCapsDecode, RejectsMalformedValues) {
-  std::string err;
-  EXPECT_FALSE(decode_file_caps(std::vector<uint8_t>{1, 2}, &err));
-  EXPECT_NE(err.find("too short"), std::string::npos);
+  auto short_value = decode_file_caps(std::vector<uint8_t>{1, 2});
+  ASSERT_FALSE(short_value);
+  EXPECT_EQ(short_value.error().message, "security.capability too short (2 bytes)");
   std::vector<uint8_t> wrong_size;
   put32(wrong_size, 0x02000000);
   put32(wrong_size, 1);
-  EXPECT_FALSE(decode_file_caps(wrong_size, &err));
-  EXPECT_NE(err.find("expected 20"), std::string::npos) << err;
+  auto sized = decode_file_caps(wrong_size);
+  ASSERT_FALSE(sized);
+  EXPECT_EQ(sized.error().message, "security.capability revision 2 has 8 bytes, expected 20");
   std::vector<uint8_t> unknown;
   put32(unknown, 0x07000000);
-  EXPECT_FALSE(decode_file_caps(unknown, &err));
-  EXPECT_NE(err.find("revision"), std::string::npos) << err;
+  auto revision = decode_file_caps(unknown);
+  ASSERT_FALSE(revision);
+  EXPECT_EQ(revision.error().message, "unknown security.capability revision 0x7");
 }
 
 // A private copy of a binary, so setcap never touches the system's.
@@ -96,30 +95,34 @@ struct BinaryCopy {
 TEST(FileCapsRead, ReadsWhatSetcapWrote) {
   if (!capaudit::test::running_as_root()) GTEST_SKIP() << "setcap needs root";
   BinaryCopy bin("/bin/true");
-  std::string err;
-  EXPECT_FALSE(read_file_caps(bin.path, &err));
-  EXPECT_TRUE(err.empty()) << err;  // no caps is not an error
+  auto none = read_file_caps(bin.path);
+  ASSERT_TRUE(none) << none.error().message;  // no caps is not an error
+  EXPECT_FALSE(*none);
 
   ASSERT_EQ(bin.setcap("cap_net_bind_service+ep"), 0);
-  auto caps = read_file_caps(bin.path, &err);
-  ASSERT_TRUE(caps) << err;
+  auto read = read_file_caps(bin.path);
+  ASSERT_TRUE(read) << read.error().message;
+  auto caps = *read;
+  ASSERT_TRUE(caps);
   EXPECT_GE(caps->version, 2u);
   EXPECT_TRUE(caps->effective);
   EXPECT_EQ(caps->permitted, bit(CAP_NET_BIND_SERVICE));
   EXPECT_EQ(caps->inheritable, 0u);
 
   ASSERT_EQ(bin.setcap("cap_net_raw+i cap_bpf,cap_perfmon+p"), 0);
-  caps = read_file_caps(bin.path, &err);
-  ASSERT_TRUE(caps) << err;
+  read = read_file_caps(bin.path);
+  ASSERT_TRUE(read) << read.error().message;
+  caps = *read;
+  ASSERT_TRUE(caps);
   EXPECT_FALSE(caps->effective);
   EXPECT_EQ(caps->inheritable, bit(CAP_NET_RAW));
   EXPECT_EQ(caps->permitted, bit(CAP_BPF) | bit(CAP_PERFMON));
 }
 
 TEST(FileCapsRead, MissingFileIsAnError) {
-  std::string err;
-  EXPECT_FALSE(read_file_caps("/nonexistent/capaudit", &err));
-  EXPECT_NE(err.find("/nonexistent/capaudit"), std::string::npos) << err;
+  auto r = read_file_caps("/nonexistent/capaudit");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "cannot read file capabilities of /nonexistent/capaudit: No such file or directory");
 }
 
 }  // namespace

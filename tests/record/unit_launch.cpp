@@ -45,17 +45,19 @@ struct TempFile {
 };
 
 std::unique_ptr<Launcher> start_ok(const LaunchOptions& opts) {
-  std::string error;
-  auto launcher = Launcher::start(opts, &error);
-  EXPECT_TRUE(launcher) << error;
-  return launcher;
+  auto launcher = Launcher::start(opts);
+  if (!launcher) {
+    ADD_FAILURE() << launcher.error().message;
+    return nullptr;
+  }
+  return std::move(*launcher);
 }
 
 // Runs the command to completion; returns the raw wait status.
 int run(const LaunchOptions& opts) {
   auto launcher = start_ok(opts);
   if (!launcher) return -1;
-  if (auto err = launcher->go()) ADD_FAILURE() << *err;
+  if (auto r = launcher->go(); !r) ADD_FAILURE() << r.error().message;
   return launcher->wait();
 }
 
@@ -75,7 +77,7 @@ TEST(Launcher, HoldsTheChildUntilGo) {
   EXPECT_EQ(readlink_str("/proc/" + std::to_string(launcher->pid()) + "/exe"), readlink_str("/proc/self/exe"));
   EXPECT_FALSE(out.exists());
   EXPECT_FALSE(launcher->try_wait());
-  EXPECT_FALSE(launcher->go());
+  EXPECT_TRUE(launcher->go().ok());
   int status = launcher->wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_EQ(out.read(), "ran\n");
@@ -88,26 +90,28 @@ TEST(Launcher, ReportsExitStatus) {
 }
 
 TEST(Launcher, ExplainsAnExecFailure) {
-  std::string error;
-  auto launcher = Launcher::start({.argv = {"/nonexistent/capaudit-prog", "x"}}, &error);
-  ASSERT_TRUE(launcher) << error;
-  auto err = launcher->go();
-  ASSERT_TRUE(err);
-  EXPECT_EQ(*err, "cannot run /nonexistent/capaudit-prog: No such file or directory");
+  auto launcher = start_ok({.argv = {"/nonexistent/capaudit-prog", "x"}});
+  ASSERT_TRUE(launcher);
+  auto r = launcher->go();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "cannot run /nonexistent/capaudit-prog: No such file or directory");
+  EXPECT_EQ(r.error().hint, "check the command name and PATH");
+  EXPECT_EQ(r.error().exit_code, 127);
   int status = launcher->wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 127);
 
-  auto via_path = Launcher::start({.argv = {"capaudit-no-such-command"}}, &error);
+  auto via_path = start_ok({.argv = {"capaudit-no-such-command"}});
   ASSERT_TRUE(via_path);
-  auto err2 = via_path->go();
-  ASSERT_TRUE(err2);
-  EXPECT_EQ(*err2, "cannot run capaudit-no-such-command: No such file or directory");
+  auto r2 = via_path->go();
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().message, "cannot run capaudit-no-such-command: No such file or directory");
 }
 
 TEST(Launcher, RefusesAnEmptyCommand) {
-  std::string error;
-  EXPECT_FALSE(Launcher::start({}, &error));
-  EXPECT_FALSE(error.empty());
+  auto r = Launcher::start({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "no command to run");
+  EXPECT_EQ(r.error().exit_code, 2);
 }
 
 TEST(Launcher, KillsARunningChildOnDestruction) {
@@ -115,7 +119,7 @@ TEST(Launcher, KillsARunningChildOnDestruction) {
   {
     auto launcher = start_ok({.argv = {"sleep", "100"}});
     ASSERT_TRUE(launcher);
-    ASSERT_FALSE(launcher->go());
+    ASSERT_TRUE(launcher->go().ok());
     pid = launcher->pid();
     EXPECT_EQ(kill(pid, 0), 0);
   }
@@ -148,19 +152,18 @@ TEST(Launcher, ChildKilledBeforeGoIsAnErrorNotASigpipe) {
     if (state != "Z") std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_EQ(state, "Z");
-  auto err = launcher->go();
-  ASSERT_TRUE(err);
-  EXPECT_EQ(*err, "cannot run /bin/true: its process ended before it was released (killed by signal 9)");
+  auto r = launcher->go();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "cannot run /bin/true: its process ended before it was released (killed by signal 9)");
   EXPECT_TRUE(launcher->reaped());
 }
 
 TEST(Launcher, ChildDiesWithARecorderThatDiesBeforeGo) {
   std::string pid_text = capaudit::test::run_in_child([] {
-    std::string error;
-    auto launcher = Launcher::start({.argv = {"sleep", "100"}}, &error);
-    if (!launcher) return std::string("start failed: ") + error;
-    std::string pid = std::to_string(launcher->pid());
-    launcher.release();  // no destructor: simulate a crash
+    auto launcher = Launcher::start({.argv = {"sleep", "100"}});
+    if (!launcher) return std::string("start failed: ") + launcher.error().message;
+    std::string pid = std::to_string((*launcher)->pid());
+    launcher->release();  // no destructor: simulate a crash
     return pid;
   });
   pid_t pid = std::atoi(pid_text.c_str());
@@ -179,7 +182,7 @@ TEST(Launcher, PidfdBecomesReadableAtExit) {
   if (launcher->pidfd() < 0) GTEST_SKIP() << "pidfd_open unsupported";
   pollfd p{launcher->pidfd(), POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 0), 0);  // held before go
-  ASSERT_FALSE(launcher->go());
+  ASSERT_TRUE(launcher->go().ok());
   EXPECT_EQ(poll(&p, 1, 5000), 1);
   EXPECT_TRUE(launcher->try_wait());
 }
@@ -187,7 +190,7 @@ TEST(Launcher, PidfdBecomesReadableAtExit) {
 TEST(SignalForwarder, ForwardsSigtermToTheCommand) {
   auto launcher = start_ok({.argv = {"sleep", "100"}});
   ASSERT_TRUE(launcher);
-  ASSERT_FALSE(launcher->go());
+  ASSERT_TRUE(launcher->go().ok());
   {
     SignalForwarder forwarder(launcher->pid());
     EXPECT_EQ(SignalForwarder::last_signal(), 0);
@@ -211,21 +214,24 @@ TEST(SignalForwarder, WithoutATargetOnlyRemembers) {
 }
 
 TEST(ResolveUser, NamesAndNumbers) {
-  std::string error;
-  auto nobody = resolve_user("nobody", &error);
-  ASSERT_TRUE(nobody) << error;
+  auto nobody = resolve_user("nobody");
+  ASSERT_TRUE(nobody) << nobody.error().message;
   EXPECT_EQ(nobody->uid, 65534u);
   EXPECT_EQ(nobody->gid, 65534u);
-  auto by_number = resolve_user("65534", &error);
+  auto by_number = resolve_user("65534");
   ASSERT_TRUE(by_number);
   EXPECT_EQ(by_number->name, "nobody");
-  auto unnamed = resolve_user("123456", &error);
+  auto unnamed = resolve_user("123456");
   ASSERT_TRUE(unnamed);
   EXPECT_EQ(unnamed->uid, 123456u);
   EXPECT_EQ(unnamed->gid, 123456u);
   EXPECT_TRUE(unnamed->groups.empty());
-  EXPECT_FALSE(resolve_user("capaudit-no-such-user", &error));
-  EXPECT_NE(error.find("capaudit-no-such-user"), std::string::npos);
+  auto unknown = resolve_user("capaudit-no-such-user");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message,
+            "unknown user 'capaudit-no-such-user' (no passwd entry; a numeric uid is accepted too)");
+  EXPECT_EQ(unknown.error().hint, "give a user name or a numeric uid");
+  EXPECT_EQ(unknown.error().exit_code, 2);
 }
 
 // The command reports its own identity: what it sees is what it got.
@@ -252,8 +258,7 @@ uint64_t hex(const std::string& s) { return std::stoull(s, nullptr, 16); }
 
 TEST(Launcher, RunsAsAnotherUserWithNoCapabilities) {
   REQUIRE_ROOT();
-  std::string error;
-  auto m = status_of_command({.user = resolve_user("nobody", &error)});
+  auto m = status_of_command({.user = resolve_user("nobody").or_throw()});
   EXPECT_EQ(m["Uid"], "65534\t65534\t65534\t65534");
   EXPECT_EQ(m["Gid"], "65534\t65534\t65534\t65534");
   EXPECT_EQ(hex(m["CapEff"]), 0u);
@@ -262,8 +267,7 @@ TEST(Launcher, RunsAsAnotherUserWithNoCapabilities) {
 
 TEST(Launcher, NonRootUserKeepsExactlyTheGivenCapabilitiesAcrossExec) {
   REQUIRE_ROOT();
-  std::string error;
-  auto m = status_of_command({.user = resolve_user("nobody", &error), .caps = bit(CAP_NET_BIND_SERVICE)});
+  auto m = status_of_command({.user = resolve_user("nobody").or_throw(), .caps = bit(CAP_NET_BIND_SERVICE)});
   EXPECT_EQ(m["Uid"], "65534\t65534\t65534\t65534");
   EXPECT_EQ(hex(m["CapEff"]), bit(CAP_NET_BIND_SERVICE));
   EXPECT_EQ(hex(m["CapPrm"]), bit(CAP_NET_BIND_SERVICE));
@@ -293,8 +297,7 @@ int helper_exit(const LaunchOptions& base, const std::string& op) {
 TEST(Launcher, GivenCapabilitiesAreEffective) {
   REQUIRE_ROOT();
   if (!(current_caps().effective & bit(CAP_NET_BIND_SERVICE))) GTEST_SKIP() << "no cap_net_bind_service here";
-  std::string error;
-  auto nobody = resolve_user("nobody", &error);
+  auto nobody = resolve_user("nobody").or_throw();
   EXPECT_EQ(helper_exit({.user = nobody, .caps = bit(CAP_NET_BIND_SERVICE)}, "bind-tcp4-80"), 0);
   EXPECT_EQ(helper_exit({.user = nobody}, "bind-tcp4-80"), 1);
   EXPECT_EQ(helper_exit({.caps = bit(CAP_CHOWN)}, "bind-tcp4-80"), 1);
@@ -311,9 +314,8 @@ TEST(Launcher, RefusesCapabilitiesItDoesNotHold) {
     req.effective = req.permitted = current_caps().permitted & ~bit(CAP_NET_RAW);
     RawCapFailure f;
     if (!install_caps_raw(req, &f)) return std::string("setup failed: ") + f.stage;
-    std::string error;
-    auto launcher = Launcher::start({.argv = {"/bin/true"}, .caps = bit(CAP_NET_RAW) | bit(CAP_CHOWN)}, &error);
-    return launcher ? std::string("started anyway") : error;
+    auto launcher = Launcher::start({.argv = {"/bin/true"}, .caps = bit(CAP_NET_RAW) | bit(CAP_CHOWN)});
+    return launcher ? std::string("started anyway") : launcher.error().message;
   });
   EXPECT_NE(r.find("cannot give the command cap_net_raw:"), std::string::npos) << r;
 }
@@ -329,11 +331,12 @@ TEST(Launcher, ExplainsAFailedUserSwitch) {
     req.effective = req.permitted = bit(CAP_SETPCAP) | bit(CAP_SETGID);
     RawCapFailure f;
     if (!install_caps_raw(req, &f)) return std::string("setup failed: ") + f.stage;
-    std::string error;
-    auto launcher = Launcher::start({.argv = {"/bin/true"}, .user = resolve_user("nobody", &error)}, &error);
-    if (!launcher) return "start failed: " + error;
-    auto err = launcher->go();
-    return err ? *err : std::string("switched without cap_setuid");
+    auto user = resolve_user("nobody");
+    if (!user) return "resolve failed: " + user.error().message;
+    auto launcher = Launcher::start({.argv = {"/bin/true"}, .user = *user});
+    if (!launcher) return "start failed: " + launcher.error().message;
+    auto r = (*launcher)->go();
+    return r ? std::string("switched without cap_setuid") : r.error().message;
   });
   EXPECT_EQ(r, "cannot switch to user nobody (uid 65534): setuid: Operation not permitted");
 }

@@ -47,7 +47,7 @@ TEST(Privileges, RootWithoutCapabilitiesIsRefused) {
   REQUIRE_ROOT();
   EXPECT_TRUE(check_recording_privileges().ok);
   std::string r = capaudit::test::run_in_child([] {
-    if (auto err = drop_after_attach({})) return *err;
+    if (auto r = drop_after_attach({}); !r) return r.error().message;
     if (getuid() != 0) return std::string("expected to still be uid 0");
     auto v = check_recording_privileges();
     return v.ok ? std::string("accepted uid 0 without capabilities") : std::string("refused: ") + v.message;
@@ -60,16 +60,20 @@ TEST(Privileges, CapNamesAndLists) {
   EXPECT_EQ(cap_name(63), "cap_63");
   EXPECT_EQ(cap_list(0), "none");
   EXPECT_EQ(cap_list(bit(CAP_CHOWN) | bit(CAP_BPF)), "cap_chown,cap_bpf");
-  std::string err;
-  EXPECT_EQ(parse_cap_list("cap_net_bind_service, NET_RAW,CAP_BPF,21", &err),
+  EXPECT_EQ(parse_cap_list("cap_net_bind_service, NET_RAW,CAP_BPF,21").or_throw(),
             bit(CAP_NET_BIND_SERVICE) | bit(CAP_NET_RAW) | bit(CAP_BPF) | bit(CAP_SYS_ADMIN));
-  EXPECT_EQ(parse_cap_list("", &err), 0u);
-  EXPECT_EQ(parse_cap_list("none", &err), 0u);
-  EXPECT_FALSE(parse_cap_list("cap_net_bind_servce", &err));
-  EXPECT_NE(err.find("net_bind_servce"), std::string::npos) << err;
-  EXPECT_FALSE(parse_cap_list("63", &err));
-  auto all = parse_cap_list(cap_list(all_caps_mask()), &err);
-  ASSERT_TRUE(all) << err;
+  EXPECT_EQ(parse_cap_list("").or_throw(), 0u);
+  EXPECT_EQ(parse_cap_list("none").or_throw(), 0u);
+  auto typo = parse_cap_list("cap_net_bind_servce");
+  ASSERT_FALSE(typo);
+  EXPECT_EQ(typo.error().message, "unknown capability 'cap_net_bind_servce' (this kernel knows cap 0.." +
+                                      std::to_string(last_cap()) +
+                                      "; names as in capabilities(7), e.g. cap_net_bind_service)");
+  EXPECT_EQ(typo.error().hint, "e.g. --caps cap_net_bind_service,cap_net_raw (or none)");
+  EXPECT_EQ(typo.error().exit_code, 2);
+  EXPECT_FALSE(parse_cap_list("63"));
+  auto all = parse_cap_list(cap_list(all_caps_mask()));
+  ASSERT_TRUE(all) << all.error().message;
   EXPECT_EQ(*all, all_caps_mask());
 }
 
@@ -88,7 +92,7 @@ TEST(Privileges, ParsesStatusCapLines) {
 // test process keeps its capabilities.
 std::string drop_and_report(KeepAfterAttach keep) {
   return capaudit::test::run_in_child([keep] {
-    if (auto err = drop_after_attach(keep)) return "error: " + *err;
+    if (auto r = drop_after_attach(keep); !r) return "error: " + r.error().message;
     std::ifstream in("/proc/self/status");
     std::string line, out;
     while (std::getline(in, line))
@@ -132,7 +136,7 @@ TEST(Privileges, DroppedCapabilitiesReallyAreGone) {
   close(fd);
   std::string r = capaudit::test::run_in_child([&] {
     if (chown(path, 65534, 65534) != 0) return std::string("chown failed before the drop");
-    if (auto err = drop_after_attach({})) return *err;
+    if (auto r = drop_after_attach({}); !r) return r.error().message;
     if (chown(path, 0, 0) == 0) return std::string("chown still works after the drop");
     return std::string(errno == EPERM ? "EPERM" : "other errno");
   });

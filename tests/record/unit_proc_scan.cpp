@@ -220,10 +220,10 @@ TEST(ProcScan, CgroupProcesses) {
   pid_t outer = spawn_in(dir), inner = spawn_in(dir + "/inner");
   std::vector<uint32_t> all;
   for (int i = 0; i < 200 && all.size() < 2; ++i) {
-    all = cgroup_processes(dir, true, nullptr).value_or(std::vector<uint32_t>{});
+    if (auto r = cgroup_processes(dir, true)) all = *r;
     if (all.size() < 2) usleep(5000);
   }
-  auto direct = cgroup_processes(dir, false, nullptr);
+  auto direct = cgroup_processes(dir, false);
   for (pid_t p : {outer, inner}) {
     kill(p, SIGKILL);
     waitpid(p, nullptr, 0);
@@ -234,9 +234,9 @@ TEST(ProcScan, CgroupProcesses) {
                                         static_cast<uint32_t>(std::max(outer, inner))}));
   ASSERT_TRUE(direct);
   EXPECT_EQ(*direct, (std::vector<uint32_t>{static_cast<uint32_t>(outer)}));
-  std::string err;
-  EXPECT_FALSE(cgroup_processes("/nonexistent/cg", true, &err));
-  EXPECT_NE(err.find("/nonexistent/cg"), std::string::npos);
+  auto missing = cgroup_processes("/nonexistent/cg", true);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "/nonexistent/cg is not a readable cgroup (no cgroup.procs)");
 }
 
 }  // namespace
