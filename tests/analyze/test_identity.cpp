@@ -1,6 +1,6 @@
 // Whose work a check is: borrowed credentials (trace format 1.5) and the
 // runtime's work before a container program's exec. Synthetic traces test
-// the engine; the real recordings are in tests/record/e2e_identity.cpp.
+// the engine; the real recordings are in tests/record/e2e/test_identity.cpp.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

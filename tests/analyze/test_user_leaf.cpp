@@ -3,7 +3,7 @@
 // libc syscall wrapper, which a frame-pointer walk skips — only when it
 // passes every test of a return address, and never makes a frame of a word
 // a wrapper pushed. The real recording of the same is
-// tests/record/e2e_call_sites.cpp.
+// tests/record/e2e/test_call_sites.cpp.
 #include <gtest/gtest.h>
 
 #include <functional>

@@ -185,7 +185,7 @@ TEST_F(Verify, TheSystemdDropInsSettingsRunThroughTheServiceLauncher) {
 
 // The emitted podman flags, run in real podman (runc, an offline-imported
 // busybox image, the lowered ulimits this host needs; see
-// Podman.TheEmittedNonRootFlagsBindPort80 in tests/record/e2e_identity.cpp).
+// Podman.TheEmittedNonRootFlagsBindPort80 in tests/record/e2e/test_identity.cpp).
 TEST(VerifyPodman, TheEmittedPodmanFlagsChownInAContainer) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: records with BPF";
   if (!fs::exists("/usr/bin/podman") || !fs::exists("/usr/sbin/runc")) GTEST_SKIP() << "no podman/runc (scripts/setup)";

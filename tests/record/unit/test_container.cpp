@@ -1,5 +1,5 @@
 // --container: the engine's answers turned into a cgroup, or into an error a
-// user can act on. The engine is a fake here; e2e_identity.cpp runs podman.
+// user can act on. The engine is a fake here; tests/record/e2e/test_identity.cpp runs podman.
 #include <gtest/gtest.h>
 
 #include <filesystem>

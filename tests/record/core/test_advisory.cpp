@@ -1,6 +1,6 @@
 // Which denials may start the host-wide outcome tracking (record/drain/advisory.h).
 // Synthetic stacks over a made-up kallsyms; the real recording of a daemon
-// dropping root is tests/record/e2e_outcomes.cpp.
+// dropping root is tests/record/e2e/test_outcomes.cpp.
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
