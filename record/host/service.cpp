@@ -87,19 +87,19 @@ uint64_t ServicePlan::expected_caps(uint64_t all_caps) const {
   return runs_as_root() ? bset : (ambient & bset);
 }
 
-std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& unit,
-                                                    const std::vector<std::string>& command,
-                                                    const IdLookup& ids) {
+common::Result<ServicePlan> plan_service(const common::ServiceUnit& unit, const std::vector<std::string>& command,
+                                         const IdLookup& ids) {
+  auto unit_error = [](std::string message) { return common::fail(std::move(message), "", 2); };
   ServicePlan plan;
   bool keep_credentials = false;
   if (!command.empty()) {
     plan.argv = command;
     plan.exec_path = command.front();
   } else {
-    if (unit.exec_start.empty()) return std::string("the unit has no ExecStart= and no command was given after --");
+    if (unit.exec_start.empty()) return unit_error("the unit has no ExecStart= and no command was given after --");
     if (unit.exec_start.size() > 1) {
-      return std::string("the unit has ") + std::to_string(unit.exec_start.size()) +
-             " ExecStart= lines (Type=oneshot); give the one to record after --";
+      return unit_error("the unit has " + std::to_string(unit.exec_start.size()) +
+                        " ExecStart= lines (Type=oneshot); give the one to record after --");
     }
     const common::ExecCommand& exec = unit.exec_start.front();
     plan.argv = exec.argv;
@@ -122,7 +122,7 @@ std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& u
         break;
       }
     }
-    if (!plan.uid) return std::string("DynamicUser=: no free uid in 61184-65519");
+    if (!plan.uid) return unit_error("DynamicUser=: no free uid in 61184-65519");
     plan.user_name = unit.user ? unit.user->text : "dynamic user " + std::to_string(*plan.uid);
     plan.notes.push_back("DynamicUser=: running as uid/gid " + std::to_string(*plan.uid));
   } else if (unit.user) {
@@ -135,7 +135,7 @@ std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& u
       }
     } else {
       auto u = ids.user_by_name(unit.user->text);
-      if (!u) return "User=" + unit.user->text + ": no such user";
+      if (!u) return unit_error("User=" + unit.user->text + ": no such user");
       plan.uid = u->uid;
       plan.gid = u->gid;
       plan.user_name = u->name;
@@ -143,7 +143,7 @@ std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& u
   }
   if (!keep_credentials && unit.group) {
     auto g = resolve_group(*unit.group, ids);
-    if (!g) return "Group=" + unit.group->text + ": no such group";
+    if (!g) return unit_error("Group=" + unit.group->text + ": no such group");
     plan.gid = *g;
   }
   if (plan.uid && !plan.gid) plan.gid = *plan.uid;  // systemd: a uid without passwd entry uses gid = uid
@@ -156,7 +156,7 @@ std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& u
   if (!keep_credentials) {
     for (const auto& sg : unit.supplementary_groups) {
       auto g = resolve_group(sg, ids);
-      if (!g) return "SupplementaryGroups=" + sg.text + ": no such group";
+      if (!g) return unit_error("SupplementaryGroups=" + sg.text + ": no such group");
       add_group(plan.groups, *g);
     }
     if (!plan.groups.empty() && !plan.uid) plan.gid = plan.gid.value_or(0);
@@ -191,17 +191,18 @@ LaunchOptions launch_options_for(const ServicePlan& plan) {
   return opts;
 }
 
-LaunchOptions launch_options_for_unit(const std::string& unit_path, const std::vector<std::string>& command,
-                                      std::vector<std::string>* notes) {
+common::Result<LaunchOptions> launch_options_for_unit(const std::string& unit_path,
+                                                      const std::vector<std::string>& command,
+                                                      std::vector<std::string>* notes) {
   auto unit = common::load_service_unit(unit_path);
   if (auto* e = std::get_if<common::UnitError>(&unit)) {
     const std::string where = e->line ? unit_path + ":" + std::to_string(e->line) : unit_path;
-    throw common::Error(where + ": " + e->message, "fix the unit, or record the command with -- CMD instead", 2);
+    return common::fail(where + ": " + e->message, "fix the unit, or record the command with -- CMD instead", 2);
   }
   const auto& parsed = std::get<common::ServiceUnit>(unit);
   auto plan = plan_service(parsed, command, IdLookup::system());
-  if (auto* e = std::get_if<std::string>(&plan)) throw common::Error(unit_path + ": " + *e, "", 2);
-  const auto& p = std::get<ServicePlan>(plan);
+  if (!plan) return common::fail(unit_path + ": " + plan.error().message, plan.error().hint, plan.error().exit_code);
+  const ServicePlan& p = *plan;
   if (notes) {
     notes->insert(notes->end(), parsed.warnings.begin(), parsed.warnings.end());
     notes->insert(notes->end(), p.notes.begin(), p.notes.end());

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/result.h"
 #include "common/systemd_unit.h"
 #include "record/host/launch.h"
 
@@ -68,11 +69,11 @@ struct ServicePlan {
 };
 
 // Builds the plan. `command` replaces ExecStart= when non-empty (the `-- ARGS`
-// of the command line). Errors are user-facing messages: an unknown user, no
-// ExecStart=, several ExecStart= lines, no free dynamic uid.
-std::variant<ServicePlan, std::string> plan_service(const common::ServiceUnit& unit,
-                                                    const std::vector<std::string>& command,
-                                                    const IdLookup& ids);
+// of the command line). A Failure (exit code 2) says what is wrong with the
+// unit: an unknown user, no ExecStart=, several ExecStart= lines, no free
+// dynamic uid.
+common::Result<ServicePlan> plan_service(const common::ServiceUnit& unit, const std::vector<std::string>& command,
+                                         const IdLookup& ids);
 
 // What the launcher does for the plan. Root: the bounding set becomes the
 // command's whole capability set (what root gets at exec anyway). Non-root:
@@ -81,9 +82,10 @@ LaunchOptions launch_options_for(const ServicePlan& plan);
 
 // `--service UNIT_FILE [-- ARGS]` in one call: load, parse, plan, map.
 // Every problem (unreadable unit, '+' prefix, invalid id, unknown user) is a
-// common::Error with exit code 2 naming the unit and line, raised before
-// anything is started. `notes` receives what the user should know.
-LaunchOptions launch_options_for_unit(const std::string& unit_path, const std::vector<std::string>& command,
-                                      std::vector<std::string>* notes = nullptr);
+// Failure with exit code 2 naming the unit and line, found before anything
+// is started. `notes` receives what the user should know.
+common::Result<LaunchOptions> launch_options_for_unit(const std::string& unit_path,
+                                                      const std::vector<std::string>& command,
+                                                      std::vector<std::string>* notes = nullptr);
 
 }  // namespace capaudit::record

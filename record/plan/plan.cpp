@@ -64,11 +64,9 @@ common::Result<RecordPlan> plan_recording(const RecordOptions& given) {
     if (!given.user.empty() || !given.caps.empty())
       return common::fail("--service takes the user and capabilities from the unit", "drop --user/--caps", 2);
     std::vector<std::string> notes;
-    try {
-      service_launch = launch_options_for_unit(given.service, given.command, &notes);
-    } catch (const common::Error& e) {
-      return common::Failure::from(e);
-    }
+    auto launch = launch_options_for_unit(given.service, given.command, &notes);
+    if (!launch) return launch.error();
+    service_launch = std::move(*launch);
     for (const auto& n : notes) common::log(common::LogLevel::info, "service: " + n);
     options.command = service_launch->argv;
   }

@@ -41,11 +41,11 @@ class ServiceLaunch : public ::testing::Test {
     auto unit = common::parse_service_unit(text);
     EXPECT_TRUE(std::holds_alternative<common::ServiceUnit>(unit));
     auto plan = plan_service(std::get<common::ServiceUnit>(unit), {}, IdLookup::system());
-    if (auto* e = std::get_if<std::string>(&plan)) {
-      ADD_FAILURE() << *e;
+    if (!plan) {
+      ADD_FAILURE() << plan.error().message;
       return {};
     }
-    auto started = Launcher::start(launch_options_for(std::get<ServicePlan>(plan)));
+    auto started = Launcher::start(launch_options_for(*plan));
     if (!started) {
       ADD_FAILURE() << started.error().message;
       return {};

@@ -43,19 +43,21 @@ ServicePlan plan_ok(const std::string& text, std::vector<std::string> command = 
   auto unit = common::parse_service_unit(text);
   EXPECT_TRUE(std::holds_alternative<common::ServiceUnit>(unit));
   auto r = plan_service(std::get<common::ServiceUnit>(unit), command, ids);
-  if (auto* e = std::get_if<std::string>(&r)) {
-    ADD_FAILURE() << *e;
+  if (!r) {
+    ADD_FAILURE() << r.error().message;
     return {};
   }
-  return std::get<ServicePlan>(r);
+  return *r;
 }
 
 std::string plan_err(const std::string& text, std::vector<std::string> command = {}, IdLookup ids = fake_ids()) {
   auto unit = common::parse_service_unit(text);
   EXPECT_TRUE(std::holds_alternative<common::ServiceUnit>(unit));
   auto r = plan_service(std::get<common::ServiceUnit>(unit), command, ids);
-  EXPECT_TRUE(std::holds_alternative<std::string>(r));
-  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+  EXPECT_FALSE(r.ok());
+  if (r) return "";
+  EXPECT_EQ(r.error().exit_code, 2) << r.error().message;
+  return r.error().message;
 }
 
 TEST(ServicePlan, NamedUserWithGroupsAndAmbient) {
@@ -148,20 +150,23 @@ TEST(ServicePlan, SystemLookupFindsRootAndNobody) {
 TEST(ServiceUnitFile, ErrorsNameTheUnitAndLineBeforeAnythingRuns) {
   const std::string path = testing::TempDir() + "capaudit-plus.service";
   std::ofstream(path) << "[Service]\nUser=nobody\nExecStart=+/bin/true\n";
-  try {
-    launch_options_for_unit(path, {});
-    FAIL() << "a '+' unit must be refused";
-  } catch (const common::Error& e) {
-    EXPECT_EQ(e.exit_code, 2);
-    EXPECT_NE(std::string(e.what()).find(path + ":3:"), std::string::npos) << e.what();
-  }
+  auto plus = launch_options_for_unit(path, {});
+  ASSERT_FALSE(plus.ok()) << "a '+' unit must be refused";
+  EXPECT_EQ(plus.error().exit_code, 2);
+  EXPECT_NE(plus.error().message.find(path + ":3:"), std::string::npos) << plus.error().message;
   std::ofstream(path) << "[Service]\nUser=4294967295\nExecStart=/bin/true\n";
-  EXPECT_THROW(launch_options_for_unit(path, {}), common::Error);
-  EXPECT_THROW(launch_options_for_unit(path + ".missing", {}), common::Error);
+  auto bad_id = launch_options_for_unit(path, {});
+  ASSERT_FALSE(bad_id.ok());
+  EXPECT_EQ(bad_id.error().exit_code, 2);
+  auto missing = launch_options_for_unit(path + ".missing", {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().exit_code, 2);
 
   std::ofstream(path) << "[Service]\nUser=nobody\nExecStart=@/bin/true probe\nNoNewPrivileges=yes\n";
   std::vector<std::string> notes;
-  const LaunchOptions o = launch_options_for_unit(path, {}, &notes);
+  auto launch = launch_options_for_unit(path, {}, &notes);
+  ASSERT_TRUE(launch.ok()) << launch.error().message;
+  const LaunchOptions& o = *launch;
   EXPECT_EQ(o.exec_path, "/bin/true");
   EXPECT_EQ(o.argv, (std::vector<std::string>{"probe"}));
   ASSERT_TRUE(o.user);
