@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "common/result.h"
 #include "common/trace.h"
 
 namespace capaudit::common {
@@ -68,8 +69,8 @@ class TraceWriter {
   // dropped (the trailer counts only what reached the file) and a regular
   // file is cut back to the end of its last complete frame, so what remains
   // reads cleanly. Then the trailer (as given, e.g. clean_shutdown = false)
-  // is tried. Returns why no trailer could be written, nullopt if it was.
-  virtual std::optional<std::string> finish_incomplete(const Trailer& trailer) = 0;
+  // is tried. A Failure says why no trailer could be written.
+  virtual Result<> finish_incomplete(const Trailer& trailer) = 0;
 
   virtual uint64_t bytes_written() const = 0;
 };

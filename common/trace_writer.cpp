@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/result.h"
 #include "common/trace_codec.h"
 #include "common/trace_io.h"
 
@@ -107,9 +108,9 @@ class FdTraceWriter final : public TraceWriter {
     finished_ = true;
   }
 
-  std::optional<std::string> finish_incomplete(const Trailer& trailer) override {
-    if (finished_) return std::string("the trace was already finished");
-    if (!header_written_) return std::string("the header was never written");
+  Result<> finish_incomplete(const Trailer& trailer) override {
+    if (finished_) return fail("the trace was already finished");
+    if (!header_written_) return fail("the header was never written");
     if (!failed_) {
       try {
         flush();
@@ -136,7 +137,7 @@ class FdTraceWriter final : public TraceWriter {
         if (start_offset_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) ||
             ::ftruncate(fd_, start_offset_ + static_cast<off_t>(good_bytes_)) != 0 ||
             ::lseek(fd_, start_offset_ + static_cast<off_t>(good_bytes_), SEEK_SET) < 0)
-          return std::string("the output ends inside a partly written frame and cannot be cut back");
+          return fail("the output ends inside a partly written frame and cannot be cut back");
         bytes_ = good_bytes_;
       }
     }
@@ -150,10 +151,10 @@ class FdTraceWriter final : public TraceWriter {
       if (bytes_ != good_bytes_ && start_offset_ >= 0 &&
           ::ftruncate(fd_, start_offset_ + static_cast<off_t>(good_bytes_)) == 0)
         bytes_ = good_bytes_;
-      return std::string(e.what());
+      return fail(e.what());
     }
     finished_ = true;
-    return std::nullopt;
+    return {};
   }
 
   uint64_t bytes_written() const override { return bytes_; }

@@ -124,8 +124,9 @@ RecordResult finish_recording(const FinishInputs& in, DrainEnd end) {
     // saying the recording failed is tried there.
     trailer.clean_shutdown = false;
     trailer.stop_reason = result.stop_reason;
-    if (auto err = in.writer.finish_incomplete(trailer))
-      notes.push_back("the trace has no trailer (" + *err + "): it reads as truncated after its last complete batch");
+    if (auto done = in.writer.finish_incomplete(trailer); !done)
+      notes.push_back("the trace has no trailer (" + done.error().message +
+                      "): it reads as truncated after its last complete batch");
     else
       notes.push_back("the trace ends at its last complete batch, with a trailer marking it incomplete");
   }

@@ -51,7 +51,7 @@ class SplitWriter final : public common::TraceWriter {
   void flush_if_due(uint64_t now_ns) override;
   void flush() override { w_->flush(); }
   void finish(const common::Trailer& trailer) override { w_->finish(trailer); }
-  std::optional<std::string> finish_incomplete(const common::Trailer& trailer) override {
+  common::Result<> finish_incomplete(const common::Trailer& trailer) override {
     return w_->finish_incomplete(trailer);
   }
   // Over every piece.
