@@ -329,6 +329,13 @@ enum class OpKind : uint8_t {
   setpriority = 19,
 };
 
+// The kinds the recorder takes at a syscall's exit (--facts sys_exit, 1.8):
+// 3..17 and setpriority. Not bind/socket (facts of their own, with their
+// own rules), not a check's context, not a kind this build does not know.
+constexpr bool taken_at_exit(OpKind k) {
+  return (k >= OpKind::ptrace_attach && k <= OpKind::open_sensitive) || k == OpKind::setpriority;
+}
+
 // Positions in OperationFact::state: kernel state a gate compares against,
 // read at the check (or at the operation). kStateUnset = not recorded.
 enum class StateSlot : uint8_t {

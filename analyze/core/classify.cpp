@@ -360,10 +360,8 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
         OpValues vt = v;  // under the target: its overlay wins over values recorded with the operation
         if (use_target) vt.overlay = &opts.overlay;
         const bool is_check = op.kind == common::OpKind::cap_check;
-        // Taken at its syscall's exit (--facts sys_exit): every kind but
-        // bind/socket (which have their own rules) and the checks' own facts.
-        const bool is_exit = !is_check && op.kind != common::OpKind::bind && op.kind != common::OpKind::socket &&
-                             op.kind != common::OpKind::unknown;
+        // Taken at its syscall's exit (--facts sys_exit).
+        const bool is_exit = common::taken_at_exit(op.kind);
         const StackInfo* op_stack = is_check ? stack_by_id(op.stack_id) : nullptr;
         bool ruled = false;
         for (const auto& rule : rules.rules) {

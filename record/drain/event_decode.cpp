@@ -41,6 +41,17 @@ std::optional<T> read_as(std::span<const uint8_t> bytes) {
 
 std::string bounded_string(const char* p, size_t max) { return std::string(p, strnlen(p, max)); }
 
+// An operation fact of KIND in syscall NR, as the record's header places it.
+common::OperationFact operation_at(const capaudit_event_hdr& h, uint32_t kind, int32_t nr) {
+  common::OperationFact f;
+  f.time_ns = h.time_ns;
+  f.pid = h.pid;
+  f.tid = h.tid;
+  f.kind = static_cast<common::OpKind>(kind);
+  f.syscall_nr = nr;
+  return f;
+}
+
 // The context the kernel side read (at a check, or at a syscall's exit) into F.
 void put_context(const capaudit_check_ctx& c, common::OperationFact& f) {
   f.uid = c.euid;
@@ -212,12 +223,7 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
     case CAPAUDIT_EV_OP: {
       auto e = read_as<capaudit_op_event>(record);
       if (!e) return std::nullopt;
-      common::OperationFact f;
-      f.time_ns = e->hdr.time_ns;
-      f.pid = e->hdr.pid;
-      f.tid = e->hdr.tid;
-      f.kind = static_cast<common::OpKind>(e->kind);
-      f.syscall_nr = e->syscall_nr;
+      common::OperationFact f = operation_at(e->hdr, e->kind, e->syscall_nr);
       f.a0 = e->a0;
       f.a1 = e->a1;
       f.a2 = e->a2;
@@ -236,15 +242,8 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       if (!e) return std::nullopt;
       // Only the kinds the kernel side takes at syscall exit (bind and socket
       // come as CAPAUDIT_EV_OP, cap_check with its check).
-      if (e->kind < CAPAUDIT_OP_PTRACE_ATTACH || e->kind > CAPAUDIT_OP_SETPRIORITY ||
-          e->kind == static_cast<uint32_t>(common::OpKind::cap_check))
-        return std::nullopt;
-      common::OperationFact f;
-      f.time_ns = e->hdr.time_ns;
-      f.pid = e->hdr.pid;
-      f.tid = e->hdr.tid;
-      f.kind = static_cast<common::OpKind>(e->kind);
-      f.syscall_nr = e->syscall_nr;
+      if (e->kind > 0xff || !common::taken_at_exit(static_cast<common::OpKind>(e->kind))) return std::nullopt;
+      common::OperationFact f = operation_at(e->hdr, e->kind, e->syscall_nr);
       f.a0 = e->a0;
       f.a1 = e->a1;
       f.ret = e->ret;
