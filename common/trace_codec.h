@@ -33,8 +33,9 @@ inline constexpr uint32_t kFormatMajor = 1;
 // Losses.userStackFail;
 // RecorderSection.containers; outcome windows and split pieces); 1.7: UserStack.leaf,
 // SamplingSection.pathsPerKey/pathFrames/pathFreeChecks, Losses.pathsFull/pathsUnchecked;
-// 1.8: OpKind setpriority, operation facts of kinds 3..17 and 19 taken at syscall exit
-inline constexpr uint32_t kFormatMinor = 8;
+// 1.8: OpKind setpriority, operation facts of kinds 3..17 and 19 taken at syscall exit;
+// 1.9: HostSection.kernelConfig
+inline constexpr uint32_t kFormatMinor = 9;
 
 // Most checks a batch holds with no column storing a value per check (every
 // column empty or one shared value); ReadLimits::max_uncarried_checks.

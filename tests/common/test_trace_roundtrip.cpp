@@ -164,7 +164,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 8;
+  expected_header.format_minor = 9;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
@@ -570,7 +570,7 @@ TEST(TraceRoundTrip, SyscallExitFacts) {
   const ReadResult r = read_all(b.finish(t), v);
   ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
   EXPECT_EQ(v.operations, (std::vector<OperationFact>{open, nice}));
-  EXPECT_EQ(v.header.format_minor, 8u);
+  EXPECT_EQ(v.header.format_minor, 9u);
 }
 
 }  // namespace
