@@ -44,6 +44,13 @@ inline constexpr uint32_t kMaxSharedChecks = 1u << 16;
 // Longest build ID a reader accepts (MappedFile.buildId): sha256-sized.
 inline constexpr size_t kMaxBuildIdBytes = 32;
 
+// HostSection.kernelConfig (1.9): a recorder writes the few symbols the rules
+// read; more, or longer text, is not a recording.
+inline constexpr size_t kMaxKernelConfigSymbols = 64;
+inline constexpr size_t kMaxKernelConfigNameBytes = 128;
+inline constexpr size_t kMaxKernelConfigValueBytes = 1024;
+inline constexpr size_t kMaxKernelConfigPathBytes = 4096;  // PATH_MAX
+
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 
 // Compresses one message into one self-delimiting zstd frame (content size and

@@ -573,5 +573,27 @@ TEST(TraceRoundTrip, SyscallExitFacts) {
   EXPECT_EQ(v.header.format_minor, 9u);
 }
 
+// 1.9: the kernel's build configuration symbols, with the file they came
+// from; a recording where no config file was readable says why instead.
+TEST(TraceRoundTrip, KernelConfig) {
+  for (const bool readable : {true, false}) {
+    TraceBuilder b;
+    if (readable) {
+      b.header.kernel_config_source = "/boot/config-6.1.0-31-cloud-amd64";
+      b.header.kernel_config = {{"CONFIG_SECURITY_PERF_EVENTS_RESTRICT", "y"}, {"CONFIG_OTHER", "absent"}};
+    } else {
+      b.header.kernel_config_missing = "no /proc/config.gz; /boot/config-6.18.0: No such file or directory";
+    }
+    Trailer t;
+    t.clean_shutdown = true;
+    CollectingVisitor v;
+    const ReadResult r = read_all(b.finish(t), v);
+    ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+    EXPECT_EQ(v.header.kernel_config_source, b.header.kernel_config_source);
+    EXPECT_EQ(v.header.kernel_config, b.header.kernel_config);
+    EXPECT_EQ(v.header.kernel_config_missing, b.header.kernel_config_missing);
+  }
+}
+
 }  // namespace
 }  // namespace capaudit::common
