@@ -118,6 +118,13 @@ struct Header {
   std::string lockdown;        // "[none] integrity confidentiality" → "integrity"? raw text
   std::vector<std::string> lsms;
   uint64_t init_userns_inum = 0;  // inode of the initial user namespace
+  // 1.9: the kernel's build configuration as far as the rules read it:
+  // "CONFIG_NAME" -> "y", "m", the text after '=', "n" ("# ... is not set")
+  // or "absent" (not in the file). No source: unknown (missing says why;
+  // traces before 1.9 say nothing at all).
+  std::string kernel_config_source;  // "/proc/config.gz", "/boot/config-6.1.0-31-cloud-amd64", "" = none read
+  std::vector<KeyValue> kernel_config;
+  std::string kernel_config_missing;
 
   // clock section: one pair of readings taken together
   uint64_t clock_boottime_ns = 0;

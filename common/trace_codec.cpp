@@ -381,6 +381,12 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   host.setLockdown(sp(h.lockdown));
   set_strings(host.initLsms(static_cast<unsigned>(h.lsms.size())), h.lsms);
   host.setInitUsernsInum(h.init_userns_inum);
+  if (!h.kernel_config_source.empty() || !h.kernel_config.empty() || !h.kernel_config_missing.empty()) {
+    auto kc = host.initKernelConfig();
+    kc.setSource(sp(h.kernel_config_source));
+    put_kvs(h.kernel_config, kc.initSymbols(static_cast<unsigned>(h.kernel_config.size())));
+    kc.setMissing(sp(h.kernel_config_missing));
+  }
 
   auto clock = b.initClock();
   clock.setBoottimeNs(h.clock_boottime_ns);
@@ -709,6 +715,27 @@ Header from_capnp(schema::Header::Reader r) {
   h.lockdown = str(host.getLockdown());
   h.lsms = strings(host.getLsms());
   h.init_userns_inum = host.getInitUsernsInum();
+  if (host.hasKernelConfig()) {
+    auto kc = host.getKernelConfig();
+    auto too_long = [](const char* what, size_t n, size_t max) {
+      if (n > max)
+        throw std::runtime_error(std::string("kernel config ") + what + " of " + std::to_string(n) + " bytes (at most " +
+                                 std::to_string(max) + ")");
+    };
+    too_long("source", kc.getSource().size(), kMaxKernelConfigPathBytes);
+    too_long("reason", kc.getMissing().size(), kMaxKernelConfigPathBytes);
+    const auto symbols = kc.getSymbols();
+    if (symbols.size() > kMaxKernelConfigSymbols)
+      throw std::runtime_error("kernel config of " + std::to_string(symbols.size()) + " symbols (at most " +
+                               std::to_string(kMaxKernelConfigSymbols) + ")");
+    for (auto kv : symbols) {
+      too_long("symbol name", kv.getKey().size(), kMaxKernelConfigNameBytes);
+      too_long("value", kv.getValue().size(), kMaxKernelConfigValueBytes);
+    }
+    h.kernel_config_source = str(kc.getSource());
+    h.kernel_config = get_kvs(symbols);
+    h.kernel_config_missing = str(kc.getMissing());
+  }
   auto clock = r.getClock();
   h.clock_boottime_ns = clock.getBoottimeNs();
   h.clock_realtime_ns = clock.getRealtimeNs();

@@ -33,8 +33,9 @@ inline constexpr uint32_t kFormatMajor = 1;
 // Losses.userStackFail;
 // RecorderSection.containers; outcome windows and split pieces); 1.7: UserStack.leaf,
 // SamplingSection.pathsPerKey/pathFrames/pathFreeChecks, Losses.pathsFull/pathsUnchecked;
-// 1.8: OpKind setpriority, operation facts of kinds 3..17 and 19 taken at syscall exit
-inline constexpr uint32_t kFormatMinor = 8;
+// 1.8: OpKind setpriority, operation facts of kinds 3..17 and 19 taken at syscall exit;
+// 1.9: HostSection.kernelConfig
+inline constexpr uint32_t kFormatMinor = 9;
 
 // Most checks a batch holds with no column storing a value per check (every
 // column empty or one shared value); ReadLimits::max_uncarried_checks.
@@ -42,6 +43,13 @@ inline constexpr uint32_t kMaxSharedChecks = 1u << 16;
 
 // Longest build ID a reader accepts (MappedFile.buildId): sha256-sized.
 inline constexpr size_t kMaxBuildIdBytes = 32;
+
+// HostSection.kernelConfig (1.9): a recorder writes the few symbols the rules
+// read; more, or longer text, is not a recording.
+inline constexpr size_t kMaxKernelConfigSymbols = 64;
+inline constexpr size_t kMaxKernelConfigNameBytes = 128;
+inline constexpr size_t kMaxKernelConfigValueBytes = 1024;
+inline constexpr size_t kMaxKernelConfigPathBytes = 4096;  // PATH_MAX
 
 std::array<uint8_t, kPreambleSize> preamble(uint32_t container_version = kContainerVersion, uint32_t flags = 0);
 

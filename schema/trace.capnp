@@ -145,6 +145,17 @@ struct HostSection {
   lockdown @5 :Text;
   lsms @6 :List(Text);
   initUsernsInum @7 :UInt64;
+  kernelConfig @8 :KernelConfig;  # 1.9: build-configuration symbols the rules read; absent before 1.9
+}
+
+# 1.9: the running kernel's build configuration, as far as the analyzer's
+# rules read it (a short list of Kconfig symbols, record/host/context.cpp),
+# from the kernel's own config file. No file read (source "") = unknown.
+struct KernelConfig {
+  source @0 :Text;              # the file read: /proc/config.gz or /boot/config-RELEASE; "" = none readable
+  symbols @1 :List(KeyValue);   # CONFIG_NAME -> "y", "m", the text after '=' (quotes kept), "n" for
+                                # "# CONFIG_NAME is not set", "absent" when the file does not name it
+  missing @2 :Text;             # source "": why no file was read
 }
 
 # One pair of readings taken together: maps event times (BOOTTIME) to wall time.

@@ -63,6 +63,13 @@ struct InfoVisitor : common::TraceVisitor {
         << "  lockdown:     " << visible(h.lockdown) << "\n"
         << "  LSMs:         " << join(h.lsms, ",") << "\n"
         << "  init userns:  " << h.init_userns_inum << "\n";
+    // 1.9: the build-configuration symbols the rules read.
+    if (!h.kernel_config_source.empty()) {
+      out << "  kernel config: " << visible(h.kernel_config_source) << "\n";
+      for (const auto& kv : h.kernel_config) out << "    " << visible(kv.key) << " = " << visible(kv.value) << "\n";
+    } else if (!h.kernel_config_missing.empty()) {
+      out << "  kernel config: unknown (" << visible(h.kernel_config_missing) << ")\n";
+    }
     out << "[clock]\n"
         << "  boottime " << format_seconds(h.clock_boottime_ns) << " s = " << format_wall(h.clock_realtime_ns) << "\n";
     out << "[sysctls]\n";

@@ -40,9 +40,10 @@ po::options_description profile_options() {
   po::options_description prof("Re-evaluation against another system profile (later options win)");
   prof.add_options()
       ("profile", po::value<std::string>(), ("named profile: " + names).c_str())
-      ("profile-from", po::value<std::string>(), "use another trace's recorded sysctls and rlimits")
+      ("profile-from", po::value<std::string>(), "use another trace's recorded sysctls, rlimits and kernel config")
       ("sysctl-profile", po::value<std::string>(), "a sysctl.conf file")
-      ("sysctl", po::value<std::vector<std::string>>()->composing(), "KEY=VALUE (repeatable)");
+      ("sysctl", po::value<std::vector<std::string>>()->composing(),
+       "KEY=VALUE (repeatable); kernel.config.NAME=y|n|absent|unknown states the target kernel's build");
   return prof;
 }
 

@@ -206,6 +206,9 @@ struct NsKey {
 };
 
 struct Evidence {
+  // Predictions an at_exit rule could not make: a value it reads is unknown
+  // under the target (NoteKind::not_predicted), once per (rule, operation).
+  std::vector<Note> not_predicted;
   Scope merged;  // over every executable but the runtime's
   std::map<ExecutableName, Scope> exes;
   std::map<ExecutableName, ExeInfo> info;
@@ -410,6 +413,22 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               any_check = true;
               if (c.granted) h.check_observed = true;
             }
+          // An exit fact whose answer under the target is unknown predicts
+          // nothing; the report says which value kept it from doing so.
+          if (at_exit && !h.needed_target && !h.impossible_target && !runtime) {
+            const bool seen = std::any_of(ev.not_predicted.begin(), ev.not_predicted.end(), [&](const Note& n) {
+              return n.ids.front() == rule.id && n.operation == h.operation;
+            });
+            if (!seen) {
+              Note n(NoteKind::not_predicted, {rule.id});
+              n.cap = rule.cap;
+              n.operation = h.operation;
+              n.why = rule.unknown;
+              for (const auto& key : rule.inputs)
+                if (key.find('{') == std::string::npos && !key_value(key, 0, vt, target)) n.keys.push_back(key);
+              ev.not_predicted.push_back(std::move(n));
+            }
+          }
           seg_hits.push_back({rule.cap, op.syscall_nr, h.needed_target, h.impossible_target,
                               is_check || at_exit ? &rule.frames : nullptr});
           for (Scope* s : scopes) {
@@ -987,6 +1006,7 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
   if (auto ids = facts(common::FactsSource::none); net_facts_matter && !ids.empty())
     rep.notes.emplace_back(NoteKind::no_net_facts, ids);
   if (!rep.namespaces.empty()) rep.notes.emplace_back(NoteKind::other_namespaces);
+  rep.notes.insert(rep.notes.end(), ev.not_predicted.begin(), ev.not_predicted.end());
   return rep;
 }
 

@@ -408,12 +408,20 @@ enum class NoteKind : uint8_t {
   facts_from_cgroup_hooks,     // ids: runs
   no_net_facts,                // ids: runs
   other_namespaces,            // checks against non-initial user namespaces
+  not_predicted,               // ids: the rule; a prediction a value unknown under the target kept from being made
 };
 
 struct Note {
   NoteKind kind = NoteKind::given;
   std::vector<std::string> ids;  // the runs or rules it names
   std::string text;              // given only
+  // not_predicted: the capability, the operation (RuleHit::operation), the
+  // profile keys unknown under the target, and the rule's own words for it
+  // (Rule::unknown; "" = none).
+  int cap = -1;
+  std::string operation;
+  std::vector<std::string> keys;
+  std::string why;
   Note() = default;
   Note(NoteKind k, std::vector<std::string> i = {}) : kind(k), ids(std::move(i)) {}
   // Words from outside the analysis.

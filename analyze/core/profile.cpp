@@ -64,6 +64,12 @@ std::optional<int64_t> Profile::get_int(std::string_view key, size_t index) cons
     s.remove_prefix(sp + 1);
   }
   s = s.substr(0, s.find(' '));
+  if (key.rfind(kKernelConfigPrefix, 0) == 0) {
+    if (s == "y") return kKconfigY;
+    if (s == "m") return kKconfigM;
+    if (s == "n") return kKconfigN;
+    if (s == "absent") return kKconfigAbsent;
+  }
   if (s == "unlimited" || s == "infinity") return std::numeric_limits<int64_t>::max();
   if (!s.empty() && s[0] != '-') {
     uint64_t u = 0;
@@ -82,8 +88,17 @@ void Profile::overlay(const Profile& other) {
   for (const auto& [k, v] : other.values_) values_[k] = v;
 }
 
+namespace {
+std::vector<std::string> kernel_config_keys();
+}  // namespace
+
 Profile Profile::from_header(const common::Header& h) {
   Profile p;
+  // The kernel build configuration (1.9): CONFIG_NAME -> kernel.config.NAME.
+  for (const auto& key : kernel_config_keys()) p.set(key, "unknown");
+  for (const auto& kv : h.kernel_config)
+    if (kv.key.rfind("CONFIG_", 0) == 0 && kv.key.size() > 7)
+      p.set(std::string(kKernelConfigPrefix) + kv.key.substr(7), kv.value);
   for (const auto& kv : h.sysctls_global) p.set(kv.key, kv.value);
   // The target's own network namespace wins over the global view.
   for (const auto& kv : h.sysctls_netns) p.set(kv.key, kv.value);
@@ -106,6 +121,7 @@ const char* rlimit_name(int64_t resource) {
 namespace {
 
 struct ValueRange {
+  bool kconfig_bool = false;  // a Kconfig bool: y, n, absent or unknown
   size_t fields = 1;
   int64_t min = 0;
   uint64_t max = 0;  // as unsigned so that "u64" fits; min <= 0 <= max or 0 <= min
@@ -129,6 +145,11 @@ const std::map<std::string, ValueRange>& value_ranges() {
       std::istringstream words{std::string(eq == std::string_view::npos ? std::string_view{} : line.substr(eq + 1))};
       ValueRange r;
       std::string min, max;
+      if (eq != std::string_view::npos && trim(line.substr(eq + 1)) == "kconfig_bool") {
+        r.kconfig_bool = true;
+        t[std::string(trim(line.substr(0, eq)))] = r;
+        continue;
+      }
       if (eq == std::string_view::npos || !(words >> r.fields >> min >> max))
         throw std::logic_error("sysctl_values.conf:" + std::to_string(line_no) + ": expected KEY = FIELDS MIN MAX");
       r.min = std::stoll(min);
@@ -138,6 +159,13 @@ const std::map<std::string, ValueRange>& value_ranges() {
     return t;
   }();
   return table;
+}
+
+std::vector<std::string> kernel_config_keys() {
+  std::vector<std::string> out;
+  for (const auto& [key, r] : value_ranges())
+    if (key.rfind(kKernelConfigPrefix, 0) == 0) out.push_back(key);
+  return out;
 }
 
 // A decimal integer, optionally negative; nullopt unless the whole text is one.
@@ -187,6 +215,12 @@ std::optional<std::string> check_sysctl_value(std::string_view key, std::string_
   const auto it = table.find(std::string(key));
   if (it == table.end()) return std::nullopt;
   const ValueRange& r = it->second;
+  if (r.kconfig_bool) {
+    if (value == "y" || value == "n" || value == "absent" || value == "unknown") return std::nullopt;
+    return "value " + common::quote_bytes(value) +
+           " is not a Kconfig bool state: give y or n (the kernel's tree has the symbol: set or not), absent (its "
+           "tree does not have it) or unknown";
+  }
   std::vector<std::string_view> fields;
   for (std::string_view s = value; !s.empty();) {
     const auto sp = s.find(' ');

@@ -15,9 +15,13 @@
 
 namespace capaudit::analyze {
 
-// Keys are sysctls in dotted form ("net.ipv4.ip_unprivileged_port_start") and
-// rlimits as "rlimit.MEMLOCK.soft" / "rlimit.MEMLOCK.hard". Values are kept as
-// text with whitespace runs collapsed ("0 2147483647").
+// Keys are sysctls in dotted form ("net.ipv4.ip_unprivileged_port_start"),
+// rlimits as "rlimit.MEMLOCK.soft" / "rlimit.MEMLOCK.hard", and the kernel's
+// build configuration as "kernel.config.NAME" (CONFIG_NAME; format 1.9).
+// Values are kept as text with whitespace runs collapsed ("0 2147483647").
+// A kernel.config value is y, m, n, absent (the symbol is not in that
+// kernel's tree) or unknown; get_int reads them as kKconfigY .. kKconfigAbsent,
+// unknown as no value.
 class Profile {
  public:
   void set(std::string_view key, std::string_view value);
@@ -30,12 +34,20 @@ class Profile {
   bool empty() const { return values_.empty(); }
   const std::map<std::string, std::string>& values() const { return values_; }
 
-  // The recording host's snapshot: global and target-netns sysctls, rlimits.
+  // The recording host's snapshot: global and target-netns sysctls, rlimits,
+  // and the kernel build configuration; a kernel.config key the rules read
+  // (sysctl_values.conf) that the trace does not hold is "unknown", so that
+  // another trace taken as a target never inherits the recording's.
   static Profile from_header(const common::Header& h);
 
  private:
   std::map<std::string, std::string> values_;
 };
+
+// kernel.config.NAME values as integers (the rules' KCONFIG_* constants:
+// Kconfig's tristate order, and absent below n).
+inline constexpr std::string_view kKernelConfigPrefix = "kernel.config.";
+inline constexpr int64_t kKconfigAbsent = -1, kKconfigN = 0, kKconfigM = 1, kKconfigY = 2;
 
 // "net/ipv4/ip_forward" -> "net.ipv4.ip_forward"; in slash form a dot is part
 // of a name and becomes '/' (sysctl(8) and sysctl.d(5) agree on this).

@@ -384,6 +384,8 @@ RuleParse parse_rules(std::string_view text) {
     if (cur->evaluable && !cur->needed) out.errors.push_back({cur->line, "rule " + cur->id + ": no 'needed'"});
     if (cur->at_exit != common::OpKind::unknown && cur->operation != common::OpKind::cap_check)
       out.errors.push_back({cur->line, "rule " + cur->id + ": at_exit belongs to a check rule"});
+    if (cur->at_exit == common::OpKind::unknown && !cur->unknown.empty())
+      out.errors.push_back({cur->line, "rule " + cur->id + ": unknown without at_exit"});
     if (cur->at_exit == common::OpKind::unknown && (cur->applies_at_exit || cur->needed_at_exit))
       out.errors.push_back({cur->line, "rule " + cur->id + ": applies_at_exit/needed_at_exit without at_exit"});
     exprs.clear();
@@ -486,6 +488,8 @@ RuleParse parse_rules(std::string_view text) {
         cur->kernel = cur->kernel.empty() ? value : cur->kernel + " " + value;
       } else if (key == "remedy") {
         cur->remedy = value;
+      } else if (key == "unknown") {
+        cur->unknown = value;
       } else {
         out.errors.push_back({line_no, "unknown key '" + key + "'"});
       }

@@ -67,6 +67,9 @@ struct Rule {
   std::string describe;      // "bind to port {a1}" ({a0}..{a3}, {arg0}.., {u0}.., {uid}, {gid}, {locked_vm})
   std::string kernel;        // the kernel fact behind the rule
   std::string remedy;        // the alternative to granting the capability
+  // at_exit rules: what it means when the target profile leaves a prediction
+  // unknown, and how to state it (report note); "" = generic words.
+  std::string unknown;
   std::vector<std::string> inputs;  // profile keys the rule reads (for reports)
   std::shared_ptr<const Expr> applies, needed, impossible;
   std::shared_ptr<const Expr> applies_at_exit, needed_at_exit;  // null: `applies`, `needed`

@@ -208,6 +208,15 @@ std::string note_text(const Note& n) {
       return "No bind/socket facts were recorded in " + runs_text(n.ids) + ": rules on those operations cannot fire there.";
     case NoteKind::other_namespaces:
       return "Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.";
+    case NoteKind::not_predicted: {
+      const std::string rule = n.ids.empty() ? std::string("?") : n.ids.front();
+      std::string out = cap_name(n.cap) + " not predicted for " + n.operation + " (rule " + rule + "): ";
+      if (!n.why.empty()) return out + n.why + ".";
+      if (n.keys.empty()) return out + "a value the rule reads is unknown.";
+      std::vector<std::string> flags;
+      for (const auto& k : n.keys) flags.push_back("--sysctl " + k + "=VALUE");
+      return out + "the target profile does not say " + join(n.keys, ", ") + "; state it with " + join(flags, " ") + ".";
+    }
   }
   return n.text;
 }

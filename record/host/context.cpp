@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include <zlib.h>
+
 namespace capaudit::record {
 
 namespace {
@@ -216,6 +218,87 @@ SecurityInfo read_security_info(const std::string& securityfs) {
   return {"unknown (securityfs not mounted)", {}};
 }
 
+const std::vector<std::string>& kernel_config_symbols() {
+  static const std::vector<std::string> symbols = {
+#include "kernel_config_symbols.inc"
+  };
+  return symbols;
+}
+
+std::vector<common::KeyValue> parse_kernel_config(std::string_view text, const std::vector<std::string>& symbols) {
+  std::vector<common::KeyValue> out;
+  for (const auto& sym : symbols) out.push_back({sym, "absent"});
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    // "CONFIG_X=value" or "# CONFIG_X is not set" (scripts/kconfig/confdata.c)
+    std::string_view name;
+    std::string value;
+    constexpr std::string_view kNotSet = " is not set";
+    if (line.rfind("# CONFIG_", 0) == 0 && line.size() > kNotSet.size() &&
+        line.substr(line.size() - kNotSet.size()) == kNotSet) {
+      name = line.substr(2, line.size() - 2 - kNotSet.size());
+      value = "n";
+    } else if (line.rfind("CONFIG_", 0) == 0 && line.find('=') != std::string_view::npos) {
+      name = line.substr(0, line.find('='));
+      value = std::string(line.substr(line.find('=') + 1));
+    } else {
+      continue;
+    }
+    for (auto& kv : out)
+      if (kv.key == name) kv.value = value;
+  }
+  return out;
+}
+
+KernelConfig read_kernel_config(const std::vector<std::string>& symbols, const std::string& release,
+                                const std::string& proc_config, const std::string& boot_dir) {
+  KernelConfig out;
+  std::string why_not;
+  // /proc/config.gz: gzip text (kernel/configs.c), read through zlib.
+  if (gzFile gz = gzopen(proc_config.c_str(), "rb")) {
+    std::string text;
+    char buf[65536];
+    int n = 0;
+    while (text.size() <= kMaxKernelConfigBytes && (n = gzread(gz, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+    int err = Z_OK;
+    const char* msg = n < 0 ? gzerror(gz, &err) : nullptr;
+    gzclose(gz);
+    if (n < 0) {
+      why_not = proc_config + ": " + (msg ? msg : "unreadable");
+    } else if (text.size() > kMaxKernelConfigBytes) {
+      why_not = proc_config + ": larger than " + std::to_string(kMaxKernelConfigBytes) + " bytes";
+    } else {
+      out.source = proc_config;
+      out.symbols = parse_kernel_config(text, symbols);
+      return out;
+    }
+  } else {
+    why_not = proc_config + ": " + std::strerror(errno);
+  }
+  const std::string boot = boot_dir + "/config-" + release;
+  std::ifstream in(boot);
+  if (!in) {
+    out.missing = why_not + "; " + boot + ": " + std::strerror(errno);
+    return out;
+  }
+  std::string text(kMaxKernelConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) {
+    out.missing = why_not + "; " + boot + ": read error";
+    return out;
+  }
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxKernelConfigBytes) {
+    out.missing = why_not + "; " + boot + ": larger than " + std::to_string(kMaxKernelConfigBytes) + " bytes";
+    return out;
+  }
+  out.source = boot;
+  out.symbols = parse_kernel_config(text, symbols);
+  return out;
+}
+
 std::vector<std::string> fill_system_context(common::Header& header, pid_t target) {
   std::vector<std::string> warnings;
   utsname u{};
@@ -226,6 +309,12 @@ std::vector<std::string> fill_system_context(common::Header& header, pid_t targe
     header.arch = u.machine;
   } else {
     warnings.push_back(std::string("uname failed: ") + std::strerror(errno));
+  }
+  if (!header.kernel_release.empty()) {
+    KernelConfig config = read_kernel_config(kernel_config_symbols(), header.kernel_release);
+    header.kernel_config_source = config.source;
+    header.kernel_config = config.symbols;
+    header.kernel_config_missing = config.missing;
   }
   if (auto boot_id = slurp("/proc/sys/kernel/random/boot_id")) header.boot_id = chomp(*boot_id);
   else warnings.push_back("cannot read /proc/sys/kernel/random/boot_id");

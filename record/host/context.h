@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/trace.h"
@@ -55,6 +56,29 @@ struct SecurityInfo {
 SecurityInfo read_security_info(const std::string& securityfs = "/sys/kernel/security");
 // Parses "lockdown,capability,landlock,yama,apparmor\n".
 std::vector<std::string> parse_lsm_list(const std::string& text);
+
+// The Kconfig symbols the analyzer's rules read (every `kernel.config.NAME`
+// in analyze/data/sysctl_rules.conf, extracted at build time), as
+// "CONFIG_NAME".
+const std::vector<std::string>& kernel_config_symbols();
+
+// The running kernel's build configuration, as far as SYMBOLS go (format 1.9,
+// HostSection.kernelConfig). Read from the kernel's own config file:
+// PROC_CONFIG (gzip, CONFIG_IKCONFIG_PROC; built into the running kernel) if
+// it exists, else BOOT_DIR/config-RELEASE (Debian's linux-image packages ship
+// it). No readable file: source empty, missing says why.
+struct KernelConfig {
+  std::string source;
+  std::vector<common::KeyValue> symbols;
+  std::string missing;
+};
+KernelConfig read_kernel_config(const std::vector<std::string>& symbols, const std::string& release,
+                                const std::string& proc_config = "/proc/config.gz", const std::string& boot_dir = "/boot");
+// Each of SYMBOLS as a .config text holds it: "y", "m", the text after '=',
+// "n" for "# CONFIG_X is not set", "absent" when the text does not name it.
+std::vector<common::KeyValue> parse_kernel_config(std::string_view text, const std::vector<std::string>& symbols);
+// A config file larger than this is not one (a real one is ~300 KiB).
+inline constexpr size_t kMaxKernelConfigBytes = 16u << 20;
 
 // Fills Header's host/kernel, clock and sysctl sections and target_rlimits
 // for the target process: for `-- CMD` the held child, for -p the pid, for

@@ -97,6 +97,44 @@ Hostile zero_bomb_trace(int frames) {
   return h;
 }
 
+// 1.9: a header whose kernel config holds more symbols, or longer text,
+// than a recorder writes is corrupt at the header, named by its offset.
+TEST(TraceBounds, KernelConfigBeyondItsBoundsIsCorrupt) {
+  Header many = test::example_header();
+  many.kernel_config_source = "/proc/config.gz";
+  for (size_t i = 0; i <= codec::kMaxKernelConfigSymbols; ++i) many.kernel_config.push_back({"CONFIG_X" + std::to_string(i), "y"});
+  Header long_value = test::example_header();
+  long_value.kernel_config_source = "/proc/config.gz";
+  long_value.kernel_config = {{"CONFIG_CMDLINE", std::string(codec::kMaxKernelConfigValueBytes + 1, 'a')}};
+  Header fits = long_value;
+  fits.kernel_config[0].value.resize(codec::kMaxKernelConfigValueBytes);
+  for (const auto& [h, bad, what] : {std::tuple{many, true, "65 symbols"}, std::tuple{long_value, true, "value of 1025 bytes"},
+                                     std::tuple{fits, false, ""}}) {
+    std::vector<uint8_t> bytes;
+    codec::FrameEncoder enc(3);
+    append(bytes, codec::preamble());
+    capnp::MallocMessageBuilder m;
+    codec::to_capnp(h, m.initRoot<schema::Frame>().initHeader());
+    append(bytes, enc.encode(m));
+    add_trailer(bytes, enc, 0, 0);
+    struct HeaderVisitor : TraceVisitor {
+      std::optional<Header> header;
+      void on_header(const Header& x) override { header = x; }
+    } v;
+    const ReadResult r = read_trace_bytes(bytes, v);
+    if (!bad) {
+      EXPECT_EQ(r.status, ReadStatus::complete) << r.message;
+      ASSERT_TRUE(v.header);
+      EXPECT_EQ(v.header->kernel_config, h.kernel_config);
+      continue;
+    }
+    EXPECT_EQ(r.status, ReadStatus::corrupt) << what;
+    EXPECT_EQ(r.error_offset, codec::kPreambleSize) << r.message;
+    EXPECT_NE(r.message.find(what), std::string::npos) << r.message;
+    EXPECT_FALSE(v.header) << "a header beyond the bounds is not delivered";
+  }
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }

@@ -164,7 +164,7 @@ TEST(TraceRoundTrip, EveryMessageKind) {
 
   Header expected_header = header;
   expected_header.format_major = 1;
-  expected_header.format_minor = 8;
+  expected_header.format_minor = 9;
   EXPECT_EQ(v.header, expected_header);
   EXPECT_EQ(v.headers, 1);
   EXPECT_EQ(v.processes, (std::vector<ProcessInfo>{proc, bare}));
@@ -570,7 +570,29 @@ TEST(TraceRoundTrip, SyscallExitFacts) {
   const ReadResult r = read_all(b.finish(t), v);
   ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
   EXPECT_EQ(v.operations, (std::vector<OperationFact>{open, nice}));
-  EXPECT_EQ(v.header.format_minor, 8u);
+  EXPECT_EQ(v.header.format_minor, 9u);
+}
+
+// 1.9: the kernel's build configuration symbols, with the file they came
+// from; a recording where no config file was readable says why instead.
+TEST(TraceRoundTrip, KernelConfig) {
+  for (const bool readable : {true, false}) {
+    TraceBuilder b;
+    if (readable) {
+      b.header.kernel_config_source = "/boot/config-6.1.0-31-cloud-amd64";
+      b.header.kernel_config = {{"CONFIG_SECURITY_PERF_EVENTS_RESTRICT", "y"}, {"CONFIG_OTHER", "absent"}};
+    } else {
+      b.header.kernel_config_missing = "no /proc/config.gz; /boot/config-6.18.0: No such file or directory";
+    }
+    Trailer t;
+    t.clean_shutdown = true;
+    CollectingVisitor v;
+    const ReadResult r = read_all(b.finish(t), v);
+    ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+    EXPECT_EQ(v.header.kernel_config_source, b.header.kernel_config_source);
+    EXPECT_EQ(v.header.kernel_config, b.header.kernel_config);
+    EXPECT_EQ(v.header.kernel_config_missing, b.header.kernel_config_missing);
+  }
 }
 
 }  // namespace

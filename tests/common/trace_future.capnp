@@ -47,7 +47,8 @@ struct HostSection {
   lockdown @5 :Text;
   lsms @6 :List(Text);
   initUsernsInum @7 :UInt64;
-  machineId @8 :Text;   # unknown to v1
+  kernelConfig @8 :AnyPointer;  # 1.9
+  machineId @9 :Text;   # unknown to v1
 }
 
 struct HookAttempt {

@@ -585,5 +585,74 @@ TEST(RuleNamespaces, ACommandInItsOwnUserNamespaceNeedsNothingOnTheHost) {
   std::filesystem::remove(r.path);
 }
 
+// perf_debian_restrict on a real recording of this host (format 1.9): the
+// recorder snapshots the kernel's build configuration, and a perf_event_open
+// recorded at paranoid 2 predicts CAP_SYS_ADMIN under paranoid 3 only for a
+// target kernel with Debian's patch. This host's kernel lacks the patch
+// (/proc/config.gz without CONFIG_SECURITY_PERF_EVENTS_RESTRICT): paranoid 3
+// there is paranoid 2, so nothing is predicted; a target whose config is
+// unknown gets no prediction and a note saying why; one stated to carry the
+// patch gets the prediction. The guests prove the patched recording
+// (tests/kernels/rules, perf_debian_predicted).
+TEST(RulePredict, PerfDebianRestrictPredictsFromTheTargetKernelsConfig) {
+  CAPAUDIT_REQUIRE_ROOT();
+  SysctlGuard paranoid("/proc/sys/kernel/perf_event_paranoid", "2");
+  auto r = record({"--facts", "sys_exit"}, {workload(), "perf-user"}, "perf-debian");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << r.run.err;
+  ASSERT_EQ(r.trace.trailer.target_exit_status, std::optional<int32_t>(0)) << r.run.out << r.run.err;
+  const auto& h = r.trace.header;
+  const bool config_read = !h.kernel_config_source.empty();
+  if (config_read) {
+    ASSERT_EQ(h.kernel_config.size(), 1u);
+    EXPECT_EQ(h.kernel_config[0].key, "CONFIG_SECURITY_PERF_EVENTS_RESTRICT");
+  } else {
+    EXPECT_FALSE(h.kernel_config_missing.empty());
+  }
+  const bool patched = config_read && h.kernel_config[0].value != "absent";
+  if (std::filesystem::exists("/proc/config.gz")) {
+    EXPECT_EQ(h.kernel_config_source, "/proc/config.gz");
+    EXPECT_FALSE(patched) << "this host's kernel is not a Debian one";
+  }
+  auto run = analyze::load_trace(r.path);
+  const std::string key = "kernel.config.SECURITY_PERF_EVENTS_RESTRICT";
+  auto admin_predicted = [](const analyze::Report& rep) {
+    const auto* f = find_cap(rep.caps, CAP_SYS_ADMIN);
+    return f && f->recommended && f->predicted;
+  };
+  auto not_predicted = [](const analyze::Report& rep) -> const analyze::Note* {
+    for (const auto& n : rep.notes)
+      if (n.kind == analyze::NoteKind::not_predicted && n.ids == std::vector<std::string>{"perf_debian_restrict"}) return &n;
+    return nullptr;
+  };
+
+  // As recorded: nothing.
+  EXPECT_FALSE(admin_predicted(report_under(run, {})));
+  // Paranoid 3 on this very kernel: its config decides.
+  const auto same_kernel = report_under(run, {"kernel.perf_event_paranoid=3"});
+  EXPECT_EQ(admin_predicted(same_kernel), patched);
+  EXPECT_EQ(not_predicted(same_kernel) != nullptr, !config_read);
+
+  // A target whose kernel nobody knows: refused, with the reason.
+  const auto unknown = report_under(run, {"kernel.perf_event_paranoid=3", key + "=unknown"});
+  EXPECT_FALSE(admin_predicted(unknown));
+  const auto* n = not_predicted(unknown);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->cap, CAP_SYS_ADMIN);
+  EXPECT_NE(analyze::note_text(*n).find("perf_event_paranoid=3 patch is unknown"), std::string::npos)
+      << analyze::note_text(*n);
+
+  // Stated: a Debian target predicts it, with the value it read.
+  const auto debian = report_under(run, {"kernel.perf_event_paranoid=3", key + "=y"});
+  ASSERT_TRUE(admin_predicted(debian));
+  const auto* g = find_cap(debian.caps, CAP_SYS_ADMIN);
+  EXPECT_EQ(g->reason.kind, analyze::CategoryReason::Kind::rule_predicted);
+  EXPECT_NE(reason_text(*g).find("predicted by rule perf_debian_restrict"), std::string::npos) << reason_text(*g);
+  EXPECT_NE(reason_text(*g).find("kernel.perf_event_paranoid: recorded 2, target 3"), std::string::npos) << reason_text(*g);
+  EXPECT_FALSE(not_predicted(debian));
+  // ... and a vanilla one does not.
+  EXPECT_FALSE(admin_predicted(report_under(run, {"kernel.perf_event_paranoid=3", key + "=absent"})));
+  std::filesystem::remove(r.path);
+}
+
 }  // namespace
 }  // namespace capaudit::test

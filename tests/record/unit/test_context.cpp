@@ -18,6 +18,8 @@
 
 #include "tests/record/helper/run_helper.h"
 
+#include <zlib.h>
+
 namespace capaudit::record {
 namespace {
 
@@ -219,6 +221,60 @@ TEST(Context, FillsTheHeader) {
   EXPECT_EQ(h.target_netns_inum, inode("/proc/self/ns/net"));
   EXPECT_EQ(h.target_rlimits.size(), 16u);
   EXPECT_TRUE(warnings.empty()) << warnings.front();
+}
+
+// Format 1.9: the kernel's build configuration, the symbols the rules read.
+TEST(KernelConfig, ParsesSetNotSetValuesAndAbsent) {
+  const std::string text =
+      "#\n# Automatically generated file; DO NOT EDIT.\n#\nCONFIG_A=y\n# CONFIG_B is not set\n"
+      "CONFIG_C=\"a b\"\nCONFIG_M=m\n# CONFIG_AB is not set\nCONFIG_BX=y\n";
+  const auto kvs = parse_kernel_config(text, {"CONFIG_A", "CONFIG_B", "CONFIG_C", "CONFIG_M", "CONFIG_D"});
+  EXPECT_EQ(kvs, (std::vector<common::KeyValue>{{"CONFIG_A", "y"},
+                                                {"CONFIG_B", "n"},
+                                                {"CONFIG_C", "\"a b\""},
+                                                {"CONFIG_M", "m"},
+                                                {"CONFIG_D", "absent"}}));
+}
+
+TEST(KernelConfig, TheRulesSymbolsAreRecorded) {
+  // Extracted from analyze/data/sysctl_rules.conf at build time.
+  const auto& syms = kernel_config_symbols();
+  EXPECT_NE(std::find(syms.begin(), syms.end(), "CONFIG_SECURITY_PERF_EVENTS_RESTRICT"), syms.end());
+  for (const auto& s : syms) EXPECT_EQ(s.rfind("CONFIG_", 0), 0u) << s;
+}
+
+TEST(KernelConfig, ProcConfigGzFirstThenBootThenUnknown) {
+  TempDir dir;
+  const std::string gz = dir.path().string() + "/config.gz";
+  const std::string boot = dir.path().string() + "/boot";
+  fs::create_directories(boot);
+  const std::vector<std::string> syms{"CONFIG_SECURITY_PERF_EVENTS_RESTRICT"};
+
+  // Neither: unknown, and why.
+  KernelConfig none = read_kernel_config(syms, "6.1.0-31-cloud-amd64", gz, boot);
+  EXPECT_EQ(none.source, "");
+  EXPECT_TRUE(none.symbols.empty());
+  EXPECT_NE(none.missing.find(gz), std::string::npos) << none.missing;
+  EXPECT_NE(none.missing.find(boot + "/config-6.1.0-31-cloud-amd64"), std::string::npos) << none.missing;
+
+  // Debian's /boot/config-RELEASE.
+  std::ofstream(boot + "/config-6.1.0-31-cloud-amd64") << "CONFIG_PERF_EVENTS=y\nCONFIG_SECURITY_PERF_EVENTS_RESTRICT=y\n";
+  KernelConfig deb = read_kernel_config(syms, "6.1.0-31-cloud-amd64", gz, boot);
+  EXPECT_EQ(deb.source, boot + "/config-6.1.0-31-cloud-amd64");
+  EXPECT_EQ(deb.symbols, (std::vector<common::KeyValue>{{"CONFIG_SECURITY_PERF_EVENTS_RESTRICT", "y"}}));
+  // Another release's file is not this kernel's.
+  EXPECT_EQ(read_kernel_config(syms, "6.12.0", gz, boot).source, "");
+
+  // /proc/config.gz (built into the running kernel) wins.
+  gzFile out = gzopen(gz.c_str(), "wb");
+  ASSERT_NE(out, nullptr);
+  const std::string vanilla = "CONFIG_PERF_EVENTS=y\n# CONFIG_SECURITY_SELINUX is not set\n";
+  gzwrite(out, vanilla.data(), static_cast<unsigned>(vanilla.size()));
+  gzclose(out);
+  KernelConfig proc = read_kernel_config(syms, "6.1.0-31-cloud-amd64", gz, boot);
+  EXPECT_EQ(proc.source, gz);
+  EXPECT_EQ(proc.symbols, (std::vector<common::KeyValue>{{"CONFIG_SECURITY_PERF_EVENTS_RESTRICT", "absent"}}));
+  EXPECT_EQ(proc.missing, "");
 }
 
 }  // namespace
