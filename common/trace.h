@@ -137,6 +137,11 @@ struct Header {
   OutcomeMechanism outcome_mechanism = OutcomeMechanism::sys_exit;
   std::string outcome_reason;  // what starts outcome tracking (which denials may), and why (1.5)
   uint64_t outcome_window_ns = 0;  // in_windows: the quiet time (no further denial) that closes a window (1.6)
+  // 1.9: link operation facts (OpKind::link, at may_linkat()) were recorded
+  // for the whole recording; the reason says how, or why not (older traces:
+  // false and empty).
+  bool link_facts = false;
+  std::string link_facts_reason;
 
   // split section (1.6): one recording in numbered files; empty run id = not split
   std::string split_run_id;
