@@ -208,6 +208,11 @@ std::string note_text(const Note& n) {
       return "No bind/socket facts were recorded in " + runs_text(n.ids) + ": rules on those operations cannot fire there.";
     case NoteKind::other_namespaces:
       return "Checks against non-initial user namespaces are listed per namespace and grant nothing on the host.";
+    case NoteKind::no_link_facts:
+      return "No link facts were recorded in " + runs_text(n.ids) + " (" + n.text +
+             "): a hard link made there where fs.protected_hardlinks let it pass unchecked cannot be predicted to "
+             "need CAP_FOWNER or CAP_DAC_OVERRIDE (rules protected_hardlinks, protected_hardlinks_dac) under a "
+             "stricter profile.";
   }
   return n.text;
 }
