@@ -24,6 +24,7 @@
  *   lifecycle.bpf.h       fork, exec, exit
  *   facts.bpf.h           bind/socket facts (cgroup programs)
  *   syscall_facts.bpf.h   operations the rules name, at syscall exit (--facts sys_exit)
+ *   link_facts.bpf.h      may_linkat()'s source and caller, at its entry (--facts sys_exit)
  *   outcomes.bpf.h        the syscall-exit program (outcomes, facts)
  *   iterators.bpf.h       task iterators (-p, --cgroup, draining batches)
  *
@@ -129,5 +130,6 @@ struct {
 #include "lifecycle.bpf.h"
 #include "facts.bpf.h"
 #include "syscall_facts.bpf.h"
+#include "link_facts.bpf.h"
 #include "outcomes.bpf.h"
 #include "iterators.bpf.h"

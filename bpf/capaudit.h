@@ -38,7 +38,7 @@
 #include <linux/types.h>
 #endif
 
-#define CAPAUDIT_BPF_ABI_VERSION 12
+#define CAPAUDIT_BPF_ABI_VERSION 13
 
 #define CAPAUDIT_MAX_STACK_DEPTH 64
 /* User-space frames asked for per sampled check (bpf_get_stack, BPF_F_USER_STACK) */
@@ -133,6 +133,9 @@ enum capaudit_counter {
 #define CAPAUDIT_OP_SYSLOG 16
 #define CAPAUDIT_OP_OPEN_SENSITIVE 17
 #define CAPAUDIT_OP_SETPRIORITY 19
+/* ... and one taken inside its syscall, at may_linkat()'s entry
+ * (bpf/link_facts.bpf.h): ret is 0 there, the decision not yet made */
+#define CAPAUDIT_OP_LINK 10
 
 /* capaudit_syscall_op_event.a0 of an open_sensitive fact: the file opened */
 #define CAPAUDIT_FILE_KALLSYMS 1
@@ -150,10 +153,11 @@ struct capaudit_event_hdr {
  * What the kernel holds at a check that a sysctl/rlimit rule compares with:
  * raw, read in the capability hook, interpreted only by the analyzer's rules.
  * state[] uses the positions of common::StateSlot; CAPAUDIT_STATE_UNSET =
- * not read.
+ * not read. Slots 7..12 (the link source and the caller's fs ids) only a
+ * link fact fills.
  */
 #define CAPAUDIT_CTX_USER_WORDS 6
-#define CAPAUDIT_CTX_STATE 7
+#define CAPAUDIT_CTX_STATE 13
 #define CAPAUDIT_STATE_UNSET ((__s64)0x8000000000000000ull)
 struct capaudit_check_ctx {
 	__s64 args[6];                            /* the syscall's argument registers */

@@ -144,6 +144,11 @@ struct Header {
   OutcomeMechanism outcome_mechanism = OutcomeMechanism::sys_exit;
   std::string outcome_reason;  // what starts outcome tracking (which denials may), and why (1.5)
   uint64_t outcome_window_ns = 0;  // in_windows: the quiet time (no further denial) that closes a window (1.6)
+  // 1.9: link operation facts (OpKind::link, at may_linkat()) were recorded
+  // for the whole recording; the reason says how, or why not (older traces:
+  // false and empty).
+  bool link_facts = false;
+  std::string link_facts_reason;
 
   // split section (1.6): one recording in numbered files; empty run id = not split
   std::string split_run_id;
@@ -320,7 +325,10 @@ enum class OpKind : uint8_t {
   userfaultfd = 7,      // a0 flags
   unshare_userns = 8,   // a0 flags
   mmap_low = 9,         // a0 addr
-  link = 10,            // a0 flags
+  // 1.9: taken at fs/namei.c may_linkat()'s entry (--facts sys_exit, where
+  // fentry or kprobes attach), inside link()/linkat(): args, state (the
+  // source inode and the caller's fs ids, StateSlot::link_src_uid..); no ret.
+  link = 10,
   set_pipe_size = 11,   // a0 size
   mq_open = 12,         // a0 maxmsg, a1 msgsize
   mlock = 13,           // a0 len
@@ -339,6 +347,8 @@ enum class OpKind : uint8_t {
 // The kinds the recorder takes at a syscall's exit (--facts sys_exit, 1.8):
 // 3..17 and setpriority. Not bind/socket (facts of their own, with their
 // own rules), not a check's context, not a kind this build does not know.
+// link (1.9) is taken inside its syscall, at may_linkat(), but like these
+// whether or not a check happens, so a rule reads it the same way.
 constexpr bool taken_at_exit(OpKind k) {
   return (k >= OpKind::ptrace_attach && k <= OpKind::open_sensitive) || k == OpKind::setpriority;
 }
@@ -353,9 +363,19 @@ enum class StateSlot : uint8_t {
   arg_rlimit_hard = 4, // hard limit of the resource prlimit64()/setrlimit() names
   mmap_min_addr = 5,   // vm.mmap_min_addr (dac_mmap_min_addr)
   port_start = 6,      // net.ipv4.ip_unprivileged_port_start of the operation's network namespace
-  count = 7,
+  // 1.9, link facts only (may_linkat()): the source inode and the caller
+  link_src_uid = 7,        // source inode's i_uid (unmapped)
+  link_src_gid = 8,        // its i_gid
+  link_src_mode = 9,       // its i_mode (type and permission bits)
+  fsuid = 10,              // the caller's fsuid (current_cred())
+  fsgid = 11,              // the caller's fsgid
+  link_src_in_groups = 12, // 1: the source's gid is one of the caller's supplementary groups, 0: not
+  count = 13,
 };
 inline constexpr int64_t kStateUnset = INT64_MIN;
+// The slots every fact with a context carries (1.5..1.8); the link slots
+// (7..12) are stored only when a link fact filled them.
+inline constexpr size_t kContextStateSlots = 7;
 
 struct OperationFact {
   uint64_t time_ns = 0;

@@ -421,6 +421,8 @@ void to_capnp(const Header& h, schema::Header::Builder b) {
   hook.setOutcomeMechanism(static_cast<schema::OutcomeMechanism>(h.outcome_mechanism));
   hook.setOutcomeReason(sp(h.outcome_reason));
   hook.setOutcomeWindowNs(h.outcome_window_ns);
+  hook.setLinkFacts(h.link_facts);
+  hook.setLinkFactsReason(sp(h.link_facts_reason));
 
   if (!h.split_run_id.empty()) {
     auto sp_ = b.initSplit();
@@ -763,6 +765,8 @@ Header from_capnp(schema::Header::Reader r) {
                                                                     : OutcomeMechanism::sys_exit;
   h.outcome_reason = str(hook.getOutcomeReason());
   h.outcome_window_ns = hook.getOutcomeWindowNs();
+  h.link_facts = hook.getLinkFacts();
+  h.link_facts_reason = str(hook.getLinkFactsReason());
   if (r.hasSplit()) {
     h.split_run_id = str(r.getSplit().getRunId());
     h.split_piece = r.getSplit().getPiece();

@@ -188,7 +188,8 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
        "refuses, e.g. outside ping_group_range, are not seen) or sys_exit (every bind/socket attempt with its "
        "result, and the other operations the sysctl/rlimit rules name (mlock, syslog, perf_event_open, bpf, "
        "opens of /proc/kallsyms and /dev/kmsg, ...) even where no capability check happened, so that a "
-       "stricter profile predicts them; host-wide cost)")
+       "stricter profile predicts them; host-wide cost. Hard links too, at may_linkat(), where the kernel "
+       "allows fentry or kprobes; the trace says when it does not)")
       ("duration", po::value<std::string>(&duration),
        "end the recording after this long (30s, 500ms, 10m; at most 8760h); what happens to a command "
        "still running is --on-end")

@@ -182,6 +182,8 @@ struct HookSection {
   outcomeMechanism @7 :OutcomeMechanism; # 1.5: how denied-syscall outcomes are taken
   outcomeReason @8 :Text;              # 1.5: what starts it (which denials may), and why
   outcomeWindowNs @9 :UInt64;          # 1.6: inWindows: the quiet time (no further denial) that closes a window
+  linkFacts @10 :Bool;                 # 1.9: link operation facts (may_linkat()) were recorded
+  linkFactsReason @11 :Text;           # 1.9: how (fentry/kprobe on may_linkat), or why not
 }
 
 # How the return value of a syscall with a denied check is taken (1.5).

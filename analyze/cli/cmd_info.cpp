@@ -92,6 +92,9 @@ struct InfoVisitor : common::TraceVisitor {
                                            h.outcome_reason + ")\n")
         << "  credential changes: " << (h.cred_changes ? "every one recorded" : "capset() exits only (format < 1.2)")
         << "\n";
+    if (h.link_facts || !h.link_facts_reason.empty())
+      out << "  link facts:   " << (h.link_facts ? "recorded" : "not recorded")
+          << (h.link_facts_reason.empty() ? "" : " (" + visible(h.link_facts_reason) + ")") << "\n";
     for (const auto& a : h.hook_attempts) {
       out << "  " << (a.used ? "used    " : "skipped ") << common::to_string(a.hook) << ": " << visible(a.reason) << "\n";
     }

@@ -777,6 +777,8 @@ RunInfo run_info(const RunAggregate& r, size_t index) {
   ri.opts_available = h.opts_available;
   ri.has_stacks = !r.stacks.empty();
   ri.facts_source = h.facts_source;
+  ri.link_facts = h.link_facts;
+  ri.link_facts_reason = h.link_facts_reason;
   ri.outcome_tracking = h.outcome_tracking;
   if (h.outcome_tracking == common::OutcomeTracking::in_windows) {
     // A window whose close was never written (a trace cut short) ran to the
@@ -1005,6 +1007,19 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     rep.notes.emplace_back(NoteKind::facts_from_cgroup_hooks, ids);
   if (auto ids = facts(common::FactsSource::none); net_facts_matter && !ids.empty())
     rep.notes.emplace_back(NoteKind::no_net_facts, ids);
+  // Re-evaluated toward another profile from a recording meant to predict
+  // (operations at syscall exit) but without link facts: the link rules
+  // could not predict there, and the report says so rather than nothing.
+  // Traces from before link facts (no reason in the header) say nothing.
+  if (reevaluate) {
+    Note note(NoteKind::no_link_facts);
+    for (const auto& ri : rep.runs) {
+      if (ri.facts_source != common::FactsSource::sys_exit || ri.link_facts || ri.link_facts_reason.empty()) continue;
+      note.ids.push_back(ri.id);
+      note.text += (note.text.empty() ? "" : "; ") + ri.id + ": " + ri.link_facts_reason;
+    }
+    if (!note.ids.empty()) rep.notes.push_back(std::move(note));
+  }
   if (!rep.namespaces.empty()) rep.notes.emplace_back(NoteKind::other_namespaces);
   rep.notes.insert(rep.notes.end(), ev.not_predicted.begin(), ev.not_predicted.end());
   return rep;

@@ -360,6 +360,10 @@ struct RunInfo {
   bool has_stacks = false;
   // Run facts stay enums; outputs name them with common::to_string.
   common::FactsSource facts_source = common::FactsSource::sys_exit;
+  // Link facts (format 1.9) were recorded, or why not (the header's words;
+  // empty for older traces).
+  bool link_facts = false;
+  std::string link_facts_reason;
   common::OutcomeTracking outcome_tracking = common::OutcomeTracking::from_start;
   std::optional<uint64_t> outcomes_from_ns;  // from_first_denial (in_windows: the first window): relative to the recording start
   // in_windows (format 1.6): how many outcome windows, and their total length
@@ -407,6 +411,9 @@ enum class NoteKind : uint8_t {
   outcomes_off,                // ids: runs
   facts_from_cgroup_hooks,     // ids: runs
   no_net_facts,                // ids: runs
+  // ids: runs recorded for prediction (--facts sys_exit) without link facts;
+  // text: "run1: why" for each (Header::link_facts_reason)
+  no_link_facts,
   other_namespaces,            // checks against non-initial user namespaces
   not_predicted,               // ids: the rule; a prediction a value unknown under the target kept from being made
 };

@@ -167,7 +167,8 @@ class Parser {
     }
     static const char* const kFields[] = {"a0",   "a1",   "a2",   "a3",   "uid", "gid", "ret", "descendant", "nr",
                                           "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "u0", "u1", "u2",
-                                          "u3",   "u4",   "u5",   "locked_vm", "pid"};
+                                          "u3",   "u4",   "u5",   "locked_vm", "pid", "src_uid", "src_gid",
+                                          "src_mode", "fsuid", "fsgid", "src_in_groups"};
     for (const char* f : kFields)
       if (ident == f) {
         e->kind = Expr::Kind::field;
@@ -199,6 +200,12 @@ Val field_value(std::string_view n, const OpValues& op) {
   if (n == "nr") return op.syscall_nr;
   if (n == "locked_vm") return op.locked_vm;
   if (n == "pid") return op.pid;
+  if (n == "src_uid") return op.src_uid;
+  if (n == "src_gid") return op.src_gid;
+  if (n == "src_mode") return op.src_mode;
+  if (n == "fsuid") return op.fsuid;
+  if (n == "fsgid") return op.fsgid;
+  if (n == "src_in_groups") return op.src_in_groups;
   if (n == "descendant") return op.descendant ? Val{*op.descendant ? 1 : 0} : Val{};
   return {};
 }
@@ -319,6 +326,12 @@ void state_keys(const std::vector<int64_t>& state, OpValues& op) {
   // RLIM_INFINITY arrives as -1 (all ones): the profile reads it as INT64_MAX.
   auto limit = [](int64_t v) { return v < 0 ? INT64_MAX : v; };
   if (auto v = at(StateSlot::locked_vm)) op.locked_vm = *v;
+  op.src_uid = at(StateSlot::link_src_uid);
+  op.src_gid = at(StateSlot::link_src_gid);
+  op.src_mode = at(StateSlot::link_src_mode);
+  op.fsuid = at(StateSlot::fsuid);
+  op.fsgid = at(StateSlot::fsgid);
+  op.src_in_groups = at(StateSlot::link_src_in_groups);
   if (auto v = at(StateSlot::memlock_soft)) op.at_op["rlimit.MEMLOCK.soft"] = limit(*v);
   if (auto v = at(StateSlot::rtprio_soft)) op.at_op["rlimit.RTPRIO.soft"] = limit(*v);
   if (auto v = at(StateSlot::nice_soft)) op.at_op["rlimit.NICE.soft"] = limit(*v);

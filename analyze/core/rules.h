@@ -34,6 +34,11 @@ struct OpValues {
   // the words at its pointer argument (u0..u5), mm->locked_vm.
   std::vector<int64_t> args, user_words;
   std::optional<int64_t> locked_vm;
+  // link facts (format 1.9): the source inode's owner, group and mode, the
+  // caller's fsuid/fsgid, whether the source's group is one of the caller's
+  // supplementary groups (1/0) — src_uid, src_gid, src_mode, fsuid, fsgid,
+  // src_in_groups.
+  std::optional<int64_t> src_uid, src_gid, src_mode, fsuid, fsgid, src_in_groups;
   std::optional<int64_t> pid;  // the process that did it
   // Profile keys whose value the kernel reported with the operation (the
   // operation's own network namespace, the task's rlimits at the check):
@@ -103,7 +108,7 @@ RuleParse parse_rules(std::string_view text);
 const RuleSet& builtin_rules();
 
 // An operation field by name (a0..a3, arg0..arg5, u0..u5, uid, gid, ret, nr,
-// locked_vm, descendant); unknown when the fact does not carry it.
+// locked_vm, descendant, the link fields); unknown when the fact does not carry it.
 std::optional<int64_t> op_field(std::string_view name, const OpValues& op);
 // The profile keys a cap_check fact's kernel state stands for (StateSlot ->
 // "rlimit.MEMLOCK.soft", "net.ipv4.ip_unprivileged_port_start", ...), into OP.

@@ -217,6 +217,11 @@ std::string note_text(const Note& n) {
       for (const auto& k : n.keys) flags.push_back("--sysctl " + k + "=VALUE");
       return out + "the target profile does not say " + join(n.keys, ", ") + "; state it with " + join(flags, " ") + ".";
     }
+    case NoteKind::no_link_facts:
+      return "No link facts were recorded in " + runs_text(n.ids) + " (" + n.text +
+             "): a hard link made there where fs.protected_hardlinks let it pass unchecked cannot be predicted to "
+             "need CAP_FOWNER or CAP_DAC_OVERRIDE (rules protected_hardlinks, protected_hardlinks_dac) under a "
+             "stricter profile.";
   }
   return n.text;
 }

@@ -157,6 +157,15 @@ common::Result<AttachReport> attach_programs(LoadedPrograms& loaded, const BpfCo
     report.callers_text = describe_inlined_callers(chosen, attached, loaded.caller_problems);
     report.callers_missing = !loaded.caller_problems.empty();
   }
+  // The link-fact probe costs only link() calls: a refusal costs only its facts.
+  report.link_reason = loaded.link_reason;
+  if (auto lp = link_program(skel, loaded.link_method); lp.prog) {
+    *lp.link = bpf_program__attach(lp.prog);
+    report.link_facts = *lp.link != nullptr;
+    report.link_reason = report.link_facts ? std::string(lp.name) + " attached"
+                                           : std::string("unavailable: attaching ") + lp.name + " was " +
+                                                 failure_reason("attach", errno);
+  }
   return report;
 }
 

@@ -27,6 +27,10 @@ struct AttachReport {
   // cap_capable ("... 3 of 3 attached; ..."), and whether one is missing.
   std::optional<std::string> callers_text;
   bool callers_missing = false;
+  // Link facts at may_linkat() (--facts sys_exit): attached for the whole
+  // recording, and how, or why not (Header::link_facts_reason).
+  bool link_facts = false;
+  std::string link_reason;
 };
 
 // Attaches LOADED's programs for CHOSEN. A failure leaves what was attached to

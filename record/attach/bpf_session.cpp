@@ -56,7 +56,8 @@ common::Result<std::unique_ptr<BpfSession>> BpfSession::open(const BpfConfig& co
   install_libbpf_log(config.verbose);
   auto probed = probe_hooks(config.hook);
   if (!probed) return probed.error();
-  auto loaded = load_programs(config, probed->chosen);
+  const LinkChoice link = choose_link_method(config.facts, *probed);
+  auto loaded = load_programs(config, probed->chosen, link.method, link.reason);
   if (!loaded) return loaded.error();
   auto attached = attach_programs(*loaded, config, probed->chosen);
   if (!attached) return attached.error();
@@ -69,6 +70,11 @@ common::Result<std::unique_ptr<BpfSession>> BpfSession::open(const BpfConfig& co
   session->ringbuf_bytes_ = loaded->ringbuf_bytes;
   session->facts_source_ = attached->facts_source;
   session->facts_reason_ = std::move(attached->facts_reason);
+  session->link_facts_ = attached->link_facts;
+  session->link_facts_reason_ = std::move(attached->link_reason);
+  // Asked for and not there: the link rules cannot predict from this recording.
+  if (config.facts == FactsChoice::sys_exit && (config.verbose || !session->link_facts_))
+    fprintf(stderr, "capaudit-record: link facts (may_linkat): %s\n", session->link_facts_reason_.c_str());
   session->outcome_tracking_ = attached->outcome_tracking;
   if (attached->outcomes_from_ns) {
     session->windows_opened_ = 1;

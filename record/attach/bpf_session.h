@@ -56,6 +56,9 @@ class BpfSession {
   common::OutcomeTracking outcome_tracking() const { return outcome_tracking_; }
   // Why the facts came from where they did ("cgroup programs on /sys/fs/cgroup/unified").
   const std::string& facts_reason() const { return facts_reason_; }
+  // Link facts at may_linkat() (--facts sys_exit): recorded, and how or why not.
+  bool link_facts() const { return link_facts_; }
+  const std::string& link_facts_reason() const { return link_facts_reason_; }
 
   // OutcomeMode::first_denial: attaches the syscall-exit program now (opens
   // an outcome window). Returns CLOCK_BOOTTIME at which it was attached
@@ -102,6 +105,8 @@ class BpfSession {
   common::FactsSource facts_source_ = common::FactsSource::sys_exit;
   common::OutcomeTracking outcome_tracking_ = common::OutcomeTracking::from_start;
   std::string facts_reason_;
+  bool link_facts_ = false;
+  std::string link_facts_reason_;
   uint64_t outcomes_from_ns_ = 0;
   uint64_t window_start_ns_ = 0;  // the open window's start (0: none open)
   uint32_t windows_opened_ = 0;   // numbers the windows for the kernel side's pending flags

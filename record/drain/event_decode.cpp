@@ -28,7 +28,8 @@ static_assert(CAPAUDIT_OP_MLOCK == static_cast<int>(common::OpKind::mlock) &&
               CAPAUDIT_OP_OPEN_SENSITIVE == static_cast<int>(common::OpKind::open_sensitive) &&
               CAPAUDIT_OP_SETPRIORITY == static_cast<int>(common::OpKind::setpriority) &&
               CAPAUDIT_OP_PTRACE_ATTACH == static_cast<int>(common::OpKind::ptrace_attach) &&
-              CAPAUDIT_OP_SET_PIPE_SIZE == static_cast<int>(common::OpKind::set_pipe_size));
+              CAPAUDIT_OP_SET_PIPE_SIZE == static_cast<int>(common::OpKind::set_pipe_size) &&
+              CAPAUDIT_OP_LINK == static_cast<int>(common::OpKind::link));
 static_assert(sizeof(capaudit_syscall_op_event) == 24 + 32 + sizeof(capaudit_check_ctx));
 
 template <typename T>
@@ -59,7 +60,12 @@ void put_context(const capaudit_check_ctx& c, common::OperationFact& f) {
   f.args.assign(std::begin(c.args), std::end(c.args));
   const size_t words = c.user_words < CAPAUDIT_CTX_USER_WORDS ? c.user_words : CAPAUDIT_CTX_USER_WORDS;
   f.user_words.assign(c.user, c.user + words);
-  f.state.assign(std::begin(c.state), std::end(c.state));
+  // The link slots only when a link fact filled them: other facts keep the
+  // size they had before 1.9.
+  size_t slots = common::kContextStateSlots;
+  for (size_t i = slots; i < CAPAUDIT_CTX_STATE; ++i)
+    if (c.state[i] != CAPAUDIT_STATE_UNSET) slots = CAPAUDIT_CTX_STATE;
+  f.state.assign(c.state, c.state + slots);
 }
 
 common::ExecEvent decode_exec(const capaudit_exec_event& e) {
@@ -232,7 +238,7 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       f.gid = e->gid;
       if (e->has_ret) f.ret = e->ret;
       if (e->port_start != CAPAUDIT_STATE_UNSET) {
-        f.state.assign(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
+        f.state.assign(common::kContextStateSlots, common::kStateUnset);
         f.state[static_cast<size_t>(common::StateSlot::port_start)] = e->port_start;
       }
       return f;
@@ -246,7 +252,8 @@ std::optional<DecodedEvent> decode_event(std::span<const uint8_t> record) {
       common::OperationFact f = operation_at(e->hdr, e->kind, e->syscall_nr);
       f.a0 = e->a0;
       f.a1 = e->a1;
-      f.ret = e->ret;
+      // A link fact comes from inside its syscall (may_linkat()): no return value yet.
+      if (e->kind != CAPAUDIT_OP_LINK) f.ret = e->ret;
       put_context(e->ctx, f);
       return f;
     }

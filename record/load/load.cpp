@@ -104,19 +104,23 @@ enum class Facts { with_storage, without_storage, none };
 struct Variant {
   Facts facts;
   bool callers;
+  bool link;
 };
 
-// The variants to try, best first. Caller probes count for more than where
-// the facts come from.
-std::vector<Variant> load_variants(bool cgroup_facts, bool want_callers) {
+// The variants to try, best first. The link-fact program counts for more
+// than the caller probes, they for more than where the facts come from.
+std::vector<Variant> load_variants(bool cgroup_facts, bool want_callers, bool want_link) {
   std::vector<Variant> variants;
-  for (bool callers : {true, false}) {
-    if (callers && !want_callers) continue;
-    if (cgroup_facts) {
-      variants.push_back({Facts::with_storage, callers});
-      variants.push_back({Facts::without_storage, callers});
+  for (bool link : {true, false}) {
+    if (link && !want_link) continue;
+    for (bool callers : {true, false}) {
+      if (callers && !want_callers) continue;
+      if (cgroup_facts) {
+        variants.push_back({Facts::with_storage, callers, link});
+        variants.push_back({Facts::without_storage, callers, link});
+      }
+      variants.push_back({Facts::none, callers, link});
     }
-    variants.push_back({Facts::none, callers});
   }
   return variants;
 }
@@ -129,7 +133,8 @@ const char* describe(Facts facts) {
 
 }  // namespace
 
-common::Result<LoadedPrograms> load_programs(const BpfConfig& config, common::Hook chosen) {
+common::Result<LoadedPrograms> load_programs(const BpfConfig& config, common::Hook chosen, LinkMethod link,
+                                             const std::string& link_reason) {
   LoadedPrograms out;
   out.ringbuf_bytes = round_up_pow2(config.ringbuf_bytes);
   bool cgroup_facts = config.facts == FactsChoice::automatic;
@@ -140,7 +145,7 @@ common::Result<LoadedPrograms> load_programs(const BpfConfig& config, common::Ho
   const bool want_callers = chosen == common::Hook::fexit || chosen == common::Hook::kprobe;
 
   std::vector<std::string> load_notes;  // why each variant tried so far was refused
-  for (const auto& v : load_variants(cgroup_facts, want_callers)) {
+  for (const auto& v : load_variants(cgroup_facts, want_callers, link != LinkMethod::none)) {
     auto opened = open_skeleton(config, out.ringbuf_bytes);
     if (!opened) return opened.error();
     out.skel = std::move(opened).value();
@@ -150,11 +155,19 @@ common::Result<LoadedPrograms> load_programs(const BpfConfig& config, common::Ho
     out.callers = enable_inlined_callers(skel, v.callers ? chosen : common::Hook::unknown, out.caller_problems);
     for (auto* f : fact_programs(skel)) bpf_program__set_autoload(f, v.facts != Facts::none);
     skel->rodata->facts_use_storage = v.facts == Facts::with_storage;
+    // Off unless chosen: a trampoline this kernel refuses fails the whole load.
+    for (auto* p : all_link_programs(skel)) bpf_program__set_autoload(p, false);
+    if (v.link) bpf_program__set_autoload(link_program(skel, link).prog, true);
     if (int err = capaudit_bpf__load(skel)) {
       load_notes.push_back(std::string(describe(v.facts)) + ", " + (v.callers ? "with" : "without") +
-                           " caller probes: " + failure_reason("load", -err));
+                           " caller probes" + (v.link ? ", with the link-fact program" : "") + ": " +
+                           failure_reason("load", -err));
       continue;
     }
+    out.link_method = v.link ? link : LinkMethod::none;
+    out.link_reason = link_reason;
+    if (link != LinkMethod::none && !v.link)
+      out.link_reason = std::string("unavailable: ") + link_program(skel, link).name + " refused at load with the rest";
     if (cgroup_facts && v.facts == Facts::none)
       out.facts_reason = "syscall exit: the cgroup programs were refused at load with the rest";
     if (v.facts == Facts::without_storage) out.facts_note = " (without task storage, which this kernel refuses there)";

@@ -3,7 +3,7 @@
 // cost the recording: a load refused with them is tried again without (first
 // without the cgroup fact programs, whose facts the syscall exit then carries,
 // then without the probes on callers that inline cap_capable, then without
-// both). Debian's 6.1 and 6.12 refuse the cgroup programs (EINVAL).
+// both; the link-fact program last of all). Debian's 6.1 and 6.12 refuse the cgroup programs (EINVAL).
 #pragma once
 
 #include <cstdint>
@@ -27,9 +27,15 @@ struct LoadedPrograms {
   std::string facts_note;      // " (without task storage, ...)" when that variant loaded
   std::vector<InlinedCaller> callers;        // caller probes loaded, to attach
   std::vector<std::string> caller_problems;  // callers left out, and why
+  // The link-fact program loaded (none: not asked for, or refused at load,
+  // said in link_reason), to attach.
+  LinkMethod link_method = LinkMethod::none;
+  std::string link_reason;
 };
 
-// Fails when not even the variant without optional programs loads.
-common::Result<LoadedPrograms> load_programs(const BpfConfig& config, common::Hook chosen);
+// Fails when not even the variant without optional programs loads. LINK:
+// the link-fact program to load (choose_link_method()), with its reason.
+common::Result<LoadedPrograms> load_programs(const BpfConfig& config, common::Hook chosen, LinkMethod link,
+                                             const std::string& link_reason);
 
 }  // namespace capaudit::record

@@ -45,6 +45,19 @@ std::vector<InlinedCaller> inlined_callers(capaudit_bpf* skel, common::Hook hook
   return {};
 }
 
+LinkProgram link_program(capaudit_bpf* skel, LinkMethod method) {
+  switch (method) {
+    case LinkMethod::fentry: return {skel->progs.fentry_may_linkat, &skel->links.fentry_may_linkat, "fentry/may_linkat"};
+    case LinkMethod::kprobe: return {skel->progs.kprobe_may_linkat, &skel->links.kprobe_may_linkat, "kprobe/may_linkat"};
+    case LinkMethod::none: break;
+  }
+  return {};
+}
+
+std::vector<bpf_program*> all_link_programs(capaudit_bpf* skel) {
+  return {skel->progs.fentry_may_linkat, skel->progs.kprobe_may_linkat};
+}
+
 bool is_inlined_caller_program(capaudit_bpf* skel, bpf_program* prog) {
   for (auto hook : {common::Hook::fexit, common::Hook::kprobe})
     for (const auto& c : inlined_callers(skel, hook))

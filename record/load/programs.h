@@ -46,4 +46,17 @@ struct InlinedCaller {
 std::vector<InlinedCaller> inlined_callers(capaudit_bpf* skel, common::Hook hook);
 bool is_inlined_caller_program(capaudit_bpf* skel, bpf_program* prog);
 
+// How link facts are taken at fs/namei.c may_linkat() (--facts sys_exit):
+// a trampoline (fentry) where the kernel allows it, else a kprobe; none
+// where it allows neither (the tracepoint-only 6.18 host).
+enum class LinkMethod : uint8_t { none, fentry, kprobe };
+struct LinkProgram {
+  bpf_program* prog = nullptr;  // null for none
+  bpf_link** link = nullptr;
+  const char* name = "";        // "fentry/may_linkat"
+};
+LinkProgram link_program(capaudit_bpf* skel, LinkMethod method);
+// Both link-fact programs, whichever method is chosen.
+std::vector<bpf_program*> all_link_programs(capaudit_bpf* skel);
+
 }  // namespace capaudit::record

@@ -78,12 +78,16 @@ common::Result<ProbeReport> probe_hooks(HookChoice choice) {
       attempt.reason = std::string(h.name) + ": not tried (--hook given)";
     } else if (auto r = probe_hook(h.hook); !r) {
       attempt.reason = std::string(h.name) + ": " + r.error().message;
-    } else if (report.chosen == common::Hook::unknown) {
-      report.chosen = h.hook;
-      attempt.used = true;
-      attempt.reason = std::string(h.name) + ": attached";
     } else {
-      attempt.reason = std::string(h.name) + ": works, not used (an earlier hook is preferred)";
+      if (h.hook == common::Hook::fexit) report.fexit_works = true;
+      if (h.hook == common::Hook::kprobe) report.kprobe_works = true;
+      if (report.chosen == common::Hook::unknown) {
+        report.chosen = h.hook;
+        attempt.used = true;
+        attempt.reason = std::string(h.name) + ": attached";
+      } else {
+        attempt.reason = std::string(h.name) + ": works, not used (an earlier hook is preferred)";
+      }
     }
     report.attempts.push_back(std::move(attempt));
   }
@@ -96,6 +100,23 @@ common::Result<ProbeReport> probe_hooks(HookChoice choice) {
   }
   report.opts_available = report.chosen != common::Hook::tp_btf && kernel_cap_capable_has_opts();
   return report;
+}
+
+LinkChoice choose_link_method(FactsChoice facts, const ProbeReport& probed) {
+  if (facts != FactsChoice::sys_exit) return {LinkMethod::none, "off: taken only with --facts sys_exit"};
+  bool in_btf = true;  // without BTF the load says what is wrong
+  if (btf* vmlinux = btf__load_vmlinux_btf()) {
+    in_btf = btf__find_by_name_kind(vmlinux, "may_linkat", BTF_KIND_FUNC) > 0;
+    btf__free(vmlinux);
+  }
+  if (probed.fexit_works && in_btf) return {LinkMethod::fentry, "fentry/may_linkat"};
+  if (probed.kprobe_works) return {LinkMethod::kprobe, std::string("kprobe/may_linkat") + (in_btf ? "" : " (may_linkat is not in this kernel's BTF: no fentry)")};
+  // Why not, in the hook probe's own words.
+  std::string why;
+  for (const auto& a : probed.attempts)
+    if (a.hook == common::Hook::fexit || a.hook == common::Hook::kprobe) why += (why.empty() ? "" : "; ") + a.reason;
+  return {LinkMethod::none, "unavailable: neither a trampoline nor a kprobe is known to work here (" + why +
+                                "), and only a probe on may_linkat() sees the link's source"};
 }
 
 bool kernel_cap_capable_has_opts() {

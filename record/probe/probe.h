@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "common/trace.h"
 #include "record/bpf_config.h"
+#include "record/load/programs.h"
 
 namespace capaudit::record {
 
@@ -17,7 +18,22 @@ struct ProbeReport {
   common::Hook chosen = common::Hook::unknown;
   std::vector<common::HookAttempt> attempts;  // one per hook, in order; the chosen one `used`
   bool opts_available = false;                // the chosen hook gives cap_capable()'s opts
+  // Whether trampolines (fexit) and kprobes attached here, whether or not
+  // they were chosen; false as well when not tried (--hook).
+  bool fexit_works = false;
+  bool kprobe_works = false;
 };
+
+// How link facts can be taken on this kernel (programs.h LinkMethod), and
+// the words for the trace: the method, or why there is none. Only with
+// --facts sys_exit; from what the hook probe found (a trampoline or kprobe
+// on cap_capable attached, so one on may_linkat will), and may_linkat in
+// the kernel's BTF for fentry.
+struct LinkChoice {
+  LinkMethod method = LinkMethod::none;
+  std::string reason;
+};
+LinkChoice choose_link_method(FactsChoice facts, const ProbeReport& probed);
 
 // Fails (with every attempt's reason) when no requested hook works.
 common::Result<ProbeReport> probe_hooks(HookChoice requested);

@@ -68,6 +68,8 @@ common::Header make_header(const RecordOptions& options, const BpfSession& bpf) 
   h.opts_available = bpf.opts_available();
   h.facts_source = bpf.facts_source();
   h.facts_reason = bpf.facts_reason();
+  h.link_facts = bpf.link_facts();
+  h.link_facts_reason = bpf.link_facts_reason();
   h.cred_changes = true;  // bpf/cred.bpf.h check_cred() at every check, fork and exit
   h.outcome_tracking = bpf.outcome_tracking();
   h.outcome_mechanism =

@@ -316,8 +316,71 @@ TEST(Rules, AtExitFactsReadTheStateTheSyscallLeft) {
   EXPECT_EQ(eval_at_exit("raise_hard_limit", r, {}).needed, true);
 
   // rules whose check the kernel always makes name no exit fact
-  for (const char* id : {"userfaultfd", "mqueue_limits", "perf_task", "protected_hardlinks", "bind_port"})
+  for (const char* id : {"userfaultfd", "mqueue_limits", "perf_task", "bind_port"})
     EXPECT_EQ(rule(id).at_exit, OpKind::unknown) << id;
+}
+
+// A link fact (format 1.9, may_linkat()'s entry): SRC_UID/SRC_GID/MODE of the
+// source inode, the caller's fsuid/fsgid and supplementary-group membership.
+OpValues link_fact(int64_t src_uid, int64_t src_gid, int64_t mode, int64_t fsuid, int64_t fsgid, int64_t in_groups = 0) {
+  OpValues v = chk(86, {0x1000, 0x2000});  // link(old, new)
+  v.kind = OpKind::link;
+  std::vector<int64_t> state(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
+  using common::StateSlot;
+  state[static_cast<size_t>(StateSlot::link_src_uid)] = src_uid;
+  state[static_cast<size_t>(StateSlot::link_src_gid)] = src_gid;
+  state[static_cast<size_t>(StateSlot::link_src_mode)] = mode;
+  state[static_cast<size_t>(StateSlot::fsuid)] = fsuid;
+  state[static_cast<size_t>(StateSlot::fsgid)] = fsgid;
+  state[static_cast<size_t>(StateSlot::link_src_in_groups)] = in_groups;
+  state_keys(state, v);
+  return v;
+}
+
+// may_linkat(): safe_hardlink_source() first (regular, not setuid, not
+// setgid+group-exec, readable and writable by mode: else inode_permission()
+// asks CAP_DAC_OVERRIDE), then inode_owner_or_capable() (CAP_FOWNER for a
+// non-owner). Each source shape predicts the one capability the kernel asks.
+TEST(Rules, LinkFactsPredictWhatMayLinkatWouldAsk) {
+  const std::initializer_list<std::pair<const char*, const char*>> strict = {{"fs.protected_hardlinks", "1"}};
+  struct Case {
+    const char* what;
+    OpValues fact;
+    bool fowner, dac;
+  };
+  const Case cases[] = {
+      {"another user's setuid file", link_fact(65534, 65534, 0104755, 0, 0), true, false},
+      {"another user's setgid, group-executable file", link_fact(65534, 65534, 0102755, 0, 0), true, false},
+      {"another user's fifo", link_fact(65534, 65534, 0010666, 0, 0), true, false},
+      {"another user's 0644 file", link_fact(65534, 65534, 0100644, 0, 0), false, true},
+      {"another user's setgid file without group-exec", link_fact(65534, 65534, 0102644, 0, 0), false, true},
+      {"another user's 0666 file", link_fact(65534, 65534, 0100666, 0, 0), false, false},
+      {"0660, caller's fsgid is its group", link_fact(65534, 100, 0100660, 1000, 100), false, false},
+      {"0660, one of the caller's groups", link_fact(65534, 100, 0100660, 1000, 1000, 1), false, false},
+      {"0660, not in its group", link_fact(65534, 100, 0100660, 1000, 1000, 0), false, true},
+      {"0606, in its group: the group bits decide", link_fact(65534, 100, 0100606, 1000, 100), false, true},
+      {"the caller's own setuid file", link_fact(1000, 1000, 0104755, 1000, 1000), false, false},
+      {"the caller's own 0444 file", link_fact(1000, 1000, 0100444, 1000, 1000), false, false},
+  };
+  for (const auto& c : cases) {
+    for (auto [id, want] : {std::pair{"protected_hardlinks", c.fowner}, std::pair{"protected_hardlinks_dac", c.dac}}) {
+      const Eval e = eval_at_exit(id, c.fact, strict);
+      EXPECT_EQ(e.applies, want) << id << ": " << c.what;
+      if (want) {
+        EXPECT_EQ(e.needed, true) << id << ": " << c.what;
+        EXPECT_EQ(eval_at_exit(id, c.fact, {{"fs.protected_hardlinks", "0"}}).needed, false) << id;
+      }
+    }
+  }
+  // Damaged or partial facts: a link fact without the source's slots (a
+  // state list cut short) or a group list too long to read predicts nothing.
+  OpValues cut = chk(86, {0x1000, 0x2000});
+  cut.kind = OpKind::link;
+  state_keys(std::vector<int64_t>(common::kContextStateSlots, common::kStateUnset), cut);
+  for (const char* id : {"protected_hardlinks", "protected_hardlinks_dac"})
+    EXPECT_EQ(eval_at_exit(id, cut, strict).applies, std::nullopt) << id;
+  OpValues many = link_fact(65534, 100, 0100660, 1000, 1000, common::kStateUnset);
+  EXPECT_EQ(eval_at_exit("protected_hardlinks_dac", many, strict).applies, std::nullopt);
 }
 
 TEST(RuleParser, AtExitBelongsToCheckRules) {

@@ -480,5 +480,61 @@ TEST(ExitFacts, AnOpenSeenAtExitPredictsAndAnUnknownKindDoesNot) {
   for (const auto& c : unknown.caps) EXPECT_FALSE(c.recommended) << c.name << ": " << reason_text(c);
 }
 
+// ---- link facts (format 1.9, may_linkat() where fentry or kprobes attach) ----
+
+constexpr int kCapFowner = 3;
+
+// ln of another user's setuid file with fs.protected_hardlinks=0 (no check):
+// the link fact predicts CAP_FOWNER under 1. A recording for prediction
+// without link facts (the 6.18 host: no trampolines, no kprobes) says why
+// the link rules could not predict there instead of saying nothing.
+TEST(LinkFacts, ALinkFactPredictsAndARecordingWithoutThemSaysWhy) {
+  auto ln = [](bool link_facts) {
+    TraceBuilder s = synth();
+    s.header.sysctls_global = {{"fs.protected_hardlinks", "0"}};
+    s.header.facts_source = common::FactsSource::sys_exit;
+    s.header.link_facts = link_facts;
+    s.header.link_facts_reason = link_facts ? "fentry/may_linkat attached"
+                                            : "unavailable: neither a trampoline nor a kprobe is known to work here";
+    s.exec(1300, kT0, "/usr/bin/ln");
+    if (link_facts) {
+      s.op(1300, kT0 + 100, OpKind::link, 86, 0, 0);
+      auto& f = s.operations.back();
+      f.ret = std::nullopt;
+      f.args = {0x1000, 0x2000, 0, 0, 0, 0};
+      f.state.assign(static_cast<size_t>(common::StateSlot::count), common::kStateUnset);
+      f.state[static_cast<size_t>(common::StateSlot::link_src_uid)] = 65534;
+      f.state[static_cast<size_t>(common::StateSlot::link_src_gid)] = 65534;
+      f.state[static_cast<size_t>(common::StateSlot::link_src_mode)] = 0104755;
+      f.state[static_cast<size_t>(common::StateSlot::fsuid)] = 0;
+      f.state[static_cast<size_t>(common::StateSlot::fsgid)] = 0;
+      f.state[static_cast<size_t>(common::StateSlot::link_src_in_groups)] = 0;
+    }
+    return aggregate(s);
+  };
+  const Report as_recorded = classified({ln(true)});
+  const CapFinding* f = finding(as_recorded.caps, kCapFowner);
+  EXPECT_TRUE(f == nullptr || !f->recommended);
+  const Report strict = classified({ln(true)}, "", {"fs.protected_hardlinks=1"});
+  f = finding(strict.caps, kCapFowner);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->category, Category::conditional);
+  EXPECT_TRUE(f->predicted);
+  ASSERT_EQ(f->rules.size(), 1u);
+  EXPECT_EQ(f->rules[0].rule, "protected_hardlinks");
+  EXPECT_EQ(finding(strict.caps, 1 /* CAP_DAC_OVERRIDE */), nullptr);
+  EXPECT_FALSE(note(strict, NoteKind::no_link_facts));
+
+  const Report without = classified({ln(false)}, "", {"fs.protected_hardlinks=1"});
+  const Note* n = note(without, NoteKind::no_link_facts);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->ids, std::vector<std::string>{"run1"});
+  const std::string text = note_text(*n);
+  EXPECT_NE(text.find("neither a trampoline nor a kprobe"), std::string::npos) << text;
+  EXPECT_NE(text.find("protected_hardlinks"), std::string::npos) << text;
+  // As recorded nothing is re-evaluated, so nothing is missing.
+  EXPECT_FALSE(note(classified({ln(false)}), NoteKind::no_link_facts));
+}
+
 }  // namespace
 }  // namespace capaudit::analyze::test

@@ -595,5 +595,44 @@ TEST(TraceRoundTrip, KernelConfig) {
   }
 }
 
+// 1.9: a link fact (may_linkat()) keeps its thirteen state slots and its
+// missing return value; the header says whether link facts were recorded
+// and why not.
+TEST(TraceRoundTrip, LinkFacts) {
+  OperationFact link;
+  link.time_ns = 3'000'000'500;
+  link.pid = link.tid = 102;
+  link.kind = OpKind::link;
+  link.syscall_nr = 86;
+  link.args = {0x1000, 0x2000, 0, 0, 0, 0};
+  link.state.assign(static_cast<size_t>(StateSlot::count), kStateUnset);
+  link.state[static_cast<size_t>(StateSlot::link_src_uid)] = 65534;
+  link.state[static_cast<size_t>(StateSlot::link_src_gid)] = 65534;
+  link.state[static_cast<size_t>(StateSlot::link_src_mode)] = 0100644;
+  link.state[static_cast<size_t>(StateSlot::fsuid)] = 0;
+  link.state[static_cast<size_t>(StateSlot::fsgid)] = 0;
+  link.state[static_cast<size_t>(StateSlot::link_src_in_groups)] = 0;
+
+  for (bool recorded : {true, false}) {
+    Header h = test::example_header();
+    h.link_facts = recorded;
+    h.link_facts_reason = recorded ? "fentry/may_linkat attached" : "unavailable: neither a trampoline nor a kprobe";
+    TraceBuilder b(h);
+    if (recorded) b.add(link);
+    Trailer t;
+    t.clean_shutdown = true;
+    CollectingVisitor v;
+    const ReadResult r = read_all(b.finish(t), v);
+    ASSERT_EQ(r.status, ReadStatus::complete) << r.message;
+    EXPECT_EQ(v.header.link_facts, recorded);
+    EXPECT_EQ(v.header.link_facts_reason, h.link_facts_reason);
+    if (!recorded) continue;
+    ASSERT_EQ(v.operations.size(), 1u);
+    EXPECT_EQ(v.operations[0], link);
+    EXPECT_EQ(v.operations[0].ret, std::nullopt);
+    EXPECT_EQ(v.operations[0].state_at(StateSlot::link_src_mode), std::optional<int64_t>(0100644));
+  }
+}
+
 }  // namespace
 }  // namespace capaudit::common

@@ -83,6 +83,29 @@ def check_predicted(rec, strict, s):
     return problems, detail
 
 
+def check_not_predicted(rec, strict, s):
+    """(problems, detail) of a scenario that must not predict: recorded with the
+    gate open, CAPABILITY is neither recommended as recorded nor predicted by
+    RULE under LIFT, and the report does not say the facts were missing (a
+    recording without them predicts nothing, which would pass vacuously)."""
+    problems = []
+    f = find_cap(rec, s["cap"])
+    if f and f.get("recommended"):
+        problems.append(f"{s['cap']} recommended as recorded: {f['category']}: {f['reason'][:120]}")
+    for rep in (rec, strict):
+        for n in rep.get("notes", []):
+            if n.startswith("No ") and "facts were recorded" in n:
+                problems.append(f"facts missing: {n[:160]}")
+    g = find_cap(strict, s["cap"])
+    if g and (g.get("predicted") or g.get("recommended")):
+        problems.append(f"under {' '.join(s['lift'])}: {g['category']}, predicted {g.get('predicted')}: "
+                        f"{g['reason'][:120]}")
+    hit = next((h for h in (g or {}).get("rules", []) if h["rule"] == s["rule"]), None)
+    if hit and hit.get("needed_target") is True:
+        problems.append(f"rule {s['rule']} says needed under {' '.join(s['lift'])}: {hit_text(hit)}")
+    return problems, f"not predicted under {' '.join(s['lift'])}"
+
+
 def check(results, kernel, s, analyze, rule_frames):
     """(problems, detail) for scenario S on KERNEL."""
     base = os.path.join(results, kernel, "rules", s["name"])
@@ -103,6 +126,8 @@ def check(results, kernel, s, analyze, rule_frames):
         return [str(e)], ""
     if s["frame"] == "predicted":
         return check_predicted(rec, lifted, s)
+    if s["frame"] == "not_predicted":
+        return check_not_predicted(rec, lifted, s)
     problems = []
     f = find_cap(rec, s["cap"])
     if not f:

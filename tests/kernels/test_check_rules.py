@@ -139,6 +139,32 @@ class CheckRulesTest(unittest.TestCase):
         self.assertTrue(any("predicted None" in p for p in problems), problems)
         self.assertTrue(any("a check was observed" in p for p in problems), problems)
 
+    # FRAME "not_predicted": the stricter LIFT must not predict it.
+    def not_predicted_scenario(self):
+        return dict(self.scenario, frame="not_predicted", recorded="-")
+
+    def check_not_predicted(self):
+        return check_rules.check(self.root, "6.1", self.not_predicted_scenario(), os.path.join(self.root, "analyze"),
+                                 self.frames)[0]
+
+    def test_nothing_predicted_passes(self):
+        self.put(recorded={"caps": []}, lifted={"caps": []})
+        self.assertEqual(self.check_not_predicted(), [])
+
+    def test_a_prediction_where_none_is_due_fails(self):
+        strict = copy.deepcopy(GOOD)
+        strict["caps"][0].update(predicted=True)
+        strict["caps"][0]["rules"][0].update(needed_recorded=False, needed_target=True, check_observed=False)
+        self.put(recorded={"caps": []}, lifted=strict)
+        problems = self.check_not_predicted()
+        self.assertTrue(any("predicted True" in p for p in problems), problems)
+        self.assertTrue(any("says needed" in p for p in problems), problems)
+
+    def test_nothing_predicted_because_facts_were_missing_fails(self):
+        missing = {"caps": [], "notes": ["No link facts were recorded in run1 (run1: unavailable: ...): ..."]}
+        self.put(recorded={"caps": []}, lifted=missing)
+        self.assertTrue(any("facts missing" in p for p in self.check_not_predicted()))
+
 
 if __name__ == "__main__":
     unittest.main()

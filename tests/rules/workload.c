@@ -16,7 +16,9 @@
 #include <mqueue.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/klog.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -286,6 +288,50 @@ static int op_rtprio_rlimit(void)
 	return 0;
 }
 
+/*
+ * A hard link to a file in a fresh directory: WHICH "setuid" (mode 04755) or
+ * "other" (0644), both owned by uid/gid 65534, or "own" (0644, the caller's).
+ * The other user's file is created under that fsuid/fsgid (setfsuid needs
+ * CAP_SETUID, setfsgid CAP_SETGID, nothing else): a chown() would clear
+ * the setuid bit, and putting it back on another's file would ask for
+ * CAP_FOWNER, the capability the link rules are about. With
+ * fs.protected_hardlinks=0 may_linkat() lets every link through unchecked.
+ */
+static int op_link(const char *which)
+{
+	char dir[] = "/tmp/capaudit-link.XXXXXX", src[64], dst[64];
+	const int other = strcmp(which, "own") != 0;
+	const mode_t mode = !strcmp(which, "setuid") ? 04755 : 0644;
+	int fd, rc = 0;
+
+	if (!mkdtemp(dir))
+		return fail("mkdtemp");
+	snprintf(src, sizeof(src), "%s/src", dir);
+	snprintf(dst, sizeof(dst), "%s/dst", dir);
+	umask(0);
+	if (chmod(dir, 0777))
+		rc = fail("chmod");
+	if (!rc && other) {
+		setfsgid(65534);
+		setfsuid(65534);
+	}
+	fd = rc ? -1 : open(src, O_CREAT | O_EXCL | O_WRONLY, mode);
+	if (!rc && fd < 0)
+		rc = fail("create the source");
+	if (fd >= 0)
+		close(fd);
+	if (other) {
+		setfsuid(getuid());
+		setfsgid(getgid());
+	}
+	if (!rc && link(src, dst))
+		rc = fail("link");
+	unlink(dst);
+	unlink(src);
+	rmdir(dir);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
@@ -328,7 +374,9 @@ int main(int argc, char **argv)
 		return op_ptrace_sibling();
 	if (!strcmp(op, "userns"))
 		return op_userns();
+	if (!strcmp(op, "link-setuid") || !strcmp(op, "link-other") || !strcmp(op, "link-own"))
+		return op_link(op + 5);
 	fprintf(stderr, "usage: %s mlock|mlock-fits|nofile-4096|nofile-4096-setrlimit|nice-rlimit|rtprio-rlimit|perf|perf-user|perf-cpu|bpf|userfaultfd|io_uring|mmap-low|pipe|raise-hard|"
-		"syslog|mq-open|ptrace-sibling|userns\n", argv[0]);
+		"syslog|mq-open|ptrace-sibling|userns|link-setuid|link-other|link-own\n", argv[0]);
 	return 2;
 }

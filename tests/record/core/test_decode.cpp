@@ -422,6 +422,46 @@ TEST(Decode, SyscallExitFactCarriesItsContext) {
   }
 }
 
+// 1.9: a link fact (may_linkat()'s entry) carries the link slots and no
+// return value (the syscall has not returned); other facts keep the seven
+// slots they had. A record cut short is damage.
+TEST(Decode, LinkFactCarriesTheSourceAndNoReturnValue) {
+  using common::StateSlot;
+  capaudit_syscall_op_event e{};
+  e.hdr = hdr(CAPAUDIT_EV_SYSCALL_OP, sizeof(e));
+  e.kind = CAPAUDIT_OP_LINK;
+  e.syscall_nr = 86;  // link
+  e.ret = 0;
+  for (int i = 0; i < CAPAUDIT_CTX_STATE; ++i) e.ctx.state[i] = CAPAUDIT_STATE_UNSET;
+  e.ctx.state[static_cast<int>(StateSlot::link_src_uid)] = 65534;
+  e.ctx.state[static_cast<int>(StateSlot::link_src_gid)] = 65534;
+  e.ctx.state[static_cast<int>(StateSlot::link_src_mode)] = 0104755;
+  e.ctx.state[static_cast<int>(StateSlot::fsuid)] = 0;
+  e.ctx.state[static_cast<int>(StateSlot::fsgid)] = 0;
+  e.ctx.state[static_cast<int>(StateSlot::link_src_in_groups)] = 0;
+  auto d = decode_event(bytes_of(e));
+  ASSERT_TRUE(d);
+  const auto& f = std::get<common::OperationFact>(*d);
+  EXPECT_EQ(f.kind, common::OpKind::link);
+  EXPECT_EQ(f.ret, std::nullopt);
+  ASSERT_EQ(f.state.size(), static_cast<size_t>(StateSlot::count));
+  EXPECT_EQ(f.state_at(StateSlot::link_src_mode), std::optional<int64_t>(0104755));
+  EXPECT_EQ(f.state_at(StateSlot::link_src_uid), std::optional<int64_t>(65534));
+  EXPECT_EQ(f.state_at(StateSlot::fsuid), std::optional<int64_t>(0));
+  EXPECT_EQ(f.state_at(StateSlot::link_src_in_groups), std::optional<int64_t>(0));
+
+  // Without the link slots (every other fact): the seven of 1.5..1.8.
+  for (int i = common::kContextStateSlots; i < CAPAUDIT_CTX_STATE; ++i) e.ctx.state[i] = CAPAUDIT_STATE_UNSET;
+  e.kind = CAPAUDIT_OP_SYSLOG;
+  e.ret = 5;
+  const auto g = std::get<common::OperationFact>(*decode_event(bytes_of(e)));
+  EXPECT_EQ(g.state.size(), common::kContextStateSlots);
+  EXPECT_EQ(g.ret, std::optional<int64_t>(5));
+
+  auto b = bytes_of(e);
+  EXPECT_FALSE(decode_event(std::span(b).first(sizeof(e) - 8 * 6)));  // the link slots cut off
+}
+
 TEST(Decode, ShortUnknownAndOversizedRecordsAreRejected) {
   capaudit_exit_event ex{};
   ex.hdr = hdr(CAPAUDIT_EV_EXIT, sizeof(ex));

@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "tests/record/e2e_support.h"
@@ -160,6 +162,48 @@ TEST_P(FactsTest, IcmpSocketIsRecordedWithoutAnyCheck) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Source, FactsTest, ::testing::Values("auto", "sys_exit"));
+
+// Link facts (may_linkat(), format 1.9) come only with --facts sys_exit and
+// only where the kernel allows a trampoline or a kprobe: the trace says how,
+// or why not, and so does stderr. On the 6.18 development host both are
+// refused, so `ln` recorded there has no link fact and the header says
+// "unavailable" with the hook probe's reasons.
+TEST(Operations, LinkFactsSayHowOrWhyNot) {
+  CAPAUDIT_REQUIRE_ROOT();
+  const std::string src = temp_trace_path("linksrc"), dst = src + ".ln";
+  std::ofstream(src) << "x";
+  auto r = record({"--facts", "sys_exit"}, {"/bin/ln", src, dst}, "linkfact");
+  ASSERT_EQ(r.trace.read.status, common::ReadStatus::complete) << r.trace.read.message << "\n" << r.run.err;
+  const auto& h = r.trace.header;
+  bool probes_work = false;  // the hook probe found trampolines or kprobes working
+  for (const auto& a : h.hook_attempts)
+    if (a.hook == common::Hook::fexit || a.hook == common::Hook::kprobe)
+      probes_work |= a.used || a.reason.find("works") != std::string::npos;
+  std::vector<common::OperationFact> links;
+  for (const auto& f : r.trace.operations)
+    if (f.kind == common::OpKind::link && f.pid == r.trace.target_pid()) links.push_back(f);
+  EXPECT_EQ(h.link_facts, probes_work) << h.link_facts_reason;
+  if (h.link_facts) {
+    EXPECT_NE(h.link_facts_reason.find("may_linkat attached"), std::string::npos) << h.link_facts_reason;
+    ASSERT_EQ(links.size(), 1u);
+    EXPECT_FALSE(links[0].ret.has_value());
+    EXPECT_EQ(links[0].state_at(common::StateSlot::link_src_uid), links[0].state_at(common::StateSlot::fsuid));
+    EXPECT_EQ(links[0].state_at(common::StateSlot::link_src_mode).value_or(0) & 0170000, 0100000);
+  } else {
+    EXPECT_EQ(h.link_facts_reason.rfind("unavailable: ", 0), 0u) << h.link_facts_reason;
+    EXPECT_NE(h.link_facts_reason.find("fexit/cap_capable"), std::string::npos) << h.link_facts_reason;
+    EXPECT_NE(r.run.err.find("link facts (may_linkat): unavailable"), std::string::npos) << r.run.err;
+    EXPECT_TRUE(links.empty());
+  }
+  std::filesystem::remove(dst);
+  // Without --facts sys_exit nothing is attached for them, and the trace says so.
+  auto off = record({}, {"/bin/ln", src, dst}, "linkoff");
+  ASSERT_EQ(off.trace.read.status, common::ReadStatus::complete) << off.trace.read.message;
+  EXPECT_FALSE(off.trace.header.link_facts);
+  EXPECT_EQ(off.trace.header.link_facts_reason.rfind("off: ", 0), 0u) << off.trace.header.link_facts_reason;
+  for (const auto& f : off.trace.operations) EXPECT_NE(f.kind, common::OpKind::link);
+  for (const auto& p : {src, dst, r.path, off.path}) std::filesystem::remove(p);
+}
 
 TEST(Operations, CapsetDropRecordsMasksAndTheDeniedSecondBind) {
   CAPAUDIT_REQUIRE_ROOT();
