@@ -250,6 +250,7 @@ std::string fmt_value(const std::optional<std::string>& v) { return v ? *v : "un
 Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts, bool use_target,
                 const RuleSet& rules, const Catalogue& cat) {
   Evidence ev;
+  const bool reevaluating = use_target && (!opts.overlay.empty() || !opts.profile_name.empty());
   for (size_t ri = 0; ri < runs.size(); ++ri) {
     const auto& run = runs[ri];
     std::string run_id = "run" + std::to_string(ri + 1);
@@ -414,8 +415,9 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               if (c.granted) h.check_observed = true;
             }
           // An exit fact whose answer under the target is unknown predicts
-          // nothing; the report says which value kept it from doing so.
-          if (at_exit && !h.needed_target && !h.impossible_target && !runtime) {
+          // nothing; a re-evaluation says which value kept it from doing so
+          // (a plain report predicts nothing anyway, and says nothing).
+          if (reevaluating && at_exit && !h.needed_target && !h.impossible_target && !runtime) {
             const bool seen = std::any_of(ev.not_predicted.begin(), ev.not_predicted.end(), [&](const Note& n) {
               return n.ids.front() == rule.id && n.operation == h.operation;
             });
@@ -425,7 +427,10 @@ Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
               n.operation = h.operation;
               n.why = rule.unknown;
               for (const auto& key : rule.inputs)
-                if (key.find('{') == std::string::npos && !key_value(key, 0, vt, target)) n.keys.push_back(key);
+                if (key.find('{') == std::string::npos && !key_value(key, 0, vt, target)) {
+                  n.keys.push_back(key);
+                  if (!key_value(key, 0, v, recorded)) n.keys_unknown_when_recorded = true;
+                }
               ev.not_predicted.push_back(std::move(n));
             }
           }
@@ -1016,7 +1021,9 @@ Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& op
     for (const auto& ri : rep.runs) {
       if (ri.facts_source != common::FactsSource::sys_exit || ri.link_facts || ri.link_facts_reason.empty()) continue;
       note.ids.push_back(ri.id);
-      note.text += (note.text.empty() ? "" : "; ") + ri.id + ": " + ri.link_facts_reason;
+      // The reason's first words; its probe details are in `info`.
+      const std::string why = ri.link_facts_reason.substr(0, ri.link_facts_reason.find(" ("));
+      note.text += (note.text.empty() ? "" : "; ") + ri.id + ": " + why;
     }
     if (!note.ids.empty()) rep.notes.push_back(std::move(note));
   }

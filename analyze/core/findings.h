@@ -428,6 +428,7 @@ struct Note {
   int cap = -1;
   std::string operation;
   std::vector<std::string> keys;
+  bool keys_unknown_when_recorded = false;  // the recording host had no such value either
   std::string why;
   Note() = default;
   Note(NoteKind k, std::vector<std::string> i = {}) : kind(k), ids(std::move(i)) {}

@@ -215,11 +215,15 @@ std::string note_text(const Note& n) {
       if (n.keys.empty()) return out + "a value the rule reads is unknown.";
       std::vector<std::string> flags;
       for (const auto& k : n.keys) flags.push_back("--sysctl " + k + "=VALUE");
+      if (n.keys_unknown_when_recorded)
+        return out + "neither the recording host nor the target profile has " + join(n.keys, ", ") +
+               " (a kernel without it has no such gate); to predict for a kernel that has it, state it with " +
+               join(flags, " ") + ".";
       return out + "the target profile does not say " + join(n.keys, ", ") + "; state it with " + join(flags, " ") + ".";
     }
     case NoteKind::no_link_facts:
       return "No link facts were recorded in " + runs_text(n.ids) + " (" + n.text +
-             "): a hard link made there where fs.protected_hardlinks let it pass unchecked cannot be predicted to "
+             "; `capaudit-analyze info` says why): a hard link made there where fs.protected_hardlinks let it pass unchecked cannot be predicted to "
              "need CAP_FOWNER or CAP_DAC_OVERRIDE (rules protected_hardlinks, protected_hardlinks_dac) under a "
              "stricter profile.";
   }

@@ -177,6 +177,39 @@ TEST(KernelConfigRule, UnknownConfigIsNotPredictedAndTheReportSaysWhy) {
   EXPECT_TRUE(note(from_other, NoteKind::not_predicted));
 }
 
+// A plain report (no target profile) predicts nothing and so says nothing of
+// what it could not predict; a rule key the recording host lacked too (no Yama
+// there) is worded as such, not as a gap in the target profile. The second
+// was a real report: a ptrace of a sibling recorded with --facts sys_exit on
+// the 6.18 host printed "the target profile does not say
+// kernel.yama.ptrace_scope" in every report of it.
+TEST(KernelConfigRule, APlainReportSaysNothingOfPredictions) {
+  TraceBuilder s = synth();
+  s.header.sysctls_global = {{"kernel.perf_event_paranoid", "3"}};  // recorded at 3, no config: unknown
+  s.exec(1300, kT0, "/usr/bin/perf");
+  s.op(1300, kT0 + 100, OpKind::perf_event_open, kPerfEventOpen, 0, 0);
+  s.operations.back().args = perf_exit().args;
+  s.operations.back().user_words = perf_exit().user_words;
+  s.operations.back().ret = 3;
+  EXPECT_FALSE(note(classified({aggregate(s)}), NoteKind::not_predicted));
+  const Report re = classified({aggregate(s)}, "", {"kernel.perf_event_paranoid=3"});
+  const Note* n = note(re, NoteKind::not_predicted);
+  ASSERT_NE(n, nullptr);
+  EXPECT_TRUE(n->keys_unknown_when_recorded);
+}
+
+TEST(KernelConfigRule, AKeyTheRecordingHostLackedIsWordedSo) {
+  Note n(NoteKind::not_predicted, {"yama_ptrace"});
+  n.cap = 19;
+  n.operation = "ptrace attach to pid 7";
+  n.keys = {"kernel.yama.ptrace_scope"};
+  n.keys_unknown_when_recorded = true;
+  EXPECT_EQ(note_text(n),
+            "CAP_SYS_PTRACE not predicted for ptrace attach to pid 7 (rule yama_ptrace): neither the recording host "
+            "nor the target profile has kernel.yama.ptrace_scope (a kernel without it has no such gate); to predict "
+            "for a kernel that has it, state it with --sysctl kernel.yama.ptrace_scope=VALUE.");
+}
+
 // Generic words for a rule without its own `unknown`: the keys and the flag.
 TEST(KernelConfigRule, GenericWordsNameTheUnknownKeys) {
   Note n(NoteKind::not_predicted, {"r"});
