@@ -247,10 +247,13 @@ bool is_runtime_image(const ProcessAgg& p) { return (p.joined && p.exe.empty()) 
 
 std::string fmt_value(const std::optional<std::string>& v) { return v ? *v : "unset"; }
 
+// A target profile was given: the report compares it with the recording.
+bool reevaluates(const ClassifyOptions& opts) { return !opts.overlay.empty() || !opts.profile_name.empty(); }
+
 Evidence gather(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts, bool use_target,
                 const RuleSet& rules, const Catalogue& cat) {
   Evidence ev;
-  const bool reevaluating = use_target && (!opts.overlay.empty() || !opts.profile_name.empty());
+  const bool reevaluating = use_target && reevaluates(opts);
   for (size_t ri = 0; ri < runs.size(); ++ri) {
     const auto& run = runs[ri];
     std::string run_id = "run" + std::to_string(ri + 1);
@@ -900,7 +903,7 @@ std::vector<ContainerFindings> containers_of(const std::vector<RunAggregate>& ru
 Report classify(const std::vector<RunAggregate>& runs, const ClassifyOptions& opts) {
   const RuleSet& rules = opts.rules ? *opts.rules : builtin_rules();
   const Catalogue& cat = opts.catalogue ? *opts.catalogue : builtin_catalogue();
-  bool reevaluate = !opts.overlay.empty() || !opts.profile_name.empty();
+  bool reevaluate = reevaluates(opts);
   Evidence ev = gather(runs, opts, true, rules, cat);
   size_t n = runs.size();
 

@@ -252,50 +252,51 @@ std::vector<common::KeyValue> parse_kernel_config(std::string_view text, const s
   return out;
 }
 
+namespace {
+
+// The text of a kernel config file, at most kMaxKernelConfigBytes; nullopt
+// with WHY when not. zlib reads /proc/config.gz (kernel/configs.c) and, in
+// its transparent mode, a plain /boot/config-RELEASE alike.
+std::optional<std::string> read_config_text(const std::string& path, std::string& why) {
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (!gz) {
+    why = path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string text;
+  char buf[65536];
+  int n = 0;
+  while (text.size() <= kMaxKernelConfigBytes && (n = gzread(gz, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  int err = Z_OK;
+  const char* msg = n < 0 ? gzerror(gz, &err) : nullptr;
+  gzclose(gz);
+  if (n < 0) {
+    why = path + ": " + (msg ? msg : "unreadable");
+    return std::nullopt;
+  }
+  if (text.size() > kMaxKernelConfigBytes) {
+    why = path + ": larger than " + std::to_string(kMaxKernelConfigBytes) + " bytes";
+    return std::nullopt;
+  }
+  return text;
+}
+
+}  // namespace
+
 KernelConfig read_kernel_config(const std::vector<std::string>& symbols, const std::string& release,
                                 const std::string& proc_config, const std::string& boot_dir) {
   KernelConfig out;
-  std::string why_not;
-  // /proc/config.gz: gzip text (kernel/configs.c), read through zlib.
-  if (gzFile gz = gzopen(proc_config.c_str(), "rb")) {
-    std::string text;
-    char buf[65536];
-    int n = 0;
-    while (text.size() <= kMaxKernelConfigBytes && (n = gzread(gz, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-    int err = Z_OK;
-    const char* msg = n < 0 ? gzerror(gz, &err) : nullptr;
-    gzclose(gz);
-    if (n < 0) {
-      why_not = proc_config + ": " + (msg ? msg : "unreadable");
-    } else if (text.size() > kMaxKernelConfigBytes) {
-      why_not = proc_config + ": larger than " + std::to_string(kMaxKernelConfigBytes) + " bytes";
-    } else {
-      out.source = proc_config;
-      out.symbols = parse_kernel_config(text, symbols);
+  std::vector<std::string> why_not;
+  for (const std::string& path : {proc_config, boot_dir + "/config-" + release}) {
+    std::string why;
+    if (auto text = read_config_text(path, why)) {
+      out.source = path;
+      out.symbols = parse_kernel_config(*text, symbols);
       return out;
     }
-  } else {
-    why_not = proc_config + ": " + std::strerror(errno);
+    why_not.push_back(why);
   }
-  const std::string boot = boot_dir + "/config-" + release;
-  std::ifstream in(boot);
-  if (!in) {
-    out.missing = why_not + "; " + boot + ": " + std::strerror(errno);
-    return out;
-  }
-  std::string text(kMaxKernelConfigBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) {
-    out.missing = why_not + "; " + boot + ": read error";
-    return out;
-  }
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxKernelConfigBytes) {
-    out.missing = why_not + "; " + boot + ": larger than " + std::to_string(kMaxKernelConfigBytes) + " bytes";
-    return out;
-  }
-  out.source = boot;
-  out.symbols = parse_kernel_config(text, symbols);
+  out.missing = why_not[0] + "; " + why_not[1];
   return out;
 }
 
